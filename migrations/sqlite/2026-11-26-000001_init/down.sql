@@ -1,0 +1,16 @@
+DROP TABLE audit_log;
+DROP TABLE screening_access_log;
+DROP TABLE appointments;
+DROP TABLE booking_policies;
+DROP TABLE time_off;
+DROP TABLE weekly_hours;
+DROP TABLE training_records;
+DROP TABLE licenses;
+DROP TABLE services;
+DROP TABLE therapist_techniques;
+DROP TABLE therapists;
+DROP TABLE techniques;
+DROP TABLE login_attempts;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;

@@ -1,0 +1,164 @@
+//! The JSON API `/api/v1`: the same services as the pages, bearer-token auth.
+
+pub mod admin;
+pub mod auth;
+pub mod me;
+pub mod openapi;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::account::Role;
+use crate::error::{ApiError, AppError};
+use crate::models::user::User;
+use crate::services::{accounts, with_conn};
+use crate::web::app_state;
+
+/// The bearer token of the request, if any.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    (!token.is_empty() && token.len() <= 128).then(|| token.to_string())
+}
+
+/// The caller, authenticated by a live bearer token (401 otherwise).
+pub struct ApiUser {
+    pub user: User,
+    pub token: String,
+}
+
+impl ApiUser {
+    /// 403 unless the caller has `role`.
+    pub fn require(self, role: Role) -> Result<ApiUser, ApiError> {
+        if self.user.role() == role {
+            Ok(self)
+        } else {
+            Err(AppError::Forbidden.into())
+        }
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<ApiUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let token = bearer_token(&req).ok_or(AppError::Unauthorized)?;
+            let state = app_state(&req);
+            let t = token.clone();
+            let user = with_conn(&state.pool, move |conn| accounts::resolve_api_token(conn, &t))
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            Ok(ApiUser { user, token })
+        })
+    }
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserOut {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// `client`, `therapist` or `admin`.
+    pub role: String,
+}
+
+impl From<&User> for UserOut {
+    fn from(u: &User) -> Self {
+        UserOut {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role.clone(),
+        }
+    }
+}
+
+/// `?page=&per_page=` (per_page at most 100).
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+pub const MAX_PER_PAGE: i64 = 100;
+
+impl PageQuery {
+    pub fn parse(&self) -> Result<(i64, i64), AppError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(20);
+        if page < 1 {
+            return Err(AppError::field("page", "page starts at 1."));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(AppError::field("per_page", "per_page is 1 to 100."));
+        }
+        Ok((page, per_page))
+    }
+}
+
+/// A page of a list: `{total, page, per_page, results}`.
+#[derive(Debug, Serialize)]
+pub struct ListOut<T> {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub results: Vec<T>,
+}
+
+/// Malformed JSON, wrong types, an oversized body: a JSON error, never a 500.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError;
+            let app = match &err {
+                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                    AppError::PayloadTooLarge
+                }
+                JsonPayloadError::ContentType => {
+                    AppError::BadRequest("Send JSON with Content-Type: application/json.".into())
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    AppError::BadRequest(format!("The JSON body could not be read: {e}"))
+                }
+                _ => AppError::BadRequest("The JSON body could not be read.".into()),
+            };
+            ApiError(app).into()
+        })
+}
+
+/// Bad query parameters are a 400 with the reason.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, req| {
+        let app = AppError::BadRequest(format!("The query parameters could not be read: {err}"));
+        if req.path().starts_with("/api/") {
+            ApiError(app).into()
+        } else {
+            crate::web::PageError::from(app).into()
+        }
+    })
+}
+
+/// A malformed id in a path is simply not found.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err, req| {
+        if req.path().starts_with("/api/") {
+            ApiError(AppError::NotFound).into()
+        } else {
+            crate::web::PageError::from(AppError::NotFound).into()
+        }
+    })
+}

@@ -1,0 +1,111 @@
+//! The command line: parse arguments, call the library.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::services::accounts::{self, RegisterInput};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(name = "bodywork", version, about = "Massage therapist directory and booking server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site and the API.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080, or BODYWORK_ADDR).
+        #[arg(long)]
+        addr: Option<String>,
+        /// Fill an empty database with demo data and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the pending database migrations and exit.
+    Migrate,
+    /// Create an administrator; the password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+        /// Read the password from standard input (required: never pass it as an argument).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut settings = Settings::from_env()?;
+    match cli.command {
+        Command::Serve { addr, demo } => {
+            if let Some(a) = addr {
+                settings.addr = a;
+            }
+            serve(settings, demo)
+        }
+        Command::Migrate => {
+            crate::db::build_pool(&settings.database_url, 1)?;
+            println!("Migrations are up to date ({}).", settings.database_url.backend_name());
+            Ok(())
+        }
+        Command::CreateAdmin { email, name, .. } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let pool = crate::db::build_pool(&settings.database_url, 1)?;
+            let mut conn = pool.get()?;
+            let input = RegisterInput {
+                email,
+                password,
+                name,
+                role: "admin".into(),
+            };
+            match accounts::create_admin(&mut conn, &input, None) {
+                Ok(user) => {
+                    println!("Admin {} created (id {}).", user.email, user.id);
+                    Ok(())
+                }
+                Err(crate::error::AppError::Validation { fields, .. }) => {
+                    let msgs: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    anyhow::bail!("{}", msgs.join("; "))
+                }
+                Err(e) => anyhow::bail!("{}", e.public_message()),
+            }
+        }
+    }
+}
+
+fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let app = Application::build(settings.clone())?;
+        if demo {
+            let pool = crate::db::build_pool(&settings.database_url, 1)?;
+            let mut conn = pool.get()?;
+            let logins = crate::demo::fill(&mut conn)?;
+            crate::demo::print_logins(&logins);
+        }
+        tracing::info!(
+            port = app.port(),
+            backend = settings.database_url.backend_name(),
+            "Bodywork is listening"
+        );
+        println!("Bodywork is serving on http://{}", display_addr(&settings.addr, app.port()));
+        app.run_until_stopped().await?;
+        tracing::info!("Bodywork has stopped");
+        Ok(())
+    })
+}
+
+fn display_addr(addr: &str, port: u16) -> String {
+    match addr.rsplit_once(':') {
+        Some((host, _)) => format!("{host}:{port}"),
+        None => format!("{addr}:{port}"),
+    }
+}

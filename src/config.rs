@@ -1,0 +1,131 @@
+//! Settings: defaults, overridden by environment variables (README "Configuration").
+
+use std::time::Duration;
+
+use crate::db::DatabaseUrl;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`, default `sqlite://bodywork.db`.
+    pub database_url: DatabaseUrl,
+    /// `BODYWORK_ADDR`, default `127.0.0.1:8080` (overridden by `serve --addr`).
+    pub addr: String,
+    /// `DATABASE_POOL_SIZE`, default 8 on SQLite, 16 on PostgreSQL.
+    pub pool_size: u32,
+    /// `BODYWORK_SECURE_COOKIES`: mark cookies `Secure` (set it when served over HTTPS). Default false.
+    pub secure_cookies: bool,
+    /// `BODYWORK_SESSION_IDLE_MINUTES`, default 60: a page session unused that long ends.
+    pub session_idle: Duration,
+    /// `BODYWORK_SESSION_ABSOLUTE_HOURS`, default 12: a page session ends this long after login.
+    pub session_absolute: Duration,
+    /// `BODYWORK_TOKEN_TTL_HOURS`, default 720 (30 days): lifetime of an API token.
+    pub token_ttl: Duration,
+    /// `BODYWORK_LOGIN_MAX_FAILURES`, default 5: failed logins of one account before it is paused.
+    pub login_max_failures: i32,
+    /// `BODYWORK_LOGIN_WINDOW_SECONDS`, default 900: failures older than this are forgotten.
+    pub login_window: Duration,
+    /// `BODYWORK_LOGIN_LOCK_SECONDS`, default 300: how long a paused account waits (kept short so
+    /// that an attacker cannot lock a person out for long).
+    pub login_lock: Duration,
+    /// `BODYWORK_LOGIN_PER_IP_PER_MINUTE`, default 20: login attempts from one client address.
+    pub login_per_ip_per_minute: u32,
+    /// `BODYWORK_MAX_BODY_BYTES`, default 65536: larger request bodies get 413.
+    pub max_body_bytes: usize,
+    /// `BODYWORK_TRUST_PROXY`: take the client address from `X-Forwarded-For`. Default false.
+    pub trust_proxy: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: DatabaseUrl::Sqlite("bodywork.db".into()),
+            addr: "127.0.0.1:8080".into(),
+            pool_size: 8,
+            secure_cookies: false,
+            session_idle: Duration::from_secs(60 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+            token_ttl: Duration::from_secs(720 * 3600),
+            login_max_failures: 5,
+            login_window: Duration::from_secs(900),
+            login_lock: Duration::from_secs(300),
+            login_per_ip_per_minute: 20,
+            max_body_bytes: 64 * 1024,
+            trust_proxy: false,
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match var(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<T>()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{name} has an invalid value: {v:?}")),
+    }
+}
+
+fn parse_bool(name: &str) -> anyhow::Result<Option<bool>> {
+    match var(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(Some(true)),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(Some(false)),
+        Some(v) => anyhow::bail!("{name} must be true or false, not {v:?}"),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let mut s = Settings::default();
+        if let Some(url) = var("DATABASE_URL") {
+            s.database_url = DatabaseUrl::parse(&url).map_err(anyhow::Error::msg)?;
+        }
+        s.pool_size = match s.database_url {
+            DatabaseUrl::Sqlite(_) => 8,
+            DatabaseUrl::Postgres(_) => 16,
+        };
+        if let Some(v) = var("BODYWORK_ADDR") {
+            s.addr = v;
+        }
+        if let Some(v) = parse_var::<u32>("DATABASE_POOL_SIZE")? {
+            anyhow::ensure!((1..=256).contains(&v), "DATABASE_POOL_SIZE must be 1 to 256");
+            s.pool_size = v;
+        }
+        if let Some(v) = parse_bool("BODYWORK_SECURE_COOKIES")? {
+            s.secure_cookies = v;
+        }
+        if let Some(v) = parse_bool("BODYWORK_TRUST_PROXY")? {
+            s.trust_proxy = v;
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_SESSION_IDLE_MINUTES")? {
+            s.session_idle = Duration::from_secs(v.max(1) * 60);
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_SESSION_ABSOLUTE_HOURS")? {
+            s.session_absolute = Duration::from_secs(v.max(1) * 3600);
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_TOKEN_TTL_HOURS")? {
+            s.token_ttl = Duration::from_secs(v.max(1) * 3600);
+        }
+        if let Some(v) = parse_var::<i32>("BODYWORK_LOGIN_MAX_FAILURES")? {
+            s.login_max_failures = v.max(1);
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_LOGIN_WINDOW_SECONDS")? {
+            s.login_window = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_LOGIN_LOCK_SECONDS")? {
+            s.login_lock = Duration::from_secs(v.clamp(1, 3600));
+        }
+        if let Some(v) = parse_var::<u32>("BODYWORK_LOGIN_PER_IP_PER_MINUTE")? {
+            s.login_per_ip_per_minute = v.max(1);
+        }
+        if let Some(v) = parse_var::<usize>("BODYWORK_MAX_BODY_BYTES")? {
+            s.max_body_bytes = v.clamp(1024, 16 * 1024 * 1024);
+        }
+        Ok(s)
+    }
+}

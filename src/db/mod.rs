@@ -1,0 +1,185 @@
+//! The database: one connection type over SQLite and PostgreSQL, one pool, embedded migrations.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type over both backends; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// Which backend a `DATABASE_URL` names, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A file path (created on first use) or `:memory:`.
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(rest) = url.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err("DATABASE_URL sqlite:// needs a file path, e.g. sqlite://bodywork.db".into());
+            }
+            Ok(DatabaseUrl::Sqlite(rest.to_string()))
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            Ok(DatabaseUrl::Sqlite(rest.to_string()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else {
+            Err(format!(
+                "DATABASE_URL must start with sqlite:// or postgres:// (got {:?})",
+                url.split(':').next().unwrap_or("")
+            ))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// An r2d2 manager that picks the backend by URL scheme and keeps the real connection error
+/// (the derived `MultiConnection::establish` tries each backend and drops the errors).
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        ConnectionManager { url }
+    }
+
+    fn establish(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL is set once before the pool is built (setting it here races on a new file).
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Postgresql(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool: sets WAL once on SQLite, then runs the pending migrations.
+pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
+    let manager = ConnectionManager::new(url.clone());
+    // Fail with the real reason (wrong password, unreadable file) before building the pool.
+    let mut first = manager
+        .establish()
+        .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name()))?;
+    if let DbConnection::Sqlite(c) = &mut first {
+        c.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    run_migrations(&mut first)?;
+    drop(first);
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Runs the embedded migrations of the connection's backend. On PostgreSQL an advisory lock
+/// keeps two server processes that start at once from migrating together.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        }
+        DbConnection::Postgresql(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(727274)")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+            c.batch_execute("SELECT pg_advisory_unlock(727274)")?;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`, so that a
+/// read-then-write never fails with SQLITE_BUSY halfway; on PostgreSQL it is a plain transaction
+/// (the constraints decide races).
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if let DbConnection::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        match f(conn) {
+            Ok(value) => {
+                if let Err(e) = DbConnection::commit_transaction(conn) {
+                    let _ = DbConnection::rollback_transaction(conn);
+                    return Err(e.into());
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                DbConnection::rollback_transaction(conn)?;
+                Err(e)
+            }
+        }
+    } else {
+        conn.transaction(f)
+    }
+}
+
+/// True when the error is a connection failure rather than a query's.
+pub fn is_connection_error(e: &ConnectionError) -> bool {
+    matches!(e, ConnectionError::BadConnection(_))
+}

@@ -1,0 +1,238 @@
+// One schema for both backends (see migrations/sqlite and migrations/postgres).
+// Instants are `Timestamp` in UTC: TIMESTAMPTZ on PostgreSQL, text on SQLite.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        name -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_attempts (account_key) {
+        account_key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    techniques (slug) {
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        not_for -> Text,
+        sort_order -> Integer,
+    }
+}
+
+diesel::table! {
+    therapists (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        bio -> Text,
+        city -> Nullable<Text>,
+        region -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        timezone -> Text,
+        accepting_new_clients -> Bool,
+        languages -> Text,
+        in_studio -> Bool,
+        mobile -> Bool,
+        suspended_at -> Nullable<Timestamp>,
+        suspended_reason -> Nullable<Text>,
+        calendar_token_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    therapist_techniques (therapist_id, technique_slug) {
+        therapist_id -> BigInt,
+        technique_slug -> Text,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> BigInt,
+        therapist_id -> BigInt,
+        technique_slug -> Text,
+        duration_min -> Integer,
+        price_cents -> BigInt,
+        retired_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    licenses (id) {
+        id -> BigInt,
+        therapist_id -> BigInt,
+        jurisdiction -> Text,
+        number -> Text,
+        issuing_body -> Text,
+        expires_on -> Date,
+        status -> Text,
+        submitted_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        rejection_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    training_records (id) {
+        id -> BigInt,
+        therapist_id -> BigInt,
+        program -> Text,
+        hours -> Integer,
+        completed_on -> Date,
+        status -> Text,
+        submitted_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        rejection_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    weekly_hours (id) {
+        id -> BigInt,
+        therapist_id -> BigInt,
+        weekday -> SmallInt,
+        start_min -> Integer,
+        end_min -> Integer,
+    }
+}
+
+diesel::table! {
+    time_off (id) {
+        id -> BigInt,
+        therapist_id -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    booking_policies (therapist_id) {
+        therapist_id -> BigInt,
+        min_notice_hours -> Integer,
+        max_advance_days -> Integer,
+        buffer_min -> Integer,
+        cancellation_window_hours -> Integer,
+        auto_confirm -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appointments (id) {
+        id -> BigInt,
+        therapist_id -> BigInt,
+        client_id -> BigInt,
+        service_id -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        blocked_until -> Timestamp,
+        status -> Text,
+        screening_version -> Integer,
+        screening_answers -> Text,
+        screening_outcome -> Text,
+        clearance_confirmed -> Bool,
+        flags_acknowledged_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<BigInt>,
+        cancel_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    screening_access_log (id) {
+        id -> BigInt,
+        appointment_id -> BigInt,
+        reader_user_id -> BigInt,
+        channel -> Text,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_user_id -> Nullable<BigInt>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Nullable<BigInt>,
+        summary -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(therapists -> users (user_id));
+diesel::joinable!(therapist_techniques -> therapists (therapist_id));
+diesel::joinable!(therapist_techniques -> techniques (technique_slug));
+diesel::joinable!(services -> therapists (therapist_id));
+diesel::joinable!(licenses -> therapists (therapist_id));
+diesel::joinable!(training_records -> therapists (therapist_id));
+diesel::joinable!(weekly_hours -> therapists (therapist_id));
+diesel::joinable!(time_off -> therapists (therapist_id));
+diesel::joinable!(booking_policies -> therapists (therapist_id));
+diesel::joinable!(appointments -> therapists (therapist_id));
+diesel::joinable!(appointments -> services (service_id));
+diesel::joinable!(screening_access_log -> appointments (appointment_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    api_tokens,
+    login_attempts,
+    techniques,
+    therapists,
+    therapist_techniques,
+    services,
+    licenses,
+    training_records,
+    weekly_hours,
+    time_off,
+    booking_policies,
+    appointments,
+    screening_access_log,
+    audit_log,
+);

@@ -1,0 +1,227 @@
+//! `serve --demo`: fills an empty database with demo people and therapists, and prints the
+//! logins. Each feature extends this data so the demo shows everything that exists.
+
+use chrono::{Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{licenses, therapist_techniques, therapists, training_records, weekly_hours};
+use crate::db::{write_transaction, DbConnection};
+use crate::error::AppError;
+use crate::models::now;
+use crate::models::service::NewService;
+use crate::models::user::User;
+use crate::services::accounts::{self, RegisterInput};
+
+pub const DEMO_PASSWORD: &str = "bodywork-demo";
+
+pub struct DemoLogin {
+    pub role: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+}
+
+struct DemoTherapist {
+    email: &'static str,
+    name: &'static str,
+    bio: &'static str,
+    city: &'static str,
+    region: &'static str,
+    lat: f64,
+    lon: f64,
+    tz: &'static str,
+    techniques: &'static [&'static str],
+    /// (technique, minutes, dollars)
+    services: &'static [(&'static str, i32, i64)],
+    license_verified: bool,
+    training_hours: i32,
+    training_verified: bool,
+}
+
+const THERAPISTS: &[DemoTherapist] = &[
+    DemoTherapist {
+        email: "therapist@demo.bodywork.test",
+        name: "Maya Okafor",
+        bio: "Licensed massage therapist in Boston for nine years. I work mostly with chronic low back pain and desk-bound shoulders, and I explain what I do as I go.",
+        city: "Boston", region: "MA", lat: 42.3584, lon: -71.0598, tz: "America/New_York",
+        techniques: &["swedish", "deep-tissue", "trigger-point", "prenatal"],
+        services: &[("swedish", 60, 90), ("deep-tissue", 60, 110), ("deep-tissue", 90, 150), ("prenatal", 60, 100)],
+        license_verified: true, training_hours: 750, training_verified: true,
+    },
+    DemoTherapist {
+        email: "kenji@demo.bodywork.test",
+        name: "Kenji Watanabe",
+        bio: "Shiatsu practitioner trained in Tokyo and Boston. Gentle, pressure-point work for back pain and stress.",
+        city: "Cambridge", region: "MA", lat: 42.3751, lon: -71.1056, tz: "America/New_York",
+        techniques: &["shiatsu", "swedish"],
+        services: &[("shiatsu", 60, 95), ("shiatsu", 90, 135), ("swedish", 30, 55)],
+        license_verified: true, training_hours: 620, training_verified: true,
+    },
+    DemoTherapist {
+        email: "priya@demo.bodywork.test",
+        name: "Priya Raman",
+        bio: "Ayurvedic and hot stone massage with warm oils. Certified in prenatal massage.",
+        city: "New York", region: "NY", lat: 40.7143, lon: -74.006, tz: "America/New_York",
+        techniques: &["ayurvedic", "hot-stone", "prenatal", "swedish"],
+        services: &[("ayurvedic", 90, 160), ("hot-stone", 60, 130), ("prenatal", 60, 120)],
+        license_verified: true, training_hours: 540, training_verified: true,
+    },
+    DemoTherapist {
+        email: "luis@demo.bodywork.test",
+        name: "Luis Ortega",
+        bio: "Sports and deep tissue work for runners and climbers. Gluteal work for sciatica.",
+        city: "Chicago", region: "IL", lat: 41.85, lon: -87.65, tz: "America/Chicago",
+        techniques: &["deep-tissue", "trigger-point", "gluteal"],
+        services: &[("deep-tissue", 60, 100), ("gluteal", 30, 60), ("trigger-point", 60, 95)],
+        license_verified: true, training_hours: 480, training_verified: true,
+    },
+    DemoTherapist {
+        email: "hannah@demo.bodywork.test",
+        name: "Hannah Becker",
+        bio: "New to Bodywork: Swedish and hot stone in Denver. License under review.",
+        city: "Denver", region: "CO", lat: 39.7392, lon: -104.9847, tz: "America/Denver",
+        techniques: &["swedish", "hot-stone"],
+        services: &[("swedish", 60, 85), ("hot-stone", 90, 140)],
+        license_verified: false, training_hours: 600, training_verified: false,
+    },
+    DemoTherapist {
+        email: "sam@demo.bodywork.test",
+        name: "Sam Lee",
+        bio: "Mobile massage in Seattle: I bring the table to you. Swedish and deep tissue.",
+        city: "Seattle", region: "WA", lat: 47.6062, lon: -122.3321, tz: "America/Los_Angeles",
+        techniques: &["swedish", "deep-tissue"],
+        services: &[("swedish", 60, 95), ("deep-tissue", 90, 145)],
+        license_verified: false, training_hours: 510, training_verified: false,
+    },
+];
+
+/// Fills the demo data when it is not there yet; returns the logins to print.
+pub fn fill(conn: &mut DbConnection) -> Result<Vec<DemoLogin>, AppError> {
+    let logins = vec![
+        DemoLogin { role: "admin", email: "admin@demo.bodywork.test", password: DEMO_PASSWORD },
+        DemoLogin { role: "client", email: "client@demo.bodywork.test", password: DEMO_PASSWORD },
+        DemoLogin { role: "therapist", email: THERAPISTS[0].email, password: DEMO_PASSWORD },
+    ];
+    if User::find_by_email(conn, "admin@demo.bodywork.test")?.is_some() {
+        return Ok(logins);
+    }
+    let admin = accounts::create_admin(conn, &input("admin@demo.bodywork.test", "Ada Admin", "admin"), None)?;
+    accounts::register(conn, &input("client@demo.bodywork.test", "Dana Client", "client"))?;
+    for t in THERAPISTS {
+        add_therapist(conn, t, admin.id)?;
+    }
+    Ok(logins)
+}
+
+fn input(email: &str, name: &str, role: &str) -> RegisterInput {
+    RegisterInput {
+        email: email.into(),
+        password: DEMO_PASSWORD.into(),
+        name: name.into(),
+        role: role.into(),
+    }
+}
+
+fn add_therapist(conn: &mut DbConnection, t: &DemoTherapist, admin_id: i64) -> Result<(), AppError> {
+    let user = accounts::register(conn, &input(t.email, t.name, "therapist"))?;
+    let now = now();
+    let today = Utc::now().date_naive();
+    write_transaction(conn, |conn| {
+        let therapist_id: i64 = therapists::table
+            .filter(therapists::user_id.eq(user.id))
+            .select(therapists::id)
+            .first(conn)?;
+        diesel::update(therapists::table.find(therapist_id))
+            .set((
+                therapists::bio.eq(t.bio),
+                therapists::city.eq(t.city),
+                therapists::region.eq(t.region),
+                therapists::latitude.eq(t.lat),
+                therapists::longitude.eq(t.lon),
+                therapists::timezone.eq(t.tz),
+                therapists::mobile.eq(t.city == "Seattle"),
+            ))
+            .execute(conn)?;
+        for slug in t.techniques {
+            diesel::insert_into(therapist_techniques::table)
+                .values((
+                    therapist_techniques::therapist_id.eq(therapist_id),
+                    therapist_techniques::technique_slug.eq(*slug),
+                ))
+                .execute(conn)?;
+        }
+        for (slug, minutes, dollars) in t.services {
+            NewService {
+                therapist_id,
+                technique_slug: slug,
+                duration_min: *minutes,
+                price_cents: dollars * 100,
+                created_at: now,
+            }
+            .insert(conn)?;
+        }
+        // Monday to Friday 09:00-12:00 and 13:00-18:00 (lunch is a break), Saturday 10:00-14:00.
+        for weekday in 1..=5i16 {
+            for (start, end) in [(9 * 60, 12 * 60), (13 * 60, 18 * 60)] {
+                diesel::insert_into(weekly_hours::table)
+                    .values((
+                        weekly_hours::therapist_id.eq(therapist_id),
+                        weekly_hours::weekday.eq(weekday),
+                        weekly_hours::start_min.eq(start),
+                        weekly_hours::end_min.eq(end),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        diesel::insert_into(weekly_hours::table)
+            .values((
+                weekly_hours::therapist_id.eq(therapist_id),
+                weekly_hours::weekday.eq(6i16),
+                weekly_hours::start_min.eq(10 * 60),
+                weekly_hours::end_min.eq(14 * 60),
+            ))
+            .execute(conn)?;
+        let (status, decided_by, decided_at) = if t.license_verified {
+            ("verified", Some(admin_id), Some(now))
+        } else {
+            ("submitted", None, None)
+        };
+        diesel::insert_into(licenses::table)
+            .values((
+                licenses::therapist_id.eq(therapist_id),
+                licenses::jurisdiction.eq(t.region),
+                licenses::number.eq(format!("LMT-{}", 10_000 + therapist_id * 37)),
+                licenses::issuing_body.eq(format!("{} Board of Massage Therapy", t.region)),
+                licenses::expires_on.eq(today + Duration::days(400 + therapist_id * 30)),
+                licenses::status.eq(status),
+                licenses::submitted_at.eq(now - Duration::days(3)),
+                licenses::decided_by.eq(decided_by),
+                licenses::decided_at.eq(decided_at),
+            ))
+            .execute(conn)?;
+        let (status, decided_by, decided_at) = if t.training_verified {
+            ("verified", Some(admin_id), Some(now))
+        } else {
+            ("submitted", None, None)
+        };
+        diesel::insert_into(training_records::table)
+            .values((
+                training_records::therapist_id.eq(therapist_id),
+                training_records::program.eq("Diploma in Massage Therapy"),
+                training_records::hours.eq(t.training_hours),
+                training_records::completed_on.eq(NaiveDate::from_ymd_opt(2018, 6, 1).expect("valid date")),
+                training_records::status.eq(status),
+                training_records::submitted_at.eq(now - Duration::days(2)),
+                training_records::decided_by.eq(decided_by),
+                training_records::decided_at.eq(decided_at),
+            ))
+            .execute(conn)?;
+        Ok::<_, AppError>(())
+    })
+}
+
+pub fn print_logins(logins: &[DemoLogin]) {
+    println!("Demo logins (password for all: {DEMO_PASSWORD}):");
+    for l in logins {
+        println!("  {:<10} {}  /  {}", l.role, l.email, l.password);
+    }
+}

@@ -1,0 +1,198 @@
+//! One error type for the whole application. Pages render it in the layout (see
+//! `web::errors`), the API as `{"error": {"code", "message", "fields"}}`.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// Field name → what is wrong with it.
+pub type FieldErrors = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("You need to log in first.")]
+    Unauthorized,
+    #[error("The email or password is not right.")]
+    InvalidCredentials,
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    #[error("This form has expired or did not come from this site. Reload the page and try again.")]
+    Csrf,
+    #[error("Not found.")]
+    NotFound,
+    /// Input that breaks a rule, with a message per field.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        fields: FieldErrors,
+    },
+    /// 409: the thing exists already or was taken by someone else.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 422 with a specific code (for example `too_late_to_cancel`).
+    #[error("{message}")]
+    Rule { code: &'static str, message: String },
+    #[error("The request is too large.")]
+    PayloadTooLarge,
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("The service is busy. Please try again in a moment.")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(fields: FieldErrors) -> Self {
+        AppError::Validation {
+            message: "Please correct the fields marked below.".into(),
+            fields,
+        }
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.insert(field.to_string(), message.into());
+        Self::validation(fields)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Validation { .. } | AppError::Rule { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf_failed",
+            AppError::NotFound => "not_found",
+            AppError::Validation { .. } => "validation_failed",
+            AppError::Conflict { code, .. } | AppError::Rule { code, .. } => code,
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::Unavailable => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// What a person may read: internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            AppError::Validation { fields, .. } => Some(fields),
+            _ => None,
+        }
+    }
+
+    pub fn log(&self) {
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = %format!("{e:#}"), "internal error");
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection available");
+        AppError::Unavailable
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task was cancelled"))
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a FieldErrors>,
+}
+
+/// The JSON face of an [`AppError`], for `/api/v1`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        json_error(&self.0)
+    }
+}
+
+pub fn json_error(e: &AppError) -> HttpResponse {
+    let mut resp = HttpResponse::build(e.status());
+    if let AppError::TooManyRequests { retry_after_secs } = e {
+        resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+    }
+    if let AppError::Unauthorized = e {
+        resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    resp.json(ErrorBody {
+        error: ErrorDetail {
+            code: e.code(),
+            message: e.public_message(),
+            fields: e.fields(),
+        },
+    })
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,20 @@
+//! One file per table: the row struct, `New*` for inserts, queries returning `QueryResult`.
+
+pub mod api_token;
+pub mod appointment;
+pub mod audit;
+pub mod booking_policy;
+pub mod credential;
+pub mod login_attempt;
+pub mod service;
+pub mod session;
+pub mod technique;
+pub mod therapist;
+pub mod user;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+
+/// The current instant in UTC, to the microsecond (both backends keep that much).
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

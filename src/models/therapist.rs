@@ -1,0 +1,67 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{booking_policies, therapists};
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = therapists)]
+pub struct Therapist {
+    pub id: i64,
+    pub user_id: i64,
+    pub bio: String,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub timezone: String,
+    pub accepting_new_clients: bool,
+    pub languages: String,
+    pub in_studio: bool,
+    pub mobile: bool,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub suspended_reason: Option<String>,
+    pub calendar_token_hash: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Therapist {
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Therapist> {
+        therapists::table
+            .find(id)
+            .select(Therapist::as_select())
+            .first(conn)
+    }
+
+    pub fn find_by_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<Therapist>> {
+        therapists::table
+            .filter(therapists::user_id.eq(user_id))
+            .select(Therapist::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// A new therapist profile with the default booking policy (DOMAIN.md defaults).
+    pub fn create_for_user(
+        conn: &mut DbConnection,
+        user_id: i64,
+        now: NaiveDateTime,
+    ) -> QueryResult<i64> {
+        let id: i64 = diesel::insert_into(therapists::table)
+            .values((
+                therapists::user_id.eq(user_id),
+                therapists::created_at.eq(now),
+                therapists::updated_at.eq(now),
+            ))
+            .returning(therapists::id)
+            .get_result(conn)?;
+        diesel::insert_into(booking_policies::table)
+            .values((
+                booking_policies::therapist_id.eq(id),
+                booking_policies::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,27 @@
+//! The use cases: transactions, authorization and audit. Pages and API both call these.
+
+pub mod accounts;
+pub mod admin;
+pub mod booking;
+pub mod password;
+pub mod rate_limit;
+pub mod therapists;
+pub mod tokens;
+
+use crate::db::{DbConnection, Pool};
+use crate::error::AppError;
+
+/// Runs blocking database work (and anything else blocking, such as argon2) on the
+/// blocking thread pool, with a pooled connection.
+pub async fn with_conn<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}

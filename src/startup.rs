@@ -1,0 +1,145 @@
+//! Builds the server: pool, middleware and the one route table. Tests start this very server
+//! on port 0.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::error::{ApiError, AppError};
+use crate::services::rate_limit::IpLimiter;
+use crate::{api, models, web as pages};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    pub login_limiter: IpLimiter,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Content-Security-Policy: nothing inline, nothing from elsewhere.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+impl Application {
+    /// Connects, migrates, and binds `settings.addr` (port 0 picks a free port).
+    pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        let pool = db::build_pool(&settings.database_url, settings.pool_size)?;
+        {
+            let mut conn = pool.get()?;
+            models::technique::sync_catalogue(&mut conn)?;
+        }
+        Self::build_with_pool(settings, pool)
+    }
+
+    pub fn build_with_pool(settings: Settings, pool: Pool) -> anyhow::Result<Application> {
+        crate::services::password::warm_up();
+        let listener = TcpListener::bind(&settings.addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool,
+            login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
+            settings,
+        });
+        let body_limit = state.settings.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(api::json_config(body_limit))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(web::FormConfig::default().limit(body_limit))
+                .app_data(api::query_config())
+                .app_data(api::path_config())
+                .wrap(from_fn(pages::page_middleware))
+                .wrap(security_headers())
+                .wrap(TracingLogger::default())
+                .configure(routes)
+                .default_service(web::to(pages::errors::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(20)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped; SIGTERM and Ctrl-C shut down gracefully (in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn server(self) -> Server {
+        self.server
+    }
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CSP))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    crate::services::with_conn(&state.pool, |conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| AppError::Internal(e.into()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok"))
+}
+
+/// The stylesheet, built into the binary so the server runs from any directory.
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../static/style.css"))
+}
+
+/// Every URL of the site.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/api/openapi.json", web::get().to(api::openapi::openapi_json))
+        .route("/static/style.css", web::get().to(stylesheet))
+        // Pages
+        .route("/", web::get().to(pages::home::home))
+        .route("/login", web::get().to(pages::auth::login_form))
+        .route("/login", web::post().to(pages::auth::login))
+        .route("/register", web::get().to(pages::auth::register_form))
+        .route("/register", web::post().to(pages::auth::register))
+        .route("/logout", web::post().to(pages::auth::logout))
+        .service(
+            web::scope("/therapist").route("", web::get().to(pages::therapist::dashboard)),
+        )
+        .service(web::scope("/admin").route("", web::get().to(pages::admin::dashboard)))
+        // JSON API
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/register", web::post().to(api::auth::register))
+                .route("/auth/login", web::post().to(api::auth::login))
+                .route("/auth/logout", web::post().to(api::auth::logout))
+                .route("/me", web::get().to(api::auth::me))
+                .route("/me/booking-policy", web::get().to(api::me::get_booking_policy))
+                .route("/admin/licenses", web::get().to(api::admin::licenses)),
+        );
+}

@@ -1,0 +1,228 @@
+//! Register, log in, log out.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::error::{AppError, FieldErrors};
+use crate::services::accounts::{self, RegisterInput};
+use crate::services::with_conn;
+use crate::web::{
+    app_state, client_ip, cookie, home_for, redirect_with_flash, removal_cookie, render, safe_next,
+    session_cookie_token, CsrfForm, LoggedIn, PageCtx, PageResult, SESSION_COOKIE,
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+pub struct LoginPage {
+    pub ctx: PageCtx,
+    pub email: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+pub async fn login_form(ctx: PageCtx, q: web::Query<NextQuery>) -> PageResult<HttpResponse> {
+    let next = safe_next(q.next.as_deref()).unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            ctx,
+            email: String::new(),
+            next,
+            error: None,
+        },
+    )
+}
+
+pub async fn login(req: HttpRequest, CsrfForm(form): CsrfForm<LoginForm>) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let ctx = PageCtx::from_request(&req).await?;
+    let next = safe_next(Some(&form.next));
+    if let Err(wait) = state.login_limiter.check(client_ip(&req)) {
+        return login_failed(ctx, &form, next, AppError::TooManyRequests { retry_after_secs: wait });
+    }
+    let settings = state.settings.clone();
+    let (email, password) = (form.email.clone(), form.password.clone());
+    let old = session_cookie_token(&req);
+    let result = with_conn(&state.pool, move |conn| {
+        let user = accounts::authenticate(conn, &settings, &email, &password)?;
+        let token = accounts::start_session(conn, &settings, &user, old.as_deref())?;
+        Ok((user, token))
+    })
+    .await;
+    match result {
+        Ok((user, token)) => {
+            let to = next.unwrap_or_else(|| home_for(user.role()).to_string());
+            let mut resp = redirect_with_flash(&to, format!("Welcome back, {}.", user.name));
+            let _ = resp.add_cookie(&cookie(&state, SESSION_COOKIE, token));
+            Ok(resp)
+        }
+        Err(e @ (AppError::InvalidCredentials | AppError::TooManyRequests { .. })) => {
+            login_failed(ctx, &form, next, e)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn login_failed(
+    ctx: PageCtx,
+    form: &LoginForm,
+    next: Option<String>,
+    e: AppError,
+) -> PageResult<HttpResponse> {
+    let mut resp = render(
+        e.status(),
+        &LoginPage {
+            ctx,
+            email: form.email.clone(),
+            next: next.unwrap_or_default(),
+            error: Some(e.public_message()),
+        },
+    )?;
+    if let AppError::TooManyRequests { retry_after_secs } = e {
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            retry_after_secs.into(),
+        );
+    }
+    Ok(resp)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "auth/register.html")]
+pub struct RegisterPage {
+    pub ctx: PageCtx,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub next: String,
+    pub errors: FieldErrors,
+    pub min_chars: usize,
+    pub max_chars: usize,
+}
+
+impl RegisterPage {
+    fn new(ctx: PageCtx) -> Self {
+        RegisterPage {
+            ctx,
+            email: String::new(),
+            name: String::new(),
+            role: "client".into(),
+            next: String::new(),
+            errors: FieldErrors::new(),
+            min_chars: PASSWORD_MIN_CHARS,
+            max_chars: PASSWORD_MAX_CHARS,
+        }
+    }
+
+    pub fn password_hint(&self) -> String {
+        format!("{} to {} characters.", self.min_chars, self.max_chars)
+    }
+
+    pub fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+pub async fn register_form(ctx: PageCtx, q: web::Query<NextQuery>) -> PageResult<HttpResponse> {
+    let mut page = RegisterPage::new(ctx);
+    page.next = safe_next(q.next.as_deref()).unwrap_or_default();
+    render(StatusCode::OK, &page)
+}
+
+pub async fn register(
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let settings = state.settings.clone();
+    let input = RegisterInput {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        name: form.name.clone(),
+        role: form.role.clone(),
+    };
+    let old = session_cookie_token(&req);
+    let result = with_conn(&state.pool, move |conn| {
+        let user = accounts::register(conn, &input)?;
+        let token = accounts::start_session(conn, &settings, &user, old.as_deref())?;
+        Ok((user, token))
+    })
+    .await;
+    match result {
+        Ok((user, token)) => {
+            let to = safe_next(Some(&form.next)).unwrap_or_else(|| home_for(user.role()).to_string());
+            let mut resp = redirect_with_flash(
+                &to,
+                format!("Welcome to Bodywork, {}. Your account is ready.", user.name),
+            );
+            let _ = resp.add_cookie(&cookie(&state, SESSION_COOKIE, token));
+            Ok(resp)
+        }
+        Err(e) => {
+            let errors = match &e {
+                AppError::Validation { fields, .. } => fields.clone(),
+                AppError::Conflict { message, .. } => {
+                    FieldErrors::from([("email".to_string(), message.clone())])
+                }
+                _ => return Err(e.into()),
+            };
+            let mut page = RegisterPage::new(PageCtx::from_request(&req).await?);
+            page.email = form.email;
+            page.name = form.name;
+            page.role = form.role;
+            page.next = safe_next(Some(&form.next)).unwrap_or_default();
+            page.errors = errors;
+            render(e.status(), &page)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn logout(
+    req: HttpRequest,
+    user: LoggedIn,
+    _form: CsrfForm<EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    if let Some(token) = session_cookie_token(&req) {
+        let user_id = user.session.user.id;
+        with_conn(&state.pool, move |conn| accounts::end_session(conn, &token, user_id)).await?;
+    }
+    let mut resp = redirect_with_flash("/", "You are logged out.");
+    let _ = resp.add_cookie(&removal_cookie(&state, SESSION_COOKIE));
+    Ok(resp)
+}

@@ -1,0 +1,377 @@
+//! HTML pages: handlers and their askama template structs. Handlers parse, call a service and
+//! render; they never decide a rule and never touch `db::schema`.
+
+pub mod admin;
+pub mod auth;
+pub mod errors;
+pub mod home;
+pub mod therapist;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use askama::Template;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::domain::account::Role;
+use crate::error::AppError;
+use crate::services::accounts::{self, SessionInfo};
+use crate::services::{tokens, with_conn};
+use crate::startup::AppState;
+pub use errors::{PageError, PageResult};
+
+pub const SESSION_COOKIE: &str = "bw_session";
+pub const CSRF_COOKIE: &str = "bw_csrf";
+pub const FLASH_COOKIE: &str = "bw_flash";
+/// The name of the hidden CSRF field in every form.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The person looking at a page, as the layout needs them.
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+impl NavUser {
+    pub fn is_therapist(&self) -> bool {
+        self.role == Role::Therapist
+    }
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+    pub fn is_client(&self) -> bool {
+        self.role == Role::Client
+    }
+}
+
+/// The session of this request, resolved once and cached in the request's extensions.
+#[derive(Clone)]
+struct ViewerCache(Option<SessionInfo>);
+
+/// The anonymous visitor's CSRF token, minted by [`page_middleware`] when the cookie is missing.
+#[derive(Clone)]
+struct AnonCsrf(String);
+
+/// The flash message read from the cookie by [`page_middleware`].
+#[derive(Clone)]
+struct FlashIn(String);
+
+/// A flash message to show on the next page (set on a redirect).
+#[derive(Clone)]
+pub struct FlashOut(pub String);
+
+pub fn session_cookie_token(req: &HttpRequest) -> Option<String> {
+    req.cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// Resolves (once per request) the session behind the cookie.
+pub async fn viewer(req: &HttpRequest) -> Result<Option<SessionInfo>, AppError> {
+    if let Some(cached) = req.extensions().get::<ViewerCache>() {
+        return Ok(cached.0.clone());
+    }
+    let found = match session_cookie_token(req) {
+        None => None,
+        Some(token) => {
+            let state = app_state(req);
+            let settings = state.settings.clone();
+            with_conn(&state.pool, move |conn| {
+                accounts::resolve_session(conn, &settings, &token)
+            })
+            .await?
+        }
+    };
+    req.extensions_mut().insert(ViewerCache(found.clone()));
+    Ok(found)
+}
+
+pub fn app_state(req: &HttpRequest) -> web::Data<AppState> {
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered")
+        .clone()
+}
+
+/// What every page template gets: the viewer for the navigation, the CSRF token for its
+/// forms, the flash message, and the current path.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub path: String,
+}
+
+impl PageCtx {
+    pub async fn from_request(req: &HttpRequest) -> Result<PageCtx, AppError> {
+        let session = viewer(req).await?;
+        Ok(Self::build(req, session.as_ref()))
+    }
+
+    /// Builds the context from what is already known (no database access).
+    pub(crate) fn build(req: &HttpRequest, session: Option<&SessionInfo>) -> PageCtx {
+        let csrf = match session {
+            Some(s) => s.csrf_token.clone(),
+            None => anon_csrf(req).unwrap_or_default(),
+        };
+        PageCtx {
+            user: session.map(|s| NavUser {
+                id: s.user.id,
+                name: s.user.name.clone(),
+                role: s.user.role(),
+            }),
+            csrf,
+            flash: req.extensions().get::<FlashIn>().map(|f| f.0.clone()),
+            path: req.path().to_string(),
+        }
+    }
+
+    /// The cached viewer, if it was resolved earlier in this request (for error pages).
+    pub(crate) fn cached(req: &HttpRequest) -> PageCtx {
+        let session = req
+            .extensions()
+            .get::<ViewerCache>()
+            .and_then(|v| v.0.clone());
+        Self::build(req, session.as_ref())
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.user.is_some()
+    }
+}
+
+fn anon_csrf(req: &HttpRequest) -> Option<String> {
+    if let Some(a) = req.extensions().get::<AnonCsrf>() {
+        return Some(a.0.clone());
+    }
+    req.cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() >= 32 && v.len() <= 128)
+}
+
+impl FromRequest for PageCtx {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<PageCtx, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(PageCtx::from_request(&req).await?) })
+    }
+}
+
+/// A logged-in person (any role); anonymous visitors are sent to the login page.
+pub struct LoggedIn {
+    pub session: SessionInfo,
+    pub ctx: PageCtx,
+}
+
+impl FromRequest for LoggedIn {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<LoggedIn, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(session) = viewer(&req).await? else {
+                return Err(PageError::login_required(&req));
+            };
+            let ctx = PageCtx::build(&req, Some(&session));
+            Ok(LoggedIn { session, ctx })
+        })
+    }
+}
+
+impl LoggedIn {
+    /// Refuses (403) anyone whose role is not `role`.
+    pub fn require(self, role: Role) -> Result<LoggedIn, PageError> {
+        if self.session.user.role() == role {
+            Ok(self)
+        } else {
+            Err(AppError::Forbidden.into())
+        }
+    }
+}
+
+/// A urlencoded form whose CSRF token has been checked against the session (logged in) or the
+/// visitor's CSRF cookie (anonymous). The body is limited to `max_body_bytes` (413 beyond).
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<CsrfForm<T>, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let limit = app_state(&req).settings.max_body_bytes;
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge.into());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let fields: HashMap<String, String> = serde_urlencoded::from_bytes(&body)
+                .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+            let sent = fields.get(CSRF_FIELD).map(String::as_str).unwrap_or("");
+            let expected = match viewer(&req).await? {
+                Some(s) => Some(s.csrf_token),
+                None => req
+                    .cookie(CSRF_COOKIE)
+                    .map(|c| c.value().to_string())
+                    .filter(|v| v.len() >= 32),
+            };
+            match expected {
+                Some(expected) if tokens::same_secret(sent, &expected) => {}
+                _ => return Err(AppError::Csrf.into()),
+            }
+            let value: T = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+            Ok(CsrfForm(value))
+        })
+    }
+}
+
+/// The client's address, for rate limits: the peer, or `X-Forwarded-For` behind a trusted proxy.
+pub fn client_ip(req: &HttpRequest) -> IpAddr {
+    let state = app_state(req);
+    if state.settings.trust_proxy {
+        if let Some(ip) = req
+            .connection_info()
+            .realip_remote_addr()
+            .and_then(|s| s.parse::<IpAddr>().ok())
+        {
+            return ip;
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// Renders a template with a status (forms that fail are re-rendered with 422).
+pub fn render<T: Template>(status: StatusCode, tpl: &T) -> PageResult<HttpResponse> {
+    let html = tpl
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template error: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// 303 See Other to `to`, with a flash message for the next page.
+pub fn redirect_with_flash(to: &str, flash: impl Into<String>) -> HttpResponse {
+    let mut resp = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish();
+    resp.extensions_mut().insert(FlashOut(flash.into()));
+    resp
+}
+
+/// A local path to come back to after logging in; anything else becomes `/`.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && n.len() <= 512
+        && !n.chars().any(|c| c.is_control());
+    ok.then(|| n.to_string())
+}
+
+pub fn home_for(role: Role) -> &'static str {
+    match role {
+        Role::Client => "/",
+        Role::Therapist => "/therapist",
+        Role::Admin => "/admin",
+    }
+}
+
+pub fn cookie<'a>(state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies)
+        .finish()
+}
+
+pub fn removal_cookie<'a>(state: &AppState, name: &'a str) -> Cookie<'a> {
+    let mut c = cookie(state, name, String::new());
+    c.set_max_age(CookieDuration::ZERO);
+    c
+}
+
+/// Per-request page plumbing: mints the anonymous CSRF cookie, carries flash messages across
+/// a redirect, renders page errors in the layout, and keeps logged-in pages out of caches.
+pub async fn page_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let is_api = req.path().starts_with("/api/");
+    let needs_csrf_cookie = !is_api && anon_csrf(req.request()).is_none();
+    if needs_csrf_cookie {
+        req.extensions_mut().insert(AnonCsrf(tokens::random_token()));
+    }
+    let had_flash = req.cookie(FLASH_COOKIE).is_some();
+    if let Some(c) = req.cookie(FLASH_COOKIE) {
+        if let Some(msg) = decode_flash(c.value()) {
+            req.extensions_mut().insert(FlashIn(msg));
+        }
+    }
+
+    let res = next.call(req).await?;
+    let state = app_state(res.request());
+    let res = errors::render_page_error(res);
+    let (req, mut resp) = res.into_parts();
+    let logged_in = req
+        .extensions()
+        .get::<ViewerCache>()
+        .is_some_and(|v| v.0.is_some());
+
+    if needs_csrf_cookie {
+        if let Some(token) = req.extensions().get::<AnonCsrf>().map(|a| a.0.clone()) {
+            let _ = resp.add_cookie(&cookie(&state, CSRF_COOKIE, token));
+        }
+    }
+    let flash_out = resp.extensions().get::<FlashOut>().map(|f| f.0.clone());
+    if let Some(msg) = flash_out {
+        let _ = resp.add_cookie(&cookie(&state, FLASH_COOKIE, encode_flash(&msg)));
+    } else if had_flash && !resp.status().is_redirection() {
+        let _ = resp.add_cookie(&removal_cookie(&state, FLASH_COOKIE));
+    }
+    if logged_in || is_api {
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(ServiceResponse::new(req, resp))
+}
+
+fn encode_flash(msg: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(msg.as_bytes())
+}
+
+fn decode_flash(value: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value)
+        .ok()?;
+    let s = String::from_utf8(bytes).ok()?;
+    (s.chars().count() <= 300).then_some(s)
+}
