@@ -140,6 +140,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/auth/logout", web::post().to(api::auth::logout))
                 .route("/me", web::get().to(api::auth::me))
                 .route("/me/booking-policy", web::get().to(api::me::get_booking_policy))
-                .route("/admin/licenses", web::get().to(api::admin::licenses)),
+                .route("/admin/licenses", web::get().to(api::admin::licenses))
+                .route("/appointments/{id}", web::get().to(api::appointments::get)),
         );
 }

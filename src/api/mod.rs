@@ -1,6 +1,7 @@
 //! The JSON API `/api/v1`: the same services as the pages, bearer-token auth.
 
 pub mod admin;
+pub mod appointments;
 pub mod auth;
 pub mod me;
 pub mod openapi;

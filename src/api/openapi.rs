@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::api::{admin, auth, me, UserOut};
+use crate::api::{admin, appointments, auth, me, UserOut};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::api::{admin, auth, me, UserOut};
         auth::me,
         me::get_booking_policy,
         admin::licenses,
+        appointments::get,
     ),
     components(schemas(
         UserOut,
@@ -24,6 +25,8 @@ use crate::api::{admin, auth, me, UserOut};
         auth::LoginOut,
         me::BookingPolicyOut,
         admin::LicenseQueueOut,
+        appointments::AppointmentOut,
+        appointments::ScreeningSummaryOut,
     )),
     modifiers(&BearerAuth)
 )]

@@ -24,3 +24,25 @@ pub fn insert_appointment(
         Ok(id)
     })
 }
+
+/// An appointment as its viewer may see it: its client, its therapist or an admin.
+/// Anyone else gets 404, as if it did not exist.
+pub fn find_visible(
+    conn: &mut DbConnection,
+    viewer: &crate::models::user::User,
+    id: i64,
+) -> Result<crate::models::appointment::Appointment, AppError> {
+    use crate::domain::account::Role;
+    let appt = crate::models::appointment::Appointment::find(conn, id)?;
+    let allowed = match viewer.role() {
+        Role::Admin => true,
+        Role::Client => appt.client_id == viewer.id,
+        Role::Therapist => crate::models::therapist::Therapist::find_by_user(conn, viewer.id)?
+            .is_some_and(|t| t.id == appt.therapist_id),
+    };
+    if allowed {
+        Ok(appt)
+    } else {
+        Err(AppError::NotFound)
+    }
+}

@@ -1,0 +1,215 @@
+//! What the database itself refuses, on both backends, even when the code forgets.
+
+use std::sync::{Arc, Barrier};
+
+use bodywork::db::DbConnection;
+use bodywork::error::AppError;
+use bodywork::models::appointment::{Appointment, NewAppointment};
+use bodywork::models::now;
+use bodywork::models::service::NewService;
+use bodywork::models::therapist::Therapist;
+use bodywork::models::user::NewUser;
+use bodywork::services::accounts::{self, RegisterInput};
+use bodywork::services::booking;
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::helpers::{spawn_app, with_conn, TestApp, PASSWORD};
+
+struct Fixture {
+    therapist_id: i64,
+    service_id: i64,
+    client_ids: Vec<i64>,
+}
+
+fn register(conn: &mut DbConnection, email: &str, role: &str) -> i64 {
+    accounts::register(
+        conn,
+        &RegisterInput {
+            email: email.into(),
+            password: PASSWORD.into(),
+            name: "Someone".into(),
+            role: role.into(),
+        },
+    )
+    .expect("register")
+    .id
+}
+
+fn fixture(app: &TestApp, clients: usize) -> Fixture {
+    with_conn(app, |conn| {
+        let user_id = register(conn, "therapist@example.com", "therapist");
+        let therapist_id = Therapist::find_by_user(conn, user_id).unwrap().unwrap().id;
+        let service_id = NewService {
+            therapist_id,
+            technique_slug: "swedish",
+            duration_min: 60,
+            price_cents: 9000,
+            created_at: now(),
+        }
+        .insert(conn)
+        .unwrap();
+        // Clients are inserted directly (no argon2): only their rows matter here.
+        let client_ids = (0..clients)
+            .map(|i| {
+                NewUser {
+                    email: &format!("client{i}@example.com"),
+                    password_hash: "x",
+                    name: "Client",
+                    role: "client",
+                    created_at: now(),
+                }
+                .insert(conn)
+                .unwrap()
+            })
+            .collect();
+        Fixture {
+            therapist_id,
+            service_id,
+            client_ids,
+        }
+    })
+}
+
+fn at(h: u32, m: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2031, 3, 4)
+        .unwrap()
+        .and_hms_opt(h, m, 0)
+        .unwrap()
+}
+
+/// A 60-minute appointment with a 15-minute buffer.
+fn appointment(f: &Fixture, client: usize, start: NaiveDateTime) -> NewAppointment {
+    NewAppointment {
+        therapist_id: f.therapist_id,
+        client_id: f.client_ids[client],
+        service_id: f.service_id,
+        starts_at: start,
+        ends_at: start + Duration::minutes(60),
+        blocked_until: start + Duration::minutes(75),
+        status: "requested".into(),
+        screening_version: 1,
+        screening_answers: "{}".into(),
+        screening_outcome: "ok".into(),
+        clearance_confirmed: false,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn is_slot_taken(r: &Result<i64, AppError>) -> bool {
+    matches!(r, Err(AppError::Conflict { code: "slot_taken", .. }))
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_second_user_with_the_same_email_in_another_case() {
+    let app = spawn_app().await;
+    with_conn(&app, |conn| {
+        let row = |email: &'static str| NewUser {
+            email,
+            password_hash: "x",
+            name: "A",
+            role: "client",
+            created_at: now(),
+        };
+        row("ana@example.com").insert(conn).expect("first insert");
+        // Straight to the table, past the service's own check.
+        let err = row("ANA@Example.com").insert(conn).expect_err("duplicate refused");
+        assert!(
+            matches!(err, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)),
+            "{err:?}"
+        );
+    });
+}
+
+#[tokio::test]
+async fn the_database_refuses_overlapping_active_appointments_including_the_buffer() {
+    let app = spawn_app().await;
+    let f = fixture(&app, 3);
+    with_conn(&app, |conn| {
+        let first = appointment(&f, 0, at(10, 0));
+        first.insert(conn).expect("first booking");
+
+        // Same start, a start inside, and a start inside the 15-minute buffer: all refused.
+        for start in [at(10, 0), at(10, 30), at(11, 5), at(9, 30)] {
+            let r = appointment(&f, 1, start).insert(conn);
+            assert!(is_slot_taken(&r), "start {start} must be refused: {r:?}");
+        }
+        // Right after the buffer, and a booking that ends (with its buffer) as the first starts.
+        appointment(&f, 1, at(11, 15)).insert(conn).expect("after the buffer");
+        appointment(&f, 2, at(8, 45)).insert(conn).expect("before, buffer ends at 10:00");
+    });
+}
+
+#[tokio::test]
+async fn cancelled_appointments_free_their_time_and_cannot_be_revived_into_an_overlap() {
+    let app = spawn_app().await;
+    let f = fixture(&app, 2);
+    with_conn(&app, |conn| {
+        let first = appointment(&f, 0, at(14, 0)).insert(conn).unwrap();
+        Appointment::set_status(conn, first, "cancelled", now()).unwrap();
+        appointment(&f, 1, at(14, 0)).insert(conn).expect("the cancelled time is free again");
+        let revived = Appointment::set_status(conn, first, "requested", now());
+        assert!(
+            matches!(revived, Err(AppError::Conflict { code: "slot_taken", .. })),
+            "{revived:?}"
+        );
+    });
+}
+
+/// Runs `n` bookings at once from `n` threads, each on its own pooled connection.
+fn race(app: &TestApp, f: &Fixture, starts: Vec<NaiveDateTime>) -> Vec<Result<i64, AppError>> {
+    let barrier = Arc::new(Barrier::new(starts.len()));
+    let handles: Vec<_> = starts
+        .into_iter()
+        .enumerate()
+        .map(|(i, start)| {
+            let pool = app.pool.clone();
+            let barrier = barrier.clone();
+            let new = appointment(f, i, start);
+            std::thread::spawn(move || {
+                let mut conn = pool.get().expect("connection");
+                barrier.wait();
+                booking::insert_appointment(&mut conn, &new)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().expect("thread")).collect()
+}
+
+#[tokio::test]
+async fn sixteen_clients_booking_one_slot_at_once_make_exactly_one_booking() {
+    let app = spawn_app().await;
+    let f = fixture(&app, 16);
+    let results = race(&app, &f, vec![at(10, 0); 16]);
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let taken = results.iter().filter(|r| is_slot_taken(r)).count();
+    assert_eq!(won, 1, "{results:?}");
+    assert_eq!(taken, 15, "every loser gets slot_taken, never another error: {results:?}");
+}
+
+#[tokio::test]
+async fn sixteen_clients_booking_overlapping_starts_at_once_make_exactly_one_booking() {
+    let app = spawn_app().await;
+    let f = fixture(&app, 16);
+    // 10:00, 10:03, ... 10:45: every pair overlaps.
+    let starts = (0..16).map(|i| at(10, 3 * i)).collect();
+    let results = race(&app, &f, starts);
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let taken = results.iter().filter(|r| is_slot_taken(r)).count();
+    assert_eq!(won, 1, "{results:?}");
+    assert_eq!(taken, 15, "{results:?}");
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only() {
+    let app = spawn_app().await;
+    with_conn(&app, |conn| {
+        use diesel::connection::SimpleConnection;
+        register(conn, "someone@example.com", "client");
+        let update = conn.batch_execute("UPDATE audit_log SET summary = 'rewritten'");
+        assert!(update.is_err(), "update must be refused");
+        let delete = conn.batch_execute("DELETE FROM audit_log");
+        assert!(delete.is_err(), "delete must be refused");
+    });
+}

@@ -1,0 +1,238 @@
+//! Typed helpers: `spawn_app()`, logins, forms, and direct data-layer access.
+
+use std::time::Duration;
+
+use bodywork::config::Settings;
+use bodywork::db::{self, DatabaseUrl, DbConnection, Pool};
+use bodywork::services::accounts::{self, RegisterInput};
+use bodywork::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "a long enough password";
+
+/// The throwaway database of one test; a PostgreSQL one is dropped at the end.
+pub enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { server_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { server_url, name } = self {
+            if let Ok(mut conn) = PgConnection::establish(server_url) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// A fresh database: a temp SQLite file, or a new PostgreSQL database when
+/// `TEST_DATABASE_URL` is set.
+pub fn fresh_database() -> (DatabaseUrl, TestDb) {
+    match std::env::var("TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+        Some(server_url) => {
+            let name = format!("bw_test_{}", uuid_like());
+            let mut conn = PgConnection::establish(&server_url)
+                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL {server_url} is not reachable: {e}"));
+            conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                .expect("create test database");
+            let base = server_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .expect("TEST_DATABASE_URL has a path");
+            (
+                DatabaseUrl::Postgres(format!("{base}/{name}")),
+                TestDb::Postgres { server_url, name },
+            )
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("test.db");
+            (
+                DatabaseUrl::Sqlite(path.to_string_lossy().into_owned()),
+                TestDb::Sqlite(dir),
+            )
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    bodywork::services::tokens::random_token()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(16)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+pub struct TestApp {
+    pub address: String,
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    pub settings: Settings,
+    pub db_url: DatabaseUrl,
+    _db: TestDb,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let (db_url, db) = fresh_database();
+    let mut settings = Settings {
+        database_url: db_url.clone(),
+        addr: "127.0.0.1:0".into(),
+        pool_size: 8,
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    let app = Application::build(settings.clone()).expect("server builds");
+    let port = app.port();
+    tokio::spawn(app.server());
+    let pool = db::build_pool(&db_url, 20).expect("test pool");
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: new_client(),
+        pool,
+        settings,
+        db_url,
+        _db: db,
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+/// The value of the hidden CSRF field in a page.
+pub fn csrf_from(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').expect("closing quote") + start;
+    html[start..end].to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn conn(&self) -> db::PooledConn {
+        self.pool.get().expect("connection")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("body")
+    }
+
+    /// Posts a form the way a browser does: the CSRF token taken from `form_page`.
+    pub async fn post_form(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = csrf_from(&self.get_html(form_page).await);
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &csrf));
+        self.client
+            .post(self.url(action))
+            .form(&all)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Registers through the register page (and so is logged in with this client).
+    pub async fn register_page(&self, email: &str, name: &str, role: &str) -> reqwest::Response {
+        self.post_form(
+            "/register",
+            "/register",
+            &[("email", email), ("name", name), ("password", PASSWORD), ("role", role)],
+        )
+        .await
+    }
+
+    pub async fn login_page(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/login", "/login", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn api_post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut req = new_client().post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn api_get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = new_client().get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn api_register(&self, email: &str, name: &str, role: &str) -> Value {
+        let resp = self
+            .api_post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD, "name": name, "role": role}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "register {email}");
+        resp.json().await.expect("json")
+    }
+
+    /// Logs in through the API and returns the bearer token.
+    pub async fn api_login(&self, email: &str) -> String {
+        let resp = self
+            .api_post("/api/v1/auth/login", None, json!({"email": email, "password": PASSWORD}))
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK, "login {email}");
+        let body: Value = resp.json().await.expect("json");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Registers and logs in a user of `role` through the API: (user id, token).
+    pub async fn api_user(&self, email: &str, role: &str) -> (i64, String) {
+        let body = self.api_register(email, "Test Person", role).await;
+        let id = body["user"]["id"].as_i64().expect("id");
+        (id, self.api_login(email).await)
+    }
+
+    /// Creates an admin through the service layer (as `create-admin` does) and logs in.
+    pub async fn api_admin(&self, email: &str) -> (i64, String) {
+        let user = {
+            let mut conn = self.conn();
+            accounts::create_admin(
+                &mut conn,
+                &RegisterInput {
+                    email: email.into(),
+                    password: PASSWORD.into(),
+                    name: "Admin Person".into(),
+                    role: "admin".into(),
+                },
+                None,
+            )
+            .expect("admin")
+        };
+        (user.id, self.api_login(email).await)
+    }
+}
+
+/// Runs `f` with a plain connection to the test database.
+pub fn with_conn<T>(app: &TestApp, f: impl FnOnce(&mut DbConnection) -> T) -> T {
+    let mut conn = app.conn();
+    f(&mut conn)
+}

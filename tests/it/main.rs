@@ -1,0 +1,10 @@
+//! Integration tests: the real server on port 0 with a fresh database per test.
+//! SQLite by default; PostgreSQL too when `TEST_DATABASE_URL` names a server
+//! (for example `postgres://postgres@127.0.0.1:5432/postgres`).
+
+mod helpers;
+
+mod accounts;
+mod browser;
+mod database;
+mod security;

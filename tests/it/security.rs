@@ -1,0 +1,312 @@
+//! Security by default: CSRF, rate limits, headers, body limits, roles, other people's objects.
+
+use bodywork::models::appointment::NewAppointment;
+use bodywork::models::now;
+use bodywork::models::service::NewService;
+use bodywork::models::therapist::Therapist;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{csrf_from, new_client, spawn_app, spawn_app_with, with_conn, PASSWORD};
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused() {
+    let app = spawn_app().await;
+    app.api_register("ana@example.com", "Ana", "client").await;
+    app.get("/login").await; // receives the CSRF cookie
+
+    let missing = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "ana@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    let wrong = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "ana@example.com"), ("password", PASSWORD), ("csrf_token", "forged-token-forged-token-forged-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert!(wrong.text().await.unwrap().contains("This form has expired"));
+
+    // Logged in, the token is the session's: an anonymous token does not do.
+    let ok = app.login_page("ana@example.com", PASSWORD).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let logout = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", "forged-token-forged-token-forged-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::FORBIDDEN);
+    assert!(app.get_html("/").await.contains("nav-user"), "still logged in");
+}
+
+#[tokio::test]
+async fn repeated_bad_logins_of_one_account_get_429_with_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.login_max_failures = 3;
+        s.login_per_ip_per_minute = 1000;
+    })
+    .await;
+    app.api_register("ana@example.com", "Ana", "client").await;
+    let bad = json!({"email": "ana@example.com", "password": "not the password"});
+    for _ in 0..3 {
+        let r = app.api_post("/api/v1/auth/login", None, bad.clone()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Paused now, even with the right password, and the answer says for how long.
+    let r = app
+        .api_post("/api/v1/auth/login", None, json!({"email": "ana@example.com", "password": PASSWORD}))
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= app.settings.login_lock.as_secs() + 1, "{retry}");
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "too_many_requests");
+
+    // The page login says the same.
+    let page = app.login_page("ana@example.com", PASSWORD).await;
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn an_account_pause_is_short_and_ends_by_itself() {
+    let app = spawn_app_with(|s| {
+        s.login_max_failures = 2;
+        s.login_lock = std::time::Duration::from_secs(1);
+    })
+    .await;
+    app.api_register("ana@example.com", "Ana", "client").await;
+    let bad = json!({"email": "ana@example.com", "password": "not the password"});
+    for _ in 0..2 {
+        app.api_post("/api/v1/auth/login", None, bad.clone()).await;
+    }
+    let good = json!({"email": "ana@example.com", "password": PASSWORD});
+    let r = app.api_post("/api/v1/auth/login", None, good.clone()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = app.api_post("/api/v1/auth/login", None, good).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn too_many_logins_from_one_address_get_429() {
+    let app = spawn_app_with(|s| s.login_per_ip_per_minute = 3).await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let r = app
+            .api_post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": format!("user{i}@example.com"), "password": "whatever-it-is"}),
+            )
+            .await;
+        statuses.push(r.status());
+    }
+    assert_eq!(&statuses[..3], &[StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", "/login", "/no-such-page", "/api/v1/me", "/healthz", "/api/openapi.json"] {
+        let r = app.get(path).await;
+        let h = r.headers();
+        let csp = h.get("content-security-policy").unwrap_or_else(|| panic!("CSP on {path}"));
+        let csp = csp.to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn session_cookies_are_http_only_and_same_site_lax() {
+    let app = spawn_app().await;
+    let r = app.register_page("ana@example.com", "Ana", "client").await;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("bw_session="))
+        .expect("session cookie")
+        .to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+
+    let secure = spawn_app_with(|s| s.secure_cookies = true).await;
+    let r = secure.register_page("ana@example.com", "Ana", "client").await;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("bw_session="))
+        .expect("session cookie")
+        .to_string();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let app = spawn_app_with(|s| s.max_body_bytes = 4096).await;
+    let big = "x".repeat(10_000);
+    let r = app
+        .api_post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "a@example.com", "password": big, "name": "A", "role": "client"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "payload_too_large");
+
+    let csrf = csrf_from(&app.get_html("/register").await);
+    let r = app
+        .client
+        .post(app.url("/register"))
+        .form(&[("csrf_token", csrf.as_str()), ("name", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_with_a_code_not_a_500() {
+    let app = spawn_app().await;
+    let r = new_client()
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn roles_guard_the_therapist_and_admin_areas() {
+    let app = spawn_app().await;
+    let (_, client) = app.api_user("client@example.com", "client").await;
+    let (_, therapist) = app.api_user("therapist@example.com", "therapist").await;
+    let (_, admin) = app.api_admin("admin@example.com").await;
+
+    let therapist_only = "/api/v1/me/booking-policy";
+    let admin_only = "/api/v1/admin/licenses";
+    assert_eq!(app.api_get(therapist_only, None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.api_get(therapist_only, Some(&client)).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.api_get(therapist_only, Some(&admin)).await.status(), StatusCode::FORBIDDEN);
+    let policy: Value = app.api_get(therapist_only, Some(&therapist)).await.json().await.unwrap();
+    assert_eq!(policy["max_advance_days"], 60);
+    assert_eq!(policy["auto_confirm"], false);
+
+    assert_eq!(app.api_get(admin_only, None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.api_get(admin_only, Some(&client)).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.api_get(admin_only, Some(&therapist)).await.status(), StatusCode::FORBIDDEN);
+    let queue: Value = app.api_get(admin_only, Some(&admin)).await.json().await.unwrap();
+    assert_eq!(queue["total"], 0);
+
+    // Pages: anonymous visitors are sent to log in, other roles are refused.
+    let anon = app.get("/therapist").await;
+    assert_eq!(anon.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anon.headers()["location"], "/login?next=%2Ftherapist");
+    app.register_page("c2@example.com", "Client Two", "client").await;
+    assert_eq!(app.get("/therapist").await.status(), StatusCode::FORBIDDEN);
+    let admin_page = app.get("/admin").await;
+    assert_eq!(admin_page.status(), StatusCode::FORBIDDEN);
+    assert!(admin_page.text().await.unwrap().contains("Client Two"), "error page in the layout");
+}
+
+#[tokio::test]
+async fn another_users_appointment_is_404_not_their_data() {
+    let app = spawn_app().await;
+    let (owner_id, owner) = app.api_user("owner@example.com", "client").await;
+    let (_, stranger) = app.api_user("stranger@example.com", "client").await;
+    let (therapist_user, therapist) = app.api_user("therapist@example.com", "therapist").await;
+    let (_, other_therapist) = app.api_user("other@example.com", "therapist").await;
+    let id = with_conn(&app, |conn| {
+        let t = Therapist::find_by_user(conn, therapist_user).unwrap().unwrap();
+        let service_id = NewService {
+            therapist_id: t.id,
+            technique_slug: "swedish",
+            duration_min: 60,
+            price_cents: 9000,
+            created_at: now(),
+        }
+        .insert(conn)
+        .unwrap();
+        let start = now() + Duration::days(3);
+        NewAppointment {
+            therapist_id: t.id,
+            client_id: owner_id,
+            service_id,
+            starts_at: start,
+            ends_at: start + Duration::minutes(60),
+            blocked_until: start + Duration::minutes(75),
+            status: "requested".into(),
+            screening_version: 1,
+            screening_answers: "{}".into(),
+            screening_outcome: "ok".into(),
+            clearance_confirmed: false,
+            created_at: now(),
+            updated_at: now(),
+        }
+        .insert(conn)
+        .unwrap()
+    });
+    let path = format!("/api/v1/appointments/{id}");
+    assert_eq!(app.api_get(&path, Some(&owner)).await.status(), StatusCode::OK);
+    assert_eq!(app.api_get(&path, Some(&therapist)).await.status(), StatusCode::OK);
+    for outsider in [&stranger, &other_therapist] {
+        let r = app.api_get(&path, Some(outsider)).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "not_found");
+    }
+    let unknown = app.api_get("/api/v1/appointments/999999", Some(&owner)).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let garbage = app.api_get("/api/v1/appointments/abc", Some(&owner)).await;
+    assert_eq!(garbage.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn health_and_openapi_answer() {
+    let app = spawn_app().await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let spec: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me"] {
+        assert!(spec["paths"][path].is_object(), "{path} documented");
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_404_page_in_the_layout() {
+    let app = spawn_app().await;
+    let r = app.get("/no/such/page").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Page not found"));
+    assert!(html.contains("<nav"), "in the layout");
+    let api = app.get("/api/v1/nothing-here").await;
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let err: Value = api.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "not_found");
+}
