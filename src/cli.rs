@@ -9,7 +9,11 @@ use crate::services::accounts::{self, RegisterInput};
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
-#[command(name = "bodywork", version, about = "Massage therapist directory and booking server")]
+#[command(
+    name = "bodywork",
+    version,
+    about = "Massage therapist directory and booking server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -51,7 +55,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             crate::db::build_pool(&settings.database_url, 1)?;
-            println!("Migrations are up to date ({}).", settings.database_url.backend_name());
+            println!(
+                "Migrations are up to date ({}).",
+                settings.database_url.backend_name()
+            );
             Ok(())
         }
         Command::CreateAdmin { email, name, .. } => {
@@ -72,7 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(crate::error::AppError::Validation { fields, .. }) => {
-                    let msgs: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    let msgs: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                     anyhow::bail!("{}", msgs.join("; "))
                 }
                 Err(e) => anyhow::bail!("{}", e.public_message()),
@@ -96,7 +104,10 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             backend = settings.database_url.backend_name(),
             "Bodywork is listening"
         );
-        println!("Bodywork is serving on http://{}", display_addr(&settings.addr, app.port()));
+        println!(
+            "Bodywork is serving on http://{}",
+            display_addr(&settings.addr, app.port())
+        );
         app.run_until_stopped().await?;
         tracing::info!("Bodywork has stopped");
         Ok(())

@@ -93,7 +93,10 @@ impl Settings {
             s.addr = v;
         }
         if let Some(v) = parse_var::<u32>("DATABASE_POOL_SIZE")? {
-            anyhow::ensure!((1..=256).contains(&v), "DATABASE_POOL_SIZE must be 1 to 256");
+            anyhow::ensure!(
+                (1..=256).contains(&v),
+                "DATABASE_POOL_SIZE must be 1 to 256"
+            );
             s.pool_size = v;
         }
         if let Some(v) = parse_bool("BODYWORK_SECURE_COOKIES")? {

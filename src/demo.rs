@@ -4,7 +4,9 @@
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::db::schema::{licenses, therapist_techniques, therapists, training_records, weekly_hours};
+use crate::db::schema::{
+    licenses, therapist_techniques, therapists, training_records, weekly_hours,
+};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
 use crate::models::now;
@@ -97,15 +99,34 @@ const THERAPISTS: &[DemoTherapist] = &[
 /// Fills the demo data when it is not there yet; returns the logins to print.
 pub fn fill(conn: &mut DbConnection) -> Result<Vec<DemoLogin>, AppError> {
     let logins = vec![
-        DemoLogin { role: "admin", email: "admin@demo.bodywork.test", password: DEMO_PASSWORD },
-        DemoLogin { role: "client", email: "client@demo.bodywork.test", password: DEMO_PASSWORD },
-        DemoLogin { role: "therapist", email: THERAPISTS[0].email, password: DEMO_PASSWORD },
+        DemoLogin {
+            role: "admin",
+            email: "admin@demo.bodywork.test",
+            password: DEMO_PASSWORD,
+        },
+        DemoLogin {
+            role: "client",
+            email: "client@demo.bodywork.test",
+            password: DEMO_PASSWORD,
+        },
+        DemoLogin {
+            role: "therapist",
+            email: THERAPISTS[0].email,
+            password: DEMO_PASSWORD,
+        },
     ];
     if User::find_by_email(conn, "admin@demo.bodywork.test")?.is_some() {
         return Ok(logins);
     }
-    let admin = accounts::create_admin(conn, &input("admin@demo.bodywork.test", "Ada Admin", "admin"), None)?;
-    accounts::register(conn, &input("client@demo.bodywork.test", "Dana Client", "client"))?;
+    let admin = accounts::create_admin(
+        conn,
+        &input("admin@demo.bodywork.test", "Ada Admin", "admin"),
+        None,
+    )?;
+    accounts::register(
+        conn,
+        &input("client@demo.bodywork.test", "Dana Client", "client"),
+    )?;
     for t in THERAPISTS {
         add_therapist(conn, t, admin.id)?;
     }
@@ -121,7 +142,11 @@ fn input(email: &str, name: &str, role: &str) -> RegisterInput {
     }
 }
 
-fn add_therapist(conn: &mut DbConnection, t: &DemoTherapist, admin_id: i64) -> Result<(), AppError> {
+fn add_therapist(
+    conn: &mut DbConnection,
+    t: &DemoTherapist,
+    admin_id: i64,
+) -> Result<(), AppError> {
     let user = accounts::register(conn, &input(t.email, t.name, "therapist"))?;
     let now = now();
     let today = Utc::now().date_naive();
@@ -208,7 +233,8 @@ fn add_therapist(conn: &mut DbConnection, t: &DemoTherapist, admin_id: i64) -> R
                 training_records::therapist_id.eq(therapist_id),
                 training_records::program.eq("Diploma in Massage Therapy"),
                 training_records::hours.eq(t.training_hours),
-                training_records::completed_on.eq(NaiveDate::from_ymd_opt(2018, 6, 1).expect("valid date")),
+                training_records::completed_on
+                    .eq(NaiveDate::from_ymd_opt(2018, 6, 1).expect("valid date")),
                 training_records::status.eq(status),
                 training_records::submitted_at.eq(now - Duration::days(2)),
                 training_records::decided_by.eq(decided_by),

@@ -20,7 +20,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("You are not allowed to do that.")]
     Forbidden,
-    #[error("This form has expired or did not come from this site. Reload the page and try again.")]
+    #[error(
+        "This form has expired or did not come from this site. Reload the page and try again."
+    )]
     Csrf,
     #[error("Not found.")]
     NotFound,
@@ -66,9 +68,7 @@ impl AppError {
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Validation { .. } | AppError::Rule { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AppError::Validation { .. } | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -92,7 +92,10 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 
@@ -119,7 +122,10 @@ async fn stylesheet() -> HttpResponse {
 /// Every URL of the site.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/api/openapi.json", web::get().to(api::openapi::openapi_json))
+        .route(
+            "/api/openapi.json",
+            web::get().to(api::openapi::openapi_json),
+        )
         .route("/static/style.css", web::get().to(stylesheet))
         // Pages
         .route("/", web::get().to(pages::home::home))
@@ -128,9 +134,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/register", web::get().to(pages::auth::register_form))
         .route("/register", web::post().to(pages::auth::register))
         .route("/logout", web::post().to(pages::auth::logout))
-        .service(
-            web::scope("/therapist").route("", web::get().to(pages::therapist::dashboard)),
-        )
+        .service(web::scope("/therapist").route("", web::get().to(pages::therapist::dashboard)))
         .service(web::scope("/admin").route("", web::get().to(pages::admin::dashboard)))
         // JSON API
         .service(
@@ -139,7 +143,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/auth/login", web::post().to(api::auth::login))
                 .route("/auth/logout", web::post().to(api::auth::logout))
                 .route("/me", web::get().to(api::auth::me))
-                .route("/me/booking-policy", web::get().to(api::me::get_booking_policy))
+                .route(
+                    "/me/booking-policy",
+                    web::get().to(api::me::get_booking_policy),
+                )
                 .route("/admin/licenses", web::get().to(api::admin::licenses))
                 .route("/appointments/{id}", web::get().to(api::appointments::get)),
         );

@@ -49,9 +49,10 @@ pub async fn licenses(
     }
     .parse()?;
     let state = app_state(&req);
-    let (total, items) =
-        with_conn(&state.pool, move |conn| admin::license_queue(conn, status, page, per_page))
-            .await?;
+    let (total, items) = with_conn(&state.pool, move |conn| {
+        admin::license_queue(conn, status, page, per_page)
+    })
+    .await?;
     let results = items
         .into_iter()
         .map(|i| LicenseQueueOut {

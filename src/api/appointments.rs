@@ -33,18 +33,31 @@ pub struct AppointmentOut {
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments",
     responses((status = 200, body = AppointmentOut),
               (status = 404, description = "unknown, or not the caller's appointment")))]
-pub async fn get(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<web::Json<AppointmentOut>> {
+pub async fn get(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<AppointmentOut>> {
     let state = app_state(&req);
     let id = id.into_inner();
-    let a = with_conn(&state.pool, move |conn| booking::find_visible(conn, &caller.user, id)).await?;
+    let a = with_conn(&state.pool, move |conn| {
+        booking::find_visible(conn, &caller.user, id)
+    })
+    .await?;
     Ok(web::Json(AppointmentOut {
         id: a.id,
         therapist_id: a.therapist_id,
         client_id: a.client_id,
         service_id: a.service_id,
         status: a.status,
-        starts_at: a.starts_at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
-        ends_at: a.ends_at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
+        starts_at: a
+            .starts_at
+            .and_utc()
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        ends_at: a
+            .ends_at
+            .and_utc()
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         screening: ScreeningSummaryOut {
             outcome: a.screening_outcome,
         },

@@ -62,7 +62,10 @@ pub struct LoginOut {
 pub async fn login(req: HttpRequest, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     if let Err(wait) = state.login_limiter.check(client_ip(&req)) {
-        return Err(AppError::TooManyRequests { retry_after_secs: wait }.into());
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: wait,
+        }
+        .into());
     }
     let settings = state.settings.clone();
     let body = body.into_inner();

@@ -29,7 +29,10 @@ pub async fn get_booking_policy(
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let user_id = caller.user.id;
-    let p = with_conn(&state.pool, move |conn| therapists::booking_policy(conn, user_id)).await?;
+    let p = with_conn(&state.pool, move |conn| {
+        therapists::booking_policy(conn, user_id)
+    })
+    .await?;
     Ok(web::Json(BookingPolicyOut {
         min_notice_hours: p.min_notice_hours,
         max_advance_days: p.max_advance_days,

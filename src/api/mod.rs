@@ -58,9 +58,11 @@ impl FromRequest for ApiUser {
             let token = bearer_token(&req).ok_or(AppError::Unauthorized)?;
             let state = app_state(&req);
             let t = token.clone();
-            let user = with_conn(&state.pool, move |conn| accounts::resolve_api_token(conn, &t))
-                .await?
-                .ok_or(AppError::Unauthorized)?;
+            let user = with_conn(&state.pool, move |conn| {
+                accounts::resolve_api_token(conn, &t)
+            })
+            .await?
+            .ok_or(AppError::Unauthorized)?;
             Ok(ApiUser { user, token })
         })
     }
@@ -126,9 +128,8 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         .error_handler(|err, _req| {
             use actix_web::error::JsonPayloadError;
             let app = match &err {
-                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                    AppError::PayloadTooLarge
-                }
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => AppError::PayloadTooLarge,
                 JsonPayloadError::ContentType => {
                     AppError::BadRequest("Send JSON with Content-Type: application/json.".into())
                 }

@@ -8,7 +8,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, ConnectionError};
+use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -36,7 +36,9 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
         if let Some(rest) = url.strip_prefix("sqlite://") {
             if rest.is_empty() {
-                return Err("DATABASE_URL sqlite:// needs a file path, e.g. sqlite://bodywork.db".into());
+                return Err(
+                    "DATABASE_URL sqlite:// needs a file path, e.g. sqlite://bodywork.db".into(),
+                );
             }
             Ok(DatabaseUrl::Sqlite(rest.to_string()))
         } else if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -84,7 +86,8 @@ impl ConnectionManager {
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
-                let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute("SET TIME ZONE 'UTC'")
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Postgresql(conn))
@@ -114,9 +117,9 @@ impl ManageConnection for ConnectionManager {
 pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
     let manager = ConnectionManager::new(url.clone());
     // Fail with the real reason (wrong password, unreadable file) before building the pool.
-    let mut first = manager
-        .establish()
-        .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name()))?;
+    let mut first = manager.establish().map_err(|e| {
+        anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name())
+    })?;
     if let DbConnection::Sqlite(c) = &mut first {
         c.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
@@ -177,9 +180,4 @@ where
     } else {
         conn.transaction(f)
     }
-}
-
-/// True when the error is a connection failure rather than a query's.
-pub fn is_connection_error(e: &ConnectionError) -> bool {
-    matches!(e, ConnectionError::BadConnection(_))
 }

@@ -19,7 +19,9 @@ impl Email {
             return Err("Enter your email address.".into());
         }
         if s.chars().count() > EMAIL_MAX_CHARS {
-            return Err(format!("An email address has at most {EMAIL_MAX_CHARS} characters."));
+            return Err(format!(
+                "An email address has at most {EMAIL_MAX_CHARS} characters."
+            ));
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err("Enter an email address like name@example.com.".into());
@@ -145,12 +147,23 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
+        assert_eq!(
+            Email::parse("  Ana@Example.COM ").unwrap().as_str(),
+            "ana@example.com"
+        );
     }
 
     #[test]
     fn email_without_at_or_dot_is_refused() {
-        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a na@example.com", "ana@.com"] {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a na@example.com",
+            "ana@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

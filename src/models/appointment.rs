@@ -71,7 +71,13 @@ impl NewAppointment {
             .values(self)
             .returning(appointments::id)
             .get_result(conn)
-            .map_err(|e| if is_overlap(&e) { slot_taken() } else { e.into() })
+            .map_err(|e| {
+                if is_overlap(&e) {
+                    slot_taken()
+                } else {
+                    e.into()
+                }
+            })
     }
 }
 
@@ -91,8 +97,17 @@ impl Appointment {
         now: NaiveDateTime,
     ) -> Result<usize, AppError> {
         diesel::update(appointments::table.find(id))
-            .set((appointments::status.eq(status), appointments::updated_at.eq(now)))
+            .set((
+                appointments::status.eq(status),
+                appointments::updated_at.eq(now),
+            ))
             .execute(conn)
-            .map_err(|e| if is_overlap(&e) { slot_taken() } else { e.into() })
+            .map_err(|e| {
+                if is_overlap(&e) {
+                    slot_taken()
+                } else {
+                    e.into()
+                }
+            })
     }
 }

@@ -37,6 +37,9 @@ impl NewService<'_> {
 
 impl Service {
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Service> {
-        services::table.find(id).select(Service::as_select()).first(conn)
+        services::table
+            .find(id)
+            .select(Service::as_select())
+            .first(conn)
     }
 }

@@ -49,6 +49,7 @@ impl User {
     }
 
     pub fn role(&self) -> crate::domain::account::Role {
-        crate::domain::account::Role::parse(&self.role).unwrap_or(crate::domain::account::Role::Client)
+        crate::domain::account::Role::parse(&self.role)
+            .unwrap_or(crate::domain::account::Role::Client)
     }
 }

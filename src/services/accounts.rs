@@ -131,7 +131,10 @@ pub fn authenticate(
         }
     }
     let user = User::find_by_email(conn, &key)?;
-    let ok = password::verify(user.as_ref().map(|u| u.password_hash.as_str()), password_input);
+    let ok = password::verify(
+        user.as_ref().map(|u| u.password_hash.as_str()),
+        password_input,
+    );
     match (ok, user) {
         (true, Some(user)) => {
             if attempt.is_some() {
@@ -222,7 +225,14 @@ pub fn start_session(
             expires_at: now + chrono(settings.session_absolute),
         }
         .insert(conn)?;
-        audit::record(conn, Some(user.id), "account.login", "user", Some(user.id), "logged in (page session)")?;
+        audit::record(
+            conn,
+            Some(user.id),
+            "account.login",
+            "user",
+            Some(user.id),
+            "logged in (page session)",
+        )?;
         Ok::<_, AppError>(())
     })?;
     Ok(token)
@@ -258,7 +268,14 @@ pub fn resolve_session(
 pub fn end_session(conn: &mut DbConnection, token: &str, user_id: i64) -> Result<(), AppError> {
     write_transaction(conn, |conn| {
         Session::delete_by_hash(conn, &tokens::hash_token(token))?;
-        audit::record(conn, Some(user_id), "account.logout", "user", Some(user_id), "logged out (page session)")?;
+        audit::record(
+            conn,
+            Some(user_id),
+            "account.logout",
+            "user",
+            Some(user_id),
+            "logged out (page session)",
+        )?;
         Ok(())
     })
 }
@@ -280,20 +297,42 @@ pub fn issue_api_token(
             expires_at: now + chrono(settings.token_ttl),
         }
         .insert(conn)?;
-        audit::record(conn, Some(user.id), "account.login", "user", Some(user.id), "logged in (API token)")?;
+        audit::record(
+            conn,
+            Some(user.id),
+            "account.login",
+            "user",
+            Some(user.id),
+            "logged in (API token)",
+        )?;
         Ok::<_, AppError>(())
     })?;
     Ok(token)
 }
 
 pub fn resolve_api_token(conn: &mut DbConnection, token: &str) -> Result<Option<User>, AppError> {
-    Ok(api_token::find_live_user(conn, &tokens::hash_token(token), now())?)
+    Ok(api_token::find_live_user(
+        conn,
+        &tokens::hash_token(token),
+        now(),
+    )?)
 }
 
-pub fn revoke_api_token(conn: &mut DbConnection, token: &str, user_id: i64) -> Result<(), AppError> {
+pub fn revoke_api_token(
+    conn: &mut DbConnection,
+    token: &str,
+    user_id: i64,
+) -> Result<(), AppError> {
     write_transaction(conn, |conn| {
         api_token::revoke(conn, &tokens::hash_token(token), now())?;
-        audit::record(conn, Some(user_id), "account.logout", "user", Some(user_id), "logged out (API token revoked)")?;
+        audit::record(
+            conn,
+            Some(user_id),
+            "account.logout",
+            "user",
+            Some(user_id),
+            "logged out (API token revoked)",
+        )?;
         Ok(())
     })
 }

@@ -38,7 +38,10 @@ pub fn parse_status(s: Option<&str>) -> Result<&'static str, AppError> {
         "submitted" => Ok("submitted"),
         "verified" => Ok("verified"),
         "rejected" => Ok("rejected"),
-        _ => Err(AppError::field("status", "Use submitted, verified or rejected.")),
+        _ => Err(AppError::field(
+            "status",
+            "Use submitted, verified or rejected.",
+        )),
     }
 }
 
@@ -48,5 +51,10 @@ pub fn license_queue(
     page: i64,
     per_page: i64,
 ) -> Result<(i64, Vec<LicenseQueueItem>), AppError> {
-    Ok(credential::license_queue(conn, status, (page - 1) * per_page, per_page)?)
+    Ok(credential::license_queue(
+        conn,
+        status,
+        (page - 1) * per_page,
+        per_page,
+    )?)
 }

@@ -7,10 +7,7 @@ use crate::models::appointment::NewAppointment;
 use crate::models::audit;
 
 /// Inserts an appointment inside a write transaction (BEGIN IMMEDIATE on SQLite) and audits it.
-pub fn insert_appointment(
-    conn: &mut DbConnection,
-    new: &NewAppointment,
-) -> Result<i64, AppError> {
+pub fn insert_appointment(conn: &mut DbConnection, new: &NewAppointment) -> Result<i64, AppError> {
     write_transaction(conn, |conn| {
         let id = new.insert(conn)?;
         audit::record(

@@ -38,7 +38,9 @@ pub fn verify(stored_hash: Option<&str>, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+    let ok = hasher()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     ok && real
 }
 

@@ -51,12 +51,22 @@ pub async fn login_form(ctx: PageCtx, q: web::Query<NextQuery>) -> PageResult<Ht
     )
 }
 
-pub async fn login(req: HttpRequest, CsrfForm(form): CsrfForm<LoginForm>) -> PageResult<HttpResponse> {
+pub async fn login(
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> PageResult<HttpResponse> {
     let state = app_state(&req);
     let ctx = PageCtx::from_request(&req).await?;
     let next = safe_next(Some(&form.next));
     if let Err(wait) = state.login_limiter.check(client_ip(&req)) {
-        return login_failed(ctx, &form, next, AppError::TooManyRequests { retry_after_secs: wait });
+        return login_failed(
+            ctx,
+            &form,
+            next,
+            AppError::TooManyRequests {
+                retry_after_secs: wait,
+            },
+        );
     }
     let settings = state.settings.clone();
     let (email, password) = (form.email.clone(), form.password.clone());
@@ -182,7 +192,8 @@ pub async fn register(
     .await;
     match result {
         Ok((user, token)) => {
-            let to = safe_next(Some(&form.next)).unwrap_or_else(|| home_for(user.role()).to_string());
+            let to =
+                safe_next(Some(&form.next)).unwrap_or_else(|| home_for(user.role()).to_string());
             let mut resp = redirect_with_flash(
                 &to,
                 format!("Welcome to Bodywork, {}. Your account is ready.", user.name),
@@ -220,7 +231,10 @@ pub async fn logout(
     let state = app_state(&req);
     if let Some(token) = session_cookie_token(&req) {
         let user_id = user.session.user.id;
-        with_conn(&state.pool, move |conn| accounts::end_session(conn, &token, user_id)).await?;
+        with_conn(&state.pool, move |conn| {
+            accounts::end_session(conn, &token, user_id)
+        })
+        .await?;
     }
     let mut resp = redirect_with_flash("/", "You are logged out.");
     let _ = resp.add_cookie(&removal_cookie(&state, SESSION_COOKIE));

@@ -63,10 +63,7 @@ impl ResponseError for PageError {
         self.error.log();
         if let AppError::Unauthorized = self.error {
             let next = self.next.as_deref().unwrap_or("/");
-            let to = format!(
-                "/login?next={}",
-                url_encode(next)
-            );
+            let to = format!("/login?next={}", url_encode(next));
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, to))
                 .finish();
@@ -116,7 +113,11 @@ fn title_for(status: StatusCode) -> &'static str {
 pub fn render_page_error<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> ServiceResponse<EitherBody<B, BoxBody>> {
-    let pending = res.response().extensions().get::<PendingErrorPage>().cloned();
+    let pending = res
+        .response()
+        .extensions()
+        .get::<PendingErrorPage>()
+        .cloned();
     let Some(pending) = pending else {
         return res.map_into_left_body();
     };
@@ -127,9 +128,9 @@ pub fn render_page_error<B: MessageBody + 'static>(
         title: title_for(pending.status).to_string(),
         message: pending.message,
     };
-    let html = page
-        .render()
-        .unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Something went wrong.</p>".into());
+    let html = page.render().unwrap_or_else(|_| {
+        "<!doctype html><title>Error</title><p>Something went wrong.</p>".into()
+    });
     let (req, old) = res.into_parts();
     let mut resp = HttpResponse::build(pending.status)
         .content_type("text/html; charset=utf-8")

@@ -218,7 +218,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let limit = app_state(&req).settings.max_body_bytes;
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+                let chunk = chunk
+                    .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
                 if body.len() + chunk.len() > limit {
                     return Err(AppError::PayloadTooLarge.into());
                 }
@@ -324,7 +325,8 @@ pub async fn page_middleware(
     let is_api = req.path().starts_with("/api/");
     let needs_csrf_cookie = !is_api && anon_csrf(req.request()).is_none();
     if needs_csrf_cookie {
-        req.extensions_mut().insert(AnonCsrf(tokens::random_token()));
+        req.extensions_mut()
+            .insert(AnonCsrf(tokens::random_token()));
     }
     let had_flash = req.cookie(FLASH_COOKIE).is_some();
     if let Some(c) = req.cookie(FLASH_COOKIE) {

@@ -21,7 +21,17 @@ pub async fn dashboard(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRespo
     let user = user.require(Role::Therapist)?;
     let state = app_state(&req);
     let user_id = user.session.user.id;
-    let d = with_conn(&state.pool, move |conn| therapists::dashboard(conn, user_id)).await?;
+    let d = with_conn(&state.pool, move |conn| {
+        therapists::dashboard(conn, user_id)
+    })
+    .await?;
     let steps = d.open_steps();
-    render(StatusCode::OK, &DashboardPage { ctx: user.ctx, d, steps })
+    render(
+        StatusCode::OK,
+        &DashboardPage {
+            ctx: user.ctx,
+            d,
+            steps,
+        },
+    )
 }

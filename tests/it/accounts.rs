@@ -8,19 +8,32 @@ use crate::helpers::{new_client, spawn_app, spawn_app_with, PASSWORD};
 #[tokio::test]
 async fn api_register_login_me_logout() {
     let app = spawn_app().await;
-    let body = app.api_register("Ana@Example.com", "Ana Silva", "client").await;
+    let body = app
+        .api_register("Ana@Example.com", "Ana Silva", "client")
+        .await;
     assert_eq!(body["user"]["email"], "ana@example.com");
     assert_eq!(body["user"]["role"], "client");
 
     let token = app.api_login("ana@example.com").await;
-    let me: Value = app.api_get("/api/v1/me", Some(&token)).await.json().await.unwrap();
+    let me: Value = app
+        .api_get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], "Ana Silva");
     assert_eq!(me["id"], body["user"]["id"]);
 
-    let out = app.api_post("/api/v1/auth/logout", Some(&token), json!({})).await;
+    let out = app
+        .api_post("/api/v1/auth/logout", Some(&token), json!({}))
+        .await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let after = app.api_get("/api/v1/me", Some(&token)).await;
-    assert_eq!(after.status(), StatusCode::UNAUTHORIZED, "a revoked token is dead");
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "a revoked token is dead"
+    );
     let err: Value = after.json().await.unwrap();
     assert_eq!(err["error"]["code"], "unauthorized");
 }
@@ -92,11 +105,19 @@ async fn passwords_are_kept_whole_not_trimmed() {
         .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let trimmed = app
-        .api_post("/api/v1/auth/login", None, json!({"email": "s@example.com", "password": pw.trim()}))
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "s@example.com", "password": pw.trim()}),
+        )
         .await;
     assert_eq!(trimmed.status(), StatusCode::UNAUTHORIZED);
     let whole = app
-        .api_post("/api/v1/auth/login", None, json!({"email": "s@example.com", "password": pw}))
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "s@example.com", "password": pw}),
+        )
         .await;
     assert_eq!(whole.status(), StatusCode::OK);
 }
@@ -106,10 +127,18 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let app = spawn_app().await;
     app.api_register("ana@example.com", "Ana", "client").await;
     let wrong = app
-        .api_post("/api/v1/auth/login", None, json!({"email": "ana@example.com", "password": "wrong password"}))
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "ana@example.com", "password": "wrong password"}),
+        )
         .await;
     let unknown = app
-        .api_post("/api/v1/auth/login", None, json!({"email": "nobody@example.com", "password": "wrong password"}))
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "nobody@example.com", "password": "wrong password"}),
+        )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
@@ -119,7 +148,9 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
 #[tokio::test]
 async fn page_register_then_logout_then_login_shows_the_name() {
     let app = spawn_app().await;
-    let resp = app.register_page("maya@example.com", "Maya Okafor", "therapist").await;
+    let resp = app
+        .register_page("maya@example.com", "Maya Okafor", "therapist")
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()["location"], "/therapist");
     let dash = app.get_html("/therapist").await;
@@ -151,13 +182,21 @@ async fn a_failed_registration_form_keeps_what_was_typed_but_not_the_password() 
         .post_form(
             "/register",
             "/register",
-            &[("email", "bad-email"), ("name", "Zoë <b>"), ("password", "secret-pw-123"), ("role", "client")],
+            &[
+                ("email", "bad-email"),
+                ("name", "Zoë <b>"),
+                ("password", "secret-pw-123"),
+                ("role", "client"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
     assert!(html.contains("value=\"bad-email\""));
-    assert!(html.contains("Zoë &#60;b&#62;") || html.contains("Zoë &lt;b&gt;"), "escaped: {html}");
+    assert!(
+        html.contains("Zoë &#60;b&#62;") || html.contains("Zoë &lt;b&gt;"),
+        "escaped: {html}"
+    );
     assert!(!html.contains("secret-pw-123"));
     assert!(html.contains("aria-invalid=\"true\""));
     assert!(html.contains("id=\"email-error\""));
@@ -207,7 +246,8 @@ async fn a_session_ends_after_its_idle_timeout() {
 #[tokio::test]
 async fn logout_kills_the_page_session_on_the_server() {
     let app = spawn_app().await;
-    app.register_page("maya@example.com", "Maya", "therapist").await;
+    app.register_page("maya@example.com", "Maya", "therapist")
+        .await;
     // Keep a copy of the session cookie, as a thief would.
     let jar_cookie = {
         let resp = app.login_page("maya@example.com", PASSWORD).await;
@@ -234,8 +274,15 @@ async fn logout_kills_the_page_session_on_the_server() {
         .send()
         .await
         .unwrap();
-    assert_eq!(replay.status(), StatusCode::SEE_OTHER, "the replayed cookie is logged out");
-    assert!(replay.headers()["location"].to_str().unwrap().starts_with("/login"));
+    assert_eq!(
+        replay.status(),
+        StatusCode::SEE_OTHER,
+        "the replayed cookie is logged out"
+    );
+    assert!(replay.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
 }
 
 #[tokio::test]
@@ -246,7 +293,12 @@ async fn create_admin_cli_makes_an_admin_who_can_log_in() {
         bodywork::db::DatabaseUrl::Postgres(u) => u.clone(),
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bodywork"))
-        .args(["create-admin", "--email", "root@example.com", "--password-stdin"])
+        .args([
+            "create-admin",
+            "--email",
+            "root@example.com",
+            "--password-stdin",
+        ])
         .env("DATABASE_URL", url)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -256,11 +308,23 @@ async fn create_admin_cli_makes_an_admin_who_can_log_in() {
     {
         use tokio::io::AsyncWriteExt;
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(format!("{PASSWORD}\n").as_bytes()).await.unwrap();
+        stdin
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .await
+            .unwrap();
     }
     let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = app.api_login("root@example.com").await;
-    let me: Value = app.api_get("/api/v1/me", Some(&token)).await.json().await.unwrap();
+    let me: Value = app
+        .api_get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["role"], "admin");
 }

@@ -46,7 +46,10 @@ impl Driver {
             .spawn()
             .expect("chromedriver starts");
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -73,13 +76,16 @@ impl Driver {
         ] {
             caps.add_arg(arg).unwrap();
         }
-        caps.add_arg(&format!("--user-data-dir={}", profile.display())).unwrap();
+        caps.add_arg(&format!("--user-data-dir={}", profile.display()))
+            .unwrap();
         if let Ok(bin) = std::env::var("CHROME_BIN") {
             caps.set_binary(&bin).unwrap();
         } else if std::path::Path::new("/usr/bin/chromium").exists() {
             caps.set_binary("/usr/bin/chromium").unwrap();
         }
-        WebDriver::new(&self.url, caps).await.expect("browser session")
+        WebDriver::new(&self.url, caps)
+            .await
+            .expect("browser session")
     }
 }
 
@@ -99,25 +105,58 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
     let b = driver.browser(profile.path()).await;
     let result = async {
         b.goto(app.url("/register")).await?;
-        b.find(By::Id("name")).await?.send_keys("Rosa Parks-Lee").await?;
-        b.find(By::Id("email")).await?.send_keys("rosa@example.com").await?;
-        b.find(By::Id("password")).await?.send_keys(PASSWORD).await?;
-        b.find(By::Css("main button[type=submit]")).await?.click().await?;
-        let nav = b.find(By::Css("[data-testid=nav-user]")).await?;
+        b.find(By::Id("name"))
+            .await?
+            .send_keys("Rosa Parks-Lee")
+            .await?;
+        b.find(By::Id("email"))
+            .await?
+            .send_keys("rosa@example.com")
+            .await?;
+        b.find(By::Id("password"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        b.find(By::Css("main button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let nav = b.query(By::Css("[data-testid=nav-user]")).first().await?;
         assert_eq!(nav.text().await?, "Rosa Parks-Lee");
 
-        b.find(By::XPath("//button[normalize-space()='Log out']")).await?.click().await?;
+        b.find(By::XPath("//button[normalize-space()='Log out']"))
+            .await?
+            .click()
+            .await?;
         b.find(By::LinkText("Log in")).await?.click().await?;
-        b.find(By::Id("email")).await?.send_keys("rosa@example.com").await?;
-        b.find(By::Id("password")).await?.send_keys(PASSWORD).await?;
-        b.find(By::Css("main button[type=submit]")).await?.click().await?;
-        let nav = b.find(By::Css("[data-testid=nav-user]")).await?;
+        b.find(By::Id("email"))
+            .await?
+            .send_keys("rosa@example.com")
+            .await?;
+        b.find(By::Id("password"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        b.find(By::Css("main button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let nav = b.query(By::Css("[data-testid=nav-user]")).first().await?;
         assert_eq!(nav.text().await?, "Rosa Parks-Lee");
         let flash = b.find(By::Css(".flash")).await?.text().await?;
         assert!(flash.contains("Welcome back"), "{flash}");
         Ok::<_, WebDriverError>(())
     }
     .await;
+    if result.is_err() {
+        let shot = std::env::temp_dir().join("bodywork-browser-failure.png");
+        if b.screenshot(&shot).await.is_ok() {
+            eprintln!("screenshot of the failure: {}", shot.display());
+        }
+        if let Ok(src) = b.source().await {
+            eprintln!("page at failure:\n{src}");
+        }
+    }
     b.quit().await.ok();
     result.expect("browser journey");
 }

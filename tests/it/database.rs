@@ -98,7 +98,13 @@ fn appointment(f: &Fixture, client: usize, start: NaiveDateTime) -> NewAppointme
 }
 
 fn is_slot_taken(r: &Result<i64, AppError>) -> bool {
-    matches!(r, Err(AppError::Conflict { code: "slot_taken", .. }))
+    matches!(
+        r,
+        Err(AppError::Conflict {
+            code: "slot_taken",
+            ..
+        })
+    )
 }
 
 #[tokio::test]
@@ -114,9 +120,14 @@ async fn the_database_refuses_a_second_user_with_the_same_email_in_another_case(
         };
         row("ana@example.com").insert(conn).expect("first insert");
         // Straight to the table, past the service's own check.
-        let err = row("ANA@Example.com").insert(conn).expect_err("duplicate refused");
+        let err = row("ANA@Example.com")
+            .insert(conn)
+            .expect_err("duplicate refused");
         assert!(
-            matches!(err, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)),
+            matches!(
+                err,
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+            ),
             "{err:?}"
         );
     });
@@ -136,8 +147,12 @@ async fn the_database_refuses_overlapping_active_appointments_including_the_buff
             assert!(is_slot_taken(&r), "start {start} must be refused: {r:?}");
         }
         // Right after the buffer, and a booking that ends (with its buffer) as the first starts.
-        appointment(&f, 1, at(11, 15)).insert(conn).expect("after the buffer");
-        appointment(&f, 2, at(8, 45)).insert(conn).expect("before, buffer ends at 10:00");
+        appointment(&f, 1, at(11, 15))
+            .insert(conn)
+            .expect("after the buffer");
+        appointment(&f, 2, at(8, 45))
+            .insert(conn)
+            .expect("before, buffer ends at 10:00");
     });
 }
 
@@ -148,10 +163,18 @@ async fn cancelled_appointments_free_their_time_and_cannot_be_revived_into_an_ov
     with_conn(&app, |conn| {
         let first = appointment(&f, 0, at(14, 0)).insert(conn).unwrap();
         Appointment::set_status(conn, first, "cancelled", now()).unwrap();
-        appointment(&f, 1, at(14, 0)).insert(conn).expect("the cancelled time is free again");
+        appointment(&f, 1, at(14, 0))
+            .insert(conn)
+            .expect("the cancelled time is free again");
         let revived = Appointment::set_status(conn, first, "requested", now());
         assert!(
-            matches!(revived, Err(AppError::Conflict { code: "slot_taken", .. })),
+            matches!(
+                revived,
+                Err(AppError::Conflict {
+                    code: "slot_taken",
+                    ..
+                })
+            ),
             "{revived:?}"
         );
     });
@@ -174,7 +197,10 @@ fn race(app: &TestApp, f: &Fixture, starts: Vec<NaiveDateTime>) -> Vec<Result<i6
             })
         })
         .collect();
-    handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect()
 }
 
 #[tokio::test]
@@ -185,7 +211,10 @@ async fn sixteen_clients_booking_one_slot_at_once_make_exactly_one_booking() {
     let won = results.iter().filter(|r| r.is_ok()).count();
     let taken = results.iter().filter(|r| is_slot_taken(r)).count();
     assert_eq!(won, 1, "{results:?}");
-    assert_eq!(taken, 15, "every loser gets slot_taken, never another error: {results:?}");
+    assert_eq!(
+        taken, 15,
+        "every loser gets slot_taken, never another error: {results:?}"
+    );
 }
 
 #[tokio::test]

@@ -23,7 +23,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { server_url, name } = self {
             if let Ok(mut conn) = PgConnection::establish(server_url) {
-                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                let _ =
+                    conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
             }
         }
     }
@@ -32,7 +33,10 @@ impl Drop for TestDb {
 /// A fresh database: a temp SQLite file, or a new PostgreSQL database when
 /// `TEST_DATABASE_URL` is set.
 pub fn fresh_database() -> (DatabaseUrl, TestDb) {
-    match std::env::var("TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
         Some(server_url) => {
             let name = format!("bw_test_{}", uuid_like());
             let mut conn = PgConnection::establish(&server_url)
@@ -132,7 +136,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_html(&self, path: &str) -> String {
@@ -140,7 +148,12 @@ impl TestApp {
     }
 
     /// Posts a form the way a browser does: the CSRF token taken from `form_page`.
-    pub async fn post_form(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
         let csrf = csrf_from(&self.get_html(form_page).await);
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &csrf));
@@ -157,16 +170,31 @@ impl TestApp {
         self.post_form(
             "/register",
             "/register",
-            &[("email", email), ("name", name), ("password", PASSWORD), ("role", role)],
+            &[
+                ("email", email),
+                ("name", name),
+                ("password", PASSWORD),
+                ("role", role),
+            ],
         )
         .await
     }
 
     pub async fn login_page(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_form("/login", "/login", &[("email", email), ("password", password)]).await
+        self.post_form(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
-    pub async fn api_post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+    pub async fn api_post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> reqwest::Response {
         let mut req = new_client().post(self.url(path)).json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -197,7 +225,11 @@ impl TestApp {
     /// Logs in through the API and returns the bearer token.
     pub async fn api_login(&self, email: &str) -> String {
         let resp = self
-            .api_post("/api/v1/auth/login", None, json!({"email": email, "password": PASSWORD}))
+            .api_post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
             .await;
         assert_eq!(resp.status(), StatusCode::OK, "login {email}");
         let body: Value = resp.json().await.expect("json");

@@ -27,12 +27,20 @@ async fn forms_without_the_right_csrf_token_are_refused() {
     let wrong = app
         .client
         .post(app.url("/login"))
-        .form(&[("email", "ana@example.com"), ("password", PASSWORD), ("csrf_token", "forged-token-forged-token-forged-token")])
+        .form(&[
+            ("email", "ana@example.com"),
+            ("password", PASSWORD),
+            ("csrf_token", "forged-token-forged-token-forged-token"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    assert!(wrong.text().await.unwrap().contains("This form has expired"));
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("This form has expired"));
 
     // Logged in, the token is the session's: an anonymous token does not do.
     let ok = app.login_page("ana@example.com", PASSWORD).await;
@@ -45,7 +53,10 @@ async fn forms_without_the_right_csrf_token_are_refused() {
         .await
         .unwrap();
     assert_eq!(logout.status(), StatusCode::FORBIDDEN);
-    assert!(app.get_html("/").await.contains("nav-user"), "still logged in");
+    assert!(
+        app.get_html("/").await.contains("nav-user"),
+        "still logged in"
+    );
 }
 
 #[tokio::test]
@@ -63,11 +74,22 @@ async fn repeated_bad_logins_of_one_account_get_429_with_retry_after() {
     }
     // Paused now, even with the right password, and the answer says for how long.
     let r = app
-        .api_post("/api/v1/auth/login", None, json!({"email": "ana@example.com", "password": PASSWORD}))
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "ana@example.com", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!(retry > 0 && retry <= app.settings.login_lock.as_secs() + 1, "{retry}");
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        retry > 0 && retry <= app.settings.login_lock.as_secs() + 1,
+        "{retry}"
+    );
     let err: Value = r.json().await.unwrap();
     assert_eq!(err["error"]["code"], "too_many_requests");
 
@@ -118,12 +140,24 @@ async fn too_many_logins_from_one_address_get_429() {
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
-    for path in ["/", "/login", "/no-such-page", "/api/v1/me", "/healthz", "/api/openapi.json"] {
+    for path in [
+        "/",
+        "/login",
+        "/no-such-page",
+        "/api/v1/me",
+        "/healthz",
+        "/api/openapi.json",
+    ] {
         let r = app.get(path).await;
         let h = r.headers();
-        let csp = h.get("content-security-policy").unwrap_or_else(|| panic!("CSP on {path}"));
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("CSP on {path}"));
         let csp = csp.to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"));
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
@@ -147,7 +181,9 @@ async fn session_cookies_are_http_only_and_same_site_lax() {
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
 
     let secure = spawn_app_with(|s| s.secure_cookies = true).await;
-    let r = secure.register_page("ana@example.com", "Ana", "client").await;
+    let r = secure
+        .register_page("ana@example.com", "Ana", "client")
+        .await;
     let cookie = r
         .headers()
         .get_all("set-cookie")
@@ -209,28 +245,60 @@ async fn roles_guard_the_therapist_and_admin_areas() {
 
     let therapist_only = "/api/v1/me/booking-policy";
     let admin_only = "/api/v1/admin/licenses";
-    assert_eq!(app.api_get(therapist_only, None).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.api_get(therapist_only, Some(&client)).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.api_get(therapist_only, Some(&admin)).await.status(), StatusCode::FORBIDDEN);
-    let policy: Value = app.api_get(therapist_only, Some(&therapist)).await.json().await.unwrap();
+    assert_eq!(
+        app.api_get(therapist_only, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.api_get(therapist_only, Some(&client)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.api_get(therapist_only, Some(&admin)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let policy: Value = app
+        .api_get(therapist_only, Some(&therapist))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(policy["max_advance_days"], 60);
     assert_eq!(policy["auto_confirm"], false);
 
-    assert_eq!(app.api_get(admin_only, None).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.api_get(admin_only, Some(&client)).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.api_get(admin_only, Some(&therapist)).await.status(), StatusCode::FORBIDDEN);
-    let queue: Value = app.api_get(admin_only, Some(&admin)).await.json().await.unwrap();
+    assert_eq!(
+        app.api_get(admin_only, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.api_get(admin_only, Some(&client)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.api_get(admin_only, Some(&therapist)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let queue: Value = app
+        .api_get(admin_only, Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(queue["total"], 0);
 
     // Pages: anonymous visitors are sent to log in, other roles are refused.
     let anon = app.get("/therapist").await;
     assert_eq!(anon.status(), StatusCode::SEE_OTHER);
     assert_eq!(anon.headers()["location"], "/login?next=%2Ftherapist");
-    app.register_page("c2@example.com", "Client Two", "client").await;
+    app.register_page("c2@example.com", "Client Two", "client")
+        .await;
     assert_eq!(app.get("/therapist").await.status(), StatusCode::FORBIDDEN);
     let admin_page = app.get("/admin").await;
     assert_eq!(admin_page.status(), StatusCode::FORBIDDEN);
-    assert!(admin_page.text().await.unwrap().contains("Client Two"), "error page in the layout");
+    assert!(
+        admin_page.text().await.unwrap().contains("Client Two"),
+        "error page in the layout"
+    );
 }
 
 #[tokio::test]
@@ -241,7 +309,9 @@ async fn another_users_appointment_is_404_not_their_data() {
     let (therapist_user, therapist) = app.api_user("therapist@example.com", "therapist").await;
     let (_, other_therapist) = app.api_user("other@example.com", "therapist").await;
     let id = with_conn(&app, |conn| {
-        let t = Therapist::find_by_user(conn, therapist_user).unwrap().unwrap();
+        let t = Therapist::find_by_user(conn, therapist_user)
+            .unwrap()
+            .unwrap();
         let service_id = NewService {
             therapist_id: t.id,
             technique_slug: "swedish",
@@ -271,15 +341,23 @@ async fn another_users_appointment_is_404_not_their_data() {
         .unwrap()
     });
     let path = format!("/api/v1/appointments/{id}");
-    assert_eq!(app.api_get(&path, Some(&owner)).await.status(), StatusCode::OK);
-    assert_eq!(app.api_get(&path, Some(&therapist)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.api_get(&path, Some(&owner)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.api_get(&path, Some(&therapist)).await.status(),
+        StatusCode::OK
+    );
     for outsider in [&stranger, &other_therapist] {
         let r = app.api_get(&path, Some(outsider)).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         let err: Value = r.json().await.unwrap();
         assert_eq!(err["error"]["code"], "not_found");
     }
-    let unknown = app.api_get("/api/v1/appointments/999999", Some(&owner)).await;
+    let unknown = app
+        .api_get("/api/v1/appointments/999999", Some(&owner))
+        .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let garbage = app.api_get("/api/v1/appointments/abc", Some(&owner)).await;
     assert_eq!(garbage.status(), StatusCode::NOT_FOUND);
@@ -292,7 +370,12 @@ async fn health_and_openapi_answer() {
     assert_eq!(r.status(), StatusCode::OK);
     let spec: Value = app.get("/api/openapi.json").await.json().await.unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me"] {
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+    ] {
         assert!(spec["paths"][path].is_object(), "{path} documented");
     }
 }
