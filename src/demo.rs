@@ -130,7 +130,106 @@ pub fn fill(conn: &mut DbConnection) -> Result<Vec<DemoLogin>, AppError> {
     for t in THERAPISTS {
         add_therapist(conn, t, admin.id)?;
     }
+    for (i, t) in generated_therapists().iter().enumerate() {
+        add_therapist(conn, t, admin.id)?;
+        if i % 10 == 9 {
+            tracing::debug!(count = i + 1, "demo therapists added");
+        }
+    }
     Ok(logins)
+}
+
+const FIRST: &[&str] = &[
+    "Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan",
+    "Elena", "Marcus", "Aisha", "Diego", "Mei", "Tomas", "Grace", "Omar", "Lena", "Noah", "Sofia",
+    "Andre", "Yuki", "Farah",
+];
+const LAST: &[&str] = &[
+    "Nguyen", "Garcia", "Smith", "Cohen", "Patel", "Kim", "Rossi", "Johnson", "Haddad", "Silva",
+    "Novak", "Brown",
+];
+/// (city, state, lat, lon, zone)
+const CITIES: &[(&str, &str, f64, f64, &str)] = &[
+    ("Boston", "MA", 42.3584, -71.0598, "America/New_York"),
+    ("Somerville", "MA", 42.3876, -71.0995, "America/New_York"),
+    ("Brookline", "MA", 42.3318, -71.1212, "America/New_York"),
+    ("New York City", "NY", 40.7143, -74.006, "America/New_York"),
+    ("Brooklyn", "NY", 40.6501, -73.9496, "America/New_York"),
+    ("Chicago", "IL", 41.85, -87.65, "America/Chicago"),
+    ("Austin", "TX", 30.2672, -97.7431, "America/Chicago"),
+    ("Denver", "CO", 39.7392, -104.9847, "America/Denver"),
+    ("Seattle", "WA", 47.6062, -122.3321, "America/Los_Angeles"),
+    (
+        "San Francisco",
+        "CA",
+        37.7749,
+        -122.4194,
+        "America/Los_Angeles",
+    ),
+    (
+        "Los Angeles",
+        "CA",
+        34.0522,
+        -118.2437,
+        "America/Los_Angeles",
+    ),
+    ("Phoenix", "AZ", 33.4484, -112.074, "America/Phoenix"),
+];
+const TECHNIQUE_SETS: &[&[&str]] = &[
+    &["swedish", "deep-tissue"],
+    &["swedish", "prenatal", "hot-stone"],
+    &["shiatsu", "trigger-point"],
+    &["deep-tissue", "trigger-point", "gluteal"],
+    &["ayurvedic", "swedish"],
+    &["swedish", "hot-stone", "shiatsu", "deep-tissue"],
+];
+const BIOS: &[&str] = &[
+    "I help people with long-standing back and neck pain move more easily. Calm room, clear explanations, no upselling.",
+    "Former athlete turned therapist: focused, practical sessions for sore muscles and recovery after training.",
+    "Gentle work for stress and sleep, with plenty of time to talk about what you need before we start.",
+    "Fifteen years of practice in clinics and spas. I adapt pressure to you and check in as we go.",
+];
+
+/// Two dozen more therapists, spread over the cities above, with a mix of verified and
+/// pending credentials: the directory at its best.
+fn generated_therapists() -> Vec<DemoTherapist> {
+    (0..24)
+        .map(|i| {
+            let (city, region, lat, lon, tz) = CITIES[i % CITIES.len()];
+            let name: &'static str =
+                Box::leak(format!("{} {}", FIRST[i], LAST[i % LAST.len()]).into_boxed_str());
+            let email: &'static str =
+                Box::leak(format!("t{i:02}@demo.bodywork.test").into_boxed_str());
+            let techniques = TECHNIQUE_SETS[i % TECHNIQUE_SETS.len()];
+            let services: Vec<(&'static str, i32, i64)> = techniques
+                .iter()
+                .enumerate()
+                .map(|(k, t)| {
+                    (
+                        *t,
+                        if k % 2 == 0 { 60 } else { 90 },
+                        80 + (i as i64 * 7 + k as i64 * 25) % 90,
+                    )
+                })
+                .collect();
+            DemoTherapist {
+                email,
+                name,
+                bio: BIOS[i % BIOS.len()],
+                city,
+                region,
+                // Spread people a little around the city centre.
+                lat: lat + ((i % 5) as f64 - 2.0) * 0.01,
+                lon: lon + ((i % 3) as f64 - 1.0) * 0.01,
+                tz,
+                techniques,
+                services: Box::leak(services.into_boxed_slice()),
+                license_verified: i % 4 != 3,
+                training_hours: 420 + (i as i32 * 37) % 400,
+                training_verified: i % 5 != 4,
+            }
+        })
+        .collect()
 }
 
 fn input(email: &str, name: &str, role: &str) -> RegisterInput {
@@ -163,7 +262,18 @@ fn add_therapist(
                 therapists::latitude.eq(t.lat),
                 therapists::longitude.eq(t.lon),
                 therapists::timezone.eq(t.tz),
-                therapists::mobile.eq(t.city == "Seattle"),
+                therapists::mobile
+                    .eq(t.city == "Seattle" || t.email.ends_with("3@demo.bodywork.test")),
+                therapists::languages.eq(
+                    if t.name.starts_with("Diego")
+                        || t.name.starts_with("Sofia")
+                        || t.name.starts_with("Luis")
+                    {
+                        ",en,es,"
+                    } else {
+                        ",en,"
+                    },
+                ),
             ))
             .execute(conn)?;
         for slug in t.techniques {
@@ -241,6 +351,7 @@ fn add_therapist(
                 training_records::decided_at.eq(decided_at),
             ))
             .execute(conn)?;
+        crate::services::profile::refresh_summary(conn, therapist_id)?;
         Ok::<_, AppError>(())
     })
 }

@@ -1,14 +1,11 @@
 //! One error type for the whole application. Pages render it in the layout (see
 //! `web::errors`), the API as `{"error": {"code", "message", "fields"}}`.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-/// Field name → what is wrong with it.
-pub type FieldErrors = BTreeMap<String, String>;
+pub use crate::domain::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -134,7 +134,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/register", web::get().to(pages::auth::register_form))
         .route("/register", web::post().to(pages::auth::register))
         .route("/logout", web::post().to(pages::auth::logout))
-        .service(web::scope("/therapist").route("", web::get().to(pages::therapist::dashboard)))
+        .route("/techniques", web::get().to(pages::directory::techniques))
+        .route("/therapists", web::get().to(pages::directory::search))
+        .route("/therapists/{id}", web::get().to(pages::directory::profile))
+        .service(
+            web::scope("/therapist")
+                .route("", web::get().to(pages::therapist::dashboard))
+                .route("/profile", web::get().to(pages::therapist::profile_form))
+                .route("/profile", web::post().to(pages::therapist::profile_save))
+                .route("/services", web::get().to(pages::therapist::services))
+                .route("/services", web::post().to(pages::therapist::service_add))
+                .route(
+                    "/services/{id}",
+                    web::post().to(pages::therapist::service_update),
+                )
+                .route(
+                    "/services/{id}/retire",
+                    web::post().to(pages::therapist::service_retire),
+                )
+                .route("/credentials", web::get().to(pages::therapist::credentials))
+                .route("/license", web::post().to(pages::therapist::license_submit))
+                .route(
+                    "/training",
+                    web::post().to(pages::therapist::training_submit),
+                ),
+        )
         .service(web::scope("/admin").route("", web::get().to(pages::admin::dashboard)))
         // JSON API
         .service(
@@ -147,6 +171,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/me/booking-policy",
                     web::get().to(api::me::get_booking_policy),
                 )
+                .route("/me/profile", web::get().to(api::me::get_profile))
+                .route("/me/profile", web::put().to(api::me::put_profile))
+                .route("/me/services", web::get().to(api::me::list_services))
+                .route("/me/services", web::post().to(api::me::add_service))
+                .route("/me/services/{id}", web::put().to(api::me::update_service))
+                .route(
+                    "/me/services/{id}",
+                    web::delete().to(api::me::retire_service),
+                )
+                .route("/me/license", web::post().to(api::me::submit_license))
+                .route("/me/training", web::post().to(api::me::submit_training))
+                .route("/me/credentials", web::get().to(api::me::credentials))
+                .route("/techniques", web::get().to(api::directory::techniques))
+                .route("/therapists", web::get().to(api::directory::search))
+                .route("/therapists/{id}", web::get().to(api::directory::therapist))
                 .route("/admin/licenses", web::get().to(api::admin::licenses))
                 .route("/appointments/{id}", web::get().to(api::appointments::get)),
         );

@@ -41,3 +41,358 @@ pub async fn get_booking_policy(
         auto_confirm: p.auto_confirm,
     }))
 }
+
+use actix_web::HttpResponse;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::api::directory::{license_status, ServiceOut};
+use crate::domain::profile::{LicenseInput, ProfileInput, ServiceInput, TrainingInput};
+use crate::services::profile;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProfileBody {
+    pub name: String,
+    #[serde(default)]
+    pub bio: String,
+    /// A city of the gazetteer: "Boston" or "Boston, MA".
+    pub city: String,
+    /// IANA zone; omitted or empty means the city's zone.
+    #[serde(default)]
+    pub timezone: String,
+    pub techniques: Vec<String>,
+    /// ISO 639-1 codes; default ["en"].
+    #[serde(default)]
+    pub languages: Vec<String>,
+    pub accepting_new_clients: Option<bool>,
+    pub in_studio: Option<bool>,
+    pub mobile: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileOut {
+    pub therapist_id: i64,
+    pub name: String,
+    pub bio: String,
+    pub city: Option<String>,
+    pub timezone: String,
+    pub techniques: Vec<String>,
+    pub languages: Vec<String>,
+    pub accepting_new_clients: bool,
+    pub in_studio: bool,
+    pub mobile: bool,
+}
+
+fn profile_out(p: profile::OwnProfile) -> ProfileOut {
+    let t = p.therapist;
+    ProfileOut {
+        therapist_id: t.id,
+        name: p.name,
+        bio: t.bio,
+        city: t.city.map(|c| match t.region {
+            Some(r) => format!("{c}, {r}"),
+            None => c,
+        }),
+        timezone: t.timezone,
+        techniques: p.techniques,
+        languages: t
+            .languages
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        accepting_new_clients: t.accepting_new_clients,
+        in_studio: t.in_studio,
+        mobile: t.mobile,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/me/profile", tag = "therapist",
+    responses((status = 200, body = ProfileOut), (status = 401), (status = 403)))]
+pub async fn get_profile(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<ProfileOut>> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let p = with_conn(&state.pool, move |conn| profile::own(conn, id)).await?;
+    Ok(web::Json(profile_out(p)))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "therapist", request_body = ProfileBody,
+    responses((status = 200, body = ProfileOut), (status = 422, description = "validation_failed"), (status = 401), (status = 403)))]
+pub async fn put_profile(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<ProfileBody>,
+) -> ApiResult<web::Json<ProfileOut>> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let b = body.into_inner();
+    let input = ProfileInput {
+        name: b.name,
+        bio: b.bio,
+        city: b.city,
+        timezone: b.timezone,
+        techniques: b.techniques,
+        languages: b.languages,
+        accepting_new_clients: b.accepting_new_clients,
+        in_studio: b.in_studio,
+        mobile: b.mobile,
+    };
+    let p = with_conn(&state.pool, move |conn| {
+        profile::update_profile(conn, id, &input)?;
+        profile::own(conn, id)
+    })
+    .await?;
+    Ok(web::Json(profile_out(p)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServiceBody {
+    pub technique: String,
+    /// 15 to 240, in steps of 5.
+    pub duration_min: i32,
+    pub price_cents: i64,
+}
+
+impl From<ServiceBody> for ServiceInput {
+    fn from(b: ServiceBody) -> Self {
+        ServiceInput {
+            technique: b.technique,
+            duration_min: Some(b.duration_min),
+            price_cents: Some(b.price_cents),
+        }
+    }
+}
+
+fn service_out(s: crate::models::service::Service) -> ServiceOut {
+    ServiceOut {
+        id: s.id,
+        technique: s.technique_slug,
+        duration_min: s.duration_min,
+        price_cents: s.price_cents,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/me/services", tag = "therapist",
+    responses((status = 200, body = [ServiceOut], description = "active services"), (status = 401), (status = 403)))]
+pub async fn list_services(
+    req: HttpRequest,
+    caller: ApiUser,
+) -> ApiResult<web::Json<Vec<ServiceOut>>> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let list = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, id)?;
+        profile::services_of(conn, t.id, false)
+    })
+    .await?;
+    Ok(web::Json(list.into_iter().map(service_out).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/services", tag = "therapist", request_body = ServiceBody,
+    responses((status = 201, body = ServiceOut), (status = 422, description = "validation_failed")))]
+pub async fn add_service(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<ServiceBody>,
+) -> ApiResult<HttpResponse> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let input: ServiceInput = body.into_inner().into();
+    let s = with_conn(&state.pool, move |conn| {
+        profile::add_service(conn, id, &input)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(service_out(s)))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/services/{id}", tag = "therapist", request_body = ServiceBody,
+    responses((status = 200, body = ServiceOut), (status = 404), (status = 422, description = "validation_failed, service_retired")))]
+pub async fn update_service(
+    req: HttpRequest,
+    caller: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<ServiceBody>,
+) -> ApiResult<web::Json<ServiceOut>> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let sid = path.into_inner();
+    let input: ServiceInput = body.into_inner().into();
+    let s = with_conn(&state.pool, move |conn| {
+        profile::update_service(conn, id, sid, &input)
+    })
+    .await?;
+    Ok(web::Json(service_out(s)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/services/{id}", tag = "therapist",
+    responses((status = 204, description = "retired (past bookings keep it)"), (status = 404)))]
+pub async fn retire_service(
+    req: HttpRequest,
+    caller: ApiUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let sid = path.into_inner();
+    with_conn(&state.pool, move |conn| {
+        profile::retire_service(conn, id, sid)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LicenseBody {
+    pub jurisdiction: String,
+    pub number: String,
+    pub issuing_body: String,
+    pub expires_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialOut {
+    pub id: i64,
+    /// `submitted`, `verified`, `rejected` or (licenses) `expired`.
+    pub status: String,
+    pub rejection_reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/license", tag = "therapist", request_body = LicenseBody,
+    responses((status = 201, body = CredentialOut), (status = 422, description = "validation_failed")))]
+pub async fn submit_license(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<LicenseBody>,
+) -> ApiResult<HttpResponse> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let b = body.into_inner();
+    let input = LicenseInput {
+        jurisdiction: b.jurisdiction,
+        number: b.number,
+        issuing_body: b.issuing_body,
+        expires_on: Some(b.expires_on),
+    };
+    let l = with_conn(&state.pool, move |conn| {
+        profile::submit_license(conn, id, &input)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CredentialOut {
+        id: l.id,
+        status: l.status,
+        rejection_reason: None,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TrainingBody {
+    pub program: String,
+    pub hours: i32,
+    pub completed_on: NaiveDate,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/training", tag = "therapist", request_body = TrainingBody,
+    responses((status = 201, body = CredentialOut), (status = 422, description = "validation_failed")))]
+pub async fn submit_training(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<TrainingBody>,
+) -> ApiResult<HttpResponse> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let b = body.into_inner();
+    let input = TrainingInput {
+        program: b.program,
+        hours: Some(b.hours),
+        completed_on: Some(b.completed_on),
+    };
+    let t = with_conn(&state.pool, move |conn| {
+        profile::submit_training(conn, id, &input)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CredentialOut {
+        id: t.id,
+        status: t.status,
+        rejection_reason: None,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseRecordOut {
+    pub id: i64,
+    pub jurisdiction: String,
+    pub number: String,
+    pub issuing_body: String,
+    pub expires_on: NaiveDate,
+    pub status: String,
+    pub rejection_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingRecordOut {
+    pub id: i64,
+    pub program: String,
+    pub hours: i32,
+    pub completed_on: NaiveDate,
+    pub status: String,
+    pub rejection_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialsOut {
+    pub licenses: Vec<LicenseRecordOut>,
+    pub training: Vec<TrainingRecordOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/credentials", tag = "therapist",
+    responses((status = 200, body = CredentialsOut, description = "newest first, with statuses and rejection reasons")))]
+pub async fn credentials(
+    req: HttpRequest,
+    caller: ApiUser,
+) -> ApiResult<web::Json<CredentialsOut>> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let today = chrono::Utc::now().date_naive();
+    let (licenses, training) = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, id)?;
+        Ok((
+            crate::models::credential::licenses_of(conn, t.id)?,
+            crate::models::credential::training_of(conn, t.id)?,
+        ))
+    })
+    .await?;
+    Ok(web::Json(CredentialsOut {
+        licenses: licenses
+            .into_iter()
+            .map(|l| LicenseRecordOut {
+                status: license_status(&l.status, l.expires_on, today).to_string(),
+                id: l.id,
+                jurisdiction: l.jurisdiction,
+                number: l.number,
+                issuing_body: l.issuing_body,
+                expires_on: l.expires_on,
+                rejection_reason: l.rejection_reason,
+            })
+            .collect(),
+        training: training
+            .into_iter()
+            .map(|t| TrainingRecordOut {
+                id: t.id,
+                program: t.program,
+                hours: t.hours,
+                completed_on: t.completed_on,
+                status: t.status,
+                rejection_reason: t.rejection_reason,
+            })
+            .collect(),
+    }))
+}

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::api::{admin, appointments, auth, me, UserOut};
+use crate::api::{admin, appointments, auth, directory, me, UserOut};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,18 @@ use crate::api::{admin, appointments, auth, me, UserOut};
         auth::logout,
         auth::me,
         me::get_booking_policy,
+        me::get_profile,
+        me::put_profile,
+        me::list_services,
+        me::add_service,
+        me::update_service,
+        me::retire_service,
+        me::submit_license,
+        me::submit_training,
+        me::credentials,
+        directory::techniques,
+        directory::search,
+        directory::therapist,
         admin::licenses,
         appointments::get,
     ),
@@ -24,6 +36,20 @@ use crate::api::{admin, appointments, auth, me, UserOut};
         auth::LoginBody,
         auth::LoginOut,
         me::BookingPolicyOut,
+        me::ProfileBody,
+        me::ProfileOut,
+        me::ServiceBody,
+        me::LicenseBody,
+        me::TrainingBody,
+        me::CredentialOut,
+        me::CredentialsOut,
+        me::LicenseRecordOut,
+        me::TrainingRecordOut,
+        directory::TechniqueOut,
+        directory::ServiceOut,
+        directory::LicenseOut,
+        directory::TherapistOut,
+        crate::services::directory::SearchHit,
         admin::LicenseQueueOut,
         appointments::AppointmentOut,
         appointments::ScreeningSummaryOut,

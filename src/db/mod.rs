@@ -181,3 +181,11 @@ where
         conn.transaction(f)
     }
 }
+
+/// The backend type of [`DbConnection`] (for boxed queries).
+pub type Backend = <DbConnection as Connection>::Backend;
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, the same on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

@@ -71,6 +71,9 @@ diesel::table! {
         suspended_at -> Nullable<Timestamp>,
         suspended_reason -> Nullable<Text>,
         calendar_token_hash -> Nullable<Text>,
+        verified_hours -> Integer,
+        license_verified_until -> Nullable<Date>,
+        price_from_cents -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

@@ -1,4 +1,10 @@
 //! Pure rules and parsed types. No I/O: this module imports neither diesel nor actix.
 
 pub mod account;
+pub mod availability;
+pub mod gazetteer;
+pub mod profile;
 pub mod technique;
+
+/// Field name → what is wrong with it (forms show it next to the field, the API in `fields`).
+pub type FieldErrors = std::collections::BTreeMap<String, String>;

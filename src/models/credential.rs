@@ -111,3 +111,17 @@ pub fn count_expiring(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -
         .count()
         .get_result(conn)
 }
+
+pub fn find_license(conn: &mut DbConnection, id: i64) -> QueryResult<License> {
+    licenses::table
+        .find(id)
+        .select(License::as_select())
+        .first(conn)
+}
+
+pub fn find_training(conn: &mut DbConnection, id: i64) -> QueryResult<TrainingRecord> {
+    training_records::table
+        .find(id)
+        .select(TrainingRecord::as_select())
+        .first(conn)
+}

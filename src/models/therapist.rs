@@ -22,6 +22,9 @@ pub struct Therapist {
     pub suspended_at: Option<NaiveDateTime>,
     pub suspended_reason: Option<String>,
     pub calendar_token_hash: Option<String>,
+    pub verified_hours: i32,
+    pub license_verified_until: Option<chrono::NaiveDate>,
+    pub price_from_cents: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

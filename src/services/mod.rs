@@ -2,8 +2,11 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod availability;
 pub mod booking;
+pub mod directory;
 pub mod password;
+pub mod profile;
 pub mod rate_limit;
 pub mod therapists;
 pub mod tokens;

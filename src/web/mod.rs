@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod directory;
 pub mod errors;
 pub mod home;
 pub mod therapist;
@@ -239,7 +240,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 Some(expected) if tokens::same_secret(sent, &expected) => {}
                 _ => return Err(AppError::Csrf.into()),
             }
-            let value: T = serde_urlencoded::from_bytes(&body)
+            let value: T = serde_html_form::from_bytes(&body)
                 .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
             Ok(CsrfForm(value))
         })

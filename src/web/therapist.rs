@@ -35,3 +35,567 @@ pub async fn dashboard(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRespo
         },
     )
 }
+
+// ---- Profile -------------------------------------------------------------------------------
+
+use actix_web::web;
+use serde::Deserialize;
+
+use crate::domain::profile::{LicenseInput, ProfileInput, ServiceInput, TrainingInput, LANGUAGES};
+use crate::domain::technique::{Technique, CATALOGUE};
+use crate::error::{AppError, FieldErrors};
+use crate::models::credential::{License, TrainingRecord};
+use crate::models::service::Service;
+use crate::services::profile;
+use crate::web::{redirect_with_flash, CsrfForm};
+
+/// US zones offered in the form (any IANA name is accepted through the API).
+pub const ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Detroit",
+    "America/Indiana/Indianapolis",
+    "America/Boise",
+    "America/Puerto_Rico",
+];
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub bio: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub timezone: String,
+    #[serde(default)]
+    pub techniques: Vec<String>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    pub accepting_new_clients: Option<String>,
+    pub in_studio: Option<String>,
+    pub mobile: Option<String>,
+}
+
+impl ProfileForm {
+    fn input(&self) -> ProfileInput {
+        ProfileInput {
+            name: self.name.clone(),
+            bio: self.bio.clone(),
+            city: self.city.clone(),
+            timezone: self.timezone.clone(),
+            techniques: self.techniques.clone(),
+            languages: self.languages.clone(),
+            accepting_new_clients: Some(self.accepting_new_clients.is_some()),
+            in_studio: Some(self.in_studio.is_some()),
+            mobile: Some(self.mobile.is_some()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "therapist/profile.html")]
+pub struct ProfilePage {
+    pub ctx: PageCtx,
+    pub form: ProfileForm,
+    pub errors: FieldErrors,
+    pub all_techniques: &'static [Technique],
+    pub languages: &'static [(&'static str, &'static str)],
+    pub zones: &'static [&'static str],
+}
+
+impl ProfilePage {
+    pub fn error(&self, f: &str) -> Option<&String> {
+        self.errors.get(f)
+    }
+    pub fn has_technique(&self, slug: &str) -> bool {
+        self.form.techniques.iter().any(|t| t == slug)
+    }
+    pub fn has_language(&self, code: &str) -> bool {
+        self.form.languages.iter().any(|t| t == code)
+    }
+}
+
+pub async fn profile_form(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let own = with_conn(&state.pool, move |conn| profile::own(conn, user_id)).await?;
+    let t = own.therapist;
+    let form = ProfileForm {
+        name: own.name,
+        bio: t.bio,
+        city: match (t.city, t.region) {
+            (Some(c), Some(r)) => format!("{c}, {r}"),
+            (Some(c), None) => c,
+            _ => String::new(),
+        },
+        timezone: t.timezone,
+        techniques: own.techniques,
+        languages: t
+            .languages
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        accepting_new_clients: t.accepting_new_clients.then(|| "on".into()),
+        in_studio: t.in_studio.then(|| "on".into()),
+        mobile: t.mobile.then(|| "on".into()),
+    };
+    render(
+        StatusCode::OK,
+        &ProfilePage {
+            ctx: user.ctx,
+            form,
+            errors: FieldErrors::new(),
+            all_techniques: CATALOGUE,
+            languages: LANGUAGES,
+            zones: ZONES,
+        },
+    )
+}
+
+pub async fn profile_save(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let input = form.input();
+    match with_conn(&state.pool, move |conn| {
+        profile::update_profile(conn, user_id, &input)
+    })
+    .await
+    {
+        Ok(()) => Ok(redirect_with_flash("/therapist", "Your profile is saved.")),
+        Err(AppError::Validation { fields, .. }) => render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ProfilePage {
+                ctx: user.ctx,
+                form,
+                errors: fields,
+                all_techniques: CATALOGUE,
+                languages: LANGUAGES,
+                zones: ZONES,
+            },
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Services ------------------------------------------------------------------------------
+
+/// A service form: dollars as typed ("90" or "92.50").
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct ServiceForm {
+    #[serde(default)]
+    pub technique: String,
+    #[serde(default)]
+    pub duration_min: String,
+    #[serde(default)]
+    pub price: String,
+}
+
+/// "$92.50", "92.5", "90" → cents; None when it is not an amount.
+pub fn parse_dollars(s: &str) -> Option<i64> {
+    let s = s.trim().trim_start_matches('$').replace(',', "");
+    let (whole, frac) = match s.split_once('.') {
+        Some((w, f)) => (w.to_string(), f.to_string()),
+        None => (s.clone(), String::new()),
+    };
+    if whole.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.chars().all(|c| c.is_ascii_digit())
+        || whole.len() > 9
+    {
+        return None;
+    }
+    let cents = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse::<i64>().ok()?
+    };
+    Some(whole.parse::<i64>().ok()? * 100 + cents)
+}
+
+impl ServiceForm {
+    fn input(&self) -> ServiceInput {
+        ServiceInput {
+            technique: self.technique.clone(),
+            duration_min: self.duration_min.trim().parse().ok(),
+            price_cents: parse_dollars(&self.price),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "therapist/services.html")]
+pub struct ServicesPage {
+    pub ctx: PageCtx,
+    pub services: Vec<Service>,
+    pub form: ServiceForm,
+    pub errors: FieldErrors,
+    /// The service whose edit failed, with its errors.
+    pub edit_id: Option<i64>,
+    pub all_techniques: &'static [Technique],
+}
+
+impl ServicesPage {
+    pub fn error(&self, f: &str) -> Option<&String> {
+        if self.edit_id.is_none() {
+            self.errors.get(f)
+        } else {
+            None
+        }
+    }
+    pub fn edit_error(&self, id: &i64) -> Option<String> {
+        if self.edit_id == Some(*id) && !self.errors.is_empty() {
+            Some(self.errors.values().cloned().collect::<Vec<_>>().join(" "))
+        } else {
+            None
+        }
+    }
+    pub fn dollars(&self, cents: &i64) -> String {
+        format!("{}.{:02}", cents / 100, cents % 100)
+    }
+    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
+        crate::web::directory::technique_name(slug)
+    }
+}
+
+async fn services_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    user_id: i64,
+    form: ServiceForm,
+    errors: FieldErrors,
+    edit_id: Option<i64>,
+    status: StatusCode,
+) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let services = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, user_id)?;
+        profile::services_of(conn, t.id, true)
+    })
+    .await?;
+    render(
+        status,
+        &ServicesPage {
+            ctx,
+            services,
+            form,
+            errors,
+            edit_id,
+            all_techniques: CATALOGUE,
+        },
+    )
+}
+
+pub async fn services(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let id = user.session.user.id;
+    let form = ServiceForm {
+        duration_min: "60".into(),
+        ..Default::default()
+    };
+    services_page(
+        &req,
+        user.ctx,
+        id,
+        form,
+        FieldErrors::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn service_add(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<ServiceForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let input = form.input();
+    match with_conn(&state.pool, move |conn| {
+        profile::add_service(conn, user_id, &input)
+    })
+    .await
+    {
+        Ok(s) => Ok(redirect_with_flash(
+            "/therapist/services",
+            format!(
+                "Service added: {} {} min.",
+                crate::web::directory::technique_name(&s.technique_slug),
+                s.duration_min
+            ),
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            let mut fields = fields;
+            if let Some(m) = fields.remove("price_cents") {
+                fields.insert("price".into(), m);
+            }
+            services_page(
+                &req,
+                user.ctx,
+                user_id,
+                form,
+                fields,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn service_update(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ServiceForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let id = id.into_inner();
+    let input = form.input();
+    match with_conn(&state.pool, move |conn| {
+        profile::update_service(conn, user_id, id, &input)
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(
+            "/therapist/services",
+            "Service updated.",
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            services_page(
+                &req,
+                user.ctx,
+                user_id,
+                ServiceForm::default(),
+                fields,
+                Some(id),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn service_retire(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    _form: CsrfForm<crate::web::auth::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let id = id.into_inner();
+    with_conn(&state.pool, move |conn| {
+        profile::retire_service(conn, user_id, id)
+    })
+    .await?;
+    Ok(redirect_with_flash(
+        "/therapist/services",
+        "Service retired. Its past bookings are kept.",
+    ))
+}
+
+// ---- Credentials ---------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct LicenseForm {
+    #[serde(default)]
+    pub jurisdiction: String,
+    #[serde(default)]
+    pub number: String,
+    #[serde(default)]
+    pub issuing_body: String,
+    #[serde(default)]
+    pub expires_on: String,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct TrainingForm {
+    #[serde(default)]
+    pub program: String,
+    #[serde(default)]
+    pub hours: String,
+    #[serde(default)]
+    pub completed_on: String,
+}
+
+fn date(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+#[derive(Template)]
+#[template(path = "therapist/credentials.html")]
+pub struct CredentialsPage {
+    pub ctx: PageCtx,
+    pub licenses: Vec<License>,
+    pub training: Vec<TrainingRecord>,
+    pub license_form: LicenseForm,
+    pub training_form: TrainingForm,
+    pub license_errors: FieldErrors,
+    pub training_errors: FieldErrors,
+    pub today: chrono::NaiveDate,
+}
+
+impl CredentialsPage {
+    pub fn lerr(&self, f: &str) -> Option<&String> {
+        self.license_errors.get(f)
+    }
+    pub fn terr(&self, f: &str) -> Option<&String> {
+        self.training_errors.get(f)
+    }
+    pub fn license_status(&self, l: &License) -> String {
+        crate::api::directory::license_status(&l.status, l.expires_on, self.today).to_string()
+    }
+}
+
+async fn credentials_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    user_id: i64,
+    license_form: LicenseForm,
+    training_form: TrainingForm,
+    license_errors: FieldErrors,
+    training_errors: FieldErrors,
+) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let (licenses, training) = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, user_id)?;
+        Ok((
+            crate::models::credential::licenses_of(conn, t.id)?,
+            crate::models::credential::training_of(conn, t.id)?,
+        ))
+    })
+    .await?;
+    let status = if license_errors.is_empty() && training_errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(
+        status,
+        &CredentialsPage {
+            ctx,
+            licenses,
+            training,
+            license_form,
+            training_form,
+            license_errors,
+            training_errors,
+            today: chrono::Utc::now().date_naive(),
+        },
+    )
+}
+
+pub async fn credentials(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let id = user.session.user.id;
+    credentials_page(
+        &req,
+        user.ctx,
+        id,
+        LicenseForm::default(),
+        TrainingForm::default(),
+        FieldErrors::new(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+pub async fn license_submit(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<LicenseForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let input = LicenseInput {
+        jurisdiction: form.jurisdiction.clone(),
+        number: form.number.clone(),
+        issuing_body: form.issuing_body.clone(),
+        expires_on: date(&form.expires_on),
+    };
+    match with_conn(&state.pool, move |conn| {
+        profile::submit_license(conn, user_id, &input)
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(
+            "/therapist/credentials",
+            "License submitted. We will verify it and tell you.",
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            credentials_page(
+                &req,
+                user.ctx,
+                user_id,
+                form,
+                TrainingForm::default(),
+                fields,
+                FieldErrors::new(),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn training_submit(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<TrainingForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let input = TrainingInput {
+        program: form.program.clone(),
+        hours: form.hours.trim().parse().ok(),
+        completed_on: date(&form.completed_on),
+    };
+    match with_conn(&state.pool, move |conn| {
+        profile::submit_training(conn, user_id, &input)
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(
+            "/therapist/credentials",
+            "Training record submitted for verification.",
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            credentials_page(
+                &req,
+                user.ctx,
+                user_id,
+                LicenseForm::default(),
+                form,
+                FieldErrors::new(),
+                fields,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -202,6 +202,25 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
+    pub async fn api_put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        new_client()
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn api_delete(&self, path: &str, token: &str) -> reqwest::Response {
+        new_client()
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn api_get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut req = new_client().get(self.url(path));
         if let Some(t) = token {

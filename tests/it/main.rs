@@ -7,4 +7,5 @@ mod helpers;
 mod accounts;
 mod browser;
 mod database;
+mod directory;
 mod security;

@@ -61,15 +61,24 @@ CREATE TABLE therapists (
     longitude DOUBLE PRECISION,
     timezone TEXT NOT NULL DEFAULT 'America/New_York',
     accepting_new_clients BOOLEAN NOT NULL DEFAULT TRUE,
-    languages TEXT NOT NULL DEFAULT 'en',
+    -- ISO 639-1 codes between commas (',en,es,') so that one LIKE finds a language.
+    languages TEXT NOT NULL DEFAULT ',en,',
     in_studio BOOLEAN NOT NULL DEFAULT TRUE,
     mobile BOOLEAN NOT NULL DEFAULT FALSE,
     suspended_at TIMESTAMPTZ,
     suspended_reason TEXT,
     calendar_token_hash TEXT,
+    -- Search summary, kept by services::profile::refresh_summary whenever credentials or
+    -- services change: verified training hours, the latest expiry of a verified license
+    -- (verified while today <= it: expiry needs no job), the lowest active service price.
+    verified_hours INTEGER NOT NULL DEFAULT 0,
+    license_verified_until DATE,
+    price_from_cents BIGINT,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
+CREATE INDEX therapists_license_until_idx ON therapists (license_verified_until);
+CREATE INDEX therapists_hours_idx ON therapists (verified_hours);
 CREATE INDEX therapists_lat_lon_idx ON therapists (latitude, longitude);
 CREATE INDEX therapists_created_at_idx ON therapists (created_at);
 

@@ -1,0 +1,164 @@
+//! The directory in the API: techniques, search, public profiles.
+
+use actix_web::{web, HttpRequest};
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::api::ListOut;
+use crate::domain::technique::CATALOGUE;
+use crate::error::ApiResult;
+use crate::services::availability::Oracle;
+use crate::services::directory::{self, SearchHit, SearchQuery};
+use crate::services::with_conn;
+use crate::web::app_state;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TechniqueOut {
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The conditions this technique is not for.
+    pub not_for: &'static str,
+}
+
+#[utoipa::path(get, path = "/api/v1/techniques", tag = "catalogue",
+    responses((status = 200, body = [TechniqueOut])))]
+pub async fn techniques() -> web::Json<Vec<TechniqueOut>> {
+    web::Json(
+        CATALOGUE
+            .iter()
+            .map(|t| TechniqueOut {
+                slug: t.slug,
+                name: t.name,
+                description: t.description,
+                not_for: t.not_for,
+            })
+            .collect(),
+    )
+}
+
+#[utoipa::path(get, path = "/api/v1/therapists", tag = "directory",
+    params(
+        ("technique" = Option<String>, Query, description = "technique slug"),
+        ("near" = Option<String>, Query, description = "a city (\"Boston\", \"Boston, MA\") or \"lat,lon\""),
+        ("radius_km" = Option<f64>, Query, description = "1 to 500, default 25 (with near)"),
+        ("verified" = Option<String>, Query, description = "true (default: currently verified licenses only) or any"),
+        ("min_hours" = Option<i32>, Query, description = "minimum verified training hours"),
+        ("available_on" = Option<String>, Query, description = "YYYY-MM-DD: has a free slot that day"),
+        ("q" = Option<String>, Query, description = "words in name or bio"),
+        ("accepting" = Option<bool>, Query, description = "accepting new clients only"),
+        ("language" = Option<String>, Query, description = "ISO 639-1 code, e.g. es"),
+        ("mobile" = Option<bool>, Query, description = "offers mobile visits"),
+        ("sort" = Option<String>, Query, description = "distance, soonest, hours or price"),
+        ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 100")),
+    responses((status = 200, description = "{total, page, per_page, results: [SearchHit]}"),
+              (status = 422, description = "validation_failed (fields name each bad filter), search_too_broad")))]
+pub async fn search(
+    req: HttpRequest,
+    q: web::Query<SearchQuery>,
+) -> ApiResult<web::Json<ListOut<SearchHit>>> {
+    let today = Utc::now().date_naive();
+    let params = q.into_inner().parse(today)?;
+    let state = app_state(&req);
+    let r = with_conn(&state.pool, move |conn| {
+        directory::search(conn, &params, today, &Oracle::now())
+    })
+    .await?;
+    Ok(web::Json(ListOut {
+        total: r.total,
+        page: r.page,
+        per_page: r.per_page,
+        results: r.hits,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceOut {
+    pub id: i64,
+    pub technique: String,
+    pub duration_min: i32,
+    pub price_cents: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseOut {
+    pub jurisdiction: String,
+    pub number: String,
+    pub issuing_body: String,
+    /// `submitted`, `verified`, `rejected` or `expired`.
+    pub status: String,
+    pub expires_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TherapistOut {
+    pub id: i64,
+    pub name: String,
+    pub bio: String,
+    pub city: Option<String>,
+    pub timezone: String,
+    pub techniques: Vec<String>,
+    pub services: Vec<ServiceOut>,
+    pub license: Option<LicenseOut>,
+    pub training_hours: i32,
+    pub hours_verified: bool,
+    pub license_verified: bool,
+    pub languages: Vec<String>,
+    pub accepting_new_clients: bool,
+    pub in_studio: bool,
+    pub mobile: bool,
+}
+
+/// The status a person should read: a verified license past its expiry is `expired`.
+pub fn license_status(status: &str, expires_on: NaiveDate, today: NaiveDate) -> &str {
+    if status == "verified" && expires_on < today {
+        "expired"
+    } else {
+        status
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "directory",
+    responses((status = 200, body = TherapistOut), (status = 404, description = "unknown or suspended")))]
+pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::Json<TherapistOut>> {
+    let today = Utc::now().date_naive();
+    let id = id.into_inner();
+    let state = app_state(&req);
+    let p = with_conn(&state.pool, move |conn| {
+        directory::public_profile(conn, id, today)
+    })
+    .await?;
+    Ok(web::Json(TherapistOut {
+        id: p.therapist.id,
+        city: p.city_label(),
+        name: p.name,
+        bio: p.therapist.bio,
+        timezone: p.therapist.timezone,
+        techniques: p.techniques.iter().map(|t| t.slug.to_string()).collect(),
+        services: p
+            .services
+            .iter()
+            .map(|s| ServiceOut {
+                id: s.id,
+                technique: s.technique_slug.clone(),
+                duration_min: s.duration_min,
+                price_cents: s.price_cents,
+            })
+            .collect(),
+        license: p.license.map(|l| LicenseOut {
+            status: license_status(&l.status, l.expires_on, today).to_string(),
+            jurisdiction: l.jurisdiction,
+            number: l.number,
+            issuing_body: l.issuing_body,
+            expires_on: l.expires_on,
+        }),
+        training_hours: p.training_hours,
+        hours_verified: p.hours_verified,
+        license_verified: p.license_verified,
+        languages: p.languages.iter().map(|s| s.to_string()).collect(),
+        accepting_new_clients: p.therapist.accepting_new_clients,
+        in_studio: p.therapist.in_studio,
+        mobile: p.therapist.mobile,
+    }))
+}

@@ -1,0 +1,498 @@
+//! A therapist's profile, services and credentials, parsed from what they typed.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use crate::domain::account::PersonName;
+use crate::domain::gazetteer::{self, Place};
+use crate::domain::technique;
+use crate::domain::FieldErrors;
+
+pub const BIO_MAX_CHARS: usize = 2000;
+pub const DURATION_MIN: i32 = 15;
+pub const DURATION_MAX: i32 = 240;
+/// $10,000: more than any massage costs, so a typo is caught.
+pub const PRICE_MAX_CENTS: i64 = 1_000_000;
+pub const TRAINING_HOURS_MAX: i32 = 5000;
+
+/// Languages a therapist can list (ISO 639-1 code, name).
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("zh", "Chinese"),
+    ("fr", "French"),
+    ("de", "German"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("ru", "Russian"),
+    ("ja", "Japanese"),
+    ("ko", "Korean"),
+    ("vi", "Vietnamese"),
+    ("tl", "Tagalog"),
+    ("ar", "Arabic"),
+    ("hi", "Hindi"),
+    ("pl", "Polish"),
+    ("ht", "Haitian Creole"),
+];
+
+pub fn language_name(code: &str) -> Option<&'static str> {
+    LANGUAGES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// Profile fields as typed (form or JSON).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ProfileInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub bio: String,
+    /// A place of the gazetteer: "Boston" or "Boston, MA".
+    #[serde(default)]
+    pub city: String,
+    /// IANA zone; empty means the city's zone.
+    #[serde(default)]
+    pub timezone: String,
+    #[serde(default)]
+    pub techniques: Vec<String>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    pub accepting_new_clients: Option<bool>,
+    pub in_studio: Option<bool>,
+    pub mobile: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: PersonName,
+    pub bio: String,
+    pub place: &'static Place,
+    pub timezone: Tz,
+    pub techniques: Vec<&'static str>,
+    pub languages: Vec<&'static str>,
+    pub accepting_new_clients: bool,
+    pub in_studio: bool,
+    pub mobile: bool,
+}
+
+impl Profile {
+    /// The languages as stored: codes between commas (",en,es,").
+    pub fn languages_column(&self) -> String {
+        format!(",{},", self.languages.join(","))
+    }
+}
+
+pub fn parse_profile(input: &ProfileInput) -> Result<Profile, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = PersonName::parse(&input.name)
+        .map_err(|e| errors.insert("name".into(), e))
+        .ok();
+    let bio = input.bio.trim().replace("\r\n", "\n");
+    if bio.chars().count() > BIO_MAX_CHARS {
+        errors.insert(
+            "bio".into(),
+            format!("A bio has at most {BIO_MAX_CHARS} characters."),
+        );
+    }
+    let place = match input.city.trim() {
+        "" => {
+            errors.insert("city".into(), "Enter the city you work in.".into());
+            None
+        }
+        city => {
+            let (n, st) = match city.rsplit_once(',') {
+                Some((n, st)) if st.trim().len() == 2 => (n.trim(), Some(st.trim())),
+                _ => (city, None),
+            };
+            let found = gazetteer::find_place(n, st);
+            if found.is_none() {
+                errors.insert(
+                    "city".into(),
+                    format!("We do not know \"{city}\". Choose a city over about 15,000 people, like \"Boston, MA\"."),
+                );
+            }
+            found
+        }
+    };
+    let timezone = match input.timezone.trim() {
+        "" => place.map(|p| p.tz),
+        tz => match tz.parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                errors.insert(
+                    "timezone".into(),
+                    format!("\"{tz}\" is not a time zone name such as America/New_York."),
+                );
+                None
+            }
+        },
+    };
+    let mut techniques = Vec::new();
+    for slug in &input.techniques {
+        match technique::find(slug.trim()) {
+            Some(t) if !techniques.contains(&t.slug) => techniques.push(t.slug),
+            Some(_) => {}
+            None => {
+                errors.insert(
+                    "techniques".into(),
+                    format!("\"{slug}\" is not a technique we list."),
+                );
+            }
+        }
+    }
+    if techniques.is_empty() && !errors.contains_key("techniques") {
+        errors.insert(
+            "techniques".into(),
+            "Choose at least one technique you offer.".into(),
+        );
+    }
+    let mut languages = Vec::new();
+    for code in &input.languages {
+        let code = code.trim().to_ascii_lowercase();
+        match LANGUAGES.iter().find(|(c, _)| *c == code) {
+            Some((c, _)) if !languages.contains(c) => languages.push(*c),
+            Some(_) => {}
+            None => {
+                errors.insert(
+                    "languages".into(),
+                    format!("\"{code}\" is not a language code we list."),
+                );
+            }
+        }
+    }
+    if languages.is_empty() && !errors.contains_key("languages") {
+        languages.push("en");
+    }
+    let in_studio = input.in_studio.unwrap_or(true);
+    let mobile = input.mobile.unwrap_or(false);
+    if !in_studio && !mobile {
+        errors.insert(
+            "in_studio".into(),
+            "Offer visits in your studio, mobile visits, or both.".into(),
+        );
+    }
+    match (name, place, timezone, errors.is_empty()) {
+        (Some(name), Some(place), Some(timezone), true) => Ok(Profile {
+            name,
+            bio,
+            place,
+            timezone,
+            techniques,
+            languages,
+            accepting_new_clients: input.accepting_new_clients.unwrap_or(true),
+            in_studio,
+            mobile,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// A service as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ServiceInput {
+    #[serde(default)]
+    pub technique: String,
+    pub duration_min: Option<i32>,
+    pub price_cents: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub technique: &'static str,
+    pub duration_min: i32,
+    pub price_cents: i64,
+}
+
+pub fn parse_service(input: &ServiceInput) -> Result<ServiceSpec, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let technique = technique::find(input.technique.trim()).map(|t| t.slug);
+    if technique.is_none() {
+        errors.insert(
+            "technique".into(),
+            "Choose a technique from the list.".into(),
+        );
+    }
+    let duration = input.duration_min.unwrap_or(0);
+    if !(DURATION_MIN..=DURATION_MAX).contains(&duration) || duration % 5 != 0 {
+        errors.insert(
+            "duration_min".into(),
+            format!("A session lasts {DURATION_MIN} to {DURATION_MAX} minutes, in steps of 5."),
+        );
+    }
+    let price = input.price_cents.unwrap_or(-1);
+    if !(0..=PRICE_MAX_CENTS).contains(&price) {
+        errors.insert(
+            "price_cents".into(),
+            "Enter a price from $0 to $10,000.".into(),
+        );
+    }
+    match technique {
+        Some(technique) if errors.is_empty() => Ok(ServiceSpec {
+            technique,
+            duration_min: duration,
+            price_cents: price,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// A license as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct LicenseInput {
+    #[serde(default)]
+    pub jurisdiction: String,
+    #[serde(default)]
+    pub number: String,
+    #[serde(default)]
+    pub issuing_body: String,
+    pub expires_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseSpec {
+    pub jurisdiction: String,
+    pub number: String,
+    pub issuing_body: String,
+    pub expires_on: NaiveDate,
+}
+
+fn text_field(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+    label: &str,
+    max: usize,
+) -> String {
+    let v = value.trim();
+    if v.is_empty() {
+        errors.insert(field.into(), format!("Enter the {label}."));
+    } else if v.chars().count() > max {
+        errors.insert(
+            field.into(),
+            format!("The {label} has at most {max} characters."),
+        );
+    } else if v.chars().any(|c| c.is_control()) {
+        errors.insert(
+            field.into(),
+            format!("The {label} cannot contain control characters."),
+        );
+    }
+    v.to_string()
+}
+
+pub fn parse_license(input: &LicenseInput, today: NaiveDate) -> Result<LicenseSpec, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let jurisdiction = text_field(
+        &mut errors,
+        "jurisdiction",
+        &input.jurisdiction,
+        "jurisdiction (state or board area)",
+        100,
+    );
+    let number = text_field(&mut errors, "number", &input.number, "license number", 40);
+    if !errors.contains_key("number")
+        && !number
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-./ ".contains(c))
+    {
+        errors.insert(
+            "number".into(),
+            "A license number has letters, digits, spaces, dots, dashes or slashes.".into(),
+        );
+    }
+    let issuing_body = text_field(
+        &mut errors,
+        "issuing_body",
+        &input.issuing_body,
+        "issuing body",
+        200,
+    );
+    let expires_on = match input.expires_on {
+        None => {
+            errors.insert(
+                "expires_on".into(),
+                "Enter the expiry date (YYYY-MM-DD).".into(),
+            );
+            None
+        }
+        Some(d) if d <= today => {
+            errors.insert(
+                "expires_on".into(),
+                "This license has already expired: submit a current one.".into(),
+            );
+            None
+        }
+        Some(d) => Some(d),
+    };
+    match expires_on {
+        Some(expires_on) if errors.is_empty() => Ok(LicenseSpec {
+            jurisdiction,
+            number: number.to_ascii_uppercase(),
+            issuing_body,
+            expires_on,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// A training record as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct TrainingInput {
+    #[serde(default)]
+    pub program: String,
+    pub hours: Option<i32>,
+    pub completed_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingSpec {
+    pub program: String,
+    pub hours: i32,
+    pub completed_on: NaiveDate,
+}
+
+pub fn parse_training(
+    input: &TrainingInput,
+    today: NaiveDate,
+) -> Result<TrainingSpec, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let program = text_field(&mut errors, "program", &input.program, "program name", 200);
+    let hours = input.hours.unwrap_or(0);
+    if !(1..=TRAINING_HOURS_MAX).contains(&hours) {
+        errors.insert(
+            "hours".into(),
+            format!("Enter the hours of this program, 1 to {TRAINING_HOURS_MAX}."),
+        );
+    }
+    let earliest = NaiveDate::from_ymd_opt(1950, 1, 1).expect("valid date");
+    let completed_on = match input.completed_on {
+        None => {
+            errors.insert(
+                "completed_on".into(),
+                "Enter the completion date (YYYY-MM-DD).".into(),
+            );
+            None
+        }
+        Some(d) if d > today || d < earliest => {
+            errors.insert(
+                "completed_on".into(),
+                "The completion date must be in the past.".into(),
+            );
+            None
+        }
+        Some(d) => Some(d),
+    };
+    match completed_on {
+        Some(completed_on) if errors.is_empty() => Ok(TrainingSpec {
+            program,
+            hours,
+            completed_on,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    #[test]
+    fn profile_takes_the_zone_of_its_city_and_refuses_unknown_things() {
+        let ok = parse_profile(&ProfileInput {
+            name: "Maya".into(),
+            city: "denver, co".into(),
+            techniques: vec!["swedish".into(), "swedish".into()],
+            languages: vec!["ES".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(ok.timezone, chrono_tz::America::Denver);
+        assert_eq!(ok.techniques, vec!["swedish"]);
+        assert_eq!(ok.languages_column(), ",es,");
+        let bad = parse_profile(&ProfileInput {
+            name: "".into(),
+            city: "Atlantis".into(),
+            timezone: "Mars/Olympus".into(),
+            techniques: vec!["reiki".into()],
+            languages: vec!["xx".into()],
+            in_studio: Some(false),
+            mobile: Some(false),
+            ..Default::default()
+        })
+        .unwrap_err();
+        for f in [
+            "name",
+            "city",
+            "timezone",
+            "techniques",
+            "languages",
+            "in_studio",
+        ] {
+            assert!(bad.contains_key(f), "{f}: {bad:?}");
+        }
+    }
+
+    #[test]
+    fn services_have_bounded_durations_and_prices() {
+        let s = |d, p| ServiceInput {
+            technique: "swedish".into(),
+            duration_min: Some(d),
+            price_cents: Some(p),
+        };
+        assert!(parse_service(&s(60, 9000)).is_ok());
+        assert!(parse_service(&s(15, 0)).is_ok());
+        assert!(parse_service(&s(240, PRICE_MAX_CENTS)).is_ok());
+        assert!(parse_service(&s(10, 9000))
+            .unwrap_err()
+            .contains_key("duration_min"));
+        assert!(parse_service(&s(241, 9000))
+            .unwrap_err()
+            .contains_key("duration_min"));
+        assert!(parse_service(&s(62, 9000))
+            .unwrap_err()
+            .contains_key("duration_min"));
+        assert!(parse_service(&s(60, -1))
+            .unwrap_err()
+            .contains_key("price_cents"));
+        assert!(parse_service(&s(60, PRICE_MAX_CENTS + 1))
+            .unwrap_err()
+            .contains_key("price_cents"));
+    }
+
+    #[test]
+    fn licenses_must_not_be_expired_and_training_must_be_past() {
+        let l = LicenseInput {
+            jurisdiction: "MA".into(),
+            number: "lmt-123".into(),
+            issuing_body: "MA Board".into(),
+            expires_on: Some(today()),
+        };
+        assert!(parse_license(&l, today())
+            .unwrap_err()
+            .contains_key("expires_on"));
+        let later = LicenseInput {
+            expires_on: today().succ_opt(),
+            ..l
+        };
+        assert_eq!(parse_license(&later, today()).unwrap().number, "LMT-123");
+        let t = TrainingInput {
+            program: "Diploma".into(),
+            hours: Some(500),
+            completed_on: today().succ_opt(),
+        };
+        assert!(parse_training(&t, today())
+            .unwrap_err()
+            .contains_key("completed_on"));
+        let t = TrainingInput {
+            completed_on: Some(today()),
+            hours: Some(0),
+            ..t
+        };
+        assert!(parse_training(&t, today())
+            .unwrap_err()
+            .contains_key("hours"));
+    }
+}

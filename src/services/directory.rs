@@ -1,0 +1,640 @@
+//! The directory: search and public profiles. The client's question is the article's: is this
+//! therapist licensed, trained 500 hours or more, offering my technique, near me, free when I am?
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{therapist_techniques, therapists, users, weekly_hours};
+use crate::db::{lower, Backend, DbConnection};
+use crate::domain::gazetteer::{self, bounding_box, distance_km, GeoPoint, Near};
+use crate::domain::{profile, technique, FieldErrors};
+use crate::error::AppError;
+
+pub const DEFAULT_RADIUS_KM: f64 = 25.0;
+pub const MAX_RADIUS_KM: f64 = 500.0;
+pub const MAX_PER_PAGE: i64 = 100;
+pub const MAX_QUERY_CHARS: usize = 100;
+/// How far ahead `available_on` may look, in days.
+pub const MAX_DATE_AHEAD_DAYS: i64 = 365;
+/// The most therapists one search weighs in memory (distance, free-day checks); a broader
+/// search is asked to add a place or a technique.
+pub const MAX_CANDIDATES: usize = 20_000;
+/// Training hours that earn the badge (the article's threshold).
+pub const HOURS_BADGE: i32 = 500;
+
+/// The search parameters as they arrive (query string of the page or the API).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct SearchQuery {
+    pub technique: Option<String>,
+    pub near: Option<String>,
+    pub radius_km: Option<String>,
+    pub verified: Option<String>,
+    pub min_hours: Option<String>,
+    pub available_on: Option<String>,
+    pub q: Option<String>,
+    pub accepting: Option<String>,
+    pub language: Option<String>,
+    pub mobile: Option<String>,
+    pub sort: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Distance,
+    Soonest,
+    Hours,
+    Price,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Distance => "distance",
+            Sort::Soonest => "soonest",
+            Sort::Hours => "hours",
+            Sort::Price => "price",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchParams {
+    pub technique: Option<&'static str>,
+    pub near: Option<Near>,
+    pub radius_km: f64,
+    pub verified_only: bool,
+    pub min_hours: Option<i32>,
+    pub available_on: Option<NaiveDate>,
+    pub words: Vec<String>,
+    pub accepting_only: bool,
+    pub language: Option<&'static str>,
+    pub mobile_only: bool,
+    pub sort: Sort,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+fn blank(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_flag(errors: &mut FieldErrors, field: &str, v: &Option<String>) -> bool {
+    match blank(v).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") | Some("0") | Some("off") | Some("no") => false,
+        Some("true") | Some("1") | Some("on") | Some("yes") => true,
+        Some(_) => {
+            errors.insert(field.into(), "Use true or false.".into());
+            false
+        }
+    }
+}
+
+impl SearchQuery {
+    /// Parses every parameter, collecting a message per bad field.
+    pub fn parse(&self, today: NaiveDate) -> Result<SearchParams, AppError> {
+        let mut e = FieldErrors::new();
+        let technique = match blank(&self.technique) {
+            None => None,
+            Some(s) => match technique::find(s) {
+                Some(t) => Some(t.slug),
+                None => {
+                    e.insert(
+                        "technique".into(),
+                        format!("\"{s}\" is not a technique we list."),
+                    );
+                    None
+                }
+            },
+        };
+        let near = match blank(&self.near) {
+            None => None,
+            Some(s) => gazetteer::resolve_near(s)
+                .map_err(|m| e.insert("near".into(), m))
+                .ok(),
+        };
+        let radius_km = match blank(&self.radius_km) {
+            None => DEFAULT_RADIUS_KM,
+            Some(s) => match s.parse::<f64>() {
+                Ok(r) if r.is_finite() && (1.0..=MAX_RADIUS_KM).contains(&r) => r,
+                _ => {
+                    e.insert(
+                        "radius_km".into(),
+                        format!("The radius is 1 to {MAX_RADIUS_KM} km."),
+                    );
+                    DEFAULT_RADIUS_KM
+                }
+            },
+        };
+        if blank(&self.radius_km).is_some() && blank(&self.near).is_none() {
+            e.insert(
+                "near".into(),
+                "Say near where, for a radius to mean something.".into(),
+            );
+        }
+        let verified_only = match blank(&self.verified)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("true") | Some("1") | Some("on") => true,
+            Some("any") | Some("false") | Some("0") => false,
+            Some(_) => {
+                e.insert(
+                    "verified".into(),
+                    "Use true (verified licenses only) or any.".into(),
+                );
+                true
+            }
+        };
+        let min_hours = match blank(&self.min_hours) {
+            None => None,
+            Some(s) => match s.parse::<i32>() {
+                Ok(h) if (0..=10_000).contains(&h) => Some(h).filter(|h| *h > 0),
+                _ => {
+                    e.insert(
+                        "min_hours".into(),
+                        "Minimum training hours is a whole number from 0 to 10000.".into(),
+                    );
+                    None
+                }
+            },
+        };
+        let available_on = match blank(&self.available_on) {
+            None => None,
+            Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                Ok(d) if d < today => {
+                    e.insert(
+                        "available_on".into(),
+                        "Choose today or a later date.".into(),
+                    );
+                    None
+                }
+                Ok(d) if (d - today).num_days() > MAX_DATE_AHEAD_DAYS => {
+                    e.insert(
+                        "available_on".into(),
+                        "Choose a date within the next year.".into(),
+                    );
+                    None
+                }
+                Ok(d) => Some(d),
+                Err(_) => {
+                    e.insert("available_on".into(), "Enter a date as YYYY-MM-DD.".into());
+                    None
+                }
+            },
+        };
+        let words = match blank(&self.q) {
+            None => Vec::new(),
+            Some(s) if s.chars().count() > MAX_QUERY_CHARS => {
+                e.insert(
+                    "q".into(),
+                    format!("Search words have at most {MAX_QUERY_CHARS} characters."),
+                );
+                Vec::new()
+            }
+            Some(s) => s
+                .split_whitespace()
+                .take(8)
+                .map(str::to_lowercase)
+                .collect(),
+        };
+        let accepting_only = parse_flag(&mut e, "accepting", &self.accepting);
+        let mobile_only = parse_flag(&mut e, "mobile", &self.mobile);
+        let language = match blank(&self.language) {
+            None => None,
+            Some(s) => {
+                let code = s.to_ascii_lowercase();
+                match profile::LANGUAGES
+                    .iter()
+                    .find(|(c, n)| *c == code || n.eq_ignore_ascii_case(s))
+                {
+                    Some((c, _)) => Some(*c),
+                    None => {
+                        e.insert(
+                            "language".into(),
+                            format!("\"{s}\" is not a language we list."),
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        let sort = match blank(&self.sort) {
+            None if near.is_some() => Sort::Distance,
+            None => Sort::Hours,
+            Some("distance") => {
+                if blank(&self.near).is_none() {
+                    e.insert(
+                        "sort".into(),
+                        "Sorting by distance needs a place (near).".into(),
+                    );
+                }
+                Sort::Distance
+            }
+            Some("soonest") => Sort::Soonest,
+            Some("hours") => Sort::Hours,
+            Some("price") => Sort::Price,
+            Some(_) => {
+                e.insert(
+                    "sort".into(),
+                    "Sort by distance, soonest, hours or price.".into(),
+                );
+                Sort::Hours
+            }
+        };
+        let page = match blank(&self.page) {
+            None => 1,
+            Some(s) => match s.parse::<i64>() {
+                Ok(p) if (1..=100_000).contains(&p) => p,
+                _ => {
+                    e.insert("page".into(), "The page is a whole number from 1.".into());
+                    1
+                }
+            },
+        };
+        let per_page = match blank(&self.per_page) {
+            None => 20,
+            Some(s) => match s.parse::<i64>() {
+                Ok(p) if (1..=MAX_PER_PAGE).contains(&p) => p,
+                _ => {
+                    e.insert(
+                        "per_page".into(),
+                        format!("Results per page is 1 to {MAX_PER_PAGE}."),
+                    );
+                    20
+                }
+            },
+        };
+        if !e.is_empty() {
+            return Err(AppError::validation(e));
+        }
+        Ok(SearchParams {
+            technique,
+            near,
+            radius_km,
+            verified_only,
+            min_hours,
+            available_on,
+            words,
+            accepting_only,
+            language,
+            mobile_only,
+            sort,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// One therapist in the results.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    pub id: i64,
+    pub name: String,
+    /// "Boston, MA".
+    pub city: Option<String>,
+    pub techniques: Vec<String>,
+    /// The sum of verified training records.
+    pub training_hours: i32,
+    /// True when `training_hours` is at least 500.
+    pub hours_verified: bool,
+    /// True while a verified license has not expired.
+    pub license_verified: bool,
+    /// Great-circle km from `near`, when given.
+    pub distance_km: Option<f64>,
+    pub price_from_cents: Option<i64>,
+    /// The next free time (RFC 3339), when known.
+    pub next_free_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchResult {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub hits: Vec<SearchHit>,
+}
+
+type BoxedSearch<'a> =
+    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<therapists::table, users::table>, Backend>;
+
+/// The filters that SQL decides (the index prefilters included).
+fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
+    let mut q = therapists::table
+        .inner_join(users::table)
+        .filter(therapists::suspended_at.is_null())
+        .into_boxed();
+    if p.verified_only {
+        q = q.filter(therapists::license_verified_until.ge(today));
+    }
+    if let Some(t) = p.technique {
+        q = q.filter(
+            therapists::id.eq_any(
+                therapist_techniques::table
+                    .filter(therapist_techniques::technique_slug.eq(t))
+                    .select(therapist_techniques::therapist_id),
+            ),
+        );
+    }
+    if let Some(h) = p.min_hours {
+        q = q.filter(therapists::verified_hours.ge(h));
+    }
+    if let Some(near) = &p.near {
+        let b = bounding_box(near.point, p.radius_km);
+        q = q
+            .filter(therapists::latitude.between(b.min_lat, b.max_lat))
+            .filter(therapists::longitude.between(b.min_lon, b.max_lon));
+    }
+    if let Some(day) = p.available_on {
+        let weekday = day.weekday().number_from_monday() as i16;
+        q = q.filter(
+            therapists::id.eq_any(
+                weekly_hours::table
+                    .filter(weekly_hours::weekday.eq(weekday))
+                    .select(weekly_hours::therapist_id),
+            ),
+        );
+    }
+    for w in &p.words {
+        let pattern = format!("%{}%", escape_like(w));
+        q = q.filter(
+            lower(users::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(therapists::bio).like(pattern).escape('\\')),
+        );
+    }
+    if p.accepting_only {
+        q = q.filter(therapists::accepting_new_clients.eq(true));
+    }
+    if let Some(code) = p.language {
+        q = q.filter(therapists::languages.like(format!("%,{code},%")));
+    }
+    if p.mobile_only {
+        q = q.filter(therapists::mobile.eq(true));
+    }
+    q
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The columns a candidate needs for distance, sorting and the result line.
+#[derive(Debug, Clone, Queryable)]
+struct Candidate {
+    id: i64,
+    name: String,
+    city: Option<String>,
+    region: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    verified_hours: i32,
+    license_verified_until: Option<NaiveDate>,
+    price_from_cents: Option<i64>,
+}
+
+type CandidateColumns = (
+    therapists::id,
+    users::name,
+    therapists::city,
+    therapists::region,
+    therapists::latitude,
+    therapists::longitude,
+    therapists::verified_hours,
+    therapists::license_verified_until,
+    therapists::price_from_cents,
+);
+
+const CANDIDATE_COLUMNS: CandidateColumns = (
+    therapists::id,
+    users::name,
+    therapists::city,
+    therapists::region,
+    therapists::latitude,
+    therapists::longitude,
+    therapists::verified_hours,
+    therapists::license_verified_until,
+    therapists::price_from_cents,
+);
+
+/// Decides whether a therapist has a free slot on a day, and when each is next free; the
+/// booking engine answers both (see `services::availability`).
+pub trait FreeTimeOracle {
+    fn free_on(
+        &self,
+        conn: &mut DbConnection,
+        therapist_ids: &[i64],
+        day: NaiveDate,
+    ) -> Result<Vec<i64>, AppError>;
+    fn next_free(
+        &self,
+        conn: &mut DbConnection,
+        therapist_ids: &[i64],
+    ) -> Result<HashMap<i64, DateTime<Utc>>, AppError>;
+}
+
+pub fn search(
+    conn: &mut DbConnection,
+    p: &SearchParams,
+    today: NaiveDate,
+    oracle: &dyn FreeTimeOracle,
+) -> Result<SearchResult, AppError> {
+    let offset = (p.page - 1) * p.per_page;
+    let in_memory = p.near.is_some() || p.available_on.is_some() || p.sort == Sort::Soonest;
+    let (total, page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = if !in_memory {
+        // Everything is decided in SQL: count, order, page.
+        let total: i64 = filtered(p, today).count().get_result(conn)?;
+        let q = filtered(p, today).select(CANDIDATE_COLUMNS);
+        let q = match p.sort {
+            Sort::Price => q.order((
+                therapists::price_from_cents.is_null(),
+                therapists::price_from_cents.asc(),
+                therapists::id.asc(),
+            )),
+            _ => q.order((therapists::verified_hours.desc(), therapists::id.asc())),
+        };
+        let rows = q.offset(offset).limit(p.per_page).load::<Candidate>(conn)?;
+        (total, rows, HashMap::new())
+    } else {
+        let mut rows = filtered(p, today)
+            .select(CANDIDATE_COLUMNS)
+            .limit(MAX_CANDIDATES as i64 + 1)
+            .load::<Candidate>(conn)?;
+        if rows.len() > MAX_CANDIDATES {
+            return Err(AppError::Rule {
+                code: "search_too_broad",
+                message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
+            });
+        }
+        let mut distances = HashMap::new();
+        if let Some(near) = &p.near {
+            rows.retain(|c| match (c.latitude, c.longitude) {
+                (Some(lat), Some(lon)) => {
+                    let d = distance_km(near.point, GeoPoint { lat, lon });
+                    distances.insert(c.id, d);
+                    d <= p.radius_km
+                }
+                _ => false,
+            });
+        }
+        if let Some(day) = p.available_on {
+            let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+            let free: std::collections::HashSet<i64> =
+                oracle.free_on(conn, &ids, day)?.into_iter().collect();
+            rows.retain(|c| free.contains(&c.id));
+        }
+        let next = if p.sort == Sort::Soonest {
+            let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+            oracle.next_free(conn, &ids)?
+        } else {
+            HashMap::new()
+        };
+        match p.sort {
+            Sort::Distance => rows.sort_by(|a, b| {
+                let (da, db) = (distances.get(&a.id), distances.get(&b.id));
+                da.partial_cmp(&db)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(a.id.cmp(&b.id))
+            }),
+            Sort::Soonest => {
+                rows.sort_by_key(|c| (next.get(&c.id).is_none(), next.get(&c.id).copied(), c.id))
+            }
+            Sort::Hours => rows.sort_by_key(|c| (std::cmp::Reverse(c.verified_hours), c.id)),
+            Sort::Price => {
+                rows.sort_by_key(|c| (c.price_from_cents.is_none(), c.price_from_cents, c.id))
+            }
+        }
+        let total = rows.len() as i64;
+        let page_rows = rows
+            .into_iter()
+            .skip(offset as usize)
+            .take(p.per_page as usize)
+            .collect();
+        (total, page_rows, distances)
+    };
+
+    let ids: Vec<i64> = page_rows.iter().map(|c| c.id).collect();
+    let mut techniques: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, slug) in therapist_techniques::table
+        .filter(therapist_techniques::therapist_id.eq_any(&ids))
+        .select((
+            therapist_techniques::therapist_id,
+            therapist_techniques::technique_slug,
+        ))
+        .load::<(i64, String)>(conn)?
+    {
+        techniques.entry(id).or_default().push(slug);
+    }
+    let next_free = oracle.next_free(conn, &ids)?;
+    let hits = page_rows
+        .into_iter()
+        .map(|c| {
+            let mut ts = techniques.remove(&c.id).unwrap_or_default();
+            ts.sort_by_key(|s| technique::CATALOGUE.iter().position(|t| t.slug == s));
+            SearchHit {
+                id: c.id,
+                name: c.name,
+                city: c.city.map(|city| match c.region {
+                    Some(r) => format!("{city}, {r}"),
+                    None => city,
+                }),
+                techniques: ts,
+                training_hours: c.verified_hours,
+                hours_verified: c.verified_hours >= HOURS_BADGE,
+                license_verified: c.license_verified_until.is_some_and(|d| d >= today),
+                distance_km: distances.get(&c.id).map(|d| (d * 10.0).round() / 10.0),
+                price_from_cents: c.price_from_cents,
+                next_free_at: next_free
+                    .get(&c.id)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            }
+        })
+        .collect();
+    Ok(SearchResult {
+        total,
+        page: p.page,
+        per_page: p.per_page,
+        hits,
+    })
+}
+
+/// A therapist's public profile: what a client needs to decide.
+pub struct PublicProfile {
+    pub therapist: crate::models::therapist::Therapist,
+    pub name: String,
+    pub techniques: Vec<&'static technique::Technique>,
+    pub services: Vec<crate::models::service::Service>,
+    /// The license that counts: the verified one expiring last, else the latest submission.
+    pub license: Option<crate::models::credential::License>,
+    pub license_verified: bool,
+    pub training_hours: i32,
+    pub hours_verified: bool,
+    pub languages: Vec<&'static str>,
+}
+
+impl PublicProfile {
+    pub fn city_label(&self) -> Option<String> {
+        self.therapist
+            .city
+            .as_ref()
+            .map(|c| match &self.therapist.region {
+                Some(r) => format!("{c}, {r}"),
+                None => c.clone(),
+            })
+    }
+
+    pub fn offers(&self, slug: &str) -> bool {
+        self.techniques.iter().any(|t| t.slug == slug)
+    }
+}
+
+/// The profile of a therapist who is not suspended, or 404.
+pub fn public_profile(
+    conn: &mut DbConnection,
+    id: i64,
+    today: NaiveDate,
+) -> Result<PublicProfile, AppError> {
+    let therapist = crate::models::therapist::Therapist::find(conn, id)?;
+    if therapist.suspended_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    let name = users::table
+        .find(therapist.user_id)
+        .select(users::name)
+        .first(conn)?;
+    let slugs = crate::services::profile::techniques_of(conn, id)?;
+    let mut techniques: Vec<&'static technique::Technique> =
+        slugs.iter().filter_map(|s| technique::find(s)).collect();
+    techniques.sort_by_key(|t| technique::CATALOGUE.iter().position(|c| c.slug == t.slug));
+    let services = crate::services::profile::services_of(conn, id, false)?;
+    let licenses = crate::models::credential::licenses_of(conn, id)?;
+    let license = licenses
+        .iter()
+        .filter(|l| l.status == "verified")
+        .max_by_key(|l| l.expires_on)
+        .or_else(|| licenses.first())
+        .cloned();
+    let license_verified = therapist.license_verified_until.is_some_and(|d| d >= today);
+    let languages = therapist
+        .languages
+        .split(',')
+        .filter_map(profile::language_name)
+        .collect();
+    Ok(PublicProfile {
+        name,
+        techniques,
+        services,
+        license,
+        license_verified,
+        training_hours: therapist.verified_hours,
+        hours_verified: therapist.verified_hours >= HOURS_BADGE,
+        languages,
+        therapist,
+    })
+}

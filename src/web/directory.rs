@@ -1,0 +1,216 @@
+//! Public pages: the technique guide, search results and therapist profiles.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::profile::LANGUAGES;
+use crate::domain::technique::{Technique, CATALOGUE};
+use crate::error::{AppError, FieldErrors};
+use crate::services::availability::Oracle;
+use crate::services::directory::{self, PublicProfile, SearchHit, SearchQuery, SearchResult};
+use crate::services::with_conn;
+use crate::web::{app_state, render, PageCtx, PageResult};
+
+#[derive(Template)]
+#[template(path = "directory/techniques.html")]
+pub struct TechniquesPage {
+    pub ctx: PageCtx,
+    pub techniques: &'static [Technique],
+}
+
+pub async fn techniques(ctx: PageCtx) -> PageResult<HttpResponse> {
+    render(
+        StatusCode::OK,
+        &TechniquesPage {
+            ctx,
+            techniques: CATALOGUE,
+        },
+    )
+}
+
+/// "$90", "$92.50".
+pub fn money(cents: i64) -> String {
+    if cents % 100 == 0 {
+        format!("${}", cents / 100)
+    } else {
+        format!("${}.{:02}", cents / 100, cents % 100)
+    }
+}
+
+/// "Tue 9 Dec, 09:00 (New York time)".
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    let local = t.with_timezone(&tz);
+    format!(
+        "{} ({} time)",
+        local.format("%a %-d %b, %H:%M"),
+        zone_city(tz)
+    )
+}
+
+pub fn zone_city(tz: Tz) -> String {
+    tz.name()
+        .rsplit('/')
+        .next()
+        .unwrap_or(tz.name())
+        .replace('_', " ")
+}
+
+pub fn technique_name(slug: &str) -> &str {
+    crate::domain::technique::find(slug)
+        .map(|t| t.name)
+        .unwrap_or(slug)
+}
+
+#[derive(Template)]
+#[template(path = "directory/search.html")]
+pub struct SearchPage {
+    pub ctx: PageCtx,
+    pub q: SearchQuery,
+    pub errors: FieldErrors,
+    pub result: Option<SearchResult>,
+    pub techniques: &'static [Technique],
+    pub languages: &'static [(&'static str, &'static str)],
+    /// The query string without `page`, for pagination links.
+    pub base_query: String,
+}
+
+impl SearchPage {
+    pub fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+    pub fn checked(&self, v: &Option<String>) -> bool {
+        matches!(v.as_deref(), Some("true") | Some("on") | Some("1"))
+    }
+    pub fn verified_any(&self) -> bool {
+        matches!(self.q.verified.as_deref(), Some("any") | Some("false"))
+    }
+    pub fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+    pub fn money(&self, cents: &i64) -> String {
+        money(*cents)
+    }
+    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
+        technique_name(slug)
+    }
+    pub fn next_free(&self, hit: &SearchHit) -> Option<String> {
+        let t = DateTime::parse_from_rfc3339(hit.next_free_at.as_deref()?).ok()?;
+        Some(
+            t.with_timezone(&Utc)
+                .format("%a %-d %b, %H:%M UTC")
+                .to_string(),
+        )
+    }
+    pub fn pages(&self) -> i64 {
+        self.result
+            .as_ref()
+            .map_or(0, |r| (r.total + r.per_page - 1) / r.per_page)
+    }
+    pub fn page_link(&self, page: i64) -> String {
+        if self.base_query.is_empty() {
+            format!("/therapists?page={page}")
+        } else {
+            format!("/therapists?{}&page={page}", self.base_query)
+        }
+    }
+}
+
+pub async fn search(
+    req: HttpRequest,
+    ctx: PageCtx,
+    q: web::Query<SearchQuery>,
+) -> PageResult<HttpResponse> {
+    let q = q.into_inner();
+    let today = Utc::now().date_naive();
+    let mut base = q.clone();
+    base.page = None;
+    let base_query = serde_urlencoded::to_string(&base)
+        .unwrap_or_default()
+        .split('&')
+        .filter(|kv| !kv.ends_with('=') && !kv.is_empty())
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut page = SearchPage {
+        ctx,
+        q: q.clone(),
+        errors: FieldErrors::new(),
+        result: None,
+        techniques: CATALOGUE,
+        languages: LANGUAGES,
+        base_query,
+    };
+    let params = match q.parse(today) {
+        Ok(p) => p,
+        Err(AppError::Validation { fields, .. }) => {
+            page.errors = fields;
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let state = app_state(&req);
+    match with_conn(&state.pool, move |conn| {
+        directory::search(conn, &params, today, &Oracle::now())
+    })
+    .await
+    {
+        Ok(r) => {
+            page.result = Some(r);
+            render(StatusCode::OK, &page)
+        }
+        Err(AppError::Rule { message, .. }) => {
+            page.errors.insert("near".into(), message);
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "directory/profile.html")]
+pub struct ProfilePage {
+    pub ctx: PageCtx,
+    pub p: PublicProfile,
+    pub license_status: String,
+}
+
+impl ProfilePage {
+    pub fn money(&self, cents: &i64) -> String {
+        money(*cents)
+    }
+    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
+        technique_name(slug)
+    }
+    pub fn trained_in_several(&self) -> bool {
+        self.p.techniques.len() >= 2
+    }
+}
+
+pub async fn profile(
+    req: HttpRequest,
+    ctx: PageCtx,
+    id: web::Path<i64>,
+) -> PageResult<HttpResponse> {
+    let today = Utc::now().date_naive();
+    let id = id.into_inner();
+    let state = app_state(&req);
+    let p = with_conn(&state.pool, move |conn| {
+        directory::public_profile(conn, id, today)
+    })
+    .await?;
+    let license_status = p
+        .license
+        .as_ref()
+        .map(|l| crate::api::directory::license_status(&l.status, l.expires_on, today).to_string())
+        .unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &ProfilePage {
+            ctx,
+            p,
+            license_status,
+        },
+    )
+}
