@@ -32,6 +32,15 @@ pub enum Command {
     },
     /// Run the pending database migrations and exit.
     Migrate,
+    /// Add synthetic therapists (with services, hours, credentials and some bookings) for load tests.
+    Seed {
+        /// How many therapists to add.
+        #[arg(long)]
+        therapists: usize,
+        /// Seed of the random generator (the same seed gives the same data).
+        #[arg(long, default_value_t = 1)]
+        rng_seed: u64,
+    },
     /// Create an administrator; the password is read from standard input.
     CreateAdmin {
         #[arg(long)]
@@ -58,6 +67,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "Migrations are up to date ({}).",
                 settings.database_url.backend_name()
+            );
+            Ok(())
+        }
+        Command::Seed { therapists, rng_seed } => {
+            anyhow::ensure!((1..=1_000_000).contains(&therapists), "--therapists is 1 to 1000000");
+            let pool = crate::db::build_pool(&settings.database_url, 1)?;
+            let mut conn = pool.get()?;
+            crate::models::technique::sync_catalogue(&mut conn)?;
+            let started = std::time::Instant::now();
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let r = crate::seed::seed(&mut conn, therapists, rng_seed, progress)
+                .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+            println!(
+                "Seeded {} therapists, {} clients and {} bookings in {:.1} s (password for all: {}).",
+                r.therapists,
+                r.clients,
+                r.appointments,
+                started.elapsed().as_secs_f64(),
+                crate::seed::SEED_PASSWORD
             );
             Ok(())
         }

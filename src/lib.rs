@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod models;
+pub mod seed;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

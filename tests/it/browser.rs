@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use thirtyfour::prelude::*;
 
+use crate::directory::{make_therapist, Spec};
 use crate::helpers::{spawn_app, PASSWORD};
 
 fn chromedriver_path() -> Option<std::path::PathBuf> {
@@ -101,6 +102,13 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
         return;
     };
     let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec { email: "shiatsu@example.com", name: "Browser Shiatsu", techniques: &["shiatsu"], hours: 700, ..Default::default() },
+    )
+    .await;
     let profile = tempfile::tempdir().unwrap();
     let b = driver.browser(profile.path()).await;
     let result = async {
@@ -145,6 +153,19 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
         assert_eq!(nav.text().await?, "Rosa Parks-Lee");
         let flash = b.find(By::Css(".flash")).await?.text().await?;
         assert!(flash.contains("Welcome back"), "{flash}");
+
+        // Search from the home page and open a profile.
+        b.goto(app.url("/")).await?;
+        b.find(By::Id("technique")).await?.send_keys("Shiatsu").await?;
+        b.find(By::Id("near")).await?.send_keys("Boston, MA").await?;
+        b.find(By::Css("form.search button[type=submit]")).await?.click().await?;
+        let count = b.query(By::Css("[data-testid=result-count]")).first().await?.text().await?;
+        assert_eq!(count, "1 therapist");
+        b.find(By::PartialLinkText("View and book")).await?.click().await?;
+        let h1 = b.query(By::Tag("h1")).first().await?.text().await?;
+        assert_eq!(h1, "Browser Shiatsu");
+        let badges = b.find(By::Css(".badges")).await?.text().await?;
+        assert!(badges.contains("License verified") && badges.contains("700 training hours"), "{badges}");
         Ok::<_, WebDriverError>(())
     }
     .await;

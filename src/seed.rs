@@ -1,0 +1,416 @@
+//! `bodywork seed --therapists N [--rng-seed S]`: synthetic directory data for load tests.
+//! Realistic verified therapists spread over the gazetteer, weighted by population, with
+//! techniques, services, weekly hours, credentials and some bookings. Bulk inserts in large
+//! batches inside one transaction per chunk; ids are assigned here (and PostgreSQL's identity
+//! sequences moved past them at the end).
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::db::schema::{
+    appointments, booking_policies, licenses, services, therapist_techniques, therapists,
+    training_records, users, weekly_hours,
+};
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::account::NewPassword;
+use crate::domain::gazetteer::PLACES;
+use crate::domain::technique::CATALOGUE;
+use crate::error::AppError;
+use crate::models::now;
+
+/// The password of every seeded account.
+pub const SEED_PASSWORD: &str = "bodywork-seed";
+const CHUNK: usize = 2000;
+
+const FIRST: &[&str] = &[
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
+    "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen",
+    "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Betty", "Mark", "Sandra", "Wei", "Ashley",
+    "Steven", "Kimberly", "Andrew", "Emily", "Kenji", "Donna", "Joshua", "Michelle", "Priya", "Carol",
+    "Luis", "Amanda", "Omar", "Melissa", "Ahmed", "Deborah", "Juan", "Stephanie", "Ravi", "Aisha",
+];
+const LAST: &[&str] = &[
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+    "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+    "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
+    "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores",
+    "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Patel",
+];
+const BIO_OPENINGS: &[&str] = &[
+    "I work with chronic back and neck pain",
+    "My sessions focus on recovery for runners and lifters",
+    "Gentle, unhurried massage for stress and sleep",
+    "Clinical massage for desk workers with sore shoulders",
+    "Pregnancy and postnatal massage is at the heart of my practice",
+    "Deep work on knots and trigger points, explained as I go",
+];
+const BIO_ENDINGS: &[&str] = &[
+    "I check in about pressure throughout.",
+    "Every session starts with a short conversation about what you need.",
+    "I keep notes so each visit builds on the last.",
+    "Quiet room, warm table, no upselling.",
+];
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i64,
+    email: String,
+    password_hash: String,
+    name: String,
+    role: &'static str,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = therapists)]
+struct TherapistRow {
+    id: i64,
+    user_id: i64,
+    bio: String,
+    city: Option<String>,
+    region: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    timezone: String,
+    accepting_new_clients: bool,
+    languages: String,
+    in_studio: bool,
+    mobile: bool,
+    verified_hours: i32,
+    license_verified_until: Option<NaiveDate>,
+    price_from_cents: Option<i64>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = therapist_techniques)]
+struct TechniqueRow {
+    therapist_id: i64,
+    technique_slug: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = services)]
+struct ServiceRow {
+    id: i64,
+    therapist_id: i64,
+    technique_slug: &'static str,
+    duration_min: i32,
+    price_cents: i64,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = weekly_hours)]
+struct HoursRow {
+    therapist_id: i64,
+    weekday: i16,
+    start_min: i32,
+    end_min: i32,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = booking_policies)]
+struct PolicyRow {
+    therapist_id: i64,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = licenses)]
+struct LicenseRow {
+    therapist_id: i64,
+    jurisdiction: String,
+    number: String,
+    issuing_body: String,
+    expires_on: NaiveDate,
+    status: &'static str,
+    submitted_at: NaiveDateTime,
+    decided_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = training_records)]
+struct TrainingRow {
+    therapist_id: i64,
+    program: &'static str,
+    hours: i32,
+    completed_on: NaiveDate,
+    status: &'static str,
+    submitted_at: NaiveDateTime,
+    decided_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = appointments)]
+struct AppointmentRow {
+    therapist_id: i64,
+    client_id: i64,
+    service_id: i64,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    blocked_until: NaiveDateTime,
+    status: &'static str,
+    screening_version: i32,
+    screening_answers: String,
+    screening_outcome: &'static str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Default)]
+struct Batch {
+    users: Vec<UserRow>,
+    therapists: Vec<TherapistRow>,
+    techniques: Vec<TechniqueRow>,
+    services: Vec<ServiceRow>,
+    hours: Vec<HoursRow>,
+    policies: Vec<PolicyRow>,
+    licenses: Vec<LicenseRow>,
+    training: Vec<TrainingRow>,
+    appointments: Vec<AppointmentRow>,
+}
+
+/// Inserts in slices small enough for SQLite's bound-parameter limit.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr, $per:expr) => {
+        for part in $rows.chunks($per) {
+            // Multi-row inserts exist per backend, not over the multi-connection.
+            match &mut *$conn {
+                DbConnection::Sqlite(c) => diesel::insert_into($table).values(part).execute(c)?,
+                DbConnection::Postgresql(c) => diesel::insert_into($table).values(part).execute(c)?,
+            };
+        }
+    };
+}
+
+fn next_id(conn: &mut DbConnection, table: &str) -> Result<i64, AppError> {
+    #[derive(QueryableByName)]
+    struct Max {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        m: i64,
+    }
+    let row: Max = diesel::sql_query(format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}")).get_result(conn)?;
+    Ok(row.m + 1)
+}
+
+pub struct SeedReport {
+    pub therapists: usize,
+    pub clients: usize,
+    pub appointments: usize,
+}
+
+/// Seeds `n` therapists (and a client per 100 therapists, who hold the bookings).
+pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) -> Result<SeedReport, AppError> {
+    let mut rng = StdRng::seed_from_u64(rng_seed);
+    let hash = crate::services::password::hash(&NewPassword::parse(SEED_PASSWORD).expect("valid"))?;
+    let now = now();
+    let today = Utc::now().date_naive();
+    let total_pop: u64 = PLACES.iter().map(|p| p.population).sum();
+    let cumulative: Vec<u64> = PLACES
+        .iter()
+        .scan(0u64, |acc, p| {
+            *acc += p.population;
+            Some(*acc)
+        })
+        .collect();
+    let mut user_id = next_id(conn, "users")?;
+    let mut therapist_id = next_id(conn, "therapists")?;
+    let mut service_id = next_id(conn, "services")?;
+    let run = user_id; // makes emails unique across runs
+
+    // Clients who hold the seeded bookings.
+    let n_clients = (n / 100).max(1);
+    let mut client_ids = Vec::with_capacity(n_clients);
+    let mut batch = Batch::default();
+    for i in 0..n_clients {
+        batch.users.push(UserRow {
+            id: user_id,
+            email: format!("client{i}.{run}@seed.bodywork.test"),
+            password_hash: hash.clone(),
+            name: format!("{} {}", FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())]),
+            role: "client",
+            created_at: now,
+        });
+        client_ids.push(user_id);
+        user_id += 1;
+    }
+    write_transaction(conn, |conn| {
+        insert_all!(conn, users::table, batch.users, 1000);
+        Ok::<_, AppError>(())
+    })?;
+
+    let bar = if progress { ProgressBar::new(n as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} therapists  {per_sec}  eta {eta}")
+            .expect("valid template"),
+    );
+    let mut appointments = 0;
+    let mut done = 0;
+    while done < n {
+        let size = CHUNK.min(n - done);
+        let mut b = Batch::default();
+        for _ in 0..size {
+            let pick = rng.gen_range(0..total_pop);
+            let place = &PLACES[cumulative.partition_point(|c| *c <= pick)];
+            let name = format!("{} {}", FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())]);
+            b.users.push(UserRow {
+                id: user_id,
+                email: format!("therapist{}.{run}@seed.bodywork.test", done + b.therapists.len()),
+                password_hash: hash.clone(),
+                name,
+                role: "therapist",
+                created_at: now,
+            });
+            // Up to about 8 km from the centre.
+            let lat = place.lat + rng.gen_range(-0.07..0.07);
+            let lon = place.lon + rng.gen_range(-0.09..0.09);
+            let n_tech = rng.gen_range(1..=4);
+            let mut techs: Vec<&'static str> = Vec::new();
+            while techs.len() < n_tech {
+                let t = CATALOGUE[rng.gen_range(0..CATALOGUE.len())].slug;
+                if !techs.contains(&t) {
+                    techs.push(t);
+                }
+            }
+            let mut min_price = i64::MAX;
+            for (k, t) in techs.iter().enumerate() {
+                b.techniques.push(TechniqueRow { therapist_id, technique_slug: t });
+                if k < 3 {
+                    let duration = [30, 60, 60, 90][rng.gen_range(0..4)];
+                    let price = (duration as i64 * rng.gen_range(120..220) / 60) * 100 / 100 * 100;
+                    min_price = min_price.min(price);
+                    b.services.push(ServiceRow {
+                        id: service_id,
+                        therapist_id,
+                        technique_slug: t,
+                        duration_min: duration,
+                        price_cents: price,
+                        created_at: now,
+                    });
+                    // Some bookings in the coming two weeks.
+                    if rng.gen_bool(0.2) {
+                        let day = today + Duration::days(rng.gen_range(1..14));
+                        let start = day.and_hms_opt(rng.gen_range(14..20), 0, 0).expect("valid").with_second(0).expect("valid");
+                        let end = start + Duration::minutes(duration as i64);
+                        b.appointments.push(AppointmentRow {
+                            therapist_id,
+                            client_id: client_ids[rng.gen_range(0..client_ids.len())],
+                            service_id,
+                            starts_at: start,
+                            ends_at: end,
+                            blocked_until: end + Duration::minutes(15),
+                            status: "confirmed",
+                            screening_version: 1,
+                            screening_answers: String::new(),
+                            screening_outcome: "ok",
+                            created_at: now,
+                            updated_at: now,
+                        });
+                    }
+                    service_id += 1;
+                }
+            }
+            // Weekly hours: five or six days, most with a lunch break.
+            let days = if rng.gen_bool(0.3) { 6 } else { 5 };
+            let first_day = rng.gen_range(1..=2);
+            let start = [8 * 60, 9 * 60, 10 * 60][rng.gen_range(0..3)];
+            for d in first_day..first_day + days {
+                if rng.gen_bool(0.7) {
+                    b.hours.push(HoursRow { therapist_id, weekday: d as i16, start_min: start, end_min: 12 * 60 });
+                    b.hours.push(HoursRow { therapist_id, weekday: d as i16, start_min: 13 * 60, end_min: start + 9 * 60 });
+                } else {
+                    b.hours.push(HoursRow { therapist_id, weekday: d as i16, start_min: start, end_min: start + 8 * 60 });
+                }
+            }
+            b.policies.push(PolicyRow { therapist_id, updated_at: now });
+            let license_ok = rng.gen_bool(0.9);
+            let expires = today + Duration::days(rng.gen_range(20..900));
+            b.licenses.push(LicenseRow {
+                therapist_id,
+                jurisdiction: place.state.clone(),
+                number: format!("LMT-{:06}", rng.gen_range(0..1_000_000)),
+                issuing_body: format!("{} Board of Massage Therapy", place.state),
+                expires_on: expires,
+                status: if license_ok { "verified" } else { "submitted" },
+                submitted_at: now - Duration::days(rng.gen_range(1..400)),
+                decided_at: license_ok.then_some(now),
+            });
+            let hours = rng.gen_range(300..1200);
+            let training_ok = rng.gen_bool(0.85);
+            b.training.push(TrainingRow {
+                therapist_id,
+                program: "Massage Therapy Diploma",
+                hours,
+                completed_on: today - Duration::days(rng.gen_range(400..6000)),
+                status: if training_ok { "verified" } else { "submitted" },
+                submitted_at: now - Duration::days(rng.gen_range(1..400)),
+                decided_at: training_ok.then_some(now),
+            });
+            let bio = format!(
+                "{} in {}. {}",
+                BIO_OPENINGS[rng.gen_range(0..BIO_OPENINGS.len())],
+                place.name,
+                BIO_ENDINGS[rng.gen_range(0..BIO_ENDINGS.len())]
+            );
+            b.therapists.push(TherapistRow {
+                id: therapist_id,
+                user_id,
+                bio,
+                city: Some(place.name.clone()),
+                region: Some(place.state.clone()),
+                latitude: Some(lat),
+                longitude: Some(lon),
+                timezone: place.tz.name().to_string(),
+                accepting_new_clients: rng.gen_bool(0.85),
+                languages: if rng.gen_bool(0.2) { ",en,es,".into() } else { ",en,".into() },
+                in_studio: true,
+                mobile: rng.gen_bool(0.2),
+                verified_hours: if training_ok { hours } else { 0 },
+                license_verified_until: license_ok.then_some(expires),
+                price_from_cents: Some(min_price),
+                created_at: now,
+                updated_at: now,
+            });
+            user_id += 1;
+            therapist_id += 1;
+        }
+        appointments += b.appointments.len();
+        write_transaction(conn, |conn| {
+            insert_all!(conn, users::table, b.users, 1000);
+            insert_all!(conn, therapists::table, b.therapists, 1000);
+            insert_all!(conn, therapist_techniques::table, b.techniques, 5000);
+            insert_all!(conn, services::table, b.services, 2000);
+            insert_all!(conn, weekly_hours::table, b.hours, 3000);
+            insert_all!(conn, booking_policies::table, b.policies, 5000);
+            insert_all!(conn, licenses::table, b.licenses, 1000);
+            insert_all!(conn, training_records::table, b.training, 1000);
+            insert_all!(conn, appointments::table, b.appointments, 500);
+            Ok::<_, AppError>(())
+        })?;
+        done += size;
+        bar.set_position(done as u64);
+    }
+    bar.finish_and_clear();
+    if let DbConnection::Postgresql(_) = conn {
+        for t in ["users", "therapists", "services"] {
+            conn.batch_execute(&format!(
+                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
+            ))?;
+        }
+        conn.batch_execute("ANALYZE")?;
+    } else {
+        conn.batch_execute("ANALYZE")?;
+    }
+    Ok(SeedReport {
+        therapists: n,
+        clients: n_clients,
+        appointments,
+    })
+}
