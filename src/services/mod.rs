@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod booking;
+pub mod crypto;
 pub mod password;
 pub mod rate_limit;
 pub mod therapists;
