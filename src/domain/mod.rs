@@ -4,6 +4,7 @@ pub mod account;
 pub mod availability;
 pub mod gazetteer;
 pub mod profile;
+pub mod screening;
 pub mod technique;
 
 /// Field name → what is wrong with it (forms show it next to the field, the API in `fields`).

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod availability;
 pub mod booking;
 pub mod directory;
+pub mod crypto;
 pub mod password;
 pub mod profile;
 pub mod rate_limit;
