@@ -4,6 +4,7 @@ pub mod account;
 pub mod availability;
 pub mod gazetteer;
 pub mod profile;
+pub mod schedule;
 pub mod screening;
 pub mod technique;
 

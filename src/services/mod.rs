@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod password;
 pub mod profile;
 pub mod rate_limit;
+pub mod schedule;
 pub mod therapists;
 pub mod tokens;
 
