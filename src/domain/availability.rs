@@ -59,7 +59,7 @@ impl WeeklyRange {
     /// Whether `minute` is one of [`WeeklyRange::grid`]'s minutes.
     fn on_grid(&self, minute: u32, step: u32) -> bool {
         let start = u32::from(self.start_min);
-        (start..u32::from(self.end_min)).contains(&minute) && (minute - start) % step == 0
+        (start..u32::from(self.end_min)).contains(&minute) && (minute - start).is_multiple_of(step)
     }
 }
 
@@ -143,7 +143,9 @@ impl std::error::Error for SlotQueryError {}
 /// the slot ends by the range's end instant; it overlaps no time off; `[s, s + duration +
 /// buffer)` overlaps no busy interval; and `now + min_notice <= s <= now + max_advance`.
 ///
-/// Cost: O((busy + time off) log(busy + time off) + candidates × log(busy + time off)).
+/// Cost: one sort of busy and time off, then per candidate one zone lookup and two binary
+/// searches: O((b + t) log(b + t) + c log(b + t)). 31 days of 11 working hours on a 15-minute
+/// grid with 500 appointments takes about a quarter of a millisecond in a release build.
 pub fn free_slots(q: &SlotQuery) -> Result<Vec<Interval>, SlotQueryError> {
     let days = day_count(q)?;
     let rules = Rules::new(q)?;
@@ -152,8 +154,8 @@ pub fn free_slots(q: &SlotQuery) -> Result<Vec<Interval>, SlotQueryError> {
 
     let mut slots = Vec::new();
     for date in q.from.iter_days().take(days) {
-        // Nothing on this date can start late enough for the notice, or early enough for the
-        // advance window: local dates never start more than a day and a half from UTC's.
+        // Skip dates wholly outside [now + min_notice, now + max_advance] without resolving
+        // their candidates.
         if !rules.date_may_hold_slots(date) {
             continue;
         }
@@ -552,7 +554,7 @@ mod tests {
         let weekly = [range(day, "02:00", "03:00")];
         let mut q = query(&weekly, day);
         q.duration_min = 15;
-        assert_eq!(starts(&q), []);
+        assert!(starts(&q).is_empty());
     }
 
     #[test]
@@ -840,7 +842,7 @@ mod tests {
         }
         // In a gap: the earliest instant whose wall time is past `wall`, scanning by minute
         // from a point well before the gap.
-        let mut u = (wall - Duration::hours(30)).and_utc();
+        let mut u = (wall - Duration::hours(16)).and_utc();
         loop {
             let local = u.with_timezone(&tz).naive_local();
             if local > wall && reference_instants(tz, local).first() == Some(&u) {
@@ -890,12 +892,15 @@ mod tests {
         out
     }
 
-    const ZONES: [Tz; 5] = [
+    const ZONES: [Tz; 8] = [
         chrono_tz::America::New_York,
         chrono_tz::Europe::London,
         chrono_tz::Australia::Lord_Howe,
         chrono_tz::Asia::Kolkata,
         chrono_tz::America::Los_Angeles,
+        chrono_tz::Pacific::Chatham,
+        chrono_tz::Pacific::Kiritimati,
+        chrono_tz::Pacific::Pago_Pago,
     ];
 
     /// Dates near DST changes in the zones above (US, EU, Lord Howe's 30-minute shifts).
@@ -903,6 +908,7 @@ mod tests {
         [
             (2026, 3, 8),
             (2026, 3, 29),
+            (2026, 9, 27),
             (2026, 4, 5),
             (2026, 10, 4),
             (2026, 10, 25),
@@ -932,13 +938,17 @@ mod tests {
             })
     }
 
-    /// An interval near the anchor: minute-aligned or not, possibly empty.
-    fn interval(base: DateTime<Utc>) -> impl Strategy<Value = Interval> {
+    /// An interval near the anchor, up to `max_len` minutes: minute-aligned or not, possibly
+    /// empty.
+    fn interval(base: DateTime<Utc>, max_len: i64) -> impl Strategy<Value = Interval> {
         let offset = prop_oneof![
+            (-3 * 96i64..12 * 96).prop_map(|q| q * 900),
+            (-96i64..2 * 96).prop_map(|q| q * 900), // clustered, so that some overlap
             (-3 * 1440i64..12 * 1440).prop_map(|m| m * 60),
             -3 * 86_400i64..12 * 86_400,
         ];
-        (offset, 0i64..=600).prop_map(move |(secs, len)| {
+        let len = prop_oneof![(0..=max_len / 15).prop_map(|q| q * 15), 0..=max_len];
+        (offset, len).prop_map(move |(secs, len)| {
             let start = base + Duration::seconds(secs);
             iv(start, start + Duration::minutes(len))
         })
@@ -989,14 +999,31 @@ mod tests {
                 let base = anchor.and_time(NaiveTime::MIN).and_utc();
                 (
                     (Just(tz), 0i64..=3, 0i64..=6),
-                    prop::collection::vec(weekly_range(), 0..8),
-                    prop::collection::vec(interval(base), 0..5),
-                    prop::collection::vec(interval(base), 0..20),
-                    (prop_oneof![1i64..=240, Just(60), 1i64..=1440], -10i64..=60),
-                    (0i64..=3 * 1440, 0i64..=20 * 1440),
-                    -5 * 86_400i64..10 * 86_400,
+                    prop::collection::vec(weekly_range(), 2..12),
+                    prop::collection::vec(interval(base, 600), 0..4),
+                    prop::collection::vec(interval(base, 240), 0..12),
+                    (prop_oneof![6 => 1i64..=120, 1 => 1i64..=1440], -10i64..=60),
+                    (
+                        prop_oneof![
+                            Just(0i64),
+                            (0i64..=192).prop_map(|q| q * 15),
+                            0i64..=2 * 1440
+                        ],
+                        prop_oneof![
+                            Just(60 * 1440i64),
+                            (0i64..=1920).prop_map(|q| q * 15),
+                            0i64..=20 * 1440
+                        ],
+                    ),
+                    (
+                        prop_oneof![
+                            2 => -5 * 86_400i64..-3 * 86_400,
+                            1 => -3 * 86_400i64..6 * 86_400
+                        ],
+                        any::<bool>(),
+                    ),
                     prop_oneof![Just(15i64), 5i64..=60, 1i64..=240],
-                    prop::collection::vec(-2 * 86_400i64..12 * 86_400, 0..8),
+                    prop::collection::vec(-4 * 86_400i64..8 * 86_400, 0..8),
                     Just((anchor, base)),
                 )
             })
@@ -1008,7 +1035,7 @@ mod tests {
                     busy,
                     (duration_min, buffer_min),
                     (notice, advance),
-                    now,
+                    (now, quarter_hour),
                     step_min,
                     probes,
                     (anchor, base),
@@ -1023,7 +1050,12 @@ mod tests {
                         buffer_min,
                         min_notice: Duration::minutes(notice),
                         max_advance: Duration::minutes(advance),
-                        now: base + Duration::seconds(now),
+                        now: base
+                            + Duration::seconds(if quarter_hour {
+                                now - now.rem_euclid(900)
+                            } else {
+                                now
+                            }),
                         from,
                         to: from + Duration::days(len),
                         step_min,
@@ -1087,18 +1119,25 @@ mod tests {
                 prop_assert_eq!(is_free(&q, p), listed, "probe {}", p);
             }
         }
+    }
 
-        #[test]
-        fn local_to_utc_matches_the_offset_reference(
-            tz in prop::sample::select(ZONES.to_vec()),
-            anchor in prop::sample::select(anchors()),
-            back in -2i64..=2,
-            minute in 0u32..=1440,
-        ) {
-            let date = anchor + Duration::days(back);
-            prop_assert_eq!(local_to_utc(tz, date, minute), reference_start(tz, date, minute));
-            let end = range_end_instant(tz, date, minute as u16).unwrap();
-            prop_assert_eq!(end, reference_end(tz, date, minute));
+    #[test]
+    fn local_resolution_matches_the_offset_reference_minute_by_minute() {
+        for tz in ZONES {
+            for date in anchors() {
+                for minute in 0..=1440 {
+                    assert_eq!(
+                        local_to_utc(tz, date, minute),
+                        reference_start(tz, date, minute),
+                        "{tz} {date} {minute}"
+                    );
+                    assert_eq!(
+                        range_end_instant(tz, date, minute as u16),
+                        Some(reference_end(tz, date, minute)),
+                        "{tz} {date} {minute}"
+                    );
+                }
+            }
         }
     }
 
@@ -1113,6 +1152,29 @@ mod tests {
         q.tz = tz;
         q.duration_min = 15;
         assert_eq!(local_starts(&q), ["01:30", "01:45", "02:30", "02:45"]);
+    }
+
+    #[test]
+    fn zones_far_from_utc_keep_the_slots_at_the_edges_of_their_day() {
+        // Kiritimati is UTC+14: local 00:00 on the 7th is 10:00Z on the 6th.
+        let tz = chrono_tz::Pacific::Kiritimati;
+        let day = ymd(2026, 12, 7);
+        let weekly = [range(day, "00:00", "01:00")];
+        let mut q = query(&weekly, day);
+        q.tz = tz;
+        q.now = utc("2026-12-06T09:00:00Z");
+        q.max_advance = Duration::hours(1);
+        assert_eq!(starts(&q), [utc("2026-12-06T10:00:00Z")]);
+        assert!(is_free(&q, utc("2026-12-06T10:00:00Z")));
+
+        // Pago Pago is UTC-11: local 23:00 on the 7th is 10:00Z on the 8th.
+        let tz = chrono_tz::Pacific::Pago_Pago;
+        let weekly = [range(day, "23:00", "24:00")];
+        let mut q = query(&weekly, day);
+        q.tz = tz;
+        q.now = utc("2026-12-08T09:00:00Z");
+        q.min_notice = Duration::hours(1);
+        assert_eq!(starts(&q), [utc("2026-12-08T10:00:00Z")]);
     }
 
     /// Rough timing of the app's target load; run with
