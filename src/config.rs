@@ -33,6 +33,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `BODYWORK_TRUST_PROXY`: take the client address from `X-Forwarded-For`. Default false.
     pub trust_proxy: bool,
+    /// `BODYWORK_ANSWERS_KEY`: the key that encrypts screening answers (32 bytes, base64).
+    pub answers_key: Option<String>,
+    /// `BODYWORK_ANSWERS_KEY_FILE`, default `bodywork-answers.key`: read when no key is set,
+    /// created (mode 0600) on first start when missing.
+    pub answers_key_file: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -51,6 +56,8 @@ impl Default for Settings {
             login_per_ip_per_minute: 20,
             max_body_bytes: 64 * 1024,
             trust_proxy: false,
+            answers_key: None,
+            answers_key_file: "bodywork-answers.key".into(),
         }
     }
 }
@@ -129,6 +136,46 @@ impl Settings {
         if let Some(v) = parse_var::<usize>("BODYWORK_MAX_BODY_BYTES")? {
             s.max_body_bytes = v.clamp(1024, 16 * 1024 * 1024);
         }
+        if let Some(v) = var("BODYWORK_ANSWERS_KEY") {
+            s.answers_key = Some(v);
+        }
+        if let Some(v) = var("BODYWORK_ANSWERS_KEY_FILE") {
+            s.answers_key_file = v.into();
+        }
         Ok(s)
     }
+
+    /// The cipher for screening answers: the configured key, else the key file (made on first
+    /// start, readable by its owner only).
+    pub fn answers_cipher(&self) -> anyhow::Result<crate::services::crypto::AnswerCipher> {
+        use crate::services::crypto::AnswerCipher;
+        if let Some(k) = &self.answers_key {
+            return AnswerCipher::from_base64(k).map_err(|e| anyhow::anyhow!("BODYWORK_ANSWERS_KEY: {e}"));
+        }
+        let path = &self.answers_key_file;
+        if !path.exists() {
+            let key = AnswerCipher::generate_key_base64();
+            write_private(path, &key)?;
+            tracing::warn!(file = %path.display(), "created a new key for screening answers: back it up, answers cannot be read without it");
+        }
+        let key = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the answers key file {}: {e}", path.display()))?;
+        AnswerCipher::from_base64(&key).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create the answers key file {}: {e}", path.display()))?;
+    writeln!(f, "{content}")?;
+    Ok(())
 }

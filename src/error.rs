@@ -35,6 +35,13 @@ pub enum AppError {
     /// 422 with a specific code (for example `too_late_to_cancel`).
     #[error("{message}")]
     Rule { code: &'static str, message: String },
+    /// 422 from the screening (refer, decline, clearance required), with its result.
+    #[error("{message}")]
+    Screening {
+        code: &'static str,
+        message: String,
+        screening: Box<crate::domain::screening::Evaluation>,
+    },
     #[error("The request is too large.")]
     PayloadTooLarge,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
@@ -65,7 +72,9 @@ impl AppError {
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Validation { .. } | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation { .. } | AppError::Rule { .. } | AppError::Screening { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -83,7 +92,9 @@ impl AppError {
             AppError::Csrf => "csrf_failed",
             AppError::NotFound => "not_found",
             AppError::Validation { .. } => "validation_failed",
-            AppError::Conflict { code, .. } | AppError::Rule { code, .. } => code,
+            AppError::Conflict { code, .. }
+            | AppError::Rule { code, .. }
+            | AppError::Screening { code, .. } => code,
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::Unavailable => "unavailable",
@@ -146,6 +157,8 @@ struct ErrorDetail<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a FieldErrors>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    screening: Option<&'a crate::domain::screening::Evaluation>,
 }
 
 /// The JSON face of an [`AppError`], for `/api/v1`.
@@ -188,6 +201,10 @@ pub fn json_error(e: &AppError) -> HttpResponse {
             code: e.code(),
             message: e.public_message(),
             fields: e.fields(),
+            screening: match e {
+                AppError::Screening { screening, .. } => Some(screening),
+                _ => None,
+            },
         },
     })
 }

@@ -17,6 +17,8 @@ use crate::{api, models, web as pages};
 /// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,
+    /// Encrypts and decrypts screening answers.
+    pub cipher: crate::services::crypto::AnswerCipher,
     pub settings: Settings,
     pub login_limiter: IpLimiter,
 }
@@ -43,11 +45,15 @@ impl Application {
 
     pub fn build_with_pool(settings: Settings, pool: Pool) -> anyhow::Result<Application> {
         crate::services::password::warm_up();
+        crate::domain::screening::validate(crate::domain::screening::questionnaire())
+            .map_err(|e| anyhow::anyhow!("the screening questionnaire is invalid: {e}"))?;
+        let cipher = settings.answers_cipher()?;
         let listener = TcpListener::bind(&settings.addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             pool,
+            cipher,
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
             settings,
         });
@@ -187,6 +193,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/therapists", web::get().to(api::directory::search))
                 .route("/therapists/{id}", web::get().to(api::directory::therapist))
                 .route("/admin/licenses", web::get().to(api::admin::licenses))
-                .route("/appointments/{id}", web::get().to(api::appointments::get)),
+                .route("/me/weekly-hours", web::get().to(api::schedule::get_weekly))
+                .route("/me/weekly-hours", web::put().to(api::schedule::put_weekly))
+                .route("/me/time-off", web::get().to(api::schedule::list_time_off))
+                .route("/me/time-off", web::post().to(api::schedule::add_time_off))
+                .route("/me/time-off/{id}", web::delete().to(api::schedule::remove_time_off))
+                .route("/me/booking-policy", web::put().to(api::schedule::put_policy))
+                .route("/me/appointments", web::get().to(api::appointments::my_appointments))
+                .route("/me/bookings", web::get().to(api::appointments::my_bookings))
+                .route("/screening/questionnaire", web::get().to(api::screening::questionnaire))
+                .route("/screening/evaluate", web::post().to(api::screening::evaluate))
+                .route("/therapists/{id}/availability", web::get().to(api::appointments::availability))
+                .route("/appointments", web::post().to(api::appointments::create))
+                .route("/appointments/{id}", web::get().to(api::appointments::get))
+                .route("/appointments/{id}/confirm", web::post().to(api::appointments::confirm))
+                .route("/appointments/{id}/decline", web::post().to(api::appointments::decline))
+                .route("/appointments/{id}/cancel", web::post().to(api::appointments::cancel))
+                .route("/appointments/{id}/complete", web::post().to(api::appointments::complete))
+                .route("/appointments/{id}/no-show", web::post().to(api::appointments::no_show))
+                .route("/appointments/{id}/reschedule", web::post().to(api::appointments::reschedule))
+                .route("/appointments/{id}/access-log", web::get().to(api::appointments::access_log)),
         );
 }

@@ -1,19 +1,57 @@
-//! `/api/v1/appointments/...`.
+//! `/api/v1/appointments/...`, `/api/v1/me/bookings`, `/api/v1/me/appointments` and free slots.
 
-use actix_web::{web, HttpRequest};
-use chrono::SecondsFormat;
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::ApiUser;
-use crate::error::ApiResult;
-use crate::services::{booking, with_conn};
+use crate::domain::account::Role;
+use crate::domain::screening::Evaluation;
+use crate::error::{ApiResult, AppError};
+use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
+use crate::services::{therapists, with_conn};
 use crate::web::app_state;
 
+fn rfc3339(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ScreeningSummaryOut {
+pub struct ReasonOut {
+    pub question_id: String,
+    pub outcome: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScreeningOut {
     /// `ok`, `caution`, `needs_clearance`, `decline` or `refer`.
     pub outcome: String,
+    /// Present for the client and the therapist of the booking only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<ReasonOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_techniques: Option<Vec<String>>,
+    /// The therapist's notes (caution, clearance), for the therapist only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub therapist_notes: Option<Vec<String>>,
+}
+
+fn screening_out(e: &Evaluation, notes: bool) -> ScreeningOut {
+    ScreeningOut {
+        outcome: e.outcome.as_str().to_string(),
+        reasons: Some(
+            e.reasons
+                .iter()
+                .map(|r| ReasonOut { question_id: r.question_id.clone(), outcome: r.outcome.as_str().into(), message: r.message.clone() })
+                .collect(),
+        ),
+        suggested_techniques: Some(e.suggested_techniques.clone()),
+        therapist_notes: notes.then(|| e.therapist_notes.clone()),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,42 +62,314 @@ pub struct AppointmentOut {
     pub service_id: i64,
     /// `requested`, `confirmed`, `completed`, `cancelled` or `no_show`.
     pub status: String,
-    /// RFC 3339, UTC.
+    /// RFC 3339 in the therapist's zone.
     pub starts_at: String,
     pub ends_at: String,
-    pub screening: ScreeningSummaryOut,
+    pub timezone: String,
+    pub therapist_name: String,
+    pub client_name: String,
+    pub technique: String,
+    pub price_cents: i64,
+    pub screening: ScreeningOut,
+    /// The answers: only for the client and the therapist of the booking (each read by the
+    /// therapist is logged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<BTreeMap<String, bool>>,
+    pub clearance_confirmed: bool,
+    pub flags_acknowledged: bool,
+    pub cancel_reason: Option<String>,
+}
+
+fn appointment_out(v: AppointmentView) -> AppointmentOut {
+    let tz = v.tz();
+    let screening = match (&v.screening, v.party) {
+        (Some(e), p) => screening_out(e, p == Party::Therapist),
+        (None, _) => ScreeningOut { outcome: v.appt.screening_outcome.clone(), reasons: None, suggested_techniques: None, therapist_notes: None },
+    };
+    AppointmentOut {
+        id: v.appt.id,
+        therapist_id: v.appt.therapist_id,
+        client_id: v.appt.client_id,
+        service_id: v.appt.service_id,
+        status: v.appt.status.clone(),
+        starts_at: rfc3339(v.appt.starts_at.and_utc(), tz),
+        ends_at: rfc3339(v.appt.ends_at.and_utc(), tz),
+        timezone: v.timezone.clone(),
+        therapist_name: v.therapist_name.clone(),
+        client_name: v.client_name.clone(),
+        technique: v.technique.clone(),
+        price_cents: v.price_cents,
+        screening,
+        answers: v.answers.clone(),
+        clearance_confirmed: v.appt.clearance_confirmed,
+        flags_acknowledged: v.appt.flags_acknowledged_at.is_some(),
+        cancel_reason: v.appt.cancel_reason.clone(),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BookBody {
+    pub therapist_id: i64,
+    pub service_id: i64,
+    /// RFC 3339 with an offset, one of the free slots.
+    pub starts_at: DateTime<chrono::FixedOffset>,
+    /// Every question of the current questionnaire, id → yes/no.
+    pub answers: BTreeMap<String, bool>,
+    #[serde(default)]
+    pub clearance_confirmed: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = BookBody,
+    responses((status = 201, body = AppointmentOut),
+              (status = 409, description = "slot_taken, slot_unavailable"),
+              (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body), validation_failed"),
+              (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
+pub async fn create(req: HttpRequest, caller: ApiUser, body: web::Json<BookBody>) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let b = body.into_inner();
+    let request = BookingRequest {
+        therapist_id: b.therapist_id,
+        service_id: b.service_id,
+        starts_at: b.starts_at.with_timezone(&Utc),
+        answers: b.answers,
+        clearance_confirmed: b.clearance_confirmed,
+    };
+    let user = caller.user;
+    let st = state.clone();
+    let v = with_conn(&state.pool, move |conn| {
+        let (appt, _) = booking::book(conn, &st.cipher, &user, &request)?;
+        booking::view(conn, &st.cipher, &user, appt.id, "api")
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(appointment_out(v)))
 }
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments",
-    responses((status = 200, body = AppointmentOut),
+    responses((status = 200, body = AppointmentOut, description = "answers and reasons only for the client and the therapist; an admin sees the outcome alone"),
               (status = 404, description = "unknown, or not the caller's appointment")))]
-pub async fn get(
-    req: HttpRequest,
-    caller: ApiUser,
-    id: web::Path<i64>,
-) -> ApiResult<web::Json<AppointmentOut>> {
+pub async fn get(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let id = id.into_inner();
-    let a = with_conn(&state.pool, move |conn| {
-        booking::find_visible(conn, &caller.user, id)
+    let st = state.clone();
+    let v = with_conn(&state.pool, move |conn| booking::view(conn, &st.cipher, &caller.user, id, "api")).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(appointment_out(v)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingLine {
+    pub id: i64,
+    pub therapist_id: i64,
+    pub therapist_name: String,
+    pub status: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub technique: String,
+    pub duration_min: i32,
+    pub price_cents: i64,
+    pub screening_outcome: String,
+    /// Flagged (caution or clearance) and not yet acknowledged by the therapist.
+    pub awaiting_acknowledgement: bool,
+    /// The client's name (therapist lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+}
+
+fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
+    let tz = i.tz();
+    BookingLine {
+        id: i.id,
+        therapist_id: i.therapist_id,
+        therapist_name: i.therapist_name.clone(),
+        status: i.status.clone(),
+        starts_at: rfc3339(i.starts_at.and_utc(), tz),
+        ends_at: rfc3339(i.ends_at.and_utc(), tz),
+        technique: i.technique.clone(),
+        duration_min: i.duration_min,
+        price_cents: i.price_cents,
+        screening_outcome: i.screening_outcome.clone(),
+        awaiting_acknowledgement: i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested",
+        client_name,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/me/bookings", tag = "appointments",
+    responses((status = 200, body = [BookingLine], description = "the client's appointments, soonest first")))]
+pub async fn my_bookings(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<Vec<BookingLine>>> {
+    let caller = caller.require(Role::Client)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let list = with_conn(&state.pool, move |conn| booking::client_list(conn, id)).await?;
+    Ok(web::Json(list.iter().map(|i| line(i, None)).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RangeQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/appointments", tag = "therapist",
+    params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 30 days ago"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, default 90 days ahead")),
+    responses((status = 200, body = [BookingLine], description = "the therapist's appointments with screening flags")))]
+pub async fn my_appointments(req: HttpRequest, caller: ApiUser, q: web::Query<RangeQuery>) -> ApiResult<web::Json<Vec<BookingLine>>> {
+    let caller = caller.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = caller.user.id;
+    let today = Utc::now().date_naive();
+    let from = q.from.unwrap_or(today - Duration::days(30));
+    let to = q.to.unwrap_or(today + Duration::days(90));
+    if to < from || (to - from).num_days() > 400 {
+        return Err(AppError::field("to", "Ask for at most 400 days, `to` after `from`.").into());
+    }
+    let list = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, id)?;
+        booking::therapist_list(conn, t.id, from.and_hms_opt(0, 0, 0).unwrap_or_default(), (to + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default())
     })
     .await?;
-    Ok(web::Json(AppointmentOut {
-        id: a.id,
-        therapist_id: a.therapist_id,
-        client_id: a.client_id,
-        service_id: a.service_id,
-        status: a.status,
-        starts_at: a
-            .starts_at
-            .and_utc()
-            .to_rfc3339_opts(SecondsFormat::Secs, true),
-        ends_at: a
-            .ends_at
-            .and_utc()
-            .to_rfc3339_opts(SecondsFormat::Secs, true),
-        screening: ScreeningSummaryOut {
-            outcome: a.screening_outcome,
-        },
+    Ok(web::Json(list.into_iter().map(|(i, n)| line(&i, Some(n))).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmBody {
+    /// Must be true when the booking is flagged (caution or clearance).
+    #[serde(default)]
+    pub acknowledged_flags: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+pub struct ReasonBody {
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RescheduleBody {
+    pub starts_at: DateTime<chrono::FixedOffset>,
+}
+
+async fn after_change(req: &HttpRequest, user: crate::models::user::User, id: i64) -> ApiResult<HttpResponse> {
+    let state = app_state(req);
+    let st = state.clone();
+    let v = with_conn(&state.pool, move |conn| booking::view(conn, &st.cipher, &user, id, "api")).await?;
+    Ok(HttpResponse::Ok().json(appointment_out(v)))
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/confirm", tag = "appointments", request_body = ConfirmBody,
+    responses((status = 200, body = AppointmentOut), (status = 422, description = "flags_not_acknowledged, invalid_transition"), (status = 403), (status = 404)))]
+pub async fn confirm(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: web::Json<ConfirmBody>) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let (id, ack, user) = (id.into_inner(), body.acknowledged_flags, caller.user.clone());
+    with_conn(&state.pool, move |conn| booking::confirm(conn, &user, id, ack)).await?;
+    after_change(&req, caller.user, id).await
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/decline", tag = "appointments", request_body = ReasonBody,
+    responses((status = 200, body = AppointmentOut), (status = 422, description = "validation_failed (reason), invalid_transition")))]
+pub async fn decline(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: web::Json<ReasonBody>) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let (id, reason, user) = (id.into_inner(), body.into_inner().reason, caller.user.clone());
+    with_conn(&state.pool, move |conn| booking::decline(conn, &user, id, &reason)).await?;
+    after_change(&req, caller.user, id).await
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "appointments", request_body = ReasonBody,
+    responses((status = 200, body = AppointmentOut), (status = 422, description = "too_late_to_cancel, already_started, invalid_transition"), (status = 404)))]
+pub async fn cancel(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: Option<web::Json<ReasonBody>>) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let (id, user) = (id.into_inner(), caller.user.clone());
+    with_conn(&state.pool, move |conn| booking::cancel(conn, &user, id, &reason)).await?;
+    after_change(&req, caller.user, id).await
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/complete", tag = "appointments",
+    responses((status = 200, body = AppointmentOut), (status = 422, description = "not_started, invalid_transition")))]
+pub async fn complete(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    finish(req, caller, id.into_inner(), true).await
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/no-show", tag = "appointments",
+    responses((status = 200, body = AppointmentOut), (status = 422, description = "not_started, invalid_transition")))]
+pub async fn no_show(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    finish(req, caller, id.into_inner(), false).await
+}
+
+async fn finish(req: HttpRequest, caller: ApiUser, id: i64, completed: bool) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let user = caller.user.clone();
+    with_conn(&state.pool, move |conn| booking::finish(conn, &user, id, completed)).await?;
+    after_change(&req, caller.user, id).await
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "appointments", request_body = RescheduleBody,
+    responses((status = 200, body = AppointmentOut, description = "the new appointment; the old one is cancelled in the same transaction"),
+              (status = 409, description = "slot_taken, slot_unavailable"), (status = 422, description = "too_late_to_cancel")))]
+pub async fn reschedule(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: web::Json<RescheduleBody>) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let (id, start, user) = (id.into_inner(), body.starts_at.with_timezone(&Utc), caller.user.clone());
+    let new = with_conn(&state.pool, move |conn| booking::reschedule(conn, &user, id, start)).await?;
+    after_change(&req, caller.user, new.id).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessOut {
+    pub reader: String,
+    pub channel: String,
+    pub read_at: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/appointments/{id}/access-log", tag = "appointments",
+    responses((status = 200, body = [AccessOut], description = "who read the client's answers, newest first (the client only)"), (status = 404)))]
+pub async fn access_log(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<web::Json<Vec<AccessOut>>> {
+    let state = app_state(&req);
+    let id = id.into_inner();
+    let rows = with_conn(&state.pool, move |conn| booking::access_log(conn, &caller.user, id)).await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|(reader, channel, at)| AccessOut { reader, channel, read_at: at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true) })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SlotsQuery {
+    pub service_id: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotOut {
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotsOut {
+    pub timezone: String,
+    pub slots: Vec<SlotOut>,
+}
+
+fn date_param(field: &str, v: &Option<String>, default: NaiveDate) -> Result<NaiveDate, AppError> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| AppError::field(field, "Use a date as YYYY-MM-DD.")),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/therapists/{id}/availability", tag = "directory",
+    params(("service_id" = i64, Query), ("from" = Option<String>, Query, description = "YYYY-MM-DD, default today"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, at most 31 days after from; default from + 6")),
+    responses((status = 200, body = SlotsOut), (status = 404), (status = 422, description = "validation_failed")))]
+pub async fn availability(req: HttpRequest, id: web::Path<i64>, q: web::Query<SlotsQuery>) -> ApiResult<web::Json<SlotsOut>> {
+    let state = app_state(&req);
+    let id = id.into_inner();
+    let service_id = q.service_id.ok_or_else(|| AppError::field("service_id", "Choose a service (service_id)."))?;
+    let today = Utc::now().date_naive();
+    let from = date_param("from", &q.from, today)?;
+    let to = date_param("to", &q.to, from + Duration::days(6))?;
+    let (tz, slots) = with_conn(&state.pool, move |conn| booking::slots(conn, id, service_id, from, to, Utc::now())).await?;
+    Ok(web::Json(SlotsOut {
+        timezone: tz.name().to_string(),
+        slots: slots.into_iter().map(|s| SlotOut { starts_at: rfc3339(s.start, tz), ends_at: rfc3339(s.end, tz) }).collect(),
     }))
 }

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod directory;
 pub mod me;
 pub mod openapi;
+pub mod schedule;
+pub mod screening;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::api::{admin, appointments, auth, directory, me, UserOut};
+use crate::api::{admin, appointments, auth, directory, me, schedule, screening, UserOut};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,25 @@ use crate::api::{admin, appointments, auth, directory, me, UserOut};
         directory::therapist,
         admin::licenses,
         appointments::get,
+        appointments::create,
+        appointments::my_bookings,
+        appointments::my_appointments,
+        appointments::confirm,
+        appointments::decline,
+        appointments::cancel,
+        appointments::complete,
+        appointments::no_show,
+        appointments::reschedule,
+        appointments::access_log,
+        appointments::availability,
+        schedule::get_weekly,
+        schedule::put_weekly,
+        schedule::list_time_off,
+        schedule::add_time_off,
+        schedule::remove_time_off,
+        schedule::put_policy,
+        screening::questionnaire,
+        screening::evaluate,
     ),
     components(schemas(
         UserOut,
@@ -52,7 +71,23 @@ use crate::api::{admin, appointments, auth, directory, me, UserOut};
         crate::services::directory::SearchHit,
         admin::LicenseQueueOut,
         appointments::AppointmentOut,
-        appointments::ScreeningSummaryOut,
+        appointments::ScreeningOut,
+        appointments::ReasonOut,
+        appointments::BookBody,
+        appointments::BookingLine,
+        appointments::ConfirmBody,
+        appointments::ReasonBody,
+        appointments::RescheduleBody,
+        appointments::AccessOut,
+        appointments::SlotOut,
+        appointments::SlotsOut,
+        schedule::TimeOffBody,
+        schedule::TimeOffOut,
+        crate::domain::schedule::WeeklyRangeInput,
+        crate::domain::schedule::PolicyInput,
+        screening::QuestionOut,
+        screening::QuestionnaireOut,
+        screening::EvaluateBody,
     )),
     modifiers(&BearerAuth)
 )]

@@ -220,6 +220,7 @@ diesel::joinable!(booking_policies -> therapists (therapist_id));
 diesel::joinable!(appointments -> therapists (therapist_id));
 diesel::joinable!(appointments -> services (service_id));
 diesel::joinable!(screening_access_log -> appointments (appointment_id));
+diesel::joinable!(screening_access_log -> users (reader_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,

@@ -1,10 +1,27 @@
-//! Booking writes. The database has the last word on overlaps: a refused insert is the typed
-//! `slot_taken` error, never a 500.
+//! Booking: the one service behind the booking page and `POST /api/v1/appointments`, and the
+//! appointment lifecycle (confirm, decline, cancel, reschedule, complete, no-show). The
+//! database has the last word on overlaps: a refused insert is the typed `slot_taken` error.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{appointments, screening_access_log, services, therapists, users};
 use crate::db::{write_transaction, DbConnection};
-use crate::error::AppError;
-use crate::models::appointment::NewAppointment;
+use crate::domain::account::Role;
+use crate::domain::availability;
+use crate::domain::screening::{self, Evaluation, Outcome, ScreeningError};
+use crate::error::{AppError, FieldErrors};
+use crate::models::appointment::{slot_taken, Appointment, NewAppointment};
 use crate::models::audit;
+use crate::models::booking_policy::BookingPolicy;
+use crate::models::now;
+use crate::models::service::Service;
+use crate::models::therapist::Therapist;
+use crate::models::user::User;
+use crate::services::availability::{load_schedules, utc_window};
+use crate::services::crypto::AnswerCipher;
 
 /// Inserts an appointment inside a write transaction (BEGIN IMMEDIATE on SQLite) and audits it.
 pub fn insert_appointment(conn: &mut DbConnection, new: &NewAppointment) -> Result<i64, AppError> {
@@ -22,24 +39,579 @@ pub fn insert_appointment(conn: &mut DbConnection, new: &NewAppointment) -> Resu
     })
 }
 
-/// An appointment as its viewer may see it: its client, its therapist or an admin.
-/// Anyone else gets 404, as if it did not exist.
-pub fn find_visible(
+/// What a client asks for.
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    pub therapist_id: i64,
+    pub service_id: i64,
+    pub starts_at: DateTime<Utc>,
+    pub answers: BTreeMap<String, bool>,
+    pub clearance_confirmed: bool,
+}
+
+/// Screens the answers for a technique: the outcomes that stop a booking become errors that
+/// carry the screening result.
+pub fn screen(technique: &str, answers: &BTreeMap<String, bool>, clearance_confirmed: bool) -> Result<Evaluation, AppError> {
+    let q = screening::questionnaire();
+    let eval = screening::evaluate(q, technique, answers).map_err(|e| {
+        let mut f = FieldErrors::new();
+        f.insert(
+            "answers".into(),
+            match e {
+                ScreeningError::MissingAnswer(id) => format!("Please answer every question (missing: {id})."),
+                ScreeningError::UnknownQuestion(id) => format!("\"{id}\" is not one of our questions."),
+                ScreeningError::UnknownTechnique(t) => format!("\"{t}\" is not a technique we list."),
+            },
+        );
+        AppError::validation(f)
+    })?;
+    match eval.outcome {
+        Outcome::Refer => Err(AppError::Screening {
+            code: "screening_refer",
+            message: "Massage is not right for you today. Please see a healthcare provider first.".into(),
+            screening: Box::new(eval),
+        }),
+        Outcome::Decline => Err(AppError::Screening {
+            code: "screening_decline",
+            message: "This technique is not safe for you now. The techniques that suit you are listed.".into(),
+            screening: Box::new(eval),
+        }),
+        Outcome::NeedsClearance if !clearance_confirmed => Err(AppError::Screening {
+            code: "clearance_required",
+            message: "Please confirm that your healthcare practitioner has cleared you for massage.".into(),
+            screening: Box::new(eval),
+        }),
+        _ => Ok(eval),
+    }
+}
+
+/// The associated data that binds encrypted answers to their booking's people.
+fn answers_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
+    format!("bodywork-answers:{therapist_id}:{client_id}").into_bytes()
+}
+
+/// Stored answers: the questionnaire version's answers, encrypted.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAnswers {
+    answers: BTreeMap<String, bool>,
+}
+
+/// Whether a proposed start is bookable for this therapist and service right now, answered by
+/// the engine. `Err(slot_taken)` when only another booking is in the way.
+fn check_slot(conn: &mut DbConnection, therapist_id: i64, duration_min: i64, start: DateTime<Utc>, now: DateTime<Utc>, ignore: Option<i64>) -> Result<(), AppError> {
+    let day = start.date_naive();
+    let (from, to) = utc_window(day, day);
+    let mut schedules = load_schedules(conn, &[therapist_id], from, to)?;
+    let Some(mut s) = schedules.remove(&therapist_id) else {
+        return Err(AppError::NotFound);
+    };
+    if let Some(id) = ignore {
+        // Rescheduling: the booking being moved does not block its own new time.
+        let old = Appointment::find(conn, id)?;
+        let (os, ob) = (old.starts_at.and_utc(), old.blocked_until.and_utc());
+        s.busy.retain(|b| !(b.start == os && b.end == ob));
+    }
+    let q = s.query(duration_min, now, day - Duration::days(1), day + Duration::days(1));
+    if availability::is_free(&q, start) {
+        return Ok(());
+    }
+    let no_busy = crate::domain::availability::SlotQuery { busy: &[], ..q };
+    if availability::is_free(&no_busy, start) {
+        Err(slot_taken())
+    } else {
+        Err(AppError::Conflict {
+            code: "slot_unavailable",
+            message: "This time is not open for booking (outside working hours, time off, too soon or too far ahead). Please choose one of the free times shown.".into(),
+        })
+    }
+}
+
+/// The bookable service of a bookable therapist, or 404.
+fn bookable(conn: &mut DbConnection, therapist_id: i64, service_id: i64) -> Result<(Therapist, Service), AppError> {
+    let t = Therapist::find(conn, therapist_id)?;
+    if t.suspended_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    let s = Service::find(conn, service_id)?;
+    if s.therapist_id != t.id || s.retired_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    Ok((t, s))
+}
+
+/// Books: screens the answers, then in one write transaction re-checks the slot against the
+/// engine and inserts; the database constraint is the last word.
+pub fn book(
     conn: &mut DbConnection,
-    viewer: &crate::models::user::User,
-    id: i64,
-) -> Result<crate::models::appointment::Appointment, AppError> {
-    use crate::domain::account::Role;
-    let appt = crate::models::appointment::Appointment::find(conn, id)?;
+    cipher: &AnswerCipher,
+    client: &User,
+    req: &BookingRequest,
+) -> Result<(Appointment, Evaluation), AppError> {
+    if client.role() != Role::Client {
+        return Err(AppError::Forbidden);
+    }
+    let (therapist, service) = bookable(conn, req.therapist_id, req.service_id)?;
+    let eval = screen(&service.technique_slug, &req.answers, req.clearance_confirmed)?;
+    let now_utc = Utc::now();
+    let start = req.starts_at;
+    let end = start + Duration::minutes(service.duration_min as i64);
+    let sealed = cipher.encrypt(
+        &serde_json::to_vec(&StoredAnswers { answers: req.answers.clone() }).map_err(|e| AppError::Internal(e.into()))?,
+        &answers_aad(therapist.id, client.id),
+    );
+    let id = write_transaction(conn, |conn| {
+        check_slot(conn, therapist.id, service.duration_min as i64, start, now_utc, None)?;
+        let policy = BookingPolicy::find(conn, therapist.id)?;
+        let flagged = eval.outcome >= Outcome::Caution;
+        let status = if policy.auto_confirm && !flagged { "confirmed" } else { "requested" };
+        let new = NewAppointment {
+            therapist_id: therapist.id,
+            client_id: client.id,
+            service_id: service.id,
+            starts_at: start.naive_utc(),
+            ends_at: end.naive_utc(),
+            blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
+            status: status.into(),
+            screening_version: screening::questionnaire().version,
+            screening_answers: sealed.clone(),
+            screening_outcome: eval.outcome.as_str().into(),
+            clearance_confirmed: req.clearance_confirmed && eval.outcome == Outcome::NeedsClearance,
+            created_at: now(),
+            updated_at: now(),
+        };
+        let id = new.insert(conn)?;
+        audit::record(
+            conn,
+            Some(client.id),
+            "appointment.create",
+            "appointment",
+            Some(id),
+            &format!("{status}: {} {} min at {} UTC (screening {})", service.technique_slug, service.duration_min, new.starts_at, eval.outcome.as_str()),
+        )?;
+        Ok::<_, AppError>(id)
+    })?;
+    Ok((Appointment::find(conn, id)?, eval))
+}
+
+/// The appointment if `viewer` is its client, its therapist or an admin; anyone else gets 404.
+pub fn find_visible(conn: &mut DbConnection, viewer: &User, id: i64) -> Result<Appointment, AppError> {
+    let appt = Appointment::find(conn, id)?;
     let allowed = match viewer.role() {
         Role::Admin => true,
         Role::Client => appt.client_id == viewer.id,
-        Role::Therapist => crate::models::therapist::Therapist::find_by_user(conn, viewer.id)?
-            .is_some_and(|t| t.id == appt.therapist_id),
+        Role::Therapist => Therapist::find_by_user(conn, viewer.id)?.is_some_and(|t| t.id == appt.therapist_id),
     };
     if allowed {
         Ok(appt)
     } else {
         Err(AppError::NotFound)
     }
+}
+
+/// How a viewer relates to an appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Client,
+    Therapist,
+    Admin,
+}
+
+fn party(conn: &mut DbConnection, viewer: &User, appt: &Appointment) -> Result<Party, AppError> {
+    match viewer.role() {
+        Role::Admin => Ok(Party::Admin),
+        Role::Client if appt.client_id == viewer.id => Ok(Party::Client),
+        Role::Therapist if Therapist::find_by_user(conn, viewer.id)?.is_some_and(|t| t.id == appt.therapist_id) => Ok(Party::Therapist),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// An appointment with what its viewer may read.
+#[derive(Debug, Clone)]
+pub struct AppointmentView {
+    pub appt: Appointment,
+    pub party: Party,
+    pub therapist_name: String,
+    pub client_name: String,
+    pub timezone: String,
+    pub technique: String,
+    pub duration_min: i32,
+    pub price_cents: i64,
+    /// The answers and the full screening: only for the client and the therapist.
+    pub answers: Option<BTreeMap<String, bool>>,
+    pub screening: Option<Evaluation>,
+    pub cancellation_window_hours: i32,
+}
+
+impl AppointmentView {
+    pub fn starts(&self) -> DateTime<Utc> {
+        self.appt.starts_at.and_utc()
+    }
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::America::New_York)
+    }
+    pub fn is_flagged(&self) -> bool {
+        Outcome::parse(&self.appt.screening_outcome).is_some_and(|o| o >= Outcome::Caution)
+    }
+}
+
+/// Reads an appointment for `viewer`. The client and the therapist see the answers (decrypted);
+/// every read by someone other than the client who gave them is written to the access log.
+/// An admin sees the outcome only.
+pub fn view(conn: &mut DbConnection, cipher: &AnswerCipher, viewer: &User, id: i64, channel: &str) -> Result<AppointmentView, AppError> {
+    let appt = Appointment::find(conn, id)?;
+    let party = party(conn, viewer, &appt)?;
+    let (therapist, service) = (Therapist::find(conn, appt.therapist_id)?, Service::find(conn, appt.service_id)?);
+    let therapist_name: String = users::table.find(therapist.user_id).select(users::name).first(conn)?;
+    let client_name: String = users::table.find(appt.client_id).select(users::name).first(conn)?;
+    let policy = BookingPolicy::find(conn, therapist.id)?;
+    let (answers, screening) = if party == Party::Admin || appt.screening_answers.is_empty() {
+        (None, None)
+    } else {
+        let plain = cipher
+            .decrypt(&appt.screening_answers, &answers_aad(appt.therapist_id, appt.client_id))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("answers of appointment {id} cannot be decrypted: {e}")))?;
+        let stored: StoredAnswers = serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))?;
+        if party != Party::Client {
+            diesel::insert_into(screening_access_log::table)
+                .values((
+                    screening_access_log::appointment_id.eq(id),
+                    screening_access_log::reader_user_id.eq(viewer.id),
+                    screening_access_log::channel.eq(channel),
+                    screening_access_log::read_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        let eval = screening::evaluate(screening::questionnaire(), &service.technique_slug, &stored.answers).ok();
+        (Some(stored.answers), eval)
+    };
+    Ok(AppointmentView {
+        party,
+        therapist_name,
+        client_name,
+        timezone: therapist.timezone,
+        technique: service.technique_slug,
+        duration_min: service.duration_min,
+        price_cents: service.price_cents,
+        answers,
+        screening,
+        cancellation_window_hours: policy.cancellation_window_hours,
+        appt,
+    })
+}
+
+/// Who read the answers of an appointment, and when (for its client).
+pub fn access_log(conn: &mut DbConnection, client: &User, id: i64) -> Result<Vec<(String, String, NaiveDateTime)>, AppError> {
+    let appt = Appointment::find(conn, id)?;
+    if appt.client_id != client.id {
+        return Err(AppError::NotFound);
+    }
+    Ok(screening_access_log::table
+        .inner_join(users::table)
+        .filter(screening_access_log::appointment_id.eq(id))
+        .order(screening_access_log::read_at.desc())
+        .select((users::name, screening_access_log::channel, screening_access_log::read_at))
+        .load(conn)?)
+}
+
+/// A line of a booking list.
+#[derive(Debug, Clone, Queryable)]
+pub struct ListItem {
+    pub id: i64,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub status: String,
+    pub screening_outcome: String,
+    pub flags_acknowledged_at: Option<NaiveDateTime>,
+    pub technique: String,
+    pub duration_min: i32,
+    pub price_cents: i64,
+    pub therapist_id: i64,
+    pub therapist_name: String,
+    pub timezone: String,
+    pub client_id: i64,
+}
+
+impl ListItem {
+    pub fn is_flagged(&self) -> bool {
+        Outcome::parse(&self.screening_outcome).is_some_and(|o| o >= Outcome::Caution)
+    }
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::America::New_York)
+    }
+}
+
+type ListColumns = (
+    appointments::id,
+    appointments::starts_at,
+    appointments::ends_at,
+    appointments::status,
+    appointments::screening_outcome,
+    appointments::flags_acknowledged_at,
+    services::technique_slug,
+    services::duration_min,
+    services::price_cents,
+    therapists::id,
+    users::name,
+    therapists::timezone,
+    appointments::client_id,
+);
+
+const LIST_COLUMNS: ListColumns = (
+    appointments::id,
+    appointments::starts_at,
+    appointments::ends_at,
+    appointments::status,
+    appointments::screening_outcome,
+    appointments::flags_acknowledged_at,
+    services::technique_slug,
+    services::duration_min,
+    services::price_cents,
+    therapists::id,
+    users::name,
+    therapists::timezone,
+    appointments::client_id,
+);
+
+/// A client's appointments, soonest first (`users::name` is the therapist's).
+pub fn client_list(conn: &mut DbConnection, client_id: i64) -> Result<Vec<ListItem>, AppError> {
+    Ok(appointments::table
+        .inner_join(services::table)
+        .inner_join(therapists::table.inner_join(users::table))
+        .filter(appointments::client_id.eq(client_id))
+        .order(appointments::starts_at.asc())
+        .select(LIST_COLUMNS)
+        .load(conn)?)
+}
+
+/// A therapist's appointments between two instants, soonest first, with client names.
+pub fn therapist_list(conn: &mut DbConnection, therapist_id: i64, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<(ListItem, String)>, AppError> {
+    let items: Vec<ListItem> = appointments::table
+        .inner_join(services::table)
+        .inner_join(therapists::table.inner_join(users::table))
+        .filter(appointments::therapist_id.eq(therapist_id))
+        .filter(appointments::starts_at.ge(from))
+        .filter(appointments::starts_at.lt(to))
+        .order(appointments::starts_at.asc())
+        .select(LIST_COLUMNS)
+        .load(conn)?;
+    let ids: Vec<i64> = items.iter().map(|i| i.client_id).collect();
+    let names: std::collections::HashMap<i64, String> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(items
+        .into_iter()
+        .map(|i| {
+            let n = names.get(&i.client_id).cloned().unwrap_or_default();
+            (i, n)
+        })
+        .collect())
+}
+
+fn own_therapist_appt(conn: &mut DbConnection, user: &User, id: i64) -> Result<Appointment, AppError> {
+    let appt = Appointment::find(conn, id)?;
+    match party(conn, user, &appt)? {
+        Party::Therapist => Ok(appt),
+        Party::Client | Party::Admin => Err(AppError::Forbidden),
+    }
+}
+
+fn transition_error(appt: &Appointment, action: &str) -> AppError {
+    AppError::Rule {
+        code: "invalid_transition",
+        message: format!("A {} appointment cannot be {action}.", appt.status.replace('_', "-")),
+    }
+}
+
+fn set_status(conn: &mut DbConnection, actor: &User, appt: &Appointment, status: &str, extra: Option<(&str, i64)>, summary: &str) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        let changed = diesel::update(appointments::table.find(appt.id).filter(appointments::status.eq(&appt.status)))
+            .set((appointments::status.eq(status), appointments::updated_at.eq(now())))
+            .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::Conflict {
+                code: "changed_meanwhile",
+                message: "This appointment changed meanwhile. Reload and try again.".into(),
+            });
+        }
+        if let Some((reason, by)) = extra {
+            diesel::update(appointments::table.find(appt.id))
+                .set((appointments::cancel_reason.eq(reason), appointments::cancelled_by.eq(by)))
+                .execute(conn)?;
+        }
+        audit::record(conn, Some(actor.id), &format!("appointment.{status}"), "appointment", Some(appt.id), summary)?;
+        Ok(())
+    })
+}
+
+/// The therapist confirms; flagged bookings need `acknowledged_flags` (auto-confirm never skips it).
+pub fn confirm(conn: &mut DbConnection, therapist_user: &User, id: i64, acknowledged_flags: bool) -> Result<(), AppError> {
+    let appt = own_therapist_appt(conn, therapist_user, id)?;
+    if appt.status != "requested" {
+        return Err(transition_error(&appt, "confirmed"));
+    }
+    let flagged = Outcome::parse(&appt.screening_outcome).is_some_and(|o| o >= Outcome::Caution);
+    if flagged && !acknowledged_flags {
+        return Err(AppError::Rule {
+            code: "flags_not_acknowledged",
+            message: "Read the screening notes and confirm that you have acknowledged them first.".into(),
+        });
+    }
+    write_transaction(conn, |conn| {
+        if flagged {
+            diesel::update(appointments::table.find(id))
+                .set(appointments::flags_acknowledged_at.eq(now()))
+                .execute(conn)?;
+        }
+        Ok::<_, AppError>(())
+    })?;
+    set_status(conn, therapist_user, &appt, "confirmed", None, if flagged { "confirmed, screening flags acknowledged" } else { "confirmed" })
+}
+
+fn check_reason(reason: &str, required: bool) -> Result<String, AppError> {
+    let r = reason.trim();
+    if required && r.is_empty() {
+        return Err(AppError::field("reason", "Give the client a short reason."));
+    }
+    if r.chars().count() > 500 {
+        return Err(AppError::field("reason", "A reason has at most 500 characters."));
+    }
+    Ok(r.to_string())
+}
+
+/// The therapist declines a request, with a reason the client sees.
+pub fn decline(conn: &mut DbConnection, therapist_user: &User, id: i64, reason: &str) -> Result<(), AppError> {
+    let reason = check_reason(reason, true)?;
+    let appt = own_therapist_appt(conn, therapist_user, id)?;
+    if appt.status != "requested" {
+        return Err(transition_error(&appt, "declined"));
+    }
+    set_status(conn, therapist_user, &appt, "cancelled", Some((&reason, therapist_user.id)), &format!("declined by the therapist: {reason}"))
+}
+
+/// Cancels: the client only outside the cancellation window (`too_late_to_cancel`), the
+/// therapist any time before the start.
+pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Result<(), AppError> {
+    let reason = check_reason(reason, false)?;
+    let appt = Appointment::find(conn, id)?;
+    let who = party(conn, user, &appt)?;
+    if who == Party::Admin {
+        return Err(AppError::Forbidden);
+    }
+    if !matches!(appt.status.as_str(), "requested" | "confirmed") {
+        return Err(transition_error(&appt, "cancelled"));
+    }
+    let now_utc = Utc::now();
+    let starts = appt.starts_at.and_utc();
+    if starts <= now_utc {
+        return Err(AppError::Rule { code: "already_started", message: "This appointment has already started.".into() });
+    }
+    if who == Party::Client {
+        let window = BookingPolicy::find(conn, appt.therapist_id)?.cancellation_window_hours;
+        if starts - now_utc < Duration::hours(window as i64) {
+            return Err(AppError::Rule {
+                code: "too_late_to_cancel",
+                message: format!("It is too late to cancel online: this therapist asks for {window} hours' notice. Please contact them."),
+            });
+        }
+    }
+    let by = if who == Party::Client { "client" } else { "therapist" };
+    let summary = if reason.is_empty() { format!("cancelled by the {by}") } else { format!("cancelled by the {by}: {reason}") };
+    set_status(conn, user, &appt, "cancelled", Some((&reason, user.id)), &summary)
+}
+
+/// Marks a past appointment completed or a no-show (therapist, after its start).
+pub fn finish(conn: &mut DbConnection, therapist_user: &User, id: i64, completed: bool) -> Result<(), AppError> {
+    let appt = own_therapist_appt(conn, therapist_user, id)?;
+    let status = if completed { "completed" } else { "no_show" };
+    if appt.status != "confirmed" && appt.status != "requested" {
+        return Err(transition_error(&appt, if completed { "completed" } else { "marked as a no-show" }));
+    }
+    if appt.starts_at.and_utc() > Utc::now() {
+        return Err(AppError::Rule { code: "not_started", message: "This appointment has not started yet.".into() });
+    }
+    set_status(conn, therapist_user, &appt, status, None, status)
+}
+
+/// Moves a client's booking to a new start: cancel and book as one transaction (both or neither),
+/// with the same service and screening answers.
+pub fn reschedule(conn: &mut DbConnection, client: &User, id: i64, new_start: DateTime<Utc>) -> Result<Appointment, AppError> {
+    let appt = Appointment::find(conn, id)?;
+    if party(conn, client, &appt)? != Party::Client {
+        return Err(AppError::NotFound);
+    }
+    if !matches!(appt.status.as_str(), "requested" | "confirmed") {
+        return Err(transition_error(&appt, "rescheduled"));
+    }
+    let (therapist, service) = bookable(conn, appt.therapist_id, appt.service_id)?;
+    let policy = BookingPolicy::find(conn, therapist.id)?;
+    let now_utc = Utc::now();
+    if appt.starts_at.and_utc() - now_utc < Duration::hours(policy.cancellation_window_hours as i64) {
+        return Err(AppError::Rule {
+            code: "too_late_to_cancel",
+            message: format!("It is too late to move this booking online: this therapist asks for {} hours' notice.", policy.cancellation_window_hours),
+        });
+    }
+    let end = new_start + Duration::minutes(service.duration_min as i64);
+    let new_id = write_transaction(conn, |conn| {
+        check_slot(conn, therapist.id, service.duration_min as i64, new_start, now_utc, Some(appt.id))?;
+        let changed = diesel::update(appointments::table.find(appt.id).filter(appointments::status.eq(&appt.status)))
+            .set((
+                appointments::status.eq("cancelled"),
+                appointments::cancel_reason.eq("rescheduled"),
+                appointments::cancelled_by.eq(client.id),
+                appointments::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::Conflict { code: "changed_meanwhile", message: "This appointment changed meanwhile. Reload and try again.".into() });
+        }
+        let new = NewAppointment {
+            therapist_id: appt.therapist_id,
+            client_id: appt.client_id,
+            service_id: appt.service_id,
+            starts_at: new_start.naive_utc(),
+            ends_at: end.naive_utc(),
+            blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
+            status: appt.status.clone(),
+            screening_version: appt.screening_version,
+            screening_answers: appt.screening_answers.clone(),
+            screening_outcome: appt.screening_outcome.clone(),
+            clearance_confirmed: appt.clearance_confirmed,
+            created_at: now(),
+            updated_at: now(),
+        };
+        let new_id = new.insert(conn)?;
+        if appt.flags_acknowledged_at.is_some() {
+            diesel::update(appointments::table.find(new_id))
+                .set(appointments::flags_acknowledged_at.eq(appt.flags_acknowledged_at))
+                .execute(conn)?;
+        }
+        audit::record(conn, Some(client.id), "appointment.reschedule", "appointment", Some(new_id), &format!("moved from appointment {} ({} UTC) to {} UTC", appt.id, appt.starts_at, new.starts_at))?;
+        Ok::<_, AppError>(new_id)
+    })?;
+    Ok(Appointment::find(conn, new_id)?)
+}
+
+/// Free slots of a service between two local dates (at most 31 days).
+pub fn slots(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    service_id: i64,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    now_utc: DateTime<Utc>,
+) -> Result<(chrono_tz::Tz, Vec<availability::Interval>), AppError> {
+    let (_, service) = bookable(conn, therapist_id, service_id)?;
+    let (wf, wt) = utc_window(from, to);
+    let mut schedules = load_schedules(conn, &[therapist_id], wf, wt)?;
+    let s = schedules.remove(&therapist_id).ok_or(AppError::NotFound)?;
+    let list = availability::free_slots(&s.query(service.duration_min as i64, now_utc, from, to)).map_err(|e| match e {
+        availability::SlotQueryError::RangeTooLong => AppError::field("to", "Ask for at most 31 days at a time."),
+        availability::SlotQueryError::ToBeforeFrom => AppError::field("to", "`to` must not be before `from`."),
+        other => AppError::BadRequest(other.to_string()),
+    })?;
+    Ok((s.tz, list))
 }

@@ -89,7 +89,7 @@ fn appointment(f: &Fixture, client: usize, start: NaiveDateTime) -> NewAppointme
         blocked_until: start + Duration::minutes(75),
         status: "requested".into(),
         screening_version: 1,
-        screening_answers: "{}".into(),
+        screening_answers: String::new(),
         screening_outcome: "ok".into(),
         clearance_confirmed: false,
         created_at: now(),

@@ -92,6 +92,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         database_url: db_url.clone(),
         addr: "127.0.0.1:0".into(),
         pool_size: 8,
+        answers_key: Some(bodywork::services::crypto::AnswerCipher::generate_key_base64()),
         ..Settings::default()
     };
     configure(&mut settings);

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod booking;
 mod browser;
 mod database;
 mod directory;

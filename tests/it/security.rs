@@ -331,7 +331,7 @@ async fn another_users_appointment_is_404_not_their_data() {
             blocked_until: start + Duration::minutes(75),
             status: "requested".into(),
             screening_version: 1,
-            screening_answers: "{}".into(),
+            screening_answers: String::new(),
             screening_outcome: "ok".into(),
             clearance_confirmed: false,
             created_at: now(),
