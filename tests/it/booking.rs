@@ -71,7 +71,7 @@ async fn free_slots_follow_hours_in_the_therapists_zone_and_booking_takes_one() 
     assert!(after.iter().any(|s| s.contains("T11:15")));
     // 09:00 would run, with its own 15-minute buffer, into 10:00.
     assert!(!after.iter().any(|s| s.contains("T09:00")));
-    assert_eq!(after.len(), 29 - 8);
+    assert_eq!(after.len(), 29 - 9, "09:00 to 11:00 are blocked");
 }
 
 async fn book_body(r: reqwest::Response) -> Value {
