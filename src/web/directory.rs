@@ -174,6 +174,20 @@ pub struct ProfilePage {
     pub ctx: PageCtx,
     pub p: PublicProfile,
     pub license_status: String,
+    /// The service whose free times are shown.
+    pub service_id: Option<i64>,
+    /// Free times by local day: (label, [(start rfc3339, "09:00")]).
+    pub days: Vec<(String, Vec<(String, String)>)>,
+    pub zone: String,
+    pub from: chrono::NaiveDate,
+    pub next_from: String,
+    pub prev_from: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ProfileQuery {
+    pub service: Option<i64>,
+    pub from: Option<chrono::NaiveDate>,
 }
 
 impl ProfilePage {
@@ -182,6 +196,9 @@ impl ProfilePage {
     }
     pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
         technique_name(slug)
+    }
+    pub fn is_selected(&self, id: &i64) -> bool {
+        self.service_id == Some(*id)
     }
     pub fn trained_in_several(&self) -> bool {
         self.p.techniques.len() >= 2
@@ -192,25 +209,52 @@ pub async fn profile(
     req: HttpRequest,
     ctx: PageCtx,
     id: web::Path<i64>,
+    q: web::Query<ProfileQuery>,
 ) -> PageResult<HttpResponse> {
     let today = Utc::now().date_naive();
     let id = id.into_inner();
     let state = app_state(&req);
-    let p = with_conn(&state.pool, move |conn| {
-        directory::public_profile(conn, id, today)
-    })
-    .await?;
+    let p = with_conn(&state.pool, move |conn| directory::public_profile(conn, id, today)).await?;
     let license_status = p
         .license
         .as_ref()
         .map(|l| crate::api::directory::license_status(&l.status, l.expires_on, today).to_string())
         .unwrap_or_default();
+    let tz: Tz = p.therapist.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+    let local_today = Utc::now().with_timezone(&tz).date_naive();
+    let from = q
+        .from
+        .unwrap_or(local_today)
+        .max(local_today)
+        .min(local_today + chrono::Duration::days(365));
+    // The chosen service, else the first one.
+    let service_id = q
+        .service
+        .filter(|s| p.services.iter().any(|x| x.id == *s))
+        .or(p.services.first().map(|s| s.id));
+    let days = match service_id {
+        Some(sid) => {
+            let (_, slots) = with_conn(&state.pool, move |conn| {
+                crate::services::booking::slots(conn, id, sid, from, from + chrono::Duration::days(6), Utc::now())
+            })
+            .await?;
+            crate::web::booking::group_by_day(&slots, tz)
+        }
+        None => Vec::new(),
+    };
+    let prev = from - chrono::Duration::days(7);
     render(
         StatusCode::OK,
         &ProfilePage {
             ctx,
             p,
             license_status,
+            service_id,
+            days,
+            zone: zone_city(tz),
+            from,
+            next_from: (from + chrono::Duration::days(7)).to_string(),
+            prev_from: (from > local_today).then(|| prev.max(local_today).to_string()),
         },
     )
 }

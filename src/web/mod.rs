@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod booking;
+pub mod schedule;
 pub mod directory;
 pub mod errors;
 pub mod home;

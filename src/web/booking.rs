@@ -1,0 +1,451 @@
+//! The client's booking journey: the screening questions, the outcome (booked, clearance,
+//! a safer technique, or "see a healthcare provider first"), the bookings list and detail,
+//! cancel and reschedule; and the standalone self-check.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::domain::account::Role;
+use crate::domain::screening::{self, Evaluation, Question};
+use crate::domain::technique::{self, Technique, CATALOGUE};
+use crate::error::AppError;
+use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem};
+use crate::services::directory::{self, PublicProfile};
+use crate::services::with_conn;
+use crate::web::directory::{local_time, money, technique_name};
+use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+
+/// Reads the yes/no radios `q_<id>`; a missing answer is an error, not a guess.
+fn read_answers(form: &HashMap<String, String>) -> Result<BTreeMap<String, bool>, String> {
+    let mut out = BTreeMap::new();
+    let mut missing = 0;
+    for q in &screening::questionnaire().questions {
+        match form.get(&format!("q_{}", q.id)).map(String::as_str) {
+            Some("yes") => {
+                out.insert(q.id.clone(), true);
+            }
+            Some("no") => {
+                out.insert(q.id.clone(), false);
+            }
+            _ => missing += 1,
+        }
+    }
+    if missing > 0 {
+        Err(format!("Please answer every question ({missing} not answered yet)."))
+    } else {
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BookQuery {
+    pub therapist: i64,
+    pub service: i64,
+    pub start: String,
+}
+
+#[derive(Template)]
+#[template(path = "booking/book.html")]
+pub struct BookPage {
+    pub ctx: PageCtx,
+    pub therapist_id: i64,
+    pub therapist_name: String,
+    pub service_id: i64,
+    pub technique: String,
+    pub duration_min: i32,
+    pub price_cents: i64,
+    pub start: String,
+    pub when: String,
+    pub questions: &'static [Question],
+    pub answers: HashMap<String, String>,
+    pub error: Option<String>,
+    /// Shown when the answers need a practitioner's clearance.
+    pub clearance: Option<Evaluation>,
+}
+
+impl BookPage {
+    pub fn answered(&self, id: &str, value: &str) -> bool {
+        self.answers.get(&format!("q_{id}")).is_some_and(|v| v == value)
+    }
+    pub fn money(&self, c: &i64) -> String {
+        money(*c)
+    }
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+}
+
+fn parse_start(s: &str) -> Result<DateTime<Utc>, AppError> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| AppError::BadRequest("That time could not be read. Choose a time on the therapist's page.".into()))
+}
+
+async fn book_page(req: &HttpRequest, ctx: PageCtx, therapist_id: i64, service_id: i64, start: &str) -> Result<BookPage, AppError> {
+    let when = parse_start(start)?;
+    let state = app_state(req);
+    let today = Utc::now().date_naive();
+    let p = with_conn(&state.pool, move |conn| directory::public_profile(conn, therapist_id, today)).await?;
+    let service = p.services.iter().find(|s| s.id == service_id).cloned().ok_or(AppError::NotFound)?;
+    let tz = p.therapist.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+    Ok(BookPage {
+        ctx,
+        therapist_id,
+        therapist_name: p.name,
+        service_id,
+        technique: service.technique_slug,
+        duration_min: service.duration_min,
+        price_cents: service.price_cents,
+        start: start.to_string(),
+        when: local_time(when, tz),
+        questions: &screening::questionnaire().questions,
+        answers: HashMap::new(),
+        error: None,
+        clearance: None,
+    })
+}
+
+/// The screening questions for a chosen time (log in first; the page comes back here).
+pub async fn book_form(req: HttpRequest, user: LoggedIn, q: web::Query<BookQuery>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Client)?;
+    let page = book_page(&req, user.ctx, q.therapist, q.service, &q.start).await?;
+    no_store(render(StatusCode::OK, &page)?)
+}
+
+fn no_store(mut r: HttpResponse) -> PageResult<HttpResponse> {
+    r.headers_mut().insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "booking/refer.html")]
+pub struct ReferPage {
+    pub ctx: PageCtx,
+    pub screening: Evaluation,
+}
+
+#[derive(Template)]
+#[template(path = "booking/decline.html")]
+pub struct DeclinePage {
+    pub ctx: PageCtx,
+    pub screening: Evaluation,
+    pub technique: String,
+    pub therapist_id: i64,
+    pub therapist_name: String,
+    /// This therapist's services in the suitable techniques.
+    pub alternatives: Vec<crate::models::service::Service>,
+    pub suggested: Vec<&'static Technique>,
+}
+
+impl DeclinePage {
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+    pub fn money(&self, c: &i64) -> String {
+        money(*c)
+    }
+}
+
+pub async fn book(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Client)?;
+    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let therapist_id: i64 = field("therapist").parse().map_err(|_| AppError::NotFound)?;
+    let service_id: i64 = field("service").parse().map_err(|_| AppError::NotFound)?;
+    let start = field("start");
+    let mut page = book_page(&req, user.ctx.clone(), therapist_id, service_id, &start).await?;
+    page.answers = form.clone();
+    let answers = match read_answers(&form) {
+        Ok(a) => a,
+        Err(msg) => {
+            page.error = Some(msg);
+            return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
+        }
+    };
+    let request = BookingRequest {
+        therapist_id,
+        service_id,
+        starts_at: parse_start(&start)?,
+        answers,
+        clearance_confirmed: form.get("clearance_confirmed").is_some(),
+    };
+    let state = app_state(&req);
+    let st = state.clone();
+    let client = user.session.user.clone();
+    match with_conn(&state.pool, move |conn| booking::book(conn, &st.cipher, &client, &request)).await {
+        Ok((appt, _)) => Ok(redirect_with_flash(
+            &format!("/bookings/{}", appt.id),
+            format!(
+                "Booking {}: {}",
+                if appt.status == "confirmed" { "confirmed" } else { "requested" },
+                page.when
+            ),
+        )),
+        Err(AppError::Screening { code: "screening_refer", screening, .. }) => {
+            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &ReferPage { ctx: user.ctx, screening: *screening })?)
+        }
+        Err(AppError::Screening { code: "screening_decline", screening, .. }) => {
+            let suggested: Vec<&'static Technique> = screening.suggested_techniques.iter().filter_map(|s| technique::find(s)).collect();
+            let today = Utc::now().date_naive();
+            let p: PublicProfile = with_conn(&state.pool, move |conn| directory::public_profile(conn, therapist_id, today)).await?;
+            let alternatives = p.services.iter().filter(|s| screening.suggested_techniques.contains(&s.technique_slug)).cloned().collect();
+            no_store(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &DeclinePage { ctx: user.ctx, technique: page.technique.clone(), therapist_id, therapist_name: p.name, alternatives, suggested, screening: *screening },
+            )?)
+        }
+        Err(AppError::Screening { screening, message, .. }) => {
+            page.error = Some(message);
+            page.clearance = Some(*screening);
+            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+        }
+        Err(e @ AppError::Conflict { .. }) => {
+            page.error = Some(e.public_message());
+            no_store(render(StatusCode::CONFLICT, &page)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "booking/list.html")]
+pub struct BookingsPage {
+    pub ctx: PageCtx,
+    pub upcoming: Vec<ListItem>,
+    pub past: Vec<ListItem>,
+}
+
+impl BookingsPage {
+    pub fn when(&self, i: &ListItem) -> String {
+        local_time(i.starts_at.and_utc(), i.tz())
+    }
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+    pub fn money(&self, c: &i64) -> String {
+        money(*c)
+    }
+}
+
+pub async fn list(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Client)?;
+    let state = app_state(&req);
+    let id = user.session.user.id;
+    let items = with_conn(&state.pool, move |conn| booking::client_list(conn, id)).await?;
+    let now = Utc::now().naive_utc();
+    let (mut past, upcoming): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.ends_at < now);
+    past.reverse();
+    render(StatusCode::OK, &BookingsPage { ctx: user.ctx, upcoming, past })
+}
+
+#[derive(Template)]
+#[template(path = "booking/detail.html")]
+pub struct DetailPage {
+    pub ctx: PageCtx,
+    pub v: AppointmentView,
+    pub reads: Vec<(String, String, String)>,
+    pub questions: &'static [Question],
+    pub error: Option<String>,
+    pub can_change: bool,
+}
+
+impl DetailPage {
+    pub fn when(&self) -> String {
+        local_time(self.v.starts(), self.v.tz())
+    }
+    pub fn answer(&self, id: &str) -> &'static str {
+        match self.v.answers.as_ref().and_then(|a| a.get(id)) {
+            Some(true) => "Yes",
+            Some(false) => "No",
+            None => "Not asked",
+        }
+    }
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+    pub fn money(&self, c: &i64) -> String {
+        money(*c)
+    }
+}
+
+async fn detail_page(req: &HttpRequest, user: LoggedIn, id: i64, error: Option<String>, status: StatusCode) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Client)?;
+    let state = app_state(req);
+    let st = state.clone();
+    let client = user.session.user.clone();
+    let (v, reads) = with_conn(&state.pool, move |conn| {
+        let v = booking::view(conn, &st.cipher, &client, id, "page")?;
+        let reads = booking::access_log(conn, &client, id)?;
+        Ok((v, reads))
+    })
+    .await?;
+    let reads = reads
+        .into_iter()
+        .map(|(who, channel, at)| (who, channel, local_time(at.and_utc(), v.tz())))
+        .collect();
+    let can_change = matches!(v.appt.status.as_str(), "requested" | "confirmed") && v.starts() > Utc::now();
+    no_store(render(status, &DetailPage { ctx: user.ctx, v, reads, questions: &screening::questionnaire().questions, error, can_change })?)
+}
+
+pub async fn detail(req: HttpRequest, user: LoggedIn, id: web::Path<i64>) -> PageResult<HttpResponse> {
+    detail_page(&req, user, id.into_inner(), None, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    pub reason: String,
+}
+
+pub async fn cancel(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, CsrfForm(form): CsrfForm<CancelForm>) -> PageResult<HttpResponse> {
+    let id = id.into_inner();
+    let state = app_state(&req);
+    let client = user.session.user.clone();
+    match with_conn(&state.pool, move |conn| booking::cancel(conn, &client, id, &form.reason)).await {
+        Ok(()) => Ok(redirect_with_flash("/bookings", "Your booking is cancelled.")),
+        Err(e @ (AppError::Rule { .. } | AppError::Validation { .. })) => {
+            let msg = e.public_message();
+            detail_page(&req, user, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "booking/reschedule.html")]
+pub struct ReschedulePage {
+    pub ctx: PageCtx,
+    pub v: AppointmentView,
+    pub days: Vec<(String, Vec<(String, String)>)>,
+    pub error: Option<String>,
+    pub next_from: String,
+}
+
+impl ReschedulePage {
+    pub fn when(&self) -> String {
+        local_time(self.v.starts(), self.v.tz())
+    }
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FromQuery {
+    pub from: Option<NaiveDate>,
+}
+
+/// Free slots grouped by local day: (day label, [(rfc3339, "09:00")]).
+pub fn group_by_day(slots: &[crate::domain::availability::Interval], tz: chrono_tz::Tz) -> Vec<(String, Vec<(String, String)>)> {
+    let mut days: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for s in slots {
+        let local = s.start.with_timezone(&tz);
+        let label = local.format("%A %-d %B").to_string();
+        let item = (s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), local.format("%H:%M").to_string());
+        match days.last_mut() {
+            Some((l, v)) if *l == label => v.push(item),
+            _ => days.push((label, vec![item])),
+        }
+    }
+    days
+}
+
+async fn reschedule_page(req: &HttpRequest, user: LoggedIn, id: i64, from: Option<NaiveDate>, error: Option<String>, status: StatusCode) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Client)?;
+    let state = app_state(req);
+    let st = state.clone();
+    let client = user.session.user.clone();
+    let today = Utc::now().date_naive();
+    let from = from.unwrap_or(today).max(today);
+    let (v, slots) = with_conn(&state.pool, move |conn| {
+        let v = booking::view(conn, &st.cipher, &client, id, "page")?;
+        let (_, slots) = booking::slots(conn, v.appt.therapist_id, v.appt.service_id, from, from + Duration::days(6), Utc::now())?;
+        Ok((v, slots))
+    })
+    .await?;
+    let days = group_by_day(&slots, v.tz());
+    no_store(render(status, &ReschedulePage { ctx: user.ctx, v, days, error, next_from: (from + Duration::days(7)).to_string() })?)
+}
+
+pub async fn reschedule_form(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, q: web::Query<FromQuery>) -> PageResult<HttpResponse> {
+    reschedule_page(&req, user, id.into_inner(), q.from, None, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RescheduleForm {
+    #[serde(default)]
+    pub start: String,
+}
+
+pub async fn reschedule(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, CsrfForm(form): CsrfForm<RescheduleForm>) -> PageResult<HttpResponse> {
+    let id = id.into_inner();
+    let start = parse_start(&form.start)?;
+    let state = app_state(&req);
+    let client = user.session.user.clone();
+    match with_conn(&state.pool, move |conn| booking::reschedule(conn, &client, id, start)).await {
+        Ok(new) => Ok(redirect_with_flash(&format!("/bookings/{}", new.id), "Your booking has moved.")),
+        Err(e @ (AppError::Rule { .. } | AppError::Conflict { .. })) => {
+            let msg = e.public_message();
+            reschedule_page(&req, user, id, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Self-check ----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "booking/self_check.html")]
+pub struct SelfCheckPage {
+    pub ctx: PageCtx,
+    pub techniques: &'static [Technique],
+    pub questions: &'static [Question],
+    pub technique: String,
+    pub answers: HashMap<String, String>,
+    pub error: Option<String>,
+    pub result: Option<Evaluation>,
+}
+
+impl SelfCheckPage {
+    pub fn answered(&self, id: &str, value: &str) -> bool {
+        self.answers.get(&format!("q_{id}")).is_some_and(|v| v == value)
+    }
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+}
+
+/// `/screening`: anyone can answer the questions for a technique; nothing is stored, and the
+/// answers travel in a POST body, never in the URL.
+pub async fn self_check_form(ctx: PageCtx) -> PageResult<HttpResponse> {
+    render(
+        StatusCode::OK,
+        &SelfCheckPage { ctx, techniques: CATALOGUE, questions: &screening::questionnaire().questions, technique: "swedish".into(), answers: HashMap::new(), error: None, result: None },
+    )
+}
+
+pub async fn self_check(ctx: PageCtx, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> PageResult<HttpResponse> {
+    let technique = form.get("technique").cloned().unwrap_or_default();
+    let mut page = SelfCheckPage { ctx, techniques: CATALOGUE, questions: &screening::questionnaire().questions, technique: technique.clone(), answers: form.clone(), error: None, result: None };
+    let status = match read_answers(&form) {
+        Err(msg) => {
+            page.error = Some(msg);
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Ok(answers) => match screening::evaluate(screening::questionnaire(), &technique, &answers) {
+            Ok(e) => {
+                page.result = Some(e);
+                StatusCode::OK
+            }
+            Err(_) => {
+                page.error = Some("Choose a technique from the list.".into());
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+        },
+    };
+    no_store(render(status, &page)?)
+}

@@ -1,0 +1,390 @@
+//! The therapist's schedule (weekly hours, time off, booking policy) and appointments
+//! (week view, list, one appointment with its screening, and the actions on it).
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::domain::account::Role;
+use crate::domain::availability::WeeklyRange;
+use crate::domain::schedule::{format_hhmm, PolicyInput, WeeklyRangeInput, WEEKDAYS};
+use crate::domain::screening::{self, Question};
+use crate::error::{AppError, FieldErrors};
+use crate::models::booking_policy::BookingPolicy;
+use crate::services::booking::{self, AppointmentView, ListItem};
+use crate::services::schedule::{self, TimeOff};
+use crate::services::{therapists, with_conn};
+use crate::web::directory::{local_time, money, technique_name};
+use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+
+#[derive(Template)]
+#[template(path = "therapist/schedule.html")]
+pub struct SchedulePage {
+    pub ctx: PageCtx,
+    /// Per weekday: (number, name, rows of (start, end)), one blank row at the end.
+    pub week: Vec<(usize, &'static str, Vec<(String, String)>)>,
+    pub week_error: Option<String>,
+    pub time_off: Vec<TimeOff>,
+    pub time_off_errors: FieldErrors,
+    pub policy: BookingPolicy,
+    pub policy_errors: FieldErrors,
+    pub tz: Tz,
+}
+
+impl SchedulePage {
+    pub fn local(&self, t: &NaiveDateTime) -> String {
+        local_time(t.and_utc(), self.tz)
+    }
+    pub fn perr(&self, f: &str) -> Option<&String> {
+        self.policy_errors.get(f)
+    }
+    pub fn terr(&self, f: &str) -> Option<&String> {
+        self.time_off_errors.get(f)
+    }
+    pub fn zone(&self) -> String {
+        crate::web::directory::zone_city(self.tz)
+    }
+}
+
+fn week_rows(ranges: &[WeeklyRange]) -> Vec<(usize, &'static str, Vec<(String, String)>)> {
+    (1..=7)
+        .map(|d| {
+            let mut rows: Vec<(String, String)> = ranges
+                .iter()
+                .filter(|r| r.weekday as usize == d)
+                .map(|r| (format_hhmm(r.start_min), format_hhmm(r.end_min)))
+                .collect();
+            rows.push((String::new(), String::new()));
+            (d, WEEKDAYS[d - 1], rows)
+        })
+        .collect()
+}
+
+struct Errors {
+    week: Option<String>,
+    time_off: FieldErrors,
+    policy: FieldErrors,
+}
+
+async fn schedule_page(req: &HttpRequest, ctx: PageCtx, user_id: i64, week_override: Option<Vec<(usize, &'static str, Vec<(String, String)>)>>, errors: Errors) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let (t, ranges, time_off, policy) = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, user_id)?;
+        let ranges = schedule::weekly(conn, t.id)?;
+        let off = schedule::time_off_list(conn, t.id)?;
+        let policy = BookingPolicy::find(conn, t.id)?;
+        Ok((t, ranges, off, policy))
+    })
+    .await?;
+    let failed = errors.week.is_some() || !errors.time_off.is_empty() || !errors.policy.is_empty();
+    render(
+        if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
+        &SchedulePage {
+            ctx,
+            week: week_override.unwrap_or_else(|| week_rows(&ranges)),
+            week_error: errors.week,
+            time_off,
+            time_off_errors: errors.time_off,
+            policy,
+            policy_errors: errors.policy,
+            tz: t.timezone.parse().unwrap_or(chrono_tz::America::New_York),
+        },
+    )
+}
+
+fn no_errors() -> Errors {
+    Errors { week: None, time_off: FieldErrors::new(), policy: FieldErrors::new() }
+}
+
+pub async fn page(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let id = user.session.user.id;
+    schedule_page(&req, user.ctx, id, None, no_errors()).await
+}
+
+/// The week form: `d{weekday}_start_{k}` / `d{weekday}_end_{k}`; blank rows are skipped.
+pub async fn save_week(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let mut input = Vec::new();
+    let mut typed: Vec<(usize, &'static str, Vec<(String, String)>)> = Vec::new();
+    for d in 1..=7usize {
+        let mut rows = Vec::new();
+        for k in 0..20 {
+            let (Some(s), Some(e)) = (form.get(&format!("d{d}_start_{k}")), form.get(&format!("d{d}_end_{k}"))) else {
+                break;
+            };
+            let (s, e) = (s.trim().to_string(), e.trim().to_string());
+            if s.is_empty() && e.is_empty() {
+                continue;
+            }
+            input.push(WeeklyRangeInput { weekday: d as i64, start: s.clone(), end: e.clone() });
+            rows.push((s, e));
+        }
+        rows.push((String::new(), String::new()));
+        typed.push((d, WEEKDAYS[d - 1], rows));
+    }
+    let state = app_state(&req);
+    let id = user.session.user.id;
+    match with_conn(&state.pool, move |conn| schedule::replace_weekly(conn, id, &input)).await {
+        Ok(_) => Ok(redirect_with_flash("/therapist/schedule", "Your weekly hours are saved.")),
+        Err(AppError::Validation { fields, .. }) => {
+            let msg = fields.values().cloned().collect::<Vec<_>>().join(" ");
+            schedule_page(&req, user.ctx, id, Some(typed), Errors { week: Some(msg), ..no_errors() }).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TimeOffForm {
+    #[serde(default)]
+    pub starts_at: String,
+    #[serde(default)]
+    pub ends_at: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A `datetime-local` value in the therapist's zone.
+fn local_input(tz: Tz, s: &str) -> Option<chrono::DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc))
+}
+
+pub async fn add_time_off(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<TimeOffForm>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = user.session.user.id;
+    let result = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, id)?;
+        let tz: Tz = t.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+        let mut f = FieldErrors::new();
+        let s = local_input(tz, &form.starts_at);
+        let e = local_input(tz, &form.ends_at);
+        if s.is_none() {
+            f.insert("starts_at".into(), "Enter when the time off starts.".into());
+        }
+        if e.is_none() {
+            f.insert("ends_at".into(), "Enter when the time off ends.".into());
+        }
+        match (s, e) {
+            (Some(s), Some(e)) if f.is_empty() => schedule::add_time_off(conn, id, s, e, &form.note),
+            _ => Err(AppError::validation(f)),
+        }
+    })
+    .await;
+    match result {
+        Ok(_) => Ok(redirect_with_flash("/therapist/schedule", "Time off added: those hours are no longer offered.")),
+        Err(AppError::Validation { fields, .. }) => schedule_page(&req, user.ctx, id, None, Errors { time_off: fields, ..no_errors() }).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn remove_time_off(req: HttpRequest, user: LoggedIn, path: web::Path<i64>, _f: CsrfForm<crate::web::auth::EmptyForm>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let (id, tid) = (user.session.user.id, path.into_inner());
+    with_conn(&state.pool, move |conn| schedule::remove_time_off(conn, id, tid)).await?;
+    Ok(redirect_with_flash("/therapist/schedule", "Time off removed."))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PolicyForm {
+    #[serde(default)]
+    pub min_notice_hours: String,
+    #[serde(default)]
+    pub max_advance_days: String,
+    #[serde(default)]
+    pub buffer_min: String,
+    #[serde(default)]
+    pub cancellation_window_hours: String,
+    pub auto_confirm: Option<String>,
+}
+
+pub async fn save_policy(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<PolicyForm>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let n = |s: &str| s.trim().parse::<i32>().unwrap_or(-1);
+    let input = PolicyInput {
+        min_notice_hours: n(&form.min_notice_hours),
+        max_advance_days: n(&form.max_advance_days),
+        buffer_min: n(&form.buffer_min),
+        cancellation_window_hours: n(&form.cancellation_window_hours),
+        auto_confirm: form.auto_confirm.is_some(),
+    };
+    let state = app_state(&req);
+    let id = user.session.user.id;
+    match with_conn(&state.pool, move |conn| schedule::update_policy(conn, id, &input)).await {
+        Ok(p) => Ok(redirect_with_flash(
+            "/therapist/schedule",
+            format!("Saved: clients can book from {} hours to {} days ahead.", p.min_notice_hours, p.max_advance_days),
+        )),
+        Err(AppError::Validation { fields, .. }) => schedule_page(&req, user.ctx, id, None, Errors { policy: fields, ..no_errors() }).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Appointments --------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "therapist/appointments.html")]
+pub struct AppointmentsPage {
+    pub ctx: PageCtx,
+    pub monday: NaiveDate,
+    /// (day label, items of that day) for the week view.
+    pub week: Vec<(String, Vec<(ListItem, String)>)>,
+    pub upcoming: Vec<(ListItem, String)>,
+    pub recent: Vec<(ListItem, String)>,
+    pub prev_week: String,
+    pub next_week: String,
+    pub tz: Tz,
+}
+
+impl AppointmentsPage {
+    pub fn time(&self, i: &ListItem) -> String {
+        i.starts_at.and_utc().with_timezone(&self.tz).format("%H:%M").to_string()
+    }
+    pub fn when(&self, i: &ListItem) -> String {
+        local_time(i.starts_at.and_utc(), self.tz)
+    }
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+    pub fn awaiting(&self, i: &ListItem) -> bool {
+        i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested"
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WeekQuery {
+    pub week: Option<NaiveDate>,
+}
+
+pub async fn appointments(req: HttpRequest, user: LoggedIn, q: web::Query<WeekQuery>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let id = user.session.user.id;
+    let (t, all) = with_conn(&state.pool, move |conn| {
+        let t = therapists::own_profile(conn, id)?;
+        let now = Utc::now().naive_utc();
+        let all = booking::therapist_list(conn, t.id, now - Duration::days(60), now + Duration::days(400))?;
+        Ok((t, all))
+    })
+    .await?;
+    let tz: Tz = t.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let day = q.week.unwrap_or(today);
+    let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+    let local_day = |i: &ListItem| i.starts_at.and_utc().with_timezone(&tz).date_naive();
+    let week = (0..7)
+        .map(|k| {
+            let d = monday + Duration::days(k);
+            let items = all.iter().filter(|(i, _)| local_day(i) == d && i.status != "cancelled").cloned().collect();
+            (d.format("%a %-d %b").to_string(), items)
+        })
+        .collect();
+    let now = Utc::now().naive_utc();
+    let mut upcoming: Vec<(ListItem, String)> = all.iter().filter(|(i, _)| i.ends_at >= now && matches!(i.status.as_str(), "requested" | "confirmed")).cloned().collect();
+    // Flagged requests waiting for acknowledgement first.
+    upcoming.sort_by_key(|(i, _)| (!(i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested"), i.starts_at));
+    let mut recent: Vec<(ListItem, String)> = all.iter().filter(|(i, _)| i.ends_at < now || !matches!(i.status.as_str(), "requested" | "confirmed")).cloned().collect();
+    recent.reverse();
+    recent.truncate(50);
+    render(
+        StatusCode::OK,
+        &AppointmentsPage {
+            ctx: user.ctx,
+            monday,
+            week,
+            upcoming,
+            recent,
+            prev_week: (monday - Duration::days(7)).to_string(),
+            next_week: (monday + Duration::days(7)).to_string(),
+            tz,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "therapist/appointment.html")]
+pub struct AppointmentPage {
+    pub ctx: PageCtx,
+    pub v: AppointmentView,
+    pub questions: &'static [Question],
+    pub error: Option<String>,
+    pub started: bool,
+}
+
+impl AppointmentPage {
+    pub fn when(&self) -> String {
+        local_time(self.v.starts(), self.v.tz())
+    }
+    pub fn yes_answers(&self) -> Vec<&Question> {
+        let a = self.v.answers.as_ref();
+        self.questions.iter().filter(|q| a.and_then(|a| a.get(&q.id)).copied().unwrap_or(false)).collect()
+    }
+    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
+        technique_name(s)
+    }
+    pub fn money(&self, c: &i64) -> String {
+        money(*c)
+    }
+}
+
+async fn appointment_page(req: &HttpRequest, user: LoggedIn, id: i64, error: Option<String>) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(req);
+    let st = state.clone();
+    let me = user.session.user.clone();
+    let v = with_conn(&state.pool, move |conn| booking::view(conn, &st.cipher, &me, id, "page")).await?;
+    let started = v.starts() <= Utc::now();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let mut r = render(status, &AppointmentPage { ctx: user.ctx, v, questions: &screening::questionnaire().questions, error, started })?;
+    r.headers_mut().insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+pub async fn appointment(req: HttpRequest, user: LoggedIn, id: web::Path<i64>) -> PageResult<HttpResponse> {
+    appointment_page(&req, user, id.into_inner(), None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub reason: String,
+    pub acknowledged_flags: Option<String>,
+}
+
+/// One endpoint for the actions on an appointment: confirm, decline, cancel, complete, no_show.
+pub async fn act(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, CsrfForm(form): CsrfForm<ActionForm>) -> PageResult<HttpResponse> {
+    let id = id.into_inner();
+    let state = app_state(&req);
+    let me = user.session.user.clone();
+    let action = form.action.clone();
+    let result = with_conn(&state.pool, move |conn| match action.as_str() {
+        "confirm" => booking::confirm(conn, &me, id, form.acknowledged_flags.is_some()).map(|_| "Confirmed."),
+        "decline" => booking::decline(conn, &me, id, &form.reason).map(|_| "Declined. The client sees your reason."),
+        "cancel" => booking::cancel(conn, &me, id, &form.reason).map(|_| "Cancelled."),
+        "complete" => booking::finish(conn, &me, id, true).map(|_| "Marked as completed."),
+        "no_show" => booking::finish(conn, &me, id, false).map(|_| "Marked as a no-show."),
+        _ => Err(AppError::BadRequest("Unknown action.".into())),
+    })
+    .await;
+    match result {
+        Ok(msg) => Ok(redirect_with_flash(&format!("/therapist/appointments/{id}"), msg)),
+        Err(e @ (AppError::Rule { .. } | AppError::Validation { .. } | AppError::Conflict { .. })) => {
+            let msg = match &e {
+                AppError::Validation { fields, .. } => fields.values().cloned().collect::<Vec<_>>().join(" "),
+                other => other.public_message(),
+            };
+            appointment_page(&req, user, id, Some(msg)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
