@@ -70,8 +70,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Seed { therapists, rng_seed } => {
-            anyhow::ensure!((1..=1_000_000).contains(&therapists), "--therapists is 1 to 1000000");
+        Command::Seed {
+            therapists,
+            rng_seed,
+        } => {
+            anyhow::ensure!(
+                (1..=1_000_000).contains(&therapists),
+                "--therapists is 1 to 1000000"
+            );
             let pool = crate::db::build_pool(&settings.database_url, 1)?;
             let mut conn = pool.get()?;
             crate::models::technique::sync_catalogue(&mut conn)?;

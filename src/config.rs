@@ -150,7 +150,8 @@ impl Settings {
     pub fn answers_cipher(&self) -> anyhow::Result<crate::services::crypto::AnswerCipher> {
         use crate::services::crypto::AnswerCipher;
         if let Some(k) = &self.answers_key {
-            return AnswerCipher::from_base64(k).map_err(|e| anyhow::anyhow!("BODYWORK_ANSWERS_KEY: {e}"));
+            return AnswerCipher::from_base64(k)
+                .map_err(|e| anyhow::anyhow!("BODYWORK_ANSWERS_KEY: {e}"));
         }
         let path = &self.answers_key_file;
         if !path.exists() {
@@ -158,8 +159,9 @@ impl Settings {
             write_private(path, &key)?;
             tracing::warn!(file = %path.display(), "created a new key for screening answers: back it up, answers cannot be read without it");
         }
-        let key = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read the answers key file {}: {e}", path.display()))?;
+        let key = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the answers key file {}: {e}", path.display())
+        })?;
         AnswerCipher::from_base64(&key).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 }
@@ -173,9 +175,9 @@ fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot create the answers key file {}: {e}", path.display()))?;
+    let mut f = opts.open(path).map_err(|e| {
+        anyhow::anyhow!("cannot create the answers key file {}: {e}", path.display())
+    })?;
     writeln!(f, "{content}")?;
     Ok(())
 }

@@ -27,18 +27,108 @@ pub const SEED_PASSWORD: &str = "bodywork-seed";
 const CHUNK: usize = 2000;
 
 const FIRST: &[&str] = &[
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
-    "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen",
-    "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Betty", "Mark", "Sandra", "Wei", "Ashley",
-    "Steven", "Kimberly", "Andrew", "Emily", "Kenji", "Donna", "Joshua", "Michelle", "Priya", "Carol",
-    "Luis", "Amanda", "Omar", "Melissa", "Ahmed", "Deborah", "Juan", "Stephanie", "Ravi", "Aisha",
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Carlos",
+    "Karen",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Nancy",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Wei",
+    "Ashley",
+    "Steven",
+    "Kimberly",
+    "Andrew",
+    "Emily",
+    "Kenji",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Priya",
+    "Carol",
+    "Luis",
+    "Amanda",
+    "Omar",
+    "Melissa",
+    "Ahmed",
+    "Deborah",
+    "Juan",
+    "Stephanie",
+    "Ravi",
+    "Aisha",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-    "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
-    "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
-    "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores",
-    "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Patel",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Patel",
 ];
 const BIO_OPENINGS: &[&str] = &[
     "I work with chronic back and neck pain",
@@ -184,7 +274,9 @@ macro_rules! insert_all {
             // Multi-row inserts exist per backend, not over the multi-connection.
             match &mut *$conn {
                 DbConnection::Sqlite(c) => diesel::insert_into($table).values(part).execute(c)?,
-                DbConnection::Postgresql(c) => diesel::insert_into($table).values(part).execute(c)?,
+                DbConnection::Postgresql(c) => {
+                    diesel::insert_into($table).values(part).execute(c)?
+                }
             };
         }
     };
@@ -196,7 +288,8 @@ fn next_id(conn: &mut DbConnection, table: &str) -> Result<i64, AppError> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         m: i64,
     }
-    let row: Max = diesel::sql_query(format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}")).get_result(conn)?;
+    let row: Max = diesel::sql_query(format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}"))
+        .get_result(conn)?;
     Ok(row.m + 1)
 }
 
@@ -207,7 +300,12 @@ pub struct SeedReport {
 }
 
 /// Seeds `n` therapists (and a client per 100 therapists, who hold the bookings).
-pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) -> Result<SeedReport, AppError> {
+pub fn seed(
+    conn: &mut DbConnection,
+    n: usize,
+    rng_seed: u64,
+    progress: bool,
+) -> Result<SeedReport, AppError> {
     let mut rng = StdRng::seed_from_u64(rng_seed);
     let hash = crate::services::password::hash(&NewPassword::parse(SEED_PASSWORD).expect("valid"))?;
     let now = now();
@@ -234,7 +332,11 @@ pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) ->
             id: user_id,
             email: format!("client{i}.{run}@seed.bodywork.test"),
             password_hash: hash.clone(),
-            name: format!("{} {}", FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())]),
+            name: format!(
+                "{} {}",
+                FIRST[rng.gen_range(0..FIRST.len())],
+                LAST[rng.gen_range(0..LAST.len())]
+            ),
             role: "client",
             created_at: now,
         });
@@ -246,7 +348,11 @@ pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) ->
         Ok::<_, AppError>(())
     })?;
 
-    let bar = if progress { ProgressBar::new(n as u64) } else { ProgressBar::hidden() };
+    let bar = if progress {
+        ProgressBar::new(n as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} therapists  {per_sec}  eta {eta}")
             .expect("valid template"),
@@ -259,10 +365,17 @@ pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) ->
         for _ in 0..size {
             let pick = rng.gen_range(0..total_pop);
             let place = &PLACES[cumulative.partition_point(|c| *c <= pick)];
-            let name = format!("{} {}", FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())]);
+            let name = format!(
+                "{} {}",
+                FIRST[rng.gen_range(0..FIRST.len())],
+                LAST[rng.gen_range(0..LAST.len())]
+            );
             b.users.push(UserRow {
                 id: user_id,
-                email: format!("therapist{}.{run}@seed.bodywork.test", done + b.therapists.len()),
+                email: format!(
+                    "therapist{}.{run}@seed.bodywork.test",
+                    done + b.therapists.len()
+                ),
                 password_hash: hash.clone(),
                 name,
                 role: "therapist",
@@ -281,7 +394,10 @@ pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) ->
             }
             let mut min_price = i64::MAX;
             for (k, t) in techs.iter().enumerate() {
-                b.techniques.push(TechniqueRow { therapist_id, technique_slug: t });
+                b.techniques.push(TechniqueRow {
+                    therapist_id,
+                    technique_slug: t,
+                });
                 if k < 3 {
                     let duration = [30, 60, 60, 90][rng.gen_range(0..4)];
                     let price = (duration as i64 * rng.gen_range(120..220) / 60) * 100 / 100 * 100;
@@ -297,7 +413,11 @@ pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) ->
                     // Some bookings in the coming two weeks.
                     if rng.gen_bool(0.2) {
                         let day = today + Duration::days(rng.gen_range(1..14));
-                        let start = day.and_hms_opt(rng.gen_range(14..20), 0, 0).expect("valid").with_second(0).expect("valid");
+                        let start = day
+                            .and_hms_opt(rng.gen_range(14..20), 0, 0)
+                            .expect("valid")
+                            .with_second(0)
+                            .expect("valid");
                         let end = start + Duration::minutes(duration as i64);
                         b.appointments.push(AppointmentRow {
                             therapist_id,
@@ -323,13 +443,31 @@ pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) ->
             let start = [8 * 60, 9 * 60, 10 * 60][rng.gen_range(0..3)];
             for d in first_day..first_day + days {
                 if rng.gen_bool(0.7) {
-                    b.hours.push(HoursRow { therapist_id, weekday: d as i16, start_min: start, end_min: 12 * 60 });
-                    b.hours.push(HoursRow { therapist_id, weekday: d as i16, start_min: 13 * 60, end_min: start + 9 * 60 });
+                    b.hours.push(HoursRow {
+                        therapist_id,
+                        weekday: d as i16,
+                        start_min: start,
+                        end_min: 12 * 60,
+                    });
+                    b.hours.push(HoursRow {
+                        therapist_id,
+                        weekday: d as i16,
+                        start_min: 13 * 60,
+                        end_min: start + 9 * 60,
+                    });
                 } else {
-                    b.hours.push(HoursRow { therapist_id, weekday: d as i16, start_min: start, end_min: start + 8 * 60 });
+                    b.hours.push(HoursRow {
+                        therapist_id,
+                        weekday: d as i16,
+                        start_min: start,
+                        end_min: start + 8 * 60,
+                    });
                 }
             }
-            b.policies.push(PolicyRow { therapist_id, updated_at: now });
+            b.policies.push(PolicyRow {
+                therapist_id,
+                updated_at: now,
+            });
             let license_ok = rng.gen_bool(0.9);
             let expires = today + Duration::days(rng.gen_range(20..900));
             b.licenses.push(LicenseRow {
@@ -369,7 +507,11 @@ pub fn seed(conn: &mut DbConnection, n: usize, rng_seed: u64, progress: bool) ->
                 longitude: Some(lon),
                 timezone: place.tz.name().to_string(),
                 accepting_new_clients: rng.gen_bool(0.85),
-                languages: if rng.gen_bool(0.2) { ",en,es,".into() } else { ",en,".into() },
+                languages: if rng.gen_bool(0.2) {
+                    ",en,es,".into()
+                } else {
+                    ",en,".into()
+                },
                 in_studio: true,
                 mobile: rng.gen_bool(0.2),
                 verified_hours: if training_ok { hours } else { 0 },

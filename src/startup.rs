@@ -149,9 +149,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/book", web::post().to(pages::booking::book))
         .route("/bookings", web::get().to(pages::booking::list))
         .route("/bookings/{id}", web::get().to(pages::booking::detail))
-        .route("/bookings/{id}/cancel", web::post().to(pages::booking::cancel))
-        .route("/bookings/{id}/reschedule", web::get().to(pages::booking::reschedule_form))
-        .route("/bookings/{id}/reschedule", web::post().to(pages::booking::reschedule))
+        .route(
+            "/bookings/{id}/cancel",
+            web::post().to(pages::booking::cancel),
+        )
+        .route(
+            "/bookings/{id}/reschedule",
+            web::get().to(pages::booking::reschedule_form),
+        )
+        .route(
+            "/bookings/{id}/reschedule",
+            web::post().to(pages::booking::reschedule),
+        )
         .service(
             web::scope("/therapist")
                 .route("", web::get().to(pages::therapist::dashboard))
@@ -172,7 +181,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/training",
                     web::post().to(pages::therapist::training_submit),
-                ),
+                )
+                .route("/schedule", web::get().to(pages::schedule::page))
+                .route("/schedule/week", web::post().to(pages::schedule::save_week))
+                .route("/time-off", web::post().to(pages::schedule::add_time_off))
+                .route(
+                    "/time-off/{id}/remove",
+                    web::post().to(pages::schedule::remove_time_off),
+                )
+                .route("/policy", web::post().to(pages::schedule::save_policy))
+                .route(
+                    "/appointments",
+                    web::get().to(pages::schedule::appointments),
+                )
+                .route(
+                    "/appointments/{id}",
+                    web::get().to(pages::schedule::appointment),
+                )
+                .route("/appointments/{id}", web::post().to(pages::schedule::act)),
         )
         .service(web::scope("/admin").route("", web::get().to(pages::admin::dashboard)))
         // JSON API
@@ -206,21 +232,63 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/me/weekly-hours", web::put().to(api::schedule::put_weekly))
                 .route("/me/time-off", web::get().to(api::schedule::list_time_off))
                 .route("/me/time-off", web::post().to(api::schedule::add_time_off))
-                .route("/me/time-off/{id}", web::delete().to(api::schedule::remove_time_off))
-                .route("/me/booking-policy", web::put().to(api::schedule::put_policy))
-                .route("/me/appointments", web::get().to(api::appointments::my_appointments))
-                .route("/me/bookings", web::get().to(api::appointments::my_bookings))
-                .route("/screening/questionnaire", web::get().to(api::screening::questionnaire))
-                .route("/screening/evaluate", web::post().to(api::screening::evaluate))
-                .route("/therapists/{id}/availability", web::get().to(api::appointments::availability))
+                .route(
+                    "/me/time-off/{id}",
+                    web::delete().to(api::schedule::remove_time_off),
+                )
+                .route(
+                    "/me/booking-policy",
+                    web::put().to(api::schedule::put_policy),
+                )
+                .route(
+                    "/me/appointments",
+                    web::get().to(api::appointments::my_appointments),
+                )
+                .route(
+                    "/me/bookings",
+                    web::get().to(api::appointments::my_bookings),
+                )
+                .route(
+                    "/screening/questionnaire",
+                    web::get().to(api::screening::questionnaire),
+                )
+                .route(
+                    "/screening/evaluate",
+                    web::post().to(api::screening::evaluate),
+                )
+                .route(
+                    "/therapists/{id}/availability",
+                    web::get().to(api::appointments::availability),
+                )
                 .route("/appointments", web::post().to(api::appointments::create))
                 .route("/appointments/{id}", web::get().to(api::appointments::get))
-                .route("/appointments/{id}/confirm", web::post().to(api::appointments::confirm))
-                .route("/appointments/{id}/decline", web::post().to(api::appointments::decline))
-                .route("/appointments/{id}/cancel", web::post().to(api::appointments::cancel))
-                .route("/appointments/{id}/complete", web::post().to(api::appointments::complete))
-                .route("/appointments/{id}/no-show", web::post().to(api::appointments::no_show))
-                .route("/appointments/{id}/reschedule", web::post().to(api::appointments::reschedule))
-                .route("/appointments/{id}/access-log", web::get().to(api::appointments::access_log)),
+                .route(
+                    "/appointments/{id}/confirm",
+                    web::post().to(api::appointments::confirm),
+                )
+                .route(
+                    "/appointments/{id}/decline",
+                    web::post().to(api::appointments::decline),
+                )
+                .route(
+                    "/appointments/{id}/cancel",
+                    web::post().to(api::appointments::cancel),
+                )
+                .route(
+                    "/appointments/{id}/complete",
+                    web::post().to(api::appointments::complete),
+                )
+                .route(
+                    "/appointments/{id}/no-show",
+                    web::post().to(api::appointments::no_show),
+                )
+                .route(
+                    "/appointments/{id}/reschedule",
+                    web::post().to(api::appointments::reschedule),
+                )
+                .route(
+                    "/appointments/{id}/access-log",
+                    web::get().to(api::appointments::access_log),
+                ),
         );
 }

@@ -16,7 +16,8 @@ use crate::services::{therapists, with_conn};
 use crate::web::app_state;
 
 fn rfc3339(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
-    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, true)
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,7 +47,11 @@ fn screening_out(e: &Evaluation, notes: bool) -> ScreeningOut {
         reasons: Some(
             e.reasons
                 .iter()
-                .map(|r| ReasonOut { question_id: r.question_id.clone(), outcome: r.outcome.as_str().into(), message: r.message.clone() })
+                .map(|r| ReasonOut {
+                    question_id: r.question_id.clone(),
+                    outcome: r.outcome.as_str().into(),
+                    message: r.message.clone(),
+                })
                 .collect(),
         ),
         suggested_techniques: Some(e.suggested_techniques.clone()),
@@ -84,7 +89,12 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
     let tz = v.tz();
     let screening = match (&v.screening, v.party) {
         (Some(e), p) => screening_out(e, p == Party::Therapist),
-        (None, _) => ScreeningOut { outcome: v.appt.screening_outcome.clone(), reasons: None, suggested_techniques: None, therapist_notes: None },
+        (None, _) => ScreeningOut {
+            outcome: v.appt.screening_outcome.clone(),
+            reasons: None,
+            suggested_techniques: None,
+            therapist_notes: None,
+        },
     };
     AppointmentOut {
         id: v.appt.id,
@@ -124,7 +134,11 @@ pub struct BookBody {
               (status = 409, description = "slot_taken, slot_unavailable"),
               (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body), validation_failed"),
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
-pub async fn create(req: HttpRequest, caller: ApiUser, body: web::Json<BookBody>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<BookBody>,
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let b = body.into_inner();
     let request = BookingRequest {
@@ -151,8 +165,13 @@ pub async fn get(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiRe
     let state = app_state(&req);
     let id = id.into_inner();
     let st = state.clone();
-    let v = with_conn(&state.pool, move |conn| booking::view(conn, &st.cipher, &caller.user, id, "api")).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(appointment_out(v)))
+    let v = with_conn(&state.pool, move |conn| {
+        booking::view(conn, &st.cipher, &caller.user, id, "api")
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(appointment_out(v)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,14 +206,19 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
         duration_min: i.duration_min,
         price_cents: i.price_cents,
         screening_outcome: i.screening_outcome.clone(),
-        awaiting_acknowledgement: i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested",
+        awaiting_acknowledgement: i.is_flagged()
+            && i.flags_acknowledged_at.is_none()
+            && i.status == "requested",
         client_name,
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/me/bookings", tag = "appointments",
     responses((status = 200, body = [BookingLine], description = "the client's appointments, soonest first")))]
-pub async fn my_bookings(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<Vec<BookingLine>>> {
+pub async fn my_bookings(
+    req: HttpRequest,
+    caller: ApiUser,
+) -> ApiResult<web::Json<Vec<BookingLine>>> {
     let caller = caller.require(Role::Client)?;
     let state = app_state(&req);
     let id = caller.user.id;
@@ -211,7 +235,11 @@ pub struct RangeQuery {
 #[utoipa::path(get, path = "/api/v1/me/appointments", tag = "therapist",
     params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 30 days ago"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, default 90 days ahead")),
     responses((status = 200, body = [BookingLine], description = "the therapist's appointments with screening flags")))]
-pub async fn my_appointments(req: HttpRequest, caller: ApiUser, q: web::Query<RangeQuery>) -> ApiResult<web::Json<Vec<BookingLine>>> {
+pub async fn my_appointments(
+    req: HttpRequest,
+    caller: ApiUser,
+    q: web::Query<RangeQuery>,
+) -> ApiResult<web::Json<Vec<BookingLine>>> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = caller.user.id;
@@ -223,10 +251,19 @@ pub async fn my_appointments(req: HttpRequest, caller: ApiUser, q: web::Query<Ra
     }
     let list = with_conn(&state.pool, move |conn| {
         let t = therapists::own_profile(conn, id)?;
-        booking::therapist_list(conn, t.id, from.and_hms_opt(0, 0, 0).unwrap_or_default(), (to + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default())
+        booking::therapist_list(
+            conn,
+            t.id,
+            from.and_hms_opt(0, 0, 0).unwrap_or_default(),
+            (to + Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        )
     })
     .await?;
-    Ok(web::Json(list.into_iter().map(|(i, n)| line(&i, Some(n))).collect()))
+    Ok(web::Json(
+        list.into_iter().map(|(i, n)| line(&i, Some(n))).collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -247,67 +284,134 @@ pub struct RescheduleBody {
     pub starts_at: DateTime<chrono::FixedOffset>,
 }
 
-async fn after_change(req: &HttpRequest, user: crate::models::user::User, id: i64) -> ApiResult<HttpResponse> {
+async fn after_change(
+    req: &HttpRequest,
+    user: crate::models::user::User,
+    id: i64,
+) -> ApiResult<HttpResponse> {
     let state = app_state(req);
     let st = state.clone();
-    let v = with_conn(&state.pool, move |conn| booking::view(conn, &st.cipher, &user, id, "api")).await?;
+    let v = with_conn(&state.pool, move |conn| {
+        booking::view(conn, &st.cipher, &user, id, "api")
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(appointment_out(v)))
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/confirm", tag = "appointments", request_body = ConfirmBody,
     responses((status = 200, body = AppointmentOut), (status = 422, description = "flags_not_acknowledged, invalid_transition"), (status = 403), (status = 404)))]
-pub async fn confirm(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: web::Json<ConfirmBody>) -> ApiResult<HttpResponse> {
+pub async fn confirm(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<ConfirmBody>,
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
-    let (id, ack, user) = (id.into_inner(), body.acknowledged_flags, caller.user.clone());
-    with_conn(&state.pool, move |conn| booking::confirm(conn, &user, id, ack)).await?;
+    let (id, ack, user) = (
+        id.into_inner(),
+        body.acknowledged_flags,
+        caller.user.clone(),
+    );
+    with_conn(&state.pool, move |conn| {
+        booking::confirm(conn, &user, id, ack)
+    })
+    .await?;
     after_change(&req, caller.user, id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/decline", tag = "appointments", request_body = ReasonBody,
     responses((status = 200, body = AppointmentOut), (status = 422, description = "validation_failed (reason), invalid_transition")))]
-pub async fn decline(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: web::Json<ReasonBody>) -> ApiResult<HttpResponse> {
+pub async fn decline(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
-    let (id, reason, user) = (id.into_inner(), body.into_inner().reason, caller.user.clone());
-    with_conn(&state.pool, move |conn| booking::decline(conn, &user, id, &reason)).await?;
+    let (id, reason, user) = (
+        id.into_inner(),
+        body.into_inner().reason,
+        caller.user.clone(),
+    );
+    with_conn(&state.pool, move |conn| {
+        booking::decline(conn, &user, id, &reason)
+    })
+    .await?;
     after_change(&req, caller.user, id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "appointments", request_body = ReasonBody,
     responses((status = 200, body = AppointmentOut), (status = 422, description = "too_late_to_cancel, already_started, invalid_transition"), (status = 404)))]
-pub async fn cancel(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: Option<web::Json<ReasonBody>>) -> ApiResult<HttpResponse> {
+pub async fn cancel(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<ReasonBody>>,
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
     let (id, user) = (id.into_inner(), caller.user.clone());
-    with_conn(&state.pool, move |conn| booking::cancel(conn, &user, id, &reason)).await?;
+    with_conn(&state.pool, move |conn| {
+        booking::cancel(conn, &user, id, &reason)
+    })
+    .await?;
     after_change(&req, caller.user, id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/complete", tag = "appointments",
     responses((status = 200, body = AppointmentOut), (status = 422, description = "not_started, invalid_transition")))]
-pub async fn complete(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn complete(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     finish(req, caller, id.into_inner(), true).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/no-show", tag = "appointments",
     responses((status = 200, body = AppointmentOut), (status = 422, description = "not_started, invalid_transition")))]
-pub async fn no_show(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn no_show(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     finish(req, caller, id.into_inner(), false).await
 }
 
-async fn finish(req: HttpRequest, caller: ApiUser, id: i64, completed: bool) -> ApiResult<HttpResponse> {
+async fn finish(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: i64,
+    completed: bool,
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let user = caller.user.clone();
-    with_conn(&state.pool, move |conn| booking::finish(conn, &user, id, completed)).await?;
+    with_conn(&state.pool, move |conn| {
+        booking::finish(conn, &user, id, completed)
+    })
+    .await?;
     after_change(&req, caller.user, id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "appointments", request_body = RescheduleBody,
     responses((status = 200, body = AppointmentOut, description = "the new appointment; the old one is cancelled in the same transaction"),
               (status = 409, description = "slot_taken, slot_unavailable"), (status = 422, description = "too_late_to_cancel")))]
-pub async fn reschedule(req: HttpRequest, caller: ApiUser, id: web::Path<i64>, body: web::Json<RescheduleBody>) -> ApiResult<HttpResponse> {
+pub async fn reschedule(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<RescheduleBody>,
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
-    let (id, start, user) = (id.into_inner(), body.starts_at.with_timezone(&Utc), caller.user.clone());
-    let new = with_conn(&state.pool, move |conn| booking::reschedule(conn, &user, id, start)).await?;
+    let (id, start, user) = (
+        id.into_inner(),
+        body.starts_at.with_timezone(&Utc),
+        caller.user.clone(),
+    );
+    let new = with_conn(&state.pool, move |conn| {
+        booking::reschedule(conn, &user, id, start)
+    })
+    .await?;
     after_change(&req, caller.user, new.id).await
 }
 
@@ -320,13 +424,24 @@ pub struct AccessOut {
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}/access-log", tag = "appointments",
     responses((status = 200, body = [AccessOut], description = "who read the client's answers, newest first (the client only)"), (status = 404)))]
-pub async fn access_log(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<web::Json<Vec<AccessOut>>> {
+pub async fn access_log(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<AccessOut>>> {
     let state = app_state(&req);
     let id = id.into_inner();
-    let rows = with_conn(&state.pool, move |conn| booking::access_log(conn, &caller.user, id)).await?;
+    let rows = with_conn(&state.pool, move |conn| {
+        booking::access_log(conn, &caller.user, id)
+    })
+    .await?;
     Ok(web::Json(
         rows.into_iter()
-            .map(|(reader, channel, at)| AccessOut { reader, channel, read_at: at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true) })
+            .map(|(reader, channel, at)| AccessOut {
+                reader,
+                channel,
+                read_at: at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
+            })
             .collect(),
     ))
 }
@@ -353,23 +468,39 @@ pub struct SlotsOut {
 fn date_param(field: &str, v: &Option<String>, default: NaiveDate) -> Result<NaiveDate, AppError> {
     match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| AppError::field(field, "Use a date as YYYY-MM-DD.")),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| AppError::field(field, "Use a date as YYYY-MM-DD.")),
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}/availability", tag = "directory",
     params(("service_id" = i64, Query), ("from" = Option<String>, Query, description = "YYYY-MM-DD, default today"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, at most 31 days after from; default from + 6")),
     responses((status = 200, body = SlotsOut), (status = 404), (status = 422, description = "validation_failed")))]
-pub async fn availability(req: HttpRequest, id: web::Path<i64>, q: web::Query<SlotsQuery>) -> ApiResult<web::Json<SlotsOut>> {
+pub async fn availability(
+    req: HttpRequest,
+    id: web::Path<i64>,
+    q: web::Query<SlotsQuery>,
+) -> ApiResult<web::Json<SlotsOut>> {
     let state = app_state(&req);
     let id = id.into_inner();
-    let service_id = q.service_id.ok_or_else(|| AppError::field("service_id", "Choose a service (service_id)."))?;
+    let service_id = q
+        .service_id
+        .ok_or_else(|| AppError::field("service_id", "Choose a service (service_id)."))?;
     let today = Utc::now().date_naive();
     let from = date_param("from", &q.from, today)?;
     let to = date_param("to", &q.to, from + Duration::days(6))?;
-    let (tz, slots) = with_conn(&state.pool, move |conn| booking::slots(conn, id, service_id, from, to, Utc::now())).await?;
+    let (tz, slots) = with_conn(&state.pool, move |conn| {
+        booking::slots(conn, id, service_id, from, to, Utc::now())
+    })
+    .await?;
     Ok(web::Json(SlotsOut {
         timezone: tz.name().to_string(),
-        slots: slots.into_iter().map(|s| SlotOut { starts_at: rfc3339(s.start, tz), ends_at: rfc3339(s.end, tz) }).collect(),
+        slots: slots
+            .into_iter()
+            .map(|s| SlotOut {
+                starts_at: rfc3339(s.start, tz),
+                ends_at: rfc3339(s.end, tz),
+            })
+            .collect(),
     }))
 }

@@ -16,13 +16,20 @@ use crate::web::app_state;
 fn week_out(ranges: Vec<crate::domain::availability::WeeklyRange>) -> Vec<WeeklyRangeInput> {
     ranges
         .into_iter()
-        .map(|r| WeeklyRangeInput { weekday: r.weekday as i64, start: format_hhmm(r.start_min), end: format_hhmm(r.end_min) })
+        .map(|r| WeeklyRangeInput {
+            weekday: r.weekday as i64,
+            start: format_hhmm(r.start_min),
+            end: format_hhmm(r.end_min),
+        })
         .collect()
 }
 
 #[utoipa::path(get, path = "/api/v1/me/weekly-hours", tag = "therapist",
     responses((status = 200, body = [WeeklyRangeInput])))]
-pub async fn get_weekly(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<Vec<WeeklyRangeInput>>> {
+pub async fn get_weekly(
+    req: HttpRequest,
+    caller: ApiUser,
+) -> ApiResult<web::Json<Vec<WeeklyRangeInput>>> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = caller.user.id;
@@ -36,12 +43,19 @@ pub async fn get_weekly(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Jso
 
 #[utoipa::path(put, path = "/api/v1/me/weekly-hours", tag = "therapist", request_body = [WeeklyRangeInput],
     responses((status = 200, body = [WeeklyRangeInput], description = "replaces the whole week"), (status = 422, description = "validation_failed")))]
-pub async fn put_weekly(req: HttpRequest, caller: ApiUser, body: web::Json<Vec<WeeklyRangeInput>>) -> ApiResult<web::Json<Vec<WeeklyRangeInput>>> {
+pub async fn put_weekly(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<Vec<WeeklyRangeInput>>,
+) -> ApiResult<web::Json<Vec<WeeklyRangeInput>>> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = caller.user.id;
     let input = body.into_inner();
-    let w = with_conn(&state.pool, move |conn| schedule::replace_weekly(conn, id, &input)).await?;
+    let w = with_conn(&state.pool, move |conn| {
+        schedule::replace_weekly(conn, id, &input)
+    })
+    .await?;
     Ok(web::Json(week_out(w)))
 }
 
@@ -64,15 +78,24 @@ pub struct TimeOffOut {
 fn time_off_out(t: schedule::TimeOff) -> TimeOffOut {
     TimeOffOut {
         id: t.id,
-        starts_at: t.starts_at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
-        ends_at: t.ends_at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
+        starts_at: t
+            .starts_at
+            .and_utc()
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        ends_at: t
+            .ends_at
+            .and_utc()
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         note: t.note,
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/me/time-off", tag = "therapist",
     responses((status = 200, body = [TimeOffOut], description = "time off that has not ended")))]
-pub async fn list_time_off(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<Vec<TimeOffOut>>> {
+pub async fn list_time_off(
+    req: HttpRequest,
+    caller: ApiUser,
+) -> ApiResult<web::Json<Vec<TimeOffOut>>> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = caller.user.id;
@@ -86,33 +109,60 @@ pub async fn list_time_off(req: HttpRequest, caller: ApiUser) -> ApiResult<web::
 
 #[utoipa::path(post, path = "/api/v1/me/time-off", tag = "therapist", request_body = TimeOffBody,
     responses((status = 201, body = TimeOffOut), (status = 422, description = "validation_failed")))]
-pub async fn add_time_off(req: HttpRequest, caller: ApiUser, body: web::Json<TimeOffBody>) -> ApiResult<HttpResponse> {
+pub async fn add_time_off(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<TimeOffBody>,
+) -> ApiResult<HttpResponse> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = caller.user.id;
     let b = body.into_inner();
-    let t = with_conn(&state.pool, move |conn| schedule::add_time_off(conn, id, b.starts_at.with_timezone(&Utc), b.ends_at.with_timezone(&Utc), &b.note)).await?;
+    let t = with_conn(&state.pool, move |conn| {
+        schedule::add_time_off(
+            conn,
+            id,
+            b.starts_at.with_timezone(&Utc),
+            b.ends_at.with_timezone(&Utc),
+            &b.note,
+        )
+    })
+    .await?;
     Ok(HttpResponse::Created().json(time_off_out(t)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/me/time-off/{id}", tag = "therapist",
     responses((status = 204), (status = 404)))]
-pub async fn remove_time_off(req: HttpRequest, caller: ApiUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn remove_time_off(
+    req: HttpRequest,
+    caller: ApiUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let (id, tid) = (caller.user.id, path.into_inner());
-    with_conn(&state.pool, move |conn| schedule::remove_time_off(conn, id, tid)).await?;
+    with_conn(&state.pool, move |conn| {
+        schedule::remove_time_off(conn, id, tid)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(put, path = "/api/v1/me/booking-policy", tag = "therapist", request_body = PolicyInput,
     responses((status = 200, body = BookingPolicyOut), (status = 422, description = "validation_failed")))]
-pub async fn put_policy(req: HttpRequest, caller: ApiUser, body: web::Json<PolicyInput>) -> ApiResult<web::Json<BookingPolicyOut>> {
+pub async fn put_policy(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<PolicyInput>,
+) -> ApiResult<web::Json<BookingPolicyOut>> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = caller.user.id;
     let input = body.into_inner();
-    let p = with_conn(&state.pool, move |conn| schedule::update_policy(conn, id, &input)).await?;
+    let p = with_conn(&state.pool, move |conn| {
+        schedule::update_policy(conn, id, &input)
+    })
+    .await?;
     Ok(web::Json(BookingPolicyOut {
         min_notice_hours: p.min_notice_hours,
         max_advance_days: p.max_advance_days,

@@ -28,7 +28,15 @@ pub async fn questionnaire() -> web::Json<QuestionnaireOut> {
     let q = screening::questionnaire();
     web::Json(QuestionnaireOut {
         version: q.version,
-        questions: q.questions.iter().map(|x| QuestionOut { id: x.id.clone(), text: x.text.clone(), why: x.why.clone() }).collect(),
+        questions: q
+            .questions
+            .iter()
+            .map(|x| QuestionOut {
+                id: x.id.clone(),
+                text: x.text.clone(),
+                why: x.why.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -48,9 +56,18 @@ pub async fn evaluate(body: web::Json<EvaluateBody>) -> ApiResult<web::Json<Eval
         .map_err(|e| {
             let mut f = FieldErrors::new();
             match e {
-                ScreeningError::UnknownTechnique(t) => f.insert("technique".into(), format!("\"{t}\" is not a technique we list.")),
-                ScreeningError::UnknownQuestion(q) => f.insert("answers".into(), format!("\"{q}\" is not one of our questions.")),
-                ScreeningError::MissingAnswer(q) => f.insert("answers".into(), format!("Please answer every question (missing: {q}).")),
+                ScreeningError::UnknownTechnique(t) => f.insert(
+                    "technique".into(),
+                    format!("\"{t}\" is not a technique we list."),
+                ),
+                ScreeningError::UnknownQuestion(q) => f.insert(
+                    "answers".into(),
+                    format!("\"{q}\" is not one of our questions."),
+                ),
+                ScreeningError::MissingAnswer(q) => f.insert(
+                    "answers".into(),
+                    format!("Please answer every question (missing: {q})."),
+                ),
             };
             AppError::validation(f).into()
         })

@@ -27,7 +27,15 @@ pub fn format_hhmm(min: u16) -> String {
     format!("{:02}:{:02}", min / 60, min % 60)
 }
 
-pub const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+pub const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 /// One weekly range as typed.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -44,7 +52,10 @@ pub struct WeeklyRangeInput {
 pub fn parse_week(input: &[WeeklyRangeInput]) -> Result<Vec<WeeklyRange>, FieldErrors> {
     let mut errors = FieldErrors::new();
     if input.len() > MAX_RANGES {
-        errors.insert("ranges".into(), format!("At most {MAX_RANGES} ranges a week."));
+        errors.insert(
+            "ranges".into(),
+            format!("At most {MAX_RANGES} ranges a week."),
+        );
         return Err(errors);
     }
     let mut out = Vec::new();
@@ -59,10 +70,22 @@ pub fn parse_week(input: &[WeeklyRangeInput]) -> Result<Vec<WeeklyRange>, FieldE
             continue;
         };
         if start >= end || start >= 1440 {
-            errors.insert(key, format!("{}: the end ({}) must come after the start ({}).", WEEKDAYS[r.weekday as usize - 1], r.end.trim(), r.start.trim()));
+            errors.insert(
+                key,
+                format!(
+                    "{}: the end ({}) must come after the start ({}).",
+                    WEEKDAYS[r.weekday as usize - 1],
+                    r.end.trim(),
+                    r.start.trim()
+                ),
+            );
             continue;
         }
-        out.push(WeeklyRange { weekday: r.weekday as u8, start_min: start, end_min: end });
+        out.push(WeeklyRange {
+            weekday: r.weekday as u8,
+            start_min: start,
+            end_min: end,
+        });
     }
     out.sort_by_key(|r| (r.weekday, r.start_min));
     for w in out.windows(2) {
@@ -91,9 +114,15 @@ pub fn parse_week(input: &[WeeklyRangeInput]) -> Result<Vec<WeeklyRange>, FieldE
 pub fn check_time_off(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
     if ends_at <= starts_at {
-        errors.insert("ends_at".into(), "The end must come after the start.".into());
+        errors.insert(
+            "ends_at".into(),
+            "The end must come after the start.".into(),
+        );
     } else if (ends_at - starts_at).num_days() > MAX_TIME_OFF_DAYS {
-        errors.insert("ends_at".into(), "Time off lasts at most a year at a time.".into());
+        errors.insert(
+            "ends_at".into(),
+            "Time off lasts at most a year at a time.".into(),
+        );
     }
     if errors.is_empty() {
         Ok(())
@@ -119,16 +148,28 @@ pub struct PolicyInput {
 pub fn check_policy(p: &PolicyInput) -> Result<(), FieldErrors> {
     let mut e = FieldErrors::new();
     if !(0..=720).contains(&p.min_notice_hours) {
-        e.insert("min_notice_hours".into(), "Minimum notice is 0 to 720 hours.".into());
+        e.insert(
+            "min_notice_hours".into(),
+            "Minimum notice is 0 to 720 hours.".into(),
+        );
     }
     if !(1..=365).contains(&p.max_advance_days) {
-        e.insert("max_advance_days".into(), "Clients can book 1 to 365 days ahead.".into());
+        e.insert(
+            "max_advance_days".into(),
+            "Clients can book 1 to 365 days ahead.".into(),
+        );
     }
     if !(0..=240).contains(&p.buffer_min) {
-        e.insert("buffer_min".into(), "The buffer is 0 to 240 minutes.".into());
+        e.insert(
+            "buffer_min".into(),
+            "The buffer is 0 to 240 minutes.".into(),
+        );
     }
     if !(0..=720).contains(&p.cancellation_window_hours) {
-        e.insert("cancellation_window_hours".into(), "The cancellation window is 0 to 720 hours.".into());
+        e.insert(
+            "cancellation_window_hours".into(),
+            "The cancellation window is 0 to 720 hours.".into(),
+        );
     }
     if e.is_empty() {
         Ok(())
@@ -154,19 +195,47 @@ mod tests {
 
     #[test]
     fn a_week_refuses_overlaps_and_backwards_ranges_but_allows_breaks() {
-        let r = |d, s: &str, e: &str| WeeklyRangeInput { weekday: d, start: s.into(), end: e.into() };
+        let r = |d, s: &str, e: &str| WeeklyRangeInput {
+            weekday: d,
+            start: s.into(),
+            end: e.into(),
+        };
         let ok = parse_week(&[r(1, "13:00", "18:00"), r(1, "09:00", "12:00")]).unwrap();
         assert_eq!(ok[0].start_min, 540, "sorted");
-        assert!(parse_week(&[r(1, "09:00", "12:00"), r(1, "11:00", "13:00")]).unwrap_err().contains_key("ranges"));
-        assert!(parse_week(&[r(2, "12:00", "09:00")]).unwrap_err().contains_key("ranges[0]"));
-        assert!(parse_week(&[r(8, "09:00", "10:00")]).unwrap_err().contains_key("ranges[0]"));
+        assert!(
+            parse_week(&[r(1, "09:00", "12:00"), r(1, "11:00", "13:00")])
+                .unwrap_err()
+                .contains_key("ranges")
+        );
+        assert!(parse_week(&[r(2, "12:00", "09:00")])
+            .unwrap_err()
+            .contains_key("ranges[0]"));
+        assert!(parse_week(&[r(8, "09:00", "10:00")])
+            .unwrap_err()
+            .contains_key("ranges[0]"));
     }
 
     #[test]
     fn policy_limits() {
-        let p = PolicyInput { min_notice_hours: 2, max_advance_days: 365, buffer_min: 15, cancellation_window_hours: 24, auto_confirm: false };
+        let p = PolicyInput {
+            min_notice_hours: 2,
+            max_advance_days: 365,
+            buffer_min: 15,
+            cancellation_window_hours: 24,
+            auto_confirm: false,
+        };
         assert!(check_policy(&p).is_ok());
-        assert!(check_policy(&PolicyInput { max_advance_days: 366, ..p.clone() }).unwrap_err().contains_key("max_advance_days"));
-        assert!(check_policy(&PolicyInput { buffer_min: -1, ..p }).unwrap_err().contains_key("buffer_min"));
+        assert!(check_policy(&PolicyInput {
+            max_advance_days: 366,
+            ..p.clone()
+        })
+        .unwrap_err()
+        .contains_key("max_advance_days"));
+        assert!(check_policy(&PolicyInput {
+            buffer_min: -1,
+            ..p
+        })
+        .unwrap_err()
+        .contains_key("buffer_min"));
     }
 }

@@ -51,16 +51,26 @@ pub struct BookingRequest {
 
 /// Screens the answers for a technique: the outcomes that stop a booking become errors that
 /// carry the screening result.
-pub fn screen(technique: &str, answers: &BTreeMap<String, bool>, clearance_confirmed: bool) -> Result<Evaluation, AppError> {
+pub fn screen(
+    technique: &str,
+    answers: &BTreeMap<String, bool>,
+    clearance_confirmed: bool,
+) -> Result<Evaluation, AppError> {
     let q = screening::questionnaire();
     let eval = screening::evaluate(q, technique, answers).map_err(|e| {
         let mut f = FieldErrors::new();
         f.insert(
             "answers".into(),
             match e {
-                ScreeningError::MissingAnswer(id) => format!("Please answer every question (missing: {id})."),
-                ScreeningError::UnknownQuestion(id) => format!("\"{id}\" is not one of our questions."),
-                ScreeningError::UnknownTechnique(t) => format!("\"{t}\" is not a technique we list."),
+                ScreeningError::MissingAnswer(id) => {
+                    format!("Please answer every question (missing: {id}).")
+                }
+                ScreeningError::UnknownQuestion(id) => {
+                    format!("\"{id}\" is not one of our questions.")
+                }
+                ScreeningError::UnknownTechnique(t) => {
+                    format!("\"{t}\" is not a technique we list.")
+                }
             },
         );
         AppError::validation(f)
@@ -68,17 +78,22 @@ pub fn screen(technique: &str, answers: &BTreeMap<String, bool>, clearance_confi
     match eval.outcome {
         Outcome::Refer => Err(AppError::Screening {
             code: "screening_refer",
-            message: "Massage is not right for you today. Please see a healthcare provider first.".into(),
+            message: "Massage is not right for you today. Please see a healthcare provider first."
+                .into(),
             screening: Box::new(eval),
         }),
         Outcome::Decline => Err(AppError::Screening {
             code: "screening_decline",
-            message: "This technique is not safe for you now. The techniques that suit you are listed.".into(),
+            message:
+                "This technique is not safe for you now. The techniques that suit you are listed."
+                    .into(),
             screening: Box::new(eval),
         }),
         Outcome::NeedsClearance if !clearance_confirmed => Err(AppError::Screening {
             code: "clearance_required",
-            message: "Please confirm that your healthcare practitioner has cleared you for massage.".into(),
+            message:
+                "Please confirm that your healthcare practitioner has cleared you for massage."
+                    .into(),
             screening: Box::new(eval),
         }),
         _ => Ok(eval),
@@ -98,7 +113,14 @@ struct StoredAnswers {
 
 /// Whether a proposed start is bookable for this therapist and service right now, answered by
 /// the engine. `Err(slot_taken)` when only another booking is in the way.
-fn check_slot(conn: &mut DbConnection, therapist_id: i64, duration_min: i64, start: DateTime<Utc>, now: DateTime<Utc>, ignore: Option<i64>) -> Result<(), AppError> {
+fn check_slot(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    duration_min: i64,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    ignore: Option<i64>,
+) -> Result<(), AppError> {
     let day = start.date_naive();
     let (from, to) = utc_window(day, day);
     let mut schedules = load_schedules(conn, &[therapist_id], from, to)?;
@@ -111,7 +133,12 @@ fn check_slot(conn: &mut DbConnection, therapist_id: i64, duration_min: i64, sta
         let (os, ob) = (old.starts_at.and_utc(), old.blocked_until.and_utc());
         s.busy.retain(|b| !(b.start == os && b.end == ob));
     }
-    let q = s.query(duration_min, now, day - Duration::days(1), day + Duration::days(1));
+    let q = s.query(
+        duration_min,
+        now,
+        day - Duration::days(1),
+        day + Duration::days(1),
+    );
     if availability::is_free(&q, start) {
         return Ok(());
     }
@@ -127,7 +154,11 @@ fn check_slot(conn: &mut DbConnection, therapist_id: i64, duration_min: i64, sta
 }
 
 /// The bookable service of a bookable therapist, or 404.
-fn bookable(conn: &mut DbConnection, therapist_id: i64, service_id: i64) -> Result<(Therapist, Service), AppError> {
+fn bookable(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    service_id: i64,
+) -> Result<(Therapist, Service), AppError> {
     let t = Therapist::find(conn, therapist_id)?;
     if t.suspended_at.is_some() {
         return Err(AppError::NotFound);
@@ -151,19 +182,37 @@ pub fn book(
         return Err(AppError::Forbidden);
     }
     let (therapist, service) = bookable(conn, req.therapist_id, req.service_id)?;
-    let eval = screen(&service.technique_slug, &req.answers, req.clearance_confirmed)?;
+    let eval = screen(
+        &service.technique_slug,
+        &req.answers,
+        req.clearance_confirmed,
+    )?;
     let now_utc = Utc::now();
     let start = req.starts_at;
     let end = start + Duration::minutes(service.duration_min as i64);
     let sealed = cipher.encrypt(
-        &serde_json::to_vec(&StoredAnswers { answers: req.answers.clone() }).map_err(|e| AppError::Internal(e.into()))?,
+        &serde_json::to_vec(&StoredAnswers {
+            answers: req.answers.clone(),
+        })
+        .map_err(|e| AppError::Internal(e.into()))?,
         &answers_aad(therapist.id, client.id),
     );
     let id = write_transaction(conn, |conn| {
-        check_slot(conn, therapist.id, service.duration_min as i64, start, now_utc, None)?;
+        check_slot(
+            conn,
+            therapist.id,
+            service.duration_min as i64,
+            start,
+            now_utc,
+            None,
+        )?;
         let policy = BookingPolicy::find(conn, therapist.id)?;
         let flagged = eval.outcome >= Outcome::Caution;
-        let status = if policy.auto_confirm && !flagged { "confirmed" } else { "requested" };
+        let status = if policy.auto_confirm && !flagged {
+            "confirmed"
+        } else {
+            "requested"
+        };
         let new = NewAppointment {
             therapist_id: therapist.id,
             client_id: client.id,
@@ -186,7 +235,13 @@ pub fn book(
             "appointment.create",
             "appointment",
             Some(id),
-            &format!("{status}: {} {} min at {} UTC (screening {})", service.technique_slug, service.duration_min, new.starts_at, eval.outcome.as_str()),
+            &format!(
+                "{status}: {} {} min at {} UTC (screening {})",
+                service.technique_slug,
+                service.duration_min,
+                new.starts_at,
+                eval.outcome.as_str()
+            ),
         )?;
         Ok::<_, AppError>(id)
     })?;
@@ -194,12 +249,18 @@ pub fn book(
 }
 
 /// The appointment if `viewer` is its client, its therapist or an admin; anyone else gets 404.
-pub fn find_visible(conn: &mut DbConnection, viewer: &User, id: i64) -> Result<Appointment, AppError> {
+pub fn find_visible(
+    conn: &mut DbConnection,
+    viewer: &User,
+    id: i64,
+) -> Result<Appointment, AppError> {
     let appt = Appointment::find(conn, id)?;
     let allowed = match viewer.role() {
         Role::Admin => true,
         Role::Client => appt.client_id == viewer.id,
-        Role::Therapist => Therapist::find_by_user(conn, viewer.id)?.is_some_and(|t| t.id == appt.therapist_id),
+        Role::Therapist => {
+            Therapist::find_by_user(conn, viewer.id)?.is_some_and(|t| t.id == appt.therapist_id)
+        }
     };
     if allowed {
         Ok(appt)
@@ -220,7 +281,12 @@ fn party(conn: &mut DbConnection, viewer: &User, appt: &Appointment) -> Result<P
     match viewer.role() {
         Role::Admin => Ok(Party::Admin),
         Role::Client if appt.client_id == viewer.id => Ok(Party::Client),
-        Role::Therapist if Therapist::find_by_user(conn, viewer.id)?.is_some_and(|t| t.id == appt.therapist_id) => Ok(Party::Therapist),
+        Role::Therapist
+            if Therapist::find_by_user(conn, viewer.id)?
+                .is_some_and(|t| t.id == appt.therapist_id) =>
+        {
+            Ok(Party::Therapist)
+        }
         _ => Err(AppError::NotFound),
     }
 }
@@ -247,7 +313,9 @@ impl AppointmentView {
         self.appt.starts_at.and_utc()
     }
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::America::New_York)
+        self.timezone
+            .parse()
+            .unwrap_or(chrono_tz::America::New_York)
     }
     pub fn is_flagged(&self) -> bool {
         Outcome::parse(&self.appt.screening_outcome).is_some_and(|o| o >= Outcome::Caution)
@@ -257,20 +325,43 @@ impl AppointmentView {
 /// Reads an appointment for `viewer`. The client and the therapist see the answers (decrypted);
 /// every read by someone other than the client who gave them is written to the access log.
 /// An admin sees the outcome only.
-pub fn view(conn: &mut DbConnection, cipher: &AnswerCipher, viewer: &User, id: i64, channel: &str) -> Result<AppointmentView, AppError> {
+pub fn view(
+    conn: &mut DbConnection,
+    cipher: &AnswerCipher,
+    viewer: &User,
+    id: i64,
+    channel: &str,
+) -> Result<AppointmentView, AppError> {
     let appt = Appointment::find(conn, id)?;
     let party = party(conn, viewer, &appt)?;
-    let (therapist, service) = (Therapist::find(conn, appt.therapist_id)?, Service::find(conn, appt.service_id)?);
-    let therapist_name: String = users::table.find(therapist.user_id).select(users::name).first(conn)?;
-    let client_name: String = users::table.find(appt.client_id).select(users::name).first(conn)?;
+    let (therapist, service) = (
+        Therapist::find(conn, appt.therapist_id)?,
+        Service::find(conn, appt.service_id)?,
+    );
+    let therapist_name: String = users::table
+        .find(therapist.user_id)
+        .select(users::name)
+        .first(conn)?;
+    let client_name: String = users::table
+        .find(appt.client_id)
+        .select(users::name)
+        .first(conn)?;
     let policy = BookingPolicy::find(conn, therapist.id)?;
     let (answers, screening) = if party == Party::Admin || appt.screening_answers.is_empty() {
         (None, None)
     } else {
         let plain = cipher
-            .decrypt(&appt.screening_answers, &answers_aad(appt.therapist_id, appt.client_id))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("answers of appointment {id} cannot be decrypted: {e}")))?;
-        let stored: StoredAnswers = serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))?;
+            .decrypt(
+                &appt.screening_answers,
+                &answers_aad(appt.therapist_id, appt.client_id),
+            )
+            .map_err(|e| {
+                AppError::Internal(anyhow::anyhow!(
+                    "answers of appointment {id} cannot be decrypted: {e}"
+                ))
+            })?;
+        let stored: StoredAnswers =
+            serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))?;
         if party != Party::Client {
             diesel::insert_into(screening_access_log::table)
                 .values((
@@ -281,7 +372,12 @@ pub fn view(conn: &mut DbConnection, cipher: &AnswerCipher, viewer: &User, id: i
                 ))
                 .execute(conn)?;
         }
-        let eval = screening::evaluate(screening::questionnaire(), &service.technique_slug, &stored.answers).ok();
+        let eval = screening::evaluate(
+            screening::questionnaire(),
+            &service.technique_slug,
+            &stored.answers,
+        )
+        .ok();
         (Some(stored.answers), eval)
     };
     Ok(AppointmentView {
@@ -300,7 +396,11 @@ pub fn view(conn: &mut DbConnection, cipher: &AnswerCipher, viewer: &User, id: i
 }
 
 /// Who read the answers of an appointment, and when (for its client).
-pub fn access_log(conn: &mut DbConnection, client: &User, id: i64) -> Result<Vec<(String, String, NaiveDateTime)>, AppError> {
+pub fn access_log(
+    conn: &mut DbConnection,
+    client: &User,
+    id: i64,
+) -> Result<Vec<(String, String, NaiveDateTime)>, AppError> {
     let appt = Appointment::find(conn, id)?;
     if appt.client_id != client.id {
         return Err(AppError::NotFound);
@@ -309,7 +409,11 @@ pub fn access_log(conn: &mut DbConnection, client: &User, id: i64) -> Result<Vec
         .inner_join(users::table)
         .filter(screening_access_log::appointment_id.eq(id))
         .order(screening_access_log::read_at.desc())
-        .select((users::name, screening_access_log::channel, screening_access_log::read_at))
+        .select((
+            users::name,
+            screening_access_log::channel,
+            screening_access_log::read_at,
+        ))
         .load(conn)?)
 }
 
@@ -336,7 +440,9 @@ impl ListItem {
         Outcome::parse(&self.screening_outcome).is_some_and(|o| o >= Outcome::Caution)
     }
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::America::New_York)
+        self.timezone
+            .parse()
+            .unwrap_or(chrono_tz::America::New_York)
     }
 }
 
@@ -384,7 +490,12 @@ pub fn client_list(conn: &mut DbConnection, client_id: i64) -> Result<Vec<ListIt
 }
 
 /// A therapist's appointments between two instants, soonest first, with client names.
-pub fn therapist_list(conn: &mut DbConnection, therapist_id: i64, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<(ListItem, String)>, AppError> {
+pub fn therapist_list(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<(ListItem, String)>, AppError> {
     let items: Vec<ListItem> = appointments::table
         .inner_join(services::table)
         .inner_join(therapists::table.inner_join(users::table))
@@ -410,7 +521,11 @@ pub fn therapist_list(conn: &mut DbConnection, therapist_id: i64, from: NaiveDat
         .collect())
 }
 
-fn own_therapist_appt(conn: &mut DbConnection, user: &User, id: i64) -> Result<Appointment, AppError> {
+fn own_therapist_appt(
+    conn: &mut DbConnection,
+    user: &User,
+    id: i64,
+) -> Result<Appointment, AppError> {
     let appt = Appointment::find(conn, id)?;
     match party(conn, user, &appt)? {
         Party::Therapist => Ok(appt),
@@ -421,15 +536,32 @@ fn own_therapist_appt(conn: &mut DbConnection, user: &User, id: i64) -> Result<A
 fn transition_error(appt: &Appointment, action: &str) -> AppError {
     AppError::Rule {
         code: "invalid_transition",
-        message: format!("A {} appointment cannot be {action}.", appt.status.replace('_', "-")),
+        message: format!(
+            "A {} appointment cannot be {action}.",
+            appt.status.replace('_', "-")
+        ),
     }
 }
 
-fn set_status(conn: &mut DbConnection, actor: &User, appt: &Appointment, status: &str, extra: Option<(&str, i64)>, summary: &str) -> Result<(), AppError> {
+fn set_status(
+    conn: &mut DbConnection,
+    actor: &User,
+    appt: &Appointment,
+    status: &str,
+    extra: Option<(&str, i64)>,
+    summary: &str,
+) -> Result<(), AppError> {
     write_transaction(conn, |conn| {
-        let changed = diesel::update(appointments::table.find(appt.id).filter(appointments::status.eq(&appt.status)))
-            .set((appointments::status.eq(status), appointments::updated_at.eq(now())))
-            .execute(conn)?;
+        let changed = diesel::update(
+            appointments::table
+                .find(appt.id)
+                .filter(appointments::status.eq(&appt.status)),
+        )
+        .set((
+            appointments::status.eq(status),
+            appointments::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
         if changed == 0 {
             return Err(AppError::Conflict {
                 code: "changed_meanwhile",
@@ -438,16 +570,31 @@ fn set_status(conn: &mut DbConnection, actor: &User, appt: &Appointment, status:
         }
         if let Some((reason, by)) = extra {
             diesel::update(appointments::table.find(appt.id))
-                .set((appointments::cancel_reason.eq(reason), appointments::cancelled_by.eq(by)))
+                .set((
+                    appointments::cancel_reason.eq(reason),
+                    appointments::cancelled_by.eq(by),
+                ))
                 .execute(conn)?;
         }
-        audit::record(conn, Some(actor.id), &format!("appointment.{status}"), "appointment", Some(appt.id), summary)?;
+        audit::record(
+            conn,
+            Some(actor.id),
+            &format!("appointment.{status}"),
+            "appointment",
+            Some(appt.id),
+            summary,
+        )?;
         Ok(())
     })
 }
 
 /// The therapist confirms; flagged bookings need `acknowledged_flags` (auto-confirm never skips it).
-pub fn confirm(conn: &mut DbConnection, therapist_user: &User, id: i64, acknowledged_flags: bool) -> Result<(), AppError> {
+pub fn confirm(
+    conn: &mut DbConnection,
+    therapist_user: &User,
+    id: i64,
+    acknowledged_flags: bool,
+) -> Result<(), AppError> {
     let appt = own_therapist_appt(conn, therapist_user, id)?;
     if appt.status != "requested" {
         return Err(transition_error(&appt, "confirmed"));
@@ -456,7 +603,8 @@ pub fn confirm(conn: &mut DbConnection, therapist_user: &User, id: i64, acknowle
     if flagged && !acknowledged_flags {
         return Err(AppError::Rule {
             code: "flags_not_acknowledged",
-            message: "Read the screening notes and confirm that you have acknowledged them first.".into(),
+            message: "Read the screening notes and confirm that you have acknowledged them first."
+                .into(),
         });
     }
     write_transaction(conn, |conn| {
@@ -467,7 +615,18 @@ pub fn confirm(conn: &mut DbConnection, therapist_user: &User, id: i64, acknowle
         }
         Ok::<_, AppError>(())
     })?;
-    set_status(conn, therapist_user, &appt, "confirmed", None, if flagged { "confirmed, screening flags acknowledged" } else { "confirmed" })
+    set_status(
+        conn,
+        therapist_user,
+        &appt,
+        "confirmed",
+        None,
+        if flagged {
+            "confirmed, screening flags acknowledged"
+        } else {
+            "confirmed"
+        },
+    )
 }
 
 fn check_reason(reason: &str, required: bool) -> Result<String, AppError> {
@@ -476,19 +635,34 @@ fn check_reason(reason: &str, required: bool) -> Result<String, AppError> {
         return Err(AppError::field("reason", "Give the client a short reason."));
     }
     if r.chars().count() > 500 {
-        return Err(AppError::field("reason", "A reason has at most 500 characters."));
+        return Err(AppError::field(
+            "reason",
+            "A reason has at most 500 characters.",
+        ));
     }
     Ok(r.to_string())
 }
 
 /// The therapist declines a request, with a reason the client sees.
-pub fn decline(conn: &mut DbConnection, therapist_user: &User, id: i64, reason: &str) -> Result<(), AppError> {
+pub fn decline(
+    conn: &mut DbConnection,
+    therapist_user: &User,
+    id: i64,
+    reason: &str,
+) -> Result<(), AppError> {
     let reason = check_reason(reason, true)?;
     let appt = own_therapist_appt(conn, therapist_user, id)?;
     if appt.status != "requested" {
         return Err(transition_error(&appt, "declined"));
     }
-    set_status(conn, therapist_user, &appt, "cancelled", Some((&reason, therapist_user.id)), &format!("declined by the therapist: {reason}"))
+    set_status(
+        conn,
+        therapist_user,
+        &appt,
+        "cancelled",
+        Some((&reason, therapist_user.id)),
+        &format!("declined by the therapist: {reason}"),
+    )
 }
 
 /// Cancels: the client only outside the cancellation window (`too_late_to_cancel`), the
@@ -506,7 +680,10 @@ pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Re
     let now_utc = Utc::now();
     let starts = appt.starts_at.and_utc();
     if starts <= now_utc {
-        return Err(AppError::Rule { code: "already_started", message: "This appointment has already started.".into() });
+        return Err(AppError::Rule {
+            code: "already_started",
+            message: "This appointment has already started.".into(),
+        });
     }
     if who == Party::Client {
         let window = BookingPolicy::find(conn, appt.therapist_id)?.cancellation_window_hours;
@@ -517,27 +694,62 @@ pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Re
             });
         }
     }
-    let by = if who == Party::Client { "client" } else { "therapist" };
-    let summary = if reason.is_empty() { format!("cancelled by the {by}") } else { format!("cancelled by the {by}: {reason}") };
-    set_status(conn, user, &appt, "cancelled", Some((&reason, user.id)), &summary)
+    let by = if who == Party::Client {
+        "client"
+    } else {
+        "therapist"
+    };
+    let summary = if reason.is_empty() {
+        format!("cancelled by the {by}")
+    } else {
+        format!("cancelled by the {by}: {reason}")
+    };
+    set_status(
+        conn,
+        user,
+        &appt,
+        "cancelled",
+        Some((&reason, user.id)),
+        &summary,
+    )
 }
 
 /// Marks a past appointment completed or a no-show (therapist, after its start).
-pub fn finish(conn: &mut DbConnection, therapist_user: &User, id: i64, completed: bool) -> Result<(), AppError> {
+pub fn finish(
+    conn: &mut DbConnection,
+    therapist_user: &User,
+    id: i64,
+    completed: bool,
+) -> Result<(), AppError> {
     let appt = own_therapist_appt(conn, therapist_user, id)?;
     let status = if completed { "completed" } else { "no_show" };
     if appt.status != "confirmed" && appt.status != "requested" {
-        return Err(transition_error(&appt, if completed { "completed" } else { "marked as a no-show" }));
+        return Err(transition_error(
+            &appt,
+            if completed {
+                "completed"
+            } else {
+                "marked as a no-show"
+            },
+        ));
     }
     if appt.starts_at.and_utc() > Utc::now() {
-        return Err(AppError::Rule { code: "not_started", message: "This appointment has not started yet.".into() });
+        return Err(AppError::Rule {
+            code: "not_started",
+            message: "This appointment has not started yet.".into(),
+        });
     }
     set_status(conn, therapist_user, &appt, status, None, status)
 }
 
 /// Moves a client's booking to a new start: cancel and book as one transaction (both or neither),
 /// with the same service and screening answers.
-pub fn reschedule(conn: &mut DbConnection, client: &User, id: i64, new_start: DateTime<Utc>) -> Result<Appointment, AppError> {
+pub fn reschedule(
+    conn: &mut DbConnection,
+    client: &User,
+    id: i64,
+    new_start: DateTime<Utc>,
+) -> Result<Appointment, AppError> {
     let appt = Appointment::find(conn, id)?;
     if party(conn, client, &appt)? != Party::Client {
         return Err(AppError::NotFound);
@@ -548,7 +760,8 @@ pub fn reschedule(conn: &mut DbConnection, client: &User, id: i64, new_start: Da
     let (therapist, service) = bookable(conn, appt.therapist_id, appt.service_id)?;
     let policy = BookingPolicy::find(conn, therapist.id)?;
     let now_utc = Utc::now();
-    if appt.starts_at.and_utc() - now_utc < Duration::hours(policy.cancellation_window_hours as i64) {
+    if appt.starts_at.and_utc() - now_utc < Duration::hours(policy.cancellation_window_hours as i64)
+    {
         return Err(AppError::Rule {
             code: "too_late_to_cancel",
             message: format!("It is too late to move this booking online: this therapist asks for {} hours' notice.", policy.cancellation_window_hours),
@@ -556,17 +769,31 @@ pub fn reschedule(conn: &mut DbConnection, client: &User, id: i64, new_start: Da
     }
     let end = new_start + Duration::minutes(service.duration_min as i64);
     let new_id = write_transaction(conn, |conn| {
-        check_slot(conn, therapist.id, service.duration_min as i64, new_start, now_utc, Some(appt.id))?;
-        let changed = diesel::update(appointments::table.find(appt.id).filter(appointments::status.eq(&appt.status)))
-            .set((
-                appointments::status.eq("cancelled"),
-                appointments::cancel_reason.eq("rescheduled"),
-                appointments::cancelled_by.eq(client.id),
-                appointments::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        check_slot(
+            conn,
+            therapist.id,
+            service.duration_min as i64,
+            new_start,
+            now_utc,
+            Some(appt.id),
+        )?;
+        let changed = diesel::update(
+            appointments::table
+                .find(appt.id)
+                .filter(appointments::status.eq(&appt.status)),
+        )
+        .set((
+            appointments::status.eq("cancelled"),
+            appointments::cancel_reason.eq("rescheduled"),
+            appointments::cancelled_by.eq(client.id),
+            appointments::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
         if changed == 0 {
-            return Err(AppError::Conflict { code: "changed_meanwhile", message: "This appointment changed meanwhile. Reload and try again.".into() });
+            return Err(AppError::Conflict {
+                code: "changed_meanwhile",
+                message: "This appointment changed meanwhile. Reload and try again.".into(),
+            });
         }
         let new = NewAppointment {
             therapist_id: appt.therapist_id,
@@ -589,7 +816,17 @@ pub fn reschedule(conn: &mut DbConnection, client: &User, id: i64, new_start: Da
                 .set(appointments::flags_acknowledged_at.eq(appt.flags_acknowledged_at))
                 .execute(conn)?;
         }
-        audit::record(conn, Some(client.id), "appointment.reschedule", "appointment", Some(new_id), &format!("moved from appointment {} ({} UTC) to {} UTC", appt.id, appt.starts_at, new.starts_at))?;
+        audit::record(
+            conn,
+            Some(client.id),
+            "appointment.reschedule",
+            "appointment",
+            Some(new_id),
+            &format!(
+                "moved from appointment {} ({} UTC) to {} UTC",
+                appt.id, appt.starts_at, new.starts_at
+            ),
+        )?;
         Ok::<_, AppError>(new_id)
     })?;
     Ok(Appointment::find(conn, new_id)?)
@@ -608,9 +845,14 @@ pub fn slots(
     let (wf, wt) = utc_window(from, to);
     let mut schedules = load_schedules(conn, &[therapist_id], wf, wt)?;
     let s = schedules.remove(&therapist_id).ok_or(AppError::NotFound)?;
-    let list = availability::free_slots(&s.query(service.duration_min as i64, now_utc, from, to)).map_err(|e| match e {
-        availability::SlotQueryError::RangeTooLong => AppError::field("to", "Ask for at most 31 days at a time."),
-        availability::SlotQueryError::ToBeforeFrom => AppError::field("to", "`to` must not be before `from`."),
+    let list = availability::free_slots(&s.query(service.duration_min as i64, now_utc, from, to))
+        .map_err(|e| match e {
+        availability::SlotQueryError::RangeTooLong => {
+            AppError::field("to", "Ask for at most 31 days at a time.")
+        }
+        availability::SlotQueryError::ToBeforeFrom => {
+            AppError::field("to", "`to` must not be before `from`.")
+        }
         other => AppError::BadRequest(other.to_string()),
     })?;
     Ok((s.tz, list))

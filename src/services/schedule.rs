@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use crate::db::schema::{booking_policies, time_off, weekly_hours};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::availability::WeeklyRange;
-use crate::domain::schedule::{check_policy, check_time_off, format_hhmm, parse_week, PolicyInput, WeeklyRangeInput, WEEKDAYS};
+use crate::domain::schedule::{
+    check_policy, check_time_off, format_hhmm, parse_week, PolicyInput, WeeklyRangeInput, WEEKDAYS,
+};
 use crate::error::AppError;
 use crate::models::audit;
 use crate::models::booking_policy::BookingPolicy;
@@ -17,19 +19,32 @@ pub fn weekly(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<WeeklyRa
     Ok(weekly_hours::table
         .filter(weekly_hours::therapist_id.eq(therapist_id))
         .order((weekly_hours::weekday, weekly_hours::start_min))
-        .select((weekly_hours::weekday, weekly_hours::start_min, weekly_hours::end_min))
+        .select((
+            weekly_hours::weekday,
+            weekly_hours::start_min,
+            weekly_hours::end_min,
+        ))
         .load::<(i16, i32, i32)>(conn)?
         .into_iter()
-        .map(|(d, s, e)| WeeklyRange { weekday: d as u8, start_min: s as u16, end_min: e as u16 })
+        .map(|(d, s, e)| WeeklyRange {
+            weekday: d as u8,
+            start_min: s as u16,
+            end_min: e as u16,
+        })
         .collect())
 }
 
 /// Replaces the whole week.
-pub fn replace_weekly(conn: &mut DbConnection, user_id: i64, input: &[WeeklyRangeInput]) -> Result<Vec<WeeklyRange>, AppError> {
+pub fn replace_weekly(
+    conn: &mut DbConnection,
+    user_id: i64,
+    input: &[WeeklyRangeInput],
+) -> Result<Vec<WeeklyRange>, AppError> {
     let ranges = parse_week(input).map_err(AppError::validation)?;
     let t = own_profile(conn, user_id)?;
     write_transaction(conn, |conn| {
-        diesel::delete(weekly_hours::table.filter(weekly_hours::therapist_id.eq(t.id))).execute(conn)?;
+        diesel::delete(weekly_hours::table.filter(weekly_hours::therapist_id.eq(t.id)))
+            .execute(conn)?;
         for r in &ranges {
             diesel::insert_into(weekly_hours::table)
                 .values((
@@ -42,10 +57,24 @@ pub fn replace_weekly(conn: &mut DbConnection, user_id: i64, input: &[WeeklyRang
         }
         let summary = ranges
             .iter()
-            .map(|r| format!("{} {}-{}", &WEEKDAYS[r.weekday as usize - 1][..3], format_hhmm(r.start_min), format_hhmm(r.end_min)))
+            .map(|r| {
+                format!(
+                    "{} {}-{}",
+                    &WEEKDAYS[r.weekday as usize - 1][..3],
+                    format_hhmm(r.start_min),
+                    format_hhmm(r.end_min)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
-        audit::record(conn, Some(user_id), "schedule.weekly_hours", "therapist", Some(t.id), &format!("weekly hours: {summary}"))?;
+        audit::record(
+            conn,
+            Some(user_id),
+            "schedule.weekly_hours",
+            "therapist",
+            Some(t.id),
+            &format!("weekly hours: {summary}"),
+        )?;
         Ok::<_, AppError>(())
     })?;
     Ok(ranges)
@@ -65,7 +94,12 @@ pub fn time_off_list(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<T
         .filter(time_off::therapist_id.eq(therapist_id))
         .filter(time_off::ends_at.gt(now()))
         .order(time_off::starts_at)
-        .select((time_off::id, time_off::starts_at, time_off::ends_at, time_off::note))
+        .select((
+            time_off::id,
+            time_off::starts_at,
+            time_off::ends_at,
+            time_off::note,
+        ))
         .load(conn)?)
 }
 
@@ -79,7 +113,10 @@ pub fn add_time_off(
     check_time_off(starts_at, ends_at).map_err(AppError::validation)?;
     let note = note.trim();
     if note.chars().count() > 200 {
-        return Err(AppError::field("note", "A note has at most 200 characters."));
+        return Err(AppError::field(
+            "note",
+            "A note has at most 200 characters.",
+        ));
     }
     let t = own_profile(conn, user_id)?;
     let (s, e) = (starts_at.naive_utc(), ends_at.naive_utc());
@@ -94,25 +131,53 @@ pub fn add_time_off(
             ))
             .returning(time_off::id)
             .get_result(conn)?;
-        audit::record(conn, Some(user_id), "schedule.time_off_add", "time_off", Some(id), &format!("time off {s} to {e} UTC"))?;
+        audit::record(
+            conn,
+            Some(user_id),
+            "schedule.time_off_add",
+            "time_off",
+            Some(id),
+            &format!("time off {s} to {e} UTC"),
+        )?;
         Ok::<_, AppError>(id)
     })?;
-    Ok(TimeOff { id, starts_at: s, ends_at: e, note: note.to_string() })
+    Ok(TimeOff {
+        id,
+        starts_at: s,
+        ends_at: e,
+        note: note.to_string(),
+    })
 }
 
 pub fn remove_time_off(conn: &mut DbConnection, user_id: i64, id: i64) -> Result<(), AppError> {
     let t = own_profile(conn, user_id)?;
     write_transaction(conn, |conn| {
-        let n = diesel::delete(time_off::table.filter(time_off::id.eq(id)).filter(time_off::therapist_id.eq(t.id))).execute(conn)?;
+        let n = diesel::delete(
+            time_off::table
+                .filter(time_off::id.eq(id))
+                .filter(time_off::therapist_id.eq(t.id)),
+        )
+        .execute(conn)?;
         if n == 0 {
             return Err(AppError::NotFound);
         }
-        audit::record(conn, Some(user_id), "schedule.time_off_remove", "time_off", Some(id), "time off removed")?;
+        audit::record(
+            conn,
+            Some(user_id),
+            "schedule.time_off_remove",
+            "time_off",
+            Some(id),
+            "time off removed",
+        )?;
         Ok(())
     })
 }
 
-pub fn update_policy(conn: &mut DbConnection, user_id: i64, p: &PolicyInput) -> Result<BookingPolicy, AppError> {
+pub fn update_policy(
+    conn: &mut DbConnection,
+    user_id: i64,
+    p: &PolicyInput,
+) -> Result<BookingPolicy, AppError> {
     check_policy(p).map_err(AppError::validation)?;
     let t = own_profile(conn, user_id)?;
     write_transaction(conn, |conn| {
@@ -134,7 +199,11 @@ pub fn update_policy(conn: &mut DbConnection, user_id: i64, p: &PolicyInput) -> 
             Some(t.id),
             &format!(
                 "policy: notice {} h, window {} days, buffer {} min, cancel {} h, auto-confirm {}",
-                p.min_notice_hours, p.max_advance_days, p.buffer_min, p.cancellation_window_hours, p.auto_confirm
+                p.min_notice_hours,
+                p.max_advance_days,
+                p.buffer_min,
+                p.cancellation_window_hours,
+                p.auto_confirm
             ),
         )?;
         Ok::<_, AppError>(())

@@ -36,7 +36,9 @@ fn read_answers(form: &HashMap<String, String>) -> Result<BTreeMap<String, bool>
         }
     }
     if missing > 0 {
-        Err(format!("Please answer every question ({missing} not answered yet)."))
+        Err(format!(
+            "Please answer every question ({missing} not answered yet)."
+        ))
     } else {
         Ok(out)
     }
@@ -70,7 +72,9 @@ pub struct BookPage {
 
 impl BookPage {
     pub fn answered(&self, id: &str, value: &str) -> bool {
-        self.answers.get(&format!("q_{id}")).is_some_and(|v| v == value)
+        self.answers
+            .get(&format!("q_{id}"))
+            .is_some_and(|v| v == value)
     }
     pub fn money(&self, c: &i64) -> String {
         money(*c)
@@ -83,16 +87,38 @@ impl BookPage {
 fn parse_start(s: &str) -> Result<DateTime<Utc>, AppError> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| AppError::BadRequest("That time could not be read. Choose a time on the therapist's page.".into()))
+        .map_err(|_| {
+            AppError::BadRequest(
+                "That time could not be read. Choose a time on the therapist's page.".into(),
+            )
+        })
 }
 
-async fn book_page(req: &HttpRequest, ctx: PageCtx, therapist_id: i64, service_id: i64, start: &str) -> Result<BookPage, AppError> {
+async fn book_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    therapist_id: i64,
+    service_id: i64,
+    start: &str,
+) -> Result<BookPage, AppError> {
     let when = parse_start(start)?;
     let state = app_state(req);
     let today = Utc::now().date_naive();
-    let p = with_conn(&state.pool, move |conn| directory::public_profile(conn, therapist_id, today)).await?;
-    let service = p.services.iter().find(|s| s.id == service_id).cloned().ok_or(AppError::NotFound)?;
-    let tz = p.therapist.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+    let p = with_conn(&state.pool, move |conn| {
+        directory::public_profile(conn, therapist_id, today)
+    })
+    .await?;
+    let service = p
+        .services
+        .iter()
+        .find(|s| s.id == service_id)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    let tz = p
+        .therapist
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::America::New_York);
     Ok(BookPage {
         ctx,
         therapist_id,
@@ -111,14 +137,21 @@ async fn book_page(req: &HttpRequest, ctx: PageCtx, therapist_id: i64, service_i
 }
 
 /// The screening questions for a chosen time (log in first; the page comes back here).
-pub async fn book_form(req: HttpRequest, user: LoggedIn, q: web::Query<BookQuery>) -> PageResult<HttpResponse> {
+pub async fn book_form(
+    req: HttpRequest,
+    user: LoggedIn,
+    q: web::Query<BookQuery>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Client)?;
     let page = book_page(&req, user.ctx, q.therapist, q.service, &q.start).await?;
     no_store(render(StatusCode::OK, &page)?)
 }
 
 fn no_store(mut r: HttpResponse) -> PageResult<HttpResponse> {
-    r.headers_mut().insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
     Ok(r)
 }
 
@@ -151,7 +184,11 @@ impl DeclinePage {
     }
 }
 
-pub async fn book(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> PageResult<HttpResponse> {
+pub async fn book(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Client)?;
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let therapist_id: i64 = field("therapist").parse().map_err(|_| AppError::NotFound)?;
@@ -176,29 +213,71 @@ pub async fn book(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<Has
     let state = app_state(&req);
     let st = state.clone();
     let client = user.session.user.clone();
-    match with_conn(&state.pool, move |conn| booking::book(conn, &st.cipher, &client, &request)).await {
+    match with_conn(&state.pool, move |conn| {
+        booking::book(conn, &st.cipher, &client, &request)
+    })
+    .await
+    {
         Ok((appt, _)) => Ok(redirect_with_flash(
             &format!("/bookings/{}", appt.id),
             format!(
                 "Booking {}: {}",
-                if appt.status == "confirmed" { "confirmed" } else { "requested" },
+                if appt.status == "confirmed" {
+                    "confirmed"
+                } else {
+                    "requested"
+                },
                 page.when
             ),
         )),
-        Err(AppError::Screening { code: "screening_refer", screening, .. }) => {
-            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &ReferPage { ctx: user.ctx, screening: *screening })?)
-        }
-        Err(AppError::Screening { code: "screening_decline", screening, .. }) => {
-            let suggested: Vec<&'static Technique> = screening.suggested_techniques.iter().filter_map(|s| technique::find(s)).collect();
+        Err(AppError::Screening {
+            code: "screening_refer",
+            screening,
+            ..
+        }) => no_store(render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ReferPage {
+                ctx: user.ctx,
+                screening: *screening,
+            },
+        )?),
+        Err(AppError::Screening {
+            code: "screening_decline",
+            screening,
+            ..
+        }) => {
+            let suggested: Vec<&'static Technique> = screening
+                .suggested_techniques
+                .iter()
+                .filter_map(|s| technique::find(s))
+                .collect();
             let today = Utc::now().date_naive();
-            let p: PublicProfile = with_conn(&state.pool, move |conn| directory::public_profile(conn, therapist_id, today)).await?;
-            let alternatives = p.services.iter().filter(|s| screening.suggested_techniques.contains(&s.technique_slug)).cloned().collect();
+            let p: PublicProfile = with_conn(&state.pool, move |conn| {
+                directory::public_profile(conn, therapist_id, today)
+            })
+            .await?;
+            let alternatives = p
+                .services
+                .iter()
+                .filter(|s| screening.suggested_techniques.contains(&s.technique_slug))
+                .cloned()
+                .collect();
             no_store(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &DeclinePage { ctx: user.ctx, technique: page.technique.clone(), therapist_id, therapist_name: p.name, alternatives, suggested, screening: *screening },
+                &DeclinePage {
+                    ctx: user.ctx,
+                    technique: page.technique.clone(),
+                    therapist_id,
+                    therapist_name: p.name,
+                    alternatives,
+                    suggested,
+                    screening: *screening,
+                },
             )?)
         }
-        Err(AppError::Screening { screening, message, .. }) => {
+        Err(AppError::Screening {
+            screening, message, ..
+        }) => {
             page.error = Some(message);
             page.clearance = Some(*screening);
             no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
@@ -239,7 +318,14 @@ pub async fn list(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> 
     let now = Utc::now().naive_utc();
     let (mut past, upcoming): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.ends_at < now);
     past.reverse();
-    render(StatusCode::OK, &BookingsPage { ctx: user.ctx, upcoming, past })
+    render(
+        StatusCode::OK,
+        &BookingsPage {
+            ctx: user.ctx,
+            upcoming,
+            past,
+        },
+    )
 }
 
 #[derive(Template)]
@@ -272,7 +358,13 @@ impl DetailPage {
     }
 }
 
-async fn detail_page(req: &HttpRequest, user: LoggedIn, id: i64, error: Option<String>, status: StatusCode) -> PageResult<HttpResponse> {
+async fn detail_page(
+    req: &HttpRequest,
+    user: LoggedIn,
+    id: i64,
+    error: Option<String>,
+    status: StatusCode,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Client)?;
     let state = app_state(req);
     let st = state.clone();
@@ -287,11 +379,26 @@ async fn detail_page(req: &HttpRequest, user: LoggedIn, id: i64, error: Option<S
         .into_iter()
         .map(|(who, channel, at)| (who, channel, local_time(at.and_utc(), v.tz())))
         .collect();
-    let can_change = matches!(v.appt.status.as_str(), "requested" | "confirmed") && v.starts() > Utc::now();
-    no_store(render(status, &DetailPage { ctx: user.ctx, v, reads, questions: &screening::questionnaire().questions, error, can_change })?)
+    let can_change =
+        matches!(v.appt.status.as_str(), "requested" | "confirmed") && v.starts() > Utc::now();
+    no_store(render(
+        status,
+        &DetailPage {
+            ctx: user.ctx,
+            v,
+            reads,
+            questions: &screening::questionnaire().questions,
+            error,
+            can_change,
+        },
+    )?)
 }
 
-pub async fn detail(req: HttpRequest, user: LoggedIn, id: web::Path<i64>) -> PageResult<HttpResponse> {
+pub async fn detail(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+) -> PageResult<HttpResponse> {
     detail_page(&req, user, id.into_inner(), None, StatusCode::OK).await
 }
 
@@ -301,12 +408,24 @@ pub struct CancelForm {
     pub reason: String,
 }
 
-pub async fn cancel(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, CsrfForm(form): CsrfForm<CancelForm>) -> PageResult<HttpResponse> {
+pub async fn cancel(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<CancelForm>,
+) -> PageResult<HttpResponse> {
     let id = id.into_inner();
     let state = app_state(&req);
     let client = user.session.user.clone();
-    match with_conn(&state.pool, move |conn| booking::cancel(conn, &client, id, &form.reason)).await {
-        Ok(()) => Ok(redirect_with_flash("/bookings", "Your booking is cancelled.")),
+    match with_conn(&state.pool, move |conn| {
+        booking::cancel(conn, &client, id, &form.reason)
+    })
+    .await
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            "/bookings",
+            "Your booking is cancelled.",
+        )),
         Err(e @ (AppError::Rule { .. } | AppError::Validation { .. })) => {
             let msg = e.public_message();
             detail_page(&req, user, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
@@ -340,12 +459,18 @@ pub struct FromQuery {
 }
 
 /// Free slots grouped by local day: (day label, [(rfc3339, "09:00")]).
-pub fn group_by_day(slots: &[crate::domain::availability::Interval], tz: chrono_tz::Tz) -> Vec<(String, Vec<(String, String)>)> {
+pub fn group_by_day(
+    slots: &[crate::domain::availability::Interval],
+    tz: chrono_tz::Tz,
+) -> Vec<(String, Vec<(String, String)>)> {
     let mut days: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for s in slots {
         let local = s.start.with_timezone(&tz);
         let label = local.format("%A %-d %B").to_string();
-        let item = (s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), local.format("%H:%M").to_string());
+        let item = (
+            s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            local.format("%H:%M").to_string(),
+        );
         match days.last_mut() {
             Some((l, v)) if *l == label => v.push(item),
             _ => days.push((label, vec![item])),
@@ -354,7 +479,14 @@ pub fn group_by_day(slots: &[crate::domain::availability::Interval], tz: chrono_
     days
 }
 
-async fn reschedule_page(req: &HttpRequest, user: LoggedIn, id: i64, from: Option<NaiveDate>, error: Option<String>, status: StatusCode) -> PageResult<HttpResponse> {
+async fn reschedule_page(
+    req: &HttpRequest,
+    user: LoggedIn,
+    id: i64,
+    from: Option<NaiveDate>,
+    error: Option<String>,
+    status: StatusCode,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Client)?;
     let state = app_state(req);
     let st = state.clone();
@@ -363,15 +495,36 @@ async fn reschedule_page(req: &HttpRequest, user: LoggedIn, id: i64, from: Optio
     let from = from.unwrap_or(today).max(today);
     let (v, slots) = with_conn(&state.pool, move |conn| {
         let v = booking::view(conn, &st.cipher, &client, id, "page")?;
-        let (_, slots) = booking::slots(conn, v.appt.therapist_id, v.appt.service_id, from, from + Duration::days(6), Utc::now())?;
+        let (_, slots) = booking::slots(
+            conn,
+            v.appt.therapist_id,
+            v.appt.service_id,
+            from,
+            from + Duration::days(6),
+            Utc::now(),
+        )?;
         Ok((v, slots))
     })
     .await?;
     let days = group_by_day(&slots, v.tz());
-    no_store(render(status, &ReschedulePage { ctx: user.ctx, v, days, error, next_from: (from + Duration::days(7)).to_string() })?)
+    no_store(render(
+        status,
+        &ReschedulePage {
+            ctx: user.ctx,
+            v,
+            days,
+            error,
+            next_from: (from + Duration::days(7)).to_string(),
+        },
+    )?)
 }
 
-pub async fn reschedule_form(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, q: web::Query<FromQuery>) -> PageResult<HttpResponse> {
+pub async fn reschedule_form(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    q: web::Query<FromQuery>,
+) -> PageResult<HttpResponse> {
     reschedule_page(&req, user, id.into_inner(), q.from, None, StatusCode::OK).await
 }
 
@@ -381,16 +534,36 @@ pub struct RescheduleForm {
     pub start: String,
 }
 
-pub async fn reschedule(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, CsrfForm(form): CsrfForm<RescheduleForm>) -> PageResult<HttpResponse> {
+pub async fn reschedule(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<RescheduleForm>,
+) -> PageResult<HttpResponse> {
     let id = id.into_inner();
     let start = parse_start(&form.start)?;
     let state = app_state(&req);
     let client = user.session.user.clone();
-    match with_conn(&state.pool, move |conn| booking::reschedule(conn, &client, id, start)).await {
-        Ok(new) => Ok(redirect_with_flash(&format!("/bookings/{}", new.id), "Your booking has moved.")),
+    match with_conn(&state.pool, move |conn| {
+        booking::reschedule(conn, &client, id, start)
+    })
+    .await
+    {
+        Ok(new) => Ok(redirect_with_flash(
+            &format!("/bookings/{}", new.id),
+            "Your booking has moved.",
+        )),
         Err(e @ (AppError::Rule { .. } | AppError::Conflict { .. })) => {
             let msg = e.public_message();
-            reschedule_page(&req, user, id, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+            reschedule_page(
+                &req,
+                user,
+                id,
+                None,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -412,7 +585,9 @@ pub struct SelfCheckPage {
 
 impl SelfCheckPage {
     pub fn answered(&self, id: &str, value: &str) -> bool {
-        self.answers.get(&format!("q_{id}")).is_some_and(|v| v == value)
+        self.answers
+            .get(&format!("q_{id}"))
+            .is_some_and(|v| v == value)
     }
     pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
         technique_name(s)
@@ -424,28 +599,49 @@ impl SelfCheckPage {
 pub async fn self_check_form(ctx: PageCtx) -> PageResult<HttpResponse> {
     render(
         StatusCode::OK,
-        &SelfCheckPage { ctx, techniques: CATALOGUE, questions: &screening::questionnaire().questions, technique: "swedish".into(), answers: HashMap::new(), error: None, result: None },
+        &SelfCheckPage {
+            ctx,
+            techniques: CATALOGUE,
+            questions: &screening::questionnaire().questions,
+            technique: "swedish".into(),
+            answers: HashMap::new(),
+            error: None,
+            result: None,
+        },
     )
 }
 
-pub async fn self_check(ctx: PageCtx, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> PageResult<HttpResponse> {
+pub async fn self_check(
+    ctx: PageCtx,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> PageResult<HttpResponse> {
     let technique = form.get("technique").cloned().unwrap_or_default();
-    let mut page = SelfCheckPage { ctx, techniques: CATALOGUE, questions: &screening::questionnaire().questions, technique: technique.clone(), answers: form.clone(), error: None, result: None };
+    let mut page = SelfCheckPage {
+        ctx,
+        techniques: CATALOGUE,
+        questions: &screening::questionnaire().questions,
+        technique: technique.clone(),
+        answers: form.clone(),
+        error: None,
+        result: None,
+    };
     let status = match read_answers(&form) {
         Err(msg) => {
             page.error = Some(msg);
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Ok(answers) => match screening::evaluate(screening::questionnaire(), &technique, &answers) {
-            Ok(e) => {
-                page.result = Some(e);
-                StatusCode::OK
+        Ok(answers) => {
+            match screening::evaluate(screening::questionnaire(), &technique, &answers) {
+                Ok(e) => {
+                    page.result = Some(e);
+                    StatusCode::OK
+                }
+                Err(_) => {
+                    page.error = Some("Choose a technique from the list.".into());
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
             }
-            Err(_) => {
-                page.error = Some("Choose a technique from the list.".into());
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-        },
+        }
     };
     no_store(render(status, &page)?)
 }

@@ -214,13 +214,20 @@ pub async fn profile(
     let today = Utc::now().date_naive();
     let id = id.into_inner();
     let state = app_state(&req);
-    let p = with_conn(&state.pool, move |conn| directory::public_profile(conn, id, today)).await?;
+    let p = with_conn(&state.pool, move |conn| {
+        directory::public_profile(conn, id, today)
+    })
+    .await?;
     let license_status = p
         .license
         .as_ref()
         .map(|l| crate::api::directory::license_status(&l.status, l.expires_on, today).to_string())
         .unwrap_or_default();
-    let tz: Tz = p.therapist.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+    let tz: Tz = p
+        .therapist
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::America::New_York);
     let local_today = Utc::now().with_timezone(&tz).date_naive();
     let from = q
         .from
@@ -235,7 +242,14 @@ pub async fn profile(
     let days = match service_id {
         Some(sid) => {
             let (_, slots) = with_conn(&state.pool, move |conn| {
-                crate::services::booking::slots(conn, id, sid, from, from + chrono::Duration::days(6), Utc::now())
+                crate::services::booking::slots(
+                    conn,
+                    id,
+                    sid,
+                    from,
+                    from + chrono::Duration::days(6),
+                    Utc::now(),
+                )
             })
             .await?;
             crate::web::booking::group_by_day(&slots, tz)

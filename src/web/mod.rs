@@ -4,10 +4,10 @@
 pub mod admin;
 pub mod auth;
 pub mod booking;
-pub mod schedule;
 pub mod directory;
 pub mod errors;
 pub mod home;
+pub mod schedule;
 pub mod therapist;
 
 use std::collections::HashMap;

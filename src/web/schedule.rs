@@ -71,7 +71,13 @@ struct Errors {
     policy: FieldErrors,
 }
 
-async fn schedule_page(req: &HttpRequest, ctx: PageCtx, user_id: i64, week_override: Option<Vec<(usize, &'static str, Vec<(String, String)>)>>, errors: Errors) -> PageResult<HttpResponse> {
+async fn schedule_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    user_id: i64,
+    week_override: Option<Vec<(usize, &'static str, Vec<(String, String)>)>>,
+    errors: Errors,
+) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let (t, ranges, time_off, policy) = with_conn(&state.pool, move |conn| {
         let t = therapists::own_profile(conn, user_id)?;
@@ -83,7 +89,11 @@ async fn schedule_page(req: &HttpRequest, ctx: PageCtx, user_id: i64, week_overr
     .await?;
     let failed = errors.week.is_some() || !errors.time_off.is_empty() || !errors.policy.is_empty();
     render(
-        if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
+        if failed {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
         &SchedulePage {
             ctx,
             week: week_override.unwrap_or_else(|| week_rows(&ranges)),
@@ -98,7 +108,11 @@ async fn schedule_page(req: &HttpRequest, ctx: PageCtx, user_id: i64, week_overr
 }
 
 fn no_errors() -> Errors {
-    Errors { week: None, time_off: FieldErrors::new(), policy: FieldErrors::new() }
+    Errors {
+        week: None,
+        time_off: FieldErrors::new(),
+        policy: FieldErrors::new(),
+    }
 }
 
 pub async fn page(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
@@ -108,21 +122,32 @@ pub async fn page(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> 
 }
 
 /// The week form: `d{weekday}_start_{k}` / `d{weekday}_end_{k}`; blank rows are skipped.
-pub async fn save_week(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> PageResult<HttpResponse> {
+pub async fn save_week(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let mut input = Vec::new();
     let mut typed: Vec<(usize, &'static str, Vec<(String, String)>)> = Vec::new();
     for d in 1..=7usize {
         let mut rows = Vec::new();
         for k in 0..20 {
-            let (Some(s), Some(e)) = (form.get(&format!("d{d}_start_{k}")), form.get(&format!("d{d}_end_{k}"))) else {
+            let (Some(s), Some(e)) = (
+                form.get(&format!("d{d}_start_{k}")),
+                form.get(&format!("d{d}_end_{k}")),
+            ) else {
                 break;
             };
             let (s, e) = (s.trim().to_string(), e.trim().to_string());
             if s.is_empty() && e.is_empty() {
                 continue;
             }
-            input.push(WeeklyRangeInput { weekday: d as i64, start: s.clone(), end: e.clone() });
+            input.push(WeeklyRangeInput {
+                weekday: d as i64,
+                start: s.clone(),
+                end: e.clone(),
+            });
             rows.push((s, e));
         }
         rows.push((String::new(), String::new()));
@@ -130,11 +155,28 @@ pub async fn save_week(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfFor
     }
     let state = app_state(&req);
     let id = user.session.user.id;
-    match with_conn(&state.pool, move |conn| schedule::replace_weekly(conn, id, &input)).await {
-        Ok(_) => Ok(redirect_with_flash("/therapist/schedule", "Your weekly hours are saved.")),
+    match with_conn(&state.pool, move |conn| {
+        schedule::replace_weekly(conn, id, &input)
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect_with_flash(
+            "/therapist/schedule",
+            "Your weekly hours are saved.",
+        )),
         Err(AppError::Validation { fields, .. }) => {
             let msg = fields.values().cloned().collect::<Vec<_>>().join(" ");
-            schedule_page(&req, user.ctx, id, Some(typed), Errors { week: Some(msg), ..no_errors() }).await
+            schedule_page(
+                &req,
+                user.ctx,
+                id,
+                Some(typed),
+                Errors {
+                    week: Some(msg),
+                    ..no_errors()
+                },
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -153,10 +195,16 @@ pub struct TimeOffForm {
 /// A `datetime-local` value in the therapist's zone.
 fn local_input(tz: Tz, s: &str) -> Option<chrono::DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok()?;
-    tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc))
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
-pub async fn add_time_off(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<TimeOffForm>) -> PageResult<HttpResponse> {
+pub async fn add_time_off(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<TimeOffForm>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = user.session.user.id;
@@ -173,24 +221,52 @@ pub async fn add_time_off(req: HttpRequest, user: LoggedIn, CsrfForm(form): Csrf
             f.insert("ends_at".into(), "Enter when the time off ends.".into());
         }
         match (s, e) {
-            (Some(s), Some(e)) if f.is_empty() => schedule::add_time_off(conn, id, s, e, &form.note),
+            (Some(s), Some(e)) if f.is_empty() => {
+                schedule::add_time_off(conn, id, s, e, &form.note)
+            }
             _ => Err(AppError::validation(f)),
         }
     })
     .await;
     match result {
-        Ok(_) => Ok(redirect_with_flash("/therapist/schedule", "Time off added: those hours are no longer offered.")),
-        Err(AppError::Validation { fields, .. }) => schedule_page(&req, user.ctx, id, None, Errors { time_off: fields, ..no_errors() }).await,
+        Ok(_) => Ok(redirect_with_flash(
+            "/therapist/schedule",
+            "Time off added: those hours are no longer offered.",
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            schedule_page(
+                &req,
+                user.ctx,
+                id,
+                None,
+                Errors {
+                    time_off: fields,
+                    ..no_errors()
+                },
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn remove_time_off(req: HttpRequest, user: LoggedIn, path: web::Path<i64>, _f: CsrfForm<crate::web::auth::EmptyForm>) -> PageResult<HttpResponse> {
+pub async fn remove_time_off(
+    req: HttpRequest,
+    user: LoggedIn,
+    path: web::Path<i64>,
+    _f: CsrfForm<crate::web::auth::EmptyForm>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let state = app_state(&req);
     let (id, tid) = (user.session.user.id, path.into_inner());
-    with_conn(&state.pool, move |conn| schedule::remove_time_off(conn, id, tid)).await?;
-    Ok(redirect_with_flash("/therapist/schedule", "Time off removed."))
+    with_conn(&state.pool, move |conn| {
+        schedule::remove_time_off(conn, id, tid)
+    })
+    .await?;
+    Ok(redirect_with_flash(
+        "/therapist/schedule",
+        "Time off removed.",
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,7 +282,11 @@ pub struct PolicyForm {
     pub auto_confirm: Option<String>,
 }
 
-pub async fn save_policy(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfForm<PolicyForm>) -> PageResult<HttpResponse> {
+pub async fn save_policy(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<PolicyForm>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let n = |s: &str| s.trim().parse::<i32>().unwrap_or(-1);
     let input = PolicyInput {
@@ -218,12 +298,31 @@ pub async fn save_policy(req: HttpRequest, user: LoggedIn, CsrfForm(form): CsrfF
     };
     let state = app_state(&req);
     let id = user.session.user.id;
-    match with_conn(&state.pool, move |conn| schedule::update_policy(conn, id, &input)).await {
+    match with_conn(&state.pool, move |conn| {
+        schedule::update_policy(conn, id, &input)
+    })
+    .await
+    {
         Ok(p) => Ok(redirect_with_flash(
             "/therapist/schedule",
-            format!("Saved: clients can book from {} hours to {} days ahead.", p.min_notice_hours, p.max_advance_days),
+            format!(
+                "Saved: clients can book from {} hours to {} days ahead.",
+                p.min_notice_hours, p.max_advance_days
+            ),
         )),
-        Err(AppError::Validation { fields, .. }) => schedule_page(&req, user.ctx, id, None, Errors { policy: fields, ..no_errors() }).await,
+        Err(AppError::Validation { fields, .. }) => {
+            schedule_page(
+                &req,
+                user.ctx,
+                id,
+                None,
+                Errors {
+                    policy: fields,
+                    ..no_errors()
+                },
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -246,7 +345,11 @@ pub struct AppointmentsPage {
 
 impl AppointmentsPage {
     pub fn time(&self, i: &ListItem) -> String {
-        i.starts_at.and_utc().with_timezone(&self.tz).format("%H:%M").to_string()
+        i.starts_at
+            .and_utc()
+            .with_timezone(&self.tz)
+            .format("%H:%M")
+            .to_string()
     }
     pub fn when(&self, i: &ListItem) -> String {
         local_time(i.starts_at.and_utc(), self.tz)
@@ -264,14 +367,23 @@ pub struct WeekQuery {
     pub week: Option<NaiveDate>,
 }
 
-pub async fn appointments(req: HttpRequest, user: LoggedIn, q: web::Query<WeekQuery>) -> PageResult<HttpResponse> {
+pub async fn appointments(
+    req: HttpRequest,
+    user: LoggedIn,
+    q: web::Query<WeekQuery>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = user.session.user.id;
     let (t, all) = with_conn(&state.pool, move |conn| {
         let t = therapists::own_profile(conn, id)?;
         let now = Utc::now().naive_utc();
-        let all = booking::therapist_list(conn, t.id, now - Duration::days(60), now + Duration::days(400))?;
+        let all = booking::therapist_list(
+            conn,
+            t.id,
+            now - Duration::days(60),
+            now + Duration::days(400),
+        )?;
         Ok((t, all))
     })
     .await?;
@@ -283,15 +395,32 @@ pub async fn appointments(req: HttpRequest, user: LoggedIn, q: web::Query<WeekQu
     let week = (0..7)
         .map(|k| {
             let d = monday + Duration::days(k);
-            let items = all.iter().filter(|(i, _)| local_day(i) == d && i.status != "cancelled").cloned().collect();
+            let items = all
+                .iter()
+                .filter(|(i, _)| local_day(i) == d && i.status != "cancelled")
+                .cloned()
+                .collect();
             (d.format("%a %-d %b").to_string(), items)
         })
         .collect();
     let now = Utc::now().naive_utc();
-    let mut upcoming: Vec<(ListItem, String)> = all.iter().filter(|(i, _)| i.ends_at >= now && matches!(i.status.as_str(), "requested" | "confirmed")).cloned().collect();
+    let mut upcoming: Vec<(ListItem, String)> = all
+        .iter()
+        .filter(|(i, _)| i.ends_at >= now && matches!(i.status.as_str(), "requested" | "confirmed"))
+        .cloned()
+        .collect();
     // Flagged requests waiting for acknowledgement first.
-    upcoming.sort_by_key(|(i, _)| (!(i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested"), i.starts_at));
-    let mut recent: Vec<(ListItem, String)> = all.iter().filter(|(i, _)| i.ends_at < now || !matches!(i.status.as_str(), "requested" | "confirmed")).cloned().collect();
+    upcoming.sort_by_key(|(i, _)| {
+        (
+            !(i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested"),
+            i.starts_at,
+        )
+    });
+    let mut recent: Vec<(ListItem, String)> = all
+        .iter()
+        .filter(|(i, _)| i.ends_at < now || !matches!(i.status.as_str(), "requested" | "confirmed"))
+        .cloned()
+        .collect();
     recent.reverse();
     recent.truncate(50);
     render(
@@ -325,7 +454,10 @@ impl AppointmentPage {
     }
     pub fn yes_answers(&self) -> Vec<&Question> {
         let a = self.v.answers.as_ref();
-        self.questions.iter().filter(|q| a.and_then(|a| a.get(&q.id)).copied().unwrap_or(false)).collect()
+        self.questions
+            .iter()
+            .filter(|q| a.and_then(|a| a.get(&q.id)).copied().unwrap_or(false))
+            .collect()
     }
     pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
         technique_name(s)
@@ -335,20 +467,48 @@ impl AppointmentPage {
     }
 }
 
-async fn appointment_page(req: &HttpRequest, user: LoggedIn, id: i64, error: Option<String>) -> PageResult<HttpResponse> {
+async fn appointment_page(
+    req: &HttpRequest,
+    user: LoggedIn,
+    id: i64,
+    error: Option<String>,
+) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let state = app_state(req);
     let st = state.clone();
     let me = user.session.user.clone();
-    let v = with_conn(&state.pool, move |conn| booking::view(conn, &st.cipher, &me, id, "page")).await?;
+    let v = with_conn(&state.pool, move |conn| {
+        booking::view(conn, &st.cipher, &me, id, "page")
+    })
+    .await?;
     let started = v.starts() <= Utc::now();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let mut r = render(status, &AppointmentPage { ctx: user.ctx, v, questions: &screening::questionnaire().questions, error, started })?;
-    r.headers_mut().insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-store"));
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut r = render(
+        status,
+        &AppointmentPage {
+            ctx: user.ctx,
+            v,
+            questions: &screening::questionnaire().questions,
+            error,
+            started,
+        },
+    )?;
+    r.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
     Ok(r)
 }
 
-pub async fn appointment(req: HttpRequest, user: LoggedIn, id: web::Path<i64>) -> PageResult<HttpResponse> {
+pub async fn appointment(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+) -> PageResult<HttpResponse> {
     appointment_page(&req, user, id.into_inner(), None).await
 }
 
@@ -362,14 +522,22 @@ pub struct ActionForm {
 }
 
 /// One endpoint for the actions on an appointment: confirm, decline, cancel, complete, no_show.
-pub async fn act(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, CsrfForm(form): CsrfForm<ActionForm>) -> PageResult<HttpResponse> {
+pub async fn act(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ActionForm>,
+) -> PageResult<HttpResponse> {
     let id = id.into_inner();
     let state = app_state(&req);
     let me = user.session.user.clone();
     let action = form.action.clone();
     let result = with_conn(&state.pool, move |conn| match action.as_str() {
-        "confirm" => booking::confirm(conn, &me, id, form.acknowledged_flags.is_some()).map(|_| "Confirmed."),
-        "decline" => booking::decline(conn, &me, id, &form.reason).map(|_| "Declined. The client sees your reason."),
+        "confirm" => {
+            booking::confirm(conn, &me, id, form.acknowledged_flags.is_some()).map(|_| "Confirmed.")
+        }
+        "decline" => booking::decline(conn, &me, id, &form.reason)
+            .map(|_| "Declined. The client sees your reason."),
         "cancel" => booking::cancel(conn, &me, id, &form.reason).map(|_| "Cancelled."),
         "complete" => booking::finish(conn, &me, id, true).map(|_| "Marked as completed."),
         "no_show" => booking::finish(conn, &me, id, false).map(|_| "Marked as a no-show."),
@@ -377,10 +545,17 @@ pub async fn act(req: HttpRequest, user: LoggedIn, id: web::Path<i64>, CsrfForm(
     })
     .await;
     match result {
-        Ok(msg) => Ok(redirect_with_flash(&format!("/therapist/appointments/{id}"), msg)),
-        Err(e @ (AppError::Rule { .. } | AppError::Validation { .. } | AppError::Conflict { .. })) => {
+        Ok(msg) => Ok(redirect_with_flash(
+            &format!("/therapist/appointments/{id}"),
+            msg,
+        )),
+        Err(
+            e @ (AppError::Rule { .. } | AppError::Validation { .. } | AppError::Conflict { .. }),
+        ) => {
             let msg = match &e {
-                AppError::Validation { fields, .. } => fields.values().cloned().collect::<Vec<_>>().join(" "),
+                AppError::Validation { fields, .. } => {
+                    fields.values().cloned().collect::<Vec<_>>().join(" ")
+                }
                 other => other.public_message(),
             };
             appointment_page(&req, user, id, Some(msg)).await

@@ -13,15 +13,37 @@ use crate::helpers::{spawn_app, TestApp};
 /// Every question answered "no", then the given ones "yes".
 pub fn answers(yes: &[&str]) -> BTreeMap<String, bool> {
     let q = bodywork::domain::screening::questionnaire();
-    q.questions.iter().map(|x| (x.id.clone(), yes.contains(&x.id.as_str()))).collect()
+    q.questions
+        .iter()
+        .map(|x| (x.id.clone(), yes.contains(&x.id.as_str())))
+        .collect()
 }
 
 /// A verified therapist in Boston working every day 09:00-17:00 (New York time), with one
 /// 60-minute service of `technique`.
-pub async fn open_therapist(app: &TestApp, admin_id: i64, email: &str, techniques: &[&str]) -> Made {
-    let m = make_therapist(app, admin_id, Spec { email, name: "Open Therapist", techniques, ..Default::default() }).await;
-    let week: Vec<Value> = (1..=7).map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"})).collect();
-    let r = app.api_put("/api/v1/me/weekly-hours", &m.token, json!(week)).await;
+pub async fn open_therapist(
+    app: &TestApp,
+    admin_id: i64,
+    email: &str,
+    techniques: &[&str],
+) -> Made {
+    let m = make_therapist(
+        app,
+        admin_id,
+        Spec {
+            email,
+            name: "Open Therapist",
+            techniques,
+            ..Default::default()
+        },
+    )
+    .await;
+    let week: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"}))
+        .collect();
+    let r = app
+        .api_put("/api/v1/me/weekly-hours", &m.token, json!(week))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     m
 }
@@ -33,14 +55,32 @@ pub fn some_day() -> NaiveDate {
 
 pub async fn slots(app: &TestApp, m: &Made, from: NaiveDate, to: NaiveDate) -> Vec<String> {
     let r = app
-        .api_get(&format!("/api/v1/therapists/{}/availability?service_id={}&from={from}&to={to}", m.therapist_id, m.service_id), None)
+        .api_get(
+            &format!(
+                "/api/v1/therapists/{}/availability?service_id={}&from={from}&to={to}",
+                m.therapist_id, m.service_id
+            ),
+            None,
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
-    v["slots"].as_array().unwrap().iter().map(|s| s["starts_at"].as_str().unwrap().to_string()).collect()
+    v["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["starts_at"].as_str().unwrap().to_string())
+        .collect()
 }
 
-pub async fn book(app: &TestApp, token: &str, m: &Made, start: &str, yes: &[&str], clearance: bool) -> reqwest::Response {
+pub async fn book(
+    app: &TestApp,
+    token: &str,
+    m: &Made,
+    start: &str,
+    yes: &[&str],
+    clearance: bool,
+) -> reqwest::Response {
     app.api_post(
         "/api/v1/appointments",
         Some(token),
@@ -58,16 +98,30 @@ async fn free_slots_follow_hours_in_the_therapists_zone_and_booking_takes_one() 
     let list = slots(&app, &m, day, day).await;
     // 09:00 to 16:00 starts every 15 minutes: 29 slots, all in New York time.
     assert_eq!(list.len(), 29, "{list:?}");
-    assert!(list[0].starts_with(&format!("{day}T09:00:00-0")), "{}", list[0]);
+    assert!(
+        list[0].starts_with(&format!("{day}T09:00:00-0")),
+        "{}",
+        list[0]
+    );
     let (_, client) = app.api_user("client@example.com", "client").await;
     let r = book(&app, &client, &m, &list[4], &[], false).await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     let body: Value = book_body(r).await;
-    assert_eq!(body["status"], "requested", "confirm by hand is the default");
+    assert_eq!(
+        body["status"], "requested",
+        "confirm by hand is the default"
+    );
     assert_eq!(body["screening"]["outcome"], "ok");
     // 10:00 taken: 60 min + 15 min buffer blocks 09:00..11:15 for 60-minute sessions.
     let after = slots(&app, &m, day, day).await;
-    assert!(!after.iter().any(|s| s.contains("T10:00") || s.contains("T09:15") || s.contains("T11:00")));
+    assert!(!after
+        .iter()
+        .any(|s| s.contains("T10:00") || s.contains("T09:15") || s.contains("T11:00")));
     assert!(after.iter().any(|s| s.contains("T11:15")));
     // 09:00 would run, with its own 15-minute buffer, into 10:00.
     assert!(!after.iter().any(|s| s.contains("T09:00")));
@@ -87,7 +141,11 @@ async fn new_york_nine_oclock_is_14z_in_winter_and_13z_in_summer() {
     assert_eq!(r.status(), StatusCode::OK);
     let today = Utc::now().date_naive();
     let next = |month: u32| {
-        let y = if today.month() >= month { today.year() + 1 } else { today.year() };
+        let y = if today.month() >= month {
+            today.year() + 1
+        } else {
+            today.year()
+        };
         NaiveDate::from_ymd_opt(y, month, 15).unwrap()
     };
     for (day, utc_hour) in [(next(1), 14), (next(7), 13)] {
@@ -95,8 +153,14 @@ async fn new_york_nine_oclock_is_14z_in_winter_and_13z_in_summer() {
             continue;
         }
         let first = &slots(&app, &m, day, day).await[0];
-        let t = DateTime::parse_from_rfc3339(first).unwrap().with_timezone(&Utc);
-        assert_eq!(t.format("%H:%M").to_string(), format!("{utc_hour}:00"), "{day}: {first}");
+        let t = DateTime::parse_from_rfc3339(first)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            t.format("%H:%M").to_string(),
+            format!("{utc_hour}:00"),
+            "{day}: {first}"
+        );
     }
 }
 
@@ -109,9 +173,20 @@ async fn taken_unavailable_notice_window_and_time_off_are_refused() {
     let (_, b) = app.api_user("b@example.com", "client").await;
     let day = some_day();
     let ten = format!("{day}T10:00:00-05:00");
-    let ten_local = slots(&app, &m, day, day).await.into_iter().find(|s| s.contains("T10:00")).unwrap();
-    assert_eq!(book(&app, &a, &m, &ten_local, &[], false).await.status(), StatusCode::CREATED);
-    let err: Value = book(&app, &b, &m, &ten_local, &[], false).await.json().await.unwrap();
+    let ten_local = slots(&app, &m, day, day)
+        .await
+        .into_iter()
+        .find(|s| s.contains("T10:00"))
+        .unwrap();
+    assert_eq!(
+        book(&app, &a, &m, &ten_local, &[], false).await.status(),
+        StatusCode::CREATED
+    );
+    let err: Value = book(&app, &b, &m, &ten_local, &[], false)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(err["error"]["code"], "slot_taken");
     // Inside the buffer of the first booking.
     let inside = ten_local.replace("T10:00", "T11:00");
@@ -135,9 +210,15 @@ async fn taken_unavailable_notice_window_and_time_off_are_refused() {
     let off: Value = r.json().await.unwrap();
     assert!(slots(&app, &m, day, day).await.is_empty());
     let later = ten_local.replace("T10:00", "T14:00");
-    let err: Value = book(&app, &b, &m, &later, &[], false).await.json().await.unwrap();
+    let err: Value = book(&app, &b, &m, &later, &[], false)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(err["error"]["code"], "slot_unavailable");
-    let r = app.api_delete(&format!("/api/v1/me/time-off/{}", off["id"]), &m.token).await;
+    let r = app
+        .api_delete(&format!("/api/v1/me/time-off/{}", off["id"]), &m.token)
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(!slots(&app, &m, day, day).await.is_empty());
 }
@@ -154,14 +235,38 @@ async fn sixteen_clients_racing_for_one_slot_through_the_api_make_one_booking() 
         tokens.push(app.api_user(&format!("c{i}@example.com"), "client").await.1);
     }
     // Half race for 10:00, half for starts that overlap it (10:15 .. 11:00).
-    for (round, starts) in [(0, vec![list[4].clone(); 16]), (1, (0..16).map(|i| list[16 + (i % 4)].clone()).collect::<Vec<_>>())] {
-        let futures = tokens.iter().zip(starts.iter()).map(|(t, s)| book(&app, t, &m, s, &[], false));
+    for (round, starts) in [
+        (0, vec![list[4].clone(); 16]),
+        (
+            1,
+            (0..16)
+                .map(|i| list[16 + (i % 4)].clone())
+                .collect::<Vec<_>>(),
+        ),
+    ] {
+        let futures = tokens
+            .iter()
+            .zip(starts.iter())
+            .map(|(t, s)| book(&app, t, &m, s, &[], false));
         let results = futures_util::future::join_all(futures).await;
         let codes: Vec<StatusCode> = results.iter().map(|r| r.status()).collect();
-        assert_eq!(codes.iter().filter(|c| **c == StatusCode::CREATED).count(), 1, "round {round}: {codes:?}");
-        assert_eq!(codes.iter().filter(|c| **c == StatusCode::CONFLICT).count(), 15, "round {round}: {codes:?}");
+        assert_eq!(
+            codes.iter().filter(|c| **c == StatusCode::CREATED).count(),
+            1,
+            "round {round}: {codes:?}"
+        );
+        assert_eq!(
+            codes.iter().filter(|c| **c == StatusCode::CONFLICT).count(),
+            15,
+            "round {round}: {codes:?}"
+        );
     }
-    let mine: Value = app.api_get("/api/v1/me/appointments", Some(&m.token)).await.json().await.unwrap();
+    let mine: Value = app
+        .api_get("/api/v1/me/appointments", Some(&m.token))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(mine.as_array().unwrap().len(), 2);
 }
 
@@ -183,7 +288,12 @@ async fn screening_outcomes_decide_the_booking() {
     let r = book(&app, &client, &deep, &list[0], &["pregnant"], false).await;
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "screening_decline");
-    let suggested: Vec<&str> = e["error"]["screening"]["suggested_techniques"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let suggested: Vec<&str> = e["error"]["screening"]["suggested_techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
     assert_eq!(suggested, ["swedish", "prenatal"]);
 
     let r = book(&app, &client, &deep, &list[0], &["blood_thinners"], false).await;
@@ -197,21 +307,53 @@ async fn screening_outcomes_decide_the_booking() {
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let e: Value = r.json().await.unwrap();
-    assert!(e["error"]["fields"]["answers"].as_str().unwrap().contains("fever"));
+    assert!(e["error"]["fields"]["answers"]
+        .as_str()
+        .unwrap()
+        .contains("fever"));
 
     // Cleared by their practitioner: booked, flagged, and the therapist must acknowledge.
-    let r = book(&app, &client, &deep, &list[0], &["blood_thinners", "herniated_disc"], true).await;
+    let r = book(
+        &app,
+        &client,
+        &deep,
+        &list[0],
+        &["blood_thinners", "herniated_disc"],
+        true,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["screening"]["outcome"], "needs_clearance");
     assert_eq!(b["status"], "requested");
     let id = b["id"].as_i64().unwrap();
-    let r = app.api_post(&format!("/api/v1/appointments/{id}/confirm"), Some(&deep.token), json!({"acknowledged_flags": false})).await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{id}/confirm"),
+            Some(&deep.token),
+            json!({"acknowledged_flags": false}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "flags_not_acknowledged");
-    let r = app.api_post(&format!("/api/v1/appointments/{id}/confirm"), Some(&client), json!({"acknowledged_flags": true})).await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "flags_not_acknowledged"
+    );
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{id}/confirm"),
+            Some(&client),
+            json!({"acknowledged_flags": true}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a client cannot confirm");
-    let r = app.api_post(&format!("/api/v1/appointments/{id}/confirm"), Some(&deep.token), json!({"acknowledged_flags": true})).await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{id}/confirm"),
+            Some(&deep.token),
+            json!({"acknowledged_flags": true}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "confirmed");
@@ -219,7 +361,12 @@ async fn screening_outcomes_decide_the_booking() {
     let notes = v["screening"]["therapist_notes"].as_array().unwrap();
     assert!(!notes.is_empty(), "the therapist reads the notes");
 
-    let lines: Value = app.api_get("/api/v1/me/bookings", Some(&client)).await.json().await.unwrap();
+    let lines: Value = app
+        .api_get("/api/v1/me/bookings", Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(lines[0]["screening_outcome"], "needs_clearance");
 }
 
@@ -232,9 +379,17 @@ async fn auto_confirm_confirms_unflagged_bookings_but_never_skips_flags() {
     let (_, client) = app.api_user("c@example.com", "client").await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
-    let ok: Value = book(&app, &client, &m, &list[0], &[], false).await.json().await.unwrap();
+    let ok: Value = book(&app, &client, &m, &list[0], &[], false)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ok["status"], "confirmed");
-    let flagged: Value = book(&app, &client, &m, &list[8], &["varicose_veins"], true).await.json().await.unwrap();
+    let flagged: Value = book(&app, &client, &m, &list[8], &["varicose_veins"], true)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(flagged["status"], "requested");
     // Buffer 0: a booking right after the first is fine.
     let r = book(&app, &client, &m, &list[4], &[], false).await;
@@ -250,46 +405,91 @@ async fn answers_are_private_logged_and_encrypted_at_rest() {
     let (_, stranger) = app.api_user("s@example.com", "client").await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
-    let b: Value = book(&app, &client, &m, &list[0], &["varicose_veins"], true).await.json().await.unwrap();
+    let b: Value = book(&app, &client, &m, &list[0], &["varicose_veins"], true)
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = b["id"].as_i64().unwrap();
     let path = format!("/api/v1/appointments/{id}");
 
-    let own: Value = app.api_get(&path, Some(&client)).await.json().await.unwrap();
+    let own: Value = app
+        .api_get(&path, Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(own["answers"]["varicose_veins"], true);
     assert!(own["screening"]["reasons"].is_array());
-    assert!(own["screening"].get("therapist_notes").is_none(), "notes are for the therapist");
-    let log: Value = app.api_get(&format!("{path}/access-log"), Some(&client)).await.json().await.unwrap();
-    assert_eq!(log.as_array().unwrap().len(), 0, "the client's own reads are not logged");
+    assert!(
+        own["screening"].get("therapist_notes").is_none(),
+        "notes are for the therapist"
+    );
+    let log: Value = app
+        .api_get(&format!("{path}/access-log"), Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        log.as_array().unwrap().len(),
+        0,
+        "the client's own reads are not logged"
+    );
 
     let theirs = app.api_get(&path, Some(&m.token)).await;
     assert_eq!(theirs.headers()["cache-control"], "no-store");
     let theirs: Value = theirs.json().await.unwrap();
     assert_eq!(theirs["answers"]["varicose_veins"], true);
-    let log: Value = app.api_get(&format!("{path}/access-log"), Some(&client)).await.json().await.unwrap();
+    let log: Value = app
+        .api_get(&format!("{path}/access-log"), Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(log.as_array().unwrap().len(), 1);
     assert_eq!(log[0]["reader"], "Open Therapist");
 
     let adm: Value = app.api_get(&path, Some(&admin)).await.json().await.unwrap();
     assert_eq!(adm["screening"]["outcome"], "needs_clearance");
-    assert!(adm.get("answers").is_none() && adm["screening"].get("reasons").is_none(), "admins see the outcome only: {adm}");
-    assert_eq!(app.api_get(&path, Some(&stranger)).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.api_get(&format!("{path}/access-log"), Some(&m.token)).await.status(), StatusCode::NOT_FOUND);
+    assert!(
+        adm.get("answers").is_none() && adm["screening"].get("reasons").is_none(),
+        "admins see the outcome only: {adm}"
+    );
+    assert_eq!(
+        app.api_get(&path, Some(&stranger)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.api_get(&format!("{path}/access-log"), Some(&m.token))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 
     // At rest: the stored value is ciphertext; no question id or answer is in clear.
     let stored: String = crate::helpers::with_conn(&app, |conn| {
         use bodywork::db::schema::appointments;
         use diesel::prelude::*;
-        appointments::table.find(id).select(appointments::screening_answers).first(conn).unwrap()
+        appointments::table
+            .find(id)
+            .select(appointments::screening_answers)
+            .first(conn)
+            .unwrap()
     });
     assert!(stored.starts_with("v1:"), "{stored}");
     assert!(!stored.contains("varicose") && !stored.contains("true"));
     if let bodywork::db::DatabaseUrl::Sqlite(path) = &app.db_url {
         let mut conn = app.conn();
         use diesel::connection::SimpleConnection;
-        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
         let raw = std::fs::read(path).unwrap();
         let hay = String::from_utf8_lossy(&raw);
-        assert!(!hay.contains("varicose_veins"), "the database file holds no answer in clear");
+        assert!(
+            !hay.contains("varicose_veins"),
+            "the database file holds no answer in clear"
+        );
     }
 }
 
@@ -301,47 +501,134 @@ async fn cancellation_window_decline_complete_and_reschedule() {
     let (_, client) = app.api_user("c@example.com", "client").await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
-    let first: Value = book(&app, &client, &m, &list[0], &[], false).await.json().await.unwrap();
+    let first: Value = book(&app, &client, &m, &list[0], &[], false)
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = first["id"].as_i64().unwrap();
 
     // Reschedule to 14:00: one transaction, the old one is cancelled, the new one holds the time.
     let two = list.iter().find(|s| s.contains("T14:00")).unwrap().clone();
-    let r = app.api_post(&format!("/api/v1/appointments/{id}/reschedule"), Some(&client), json!({"starts_at": two})).await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{id}/reschedule"),
+            Some(&client),
+            json!({"starts_at": two}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let moved: Value = app.api_get(&format!("/api/v1/appointments/{id}"), Some(&client)).await.json().await.unwrap();
+    let moved: Value = app
+        .api_get(&format!("/api/v1/appointments/{id}"), Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(moved["status"], "cancelled");
-    let bookings: Value = app.api_get("/api/v1/me/bookings", Some(&client)).await.json().await.unwrap();
-    let new = bookings.as_array().unwrap().iter().find(|b| b["status"] == "requested").unwrap().clone();
+    let bookings: Value = app
+        .api_get("/api/v1/me/bookings", Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new = bookings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["status"] == "requested")
+        .unwrap()
+        .clone();
     assert!(new["starts_at"].as_str().unwrap().contains("T14:00"));
     // A reschedule into an unavailable time changes nothing.
     let new_id = new["id"].as_i64().unwrap();
-    let r = app.api_post(&format!("/api/v1/appointments/{new_id}/reschedule"), Some(&client), json!({"starts_at": list[0].replace("T09:00", "T22:00")})).await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{new_id}/reschedule"),
+            Some(&client),
+            json!({"starts_at": list[0].replace("T09:00", "T22:00")}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    let still: Value = app.api_get(&format!("/api/v1/appointments/{new_id}"), Some(&client)).await.json().await.unwrap();
+    let still: Value = app
+        .api_get(&format!("/api/v1/appointments/{new_id}"), Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(still["status"], "requested");
 
     // The therapist declines with a reason.
-    let r = app.api_post(&format!("/api/v1/appointments/{new_id}/decline"), Some(&m.token), json!({"reason": ""})).await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{new_id}/decline"),
+            Some(&m.token),
+            json!({"reason": ""}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = app.api_post(&format!("/api/v1/appointments/{new_id}/decline"), Some(&m.token), json!({"reason": "Away at a course"})).await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{new_id}/decline"),
+            Some(&m.token),
+            json!({"reason": "Away at a course"}),
+        )
+        .await;
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "cancelled");
     assert_eq!(v["cancel_reason"], "Away at a course");
 
     // Inside the cancellation window the client may not cancel; the therapist may.
     app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": 0, "max_advance_days": 60, "buffer_min": 15, "cancellation_window_hours": 720, "auto_confirm": false})).await;
-    let soon: Value = book(&app, &client, &m, &list[8], &[], false).await.json().await.unwrap();
+    let soon: Value = book(&app, &client, &m, &list[8], &[], false)
+        .await
+        .json()
+        .await
+        .unwrap();
     let sid = soon["id"].as_i64().unwrap();
-    let r = app.api_post(&format!("/api/v1/appointments/{sid}/cancel"), Some(&client), json!({"reason": "sick"})).await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{sid}/cancel"),
+            Some(&client),
+            json!({"reason": "sick"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "too_late_to_cancel");
-    let r = app.api_post(&format!("/api/v1/appointments/{sid}/complete"), Some(&m.token), json!({})).await;
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "not_started");
-    let r = app.api_post(&format!("/api/v1/appointments/{sid}/cancel"), Some(&m.token), json!({"reason": "ill"})).await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "too_late_to_cancel"
+    );
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{sid}/complete"),
+            Some(&m.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_started"
+    );
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{sid}/cancel"),
+            Some(&m.token),
+            json!({"reason": "ill"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": 0, "max_advance_days": 60, "buffer_min": 15, "cancellation_window_hours": 24, "auto_confirm": false})).await;
-    let later: Value = book(&app, &client, &m, &list[12], &[], false).await.json().await.unwrap();
-    let r = app.api_post(&format!("/api/v1/appointments/{}/cancel", later["id"]), Some(&client), json!({"reason": "sick"})).await;
+    let later: Value = book(&app, &client, &m, &list[12], &[], false)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{}/cancel", later["id"]),
+            Some(&client),
+            json!({"reason": "sick"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -355,10 +642,37 @@ async fn schedule_input_is_validated() {
     let r = app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": 2, "max_advance_days": 400, "buffer_min": 15, "cancellation_window_hours": 24, "auto_confirm": false})).await;
     let e: Value = r.json().await.unwrap();
     assert!(e["error"]["fields"]["max_advance_days"].is_string());
-    let r = app.api_post("/api/v1/me/time-off", Some(&m.token), json!({"starts_at": "2030-01-02T10:00:00Z", "ends_at": "2030-01-01T10:00:00Z"})).await;
+    let r = app
+        .api_post(
+            "/api/v1/me/time-off",
+            Some(&m.token),
+            json!({"starts_at": "2030-01-02T10:00:00Z", "ends_at": "2030-01-01T10:00:00Z"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = app.api_get(&format!("/api/v1/therapists/{}/availability?service_id={}&from=2030-01-01&to=2030-03-01", m.therapist_id, m.service_id), None).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "at most 31 days");
-    let week: Value = app.api_get("/api/v1/me/weekly-hours", Some(&m.token)).await.json().await.unwrap();
-    assert_eq!(week.as_array().unwrap().len(), 7, "a refused change leaves the week as it was");
+    let r = app
+        .api_get(
+            &format!(
+                "/api/v1/therapists/{}/availability?service_id={}&from=2030-01-01&to=2030-03-01",
+                m.therapist_id, m.service_id
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "at most 31 days"
+    );
+    let week: Value = app
+        .api_get("/api/v1/me/weekly-hours", Some(&m.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        week.as_array().unwrap().len(),
+        7,
+        "a refused change leaves the week as it was"
+    );
 }

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use thirtyfour::prelude::*;
 
+use serde_json::json;
+
+use crate::booking::open_therapist;
 use crate::directory::{make_therapist, Spec};
-use crate::helpers::{spawn_app, PASSWORD};
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
 fn chromedriver_path() -> Option<std::path::PathBuf> {
     if let Ok(p) = std::env::var("CHROMEDRIVER") {
@@ -106,7 +109,13 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
     make_therapist(
         &app,
         admin_id,
-        Spec { email: "shiatsu@example.com", name: "Browser Shiatsu", techniques: &["shiatsu"], hours: 700, ..Default::default() },
+        Spec {
+            email: "shiatsu@example.com",
+            name: "Browser Shiatsu",
+            techniques: &["shiatsu"],
+            hours: 700,
+            ..Default::default()
+        },
     )
     .await;
     let profile = tempfile::tempdir().unwrap();
@@ -156,16 +165,36 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
 
         // Search from the home page and open a profile.
         b.goto(app.url("/")).await?;
-        b.find(By::Id("technique")).await?.send_keys("Shiatsu").await?;
-        b.find(By::Id("near")).await?.send_keys("Boston, MA").await?;
-        b.find(By::Css("form.search button[type=submit]")).await?.click().await?;
-        let count = b.query(By::Css("[data-testid=result-count]")).first().await?.text().await?;
+        b.find(By::Id("technique"))
+            .await?
+            .send_keys("Shiatsu")
+            .await?;
+        b.find(By::Id("near"))
+            .await?
+            .send_keys("Boston, MA")
+            .await?;
+        b.find(By::Css("form.search button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let count = b
+            .query(By::Css("[data-testid=result-count]"))
+            .first()
+            .await?
+            .text()
+            .await?;
         assert_eq!(count, "1 therapist");
-        b.find(By::PartialLinkText("View and book")).await?.click().await?;
+        b.find(By::PartialLinkText("View and book"))
+            .await?
+            .click()
+            .await?;
         let h1 = b.query(By::Tag("h1")).first().await?.text().await?;
         assert_eq!(h1, "Browser Shiatsu");
         let badges = b.find(By::Css(".badges")).await?.text().await?;
-        assert!(badges.contains("License verified") && badges.contains("700 training hours"), "{badges}");
+        assert!(
+            badges.contains("License verified") && badges.contains("700 training hours"),
+            "{badges}"
+        );
         Ok::<_, WebDriverError>(())
     }
     .await;
@@ -180,4 +209,318 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
     }
     b.quit().await.ok();
     result.expect("browser journey");
+}
+
+/// Starts the driver and a browser, or returns None when chromedriver is missing.
+async fn browser() -> Option<(Driver, WebDriver, tempfile::TempDir)> {
+    let driver = Driver::start().await?;
+    let profile = tempfile::tempdir().unwrap();
+    let b = driver.browser(profile.path()).await;
+    Some((driver, b, profile))
+}
+
+async fn finish(b: WebDriver, result: WebDriverResult<()>) {
+    if result.is_err() {
+        if let Ok(src) = b.source().await {
+            eprintln!("page at failure:\n{src}");
+        }
+    }
+    b.quit().await.ok();
+    result.expect("browser journey");
+}
+
+async fn register(b: &WebDriver, app: &TestApp, name: &str, email: &str) -> WebDriverResult<()> {
+    b.goto(app.url("/register")).await?;
+    b.find(By::Id("name")).await?.send_keys(name).await?;
+    b.find(By::Id("email")).await?.send_keys(email).await?;
+    b.find(By::Id("password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    b.find(By::Css("main button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    b.query(By::Css("[data-testid=nav-user]")).first().await?;
+    Ok(())
+}
+
+async fn log_in_as(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
+    if let Ok(out) = b
+        .find(By::XPath("//button[normalize-space()='Log out']"))
+        .await
+    {
+        out.click().await?;
+        b.query(By::LinkText("Log in")).first().await?;
+    }
+    b.goto(app.url("/login")).await?;
+    b.find(By::Id("email")).await?.send_keys(email).await?;
+    b.find(By::Id("password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    b.find(By::Css("main button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    b.query(By::Css("[data-testid=nav-user]")).first().await?;
+    Ok(())
+}
+
+/// Answers every question "no", then "yes" to `yes`.
+async fn answer(b: &WebDriver, yes: &[&str]) -> WebDriverResult<()> {
+    for radio in b.find_all(By::Css("input[type=radio][value=no]")).await? {
+        radio.click().await?;
+    }
+    for id in yes {
+        b.find(By::Css(&format!("input[name=q_{id}][value=yes]")))
+            .await?
+            .click()
+            .await?;
+    }
+    Ok(())
+}
+
+async fn pick_first_slot(b: &WebDriver) -> WebDriverResult<()> {
+    b.query(By::Css("a.slot")).first().await?.click().await?;
+    b.query(By::Css("fieldset.questions")).first().await?;
+    Ok(())
+}
+
+async fn therapist_with_services(app: &TestApp) -> crate::directory::Made {
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(
+        app,
+        admin_id,
+        "maya@example.com",
+        &["deep-tissue", "swedish", "prenatal"],
+    )
+    .await;
+    for t in ["swedish", "prenatal"] {
+        let r = app
+            .api_post(
+                "/api/v1/me/services",
+                Some(&m.token),
+                json!({"technique": t, "duration_min": 60, "price_cents": 9000}),
+            )
+            .await;
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    therapist_with_services(&app).await;
+    let result = async {
+        register(&b, &app, "Dana Client", "dana@example.com").await?;
+        b.goto(app.url("/")).await?;
+        b.find(By::Id("technique"))
+            .await?
+            .send_keys("Swedish")
+            .await?;
+        b.find(By::Id("near")).await?.send_keys("Boston").await?;
+        b.find(By::Css("form.search button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        b.query(By::PartialLinkText("View and book"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        // Choose the Swedish service, then the first free time.
+        b.query(By::PartialLinkText("Swedish 60 min"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        pick_first_slot(&b).await?;
+        answer(&b, &[]).await?;
+        b.find(By::XPath("//button[normalize-space()='Book this time']"))
+            .await?
+            .click()
+            .await?;
+        let flash = b.query(By::Css(".flash")).first().await?.text().await?;
+        assert!(flash.starts_with("Booking requested:"), "{flash}");
+        assert_eq!(
+            b.find(By::Css("[data-testid=status]"))
+                .await?
+                .text()
+                .await?,
+            "requested"
+        );
+        b.find(By::LinkText("My bookings")).await?.click().await?;
+        let line = b
+            .query(By::Css("[data-testid=booking]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(line.contains("Swedish with Open Therapist"), "{line}");
+
+        log_in_as(&b, &app, "maya@example.com").await?;
+        b.goto(app.url("/therapist/appointments")).await?;
+        let item = b
+            .query(By::Css("[data-testid=appointment]"))
+            .first()
+            .await?;
+        assert!(item.text().await?.contains("Dana Client"));
+        item.find(By::Tag("a")).await?.click().await?;
+        b.query(By::XPath("//button[normalize-space()='Confirm']"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        let status = b
+            .query(By::Css("[data-testid=status]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert_eq!(status, "confirmed");
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_pregnant_client_is_offered_safer_techniques_and_books_swedish() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let m = therapist_with_services(&app).await;
+    let result = async {
+        register(&b, &app, "Priya Client", "priya@example.com").await?;
+        b.goto(app.url(&format!(
+            "/therapists/{}?service={}",
+            m.therapist_id, m.service_id
+        )))
+        .await?;
+        pick_first_slot(&b).await?;
+        answer(&b, &["pregnant"]).await?;
+        b.find(By::XPath("//button[normalize-space()='Book this time']"))
+            .await?
+            .click()
+            .await?;
+        let h1 = b.query(By::Tag("h1")).first().await?.text().await?;
+        assert_eq!(h1, "Deep tissue is not right for you today");
+        let offered: Vec<String> = {
+            let mut v = Vec::new();
+            for a in b.find_all(By::Css("[data-testid=alternative]")).await? {
+                v.push(a.text().await?);
+            }
+            v
+        };
+        assert!(
+            offered.iter().any(|t| t.starts_with("Swedish"))
+                && offered.iter().any(|t| t.starts_with("Prenatal")),
+            "{offered:?}"
+        );
+        b.find(By::PartialLinkText("Swedish, 60 min"))
+            .await?
+            .click()
+            .await?;
+        pick_first_slot(&b).await?;
+        answer(&b, &["pregnant"]).await?;
+        b.find(By::XPath("//button[normalize-space()='Book this time']"))
+            .await?
+            .click()
+            .await?;
+        let flash = b.query(By::Css(".flash")).first().await?.text().await?;
+        assert!(flash.starts_with("Booking requested:"), "{flash}");
+        let h1 = b.find(By::Tag("h1")).await?.text().await?;
+        assert!(h1.starts_with("Swedish with"), "{h1}");
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapist() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let m = therapist_with_services(&app).await;
+    let result = async {
+        register(&b, &app, "Ben Client", "ben@example.com").await?;
+        b.goto(app.url(&format!(
+            "/therapists/{}?service={}",
+            m.therapist_id, m.service_id
+        )))
+        .await?;
+        pick_first_slot(&b).await?;
+        answer(&b, &["blood_thinners"]).await?;
+        b.find(By::XPath("//button[normalize-space()='Book this time']"))
+            .await?
+            .click()
+            .await?;
+        // Asked for the practitioner's clearance; the answers are kept.
+        b.query(By::Id("clearance_confirmed"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        assert!(
+            b.find(By::Css("input[name=q_blood_thinners][value=yes]"))
+                .await?
+                .is_selected()
+                .await?
+        );
+        b.find(By::XPath("//button[normalize-space()='Book this time']"))
+            .await?
+            .click()
+            .await?;
+        b.query(By::Css(".flash")).first().await?;
+
+        log_in_as(&b, &app, "maya@example.com").await?;
+        b.goto(app.url("/therapist/appointments")).await?;
+        let item = b
+            .query(By::Css("[data-testid=appointment]"))
+            .first()
+            .await?;
+        assert!(item.text().await?.contains("read the flags"));
+        item.find(By::Tag("a")).await?.click().await?;
+        let notes = b
+            .query(By::Css("#screen-title"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert_eq!(notes, "Screening: needs_clearance");
+        b.find(By::XPath("//button[normalize-space()='Confirm']"))
+            .await?
+            .click()
+            .await?;
+        let err = b
+            .query(By::Id("action-error"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(err.contains("acknowledged"), "{err}");
+        b.find(By::Id("acknowledged_flags")).await?.click().await?;
+        b.find(By::XPath("//button[normalize-space()='Confirm']"))
+            .await?
+            .click()
+            .await?;
+        let status = b
+            .query(By::Css("[data-testid=status]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert_eq!(status, "confirmed");
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
 }
