@@ -208,7 +208,7 @@ pub async fn book(
         service_id,
         starts_at: parse_start(&start)?,
         answers,
-        clearance_confirmed: form.get("clearance_confirmed").is_some(),
+        clearance_confirmed: form.contains_key("clearance_confirmed"),
     };
     let state = app_state(&req);
     let st = state.clone();

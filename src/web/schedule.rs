@@ -22,12 +22,15 @@ use crate::services::{therapists, with_conn};
 use crate::web::directory::{local_time, money, technique_name};
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
 
+/// Per weekday: (number, name, rows of (start, end)), one blank row at the end.
+pub type WeekRows = Vec<(usize, &'static str, Vec<(String, String)>)>;
+
 #[derive(Template)]
 #[template(path = "therapist/schedule.html")]
 pub struct SchedulePage {
     pub ctx: PageCtx,
     /// Per weekday: (number, name, rows of (start, end)), one blank row at the end.
-    pub week: Vec<(usize, &'static str, Vec<(String, String)>)>,
+    pub week: WeekRows,
     pub week_error: Option<String>,
     pub time_off: Vec<TimeOff>,
     pub time_off_errors: FieldErrors,
@@ -51,7 +54,7 @@ impl SchedulePage {
     }
 }
 
-fn week_rows(ranges: &[WeeklyRange]) -> Vec<(usize, &'static str, Vec<(String, String)>)> {
+fn week_rows(ranges: &[WeeklyRange]) -> WeekRows {
     (1..=7)
         .map(|d| {
             let mut rows: Vec<(String, String)> = ranges
@@ -75,7 +78,7 @@ async fn schedule_page(
     req: &HttpRequest,
     ctx: PageCtx,
     user_id: i64,
-    week_override: Option<Vec<(usize, &'static str, Vec<(String, String)>)>>,
+    week_override: Option<WeekRows>,
     errors: Errors,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
@@ -129,7 +132,7 @@ pub async fn save_week(
 ) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let mut input = Vec::new();
-    let mut typed: Vec<(usize, &'static str, Vec<(String, String)>)> = Vec::new();
+    let mut typed: WeekRows = Vec::new();
     for d in 1..=7usize {
         let mut rows = Vec::new();
         for k in 0..20 {

@@ -273,7 +273,7 @@ async fn answer(b: &WebDriver, yes: &[&str]) -> WebDriverResult<()> {
         radio.click().await?;
     }
     for id in yes {
-        b.find(By::Css(&format!("input[name=q_{id}][value=yes]")))
+        b.find(By::Css(format!("input[name=q_{id}][value=yes]")))
             .await?
             .click()
             .await?;
