@@ -130,7 +130,8 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         if demo {
             let pool = crate::db::build_pool(&settings.database_url, 1)?;
             let mut conn = pool.get()?;
-            let logins = crate::demo::fill(&mut conn)?;
+            let cipher = settings.answers_cipher()?;
+            let logins = crate::demo::fill(&mut conn, &cipher)?;
             crate::demo::print_logins(&logins);
         }
         tracing::info!(

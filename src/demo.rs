@@ -97,7 +97,10 @@ const THERAPISTS: &[DemoTherapist] = &[
 ];
 
 /// Fills the demo data when it is not there yet; returns the logins to print.
-pub fn fill(conn: &mut DbConnection) -> Result<Vec<DemoLogin>, AppError> {
+pub fn fill(
+    conn: &mut DbConnection,
+    cipher: &crate::services::crypto::AnswerCipher,
+) -> Result<Vec<DemoLogin>, AppError> {
     let logins = vec![
         DemoLogin {
             role: "admin",
@@ -123,7 +126,7 @@ pub fn fill(conn: &mut DbConnection) -> Result<Vec<DemoLogin>, AppError> {
         &input("admin@demo.bodywork.test", "Ada Admin", "admin"),
         None,
     )?;
-    accounts::register(
+    let client = accounts::register(
         conn,
         &input("client@demo.bodywork.test", "Dana Client", "client"),
     )?;
@@ -136,6 +139,7 @@ pub fn fill(conn: &mut DbConnection) -> Result<Vec<DemoLogin>, AppError> {
             tracing::debug!(count = i + 1, "demo therapists added");
         }
     }
+    add_bookings(conn, cipher, &client)?;
     Ok(logins)
 }
 
@@ -361,4 +365,55 @@ pub fn print_logins(logins: &[DemoLogin]) {
     for l in logins {
         println!("  {:<10} {}  /  {}", l.role, l.email, l.password);
     }
+}
+
+/// The demo client's bookings with the demo therapist: a plain one, one that needed a
+/// practitioner's clearance (waiting for the therapist to acknowledge), and a confirmed one.
+fn add_bookings(
+    conn: &mut DbConnection,
+    cipher: &crate::services::crypto::AnswerCipher,
+    client: &User,
+) -> Result<(), AppError> {
+    use crate::services::booking::{self, BookingRequest};
+    let therapist_user = User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
+    let therapist = crate::models::therapist::Therapist::find_by_user(conn, therapist_user.id)?
+        .ok_or(AppError::NotFound)?;
+    let services = crate::services::profile::services_of(conn, therapist.id, false)?;
+    let (swedish, deep) = match (
+        services.iter().find(|s| s.technique_slug == "swedish"),
+        services.iter().find(|s| s.technique_slug == "deep-tissue"),
+    ) {
+        (Some(a), Some(b)) => (a.clone(), b.clone()),
+        _ => return Ok(()),
+    };
+    let today = Utc::now().date_naive();
+    let (_, slots) = booking::slots(conn, therapist.id, swedish.id, today + Duration::days(2), today + Duration::days(9), Utc::now())?;
+    let questions = &crate::domain::screening::questionnaire().questions;
+    let answers = |yes: &[&str]| -> std::collections::BTreeMap<String, bool> {
+        questions.iter().map(|q| (q.id.clone(), yes.contains(&q.id.as_str()))).collect()
+    };
+    // Spread over different days so that the buffer never gets in the way.
+    let picks: Vec<_> = slots.iter().step_by(40).take(3).collect();
+    if picks.len() < 3 {
+        return Ok(());
+    }
+    let plan = [
+        (&swedish, picks[0].start, answers(&[]), false),
+        (&deep, picks[1].start, answers(&["blood_thinners", "herniated_disc"]), true),
+        (&swedish, picks[2].start, answers(&["sciatica_or_buttock_bruise"]), false),
+    ];
+    for (k, (service, start, answers, clearance)) in plan.into_iter().enumerate() {
+        let req = BookingRequest {
+            therapist_id: therapist.id,
+            service_id: service.id,
+            starts_at: start,
+            answers,
+            clearance_confirmed: clearance,
+        };
+        let (appt, _) = booking::book(conn, cipher, client, &req)?;
+        if k == 2 {
+            booking::confirm(conn, &therapist_user, appt.id, true)?;
+        }
+    }
+    Ok(())
 }
