@@ -40,6 +40,10 @@ pub enum Command {
         /// Seed of the random generator (the same seed gives the same data).
         #[arg(long, default_value_t = 1)]
         rng_seed: u64,
+        /// Also give the first seeded therapist this many appointments (half past, half future)
+        /// and print its ids, for the availability benchmark.
+        #[arg(long)]
+        busy_appointments: Option<usize>,
     },
     /// Create an administrator; the password is read from standard input.
     CreateAdmin {
@@ -73,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed {
             therapists,
             rng_seed,
+            busy_appointments,
         } => {
             anyhow::ensure!(
                 (1..=1_000_000).contains(&therapists),
@@ -93,6 +98,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64(),
                 crate::seed::SEED_PASSWORD
             );
+            if let Some(n) = busy_appointments {
+                let first = r.first_therapist_id;
+                let (t, s) = crate::seed::busy_therapist(&mut conn, first, n)
+                    .map_err(|e| anyhow::anyhow!("busy therapist: {e}"))?;
+                println!("busy_therapist={t} busy_service={s} appointments={n}");
+            }
             Ok(())
         }
         Command::CreateAdmin { email, name, .. } => {

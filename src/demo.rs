@@ -375,7 +375,8 @@ fn add_bookings(
     client: &User,
 ) -> Result<(), AppError> {
     use crate::services::booking::{self, BookingRequest};
-    let therapist_user = User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
+    let therapist_user =
+        User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
     let therapist = crate::models::therapist::Therapist::find_by_user(conn, therapist_user.id)?
         .ok_or(AppError::NotFound)?;
     let services = crate::services::profile::services_of(conn, therapist.id, false)?;
@@ -387,10 +388,20 @@ fn add_bookings(
         _ => return Ok(()),
     };
     let today = Utc::now().date_naive();
-    let (_, slots) = booking::slots(conn, therapist.id, swedish.id, today + Duration::days(2), today + Duration::days(9), Utc::now())?;
+    let (_, slots) = booking::slots(
+        conn,
+        therapist.id,
+        swedish.id,
+        today + Duration::days(2),
+        today + Duration::days(9),
+        Utc::now(),
+    )?;
     let questions = &crate::domain::screening::questionnaire().questions;
     let answers = |yes: &[&str]| -> std::collections::BTreeMap<String, bool> {
-        questions.iter().map(|q| (q.id.clone(), yes.contains(&q.id.as_str()))).collect()
+        questions
+            .iter()
+            .map(|q| (q.id.clone(), yes.contains(&q.id.as_str())))
+            .collect()
     };
     // Spread over different days so that the buffer never gets in the way.
     let picks: Vec<_> = slots.iter().step_by(40).take(3).collect();
@@ -399,8 +410,18 @@ fn add_bookings(
     }
     let plan = [
         (&swedish, picks[0].start, answers(&[]), false),
-        (&deep, picks[1].start, answers(&["blood_thinners", "herniated_disc"]), true),
-        (&swedish, picks[2].start, answers(&["sciatica_or_buttock_bruise"]), false),
+        (
+            &deep,
+            picks[1].start,
+            answers(&["blood_thinners", "herniated_disc"]),
+            true,
+        ),
+        (
+            &swedish,
+            picks[2].start,
+            answers(&["sciatica_or_buttock_bruise"]),
+            false,
+        ),
     ];
     for (k, (service, start, answers, clearance)) in plan.into_iter().enumerate() {
         let req = BookingRequest {

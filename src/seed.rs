@@ -294,6 +294,7 @@ fn next_id(conn: &mut DbConnection, table: &str) -> Result<i64, AppError> {
 }
 
 pub struct SeedReport {
+    pub first_therapist_id: i64,
     pub therapists: usize,
     pub clients: usize,
     pub appointments: usize,
@@ -320,6 +321,7 @@ pub fn seed(
         .collect();
     let mut user_id = next_id(conn, "users")?;
     let mut therapist_id = next_id(conn, "therapists")?;
+    let first_therapist_id = therapist_id;
     let mut service_id = next_id(conn, "services")?;
     let run = user_id; // makes emails unique across runs
 
@@ -551,8 +553,77 @@ pub fn seed(
         conn.batch_execute("ANALYZE")?;
     }
     Ok(SeedReport {
+        first_therapist_id,
         therapists: n,
         clients: n_clients,
         appointments,
     })
+}
+
+/// Gives one therapist `n` appointments (half past, half future, 75 minutes apart within
+/// 09:00-17:00 UTC, on all days) for the availability benchmark. Returns (therapist id, service id).
+pub fn busy_therapist(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    n: usize,
+) -> Result<(i64, i64), AppError> {
+    let service_id: i64 = services::table
+        .filter(services::therapist_id.eq(therapist_id))
+        .filter(services::retired_at.is_null())
+        .select(services::id)
+        .order(services::id)
+        .first(conn)?;
+    let client_id: i64 = users::table
+        .filter(users::role.eq("client"))
+        .select(users::id)
+        .order(users::id)
+        .first(conn)?;
+    let today = Utc::now().date_naive();
+    let mut rows = Vec::with_capacity(n);
+    let per_day = 6;
+    let days = (n / per_day) as i64 + 1;
+    let now = now();
+    'outer: for d in -(days / 2)..=(days - days / 2) {
+        let day = today + Duration::days(d);
+        for k in 0..per_day {
+            if rows.len() >= n {
+                break 'outer;
+            }
+            let start = day.and_hms_opt(9, 0, 0).expect("valid") + Duration::minutes(75 * k as i64);
+            let end = start + Duration::minutes(60);
+            rows.push(AppointmentRow {
+                therapist_id,
+                client_id,
+                service_id,
+                starts_at: start,
+                ends_at: end,
+                blocked_until: end + Duration::minutes(15),
+                status: if d < 0 { "completed" } else { "confirmed" },
+                screening_version: 1,
+                screening_answers: String::new(),
+                screening_outcome: "ok",
+                created_at: now,
+                updated_at: now,
+            });
+        }
+    }
+    write_transaction(conn, |conn| {
+        diesel::delete(appointments::table.filter(appointments::therapist_id.eq(therapist_id)))
+            .execute(conn)?;
+        insert_all!(conn, appointments::table, rows, 500);
+        // Every day of the week, 08:00-18:00 in the therapist's zone.
+        diesel::delete(weekly_hours::table.filter(weekly_hours::therapist_id.eq(therapist_id)))
+            .execute(conn)?;
+        let hours: Vec<HoursRow> = (1..=7)
+            .map(|d| HoursRow {
+                therapist_id,
+                weekday: d,
+                start_min: 8 * 60,
+                end_min: 18 * 60,
+            })
+            .collect();
+        insert_all!(conn, weekly_hours::table, hours, 100);
+        Ok::<_, AppError>(())
+    })?;
+    Ok((therapist_id, service_id))
 }
