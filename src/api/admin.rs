@@ -707,8 +707,7 @@ pub async fn audit(
     let search = q.parse()?;
     let (page, per_page) = (search.page, search.per_page);
     let state = app_state(&req);
-    let (total, rows) =
-        with_conn(&state.pool, move |conn| admin::audit_log(conn, &search)).await?;
+    let (total, rows) = with_conn(&state.pool, move |conn| admin::audit_log(conn, &search)).await?;
     let results = rows
         .into_iter()
         .map(|(e, email)| AuditOut {

@@ -102,13 +102,16 @@ fn filtered(f: &AuditFilter) -> audit_log::BoxedQuery<'static, Backend> {
     q
 }
 
+/// An audit row with its actor's email (if the actor is a user still on file).
+pub type AuditRow = (AuditEntry, Option<String>);
+
 /// A page of matching rows, newest first, each with its actor's email (if any).
 pub fn search(
     conn: &mut DbConnection,
     f: &AuditFilter,
     offset: i64,
     limit: i64,
-) -> QueryResult<(i64, Vec<(AuditEntry, Option<String>)>)> {
+) -> QueryResult<(i64, Vec<AuditRow>)> {
     let total: i64 = filtered(f).count().get_result(conn)?;
     let rows: Vec<AuditEntry> = filtered(f)
         .order((audit_log::created_at.desc(), audit_log::id.desc()))

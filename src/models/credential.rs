@@ -146,11 +146,13 @@ pub fn expiring(
     Ok((
         total,
         rows.into_iter()
-            .map(|(license, therapist_name, therapist_email)| ExpiringLicense {
-                license,
-                therapist_name,
-                therapist_email,
-            })
+            .map(
+                |(license, therapist_name, therapist_email)| ExpiringLicense {
+                    license,
+                    therapist_name,
+                    therapist_email,
+                },
+            )
             .collect(),
     ))
 }
@@ -216,7 +218,10 @@ pub fn decided_training_of(
     training_records::table
         .filter(training_records::therapist_id.eq_any(therapist_ids))
         .filter(training_records::status.ne("submitted"))
-        .order((training_records::decided_at.desc(), training_records::id.desc()))
+        .order((
+            training_records::decided_at.desc(),
+            training_records::id.desc(),
+        ))
         .select(TrainingRecord::as_select())
         .load(conn)
 }

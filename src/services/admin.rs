@@ -8,13 +8,11 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::db::schema::{
-    appointments, licenses, services, therapists, training_records, users,
-};
+use crate::db::schema::{appointments, licenses, services, therapists, training_records, users};
 use crate::db::{lower, write_transaction, Backend, DbConnection};
 use crate::domain::account::{Email, Role};
 use crate::error::{AppError, FieldErrors};
-use crate::models::audit::{self, AuditEntry, AuditFilter};
+use crate::models::audit::{self, AuditEntry, AuditFilter, AuditRow};
 use crate::models::credential::{
     self, ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem, TrainingRecord,
 };
@@ -171,8 +169,7 @@ pub fn license_queue(
     page: i64,
     per_page: i64,
 ) -> Result<(i64, Vec<Queued<LicenseQueueItem>>), AppError> {
-    let (total, items) =
-        credential::license_queue(conn, status, offset(page, per_page), per_page)?;
+    let (total, items) = credential::license_queue(conn, status, offset(page, per_page), per_page)?;
     let mut queued = with_history(conn, items, |i| i.license.therapist_id)?;
     // A therapist with two items in the queue: each shows the decisions, none twice empty.
     fill_shared_history(&mut queued, |i| i.license.therapist_id);
@@ -588,8 +585,7 @@ fn blank(v: &Option<String>) -> Option<&str> {
 
 fn is_code(s: &str) -> bool {
     s.len() <= 100
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
 }
 
@@ -707,7 +703,7 @@ impl AuditQuery {
 pub fn audit_log(
     conn: &mut DbConnection,
     search: &AuditSearch,
-) -> Result<(i64, Vec<(AuditEntry, Option<String>)>), AppError> {
+) -> Result<(i64, Vec<AuditRow>), AppError> {
     let mut filter = search.filter.clone();
     match &search.actor {
         None => {}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::account::Role;
 use crate::error::{AppError, FieldErrors};
-use crate::models::audit::AuditEntry;
+use crate::models::audit::{AuditEntry, AuditRow};
 use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
 use crate::models::user::User;
 use crate::services::accounts::RegisterInput;
@@ -19,9 +19,7 @@ use crate::services::admin::{
 };
 use crate::services::with_conn;
 use crate::web::auth::EmptyForm;
-use crate::web::{
-    app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult,
-};
+use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
 
 const PER_PAGE: i64 = 20;
 
@@ -198,7 +196,14 @@ async fn decide(
 ) -> Result<(), AppError> {
     let state = app_state(req);
     with_conn(&state.pool, move |conn| {
-        admin::decide(conn, admin_id, kind, id, reason.is_none(), reason.as_deref())
+        admin::decide(
+            conn,
+            admin_id,
+            kind,
+            id,
+            reason.is_none(),
+            reason.as_deref(),
+        )
     })
     .await
 }
@@ -750,7 +755,7 @@ pub struct AuditPage {
     pub ctx: PageCtx,
     pub q: AuditQuery,
     pub errors: FieldErrors,
-    pub rows: Vec<(AuditEntry, Option<String>)>,
+    pub rows: Vec<AuditRow>,
     pub paging: Paging,
 }
 
