@@ -140,7 +140,72 @@ pub fn fill(
         }
     }
     add_bookings(conn, cipher, &client)?;
+    add_admin_cases(conn, admin.id)?;
     Ok(logins)
+}
+
+/// What the admin area shows: a rejected license with its reason and a resubmission, a
+/// verified license expiring within 30 days (its renewal waiting), a suspended therapist.
+fn add_admin_cases(conn: &mut DbConnection, admin_id: i64) -> Result<(), AppError> {
+    use crate::domain::profile::LicenseInput;
+    use crate::models::credential;
+    use crate::models::therapist::Therapist;
+    use crate::services::admin::{self, Credential};
+    use crate::services::profile;
+
+    let today = Utc::now().date_naive();
+    let find = |conn: &mut DbConnection, email: &str| -> Result<(i64, i64), AppError> {
+        let user = User::find_by_email(conn, email)?.ok_or(AppError::NotFound)?;
+        let t = Therapist::find_by_user(conn, user.id)?.ok_or(AppError::NotFound)?;
+        Ok((user.id, t.id))
+    };
+
+    // Hannah's license was rejected with a reason; she has submitted a corrected one.
+    let (hannah_user, hannah) = find(conn, "hannah@demo.bodywork.test")?;
+    if let Some(first) = credential::licenses_of(conn, hannah)?.first() {
+        admin::decide(
+            conn,
+            admin_id,
+            Credential::License,
+            first.id,
+            false,
+            Some("The number does not match the Colorado register. Please check it and submit again."),
+        )?;
+    }
+    profile::submit_license(
+        conn,
+        hannah_user,
+        &LicenseInput {
+            jurisdiction: "CO".into(),
+            number: "LMT-0042117".into(),
+            issuing_body: "CO Office of Massage Therapy Licensure".into(),
+            expires_on: Some(today + Duration::days(500)),
+        },
+    )?;
+
+    // Morgan's verified license ends in 18 days; the renewal waits in the queue.
+    let (morgan_user, _) = find(conn, "t03@demo.bodywork.test")?;
+    let expiring = profile::submit_license(
+        conn,
+        morgan_user,
+        &LicenseInput {
+            jurisdiction: "NY".into(),
+            number: "LMT-7781".into(),
+            issuing_body: "NY Board of Massage Therapy".into(),
+            expires_on: Some(today + Duration::days(18)),
+        },
+    )?;
+    admin::decide(conn, admin_id, Credential::License, expiring.id, true, None)?;
+
+    // One therapist is suspended while a complaint is reviewed.
+    let (_, suspended) = find(conn, "t06@demo.bodywork.test")?;
+    admin::suspend(
+        conn,
+        admin_id,
+        suspended,
+        Some("Client complaint under review."),
+    )?;
+    Ok(())
 }
 
 const FIRST: &[&str] = &[

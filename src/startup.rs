@@ -200,7 +200,42 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/appointments/{id}", web::post().to(pages::schedule::act)),
         )
-        .service(web::scope("/admin").route("", web::get().to(pages::admin::dashboard)))
+        .service(
+            web::scope("/admin")
+                .route("", web::get().to(pages::admin::dashboard))
+                .route("/licenses", web::get().to(pages::admin::licenses))
+                .route(
+                    "/licenses/{id}/verify",
+                    web::post().to(pages::admin::license_verify),
+                )
+                .route(
+                    "/licenses/{id}/reject",
+                    web::post().to(pages::admin::license_reject),
+                )
+                .route("/training", web::get().to(pages::admin::training))
+                .route(
+                    "/training/{id}/verify",
+                    web::post().to(pages::admin::training_verify),
+                )
+                .route(
+                    "/training/{id}/reject",
+                    web::post().to(pages::admin::training_reject),
+                )
+                .route("/therapists", web::get().to(pages::admin::therapists))
+                .route("/therapists/{id}", web::get().to(pages::admin::therapist))
+                .route(
+                    "/therapists/{id}/suspend",
+                    web::post().to(pages::admin::suspend),
+                )
+                .route(
+                    "/therapists/{id}/reinstate",
+                    web::post().to(pages::admin::reinstate),
+                )
+                .route("/bookings", web::get().to(pages::admin::flagged))
+                .route("/admins", web::get().to(pages::admin::admins))
+                .route("/admins", web::post().to(pages::admin::invite_admin))
+                .route("/audit", web::get().to(pages::admin::audit)),
+        )
         // JSON API
         .service(
             web::scope("/api/v1")
@@ -289,6 +324,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/appointments/{id}/access-log",
                     web::get().to(api::appointments::access_log),
-                ),
+                )
+                .route("/admin/dashboard", web::get().to(api::admin::dashboard))
+                .route(
+                    "/admin/licenses/expiring",
+                    web::get().to(api::admin::expiring),
+                )
+                .route(
+                    "/admin/licenses/{id}/verify",
+                    web::post().to(api::admin::verify_license),
+                )
+                .route(
+                    "/admin/licenses/{id}/reject",
+                    web::post().to(api::admin::reject_license),
+                )
+                .route("/admin/training", web::get().to(api::admin::training))
+                .route(
+                    "/admin/training/{id}/verify",
+                    web::post().to(api::admin::verify_training),
+                )
+                .route(
+                    "/admin/training/{id}/reject",
+                    web::post().to(api::admin::reject_training),
+                )
+                .route("/admin/therapists", web::get().to(api::admin::therapists))
+                .route(
+                    "/admin/therapists/{id}",
+                    web::get().to(api::admin::therapist),
+                )
+                .route(
+                    "/admin/therapists/{id}/suspend",
+                    web::post().to(api::admin::suspend),
+                )
+                .route(
+                    "/admin/therapists/{id}/reinstate",
+                    web::post().to(api::admin::reinstate),
+                )
+                .route(
+                    "/admin/bookings/flagged",
+                    web::get().to(api::admin::flagged),
+                )
+                .route("/admin/admins", web::get().to(api::admin::admins))
+                .route("/admin/admins", web::post().to(api::admin::invite_admin))
+                .route("/admin/audit", web::get().to(api::admin::audit)),
         );
 }

@@ -1,21 +1,68 @@
-//! `/api/v1/admin/...` (admins only).
+//! `/api/v1/admin/...` (admins only): queues and decisions, expiring licenses, therapists'
+//! standing, flagged bookings, admins, the audit log.
 
-use actix_web::{web, HttpRequest};
-use chrono::{NaiveDate, SecondsFormat};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiUser, ListOut, PageQuery};
+use crate::api::{ApiUser, ListOut, PageQuery, UserOut};
 use crate::domain::account::Role;
 use crate::error::ApiResult;
-use crate::services::{admin, with_conn};
+use crate::services::accounts::RegisterInput;
+use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
+use crate::services::with_conn;
 use crate::web::app_state;
+
+fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn admin_of(caller: ApiUser) -> ApiResult<i64> {
+    Ok(caller.require(Role::Admin)?.user.id)
+}
 
 #[derive(Debug, Deserialize)]
 pub struct QueueQuery {
     pub status: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
+}
+
+impl QueueQuery {
+    fn paging(&self) -> Result<(i64, i64), crate::error::AppError> {
+        PageQuery {
+            page: self.page,
+            per_page: self.per_page,
+        }
+        .parse()
+    }
+}
+
+/// An earlier decision on one of the therapist's credentials.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionOut {
+    /// `license` or `training`.
+    pub kind: String,
+    pub id: i64,
+    pub what: String,
+    pub status: String,
+    /// RFC 3339, UTC.
+    pub decided_at: Option<String>,
+    pub rejection_reason: Option<String>,
+}
+
+fn history(h: Vec<Decision>) -> Vec<DecisionOut> {
+    h.into_iter()
+        .map(|d| DecisionOut {
+            kind: d.kind.to_string(),
+            id: d.id,
+            what: d.what,
+            status: d.status,
+            decided_at: d.decided_at.map(rfc3339),
+            rejection_reason: d.rejection_reason,
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,24 +77,24 @@ pub struct LicenseQueueOut {
     pub status: String,
     /// RFC 3339, UTC.
     pub submitted_at: String,
+    pub rejection_reason: Option<String>,
+    /// Earlier decisions on this therapist's credentials, newest first.
+    pub history: Vec<DecisionOut>,
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/licenses", tag = "admin",
-    params(("status" = Option<String>, Query, description = "submitted (default), verified or rejected")),
+    params(("status" = Option<String>, Query, description = "submitted (default), verified or rejected"),
+           ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)),
     responses((status = 200, description = "{total, page, per_page, results: [LicenseQueueOut]}, oldest first"),
-              (status = 401), (status = 403)))]
+              (status = 401), (status = 403), (status = 422)))]
 pub async fn licenses(
     req: HttpRequest,
     caller: ApiUser,
     q: web::Query<QueueQuery>,
 ) -> ApiResult<web::Json<ListOut<LicenseQueueOut>>> {
-    caller.require(Role::Admin)?;
+    admin_of(caller)?;
     let status = admin::parse_status(q.status.as_deref())?;
-    let (page, per_page) = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .parse()?;
+    let (page, per_page) = q.paging()?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
         admin::license_queue(conn, status, page, per_page)
@@ -55,20 +102,623 @@ pub async fn licenses(
     .await?;
     let results = items
         .into_iter()
-        .map(|i| LicenseQueueOut {
-            id: i.license.id,
-            therapist_id: i.license.therapist_id,
-            therapist_name: i.therapist_name,
-            jurisdiction: i.license.jurisdiction,
-            number: i.license.number,
-            issuing_body: i.license.issuing_body,
-            expires_on: i.license.expires_on,
-            status: i.license.status,
-            submitted_at: i
-                .license
-                .submitted_at
-                .and_utc()
-                .to_rfc3339_opts(SecondsFormat::Secs, true),
+        .map(|q| {
+            let l = q.item.license;
+            LicenseQueueOut {
+                id: l.id,
+                therapist_id: l.therapist_id,
+                therapist_name: q.item.therapist_name,
+                jurisdiction: l.jurisdiction,
+                number: l.number,
+                issuing_body: l.issuing_body,
+                expires_on: l.expires_on,
+                status: l.status,
+                submitted_at: rfc3339(l.submitted_at),
+                rejection_reason: l.rejection_reason,
+                history: history(q.history),
+            }
+        })
+        .collect();
+    Ok(web::Json(ListOut {
+        total,
+        page,
+        per_page,
+        results,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingQueueOut {
+    pub id: i64,
+    pub therapist_id: i64,
+    pub therapist_name: String,
+    pub program: String,
+    pub hours: i32,
+    pub completed_on: NaiveDate,
+    pub status: String,
+    /// RFC 3339, UTC.
+    pub submitted_at: String,
+    pub rejection_reason: Option<String>,
+    /// Earlier decisions on this therapist's credentials, newest first.
+    pub history: Vec<DecisionOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/training", tag = "admin",
+    params(("status" = Option<String>, Query, description = "submitted (default), verified or rejected"),
+           ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)),
+    responses((status = 200, description = "{total, page, per_page, results: [TrainingQueueOut]}, oldest first"),
+              (status = 401), (status = 403), (status = 422)))]
+pub async fn training(
+    req: HttpRequest,
+    caller: ApiUser,
+    q: web::Query<QueueQuery>,
+) -> ApiResult<web::Json<ListOut<TrainingQueueOut>>> {
+    admin_of(caller)?;
+    let status = admin::parse_status(q.status.as_deref())?;
+    let (page, per_page) = q.paging()?;
+    let state = app_state(&req);
+    let (total, items) = with_conn(&state.pool, move |conn| {
+        admin::training_queue(conn, status, page, per_page)
+    })
+    .await?;
+    let results = items
+        .into_iter()
+        .map(|q| {
+            let t = q.item.record;
+            TrainingQueueOut {
+                id: t.id,
+                therapist_id: t.therapist_id,
+                therapist_name: q.item.therapist_name,
+                program: t.program,
+                hours: t.hours,
+                completed_on: t.completed_on,
+                status: t.status,
+                submitted_at: rfc3339(t.submitted_at),
+                rejection_reason: t.rejection_reason,
+                history: history(q.history),
+            }
+        })
+        .collect();
+    Ok(web::Json(ListOut {
+        total,
+        page,
+        per_page,
+        results,
+    }))
+}
+
+/// `{reason}` for a rejection, a suspension or a reinstatement.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ReasonBody {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The outcome of a decision on a credential.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecidedOut {
+    pub id: i64,
+    /// `verified` or `rejected`.
+    pub status: String,
+    pub rejection_reason: Option<String>,
+}
+
+async fn decide(
+    req: &HttpRequest,
+    caller: ApiUser,
+    kind: Credential,
+    id: i64,
+    verify: bool,
+    reason: Option<String>,
+) -> ApiResult<web::Json<DecidedOut>> {
+    let admin_id = admin_of(caller)?;
+    let state = app_state(req);
+    let r = reason.clone();
+    with_conn(&state.pool, move |conn| {
+        admin::decide(conn, admin_id, kind, id, verify, r.as_deref())
+    })
+    .await?;
+    Ok(web::Json(DecidedOut {
+        id,
+        status: if verify { "verified" } else { "rejected" }.into(),
+        rejection_reason: if verify {
+            None
+        } else {
+            reason.map(|r| r.trim().to_string())
+        },
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/licenses/{id}/verify", tag = "admin",
+    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "already_decided")))]
+pub async fn verify_license(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<DecidedOut>> {
+    decide(&req, caller, Credential::License, *id, true, None).await
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/licenses/{id}/reject", tag = "admin", request_body = ReasonBody,
+    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "already_decided"), (status = 422, description = "reason missing")))]
+pub async fn reject_license(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult<web::Json<DecidedOut>> {
+    let reason = Some(body.into_inner().reason.unwrap_or_default());
+    decide(&req, caller, Credential::License, *id, false, reason).await
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/training/{id}/verify", tag = "admin",
+    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "already_decided")))]
+pub async fn verify_training(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<DecidedOut>> {
+    decide(&req, caller, Credential::Training, *id, true, None).await
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/training/{id}/reject", tag = "admin", request_body = ReasonBody,
+    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "already_decided"), (status = 422, description = "reason missing")))]
+pub async fn reject_training(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult<web::Json<DecidedOut>> {
+    let reason = Some(body.into_inner().reason.unwrap_or_default());
+    decide(&req, caller, Credential::Training, *id, false, reason).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiringLicenseOut {
+    pub id: i64,
+    pub therapist_id: i64,
+    pub therapist_name: String,
+    pub therapist_email: String,
+    pub jurisdiction: String,
+    pub number: String,
+    pub issuing_body: String,
+    pub expires_on: NaiveDate,
+    /// Days from today (0 = expires today, still valid today).
+    pub days_left: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/licenses/expiring", tag = "admin",
+    params(("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)),
+    responses((status = 200, description = "{total, page, per_page, results: [ExpiringLicenseOut]}: verified licenses expiring in the next 30 days, not yet renewed, soonest first"),
+              (status = 401), (status = 403)))]
+pub async fn expiring(
+    req: HttpRequest,
+    caller: ApiUser,
+    q: web::Query<PageQuery>,
+) -> ApiResult<web::Json<ListOut<ExpiringLicenseOut>>> {
+    admin_of(caller)?;
+    let (page, per_page) = q.parse()?;
+    let state = app_state(&req);
+    let (total, items) = with_conn(&state.pool, move |conn| {
+        admin::expiring_licenses(conn, page, per_page)
+    })
+    .await?;
+    let today = chrono::Utc::now().date_naive();
+    let results = items
+        .into_iter()
+        .map(|e| ExpiringLicenseOut {
+            id: e.license.id,
+            therapist_id: e.license.therapist_id,
+            therapist_name: e.therapist_name,
+            therapist_email: e.therapist_email,
+            jurisdiction: e.license.jurisdiction,
+            number: e.license.number,
+            issuing_body: e.license.issuing_body,
+            days_left: (e.license.expires_on - today).num_days(),
+            expires_on: e.license.expires_on,
+        })
+        .collect();
+    Ok(web::Json(ListOut {
+        total,
+        page,
+        per_page,
+        results,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DashboardOut {
+    pub pending_licenses: i64,
+    pub pending_training: i64,
+    pub expiring_licenses: i64,
+    /// Requested bookings flagged by screening, not yet acknowledged by the therapist.
+    pub flagged_bookings: i64,
+    pub new_therapists_this_week: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/dashboard", tag = "admin",
+    responses((status = 200, body = DashboardOut), (status = 401), (status = 403)))]
+pub async fn dashboard(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<DashboardOut>> {
+    admin_of(caller)?;
+    let state = app_state(&req);
+    let d = with_conn(&state.pool, admin::dashboard).await?;
+    Ok(web::Json(DashboardOut {
+        pending_licenses: d.pending_licenses,
+        pending_training: d.pending_training,
+        expiring_licenses: d.expiring_licenses,
+        flagged_bookings: d.flagged_bookings,
+        new_therapists_this_week: d.new_therapists_this_week,
+    }))
+}
+
+// ---- Therapists ----------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub struct TherapistsQuery {
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTherapistOut {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub city: Option<String>,
+    pub suspended: bool,
+    pub license_verified_until: Option<NaiveDate>,
+    pub verified_hours: i32,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/therapists", tag = "admin",
+    params(("q" = Option<String>, Query, description = "part of the name or email"),
+           ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)),
+    responses((status = 200, description = "{total, page, per_page, results: [AdminTherapistOut]}, newest first"),
+              (status = 401), (status = 403)))]
+pub async fn therapists(
+    req: HttpRequest,
+    caller: ApiUser,
+    q: web::Query<TherapistsQuery>,
+) -> ApiResult<web::Json<ListOut<AdminTherapistOut>>> {
+    admin_of(caller)?;
+    let (page, per_page) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .parse()?;
+    let text = q.into_inner().q;
+    let state = app_state(&req);
+    let (total, rows) = with_conn(&state.pool, move |conn| {
+        admin::find_therapists(conn, text.as_deref(), page, per_page)
+    })
+    .await?;
+    let results = rows
+        .into_iter()
+        .map(|r| AdminTherapistOut {
+            id: r.therapist_id,
+            user_id: r.user_id,
+            name: r.name,
+            email: r.email,
+            city: match (r.city, r.region) {
+                (Some(c), Some(reg)) => Some(format!("{c}, {reg}")),
+                (c, _) => c,
+            },
+            suspended: r.suspended_at.is_some(),
+            license_verified_until: r.license_verified_until,
+            verified_hours: r.verified_hours,
+            created_at: rfc3339(r.created_at),
+        })
+        .collect();
+    Ok(web::Json(ListOut {
+        total,
+        page,
+        per_page,
+        results,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpcomingOut {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub starts_at: String,
+    pub ends_at: String,
+    pub status: String,
+    pub technique: String,
+    pub client_name: String,
+    pub client_email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTherapistDetailOut {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub suspended: bool,
+    pub suspended_at: Option<String>,
+    pub suspended_reason: Option<String>,
+    pub license_verified_until: Option<NaiveDate>,
+    pub verified_hours: i32,
+    pub licenses: Vec<crate::api::me::LicenseRecordOut>,
+    pub training: Vec<crate::api::me::TrainingRecordOut>,
+    /// Requested or confirmed appointments still to come.
+    pub upcoming_appointments: Vec<UpcomingOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/therapists/{id}", tag = "admin",
+    responses((status = 200, body = AdminTherapistDetailOut), (status = 401), (status = 403), (status = 404)))]
+pub async fn therapist(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<AdminTherapistDetailOut>> {
+    admin_of(caller)?;
+    let id = id.into_inner();
+    let state = app_state(&req);
+    let d = with_conn(&state.pool, move |conn| admin::therapist_detail(conn, id)).await?;
+    let today = chrono::Utc::now().date_naive();
+    let t = d.therapist;
+    Ok(web::Json(AdminTherapistDetailOut {
+        id: t.id,
+        user_id: t.user_id,
+        name: d.name,
+        email: d.email,
+        suspended: t.suspended_at.is_some(),
+        suspended_at: t.suspended_at.map(rfc3339),
+        suspended_reason: t.suspended_reason,
+        license_verified_until: t.license_verified_until,
+        verified_hours: t.verified_hours,
+        licenses: d
+            .licenses
+            .into_iter()
+            .map(|l| crate::api::me::LicenseRecordOut {
+                status: crate::api::directory::license_status(&l.status, l.expires_on, today)
+                    .to_string(),
+                id: l.id,
+                jurisdiction: l.jurisdiction,
+                number: l.number,
+                issuing_body: l.issuing_body,
+                expires_on: l.expires_on,
+                rejection_reason: l.rejection_reason,
+            })
+            .collect(),
+        training: d
+            .training
+            .into_iter()
+            .map(|t| crate::api::me::TrainingRecordOut {
+                id: t.id,
+                program: t.program,
+                hours: t.hours,
+                completed_on: t.completed_on,
+                status: t.status,
+                rejection_reason: t.rejection_reason,
+            })
+            .collect(),
+        upcoming_appointments: d
+            .upcoming
+            .into_iter()
+            .map(|a| UpcomingOut {
+                id: a.id,
+                starts_at: rfc3339(a.starts_at),
+                ends_at: rfc3339(a.ends_at),
+                status: a.status,
+                technique: a.technique_slug,
+                client_name: a.client_name,
+                client_email: a.client_email,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandingOut {
+    pub therapist_id: i64,
+    pub suspended: bool,
+    /// RFC 3339, UTC.
+    pub suspended_at: Option<String>,
+    pub suspended_reason: Option<String>,
+    /// Requested or confirmed appointments still to come, for the admin to handle.
+    pub upcoming_appointments: usize,
+}
+
+impl From<Standing> for StandingOut {
+    fn from(s: Standing) -> Self {
+        StandingOut {
+            therapist_id: s.therapist_id,
+            suspended: s.suspended_at.is_some(),
+            suspended_at: s.suspended_at.map(rfc3339),
+            suspended_reason: s.suspended_reason,
+            upcoming_appointments: s.upcoming_appointments,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/therapists/{id}/suspend", tag = "admin", request_body = ReasonBody,
+    responses((status = 200, body = StandingOut), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "already_suspended"), (status = 422, description = "reason missing")))]
+pub async fn suspend(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult<web::Json<StandingOut>> {
+    let admin_id = admin_of(caller)?;
+    let (id, reason) = (id.into_inner(), body.into_inner().reason);
+    let state = app_state(&req);
+    let s = with_conn(&state.pool, move |conn| {
+        admin::suspend(conn, admin_id, id, reason.as_deref())
+    })
+    .await?;
+    Ok(web::Json(s.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/therapists/{id}/reinstate", tag = "admin", request_body = ReasonBody,
+    responses((status = 200, body = StandingOut), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "not_suspended"), (status = 422, description = "reason missing")))]
+pub async fn reinstate(
+    req: HttpRequest,
+    caller: ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult<web::Json<StandingOut>> {
+    let admin_id = admin_of(caller)?;
+    let (id, reason) = (id.into_inner(), body.into_inner().reason);
+    let state = app_state(&req);
+    let s = with_conn(&state.pool, move |conn| {
+        admin::reinstate(conn, admin_id, id, reason.as_deref())
+    })
+    .await?;
+    Ok(web::Json(s.into()))
+}
+
+// ---- Flagged bookings ----------------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlaggedBookingOut {
+    pub id: i64,
+    pub therapist_id: i64,
+    pub therapist_name: String,
+    /// RFC 3339, UTC.
+    pub starts_at: String,
+    /// `caution` or `needs_clearance` (the outcome alone, never the answers).
+    pub screening_outcome: String,
+    pub requested_at: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/bookings/flagged", tag = "admin",
+    params(("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)),
+    responses((status = 200, description = "{total, page, per_page, results: [FlaggedBookingOut]}: requested bookings flagged by screening that the therapist has not acknowledged, oldest first"),
+              (status = 401), (status = 403)))]
+pub async fn flagged(
+    req: HttpRequest,
+    caller: ApiUser,
+    q: web::Query<PageQuery>,
+) -> ApiResult<web::Json<ListOut<FlaggedBookingOut>>> {
+    admin_of(caller)?;
+    let (page, per_page) = q.parse()?;
+    let state = app_state(&req);
+    let (total, rows) = with_conn(&state.pool, move |conn| {
+        admin::flagged_bookings(conn, page, per_page)
+    })
+    .await?;
+    let results = rows
+        .into_iter()
+        .map(|b| FlaggedBookingOut {
+            id: b.id,
+            therapist_id: b.therapist_id,
+            therapist_name: b.therapist_name,
+            starts_at: rfc3339(b.starts_at),
+            screening_outcome: b.screening_outcome,
+            requested_at: rfc3339(b.created_at),
+        })
+        .collect();
+    Ok(web::Json(ListOut {
+        total,
+        page,
+        per_page,
+        results,
+    }))
+}
+
+// ---- Admins --------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdminBody {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/admins", tag = "admin",
+    responses((status = 200, body = [UserOut]), (status = 401), (status = 403)))]
+pub async fn admins(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<Vec<UserOut>>> {
+    admin_of(caller)?;
+    let state = app_state(&req);
+    let list = with_conn(&state.pool, admin::admins).await?;
+    Ok(web::Json(list.iter().map(UserOut::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/admins", tag = "admin", request_body = AdminBody,
+    responses((status = 201, body = UserOut), (status = 401), (status = 403),
+              (status = 409, description = "email_taken"), (status = 422)))]
+pub async fn invite_admin(
+    req: HttpRequest,
+    caller: ApiUser,
+    body: web::Json<AdminBody>,
+) -> ApiResult<HttpResponse> {
+    let admin_id = admin_of(caller)?;
+    let b = body.into_inner();
+    let input = RegisterInput {
+        email: b.email,
+        password: b.password,
+        name: b.name,
+        role: "admin".into(),
+    };
+    let state = app_state(&req);
+    let user = with_conn(&state.pool, move |conn| {
+        admin::invite_admin(conn, admin_id, &input)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(UserOut::from(&user)))
+}
+
+// ---- Audit log -----------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    pub id: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<i64>,
+    pub summary: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin",
+    params(("actor" = Option<String>, Query, description = "user id or email"),
+           ("action" = Option<String>, Query, description = "action prefix, e.g. license."),
+           ("object_type" = Option<String>, Query), ("object_id" = Option<i64>, Query),
+           ("from" = Option<String>, Query, description = "YYYY-MM-DD, inclusive (UTC)"),
+           ("to" = Option<String>, Query, description = "YYYY-MM-DD, inclusive (UTC)"),
+           ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 100")),
+    responses((status = 200, description = "{total, page, per_page, results: [AuditOut]}, newest first"),
+              (status = 401), (status = 403), (status = 422, description = "bad filters, with fields")))]
+pub async fn audit(
+    req: HttpRequest,
+    caller: ApiUser,
+    q: web::Query<AuditQuery>,
+) -> ApiResult<web::Json<ListOut<AuditOut>>> {
+    admin_of(caller)?;
+    let search = q.parse()?;
+    let (page, per_page) = (search.page, search.per_page);
+    let state = app_state(&req);
+    let (total, rows) = with_conn(&state.pool, move |conn| admin::audit_log(conn, &search)).await?;
+    let results = rows
+        .into_iter()
+        .map(|(e, email)| AuditOut {
+            id: e.id,
+            actor_user_id: e.actor_user_id,
+            actor_email: email,
+            action: e.action,
+            object_type: e.object_type,
+            object_id: e.object_id,
+            summary: e.summary,
+            created_at: rfc3339(e.created_at),
         })
         .collect();
     Ok(web::Json(ListOut {

@@ -1,8 +1,12 @@
+//! The audit log: append-only (triggers refuse updates and deletes), never health answers.
+
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::audit_log;
-use crate::db::DbConnection;
+use crate::db::schema::{audit_log, users};
+use crate::db::{Backend, DbConnection};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
@@ -49,4 +53,86 @@ pub fn for_object(
         .order(audit_log::id)
         .select(AuditEntry::as_select())
         .load(conn)
+}
+
+/// What the audit page and API filter by; every part is optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_user_id: Option<i64>,
+    /// Actions starting with this text (for example `license.`).
+    pub action_prefix: Option<String>,
+    pub object_type: Option<String>,
+    pub object_id: Option<i64>,
+    /// From this instant (inclusive).
+    pub from: Option<NaiveDateTime>,
+    /// Up to this instant (exclusive).
+    pub until: Option<NaiveDateTime>,
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn filtered(f: &AuditFilter) -> audit_log::BoxedQuery<'static, Backend> {
+    let mut q = audit_log::table.into_boxed::<Backend>();
+    if let Some(id) = f.actor_user_id {
+        q = q.filter(audit_log::actor_user_id.eq(id));
+    }
+    if let Some(prefix) = &f.action_prefix {
+        q = q.filter(
+            audit_log::action
+                .like(format!("{}%", escape_like(prefix)))
+                .escape('\\'),
+        );
+    }
+    if let Some(t) = &f.object_type {
+        q = q.filter(audit_log::object_type.eq(t.clone()));
+    }
+    if let Some(id) = f.object_id {
+        q = q.filter(audit_log::object_id.eq(id));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(audit_log::created_at.ge(from));
+    }
+    if let Some(until) = f.until {
+        q = q.filter(audit_log::created_at.lt(until));
+    }
+    q
+}
+
+/// An audit row with its actor's email (if the actor is a user still on file).
+pub type AuditRow = (AuditEntry, Option<String>);
+
+/// A page of matching rows, newest first, each with its actor's email (if any).
+pub fn search(
+    conn: &mut DbConnection,
+    f: &AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(i64, Vec<AuditRow>)> {
+    let total: i64 = filtered(f).count().get_result(conn)?;
+    let rows: Vec<AuditEntry> = filtered(f)
+        .order((audit_log::created_at.desc(), audit_log::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)?;
+    let actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_user_id).collect();
+    let emails: HashMap<i64, String> = users::table
+        .filter(users::id.eq_any(&actor_ids))
+        .select((users::id, users::email))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok((
+        total,
+        rows.into_iter()
+            .map(|r| {
+                let email = r.actor_user_id.and_then(|id| emails.get(&id).cloned());
+                (r, email)
+            })
+            .collect(),
+    ))
 }

@@ -102,14 +102,128 @@ pub fn count_pending(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
     Ok((l, t))
 }
 
-/// Verified licenses expiring between `from` and `to` (inclusive).
+/// Verified licenses expiring between `from` and `to` (inclusive) whose therapist has no
+/// verified license reaching beyond `to` (a renewed license is not a worry).
 pub fn count_expiring(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> QueryResult<i64> {
     licenses::table
+        .inner_join(therapists::table)
         .filter(licenses::status.eq("verified"))
         .filter(licenses::expires_on.ge(from))
         .filter(licenses::expires_on.le(to))
+        .filter(therapists::license_verified_until.le(to))
         .count()
         .get_result(conn)
+}
+
+/// A verified license about to expire, with its therapist.
+#[derive(Debug, Clone)]
+pub struct ExpiringLicense {
+    pub license: License,
+    pub therapist_name: String,
+    pub therapist_email: String,
+}
+
+/// The licenses [`count_expiring`] counts, soonest expiry first.
+pub fn expiring(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(i64, Vec<ExpiringLicense>)> {
+    let total = count_expiring(conn, from, to)?;
+    let rows = licenses::table
+        .inner_join(therapists::table.inner_join(users::table))
+        .filter(licenses::status.eq("verified"))
+        .filter(licenses::expires_on.ge(from))
+        .filter(licenses::expires_on.le(to))
+        .filter(therapists::license_verified_until.le(to))
+        .order((licenses::expires_on.asc(), licenses::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select((License::as_select(), users::name, users::email))
+        .load::<(License, String, String)>(conn)?;
+    Ok((
+        total,
+        rows.into_iter()
+            .map(
+                |(license, therapist_name, therapist_email)| ExpiringLicense {
+                    license,
+                    therapist_name,
+                    therapist_email,
+                },
+            )
+            .collect(),
+    ))
+}
+
+/// A training record in the verification queue, with the therapist's name.
+#[derive(Debug, Clone)]
+pub struct TrainingQueueItem {
+    pub record: TrainingRecord,
+    pub therapist_name: String,
+}
+
+/// Training records with `status`, oldest submission first.
+pub fn training_queue(
+    conn: &mut DbConnection,
+    status: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(i64, Vec<TrainingQueueItem>)> {
+    let total = training_records::table
+        .filter(training_records::status.eq(status))
+        .count()
+        .get_result(conn)?;
+    let rows = training_records::table
+        .inner_join(therapists::table.inner_join(users::table))
+        .filter(training_records::status.eq(status))
+        .order((
+            training_records::submitted_at.asc(),
+            training_records::id.asc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select((TrainingRecord::as_select(), users::name))
+        .load::<(TrainingRecord, String)>(conn)?;
+    Ok((
+        total,
+        rows.into_iter()
+            .map(|(record, therapist_name)| TrainingQueueItem {
+                record,
+                therapist_name,
+            })
+            .collect(),
+    ))
+}
+
+/// The decided (verified or rejected) licenses of some therapists, for the queues' history.
+pub fn decided_licenses_of(
+    conn: &mut DbConnection,
+    therapist_ids: &[i64],
+) -> QueryResult<Vec<License>> {
+    licenses::table
+        .filter(licenses::therapist_id.eq_any(therapist_ids))
+        .filter(licenses::status.ne("submitted"))
+        .order((licenses::decided_at.desc(), licenses::id.desc()))
+        .select(License::as_select())
+        .load(conn)
+}
+
+/// The decided training records of some therapists, for the queues' history.
+pub fn decided_training_of(
+    conn: &mut DbConnection,
+    therapist_ids: &[i64],
+) -> QueryResult<Vec<TrainingRecord>> {
+    training_records::table
+        .filter(training_records::therapist_id.eq_any(therapist_ids))
+        .filter(training_records::status.ne("submitted"))
+        .order((
+            training_records::decided_at.desc(),
+            training_records::id.desc(),
+        ))
+        .select(TrainingRecord::as_select())
+        .load(conn)
 }
 
 pub fn find_license(conn: &mut DbConnection, id: i64) -> QueryResult<License> {

@@ -22,6 +22,8 @@ pub struct TherapistDashboard {
     pub licenses: Vec<License>,
     pub training: Vec<TrainingRecord>,
     pub policy: BookingPolicy,
+    /// The last day of the verified license when it ends within 30 days (renew soon).
+    pub license_expires_soon: Option<chrono::NaiveDate>,
 }
 
 impl TherapistDashboard {
@@ -68,6 +70,11 @@ pub fn dashboard(conn: &mut DbConnection, user_id: i64) -> Result<TherapistDashb
     let licenses = credential::licenses_of(conn, therapist.id)?;
     let training = credential::training_of(conn, therapist.id)?;
     let policy = BookingPolicy::find(conn, therapist.id)?;
+    let today = chrono::Utc::now().date_naive();
+    let license_expires_soon = therapist.license_verified_until.filter(|until| {
+        *until >= today
+            && *until <= today + chrono::Duration::days(crate::services::admin::EXPIRY_WARNING_DAYS)
+    });
     Ok(TherapistDashboard {
         therapist,
         technique_count,
@@ -76,6 +83,7 @@ pub fn dashboard(conn: &mut DbConnection, user_id: i64) -> Result<TherapistDashb
         licenses,
         training,
         policy,
+        license_expires_soon,
     })
 }
 

@@ -1,13 +1,94 @@
-//! The admin area (`/admin`), admins only.
+//! The admin area (`/admin`), admins only: dashboard, verification queues, expiring licenses,
+//! therapists' standing, flagged bookings, admins, the audit log.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
 
 use crate::domain::account::Role;
-use crate::services::admin::{self, AdminDashboard};
+use crate::error::{AppError, FieldErrors};
+use crate::models::audit::{AuditEntry, AuditRow};
+use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
+use crate::models::user::User;
+use crate::services::accounts::RegisterInput;
+use crate::services::admin::{
+    self, AdminDashboard, AuditQuery, Credential, FlaggedBooking, Queued, TherapistDetail,
+    TherapistRow,
+};
 use crate::services::with_conn;
-use crate::web::{app_state, render, LoggedIn, PageCtx, PageResult};
+use crate::web::auth::EmptyForm;
+use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+
+const PER_PAGE: i64 = 20;
+
+/// "2026-12-01 14:05 UTC".
+pub fn utc(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Page numbers of a list.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    /// The query string without `page`, for the links.
+    pub base: String,
+    pub path: &'static str,
+}
+
+impl Paging {
+    pub fn pages(&self) -> i64 {
+        (self.total + self.per_page - 1) / self.per_page
+    }
+    pub fn link(&self, page: i64) -> String {
+        if self.base.is_empty() {
+            format!("{}?page={page}", self.path)
+        } else {
+            format!("{}?{}&page={page}", self.path, self.base)
+        }
+    }
+}
+
+/// `?page=` on the simple lists; anything odd is the first page.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageParam {
+    pub page: Option<String>,
+}
+
+impl PageParam {
+    fn page(&self) -> i64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .filter(|p| (1..=100_000).contains(p))
+            .unwrap_or(1)
+    }
+}
+
+fn require_admin(user: LoggedIn) -> PageResult<(i64, PageCtx)> {
+    let user = user.require(Role::Admin)?;
+    Ok((user.session.user.id, user.ctx))
+}
+
+/// A form with a reason (reject, suspend, reinstate).
+#[derive(Debug, Default, Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The reject form that failed, to show again with its error.
+#[derive(Debug, Clone, Default)]
+pub struct RejectAttempt {
+    pub id: i64,
+    pub reason: String,
+    pub error: String,
+}
+
+// ---- Dashboard -----------------------------------------------------------------------------
 
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
@@ -17,8 +98,739 @@ pub struct DashboardPage {
 }
 
 pub async fn dashboard(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Admin)?;
+    let (_, ctx) = require_admin(user)?;
     let state = app_state(&req);
     let d = with_conn(&state.pool, admin::dashboard).await?;
-    render(StatusCode::OK, &DashboardPage { ctx: user.ctx, d })
+    render(StatusCode::OK, &DashboardPage { ctx, d })
+}
+
+// ---- Licenses ------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin/licenses.html")]
+pub struct LicensesPage {
+    pub ctx: PageCtx,
+    pub items: Vec<Queued<LicenseQueueItem>>,
+    pub paging: Paging,
+    pub expiring: Vec<ExpiringLicense>,
+    pub expiring_total: i64,
+    pub attempt: Option<RejectAttempt>,
+    pub today: NaiveDate,
+}
+
+impl LicensesPage {
+    pub fn utc(&self, t: &NaiveDateTime) -> String {
+        utc(t)
+    }
+    pub fn reason_value(&self, id: &i64) -> &str {
+        match &self.attempt {
+            Some(a) if a.id == *id => &a.reason,
+            _ => "",
+        }
+    }
+    pub fn reason_error(&self, id: &i64) -> Option<&str> {
+        match &self.attempt {
+            Some(a) if a.id == *id => Some(&a.error),
+            _ => None,
+        }
+    }
+    pub fn days_left(&self, l: &License) -> i64 {
+        (l.expires_on - self.today).num_days()
+    }
+}
+
+async fn licenses_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    page: i64,
+    attempt: Option<RejectAttempt>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let ((total, items), (expiring_total, expiring)) = with_conn(&state.pool, move |conn| {
+        Ok((
+            admin::license_queue(conn, "submitted", page, PER_PAGE)?,
+            admin::expiring_licenses(conn, 1, 100)?,
+        ))
+    })
+    .await?;
+    let status = if attempt.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &LicensesPage {
+            ctx,
+            items,
+            paging: Paging {
+                total,
+                page,
+                per_page: PER_PAGE,
+                base: String::new(),
+                path: "/admin/licenses",
+            },
+            expiring,
+            expiring_total,
+            attempt,
+            today: Utc::now().date_naive(),
+        },
+    )
+}
+
+pub async fn licenses(
+    req: HttpRequest,
+    user: LoggedIn,
+    q: web::Query<PageParam>,
+) -> PageResult<HttpResponse> {
+    let (_, ctx) = require_admin(user)?;
+    licenses_page(&req, ctx, q.page(), None).await
+}
+
+async fn decide(
+    req: &HttpRequest,
+    admin_id: i64,
+    kind: Credential,
+    id: i64,
+    reason: Option<String>,
+) -> Result<(), AppError> {
+    let state = app_state(req);
+    with_conn(&state.pool, move |conn| {
+        admin::decide(
+            conn,
+            admin_id,
+            kind,
+            id,
+            reason.is_none(),
+            reason.as_deref(),
+        )
+    })
+    .await
+}
+
+pub async fn license_verify(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    _form: CsrfForm<EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let (admin_id, _) = require_admin(user)?;
+    let id = id.into_inner();
+    decide(&req, admin_id, Credential::License, id, None).await?;
+    Ok(redirect_with_flash(
+        "/admin/licenses",
+        format!("License #{id} verified."),
+    ))
+}
+
+pub async fn license_reject(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
+) -> PageResult<HttpResponse> {
+    let (admin_id, ctx) = require_admin(user)?;
+    let id = id.into_inner();
+    match decide(
+        &req,
+        admin_id,
+        Credential::License,
+        id,
+        Some(form.reason.clone()),
+    )
+    .await
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            "/admin/licenses",
+            format!("License #{id} rejected. The therapist sees your reason."),
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            let attempt = reject_attempt(id, form.reason, &fields);
+            licenses_page(&req, ctx, 1, Some(attempt)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn reject_attempt(id: i64, reason: String, fields: &FieldErrors) -> RejectAttempt {
+    RejectAttempt {
+        id,
+        reason,
+        error: fields
+            .get("reason")
+            .cloned()
+            .unwrap_or_else(|| "Give a reason.".into()),
+    }
+}
+
+// ---- Training ------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin/training.html")]
+pub struct TrainingPage {
+    pub ctx: PageCtx,
+    pub items: Vec<Queued<TrainingQueueItem>>,
+    pub paging: Paging,
+    pub attempt: Option<RejectAttempt>,
+}
+
+impl TrainingPage {
+    pub fn utc(&self, t: &NaiveDateTime) -> String {
+        utc(t)
+    }
+    pub fn reason_value(&self, id: &i64) -> &str {
+        match &self.attempt {
+            Some(a) if a.id == *id => &a.reason,
+            _ => "",
+        }
+    }
+    pub fn reason_error(&self, id: &i64) -> Option<&str> {
+        match &self.attempt {
+            Some(a) if a.id == *id => Some(&a.error),
+            _ => None,
+        }
+    }
+}
+
+async fn training_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    page: i64,
+    attempt: Option<RejectAttempt>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let (total, items) = with_conn(&state.pool, move |conn| {
+        admin::training_queue(conn, "submitted", page, PER_PAGE)
+    })
+    .await?;
+    let status = if attempt.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &TrainingPage {
+            ctx,
+            items,
+            paging: Paging {
+                total,
+                page,
+                per_page: PER_PAGE,
+                base: String::new(),
+                path: "/admin/training",
+            },
+            attempt,
+        },
+    )
+}
+
+pub async fn training(
+    req: HttpRequest,
+    user: LoggedIn,
+    q: web::Query<PageParam>,
+) -> PageResult<HttpResponse> {
+    let (_, ctx) = require_admin(user)?;
+    training_page(&req, ctx, q.page(), None).await
+}
+
+pub async fn training_verify(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    _form: CsrfForm<EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let (admin_id, _) = require_admin(user)?;
+    let id = id.into_inner();
+    decide(&req, admin_id, Credential::Training, id, None).await?;
+    Ok(redirect_with_flash(
+        "/admin/training",
+        format!("Training record #{id} verified."),
+    ))
+}
+
+pub async fn training_reject(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
+) -> PageResult<HttpResponse> {
+    let (admin_id, ctx) = require_admin(user)?;
+    let id = id.into_inner();
+    match decide(
+        &req,
+        admin_id,
+        Credential::Training,
+        id,
+        Some(form.reason.clone()),
+    )
+    .await
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            "/admin/training",
+            format!("Training record #{id} rejected. The therapist sees your reason."),
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            let attempt = reject_attempt(id, form.reason, &fields);
+            training_page(&req, ctx, 1, Some(attempt)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Therapists ----------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TherapistSearch {
+    pub q: Option<String>,
+    pub page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/therapists.html")]
+pub struct TherapistsPage {
+    pub ctx: PageCtx,
+    pub q: String,
+    pub error: Option<String>,
+    pub rows: Vec<TherapistRow>,
+    pub paging: Paging,
+}
+
+impl TherapistsPage {
+    pub fn utc(&self, t: &NaiveDateTime) -> String {
+        utc(t)
+    }
+    pub fn place(&self, r: &TherapistRow) -> String {
+        match (&r.city, &r.region) {
+            (Some(c), Some(reg)) => format!("{c}, {reg}"),
+            (Some(c), None) => c.clone(),
+            _ => "No city yet".into(),
+        }
+    }
+    pub fn license_ok(&self, r: &TherapistRow) -> bool {
+        r.license_verified_until
+            .is_some_and(|d| d >= Utc::now().date_naive())
+    }
+}
+
+pub async fn therapists(
+    req: HttpRequest,
+    user: LoggedIn,
+    q: web::Query<TherapistSearch>,
+) -> PageResult<HttpResponse> {
+    let (_, ctx) = require_admin(user)?;
+    let q = q.into_inner();
+    let page = PageParam { page: q.page }.page();
+    let text = q.q.unwrap_or_default();
+    let state = app_state(&req);
+    let t = text.clone();
+    let found = with_conn(&state.pool, move |conn| {
+        admin::find_therapists(conn, Some(&t), page, PER_PAGE)
+    })
+    .await;
+    let (status, error, (total, rows)) = match found {
+        Ok(r) => (StatusCode::OK, None, r),
+        Err(AppError::Validation { fields, .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            fields.get("q").cloned(),
+            (0, Vec::new()),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let base = if text.trim().is_empty() {
+        String::new()
+    } else {
+        serde_urlencoded::to_string([("q", text.trim())]).unwrap_or_default()
+    };
+    render(
+        status,
+        &TherapistsPage {
+            ctx,
+            q: text,
+            error,
+            rows,
+            paging: Paging {
+                total,
+                page,
+                per_page: PER_PAGE,
+                base,
+                path: "/admin/therapists",
+            },
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/therapist.html")]
+pub struct TherapistPage {
+    pub ctx: PageCtx,
+    pub d: TherapistDetail,
+    pub reason: String,
+    pub reason_error: Option<String>,
+    pub today: NaiveDate,
+}
+
+impl TherapistPage {
+    pub fn utc(&self, t: &NaiveDateTime) -> String {
+        utc(t)
+    }
+    /// The therapist's own time, with the zone named.
+    pub fn local(&self, t: &NaiveDateTime) -> String {
+        let tz: chrono_tz::Tz = self.d.therapist.timezone.parse().unwrap_or(chrono_tz::UTC);
+        crate::web::directory::local_time(t.and_utc(), tz)
+    }
+    pub fn license_status(&self, l: &License) -> String {
+        crate::api::directory::license_status(&l.status, l.expires_on, self.today).to_string()
+    }
+    pub fn license_ok(&self) -> bool {
+        self.d
+            .therapist
+            .license_verified_until
+            .is_some_and(|d| d >= self.today)
+    }
+    pub fn suspended(&self) -> bool {
+        self.d.therapist.suspended_at.is_some()
+    }
+    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
+        crate::web::directory::technique_name(slug)
+    }
+    pub fn actor(&self, e: &AuditEntry) -> String {
+        e.actor_user_id
+            .map_or_else(|| "system".to_string(), |id| format!("user #{id}"))
+    }
+}
+
+async fn therapist_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    id: i64,
+    reason: String,
+    reason_error: Option<String>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let d = with_conn(&state.pool, move |conn| admin::therapist_detail(conn, id)).await?;
+    let status = if reason_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &TherapistPage {
+            ctx,
+            d,
+            reason,
+            reason_error,
+            today: Utc::now().date_naive(),
+        },
+    )
+}
+
+pub async fn therapist(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+) -> PageResult<HttpResponse> {
+    let (_, ctx) = require_admin(user)?;
+    therapist_page(&req, ctx, id.into_inner(), String::new(), None).await
+}
+
+async fn change_standing(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: i64,
+    form: ReasonForm,
+    suspend: bool,
+) -> PageResult<HttpResponse> {
+    let (admin_id, ctx) = require_admin(user)?;
+    let state = app_state(&req);
+    let reason = form.reason.clone();
+    let done = with_conn(&state.pool, move |conn| {
+        if suspend {
+            admin::suspend(conn, admin_id, id, Some(&reason))
+        } else {
+            admin::reinstate(conn, admin_id, id, Some(&reason))
+        }
+    })
+    .await;
+    match done {
+        Ok(s) => {
+            let upcoming = match s.upcoming_appointments {
+                0 => "No upcoming appointments.".to_string(),
+                1 => "1 upcoming appointment to handle.".to_string(),
+                n => format!("{n} upcoming appointments to handle."),
+            };
+            let msg = if suspend {
+                format!("Therapist suspended: hidden from search and their profile. {upcoming}")
+            } else {
+                "Therapist reinstated: back in search and their profile.".to_string()
+            };
+            Ok(redirect_with_flash(&format!("/admin/therapists/{id}"), msg))
+        }
+        Err(AppError::Validation { fields, .. }) => {
+            let error = fields
+                .get("reason")
+                .cloned()
+                .unwrap_or_else(|| "Give a reason.".into());
+            therapist_page(&req, ctx, id, form.reason, Some(error)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn suspend(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
+) -> PageResult<HttpResponse> {
+    change_standing(req, user, id.into_inner(), form, true).await
+}
+
+pub async fn reinstate(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
+) -> PageResult<HttpResponse> {
+    change_standing(req, user, id.into_inner(), form, false).await
+}
+
+// ---- Flagged bookings ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin/bookings.html")]
+pub struct FlaggedPage {
+    pub ctx: PageCtx,
+    pub rows: Vec<FlaggedBooking>,
+    pub paging: Paging,
+}
+
+impl FlaggedPage {
+    pub fn utc(&self, t: &NaiveDateTime) -> String {
+        utc(t)
+    }
+    pub fn local(&self, b: &FlaggedBooking) -> String {
+        let tz: chrono_tz::Tz = b.timezone.parse().unwrap_or(chrono_tz::UTC);
+        crate::web::directory::local_time(b.starts_at.and_utc(), tz)
+    }
+    pub fn outcome(&self, o: &str) -> &'static str {
+        match o {
+            "needs_clearance" => "needs medical clearance",
+            _ => "caution",
+        }
+    }
+}
+
+pub async fn flagged(
+    req: HttpRequest,
+    user: LoggedIn,
+    q: web::Query<PageParam>,
+) -> PageResult<HttpResponse> {
+    let (_, ctx) = require_admin(user)?;
+    let page = q.page();
+    let state = app_state(&req);
+    let (total, rows) = with_conn(&state.pool, move |conn| {
+        admin::flagged_bookings(conn, page, PER_PAGE)
+    })
+    .await?;
+    render(
+        StatusCode::OK,
+        &FlaggedPage {
+            ctx,
+            rows,
+            paging: Paging {
+                total,
+                page,
+                per_page: PER_PAGE,
+                base: String::new(),
+                path: "/admin/bookings",
+            },
+        },
+    )
+}
+
+// ---- Admins --------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AdminForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/admins.html")]
+pub struct AdminsPage {
+    pub ctx: PageCtx,
+    pub admins: Vec<User>,
+    /// What was typed (never the password).
+    pub email: String,
+    pub name: String,
+    pub errors: FieldErrors,
+}
+
+impl AdminsPage {
+    pub fn error(&self, f: &str) -> Option<&String> {
+        self.errors.get(f)
+    }
+    pub fn utc(&self, t: &NaiveDateTime) -> String {
+        utc(t)
+    }
+}
+
+async fn admins_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    email: String,
+    name: String,
+    errors: FieldErrors,
+) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let admins = with_conn(&state.pool, admin::admins).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(
+        status,
+        &AdminsPage {
+            ctx,
+            admins,
+            email,
+            name,
+            errors,
+        },
+    )
+}
+
+pub async fn admins(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+    let (_, ctx) = require_admin(user)?;
+    admins_page(&req, ctx, String::new(), String::new(), FieldErrors::new()).await
+}
+
+pub async fn invite_admin(
+    req: HttpRequest,
+    user: LoggedIn,
+    CsrfForm(form): CsrfForm<AdminForm>,
+) -> PageResult<HttpResponse> {
+    let (admin_id, ctx) = require_admin(user)?;
+    let input = RegisterInput {
+        email: form.email.clone(),
+        password: form.password,
+        name: form.name.clone(),
+        role: "admin".into(),
+    };
+    let state = app_state(&req);
+    match with_conn(&state.pool, move |conn| {
+        admin::invite_admin(conn, admin_id, &input)
+    })
+    .await
+    {
+        Ok(u) => Ok(redirect_with_flash(
+            "/admin/admins",
+            format!("{} is now an admin and can log in.", u.email),
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            admins_page(&req, ctx, form.email, form.name, fields).await
+        }
+        Err(e @ AppError::Conflict { .. }) => {
+            let mut fields = FieldErrors::new();
+            fields.insert("email".into(), e.public_message());
+            admins_page(&req, ctx, form.email, form.name, fields).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Audit log -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    pub ctx: PageCtx,
+    pub q: AuditQuery,
+    pub errors: FieldErrors,
+    pub rows: Vec<AuditRow>,
+    pub paging: Paging,
+}
+
+impl AuditPage {
+    pub fn error(&self, f: &str) -> Option<&String> {
+        self.errors.get(f)
+    }
+    pub fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+    pub fn utc(&self, t: &NaiveDateTime) -> String {
+        utc(t)
+    }
+    pub fn object_link(&self, e: &AuditEntry) -> Option<String> {
+        match (e.object_type.as_str(), e.object_id) {
+            ("therapist", Some(id)) => Some(format!("/admin/therapists/{id}")),
+            _ => None,
+        }
+    }
+}
+
+pub async fn audit(
+    req: HttpRequest,
+    user: LoggedIn,
+    q: web::Query<AuditQuery>,
+) -> PageResult<HttpResponse> {
+    let (_, ctx) = require_admin(user)?;
+    let q = q.into_inner();
+    let (status, errors, search) = match q.parse() {
+        Ok(s) => (StatusCode::OK, FieldErrors::new(), Some(s)),
+        Err(AppError::Validation { fields, .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, fields, None)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (page, per_page) = search.as_ref().map_or((1, 20), |s| (s.page, s.per_page));
+    let (total, rows) = match search {
+        Some(s) => {
+            let state = app_state(&req);
+            with_conn(&state.pool, move |conn| admin::audit_log(conn, &s)).await?
+        }
+        None => (0, Vec::new()),
+    };
+    let base_pairs: Vec<(&str, &str)> = [
+        ("actor", &q.actor),
+        ("action", &q.action),
+        ("object_type", &q.object_type),
+        ("object_id", &q.object_id),
+        ("from", &q.from),
+        ("to", &q.to),
+        ("per_page", &q.per_page),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| (k, v))
+    })
+    .collect();
+    let base = serde_urlencoded::to_string(&base_pairs).unwrap_or_default();
+    render(
+        status,
+        &AuditPage {
+            ctx,
+            q,
+            errors,
+            rows,
+            paging: Paging {
+                total,
+                page,
+                per_page,
+                base,
+                path: "/admin/audit",
+            },
+        },
+    )
 }

@@ -1,0 +1,1504 @@
+//! The admin area: verification queues and decisions, expiry, suspension, the audit log,
+//! admins, the dashboard, and that nobody else gets in.
+
+use bodywork::db::schema::{licenses, therapists, training_records};
+use bodywork::models::appointment::NewAppointment;
+use bodywork::models::now;
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::directory::{make_therapist, Made, Spec};
+use crate::helpers::{csrf_from, new_client, spawn_app, with_conn, TestApp, PASSWORD};
+
+// ---- Helpers -------------------------------------------------------------------------------
+
+async fn body(r: reqwest::Response) -> Value {
+    r.json().await.expect("json body")
+}
+
+/// A fresh browser logged in through the login page.
+async fn browser(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = new_client();
+    let html = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf_from(&html)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {email}");
+    client
+}
+
+/// Posts a form from `client` with the CSRF token of `page`.
+async fn submit(
+    app: &TestApp,
+    client: &reqwest::Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let html = client
+        .get(app.url(page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_from(&html);
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &csrf));
+    client
+        .post(app.url(action))
+        .form(&all)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// The flash message a redirect carries, as the next page shows it.
+async fn follow(app: &TestApp, client: &reqwest::Client, r: reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    page(app, client, &to).await.1
+}
+
+/// A therapist whose license and training are still waiting.
+async fn pending(app: &TestApp, admin_id: i64, email: &str, name: &str) -> Made {
+    make_therapist(
+        app,
+        admin_id,
+        Spec {
+            email,
+            name,
+            verify_license: false,
+            verify_training: false,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+fn license_of(app: &TestApp, therapist_id: i64) -> i64 {
+    with_conn(app, |conn| {
+        licenses::table
+            .filter(licenses::therapist_id.eq(therapist_id))
+            .order(licenses::id.desc())
+            .select(licenses::id)
+            .first(conn)
+            .unwrap()
+    })
+}
+
+fn training_of(app: &TestApp, therapist_id: i64) -> i64 {
+    with_conn(app, |conn| {
+        training_records::table
+            .filter(training_records::therapist_id.eq(therapist_id))
+            .order(training_records::id.desc())
+            .select(training_records::id)
+            .first(conn)
+            .unwrap()
+    })
+}
+
+fn submitted_days_ago(app: &TestApp, license: i64, training: i64, days: i64) {
+    with_conn(app, |conn| {
+        diesel::update(licenses::table.find(license))
+            .set(licenses::submitted_at.eq(now() - Duration::days(days)))
+            .execute(conn)
+            .unwrap();
+        diesel::update(training_records::table.find(training))
+            .set(training_records::submitted_at.eq(now() - Duration::days(days)))
+            .execute(conn)
+            .unwrap();
+    });
+}
+
+/// Moves a verified license's expiry and refreshes the therapist's summary, as a renewal would.
+fn expires_in(app: &TestApp, therapist_id: i64, days: i64) {
+    with_conn(app, |conn| {
+        diesel::update(licenses::table.filter(licenses::therapist_id.eq(therapist_id)))
+            .set(licenses::expires_on.eq(Utc::now().date_naive() + Duration::days(days)))
+            .execute(conn)
+            .unwrap();
+        bodywork::services::profile::refresh_summary(conn, therapist_id).unwrap();
+    });
+}
+
+fn book(app: &TestApp, m: &Made, client_id: i64, in_days: i64, status: &str, outcome: &str) -> i64 {
+    with_conn(app, |conn| {
+        let start = now() + Duration::days(in_days);
+        NewAppointment {
+            therapist_id: m.therapist_id,
+            client_id,
+            service_id: m.service_id,
+            starts_at: start,
+            ends_at: start + Duration::minutes(60),
+            blocked_until: start + Duration::minutes(60),
+            status: status.into(),
+            screening_version: 1,
+            screening_answers: "{}".into(),
+            screening_outcome: outcome.into(),
+            clearance_confirmed: false,
+            created_at: now(),
+            updated_at: now(),
+        }
+        .insert(conn)
+        .unwrap()
+    })
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn search_names(app: &TestApp) -> Vec<String> {
+    body(app.api_get("/api/v1/therapists?verified=any", None).await).await["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---- Queues and decisions ------------------------------------------------------------------
+
+#[tokio::test]
+async fn queues_list_submissions_oldest_first_with_the_therapists_details() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let a = pending(&app, admin_id, "a@x.com", "Ann Able").await;
+    let b = pending(&app, admin_id, "b@x.com", "Ben Brown").await;
+    let c = pending(&app, admin_id, "c@x.com", "Cy Clark").await;
+    let done = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "d@x.com",
+            name: "Dee Done",
+            ..Default::default()
+        },
+    )
+    .await;
+    // Submitted out of creation order: b oldest, then c, then a.
+    let (la, ta) = (
+        license_of(&app, a.therapist_id),
+        training_of(&app, a.therapist_id),
+    );
+    let (lb, tb) = (
+        license_of(&app, b.therapist_id),
+        training_of(&app, b.therapist_id),
+    );
+    let (lc, tc) = (
+        license_of(&app, c.therapist_id),
+        training_of(&app, c.therapist_id),
+    );
+    submitted_days_ago(&app, la, ta, 1);
+    submitted_days_ago(&app, lb, tb, 5);
+    submitted_days_ago(&app, lc, tc, 3);
+
+    let q = body(
+        app.api_get("/api/v1/admin/licenses?status=submitted", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(q["total"], 3);
+    assert_eq!(ids(&q), [lb, lc, la], "oldest first");
+    let first = &q["results"][0];
+    assert_eq!(first["therapist_id"], b.therapist_id);
+    assert_eq!(first["therapist_name"], "Ben Brown");
+    assert_eq!(first["number"], "LMT-1");
+    assert_eq!(first["jurisdiction"], "MA");
+    assert_eq!(first["issuing_body"], "MA Board of Massage");
+    assert_eq!(first["status"], "submitted");
+    assert!(first["expires_on"].is_string() && first["submitted_at"].is_string());
+    assert!(!q["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["therapist_id"] == done.therapist_id));
+
+    let t = body(app.api_get("/api/v1/admin/training", Some(&admin)).await).await;
+    assert_eq!(ids(&t), [tb, tc, ta]);
+    let first = &t["results"][0];
+    assert_eq!(first["therapist_name"], "Ben Brown");
+    assert_eq!(first["program"], "Diploma");
+    assert_eq!(first["hours"], 600);
+    assert_eq!(first["completed_on"], "2019-05-01");
+    assert_eq!(first["status"], "submitted");
+
+    let verified = body(
+        app.api_get("/api/v1/admin/licenses?status=verified", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(verified["total"], 1);
+    let paged = body(
+        app.api_get("/api/v1/admin/licenses?per_page=2&page=2", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(ids(&paged), [la]);
+    let bad = app
+        .api_get("/api/v1/admin/training?status=maybe", Some(&admin))
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(bad).await["error"]["fields"]["status"].is_string());
+
+    // The pages show the same order and each item's data.
+    app.login_page("admin@example.com", PASSWORD).await;
+    let html = app.get_html("/admin/licenses").await;
+    let (pb, pc, pa) = (
+        html.find("Ben Brown").unwrap(),
+        html.find("Cy Clark").unwrap(),
+        html.find("Ann Able").unwrap(),
+    );
+    assert!(pb < pc && pc < pa, "oldest first on the page");
+    assert!(html.contains("MA Board of Massage"));
+    assert_eq!(html.matches("<h1").count(), 1);
+    let html = app.get_html("/admin/training").await;
+    assert!(html.find("Ben Brown").unwrap() < html.find("Ann Able").unwrap());
+    assert!(html.contains("Diploma"));
+}
+
+#[tokio::test]
+async fn verify_and_reject_through_the_api_the_therapist_sees_the_reason() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let (lic, tr) = (
+        license_of(&app, t.therapist_id),
+        training_of(&app, t.therapist_id),
+    );
+
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/licenses/{lic}/verify"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(body(r).await["status"], "verified");
+    let profile = body(
+        app.api_get(&format!("/api/v1/therapists/{}", t.therapist_id), None)
+            .await,
+    )
+    .await;
+    assert_eq!(profile["license"]["status"], "verified");
+
+    // A rejection needs a reason.
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/training/{tr}/reject"),
+            Some(&admin),
+            json!({"reason": "  "}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(r).await["error"]["fields"]["reason"].is_string());
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/training/{tr}/reject"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/training/{tr}/reject"),
+            Some(&admin),
+            json!({"reason": "The certificate is not legible."}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let out = body(r).await;
+    assert_eq!(out["status"], "rejected");
+    assert_eq!(out["rejection_reason"], "The certificate is not legible.");
+
+    // Deciding twice is a conflict; an unknown id is not found.
+    for path in [
+        format!("/api/v1/admin/licenses/{lic}/verify"),
+        format!("/api/v1/admin/training/{tr}/verify"),
+    ] {
+        let r = app.api_post(&path, Some(&admin), json!({})).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{path}");
+        assert_eq!(body(r).await["error"]["code"], "already_decided");
+    }
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/licenses/{lic}/reject"),
+            Some(&admin),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    for path in [
+        "/api/v1/admin/licenses/999999/verify",
+        "/api/v1/admin/training/999999/verify",
+        "/api/v1/admin/licenses/abc/verify",
+    ] {
+        let r = app.api_post(path, Some(&admin), json!({})).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = app
+        .api_post(
+            "/api/v1/admin/training/999999/reject",
+            Some(&admin),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The therapist reads the reason in the API and on their credentials page.
+    let creds = body(app.api_get("/api/v1/me/credentials", Some(&t.token)).await).await;
+    assert_eq!(creds["training"][0]["status"], "rejected");
+    assert_eq!(
+        creds["training"][0]["rejection_reason"],
+        "The certificate is not legible."
+    );
+    assert_eq!(creds["licenses"][0]["status"], "verified");
+    let therapist = browser(&app, "t@x.com").await;
+    let (status, html) = page(&app, &therapist, "/therapist/credentials").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("The certificate is not legible."), "{html}");
+    assert!(html.contains("rejected"));
+}
+
+#[tokio::test]
+async fn a_resubmission_after_a_rejection_is_queued_again_with_its_history() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let lic = license_of(&app, t.therapist_id);
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/licenses/{lic}/reject"),
+            Some(&admin),
+            json!({"reason": "Number not found at the board."}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let q = body(app.api_get("/api/v1/admin/licenses", Some(&admin)).await).await;
+    assert_eq!(q["total"], 0, "decided items leave the queue");
+
+    let expires = (Utc::now().date_naive() + Duration::days(300)).to_string();
+    let r = app
+        .api_post(
+            "/api/v1/me/license",
+            Some(&t.token),
+            json!({"jurisdiction": "MA", "number": "LMT-2", "issuing_body": "MA Board of Massage", "expires_on": expires}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let new_id = body(r).await["id"].as_i64().unwrap();
+    let q = body(app.api_get("/api/v1/admin/licenses", Some(&admin)).await).await;
+    assert_eq!(ids(&q), [new_id]);
+    let history = q["results"][0]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["id"], lic);
+    assert_eq!(history[0]["status"], "rejected");
+    assert_eq!(
+        history[0]["rejection_reason"],
+        "Number not found at the board."
+    );
+
+    app.login_page("admin@example.com", PASSWORD).await;
+    let html = app.get_html("/admin/licenses").await;
+    assert!(html.contains("LMT-2"));
+    assert!(
+        html.contains("Number not found at the board."),
+        "history on the page"
+    );
+}
+
+#[tokio::test]
+async fn deciding_through_the_pages_with_field_errors_and_flash_messages() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let (lic, tr) = (
+        license_of(&app, t.therapist_id),
+        training_of(&app, t.therapist_id),
+    );
+    let admin = browser(&app, "admin@example.com").await;
+
+    // Reject without a reason: the page again, 422, the error tied to the field.
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/licenses",
+        &format!("/admin/licenses/{lic}/reject"),
+        &[("reason", "")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("id=\"reason-{lic}-error\"")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("aria-describedby=\"reason-{lic}-error\"")));
+    assert!(html.contains("Give the therapist a reason"));
+    assert_eq!(html.matches("<h1").count(), 1);
+
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/licenses",
+        &format!("/admin/licenses/{lic}/reject"),
+        &[("reason", "Expired card")],
+    )
+    .await;
+    let next = follow(&app, &admin, r).await;
+    assert!(
+        next.contains(&format!("License #{lic} rejected")),
+        "flash: {next}"
+    );
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/training",
+        &format!("/admin/training/{tr}/verify"),
+        &[],
+    )
+    .await;
+    let next = follow(&app, &admin, r).await;
+    assert!(next.contains(&format!("Training record #{tr} verified")));
+    assert!(next.contains("Nothing to verify"));
+
+    // Twice: refused with a page that says so.
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/training",
+        &format!("/admin/training/{tr}/verify"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("already verified"));
+
+    let creds = body(app.api_get("/api/v1/me/credentials", Some(&t.token)).await).await;
+    assert_eq!(creds["licenses"][0]["rejection_reason"], "Expired card");
+    assert_eq!(creds["training"][0]["status"], "verified");
+}
+
+// ---- Expiry --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_license_past_its_expiry_date_stops_counting_without_any_job() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "t@x.com",
+            name: "Tess Tan",
+            ..Default::default()
+        },
+    )
+    .await;
+    let path = format!("/api/v1/therapists/{}", t.therapist_id);
+    assert_eq!(
+        body(app.api_get(&path, None).await).await["license"]["status"],
+        "verified"
+    );
+
+    expires_in(&app, t.therapist_id, -1);
+    let profile = body(app.api_get(&path, None).await).await;
+    assert_eq!(profile["license"]["status"], "expired");
+    let hit = body(app.api_get("/api/v1/therapists?verified=any", None).await).await;
+    assert_eq!(hit["results"][0]["license_verified"], false);
+    let default = body(app.api_get("/api/v1/therapists", None).await).await;
+    assert_eq!(default["total"], 0, "no longer in default searches");
+    let creds = body(app.api_get("/api/v1/me/credentials", Some(&t.token)).await).await;
+    assert_eq!(creds["licenses"][0]["status"], "expired");
+    let expiring = body(
+        app.api_get("/api/v1/admin/licenses/expiring", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(expiring["total"], 0, "already expired is not expiring");
+    // Still valid on its last day.
+    expires_in(&app, t.therapist_id, 0);
+    let profile = body(app.api_get(&path, None).await).await;
+    assert_eq!(profile["license"]["status"], "verified");
+}
+
+#[tokio::test]
+async fn verified_licenses_expiring_within_30_days_are_listed_and_the_therapist_is_warned() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let soon = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "soon@x.com",
+            name: "Sue Soon",
+            ..Default::default()
+        },
+    )
+    .await;
+    let sooner = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "sooner@x.com",
+            name: "Sid Sooner",
+            ..Default::default()
+        },
+    )
+    .await;
+    let later = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "later@x.com",
+            name: "Lou Later",
+            ..Default::default()
+        },
+    )
+    .await;
+    let renewed = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "renewed@x.com",
+            name: "Ren Renewed",
+            ..Default::default()
+        },
+    )
+    .await;
+    let pending_one = pending(&app, admin_id, "pending@x.com", "Pat Pending").await;
+    expires_in(&app, soon.therapist_id, 20);
+    expires_in(&app, sooner.therapist_id, 3);
+    expires_in(&app, later.therapist_id, 45);
+    expires_in(&app, renewed.therapist_id, 10);
+    expires_in(&app, pending_one.therapist_id, 5);
+    // Ren has since had a renewed license verified: nothing to worry about.
+    let expires = (Utc::now().date_naive() + Duration::days(700)).to_string();
+    let r = body(
+        app.api_post(
+            "/api/v1/me/license",
+            Some(&renewed.token),
+            json!({"jurisdiction": "MA", "number": "LMT-9", "issuing_body": "MA Board of Massage", "expires_on": expires}),
+        )
+        .await,
+    )
+    .await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/licenses/{}/verify", r["id"]),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let list = body(
+        app.api_get("/api/v1/admin/licenses/expiring", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(list["total"], 2);
+    let names: Vec<&str> = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["therapist_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Sid Sooner", "Sue Soon"], "soonest first");
+    assert_eq!(list["results"][0]["days_left"], 3);
+    assert_eq!(list["results"][0]["therapist_email"], "sooner@x.com");
+    let dash = body(app.api_get("/api/v1/admin/dashboard", Some(&admin)).await).await;
+    assert_eq!(dash["expiring_licenses"], 2);
+
+    app.login_page("admin@example.com", PASSWORD).await;
+    let html = app.get_html("/admin/licenses").await;
+    let section = &html[html.find("id=\"expiring-title\"").unwrap()..];
+    assert!(section.contains("Sid Sooner") && section.contains("Sue Soon"));
+    assert!(
+        !section.contains("Lou Later")
+            && !section.contains("Ren Renewed")
+            && !section.contains("Pat Pending")
+    );
+
+    let warned = browser(&app, "soon@x.com").await;
+    let (_, html) = page(&app, &warned, "/therapist").await;
+    assert!(html.contains("your license expires soon"), "{html}");
+    let calm = browser(&app, "later@x.com").await;
+    let (_, html) = page(&app, &calm, "/therapist").await;
+    assert!(!html.contains("your license expires soon"));
+}
+
+// ---- Suspension ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn suspension_hides_a_therapist_and_reinstatement_brings_them_back() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "t@x.com",
+            name: "Tess Tan",
+            ..Default::default()
+        },
+    )
+    .await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "o@x.com",
+            name: "Other Olsen",
+            ..Default::default()
+        },
+    )
+    .await;
+    let (client_id, _) = app.api_user("client@example.com", "client").await;
+    let upcoming = book(&app, &t, client_id, 3, "confirmed", "ok");
+    book(&app, &t, client_id, 5, "cancelled", "ok");
+    let profile_api = format!("/api/v1/therapists/{}", t.therapist_id);
+    let profile_page = format!("/therapists/{}", t.therapist_id);
+    assert_eq!(app.get(&profile_page).await.status(), StatusCode::OK);
+
+    let base = format!("/api/v1/admin/therapists/{}", t.therapist_id);
+    let r = app
+        .api_post(
+            &format!("{base}/suspend"),
+            Some(&admin),
+            json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(r).await["error"]["fields"]["reason"].is_string());
+    let r = app
+        .api_post(
+            &format!("{base}/suspend"),
+            Some(&admin),
+            json!({"reason": "Complaint under review"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let s = body(r).await;
+    assert_eq!(s["suspended"], true);
+    assert_eq!(s["suspended_reason"], "Complaint under review");
+    assert_eq!(s["upcoming_appointments"], 1);
+
+    assert_eq!(search_names(&app).await, ["Other Olsen"]);
+    assert_eq!(
+        app.api_get(&profile_api, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get(&profile_page).await.status(), StatusCode::NOT_FOUND);
+    let detail = body(app.api_get(&base, Some(&admin)).await).await;
+    assert_eq!(detail["suspended"], true);
+    assert_eq!(detail["suspended_reason"], "Complaint under review");
+    let appts: Vec<i64> = detail["upcoming_appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(appts, [upcoming], "only active appointments still to come");
+    assert_eq!(
+        detail["upcoming_appointments"][0]["client_email"],
+        "client@example.com"
+    );
+    let r = app
+        .api_post(
+            &format!("{base}/suspend"),
+            Some(&admin),
+            json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(body(r).await["error"]["code"], "already_suspended");
+
+    let r = app
+        .api_post(&format!("{base}/reinstate"), Some(&admin), json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .api_post(
+            &format!("{base}/reinstate"),
+            Some(&admin),
+            json!({"reason": "Complaint dismissed"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(body(r).await["suspended"], false);
+    let mut names = search_names(&app).await;
+    names.sort();
+    assert_eq!(names, ["Other Olsen", "Tess Tan"]);
+    assert_eq!(
+        app.api_get(&profile_api, None).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.get(&profile_page).await.status(), StatusCode::OK);
+    let r = app
+        .api_post(
+            &format!("{base}/reinstate"),
+            Some(&admin),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(body(r).await["error"]["code"], "not_suspended");
+    let r = app
+        .api_post(
+            "/api/v1/admin/therapists/999999/suspend",
+            Some(&admin),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (suspended_at, reason): (Option<chrono::NaiveDateTime>, Option<String>) =
+        with_conn(&app, |conn| {
+            therapists::table
+                .find(t.therapist_id)
+                .select((therapists::suspended_at, therapists::suspended_reason))
+                .first(conn)
+                .unwrap()
+        });
+    assert!(suspended_at.is_none() && reason.is_none());
+}
+
+#[tokio::test]
+async fn admins_find_suspend_and_reinstate_therapists_through_the_pages() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let t = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "tess@x.com",
+            name: "Tess Tan",
+            ..Default::default()
+        },
+    )
+    .await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "omar@x.com",
+            name: "Omar Olsen",
+            ..Default::default()
+        },
+    )
+    .await;
+    let (client_id, _) = app.api_user("client@example.com", "client").await;
+    book(&app, &t, client_id, 2, "requested", "ok");
+    let admin = browser(&app, "admin@example.com").await;
+
+    let (status, html) = page(&app, &admin, "/admin/therapists?q=tAN").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Tess Tan") && !html.contains("Omar Olsen"));
+    let (_, html) = page(&app, &admin, "/admin/therapists?q=omar%40x").await;
+    assert!(html.contains("Omar Olsen") && !html.contains("Tess Tan"));
+    let (_, html) = page(&app, &admin, "/admin/therapists").await;
+    assert!(html.contains("Omar Olsen") && html.contains("Tess Tan"));
+
+    let detail = format!("/admin/therapists/{}", t.therapist_id);
+    let (_, html) = page(&app, &admin, &detail).await;
+    assert!(html.contains("Upcoming appointments (1)"));
+    assert!(html.contains("client@example.com"));
+    assert!(html.contains("LMT-1"));
+
+    let r = submit(
+        &app,
+        &admin,
+        &detail,
+        &format!("{detail}/suspend"),
+        &[("reason", " ")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"reason-error\""));
+    assert!(html.contains("aria-describedby=\"reason-hint reason-error\""));
+    let r = submit(
+        &app,
+        &admin,
+        &detail,
+        &format!("{detail}/suspend"),
+        &[("reason", "Licence board inquiry")],
+    )
+    .await;
+    let html = follow(&app, &admin, r).await;
+    assert!(html.contains("Therapist suspended"), "flash: {html}");
+    assert!(html.contains("1 upcoming appointment to handle"));
+    assert!(html.contains("Licence board inquiry"));
+    assert_eq!(
+        app.get(&format!("/therapists/{}", t.therapist_id))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let r = submit(
+        &app,
+        &admin,
+        &detail,
+        &format!("{detail}/reinstate"),
+        &[("reason", "Inquiry closed")],
+    )
+    .await;
+    let html = follow(&app, &admin, r).await;
+    assert!(html.contains("Therapist reinstated"));
+    assert!(
+        html.contains("therapist reinstated: Inquiry closed"),
+        "history on the page"
+    );
+    assert_eq!(
+        app.get(&format!("/therapists/{}", t.therapist_id))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (status, _) = page(&app, &admin, "/admin/therapists/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+// ---- Who gets in ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn nobody_but_an_admin_gets_through_any_admin_route() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let (lic, tr) = (
+        license_of(&app, t.therapist_id),
+        training_of(&app, t.therapist_id),
+    );
+    let (_, client) = app.api_user("client@example.com", "client").await;
+    let therapist = t.token.clone();
+    let tid = t.therapist_id;
+    let reason = json!({"reason": "Because"});
+    let new_admin = json!({"email": "sneaky@example.com", "name": "Sneaky", "password": PASSWORD});
+    let api: Vec<(&str, String, Value)> = vec![
+        ("GET", "/api/v1/admin/dashboard".into(), Value::Null),
+        ("GET", "/api/v1/admin/licenses".into(), Value::Null),
+        ("GET", "/api/v1/admin/licenses/expiring".into(), Value::Null),
+        (
+            "POST",
+            format!("/api/v1/admin/licenses/{lic}/verify"),
+            json!({}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/licenses/{lic}/reject"),
+            reason.clone(),
+        ),
+        ("GET", "/api/v1/admin/training".into(), Value::Null),
+        (
+            "POST",
+            format!("/api/v1/admin/training/{tr}/verify"),
+            json!({}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/training/{tr}/reject"),
+            reason.clone(),
+        ),
+        ("GET", "/api/v1/admin/therapists".into(), Value::Null),
+        (
+            "GET",
+            format!("/api/v1/admin/therapists/{tid}"),
+            Value::Null,
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/therapists/{tid}/suspend"),
+            reason.clone(),
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/therapists/{tid}/reinstate"),
+            reason.clone(),
+        ),
+        ("GET", "/api/v1/admin/bookings/flagged".into(), Value::Null),
+        ("GET", "/api/v1/admin/admins".into(), Value::Null),
+        ("POST", "/api/v1/admin/admins".into(), new_admin.clone()),
+        ("GET", "/api/v1/admin/audit".into(), Value::Null),
+    ];
+    // The list covers every admin route the API documents.
+    let spec = body(app.get("/api/openapi.json").await).await;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/admin") {
+            continue;
+        }
+        for method in ops.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            let covered = api.iter().any(|(m, p, _)| {
+                *m == method
+                    && p.split('/').count() == path.split('/').count()
+                    && p.split('/')
+                        .zip(path.split('/'))
+                        .all(|(a, b)| a == b || b.starts_with('{'))
+            });
+            assert!(covered, "{method} {path} is not in the walk");
+        }
+    }
+    for (method, path, payload) in &api {
+        for (who, token, expected) in [
+            ("anonymous", None, StatusCode::UNAUTHORIZED),
+            ("client", Some(client.as_str()), StatusCode::FORBIDDEN),
+            ("therapist", Some(therapist.as_str()), StatusCode::FORBIDDEN),
+        ] {
+            let r = if *method == "GET" {
+                app.api_get(path, token).await
+            } else {
+                app.api_post(path, token, payload.clone()).await
+            };
+            assert_eq!(r.status(), expected, "{who} {method} {path}");
+        }
+    }
+
+    let pages_get = [
+        "/admin".to_string(),
+        "/admin/licenses".into(),
+        "/admin/training".into(),
+        "/admin/therapists".into(),
+        format!("/admin/therapists/{tid}"),
+        "/admin/bookings".into(),
+        "/admin/admins".into(),
+        "/admin/audit".into(),
+    ];
+    let pages_post: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (format!("/admin/licenses/{lic}/verify"), vec![]),
+        (
+            format!("/admin/licenses/{lic}/reject"),
+            vec![("reason", "Because")],
+        ),
+        (format!("/admin/training/{tr}/verify"), vec![]),
+        (
+            format!("/admin/training/{tr}/reject"),
+            vec![("reason", "Because")],
+        ),
+        (
+            format!("/admin/therapists/{tid}/suspend"),
+            vec![("reason", "Because")],
+        ),
+        (
+            format!("/admin/therapists/{tid}/reinstate"),
+            vec![("reason", "Because")],
+        ),
+        (
+            "/admin/admins".into(),
+            vec![
+                ("email", "sneaky@example.com"),
+                ("name", "Sneaky"),
+                ("password", PASSWORD),
+            ],
+        ),
+    ];
+    let anonymous = new_client();
+    for path in &pages_get {
+        let r = anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "anonymous GET {path}");
+        assert!(r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?next="));
+    }
+    // Logged-in clients and therapists, with their own valid CSRF token.
+    app.register_page("c2@example.com", "Client Two", "client")
+        .await;
+    let therapist_page = browser(&app, "t@x.com").await;
+    for (who, browser) in [("client", &app.client), ("therapist", &therapist_page)] {
+        for path in &pages_get {
+            let r = browser.get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} GET {path}");
+        }
+        for (path, fields) in &pages_post {
+            let r = submit(&app, browser, "/", path, fields).await;
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} POST {path}");
+        }
+    }
+    for (path, fields) in &pages_post {
+        let r = anonymous
+            .post(app.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        let to_login = s == StatusCode::SEE_OTHER
+            && r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login");
+        assert!(
+            to_login || s == StatusCode::FORBIDDEN,
+            "anonymous POST {path}: {s}"
+        );
+    }
+
+    // Nothing changed.
+    let q = body(app.api_get("/api/v1/admin/licenses", Some(&admin)).await).await;
+    assert_eq!(ids(&q), [lic]);
+    let q = body(app.api_get("/api/v1/admin/training", Some(&admin)).await).await;
+    assert_eq!(ids(&q), [tr]);
+    let d = body(
+        app.api_get(&format!("/api/v1/admin/therapists/{tid}"), Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(d["suspended"], false);
+    let admins = body(app.api_get("/api/v1/admin/admins", Some(&admin)).await).await;
+    assert_eq!(admins.as_array().unwrap().len(), 1);
+}
+
+// ---- Admins --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_admin_invites_another_admin_never_self_registered() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let r = app
+        .api_post(
+            "/api/v1/admin/admins",
+            Some(&admin),
+            json!({"email": "Second@Example.com", "name": "Second Admin", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let u = body(r).await;
+    assert_eq!(u["role"], "admin");
+    assert_eq!(u["email"], "second@example.com");
+    let token = app.api_login("second@example.com").await;
+    assert_eq!(
+        app.api_get("/api/v1/admin/dashboard", Some(&token))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let r = app
+        .api_post(
+            "/api/v1/admin/admins",
+            Some(&admin),
+            json!({"email": "second@example.com", "name": "Again", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = app
+        .api_post(
+            "/api/v1/admin/admins",
+            Some(&admin),
+            json!({"email": "nope", "name": "", "password": "short"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = body(r).await["error"]["fields"].clone();
+    assert!(
+        fields["email"].is_string() && fields["name"].is_string() && fields["password"].is_string()
+    );
+
+    // Through the page: errors next to the fields, the typed email kept, never the password.
+    let page_admin = browser(&app, "admin@example.com").await;
+    let r = submit(
+        &app,
+        &page_admin,
+        "/admin/admins",
+        "/admin/admins",
+        &[
+            ("email", "third@example.com"),
+            ("name", "Third"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"password-error\""));
+    assert!(html.contains("value=\"third@example.com\""));
+    assert!(!html.contains("value=\"short\""));
+    let r = submit(
+        &app,
+        &page_admin,
+        "/admin/admins",
+        "/admin/admins",
+        &[
+            ("email", "third@example.com"),
+            ("name", "Third Admin"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let html = follow(&app, &page_admin, r).await;
+    assert!(html.contains("third@example.com is now an admin"));
+    browser(&app, "third@example.com").await;
+
+    let audit = body(
+        app.api_get(
+            &format!("/api/v1/admin/audit?action=account.create&actor={admin_id}"),
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    let created: Vec<&str> = audit["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        created, ["admin account created"; 3],
+        "both invitations (and the admin's own account) with the inviting admin as actor"
+    );
+}
+
+// ---- Audit log -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_admin_action_is_in_the_audit_log_and_the_filters_work() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let (lic, tr) = (
+        license_of(&app, t.therapist_id),
+        training_of(&app, t.therapist_id),
+    );
+    let tid = t.therapist_id;
+    let ok = |r: reqwest::Response| assert_eq!(r.status(), StatusCode::OK);
+    ok(app
+        .api_post(
+            &format!("/api/v1/admin/licenses/{lic}/verify"),
+            Some(&admin),
+            json!({}),
+        )
+        .await);
+    ok(app
+        .api_post(
+            &format!("/api/v1/admin/training/{tr}/reject"),
+            Some(&admin),
+            json!({"reason": "Too few hours shown"}),
+        )
+        .await);
+    ok(app
+        .api_post(
+            &format!("/api/v1/admin/therapists/{tid}/suspend"),
+            Some(&admin),
+            json!({"reason": "Complaint"}),
+        )
+        .await);
+    ok(app
+        .api_post(
+            &format!("/api/v1/admin/therapists/{tid}/reinstate"),
+            Some(&admin),
+            json!({"reason": "Resolved"}),
+        )
+        .await);
+    let r = app
+        .api_post(
+            "/api/v1/admin/admins",
+            Some(&admin),
+            json!({"email": "new@example.com", "name": "New Admin", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let new_admin_id = body(r).await["id"].as_i64().unwrap();
+
+    let get = |q: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let r = app
+                .api_get(&format!("/api/v1/admin/audit{q}"), Some(&admin))
+                .await;
+            assert_eq!(r.status(), StatusCode::OK, "{q}");
+            body(r).await
+        }
+    };
+    let mine = get(format!("?actor={admin_id}")).await;
+    let actions: Vec<&str> = mine["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "account.create",
+            "therapist.reinstate",
+            "therapist.suspend",
+            "training_record.reject",
+            "license.verify",
+            "account.login",
+            "account.create"
+        ],
+        "newest first; the last two are the admin's own account and login"
+    );
+    let row = &mine["results"][2];
+    assert_eq!(row["actor_user_id"], admin_id);
+    assert_eq!(row["actor_email"], "admin@example.com");
+    assert_eq!(row["object_type"], "therapist");
+    assert_eq!(row["object_id"], tid);
+    assert!(row["summary"].as_str().unwrap().contains("Complaint"));
+    assert!(row["id"].is_i64() && row["created_at"].is_string());
+    assert_eq!(mine["results"][0]["object_id"], new_admin_id);
+    assert_eq!(mine["results"][0]["object_type"], "user");
+    assert_eq!(
+        mine["results"][1]["summary"],
+        "therapist reinstated: Resolved"
+    );
+    assert_eq!(mine["results"][3]["object_id"], tr);
+    assert!(mine["results"][3]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("Too few hours shown"));
+    assert_eq!(mine["results"][4]["object_id"], lic);
+
+    let by_email = get("?actor=ADMIN@example.com".into()).await;
+    assert_eq!(by_email["total"], mine["total"]);
+    assert_eq!(get("?actor=nobody@example.com".into()).await["total"], 0);
+    let lic_rows = get("?action=license.".into()).await;
+    let lic_actions: Vec<&str> = lic_rows["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(lic_actions, ["license.verify", "license.submit"]);
+    let lic_rows = get(format!("?action=license.&actor={admin_id}")).await;
+    assert_eq!(lic_rows["total"], 1);
+    assert_eq!(lic_rows["results"][0]["object_id"], lic);
+    assert_eq!(get("?action=therapist.".into()).await["total"], 2);
+    assert_eq!(get("?action=training_record.".into()).await["total"], 1);
+    let r = app
+        .api_get("/api/v1/admin/audit?action=training%25", Some(&admin))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "no wildcards");
+    assert_eq!(
+        get("?action=license_".into()).await["total"],
+        0,
+        "_ is not a wildcard"
+    );
+    let obj = get(format!("?object_type=therapist&object_id={tid}")).await;
+    assert!(obj["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["object_type"] == "therapist" && r["object_id"] == tid));
+    let obj_actions: Vec<&str> = obj["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &obj_actions[..2],
+        ["therapist.reinstate", "therapist.suspend"]
+    );
+    assert!(
+        obj_actions.contains(&"profile.update"),
+        "other objects' rows left out, this one's kept"
+    );
+    assert_eq!(
+        get(format!("?object_type=therapist&object_id={}", tid + 1000)).await["total"],
+        0
+    );
+    let today = Utc::now().date_naive();
+    let all_today = get(format!("?from={today}&to={today}&actor={admin_id}")).await;
+    assert_eq!(all_today["total"], mine["total"]);
+    assert_eq!(
+        get(format!("?from={}", today + Duration::days(1))).await["total"],
+        0
+    );
+    assert_eq!(
+        get(format!("?to={}", today - Duration::days(1))).await["total"],
+        0
+    );
+    let paged = get(format!("?actor={admin_id}&per_page=2&page=2")).await;
+    assert_eq!(paged["total"], 7);
+    assert_eq!(paged["page"], 2);
+    assert_eq!(paged["per_page"], 2);
+    assert_eq!(paged["results"][0]["action"], "therapist.suspend");
+
+    let r = app
+        .api_get("/api/v1/admin/audit?actor=someone&from=yesterday&object_id=x&per_page=500&action=DROP%20TABLE", Some(&admin))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = body(r).await["error"]["fields"].clone();
+    for f in ["actor", "from", "object_id", "per_page", "action"] {
+        assert!(fields[f].is_string(), "{f}: {fields}");
+    }
+    let r = app
+        .api_get(
+            &format!(
+                "/api/v1/admin/audit?from={today}&to={}",
+                today - Duration::days(2)
+            ),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(r).await["error"]["fields"]["to"].is_string());
+
+    // The page: the same filters as a form, kept filled in; bad ones next to their field.
+    app.login_page("admin@example.com", PASSWORD).await;
+    let html = app.get_html("/admin/audit?action=therapist.").await;
+    assert!(html.contains("therapist suspended: Complaint"));
+    assert!(!html.contains("license verified"));
+    assert!(html.contains("value=\"therapist.\""));
+    let r = app.get("/admin/audit?object_id=abc").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"object_id-error\"")
+            && html.contains("aria-describedby=\"object_id-error\"")
+    );
+    let html = app
+        .get_html(&format!("/admin/audit?actor={admin_id}&per_page=2"))
+        .await;
+    assert!(
+        html.contains(&format!(
+            "href=\"/admin/audit?actor={admin_id}&#38;per_page=2&#38;page=2\""
+        )),
+        "pagination keeps the filters: {html}"
+    );
+}
+
+// ---- Dashboard -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_dashboard_counts_what_needs_attention_and_links_to_each_list() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "t@x.com",
+            name: "Tess Tan",
+            ..Default::default()
+        },
+    )
+    .await;
+    pending(&app, admin_id, "p@x.com", "Pat Pending").await;
+    expires_in(&app, t.therapist_id, 12);
+    let (client_id, _) = app.api_user("client@example.com", "client").await;
+    let flagged = book(&app, &t, client_id, 2, "requested", "caution");
+    book(&app, &t, client_id, 3, "requested", "needs_clearance");
+    book(&app, &t, client_id, 4, "requested", "ok");
+    book(&app, &t, client_id, 5, "confirmed", "caution");
+    let acknowledged = book(&app, &t, client_id, 6, "requested", "caution");
+    with_conn(&app, |conn| {
+        use bodywork::db::schema::appointments;
+        diesel::update(appointments::table.find(acknowledged))
+            .set(appointments::flags_acknowledged_at.eq(Some(now())))
+            .execute(conn)
+            .unwrap();
+    });
+
+    let d = body(app.api_get("/api/v1/admin/dashboard", Some(&admin)).await).await;
+    assert_eq!(d["pending_licenses"], 1);
+    assert_eq!(d["pending_training"], 1);
+    assert_eq!(d["expiring_licenses"], 1);
+    assert_eq!(d["flagged_bookings"], 2);
+    assert_eq!(d["new_therapists_this_week"], 2);
+    let list = body(
+        app.api_get("/api/v1/admin/bookings/flagged", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["results"][0]["id"], flagged);
+    assert_eq!(list["results"][0]["screening_outcome"], "caution");
+    assert!(
+        list["results"][0].get("screening_answers").is_none(),
+        "the outcome alone"
+    );
+
+    app.login_page("admin@example.com", PASSWORD).await;
+    let html = app.get_html("/admin").await;
+    for link in [
+        "/admin/licenses",
+        "/admin/training",
+        "/admin/bookings",
+        "/admin/therapists",
+        "/admin/licenses#expiring-title",
+    ] {
+        assert!(html.contains(&format!("href=\"{link}\"")), "{link}");
+    }
+    assert!(html.contains("<strong>2</strong> <a href=\"/admin/bookings\">"));
+    let html = app.get_html("/admin/bookings").await;
+    assert!(html.contains("Tess Tan") && html.contains(&format!("#{flagged}")));
+    assert!(html.contains("needs medical clearance"));
+}
+
+#[tokio::test]
+async fn the_demo_data_shows_each_admin_case() {
+    let app = spawn_app().await;
+    let cipher = app.settings.answers_cipher().unwrap();
+    with_conn(&app, |conn| {
+        bodywork::demo::fill(conn, &cipher).expect("demo data")
+    });
+    let r = app
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "admin@demo.bodywork.test", "password": bodywork::demo::DEMO_PASSWORD}),
+        )
+        .await;
+    let admin = body(r).await["token"].as_str().unwrap().to_string();
+    let queue = body(
+        app.api_get("/api/v1/admin/licenses?per_page=100", Some(&admin))
+            .await,
+    )
+    .await;
+    let hannah = queue["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["therapist_name"] == "Hannah Becker")
+        .expect("Hannah's resubmission is queued");
+    assert_eq!(hannah["history"][0]["status"], "rejected");
+    assert!(hannah["history"][0]["rejection_reason"].is_string());
+    let expiring = body(
+        app.api_get("/api/v1/admin/licenses/expiring", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(expiring["total"], 1);
+    assert_eq!(expiring["results"][0]["days_left"], 18);
+    let suspended = body(
+        app.api_get("/api/v1/admin/audit?action=therapist.suspend", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(suspended["total"], 1);
+}
