@@ -143,6 +143,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/techniques", web::get().to(pages::directory::techniques))
         .route("/therapists", web::get().to(pages::directory::search))
         .route("/therapists/{id}", web::get().to(pages::directory::profile))
+        // A therapist's private calendar feed: the token in the path is the credential.
+        .route(
+            "/calendar/{token}.ics",
+            web::get().to(pages::calendar::feed),
+        )
+        .route(
+            "/bookings/{id}/calendar.ics",
+            web::get().to(pages::calendar::booking_ics),
+        )
         .service(
             web::scope("/therapist")
                 .route("", web::get().to(pages::therapist::dashboard))
@@ -163,6 +172,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/training",
                     web::post().to(pages::therapist::training_submit),
+                )
+                .route("/calendar", web::get().to(pages::calendar::calendar_page))
+                .route("/calendar", web::post().to(pages::calendar::create_feed))
+                .route(
+                    "/calendar/revoke",
+                    web::post().to(pages::calendar::revoke_feed),
                 ),
         )
         .service(web::scope("/admin").route("", web::get().to(pages::admin::dashboard)))
@@ -212,6 +227,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/appointments/{id}/complete", web::post().to(api::appointments::complete))
                 .route("/appointments/{id}/no-show", web::post().to(api::appointments::no_show))
                 .route("/appointments/{id}/reschedule", web::post().to(api::appointments::reschedule))
-                .route("/appointments/{id}/access-log", web::get().to(api::appointments::access_log)),
+                .route("/appointments/{id}/access-log", web::get().to(api::appointments::access_log))
+                .route("/appointments/{id}/calendar.ics", web::get().to(api::calendar::appointment_ics))
+                .route("/me/calendar-feed", web::post().to(api::calendar::create_feed))
+                .route("/me/calendar-feed", web::delete().to(api::calendar::revoke_feed)),
         );
 }

@@ -503,7 +503,7 @@ pub fn search(
                     .then(a.id.cmp(&b.id))
             }),
             Sort::Soonest => {
-                rows.sort_by_key(|c| (next.get(&c.id).is_none(), next.get(&c.id).copied(), c.id))
+                rows.sort_by_key(|c| (!next.contains_key(&c.id), next.get(&c.id).copied(), c.id))
             }
             Sort::Hours => rows.sort_by_key(|c| (std::cmp::Reverse(c.verified_hours), c.id)),
             Sort::Price => {

@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod booking;
 mod browser;
+mod calendar;
 mod database;
 mod directory;
 mod security;
