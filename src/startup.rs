@@ -143,6 +143,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/techniques", web::get().to(pages::directory::techniques))
         .route("/therapists", web::get().to(pages::directory::search))
         .route("/therapists/{id}", web::get().to(pages::directory::profile))
+        // A therapist's private calendar feed: the token in the path is the credential.
+        .route(
+            "/calendar/{token}.ics",
+            web::get().to(pages::calendar::feed),
+        )
+        .route(
+            "/bookings/{id}/calendar.ics",
+            web::get().to(pages::calendar::booking_ics),
+        )
         .route("/screening", web::get().to(pages::booking::self_check_form))
         .route("/screening", web::post().to(pages::booking::self_check))
         .route("/book", web::get().to(pages::booking::book_form))
@@ -198,7 +207,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/appointments/{id}",
                     web::get().to(pages::schedule::appointment),
                 )
-                .route("/appointments/{id}", web::post().to(pages::schedule::act)),
+                .route("/appointments/{id}", web::post().to(pages::schedule::act))
+                .route("/calendar", web::get().to(pages::calendar::calendar_page))
+                .route("/calendar", web::post().to(pages::calendar::create_feed))
+                .route(
+                    "/calendar/revoke",
+                    web::post().to(pages::calendar::revoke_feed),
+                ),
         )
         .service(
             web::scope("/admin")
@@ -366,6 +381,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/admin/admins", web::get().to(api::admin::admins))
                 .route("/admin/admins", web::post().to(api::admin::invite_admin))
-                .route("/admin/audit", web::get().to(api::admin::audit)),
+                .route("/admin/audit", web::get().to(api::admin::audit))
+                .route(
+                    "/appointments/{id}/calendar.ics",
+                    web::get().to(api::calendar::appointment_ics),
+                )
+                .route(
+                    "/me/calendar-feed",
+                    web::post().to(api::calendar::create_feed),
+                )
+                .route(
+                    "/me/calendar-feed",
+                    web::delete().to(api::calendar::revoke_feed),
+                ),
         );
 }

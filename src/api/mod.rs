@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod appointments;
 pub mod auth;
+pub mod calendar;
 pub mod directory;
 pub mod me;
 pub mod openapi;

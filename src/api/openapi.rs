@@ -3,7 +3,9 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::api::{admin, appointments, auth, directory, me, schedule, screening, UserOut};
+use crate::api::{
+    admin, appointments, auth, calendar, directory, me, schedule, screening, UserOut,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -54,6 +56,9 @@ use crate::api::{admin, appointments, auth, directory, me, schedule, screening, 
         appointments::reschedule,
         appointments::access_log,
         appointments::availability,
+        calendar::appointment_ics,
+        calendar::create_feed,
+        calendar::revoke_feed,
         schedule::get_weekly,
         schedule::put_weekly,
         schedule::list_time_off,
@@ -109,6 +114,7 @@ use crate::api::{admin, appointments, auth, directory, me, schedule, screening, 
         appointments::AccessOut,
         appointments::SlotOut,
         appointments::SlotsOut,
+        calendar::FeedOut,
         schedule::TimeOffBody,
         schedule::TimeOffOut,
         crate::domain::schedule::WeeklyRangeInput,

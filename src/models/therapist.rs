@@ -45,6 +45,29 @@ impl Therapist {
             .optional()
     }
 
+    /// The therapist whose calendar feed token hashes to `hash` (none once revoked or rotated).
+    pub fn find_by_calendar_token_hash(
+        conn: &mut DbConnection,
+        hash: &str,
+    ) -> QueryResult<Option<Therapist>> {
+        therapists::table
+            .filter(therapists::calendar_token_hash.eq(hash))
+            .select(Therapist::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Stores (or, with `None`, clears) the hash of the calendar feed token.
+    pub fn set_calendar_token_hash(
+        conn: &mut DbConnection,
+        id: i64,
+        hash: Option<&str>,
+    ) -> QueryResult<usize> {
+        diesel::update(therapists::table.find(id))
+            .set(therapists::calendar_token_hash.eq(hash))
+            .execute(conn)
+    }
+
     /// A new therapist profile with the default booking policy (DOMAIN.md defaults).
     pub fn create_for_user(
         conn: &mut DbConnection,

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin;
 pub mod availability;
 pub mod booking;
+pub mod calendar;
 pub mod crypto;
 pub mod directory;
 pub mod password;

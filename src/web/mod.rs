@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod booking;
+pub mod calendar;
 pub mod directory;
 pub mod errors;
 pub mod home;

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod booking;
 mod browser;
+mod calendar;
 mod database;
 mod directory;
 mod security;

@@ -1,0 +1,1 @@
+DROP INDEX therapists_calendar_token_hash_key;

@@ -1,0 +1,145 @@
+//! Calendars: the private feed (`/calendar/{token}.ics`, the token is the credential), a
+//! booking's .ics (`/bookings/{id}/calendar.ics`), and the therapist's page to turn the feed on,
+//! rotate it or off (`/therapist/calendar`).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::domain::account::Role;
+use crate::services::{calendar, with_conn};
+use crate::web::auth::EmptyForm;
+use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+
+/// An iCalendar answer: `text/calendar`, never cached (it names people and times). With an
+/// appointment id it downloads as a file.
+pub fn ics_response(body: String, appointment_id: Option<i64>) -> HttpResponse {
+    let mut resp = HttpResponse::Ok();
+    resp.content_type("text/calendar; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(id) = appointment_id {
+        resp.insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"bodywork-booking-{id}.ics\""),
+        ));
+    }
+    resp.body(body)
+}
+
+/// The full feed URL for a token, from the request's scheme and host.
+pub fn feed_url(req: &HttpRequest, token: &str) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/calendar/{token}.ics", info.scheme(), info.host())
+}
+
+/// `GET /calendar/{token}.ics`: a therapist's feed. No session: the secret token is the
+/// credential; unknown, rotated and revoked tokens are 404.
+pub async fn feed(req: HttpRequest, token: web::Path<String>) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let token = token.into_inner();
+    let ics = with_conn(&state.pool, move |conn| {
+        calendar::feed_for_token(conn, &token)
+    })
+    .await?;
+    Ok(ics_response(ics, None))
+}
+
+/// `GET /bookings/{id}/calendar.ics`: the booking for its client's or therapist's calendar.
+pub async fn booking_ics(
+    req: HttpRequest,
+    user: LoggedIn,
+    id: web::Path<i64>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let id = id.into_inner();
+    let viewer = user.session.user;
+    let ics = with_conn(&state.pool, move |conn| {
+        calendar::appointment_ics_for(conn, &viewer, id)
+    })
+    .await?;
+    Ok(ics_response(ics, Some(id)))
+}
+
+#[derive(Template)]
+#[template(path = "therapist/calendar.html")]
+pub struct CalendarPage {
+    pub ctx: PageCtx,
+    /// A feed exists.
+    pub active: bool,
+    /// The URL of a feed just created: shown once, it cannot be shown again.
+    pub new_url: Option<String>,
+    pub days_back: i64,
+    pub days_ahead: i64,
+}
+
+impl CalendarPage {
+    /// The same URL with the `webcal:` scheme, which calendar apps open as a subscription.
+    pub fn webcal_url(&self) -> Option<String> {
+        let url = self.new_url.as_deref()?;
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))?;
+        Some(format!("webcal://{rest}"))
+    }
+}
+
+fn page(ctx: PageCtx, active: bool, new_url: Option<String>) -> PageResult<HttpResponse> {
+    render(
+        StatusCode::OK,
+        &CalendarPage {
+            ctx,
+            active,
+            new_url,
+            days_back: calendar::FEED_DAYS_BACK,
+            days_ahead: calendar::FEED_DAYS_AHEAD,
+        },
+    )
+}
+
+/// `GET /therapist/calendar`.
+pub async fn calendar_page(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let active = with_conn(&state.pool, move |conn| calendar::has_feed(conn, user_id)).await?;
+    page(user.ctx, active, None)
+}
+
+/// `POST /therapist/calendar`: creates (or rotates) the feed and shows its URL, this once.
+pub async fn create_feed(
+    req: HttpRequest,
+    user: LoggedIn,
+    _form: CsrfForm<EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    let token = with_conn(&state.pool, move |conn| {
+        calendar::create_feed_token(conn, user_id)
+    })
+    .await?;
+    let mut ctx = user.ctx;
+    ctx.flash = Some(
+        "Your new calendar feed is ready. Copy its address now: it cannot be shown again.".into(),
+    );
+    page(ctx, true, Some(feed_url(&req, &token)))
+}
+
+/// `POST /therapist/calendar/revoke`: turns the feed off.
+pub async fn revoke_feed(
+    req: HttpRequest,
+    user: LoggedIn,
+    _form: CsrfForm<EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
+    let state = app_state(&req);
+    let user_id = user.session.user.id;
+    with_conn(&state.pool, move |conn| {
+        calendar::revoke_feed_token(conn, user_id)
+    })
+    .await?;
+    Ok(redirect_with_flash(
+        "/therapist/calendar",
+        "Your calendar feed is turned off. Its address no longer works.",
+    ))
+}
