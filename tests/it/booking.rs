@@ -676,3 +676,55 @@ async fn schedule_input_is_validated() {
         "a refused change leaves the week as it was"
     );
 }
+
+#[tokio::test]
+async fn two_servers_on_one_database_still_make_exactly_one_booking() {
+    let app = spawn_app().await;
+    let other = app.second_server();
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let day = some_day();
+    let list = slots(&app, &m, day, day).await;
+    let mut tokens = Vec::new();
+    for i in 0..16 {
+        tokens.push(app.api_user(&format!("c{i}@example.com"), "client").await.1);
+    }
+    let body = |start: &str| json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "starts_at": start, "answers": answers(&[]), "clearance_confirmed": false});
+    // Half the clients go through each server, for the same slot and then for overlapping starts.
+    for starts in [vec![list[4].clone(); 16], (0..16).map(|i| list[16 + (i % 4)].clone()).collect::<Vec<_>>()] {
+        let futures = tokens.iter().zip(starts.iter()).enumerate().map(|(i, (t, s))| {
+            let base = if i % 2 == 0 { app.address.clone() } else { other.clone() };
+            crate::helpers::new_client().post(format!("{base}/api/v1/appointments")).bearer_auth(t).json(&body(s)).send()
+        });
+        let results = futures_util::future::join_all(futures).await;
+        let codes: Vec<StatusCode> = results.into_iter().map(|r| r.expect("request").status()).collect();
+        assert_eq!(codes.iter().filter(|c| **c == StatusCode::CREATED).count(), 1, "{codes:?}");
+        assert_eq!(codes.iter().filter(|c| **c == StatusCode::CONFLICT).count(), 15, "{codes:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_caution_booking_goes_ahead_with_a_note_for_the_therapist() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let (_, client) = app.api_user("c@example.com", "client").await;
+    let day = some_day();
+    let list = slots(&app, &m, day, day).await;
+    let r = book(&app, &client, &m, &list[0], &["herniated_disc"], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["screening"]["outcome"], "caution");
+    assert!(b["screening"].get("therapist_notes").is_none(), "the client does not get the therapist's notes");
+    let t: Value = app.api_get(&format!("/api/v1/appointments/{}", b["id"]), Some(&m.token)).await.json().await.unwrap();
+    let notes = t["screening"]["therapist_notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().to_lowercase().contains("forward")), "{notes:?}");
+    let ok = app.api_post("/api/v1/screening/evaluate", None, json!({"technique": "swedish", "answers": answers(&["sciatica_or_buttock_bruise"])})).await;
+    let e: Value = ok.json().await.unwrap();
+    assert_eq!(e["outcome"], "ok");
+    assert_eq!(e["suggested_techniques"], json!(["gluteal"]));
+    let q: Value = app.api_get("/api/v1/screening/questionnaire", None).await.json().await.unwrap();
+    assert_eq!(q["questions"].as_array().unwrap().len(), answers(&[]).len());
+    let bad = app.api_post("/api/v1/screening/evaluate", None, json!({"technique": "reiki", "answers": answers(&[])})).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -110,6 +110,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// A second server process's worth: another `Application` (own pool, own workers) on the
+    /// same database. Returns its base URL.
+    pub fn second_server(&self) -> String {
+        let mut settings = self.settings.clone();
+        settings.addr = "127.0.0.1:0".into();
+        let app = Application::build(settings).expect("second server builds");
+        let port = app.port();
+        tokio::spawn(app.server());
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
