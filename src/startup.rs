@@ -154,6 +154,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/screening", web::get().to(pages::booking::self_check_form))
         .route("/screening", web::post().to(pages::booking::self_check))
+        .route(
+            "/screening/forget",
+            web::post().to(pages::booking::forget_answers),
+        )
         .route("/book", web::get().to(pages::booking::book_form))
         .route("/book", web::post().to(pages::booking::book))
         .route("/bookings", web::get().to(pages::booking::list))

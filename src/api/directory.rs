@@ -59,6 +59,13 @@ pub async fn search(
     q: web::Query<SearchQuery>,
 ) -> ApiResult<web::Json<ListOut<SearchHit>>> {
     let today = Utc::now().date_naive();
+    if q.suits.is_some() {
+        return Err(crate::error::AppError::field(
+            "suits",
+            "The \"suits my answers\" filter lives on the pages, where the answers stay in the session; in the API, evaluate them with /api/v1/screening/evaluate and pass a technique.",
+        )
+        .into());
+    }
     let params = q.into_inner().parse(today)?;
     let state = app_state(&req);
     let r = with_conn(&state.pool, move |conn| {

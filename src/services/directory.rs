@@ -40,6 +40,9 @@ pub struct SearchQuery {
     pub sort: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
+    /// Pages only: `mine` keeps the techniques that suit the self-check answers kept
+    /// (encrypted) in the visitor's session cookie; the answers never travel in the URL.
+    pub suits: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,8 @@ pub struct SearchParams {
     pub sort: Sort,
     pub page: i64,
     pub per_page: i64,
+    /// Only therapists offering one of these techniques (the self-check's suitable ones).
+    pub techniques_any: Option<Vec<String>>,
 }
 
 fn blank(v: &Option<String>) -> Option<&str> {
@@ -285,6 +290,7 @@ impl SearchQuery {
             sort,
             page,
             per_page,
+            techniques_any: None,
         })
     }
 }
@@ -335,6 +341,15 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
             therapists::id.eq_any(
                 therapist_techniques::table
                     .filter(therapist_techniques::technique_slug.eq(t))
+                    .select(therapist_techniques::therapist_id),
+            ),
+        );
+    }
+    if let Some(list) = &p.techniques_any {
+        q = q.filter(
+            therapists::id.eq_any(
+                therapist_techniques::table
+                    .filter(therapist_techniques::technique_slug.eq_any(list.clone()))
                     .select(therapist_techniques::therapist_id),
             ),
         );

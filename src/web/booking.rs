@@ -581,6 +581,8 @@ pub struct SelfCheckPage {
     pub answers: HashMap<String, String>,
     pub error: Option<String>,
     pub result: Option<Evaluation>,
+    /// Answers are kept (encrypted, in a session cookie) for the search filter.
+    pub remembered: bool,
 }
 
 impl SelfCheckPage {
@@ -596,7 +598,8 @@ impl SelfCheckPage {
 
 /// `/screening`: anyone can answer the questions for a technique; nothing is stored, and the
 /// answers travel in a POST body, never in the URL.
-pub async fn self_check_form(ctx: PageCtx) -> PageResult<HttpResponse> {
+pub async fn self_check_form(req: HttpRequest, ctx: PageCtx) -> PageResult<HttpResponse> {
+    let remembered = remembered_answers(&req).is_some();
     render(
         StatusCode::OK,
         &SelfCheckPage {
@@ -607,11 +610,24 @@ pub async fn self_check_form(ctx: PageCtx) -> PageResult<HttpResponse> {
             answers: HashMap::new(),
             error: None,
             result: None,
+            remembered,
         },
     )
 }
 
+/// The cookie that keeps the self-check answers, encrypted, for the search filter.
+pub const ANSWERS_COOKIE: &str = "bw_answers";
+const ANSWERS_AAD: &[u8] = b"bodywork-self-check";
+
+/// The self-check answers kept in the visitor's session cookie, if any.
+pub fn remembered_answers(req: &HttpRequest) -> Option<BTreeMap<String, bool>> {
+    let c = req.cookie(ANSWERS_COOKIE)?;
+    let plain = app_state(req).cipher.decrypt(c.value(), ANSWERS_AAD).ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
 pub async fn self_check(
+    req: HttpRequest,
     ctx: PageCtx,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> PageResult<HttpResponse> {
@@ -624,7 +640,9 @@ pub async fn self_check(
         answers: form.clone(),
         error: None,
         result: None,
+        remembered: false,
     };
+    let mut remember = None;
     let status = match read_answers(&form) {
         Err(msg) => {
             page.error = Some(msg);
@@ -634,6 +652,9 @@ pub async fn self_check(
             match screening::evaluate(screening::questionnaire(), &technique, &answers) {
                 Ok(e) => {
                     page.result = Some(e);
+                    if form.contains_key("remember") {
+                        remember = Some(answers);
+                    }
                     StatusCode::OK
                 }
                 Err(_) => {
@@ -643,5 +664,24 @@ pub async fn self_check(
             }
         }
     };
-    no_store(render(status, &page)?)
+    page.remembered = remember.is_some() || remembered_answers(&req).is_some();
+    let mut resp = no_store(render(status, &page)?)?;
+    if let Some(answers) = remember {
+        let state = app_state(&req);
+        let json = serde_json::to_vec(&answers).map_err(|e| AppError::Internal(e.into()))?;
+        let sealed = state.cipher.encrypt(&json, ANSWERS_AAD);
+        let _ = resp.add_cookie(&crate::web::cookie(&state, ANSWERS_COOKIE, sealed));
+    }
+    Ok(resp)
+}
+
+/// Forgets the self-check answers kept for the search filter.
+pub async fn forget_answers(
+    req: HttpRequest,
+    _f: CsrfForm<crate::web::auth::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let mut resp = redirect_with_flash("/screening", "Your answers are forgotten.");
+    let _ = resp.add_cookie(&crate::web::removal_cookie(&state, ANSWERS_COOKIE));
+    Ok(resp)
 }

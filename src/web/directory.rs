@@ -75,6 +75,8 @@ pub struct SearchPage {
     pub languages: &'static [(&'static str, &'static str)],
     /// The query string without `page`, for pagination links.
     pub base_query: String,
+    /// The visitor has self-check answers in their session (the "suits me" filter can be used).
+    pub remembered: bool,
 }
 
 impl SearchPage {
@@ -141,9 +143,27 @@ pub async fn search(
         techniques: CATALOGUE,
         languages: LANGUAGES,
         base_query,
+        remembered: false,
     };
+    let remembered = crate::web::booking::remembered_answers(&req);
+    page.remembered = remembered.is_some();
     let params = match q.parse(today) {
-        Ok(p) => p,
+        Ok(mut p) => {
+            if q.suits.as_deref() == Some("mine") {
+                match &remembered {
+                    Some(answers) => {
+                        let q = crate::domain::screening::questionnaire();
+                        p.techniques_any =
+                            crate::domain::screening::suitable_techniques(q, answers).ok();
+                    }
+                    None => {
+                        page.errors.insert("suits".into(), "Answer the self-check first: your answers stay in this browser session only.".into());
+                        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+                    }
+                }
+            }
+            p
+        }
         Err(AppError::Validation { fields, .. }) => {
             page.errors = fields;
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);

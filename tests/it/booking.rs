@@ -691,15 +691,43 @@ async fn two_servers_on_one_database_still_make_exactly_one_booking() {
     }
     let body = |start: &str| json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "starts_at": start, "answers": answers(&[]), "clearance_confirmed": false});
     // Half the clients go through each server, for the same slot and then for overlapping starts.
-    for starts in [vec![list[4].clone(); 16], (0..16).map(|i| list[16 + (i % 4)].clone()).collect::<Vec<_>>()] {
-        let futures = tokens.iter().zip(starts.iter()).enumerate().map(|(i, (t, s))| {
-            let base = if i % 2 == 0 { app.address.clone() } else { other.clone() };
-            crate::helpers::new_client().post(format!("{base}/api/v1/appointments")).bearer_auth(t).json(&body(s)).send()
-        });
+    for starts in [
+        vec![list[4].clone(); 16],
+        (0..16)
+            .map(|i| list[16 + (i % 4)].clone())
+            .collect::<Vec<_>>(),
+    ] {
+        let futures = tokens
+            .iter()
+            .zip(starts.iter())
+            .enumerate()
+            .map(|(i, (t, s))| {
+                let base = if i % 2 == 0 {
+                    app.address.clone()
+                } else {
+                    other.clone()
+                };
+                crate::helpers::new_client()
+                    .post(format!("{base}/api/v1/appointments"))
+                    .bearer_auth(t)
+                    .json(&body(s))
+                    .send()
+            });
         let results = futures_util::future::join_all(futures).await;
-        let codes: Vec<StatusCode> = results.into_iter().map(|r| r.expect("request").status()).collect();
-        assert_eq!(codes.iter().filter(|c| **c == StatusCode::CREATED).count(), 1, "{codes:?}");
-        assert_eq!(codes.iter().filter(|c| **c == StatusCode::CONFLICT).count(), 15, "{codes:?}");
+        let codes: Vec<StatusCode> = results
+            .into_iter()
+            .map(|r| r.expect("request").status())
+            .collect();
+        assert_eq!(
+            codes.iter().filter(|c| **c == StatusCode::CREATED).count(),
+            1,
+            "{codes:?}"
+        );
+        assert_eq!(
+            codes.iter().filter(|c| **c == StatusCode::CONFLICT).count(),
+            15,
+            "{codes:?}"
+        );
     }
 }
 
@@ -715,16 +743,125 @@ async fn a_caution_booking_goes_ahead_with_a_note_for_the_therapist() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["screening"]["outcome"], "caution");
-    assert!(b["screening"].get("therapist_notes").is_none(), "the client does not get the therapist's notes");
-    let t: Value = app.api_get(&format!("/api/v1/appointments/{}", b["id"]), Some(&m.token)).await.json().await.unwrap();
+    assert!(
+        b["screening"].get("therapist_notes").is_none(),
+        "the client does not get the therapist's notes"
+    );
+    let t: Value = app
+        .api_get(&format!("/api/v1/appointments/{}", b["id"]), Some(&m.token))
+        .await
+        .json()
+        .await
+        .unwrap();
     let notes = t["screening"]["therapist_notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n.as_str().unwrap().to_lowercase().contains("forward")), "{notes:?}");
-    let ok = app.api_post("/api/v1/screening/evaluate", None, json!({"technique": "swedish", "answers": answers(&["sciatica_or_buttock_bruise"])})).await;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().to_lowercase().contains("forward")),
+        "{notes:?}"
+    );
+    let ok = app
+        .api_post(
+            "/api/v1/screening/evaluate",
+            None,
+            json!({"technique": "swedish", "answers": answers(&["sciatica_or_buttock_bruise"])}),
+        )
+        .await;
     let e: Value = ok.json().await.unwrap();
     assert_eq!(e["outcome"], "ok");
     assert_eq!(e["suggested_techniques"], json!(["gluteal"]));
-    let q: Value = app.api_get("/api/v1/screening/questionnaire", None).await.json().await.unwrap();
+    let q: Value = app
+        .api_get("/api/v1/screening/questionnaire", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(q["questions"].as_array().unwrap().len(), answers(&[]).len());
-    let bad = app.api_post("/api/v1/screening/evaluate", None, json!({"technique": "reiki", "answers": answers(&[])})).await;
+    let bad = app
+        .api_post(
+            "/api/v1/screening/evaluate",
+            None,
+            json!({"technique": "reiki", "answers": answers(&[])}),
+        )
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_self_check_stores_nothing_and_its_answers_filter_search_from_the_session() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "deep@example.com",
+            name: "Only Deep",
+            techniques: &["deep-tissue", "hot-stone"],
+            ..Default::default()
+        },
+    )
+    .await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "swede@example.com",
+            name: "Swedish Too",
+            techniques: &["swedish"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let page = app.get_html("/screening").await;
+    assert!(page.contains("name=\"q_pregnant\""));
+    let mut fields: Vec<(String, String)> = answers(&["pregnant"])
+        .into_iter()
+        .map(|(k, v)| (format!("q_{k}"), if v { "yes" } else { "no" }.to_string()))
+        .collect();
+    fields.push(("technique".into(), "deep-tissue".into()));
+    fields.push(("remember".into(), "yes".into()));
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let r = app.post_form("/screening", "/screening", &borrowed).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("bw_answers="))
+        .expect("answers kept in the session")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && !cookie.contains("pregnant"),
+        "encrypted: {cookie}"
+    );
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("For Deep tissue: decline"),
+        "the result is shown"
+    );
+    assert!(html.contains("Prenatal") && html.contains("Swedish"));
+
+    let all = app.get_html("/therapists").await;
+    assert!(all.contains("Only Deep") && all.contains("Swedish Too"));
+    let suits = app.get_html("/therapists?suits=mine").await;
+    assert!(suits.contains("Swedish Too"), "{suits}");
+    assert!(
+        !suits.contains("Only Deep"),
+        "deep tissue and hot stone do not suit a pregnant client"
+    );
+    assert!(suits.contains("name=\"suits\" value=\"mine\" checked"));
+
+    let api = app.api_get("/api/v1/therapists?suits=mine", None).await;
+    assert_eq!(api.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = app.post_form("/screening", "/screening/forget", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app.get("/therapists?suits=mine").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
