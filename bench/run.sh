@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 # The search mix: realistic filter combinations over the 40 largest cities.
 DAY=$(date -u -d "+7 days" +%F)
-CITIES=$(awk -F'\t' '!/^#/ {print $1 "," $2}' data/us_cities.tsv | head -40 | sed 's/ /%20/g; s/,/%2C%20/')
+CITIES=$(awk -F'\t' '!/^#/ && n++ < 40 {print $1 "," $2}' data/us_cities.tsv | sed 's/ /%20/g; s/,/%2C%20/')
 TECHS="swedish deep-tissue shiatsu hot-stone trigger-point prenatal"
 {
   echo "paths = {"
@@ -78,7 +78,7 @@ for BACKEND in $BACKENDS; do
   RUST_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" >"$WORK/server-$BACKEND.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-  curl -fs "http://127.0.0.1:$PORT/api/v1/therapists?technique=swedish&near=Boston&radius_km=25" | head -c 200; echo
+  echo "sample: $(curl -fs "http://127.0.0.1:$PORT/api/v1/therapists?technique=swedish&near=Boston&radius_km=25" | cut -c1-160)"
   for c in 1 32; do
     run_wrk healthz "$c" "$WORK/healthz.lua"
     run_wrk techniques "$c" "$WORK/techniques.lua"

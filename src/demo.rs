@@ -330,6 +330,9 @@ fn add_therapist(
                 therapists::region.eq(t.region),
                 therapists::latitude.eq(t.lat),
                 therapists::longitude.eq(t.lon),
+                therapists::geo_cell.eq(crate::domain::gazetteer::geo_cell(
+                    crate::domain::gazetteer::GeoPoint { lat: t.lat, lon: t.lon },
+                )),
                 therapists::timezone.eq(t.tz),
                 therapists::mobile
                     .eq(t.city == "Seattle" || t.email.ends_with("3@demo.bodywork.test")),

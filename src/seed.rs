@@ -166,6 +166,7 @@ struct TherapistRow {
     region: Option<String>,
     latitude: Option<f64>,
     longitude: Option<f64>,
+    geo_cell: Option<i32>,
     timezone: String,
     accepting_new_clients: bool,
     languages: String,
@@ -414,7 +415,8 @@ pub fn seed(
                     });
                     // Some bookings in the coming two weeks.
                     if rng.gen_bool(0.2) {
-                        let day = today + Duration::days(rng.gen_range(1..14));
+                        // One booking a day at most: the k-th service books within its own days.
+                        let day = today + Duration::days(1 + 5 * k as i64 + rng.gen_range(0..4));
                         let start = day
                             .and_hms_opt(rng.gen_range(14..20), 0, 0)
                             .expect("valid")
@@ -507,6 +509,7 @@ pub fn seed(
                 region: Some(place.state.clone()),
                 latitude: Some(lat),
                 longitude: Some(lon),
+                geo_cell: Some(crate::domain::gazetteer::geo_cell(crate::domain::gazetteer::GeoPoint { lat, lon })),
                 timezone: place.tz.name().to_string(),
                 accepting_new_clients: rng.gen_bool(0.85),
                 languages: if rng.gen_bool(0.2) {

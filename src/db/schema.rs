@@ -63,6 +63,7 @@ diesel::table! {
         region -> Nullable<Text>,
         latitude -> Nullable<Double>,
         longitude -> Nullable<Double>,
+        geo_cell -> Nullable<Integer>,
         timezone -> Text,
         accepting_new_clients -> Bool,
         languages -> Text,

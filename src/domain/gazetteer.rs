@@ -182,8 +182,46 @@ pub fn bounding_box(c: GeoPoint, radius_km: f64) -> BoundingBox {
     }
 }
 
+/// Grid cells per degree (a cell is half a degree: about 55 km north-south).
+const CELLS_PER_DEGREE: f64 = 2.0;
+
+/// The grid cell of a point: an integer that an ordinary index can find.
+pub fn geo_cell(p: GeoPoint) -> i32 {
+    let lat = (p.lat.clamp(-90.0, 90.0) * CELLS_PER_DEGREE).floor() as i32 + 180;
+    let lon = (p.lon.clamp(-180.0, 180.0) * CELLS_PER_DEGREE).floor() as i32 + 360;
+    lat * 1000 + lon
+}
+
+/// Every cell that a bounding box touches.
+pub fn cells_of(b: &BoundingBox) -> Vec<i32> {
+    let lat0 = (b.min_lat * CELLS_PER_DEGREE).floor() as i32;
+    let lat1 = (b.max_lat * CELLS_PER_DEGREE).floor() as i32;
+    let lon0 = (b.min_lon * CELLS_PER_DEGREE).floor() as i32;
+    let lon1 = (b.max_lon * CELLS_PER_DEGREE).floor() as i32;
+    let mut out = Vec::new();
+    for la in lat0..=lat1 {
+        for lo in lon0..=lon1 {
+            out.push((la + 180) * 1000 + lo + 360);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cells_of_a_box_contain_the_cell_of_every_point_inside() {
+        let c = GeoPoint { lat: 40.71, lon: -74.0 };
+        let b = bounding_box(c, 25.0);
+        let cells = cells_of(&b);
+        assert!(cells.len() <= 9, "{}", cells.len());
+        for (dlat, dlon) in [(0.0, 0.0), (0.2, 0.25), (-0.2, -0.29), (0.22, -0.29)] {
+            let p = GeoPoint { lat: c.lat + dlat, lon: c.lon + dlon };
+            assert!(cells.contains(&geo_cell(p)), "{p:?}");
+        }
+        assert_ne!(geo_cell(GeoPoint { lat: -0.1, lon: 0.0 }), geo_cell(GeoPoint { lat: 0.1, lon: 0.0 }));
+    }
+
     use super::*;
 
     #[test]

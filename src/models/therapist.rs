@@ -14,6 +14,7 @@ pub struct Therapist {
     pub region: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub geo_cell: Option<i32>,
     pub timezone: String,
     pub accepting_new_clients: bool,
     pub languages: String,

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use diesel::dsl::exists;
 use diesel::prelude::*;
 
 use crate::db::schema::{therapist_techniques, therapists, users, weekly_hours};
 use crate::db::{lower, Backend, DbConnection};
-use crate::domain::gazetteer::{self, bounding_box, distance_km, GeoPoint, Near};
+use crate::domain::gazetteer::{self, bounding_box, cells_of, distance_km, GeoPoint, Near};
 use crate::domain::{profile, technique, FieldErrors};
 use crate::error::AppError;
 
@@ -336,23 +337,21 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
     if p.verified_only {
         q = q.filter(therapists::license_verified_until.ge(today));
     }
+    // Correlated EXISTS (an index probe per candidate), never IN (subquery), which would read
+    // every therapist who offers the technique.
     if let Some(t) = p.technique {
-        q = q.filter(
-            therapists::id.eq_any(
-                therapist_techniques::table
-                    .filter(therapist_techniques::technique_slug.eq(t))
-                    .select(therapist_techniques::therapist_id),
-            ),
-        );
+        q = q.filter(exists(
+            therapist_techniques::table
+                .filter(therapist_techniques::therapist_id.eq(therapists::id))
+                .filter(therapist_techniques::technique_slug.eq(t)),
+        ));
     }
     if let Some(list) = &p.techniques_any {
-        q = q.filter(
-            therapists::id.eq_any(
-                therapist_techniques::table
-                    .filter(therapist_techniques::technique_slug.eq_any(list.clone()))
-                    .select(therapist_techniques::therapist_id),
-            ),
-        );
+        q = q.filter(exists(
+            therapist_techniques::table
+                .filter(therapist_techniques::therapist_id.eq(therapists::id))
+                .filter(therapist_techniques::technique_slug.eq_any(list.clone())),
+        ));
     }
     if let Some(h) = p.min_hours {
         q = q.filter(therapists::verified_hours.ge(h));
@@ -360,18 +359,17 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
     if let Some(near) = &p.near {
         let b = bounding_box(near.point, p.radius_km);
         q = q
+            .filter(therapists::geo_cell.eq_any(cells_of(&b)))
             .filter(therapists::latitude.between(b.min_lat, b.max_lat))
             .filter(therapists::longitude.between(b.min_lon, b.max_lon));
     }
     if let Some(day) = p.available_on {
         let weekday = day.weekday().number_from_monday() as i16;
-        q = q.filter(
-            therapists::id.eq_any(
-                weekly_hours::table
-                    .filter(weekly_hours::weekday.eq(weekday))
-                    .select(weekly_hours::therapist_id),
-            ),
-        );
+        q = q.filter(exists(
+            weekly_hours::table
+                .filter(weekly_hours::therapist_id.eq(therapists::id))
+                .filter(weekly_hours::weekday.eq(weekday)),
+        ));
     }
     for w in &p.words {
         let pattern = format!("%{}%", escape_like(w));

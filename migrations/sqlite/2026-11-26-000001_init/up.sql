@@ -58,6 +58,9 @@ CREATE TABLE therapists (
     region TEXT,
     latitude DOUBLE,
     longitude DOUBLE,
+    -- A half-degree grid cell of (latitude, longitude): the index that finds "near" candidates
+    -- (domain::gazetteer::geo_cell).
+    geo_cell INTEGER,
     timezone TEXT NOT NULL DEFAULT 'America/New_York',
     accepting_new_clients BOOLEAN NOT NULL DEFAULT 1,
     -- ISO 639-1 codes between commas (',en,es,') so that one LIKE finds a language.
@@ -79,6 +82,7 @@ CREATE TABLE therapists (
 CREATE INDEX therapists_license_until_idx ON therapists (license_verified_until);
 CREATE INDEX therapists_hours_idx ON therapists (verified_hours);
 CREATE INDEX therapists_lat_lon_idx ON therapists (latitude, longitude);
+CREATE INDEX therapists_geo_cell_idx ON therapists (geo_cell);
 CREATE INDEX therapists_created_at_idx ON therapists (created_at);
 
 CREATE TABLE therapist_techniques (
