@@ -40,7 +40,9 @@ for BACKEND in $BACKENDS; do
       export DATABASE_URL="${PG_SERVER_URL%/*}/bodywork_bench" ;;
   esac
   echo "== $BACKEND: seeding $THERAPISTS therapists and a busy one"
-  ids=$("$BIN" seed --therapists "$THERAPISTS" --busy-appointments 500 | tee /dev/stderr | grep busy_therapist)
+  seeded=$("$BIN" seed --therapists "$THERAPISTS" --busy-appointments 500)
+  echo "$seeded"
+  ids=$(echo "$seeded" | grep busy_therapist)
   T=$(echo "$ids" | sed 's/.*busy_therapist=\([0-9]*\).*/\1/')
   S=$(echo "$ids" | sed 's/.*busy_service=\([0-9]*\).*/\1/')
   RUST_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" >"$WORK/server-$BACKEND.log" 2>&1 &

@@ -581,3 +581,46 @@ async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapis
     .await;
     finish(b, result).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_admin_verifies_credentials_and_the_therapist_appears_with_both_badges() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "new@example.com",
+            name: "Newly Checked",
+            techniques: &["shiatsu"],
+            hours: 600,
+            verify_license: false,
+            verify_training: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let result = async {
+        b.goto(app.url("/therapists?technique=shiatsu&near=Boston")).await?;
+        let count = b.query(By::Css("[data-testid=result-count]")).first().await?.text().await?;
+        assert_eq!(count, "0 therapists", "not verified yet");
+
+        log_in_as(&b, &app, "admin@example.com").await?;
+        for area in ["licenses", "training"] {
+            b.goto(app.url(&format!("/admin/{area}"))).await?;
+            b.query(By::XPath("//button[starts-with(normalize-space(), 'Verify #')]")).first().await?.click().await?;
+            b.query(By::Css(".flash")).first().await?;
+        }
+        b.goto(app.url("/therapists?technique=shiatsu&near=Boston")).await?;
+        let count = b.query(By::Css("[data-testid=result-count]")).first().await?.text().await?;
+        assert_eq!(count, "1 therapist");
+        let hit = b.query(By::Css("[data-testid=hit]")).first().await?.text().await?;
+        assert!(hit.contains("Newly Checked") && hit.contains("License verified") && hit.contains("600 training hours"), "{hit}");
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
