@@ -331,7 +331,10 @@ fn add_therapist(
                 therapists::latitude.eq(t.lat),
                 therapists::longitude.eq(t.lon),
                 therapists::geo_cell.eq(crate::domain::gazetteer::geo_cell(
-                    crate::domain::gazetteer::GeoPoint { lat: t.lat, lon: t.lon },
+                    crate::domain::gazetteer::GeoPoint {
+                        lat: t.lat,
+                        lon: t.lon,
+                    },
                 )),
                 therapists::timezone.eq(t.tz),
                 therapists::mobile

@@ -509,7 +509,9 @@ pub fn seed(
                 region: Some(place.state.clone()),
                 latitude: Some(lat),
                 longitude: Some(lon),
-                geo_cell: Some(crate::domain::gazetteer::geo_cell(crate::domain::gazetteer::GeoPoint { lat, lon })),
+                geo_cell: Some(crate::domain::gazetteer::geo_cell(
+                    crate::domain::gazetteer::GeoPoint { lat, lon },
+                )),
                 timezone: place.tz.name().to_string(),
                 accepting_new_clients: rng.gen_bool(0.85),
                 languages: if rng.gen_bool(0.2) {

@@ -211,15 +211,27 @@ pub fn cells_of(b: &BoundingBox) -> Vec<i32> {
 mod tests {
     #[test]
     fn the_cells_of_a_box_contain_the_cell_of_every_point_inside() {
-        let c = GeoPoint { lat: 40.71, lon: -74.0 };
+        let c = GeoPoint {
+            lat: 40.71,
+            lon: -74.0,
+        };
         let b = bounding_box(c, 25.0);
         let cells = cells_of(&b);
         assert!(cells.len() <= 9, "{}", cells.len());
         for (dlat, dlon) in [(0.0, 0.0), (0.2, 0.25), (-0.2, -0.29), (0.22, -0.29)] {
-            let p = GeoPoint { lat: c.lat + dlat, lon: c.lon + dlon };
+            let p = GeoPoint {
+                lat: c.lat + dlat,
+                lon: c.lon + dlon,
+            };
             assert!(cells.contains(&geo_cell(p)), "{p:?}");
         }
-        assert_ne!(geo_cell(GeoPoint { lat: -0.1, lon: 0.0 }), geo_cell(GeoPoint { lat: 0.1, lon: 0.0 }));
+        assert_ne!(
+            geo_cell(GeoPoint {
+                lat: -0.1,
+                lon: 0.0
+            }),
+            geo_cell(GeoPoint { lat: 0.1, lon: 0.0 })
+        );
     }
 
     use super::*;

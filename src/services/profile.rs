@@ -7,11 +7,11 @@ use crate::db::schema::{
     licenses, services, therapist_techniques, therapists, training_records, users,
 };
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::gazetteer::{geo_cell, GeoPoint};
 use crate::domain::profile::{
     parse_license, parse_profile, parse_service, parse_training, LicenseInput, ProfileInput,
     ServiceInput, TrainingInput,
 };
-use crate::domain::gazetteer::{geo_cell, GeoPoint};
 use crate::error::AppError;
 use crate::models::audit;
 use crate::models::credential::{License, TrainingRecord};
@@ -97,7 +97,10 @@ pub fn update_profile(
                 therapists::region.eq(&p.place.state),
                 therapists::latitude.eq(p.place.lat),
                 therapists::longitude.eq(p.place.lon),
-                therapists::geo_cell.eq(geo_cell(GeoPoint { lat: p.place.lat, lon: p.place.lon })),
+                therapists::geo_cell.eq(geo_cell(GeoPoint {
+                    lat: p.place.lat,
+                    lon: p.place.lon,
+                })),
                 therapists::timezone.eq(p.timezone.name()),
                 therapists::accepting_new_clients.eq(p.accepting_new_clients),
                 therapists::languages.eq(p.languages_column()),

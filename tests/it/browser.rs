@@ -604,21 +604,49 @@ async fn browser_admin_verifies_credentials_and_the_therapist_appears_with_both_
     )
     .await;
     let result = async {
-        b.goto(app.url("/therapists?technique=shiatsu&near=Boston")).await?;
-        let count = b.query(By::Css("[data-testid=result-count]")).first().await?.text().await?;
+        b.goto(app.url("/therapists?technique=shiatsu&near=Boston"))
+            .await?;
+        let count = b
+            .query(By::Css("[data-testid=result-count]"))
+            .first()
+            .await?
+            .text()
+            .await?;
         assert_eq!(count, "0 therapists", "not verified yet");
 
         log_in_as(&b, &app, "admin@example.com").await?;
         for area in ["licenses", "training"] {
             b.goto(app.url(&format!("/admin/{area}"))).await?;
-            b.query(By::XPath("//button[starts-with(normalize-space(), 'Verify #')]")).first().await?.click().await?;
+            b.query(By::XPath(
+                "//button[starts-with(normalize-space(), 'Verify #')]",
+            ))
+            .first()
+            .await?
+            .click()
+            .await?;
             b.query(By::Css(".flash")).first().await?;
         }
-        b.goto(app.url("/therapists?technique=shiatsu&near=Boston")).await?;
-        let count = b.query(By::Css("[data-testid=result-count]")).first().await?.text().await?;
+        b.goto(app.url("/therapists?technique=shiatsu&near=Boston"))
+            .await?;
+        let count = b
+            .query(By::Css("[data-testid=result-count]"))
+            .first()
+            .await?
+            .text()
+            .await?;
         assert_eq!(count, "1 therapist");
-        let hit = b.query(By::Css("[data-testid=hit]")).first().await?.text().await?;
-        assert!(hit.contains("Newly Checked") && hit.contains("License verified") && hit.contains("600 training hours"), "{hit}");
+        let hit = b
+            .query(By::Css("[data-testid=hit]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            hit.contains("Newly Checked")
+                && hit.contains("License verified")
+                && hit.contains("600 training hours"),
+            "{hit}"
+        );
         Ok(())
     }
     .await;

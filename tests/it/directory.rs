@@ -833,16 +833,55 @@ async fn services_are_validated_edited_and_retired() {
 async fn soonest_sorts_by_the_next_free_time() {
     let app = spawn_app().await;
     let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let later = make_therapist(&app, admin_id, Spec { email: "later@x.com", name: "Free Later", ..Default::default() }).await;
-    let sooner = make_therapist(&app, admin_id, Spec { email: "sooner@x.com", name: "Free Sooner", ..Default::default() }).await;
-    make_therapist(&app, admin_id, Spec { email: "never@x.com", name: "No Hours", ..Default::default() }).await;
+    let later = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "later@x.com",
+            name: "Free Later",
+            ..Default::default()
+        },
+    )
+    .await;
+    let sooner = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "sooner@x.com",
+            name: "Free Sooner",
+            ..Default::default()
+        },
+    )
+    .await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "never@x.com",
+            name: "No Hours",
+            ..Default::default()
+        },
+    )
+    .await;
     let today = Utc::now().date_naive();
     // Sooner works every day; Later only on the weekday five days from now.
-    let every: Vec<Value> = (1..=7).map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"})).collect();
-    assert_eq!(app.api_put("/api/v1/me/weekly-hours", &sooner.token, json!(every)).await.status(), StatusCode::OK);
+    let every: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"}))
+        .collect();
+    assert_eq!(
+        app.api_put("/api/v1/me/weekly-hours", &sooner.token, json!(every))
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let wd = (today + Duration::days(5)).weekday().number_from_monday();
     let one = json!([{"weekday": wd, "start": "09:00", "end": "17:00"}]);
-    assert_eq!(app.api_put("/api/v1/me/weekly-hours", &later.token, one).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.api_put("/api/v1/me/weekly-hours", &later.token, one)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let v = search(&app, "sort=soonest").await;
     assert_eq!(names(&v), ["Free Sooner", "Free Later", "No Hours"]);
     let a = v["results"][0]["next_free_at"].as_str().unwrap();
