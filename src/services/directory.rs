@@ -325,13 +325,13 @@ pub struct SearchResult {
     pub hits: Vec<SearchHit>,
 }
 
-type BoxedSearch<'a> =
-    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<therapists::table, users::table>, Backend>;
+type BoxedSearch<'a> = diesel::dsl::IntoBoxed<'a, therapists::table, Backend>;
 
 /// The filters that SQL decides (the index prefilters included).
 fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
+    // No join: every filter on another table is a correlated EXISTS, so that a place's
+    // candidates are read from the covering (geo_cell, ...) index alone.
     let mut q = therapists::table
-        .inner_join(users::table)
         .filter(therapists::suspended_at.is_null())
         .into_boxed();
     if p.verified_only {
@@ -374,10 +374,14 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
     for w in &p.words {
         let pattern = format!("%{}%", escape_like(w));
         q = q.filter(
-            lower(users::name)
+            lower(therapists::bio)
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(therapists::bio).like(pattern).escape('\\')),
+                .or(exists(
+                    users::table
+                        .filter(users::id.eq(therapists::user_id))
+                        .filter(lower(users::name).like(pattern).escape('\\')),
+                )),
         );
     }
     if p.accepting_only {
@@ -402,9 +406,6 @@ fn escape_like(s: &str) -> String {
 #[derive(Debug, Clone, Queryable)]
 struct Candidate {
     id: i64,
-    name: String,
-    city: Option<String>,
-    region: Option<String>,
     latitude: Option<f64>,
     longitude: Option<f64>,
     verified_hours: i32,
@@ -414,9 +415,6 @@ struct Candidate {
 
 type CandidateColumns = (
     therapists::id,
-    users::name,
-    therapists::city,
-    therapists::region,
     therapists::latitude,
     therapists::longitude,
     therapists::verified_hours,
@@ -426,9 +424,6 @@ type CandidateColumns = (
 
 const CANDIDATE_COLUMNS: CandidateColumns = (
     therapists::id,
-    users::name,
-    therapists::city,
-    therapists::region,
     therapists::latitude,
     therapists::longitude,
     therapists::verified_hours,
@@ -545,15 +540,30 @@ pub fn search(
         techniques.entry(id).or_default().push(slug);
     }
     let next_free = oracle.next_free(conn, &ids)?;
+    // Names and cities for the page only (candidates carry just what sorting needs).
+    let mut labels: HashMap<i64, (String, Option<String>, Option<String>)> = therapists::table
+        .inner_join(users::table)
+        .filter(therapists::id.eq_any(&ids))
+        .select((
+            therapists::id,
+            users::name,
+            therapists::city,
+            therapists::region,
+        ))
+        .load::<(i64, String, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, n, c, r)| (id, (n, c, r)))
+        .collect();
     let hits = page_rows
         .into_iter()
         .map(|c| {
+            let (name, city, region) = labels.remove(&c.id).unwrap_or_default();
             let mut ts = techniques.remove(&c.id).unwrap_or_default();
             ts.sort_by_key(|s| technique::CATALOGUE.iter().position(|t| t.slug == s));
             SearchHit {
                 id: c.id,
-                name: c.name,
-                city: c.city.map(|city| match c.region {
+                name,
+                city: city.map(|city| match region {
                     Some(r) => format!("{city}, {r}"),
                     None => city,
                 }),

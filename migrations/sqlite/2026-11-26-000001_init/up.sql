@@ -82,7 +82,8 @@ CREATE TABLE therapists (
 CREATE INDEX therapists_license_until_idx ON therapists (license_verified_until);
 CREATE INDEX therapists_hours_idx ON therapists (verified_hours);
 CREATE INDEX therapists_lat_lon_idx ON therapists (latitude, longitude);
-CREATE INDEX therapists_geo_cell_idx ON therapists (geo_cell);
+-- Covering for the "near" candidates: a search reads a place's therapists from this index alone.
+CREATE INDEX therapists_geo_cell_idx ON therapists (geo_cell, latitude, longitude, license_verified_until, suspended_at, verified_hours, price_from_cents);
 CREATE INDEX therapists_created_at_idx ON therapists (created_at);
 
 CREATE TABLE therapist_techniques (
