@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
@@ -62,11 +62,13 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// Loads the schedules of `ids` with the time off and active appointments that touch
 /// [`from`, `to`) (UTC), in five queries whatever the number of therapists.
+/// `weekdays` limits the weekly ranges loaded (exact when only those local days are asked about).
 pub fn load_schedules(
     conn: &mut DbConnection,
     ids: &[i64],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    weekdays: Option<&[i16]>,
 ) -> Result<HashMap<i64, Schedule>, AppError> {
     let mut out: HashMap<i64, Schedule> = HashMap::new();
     if ids.is_empty() {
@@ -97,8 +99,13 @@ pub fn load_schedules(
             },
         );
     }
-    for (id, weekday, start, end) in weekly_hours::table
+    let mut hours = weekly_hours::table
         .filter(weekly_hours::therapist_id.eq_any(ids))
+        .into_boxed();
+    if let Some(days) = weekdays {
+        hours = hours.filter(weekly_hours::weekday.eq_any(days.to_vec()));
+    }
+    for (id, weekday, start, end) in hours
         .select((
             weekly_hours::therapist_id,
             weekly_hours::weekday,
@@ -209,7 +216,9 @@ impl FreeTimeOracle for Oracle {
         let mut free = Vec::new();
         for chunk in ids.chunks(2000) {
             let (from, to) = utc_window(day, day);
-            let schedules = load_schedules(conn, chunk, from, to)?;
+            // Only the local date `day` is asked about: its weekday's ranges are all it needs.
+            let weekday = [day.weekday().number_from_monday() as i16];
+            let schedules = load_schedules(conn, chunk, from, to, Some(&weekday))?;
             let durations = shortest_services(conn, chunk)?;
             for id in chunk {
                 let (Some(s), Some(d)) = (schedules.get(id), durations.get(id)) else {
@@ -238,7 +247,7 @@ impl FreeTimeOracle for Oracle {
         );
         for chunk in ids.chunks(2000) {
             let (from, to) = utc_window(first, last);
-            let schedules = load_schedules(conn, chunk, from, to)?;
+            let schedules = load_schedules(conn, chunk, from, to, None)?;
             let durations = shortest_services(conn, chunk)?;
             for id in chunk {
                 let (Some(s), Some(d)) = (schedules.get(id), durations.get(id)) else {

@@ -123,7 +123,7 @@ fn check_slot(
 ) -> Result<(), AppError> {
     let day = start.date_naive();
     let (from, to) = utc_window(day, day);
-    let mut schedules = load_schedules(conn, &[therapist_id], from, to)?;
+    let mut schedules = load_schedules(conn, &[therapist_id], from, to, None)?;
     let Some(mut s) = schedules.remove(&therapist_id) else {
         return Err(AppError::NotFound);
     };
@@ -843,7 +843,7 @@ pub fn slots(
 ) -> Result<(chrono_tz::Tz, Vec<availability::Interval>), AppError> {
     let (_, service) = bookable(conn, therapist_id, service_id)?;
     let (wf, wt) = utc_window(from, to);
-    let mut schedules = load_schedules(conn, &[therapist_id], wf, wt)?;
+    let mut schedules = load_schedules(conn, &[therapist_id], wf, wt, None)?;
     let s = schedules.remove(&therapist_id).ok_or(AppError::NotFound)?;
     let list = availability::free_slots(&s.query(service.duration_min as i64, now_utc, from, to))
         .map_err(|e| match e {
