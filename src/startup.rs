@@ -68,7 +68,7 @@ impl Application {
                 .app_data(api::path_config())
                 .wrap(from_fn(pages::page_middleware))
                 .wrap(security_headers())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .configure(routes)
                 .default_service(web::to(pages::errors::not_found))
         })

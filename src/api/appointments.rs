@@ -244,8 +244,16 @@ pub async fn my_appointments(
     let state = app_state(&req);
     let id = caller.user.id;
     let today = Utc::now().date_naive();
-    let from = q.from.unwrap_or(today - Duration::days(30));
-    let to = q.to.unwrap_or(today + Duration::days(90));
+    let from = date_param(
+        "from",
+        &q.from.map(|d| d.to_string()),
+        today - Duration::days(30),
+    )?;
+    let to = date_param(
+        "to",
+        &q.to.map(|d| d.to_string()),
+        today + Duration::days(90),
+    )?;
     if to < from || (to - from).num_days() > 400 {
         return Err(AppError::field("to", "Ask for at most 400 days, `to` after `from`.").into());
     }
@@ -465,12 +473,22 @@ pub struct SlotsOut {
     pub slots: Vec<SlotOut>,
 }
 
+/// A date within two years of today (anything further is a mistake, and date arithmetic on
+/// it could overflow).
 fn date_param(field: &str, v: &Option<String>, default: NaiveDate) -> Result<NaiveDate, AppError> {
-    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(default),
+    let d = match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => default,
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::field(field, "Use a date as YYYY-MM-DD.")),
+            .map_err(|_| AppError::field(field, "Use a date as YYYY-MM-DD."))?,
+    };
+    let today = Utc::now().date_naive();
+    if (d - today).num_days().abs() > 730 {
+        return Err(AppError::field(
+            field,
+            "Choose a date within two years of today.",
+        ));
     }
+    Ok(d)
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}/availability", tag = "directory",

@@ -106,8 +106,8 @@ impl PageQuery {
     pub fn parse(&self) -> Result<(i64, i64), AppError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(20);
-        if page < 1 {
-            return Err(AppError::field("page", "page starts at 1."));
+        if !(1..=100_000).contains(&page) {
+            return Err(AppError::field("page", "page is 1 to 100000."));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(AppError::field("per_page", "per_page is 1 to 100."));
@@ -137,9 +137,12 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                 JsonPayloadError::ContentType => {
                     AppError::BadRequest("Send JSON with Content-Type: application/json.".into())
                 }
-                JsonPayloadError::Deserialize(e) => {
-                    AppError::BadRequest(format!("The JSON body could not be read: {e}"))
-                }
+                // serde's message can quote the value (a password): give the place only.
+                JsonPayloadError::Deserialize(e) => AppError::BadRequest(format!(
+                    "The JSON body could not be read (line {}, column {}): check the field names and types against /api/openapi.json.",
+                    e.line(),
+                    e.column()
+                )),
                 _ => AppError::BadRequest("The JSON body could not be read.".into()),
             };
             ApiError(app).into()

@@ -31,7 +31,7 @@ pub const REASON_MAX_CHARS: usize = 500;
 const FLAGGED_OUTCOMES: [&str; 2] = ["caution", "needs_clearance"];
 
 fn offset(page: i64, per_page: i64) -> i64 {
-    (page - 1) * per_page
+    (page.max(1) - 1).saturating_mul(per_page)
 }
 
 /// A reason (1 to 500 characters once trimmed), or the field error `message`.
@@ -661,9 +661,9 @@ impl AuditQuery {
         let page = match blank(&self.page) {
             None => 1,
             Some(s) => match s.parse::<i64>() {
-                Ok(p) if p >= 1 => p,
+                Ok(p) if (1..=100_000).contains(&p) => p,
                 _ => {
-                    err("page", "page starts at 1.");
+                    err("page", "page is 1 to 100000.");
                     1
                 }
             },

@@ -661,7 +661,7 @@ pub fn decline(
         &appt,
         "cancelled",
         Some((&reason, therapist_user.id)),
-        &format!("declined by the therapist: {reason}"),
+        "declined by the therapist (reason given to the client)",
     )
 }
 
@@ -699,10 +699,11 @@ pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Re
     } else {
         "therapist"
     };
+    // The reason may hold health details: it stays on the appointment, not in the audit log.
     let summary = if reason.is_empty() {
         format!("cancelled by the {by}")
     } else {
-        format!("cancelled by the {by}: {reason}")
+        format!("cancelled by the {by} (reason given)")
     };
     set_status(
         conn,

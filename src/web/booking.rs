@@ -492,7 +492,9 @@ async fn reschedule_page(
     let st = state.clone();
     let client = user.session.user.clone();
     let today = Utc::now().date_naive();
-    let from = from.unwrap_or(today).max(today);
+    let from = from
+        .unwrap_or(today)
+        .clamp(today, today + Duration::days(365));
     let (v, slots) = with_conn(&state.pool, move |conn| {
         let v = booking::view(conn, &st.cipher, &client, id, "page")?;
         let (_, slots) = booking::slots(
@@ -540,6 +542,7 @@ pub async fn reschedule(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<RescheduleForm>,
 ) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Client)?;
     let id = id.into_inner();
     let start = parse_start(&form.start)?;
     let state = app_state(&req);

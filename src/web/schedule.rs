@@ -392,7 +392,10 @@ pub async fn appointments(
     .await?;
     let tz: Tz = t.timezone.parse().unwrap_or(chrono_tz::America::New_York);
     let today = Utc::now().with_timezone(&tz).date_naive();
-    let day = q.week.unwrap_or(today);
+    let day = q
+        .week
+        .unwrap_or(today)
+        .clamp(today - Duration::days(730), today + Duration::days(730));
     let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
     let local_day = |i: &ListItem| i.starts_at.and_utc().with_timezone(&tz).date_naive();
     let week = (0..7)
@@ -531,6 +534,7 @@ pub async fn act(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> PageResult<HttpResponse> {
+    let user = user.require(Role::Therapist)?;
     let id = id.into_inner();
     let state = app_state(&req);
     let me = user.session.user.clone();
