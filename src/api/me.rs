@@ -33,13 +33,19 @@ pub async fn get_booking_policy(
         therapists::booking_policy(conn, user_id)
     })
     .await?;
-    Ok(web::Json(BookingPolicyOut {
-        min_notice_hours: p.min_notice_hours,
-        max_advance_days: p.max_advance_days,
-        buffer_min: p.buffer_min,
-        cancellation_window_hours: p.cancellation_window_hours,
-        auto_confirm: p.auto_confirm,
-    }))
+    Ok(web::Json(p.into()))
+}
+
+impl From<crate::models::booking_policy::BookingPolicy> for BookingPolicyOut {
+    fn from(p: crate::models::booking_policy::BookingPolicy) -> Self {
+        BookingPolicyOut {
+            min_notice_hours: p.min_notice_hours,
+            max_advance_days: p.max_advance_days,
+            buffer_min: p.buffer_min,
+            cancellation_window_hours: p.cancellation_window_hours,
+            auto_confirm: p.auto_confirm,
+        }
+    }
 }
 
 use actix_web::HttpResponse;

@@ -163,11 +163,5 @@ pub async fn put_policy(
         schedule::update_policy(conn, id, &input)
     })
     .await?;
-    Ok(web::Json(BookingPolicyOut {
-        min_notice_hours: p.min_notice_hours,
-        max_advance_days: p.max_advance_days,
-        buffer_min: p.buffer_min,
-        cancellation_window_hours: p.cancellation_window_hours,
-        auto_confirm: p.auto_confirm,
-    }))
+    Ok(web::Json(p.into()))
 }

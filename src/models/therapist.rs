@@ -30,6 +30,11 @@ pub struct Therapist {
     pub updated_at: NaiveDateTime,
 }
 
+/// A stored IANA zone name as a zone (names are validated when saved; New York otherwise).
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::America::New_York)
+}
+
 impl Therapist {
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Therapist> {
         therapists::table

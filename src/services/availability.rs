@@ -89,7 +89,7 @@ pub fn load_schedules(
         out.insert(
             id,
             Schedule {
-                tz: tz.parse().unwrap_or(chrono_tz::America::New_York),
+                tz: crate::models::therapist::zone(&tz),
                 weekly: Vec::new(),
                 time_off: Vec::new(),
                 busy: Vec::new(),

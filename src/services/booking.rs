@@ -255,18 +255,13 @@ pub fn find_visible(
     id: i64,
 ) -> Result<Appointment, AppError> {
     let appt = Appointment::find(conn, id)?;
-    let allowed = match viewer.role() {
-        Role::Admin => true,
-        Role::Client => appt.client_id == viewer.id,
-        Role::Therapist => {
-            Therapist::find_by_user(conn, viewer.id)?.is_some_and(|t| t.id == appt.therapist_id)
-        }
-    };
-    if allowed {
-        Ok(appt)
-    } else {
-        Err(AppError::NotFound)
-    }
+    party(conn, viewer, &appt)?;
+    Ok(appt)
+}
+
+/// A stored outcome the therapist must read and acknowledge before confirming.
+pub fn is_flagged(outcome: &str) -> bool {
+    Outcome::parse(outcome).is_some_and(|o| o >= Outcome::Caution)
 }
 
 /// How a viewer relates to an appointment.
@@ -313,12 +308,10 @@ impl AppointmentView {
         self.appt.starts_at.and_utc()
     }
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone
-            .parse()
-            .unwrap_or(chrono_tz::America::New_York)
+        crate::models::therapist::zone(&self.timezone)
     }
     pub fn is_flagged(&self) -> bool {
-        Outcome::parse(&self.appt.screening_outcome).is_some_and(|o| o >= Outcome::Caution)
+        is_flagged(&self.appt.screening_outcome)
     }
 }
 
@@ -437,12 +430,10 @@ pub struct ListItem {
 
 impl ListItem {
     pub fn is_flagged(&self) -> bool {
-        Outcome::parse(&self.screening_outcome).is_some_and(|o| o >= Outcome::Caution)
+        is_flagged(&self.screening_outcome)
     }
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone
-            .parse()
-            .unwrap_or(chrono_tz::America::New_York)
+        crate::models::therapist::zone(&self.timezone)
     }
 }
 
@@ -599,7 +590,7 @@ pub fn confirm(
     if appt.status != "requested" {
         return Err(transition_error(&appt, "confirmed"));
     }
-    let flagged = Outcome::parse(&appt.screening_outcome).is_some_and(|o| o >= Outcome::Caution);
+    let flagged = is_flagged(&appt.screening_outcome);
     if flagged && !acknowledged_flags {
         return Err(AppError::Rule {
             code: "flags_not_acknowledged",
@@ -665,6 +656,25 @@ pub fn decline(
     )
 }
 
+/// A client may cancel or move a booking only outside the therapist's cancellation window.
+fn check_client_window(
+    policy: &BookingPolicy,
+    starts: DateTime<Utc>,
+    now_utc: DateTime<Utc>,
+    verb: &str,
+) -> Result<(), AppError> {
+    let window = policy.cancellation_window_hours;
+    if starts - now_utc < Duration::hours(window as i64) {
+        return Err(AppError::Rule {
+            code: "too_late_to_cancel",
+            message: format!(
+                "It is too late to {verb} this booking online: this therapist asks for {window} hours' notice. Please contact them."
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Cancels: the client only outside the cancellation window (`too_late_to_cancel`), the
 /// therapist any time before the start.
 pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Result<(), AppError> {
@@ -686,13 +696,8 @@ pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Re
         });
     }
     if who == Party::Client {
-        let window = BookingPolicy::find(conn, appt.therapist_id)?.cancellation_window_hours;
-        if starts - now_utc < Duration::hours(window as i64) {
-            return Err(AppError::Rule {
-                code: "too_late_to_cancel",
-                message: format!("It is too late to cancel online: this therapist asks for {window} hours' notice. Please contact them."),
-            });
-        }
+        let policy = BookingPolicy::find(conn, appt.therapist_id)?;
+        check_client_window(&policy, starts, now_utc, "cancel")?;
     }
     let by = if who == Party::Client {
         "client"
@@ -761,13 +766,7 @@ pub fn reschedule(
     let (therapist, service) = bookable(conn, appt.therapist_id, appt.service_id)?;
     let policy = BookingPolicy::find(conn, therapist.id)?;
     let now_utc = Utc::now();
-    if appt.starts_at.and_utc() - now_utc < Duration::hours(policy.cancellation_window_hours as i64)
-    {
-        return Err(AppError::Rule {
-            code: "too_late_to_cancel",
-            message: format!("It is too late to move this booking online: this therapist asks for {} hours' notice.", policy.cancellation_window_hours),
-        });
-    }
+    check_client_window(&policy, appt.starts_at.and_utc(), now_utc, "move")?;
     let end = new_start + Duration::minutes(service.duration_min as i64);
     let new_id = write_transaction(conn, |conn| {
         check_slot(

@@ -114,11 +114,7 @@ async fn book_page(
         .find(|s| s.id == service_id)
         .cloned()
         .ok_or(AppError::NotFound)?;
-    let tz = p
-        .therapist
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::America::New_York);
+    let tz = crate::models::therapist::zone(&p.therapist.timezone);
     Ok(BookPage {
         ctx,
         therapist_id,
@@ -147,13 +143,7 @@ pub async fn book_form(
     no_store(render(StatusCode::OK, &page)?)
 }
 
-fn no_store(mut r: HttpResponse) -> PageResult<HttpResponse> {
-    r.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    Ok(r)
-}
+use crate::web::no_store;
 
 #[derive(Template)]
 #[template(path = "booking/refer.html")]

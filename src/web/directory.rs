@@ -243,11 +243,7 @@ pub async fn profile(
         .as_ref()
         .map(|l| crate::api::directory::license_status(&l.status, l.expires_on, today).to_string())
         .unwrap_or_default();
-    let tz: Tz = p
-        .therapist
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::America::New_York);
+    let tz: Tz = crate::models::therapist::zone(&p.therapist.timezone);
     let local_today = Utc::now().with_timezone(&tz).date_naive();
     let from = q
         .from

@@ -277,6 +277,15 @@ pub fn render<T: Template>(status: StatusCode, tpl: &T) -> PageResult<HttpRespon
         .body(html))
 }
 
+/// Marks a page that shows health data or other private detail as never to be cached.
+pub fn no_store(mut r: HttpResponse) -> PageResult<HttpResponse> {
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}
+
 /// 303 See Other to `to`, with a flash message for the next page.
 pub fn redirect_with_flash(to: &str, flash: impl Into<String>) -> HttpResponse {
     let mut resp = HttpResponse::SeeOther()

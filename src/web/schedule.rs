@@ -105,7 +105,7 @@ async fn schedule_page(
             time_off_errors: errors.time_off,
             policy,
             policy_errors: errors.policy,
-            tz: t.timezone.parse().unwrap_or(chrono_tz::America::New_York),
+            tz: crate::models::therapist::zone(&t.timezone),
         },
     )
 }
@@ -213,7 +213,7 @@ pub async fn add_time_off(
     let id = user.session.user.id;
     let result = with_conn(&state.pool, move |conn| {
         let t = therapists::own_profile(conn, id)?;
-        let tz: Tz = t.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+        let tz: Tz = crate::models::therapist::zone(&t.timezone);
         let mut f = FieldErrors::new();
         let s = local_input(tz, &form.starts_at);
         let e = local_input(tz, &form.ends_at);
@@ -390,7 +390,7 @@ pub async fn appointments(
         Ok((t, all))
     })
     .await?;
-    let tz: Tz = t.timezone.parse().unwrap_or(chrono_tz::America::New_York);
+    let tz: Tz = crate::models::therapist::zone(&t.timezone);
     let today = Utc::now().with_timezone(&tz).date_naive();
     let day = q
         .week
@@ -493,7 +493,7 @@ async fn appointment_page(
     } else {
         StatusCode::OK
     };
-    let mut r = render(
+    crate::web::no_store(render(
         status,
         &AppointmentPage {
             ctx: user.ctx,
@@ -502,12 +502,7 @@ async fn appointment_page(
             error,
             started,
         },
-    )?;
-    r.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    Ok(r)
+    )?)
 }
 
 pub async fn appointment(
