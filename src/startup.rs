@@ -21,6 +21,8 @@ pub struct AppState {
     pub cipher: crate::services::crypto::AnswerCipher,
     pub settings: Settings,
     pub login_limiter: IpLimiter,
+    /// Free slots computed per schedule version (see `services::availability::ScheduleCache`).
+    pub schedules: std::sync::Arc<crate::services::availability::ScheduleCache>,
 }
 
 pub struct Application {
@@ -55,6 +57,7 @@ impl Application {
             pool,
             cipher,
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
+            schedules: Default::default(),
             settings,
         });
         let body_limit = state.settings.max_body_bytes;

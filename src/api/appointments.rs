@@ -461,13 +461,17 @@ pub struct SlotsQuery {
     pub to: Option<String>,
 }
 
+/// The availability body's shape (for the OpenAPI description; the handler writes the same JSON
+/// from the slot objects kept by `ScheduleCache`, see `slots_body`).
 #[derive(Debug, Serialize, ToSchema)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub struct SlotOut {
     pub starts_at: String,
     pub ends_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub struct SlotsOut {
     pub timezone: String,
     pub slots: Vec<SlotOut>,
@@ -498,7 +502,7 @@ pub async fn availability(
     req: HttpRequest,
     id: web::Path<i64>,
     q: web::Query<SlotsQuery>,
-) -> ApiResult<web::Json<SlotsOut>> {
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let id = id.into_inner();
     let service_id = q
@@ -507,18 +511,93 @@ pub async fn availability(
     let today = Utc::now().date_naive();
     let from = date_param("from", &q.from, today)?;
     let to = date_param("to", &q.to, from + Duration::days(6))?;
-    let (tz, slots) = with_conn(&state.pool, move |conn| {
-        booking::slots(conn, id, service_id, from, to, Utc::now())
+    let cache = state.schedules.clone();
+    let body = crate::services::with_conn_quick(&state.pool, move |conn| {
+        // One query decides (the therapist's schedule version); the slots of that version
+        // come from the cache when it has them.
+        let (version, duration) = booking::bookable_version(conn, id, service_id)?;
+        let raw = cache.raw_slots(conn, id, version, duration, from, to, true)?;
+        Ok(slots_body(&raw, Utc::now()))
     })
     .await?;
-    Ok(web::Json(SlotsOut {
-        timezone: tz.name().to_string(),
-        slots: slots
-            .into_iter()
-            .map(|s| SlotOut {
-                starts_at: rfc3339(s.start, tz),
-                ends_at: rfc3339(s.end, tz),
-            })
-            .collect(),
-    }))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+/// The availability body (`SlotsOut` as JSON) from the slot objects kept with the raw slots.
+fn slots_body(raw: &crate::services::availability::RawSlots, now: DateTime<Utc>) -> String {
+    let objects = raw.json.as_deref().unwrap_or_default();
+    let mut body = String::with_capacity(48 + objects.iter().map(|o| o.len() + 1).sum::<usize>());
+    body.push_str(r#"{"timezone":"#);
+    body.push_str(&serde_json::to_string(raw.tz.name()).unwrap_or_default());
+    body.push_str(r#","slots":["#);
+    for (n, (i, _)) in raw.bookable(now).enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&objects[i]);
+    }
+    body.push_str("]}");
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::availability::Interval;
+    use crate::services::availability::RawSlots;
+    use chrono::TimeZone;
+
+    /// The hand-written body is exactly what serde would write for `SlotsOut`, and it keeps only
+    /// the slots inside the notice and advance window.
+    #[test]
+    fn slots_body_is_the_serde_body_of_the_bookable_slots() {
+        let tz = chrono_tz::America::New_York;
+        let at = |d, h| Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap();
+        let slots = vec![
+            Interval {
+                start: at(7, 14),
+                end: at(7, 15),
+            },
+            Interval {
+                start: at(9, 13),
+                end: at(9, 14),
+            },
+            Interval {
+                start: at(20, 13),
+                end: at(20, 14),
+            },
+        ];
+        let raw = RawSlots {
+            tz,
+            min_notice_hours: 24,
+            max_advance_days: 10,
+            json: Some(
+                slots
+                    .iter()
+                    .map(|s| {
+                        serde_json::to_string(&SlotOut {
+                            starts_at: rfc3339(s.start, tz),
+                            ends_at: rfc3339(s.end, tz),
+                        })
+                        .unwrap()
+                        .into_boxed_str()
+                    })
+                    .collect(),
+            ),
+            slots: slots.clone(),
+        };
+        // At 2026-03-07 10:00Z: the first slot is inside the 24 h notice, the last one past
+        // the 10-day window.
+        let body = slots_body(&raw, at(7, 10));
+        let expected = SlotsOut {
+            timezone: "America/New_York".into(),
+            slots: vec![SlotOut {
+                starts_at: "2026-03-09T09:00:00-04:00".into(),
+                ends_at: "2026-03-09T10:00:00-04:00".into(),
+            }],
+        };
+        assert_eq!(body, serde_json::to_string(&expected).unwrap());
+    }
 }

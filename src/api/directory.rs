@@ -68,8 +68,9 @@ pub async fn search(
     }
     let params = q.into_inner().parse(today)?;
     let state = app_state(&req);
+    let cache = state.schedules.clone();
     let r = with_conn(&state.pool, move |conn| {
-        directory::search(conn, &params, today, &Oracle::now())
+        directory::search(conn, &params, today, &Oracle::now(&cache))
     })
     .await?;
     Ok(web::Json(ListOut {

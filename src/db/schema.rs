@@ -75,6 +75,8 @@ diesel::table! {
         verified_hours -> Integer,
         license_verified_until -> Nullable<Date>,
         price_from_cents -> Nullable<BigInt>,
+        schedule_version -> BigInt,
+        technique_mask -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

@@ -179,6 +179,33 @@ pub fn free_slots(q: &SlotQuery) -> Result<Vec<Interval>, SlotQueryError> {
     Ok(slots)
 }
 
+/// The instants a slot may start at when asked at `now`: `[now + min_notice, now + max_advance]`
+/// (clamped to the representable instants). The only rules of [`free_slots`] that depend on
+/// `now`, and they judge each slot's start alone.
+pub fn start_window(
+    now: DateTime<Utc>,
+    min_notice: Duration,
+    max_advance: Duration,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        saturating_add(now, min_notice),
+        saturating_add(now, max_advance),
+    )
+}
+
+/// [`free_slots`] without the rules that depend on `now` (minimum notice, advance window):
+/// `q.now`, `q.min_notice` and `q.max_advance` are ignored. Keeping the slots whose start lies in
+/// [`start_window`] gives exactly `free_slots(q)`, so the result can be kept as long as the
+/// schedule it came from does not change (`services::availability::ScheduleCache`).
+pub fn slots_ignoring_now(q: &SlotQuery) -> Result<Vec<Interval>, SlotQueryError> {
+    free_slots(&SlotQuery {
+        now: DateTime::<Utc>::MIN_UTC,
+        min_notice: Duration::zero(),
+        max_advance: Duration::MAX,
+        ..*q
+    })
+}
+
 /// Whether one proposed start is a free slot under the same rules (used to re-check a booking
 /// inside its transaction). Must agree exactly with free_slots: true iff free_slots over that
 /// local day contains a slot starting at `start`.
@@ -314,8 +341,8 @@ impl Rules {
         Ok(Self {
             duration,
             blocking: duration.checked_add(&buffer).unwrap_or(Duration::MAX),
-            earliest: saturating_add(q.now, q.min_notice),
-            latest: saturating_add(q.now, q.max_advance),
+            earliest: start_window(q.now, q.min_notice, q.max_advance).0,
+            latest: start_window(q.now, q.min_notice, q.max_advance).1,
             // 1..=240 fits in u32.
             step: q.step_min as u32,
         })
@@ -1107,6 +1134,16 @@ mod tests {
 
             // Complete as well as sound: exactly what the slow reference finds.
             prop_assert_eq!(&slots, &reference_slots(&q));
+
+            // What the cache keeps (the slots before the clock's rules), cut to the start
+            // window, is exactly the answer.
+            let (earliest, latest) = start_window(c.now, c.min_notice, c.max_advance);
+            let cut: Vec<Interval> = slots_ignoring_now(&q)
+                .unwrap()
+                .into_iter()
+                .filter(|s| s.start >= earliest && s.start <= latest)
+                .collect();
+            prop_assert_eq!(&slots, &cut);
 
             // is_free agrees on arbitrary starts, on and off the grid.
             let near = slots.iter().take(4).flat_map(|s| {

@@ -63,6 +63,32 @@ pub fn find(slug: &str) -> Option<&'static Technique> {
     CATALOGUE.iter().find(|t| t.slug == slug)
 }
 
+/// The bits of `therapists.technique_mask` for these techniques: bit i is the catalogue's i-th
+/// technique (`techniques.sort_order`, see `models::technique::sync_catalogue`). Unknown slugs
+/// add nothing.
+pub fn mask_of<'a>(slugs: impl IntoIterator<Item = &'a str>) -> i64 {
+    slugs
+        .into_iter()
+        .filter_map(|s| CATALOGUE.iter().position(|t| t.slug == s))
+        .fold(0, |m, i| m | (1i64 << i))
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+
+    #[test]
+    fn mask_bits_follow_the_catalogue_and_fit_a_bigint() {
+        assert!(CATALOGUE.len() < 63);
+        assert_eq!(mask_of([CATALOGUE[0].slug]), 1);
+        assert_eq!(
+            mask_of([CATALOGUE[2].slug, CATALOGUE[0].slug, "nonsense"]),
+            0b101
+        );
+        assert_eq!(mask_of([]), 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,16 @@ pub struct TechniqueRow {
     pub sort_order: i32,
 }
 
-/// Makes the `techniques` table match the catalogue in `domain::technique` (run at start).
+/// Makes the `techniques` table match the catalogue in `domain::technique` (run at start). The
+/// catalogue's order is also the bit of each technique in `therapists.technique_mask`, so a
+/// reordered catalogue recomputes every mask.
 pub fn sync_catalogue(conn: &mut DbConnection) -> QueryResult<()> {
+    let before: Vec<(String, i32)> = techniques::table
+        .select((techniques::slug, techniques::sort_order))
+        .load(conn)?;
+    let reordered = before.iter().any(|(slug, order)| {
+        CATALOGUE.iter().position(|t| t.slug == slug) != Some(*order as usize)
+    });
     for (i, t) in CATALOGUE.iter().enumerate() {
         let changed = diesel::update(techniques::table.find(t.slug))
             .set((
@@ -36,6 +44,14 @@ pub fn sync_catalogue(conn: &mut DbConnection) -> QueryResult<()> {
                 ))
                 .execute(conn)?;
         }
+    }
+    if reordered {
+        diesel::sql_query(
+            "UPDATE therapists SET technique_mask = COALESCE((SELECT SUM(CAST(1 AS BIGINT) << t.sort_order) \
+             FROM therapist_techniques tt JOIN techniques t ON t.slug = tt.technique_slug \
+             WHERE tt.therapist_id = therapists.id), 0)",
+        )
+        .execute(conn)?;
     }
     Ok(())
 }

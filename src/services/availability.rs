@@ -1,8 +1,9 @@
 //! Free times: loads a therapist's schedule and asks the pure engine (`domain::availability`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
@@ -191,84 +192,360 @@ fn shortest_services(conn: &mut DbConnection, ids: &[i64]) -> Result<HashMap<i64
     Ok(out)
 }
 
-/// Answers the directory's questions about free time with the engine.
-pub struct Oracle {
+/// Answers the directory's questions about free time with the engine, through the cache of
+/// slots computed per schedule version.
+pub struct Oracle<'a> {
     now: DateTime<Utc>,
+    cache: &'a ScheduleCache,
 }
 
-impl Oracle {
-    pub fn now() -> Oracle {
-        Oracle { now: Utc::now() }
+impl<'a> Oracle<'a> {
+    pub fn now(cache: &'a ScheduleCache) -> Oracle<'a> {
+        Oracle {
+            now: Utc::now(),
+            cache,
+        }
     }
 
-    pub fn at(now: DateTime<Utc>) -> Oracle {
-        Oracle { now }
+    pub fn at(cache: &'a ScheduleCache, now: DateTime<Utc>) -> Oracle<'a> {
+        Oracle { now, cache }
     }
 }
 
-impl FreeTimeOracle for Oracle {
+impl FreeTimeOracle for Oracle<'_> {
     fn free_on(
         &self,
         conn: &mut DbConnection,
-        ids: &[i64],
+        therapists: &[(i64, i64)],
         day: NaiveDate,
     ) -> Result<Vec<i64>, AppError> {
-        let mut free = Vec::new();
-        for chunk in ids.chunks(2000) {
-            let (from, to) = utc_window(day, day);
-            // Only the local date `day` is asked about: its weekday's ranges are all it needs.
-            let weekday = [day.weekday().number_from_monday() as i16];
-            let schedules = load_schedules(conn, chunk, from, to, Some(&weekday))?;
-            let durations = shortest_services(conn, chunk)?;
-            for id in chunk {
-                let (Some(s), Some(d)) = (schedules.get(id), durations.get(id)) else {
-                    continue;
-                };
-                if availability::free_slots(&s.query(*d as i64, self.now, day, day))
-                    .is_ok_and(|slots| !slots.is_empty())
-                {
-                    free.push(*id);
-                }
-            }
-        }
-        Ok(free)
+        // Free on `day`: a slot of the shortest active service that day.
+        let raw = self.cache.raw_slots_many(conn, therapists, day, day)?;
+        Ok(therapists
+            .iter()
+            .filter(|(id, _)| {
+                raw.get(id)
+                    .is_some_and(|r| r.bookable(self.now).next().is_some())
+            })
+            .map(|(id, _)| *id)
+            .collect())
     }
 
     fn next_free(
         &self,
         conn: &mut DbConnection,
-        ids: &[i64],
+        therapists: &[(i64, i64)],
     ) -> Result<HashMap<i64, DateTime<Utc>>, AppError> {
-        let mut out = HashMap::new();
         let today = self.now.date_naive();
-        let (first, last) = (
+        let raw = self.cache.raw_slots_many(
+            conn,
+            therapists,
             today - Duration::days(1),
             today + Duration::days(NEXT_FREE_DAYS),
+        )?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(id, r)| r.bookable(self.now).next().map(|(_, s)| (id, s.start)))
+            .collect())
+    }
+}
+
+/// How many therapists' schedules [`ScheduleCache`] keeps (each a few hundred bytes).
+pub const CACHED_SCHEDULES: usize = 100_000;
+/// How many slots (in units of one slot; a slot kept with its JSON weighs 6) the computed slot
+/// lists of [`ScheduleCache`] hold in all: about 32 MB.
+pub const CACHED_SLOT_WEIGHT: u64 = 2_000_000;
+/// How far back a cached schedule keeps time off and appointments: slots before `now` are never
+/// offered, so what ended two days before the load can never matter to it.
+const CACHED_PAST_DAYS: i64 = 2;
+
+/// One therapist's schedule as of `schedules.schedule_version` = `version`.
+#[derive(Debug)]
+pub struct CachedSchedule {
+    pub version: i64,
+    pub schedule: Schedule,
+    /// The shortest active service, in minutes (what it takes to be "free").
+    pub shortest_min: Option<i32>,
+}
+
+/// A list of slots computed without the rules that depend on `now`
+/// (`domain::availability::slots_ignoring_now`); the slots a request sees are those in its
+/// [`Schedule::start_window`].
+#[derive(Debug)]
+pub struct RawSlots {
+    pub tz: Tz,
+    pub min_notice_hours: i32,
+    pub max_advance_days: i32,
+    pub slots: Vec<Interval>,
+    /// Each slot as its JSON object, when asked for by the API (`{"starts_at":..,"ends_at":..}`).
+    pub json: Option<Vec<Box<str>>>,
+}
+
+impl RawSlots {
+    /// The slots a request at `now` may book (the notice and advance rules applied).
+    pub fn bookable(&self, now: DateTime<Utc>) -> impl Iterator<Item = (usize, &Interval)> {
+        let (earliest, latest) = availability::start_window(
+            now,
+            Duration::hours(self.min_notice_hours as i64),
+            Duration::days(self.max_advance_days as i64),
         );
-        for chunk in ids.chunks(2000) {
-            let (from, to) = utc_window(first, last);
-            let schedules = load_schedules(conn, chunk, from, to, None)?;
-            let durations = shortest_services(conn, chunk)?;
-            for id in chunk {
-                let (Some(s), Some(d)) = (schedules.get(id), durations.get(id)) else {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.start >= earliest && s.start <= latest)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SlotKey {
+    therapist_id: i64,
+    version: i64,
+    duration_min: i32,
+    from: NaiveDate,
+    to: NaiveDate,
+    json: bool,
+}
+
+#[derive(Clone)]
+struct SlotWeight;
+
+impl quick_cache::Weighter<SlotKey, Arc<RawSlots>> for SlotWeight {
+    fn weight(&self, _: &SlotKey, v: &Arc<RawSlots>) -> u64 {
+        1 + v.slots.len() as u64 * if v.json.is_some() { 6 } else { 1 }
+    }
+}
+
+/// What the availability engine computed from a therapist's schedule, kept under the
+/// schedule's version (`therapists.schedule_version`, bumped by database triggers in the same
+/// transaction as any change to appointments, time off, weekly hours, policy, services or time
+/// zone). Every request reads the current version from the database first and only reuses what
+/// was computed from that very version, so nothing stale is ever served; the minimum notice and
+/// advance window, which depend on the clock, are applied to each request afresh.
+pub struct ScheduleCache {
+    schedules: quick_cache::sync::Cache<i64, Arc<CachedSchedule>>,
+    slots: quick_cache::sync::Cache<SlotKey, Arc<RawSlots>, SlotWeight>,
+}
+
+impl Default for ScheduleCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScheduleCache {
+    pub fn new() -> Self {
+        ScheduleCache {
+            schedules: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
+            slots: quick_cache::sync::Cache::with_weighter(100_000, CACHED_SLOT_WEIGHT, SlotWeight),
+        }
+    }
+
+    /// The schedules of `wanted` (therapist id, current version), loaded in five queries for
+    /// those not cached at that version. A schedule that changed again while it loaded is used
+    /// for this request only.
+    pub fn schedules(
+        &self,
+        conn: &mut DbConnection,
+        wanted: &[(i64, i64)],
+    ) -> Result<HashMap<i64, Arc<CachedSchedule>>, AppError> {
+        let mut out = HashMap::with_capacity(wanted.len());
+        let mut missing = Vec::new();
+        for &(id, version) in wanted {
+            match self.schedules.get(&id) {
+                Some(c) if c.version == version => {
+                    out.insert(id, c);
+                }
+                _ => missing.push((id, version)),
+            }
+        }
+        for chunk in missing.chunks(2000) {
+            let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+            let now = Utc::now();
+            let mut loaded = load_schedules(
+                conn,
+                &ids,
+                now - Duration::days(CACHED_PAST_DAYS),
+                far_future(),
+                None,
+            )?;
+            let shortest = shortest_services(conn, &ids)?;
+            // Read the versions again: a schedule whose version did not move while it loaded
+            // is exactly that version's.
+            let after: HashMap<i64, i64> = therapists::table
+                .filter(therapists::id.eq_any(&ids))
+                .select((therapists::id, therapists::schedule_version))
+                .load::<(i64, i64)>(conn)?
+                .into_iter()
+                .collect();
+            for &(id, version) in chunk {
+                let Some(schedule) = loaded.remove(&id) else {
                     continue;
                 };
-                // A week at a time: most therapists are free within the first.
-                let mut day = first;
-                while day <= last {
-                    let end = (day + Duration::days(6)).min(last);
-                    if let Some(slot) =
-                        availability::free_slots(&s.query(*d as i64, self.now, day, end))
-                            .ok()
-                            .and_then(|v| v.into_iter().next())
-                    {
-                        out.insert(*id, slot.start);
-                        break;
-                    }
-                    day = end + Duration::days(1);
+                let entry = Arc::new(CachedSchedule {
+                    version,
+                    schedule,
+                    shortest_min: shortest.get(&id).copied(),
+                });
+                if after.get(&id) == Some(&version) {
+                    self.schedules.insert(id, entry.clone());
                 }
+                out.insert(id, entry);
             }
         }
         Ok(out)
     }
+
+    /// Whether `entry` is the cached schedule of `id` (so that it is that version's exactly).
+    fn is_cached(&self, id: i64, entry: &Arc<CachedSchedule>) -> bool {
+        self.schedules
+            .get(&id)
+            .is_some_and(|c| Arc::ptr_eq(&c, entry))
+    }
+
+    /// The slots of local dates [`from`, `to`] for a service of `duration_min`, before the
+    /// clock's rules; `json` also keeps each slot's JSON object for the API.
+    pub fn raw_slots(
+        &self,
+        conn: &mut DbConnection,
+        therapist_id: i64,
+        version: i64,
+        duration_min: i32,
+        from: NaiveDate,
+        to: NaiveDate,
+        json: bool,
+    ) -> Result<Arc<RawSlots>, AppError> {
+        let key = SlotKey {
+            therapist_id,
+            version,
+            duration_min,
+            from,
+            to,
+            json,
+        };
+        if let Some(hit) = self.slots.get(&key) {
+            return Ok(hit);
+        }
+        let mut s = self.schedules(conn, &[(therapist_id, version)])?;
+        let cached = s.remove(&therapist_id).ok_or(AppError::NotFound)?;
+        let raw = Arc::new(compute_raw(&cached, duration_min, from, to, json)?);
+        if self.is_cached(therapist_id, &cached) {
+            self.slots.insert(key, raw.clone());
+        }
+        Ok(raw)
+    }
+
+    /// Like [`raw_slots`](Self::raw_slots) for many therapists at once (the directory), each
+    /// with its shortest service; therapists without an active service or hours are left out.
+    pub fn raw_slots_many(
+        &self,
+        conn: &mut DbConnection,
+        wanted: &[(i64, i64)],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<HashMap<i64, Arc<RawSlots>>, AppError> {
+        let mut out = HashMap::with_capacity(wanted.len());
+        let mut need = Vec::new();
+        for &(id, version) in wanted {
+            // The memo is keyed by duration too; look the schedule up first when it is cached.
+            match self.schedules.get(&id) {
+                Some(c) if c.version == version => {
+                    let Some(d) = c.shortest_min else { continue };
+                    let key = SlotKey {
+                        therapist_id: id,
+                        version,
+                        duration_min: d,
+                        from,
+                        to,
+                        json: false,
+                    };
+                    match self.slots.get(&key) {
+                        Some(hit) => {
+                            out.insert(id, hit);
+                        }
+                        None => {
+                            let raw = Arc::new(compute_raw(&c, d, from, to, false)?);
+                            self.slots.insert(key, raw.clone());
+                            out.insert(id, raw);
+                        }
+                    }
+                }
+                _ => need.push((id, version)),
+            }
+        }
+        if !need.is_empty() {
+            for (id, c) in self.schedules(conn, &need)? {
+                let Some(d) = c.shortest_min else { continue };
+                let raw = Arc::new(compute_raw(&c, d, from, to, false)?);
+                if self.is_cached(id, &c) {
+                    let key = SlotKey {
+                        therapist_id: id,
+                        version: c.version,
+                        duration_min: d,
+                        from,
+                        to,
+                        json: false,
+                    };
+                    self.slots.insert(key, raw.clone());
+                }
+                out.insert(id, raw);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Later than any instant a request may ask about.
+fn far_future() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .expect("a date")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+}
+
+fn compute_raw(
+    c: &CachedSchedule,
+    duration_min: i32,
+    from: NaiveDate,
+    to: NaiveDate,
+    json: bool,
+) -> Result<RawSlots, AppError> {
+    let s = &c.schedule;
+    let slots =
+        availability::slots_ignoring_now(&s.query(duration_min as i64, Utc::now(), from, to))
+            .map_err(|e| match e {
+                availability::SlotQueryError::RangeTooLong => {
+                    AppError::field("to", "Ask for at most 31 days at a time.")
+                }
+                availability::SlotQueryError::ToBeforeFrom => {
+                    AppError::field("to", "`to` must not be before `from`.")
+                }
+                other => AppError::BadRequest(other.to_string()),
+            })?;
+    let json = json.then(|| {
+        slots
+            .iter()
+            .map(|i| {
+                format!(
+                    r#"{{"starts_at":"{}","ends_at":"{}"}}"#,
+                    local_rfc3339(i.start, s.tz),
+                    local_rfc3339(i.end, s.tz)
+                )
+                .into_boxed_str()
+            })
+            .collect()
+    });
+    Ok(RawSlots {
+        tz: s.tz,
+        min_notice_hours: s.min_notice_hours,
+        max_advance_days: s.max_advance_days,
+        slots,
+        json,
+    })
+}
+
+/// An instant as RFC 3339 in a zone, to the second ("2026-03-09T09:00:00-04:00").
+pub fn local_rfc3339(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -170,6 +170,34 @@ fn bookable(
     Ok((t, s))
 }
 
+/// The schedule version of a bookable therapist and the duration of its active service, in one
+/// query: what the availability cache is keyed by. Not found when the therapist is suspended or
+/// the service is retired or someone else's.
+pub fn bookable_version(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    service_id: i64,
+) -> Result<(i64, i32), AppError> {
+    let row: Option<(i64, i32, bool, bool, i64)> = services::table
+        .inner_join(therapists::table)
+        .filter(services::id.eq(service_id))
+        .select((
+            services::therapist_id,
+            services::duration_min,
+            services::retired_at.is_null(),
+            therapists::suspended_at.is_null(),
+            therapists::schedule_version,
+        ))
+        .first(conn)
+        .optional()?;
+    match row {
+        Some((owner, duration, true, true, version)) if owner == therapist_id => {
+            Ok((version, duration))
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
 /// Books: screens the answers, then in one write transaction re-checks the slot against the
 /// engine and inserts; the database constraint is the last word.
 pub fn book(

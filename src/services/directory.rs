@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
-use crate::db::schema::{therapist_techniques, therapists, users, weekly_hours};
+use crate::db::schema::{therapist_techniques, therapists, users};
 use crate::db::{lower, Backend, DbConnection};
 use crate::domain::gazetteer::{self, bounding_box, cells_of, distance_km, GeoPoint, Near};
 use crate::domain::{profile, technique, FieldErrors};
@@ -337,21 +337,15 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
     if p.verified_only {
         q = q.filter(therapists::license_verified_until.ge(today));
     }
-    // Correlated EXISTS (an index probe per candidate), never IN (subquery), which would read
-    // every therapist who offers the technique.
+    // The technique filters test bits of `technique_mask` (kept by triggers on
+    // therapist_techniques), a column of the covering place index: no probe per candidate.
     if let Some(t) = p.technique {
-        q = q.filter(exists(
-            therapist_techniques::table
-                .filter(therapist_techniques::therapist_id.eq(therapists::id))
-                .filter(therapist_techniques::technique_slug.eq(t)),
-        ));
+        q = q.filter(offers_any(technique::mask_of([t])));
     }
     if let Some(list) = &p.techniques_any {
-        q = q.filter(exists(
-            therapist_techniques::table
-                .filter(therapist_techniques::therapist_id.eq(therapists::id))
-                .filter(therapist_techniques::technique_slug.eq_any(list.clone())),
-        ));
+        q = q.filter(offers_any(technique::mask_of(
+            list.iter().map(String::as_str),
+        )));
     }
     if let Some(h) = p.min_hours {
         q = q.filter(therapists::verified_hours.ge(h));
@@ -362,14 +356,6 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
             .filter(therapists::geo_cell.eq_any(cells_of(&b)))
             .filter(therapists::latitude.between(b.min_lat, b.max_lat))
             .filter(therapists::longitude.between(b.min_lon, b.max_lon));
-    }
-    if let Some(day) = p.available_on {
-        let weekday = day.weekday().number_from_monday() as i16;
-        q = q.filter(exists(
-            weekly_hours::table
-                .filter(weekly_hours::therapist_id.eq(therapists::id))
-                .filter(weekly_hours::weekday.eq(weekday)),
-        ));
     }
     for w in &p.words {
         let pattern = format!("%{}%", escape_like(w));
@@ -396,6 +382,14 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
     q
 }
 
+/// `technique_mask & mask <> 0`: offers one of the techniques of `mask`. The mask is a number
+/// we computed from the catalogue, never user input, so it is written into the SQL.
+fn offers_any(mask: i64) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "(therapists.technique_mask & {mask}) <> 0"
+    ))
+}
+
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -411,6 +405,7 @@ struct Candidate {
     verified_hours: i32,
     license_verified_until: Option<NaiveDate>,
     price_from_cents: Option<i64>,
+    schedule_version: i64,
 }
 
 type CandidateColumns = (
@@ -420,6 +415,7 @@ type CandidateColumns = (
     therapists::verified_hours,
     therapists::license_verified_until,
     therapists::price_from_cents,
+    therapists::schedule_version,
 );
 
 const CANDIDATE_COLUMNS: CandidateColumns = (
@@ -429,21 +425,23 @@ const CANDIDATE_COLUMNS: CandidateColumns = (
     therapists::verified_hours,
     therapists::license_verified_until,
     therapists::price_from_cents,
+    therapists::schedule_version,
 );
 
 /// Decides whether a therapist has a free slot on a day, and when each is next free; the
-/// booking engine answers both (see `services::availability`).
+/// booking engine answers both (see `services::availability`). Therapists come as
+/// (id, schedule_version).
 pub trait FreeTimeOracle {
     fn free_on(
         &self,
         conn: &mut DbConnection,
-        therapist_ids: &[i64],
+        therapists: &[(i64, i64)],
         day: NaiveDate,
     ) -> Result<Vec<i64>, AppError>;
     fn next_free(
         &self,
         conn: &mut DbConnection,
-        therapist_ids: &[i64],
+        therapists: &[(i64, i64)],
     ) -> Result<HashMap<i64, DateTime<Utc>>, AppError>;
 }
 
@@ -492,13 +490,13 @@ pub fn search(
             });
         }
         if let Some(day) = p.available_on {
-            let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+            let ids: Vec<(i64, i64)> = rows.iter().map(|c| (c.id, c.schedule_version)).collect();
             let free: std::collections::HashSet<i64> =
                 oracle.free_on(conn, &ids, day)?.into_iter().collect();
             rows.retain(|c| free.contains(&c.id));
         }
         let next = if p.sort == Sort::Soonest {
-            let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+            let ids: Vec<(i64, i64)> = rows.iter().map(|c| (c.id, c.schedule_version)).collect();
             oracle.next_free(conn, &ids)?
         } else {
             HashMap::new()
@@ -539,7 +537,11 @@ pub fn search(
     {
         techniques.entry(id).or_default().push(slug);
     }
-    let next_free = oracle.next_free(conn, &ids)?;
+    let versions: Vec<(i64, i64)> = page_rows
+        .iter()
+        .map(|c| (c.id, c.schedule_version))
+        .collect();
+    let next_free = oracle.next_free(conn, &versions)?;
     // Names and cities for the page only (candidates carry just what sorting needs).
     let mut labels: HashMap<i64, (String, Option<String>, Option<String>)> = therapists::table
         .inner_join(users::table)

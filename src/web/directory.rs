@@ -171,8 +171,9 @@ pub async fn search(
         Err(e) => return Err(e.into()),
     };
     let state = app_state(&req);
+    let cache = state.schedules.clone();
     match with_conn(&state.pool, move |conn| {
-        directory::search(conn, &params, today, &Oracle::now())
+        directory::search(conn, &params, today, &Oracle::now(&cache))
     })
     .await
     {

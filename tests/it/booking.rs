@@ -914,3 +914,102 @@ async fn absurd_dates_are_refused_or_clamped_never_a_500() {
         .await;
     assert!(r.status().is_success() || r.status().is_client_error());
 }
+
+/// Free slots are kept per schedule version (`ScheduleCache`); every change, made through this
+/// server, another server process or straight in the database, shows on the next request.
+#[tokio::test]
+async fn cached_free_slots_follow_every_change_even_from_another_server_or_raw_sql() {
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let other = app.second_server();
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let day = some_day();
+    let first = slots(&app, &m, day, day).await;
+    assert_eq!(first.len(), 29);
+    assert_eq!(
+        slots(&app, &m, day, day).await,
+        first,
+        "a repeat is the same"
+    );
+
+    // A booking through the other server.
+    let (_, client) = app.api_user("client@example.com", "client").await;
+    let r = crate::helpers::new_client()
+        .post(format!("{other}/api/v1/appointments"))
+        .bearer_auth(&client)
+        .json(&json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "starts_at": first[4], "answers": answers(&[]), "clearance_confirmed": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let booked: Value = r.json().await.unwrap();
+    let after = slots(&app, &m, day, day).await;
+    assert_eq!(after.len(), 29 - 9, "{after:?}");
+    assert!(!after.contains(&first[4]));
+
+    // Cancelled straight in the database: the slots come back.
+    crate::helpers::with_conn(&app, |conn| {
+        use bodywork::db::schema::appointments;
+        diesel::update(appointments::table.find(booked["id"].as_i64().unwrap()))
+            .set(appointments::status.eq("cancelled"))
+            .execute(conn)
+            .unwrap();
+    });
+    assert_eq!(slots(&app, &m, day, day).await, first);
+
+    // Shorter hours through the other server.
+    let week: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "start": "09:00", "end": "12:00"}))
+        .collect();
+    let r = crate::helpers::new_client()
+        .put(format!("{other}/api/v1/me/weekly-hours"))
+        .bearer_auth(&m.token)
+        .json(&week)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let short = slots(&app, &m, day, day).await;
+    assert_eq!(short.len(), 9, "09:00 to 11:00: {short:?}");
+
+    // A minimum notice beyond the day, then back: the clock's rules apply afresh.
+    for (notice, expected) in [(720, 0), (0, 9)] {
+        let r = app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": notice, "max_advance_days": 60, "buffer_min": 15, "cancellation_window_hours": 24, "auto_confirm": false})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(slots(&app, &m, day, day).await.len(), expected);
+    }
+
+    // The whole day off, straight in the database.
+    crate::helpers::with_conn(&app, |conn| {
+        use bodywork::db::schema::time_off;
+        let start = day.and_hms_opt(0, 0, 0).unwrap();
+        diesel::insert_into(time_off::table)
+            .values((
+                time_off::therapist_id.eq(m.therapist_id),
+                time_off::starts_at.eq(start),
+                time_off::ends_at.eq(start + Duration::days(2)),
+                time_off::note.eq(""),
+                time_off::created_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)
+            .unwrap();
+    });
+    assert!(slots(&app, &m, day, day).await.is_empty());
+
+    // A retired service has no slots at all.
+    let r = app
+        .api_delete(&format!("/api/v1/me/services/{}", m.service_id), &m.token)
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = app
+        .api_get(
+            &format!(
+                "/api/v1/therapists/{}/availability?service_id={}&from={day}&to={day}",
+                m.therapist_id, m.service_id
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

@@ -518,6 +518,17 @@ async fn available_on_uses_weekly_hours_and_time_off() {
     assert!(
         v["results"][0]["next_free_at"].is_string() || v["results"][0]["next_free_at"].is_null()
     );
+    // The free days are kept per schedule version: a change straight in the database (the
+    // time off moves from one to the other) shows on the very next search.
+    with_conn(&app, |conn| {
+        use bodywork::db::schema::time_off;
+        diesel::update(time_off::table.filter(time_off::therapist_id.eq(away.therapist_id)))
+            .set(time_off::therapist_id.eq(works.therapist_id))
+            .execute(conn)
+            .unwrap();
+    });
+    let v = search(&app, &format!("available_on={day}")).await;
+    assert_eq!(names(&v), ["Away Then"]);
 }
 
 #[tokio::test]

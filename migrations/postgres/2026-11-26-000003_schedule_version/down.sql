@@ -1,0 +1,20 @@
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['appointments', 'time_off', 'weekly_hours', 'booking_policies', 'services'] LOOP
+        EXECUTE format('DROP TRIGGER %1$s_version_insert ON %1$s', t);
+        EXECUTE format('DROP TRIGGER %1$s_version_update ON %1$s', t);
+        EXECUTE format('DROP TRIGGER %1$s_version_delete ON %1$s', t);
+    END LOOP;
+END $$;
+DROP TRIGGER therapists_zone_version ON therapists;
+DROP TRIGGER therapist_techniques_mask_insert ON therapist_techniques;
+DROP TRIGGER therapist_techniques_mask_update ON therapist_techniques;
+DROP TRIGGER therapist_techniques_mask_delete ON therapist_techniques;
+DROP FUNCTION bump_schedule_version();
+DROP FUNCTION refresh_technique_mask();
+DROP FUNCTION bump_schedule_version_on_zone();
+DROP INDEX therapists_geo_cell_idx;
+CREATE INDEX therapists_geo_cell_idx ON therapists (geo_cell, latitude, longitude, license_verified_until, suspended_at, verified_hours, price_from_cents);
+ALTER TABLE therapists DROP COLUMN technique_mask;
+ALTER TABLE therapists DROP COLUMN schedule_version;
