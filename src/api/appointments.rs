@@ -11,6 +11,7 @@ use crate::api::ApiUser;
 use crate::domain::account::Role;
 use crate::domain::screening::Evaluation;
 use crate::error::{ApiResult, AppError};
+use crate::services::availability::{RawSlots, SlotKey};
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
 use crate::services::{therapists, with_conn};
 use crate::web::app_state;
@@ -516,7 +517,17 @@ pub async fn availability(
         // One query decides (the therapist's schedule version); the slots of that version
         // come from the cache when it has them.
         let (version, duration) = booking::bookable_version(conn, id, service_id)?;
-        let raw = cache.raw_slots(conn, id, version, duration, from, to, true)?;
+        let raw = cache.raw_slots(
+            conn,
+            SlotKey {
+                therapist_id: id,
+                version,
+                duration_min: duration,
+                from,
+                to,
+                json: true,
+            },
+        )?;
         Ok(slots_body(&raw, Utc::now()))
     })
     .await?;
@@ -526,7 +537,7 @@ pub async fn availability(
 }
 
 /// The availability body (`SlotsOut` as JSON) from the slot objects kept with the raw slots.
-fn slots_body(raw: &crate::services::availability::RawSlots, now: DateTime<Utc>) -> String {
+fn slots_body(raw: &RawSlots, now: DateTime<Utc>) -> String {
     let objects = raw.json.as_deref().unwrap_or_default();
     let mut body = String::with_capacity(48 + objects.iter().map(|o| o.len() + 1).sum::<usize>());
     body.push_str(r#"{"timezone":"#);
@@ -546,7 +557,6 @@ fn slots_body(raw: &crate::services::availability::RawSlots, now: DateTime<Utc>)
 mod tests {
     use super::*;
     use crate::domain::availability::Interval;
-    use crate::services::availability::RawSlots;
     use chrono::TimeZone;
 
     /// The hand-written body is exactly what serde would write for `SlotsOut`, and it keeps only

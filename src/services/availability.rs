@@ -296,14 +296,16 @@ impl RawSlots {
     }
 }
 
+/// Which slots: a therapist at a schedule version, a service duration, local dates
+/// [`from`, `to`], and whether to keep each slot's JSON object for the API.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct SlotKey {
-    therapist_id: i64,
-    version: i64,
-    duration_min: i32,
-    from: NaiveDate,
-    to: NaiveDate,
-    json: bool,
+pub struct SlotKey {
+    pub therapist_id: i64,
+    pub version: i64,
+    pub duration_min: i32,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub json: bool,
 }
 
 #[derive(Clone)]
@@ -402,33 +404,26 @@ impl ScheduleCache {
             .is_some_and(|c| Arc::ptr_eq(&c, entry))
     }
 
-    /// The slots of local dates [`from`, `to`] for a service of `duration_min`, before the
-    /// clock's rules; `json` also keeps each slot's JSON object for the API.
+    /// The slots of `key`, before the clock's rules ([`RawSlots::bookable`] applies them).
     pub fn raw_slots(
         &self,
         conn: &mut DbConnection,
-        therapist_id: i64,
-        version: i64,
-        duration_min: i32,
-        from: NaiveDate,
-        to: NaiveDate,
-        json: bool,
+        key: SlotKey,
     ) -> Result<Arc<RawSlots>, AppError> {
-        let key = SlotKey {
-            therapist_id,
-            version,
-            duration_min,
-            from,
-            to,
-            json,
-        };
         if let Some(hit) = self.slots.get(&key) {
             return Ok(hit);
         }
-        let mut s = self.schedules(conn, &[(therapist_id, version)])?;
-        let cached = s.remove(&therapist_id).ok_or(AppError::NotFound)?;
-        let raw = Arc::new(compute_raw(&cached, duration_min, from, to, json)?);
-        if self.is_cached(therapist_id, &cached) {
+        let id = key.therapist_id;
+        let mut s = self.schedules(conn, &[(id, key.version)])?;
+        let cached = s.remove(&id).ok_or(AppError::NotFound)?;
+        let raw = Arc::new(compute_raw(
+            &cached,
+            key.duration_min,
+            key.from,
+            key.to,
+            key.json,
+        )?);
+        if self.is_cached(id, &cached) {
             self.slots.insert(key, raw.clone());
         }
         Ok(raw)
