@@ -23,6 +23,8 @@ pub struct AppState {
     pub login_limiter: IpLimiter,
     /// Free slots computed per schedule version (see `services::availability::ScheduleCache`).
     pub schedules: std::sync::Arc<crate::services::availability::ScheduleCache>,
+    /// The directory's searchable columns in memory (see `services::directory_index`).
+    pub directory: std::sync::Arc<crate::services::directory_index::DirectoryIndex>,
 }
 
 pub struct Application {
@@ -58,6 +60,7 @@ impl Application {
             cipher,
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
             schedules: Default::default(),
+            directory: Default::default(),
             settings,
         });
         let body_limit = state.settings.max_body_bytes;

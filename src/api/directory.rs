@@ -69,8 +69,9 @@ pub async fn search(
     let params = q.into_inner().parse(today)?;
     let state = app_state(&req);
     let cache = state.schedules.clone();
+    let index = state.directory.clone();
     let r = with_conn(&state.pool, move |conn| {
-        directory::search(conn, &params, today, &Oracle::now(&cache))
+        directory::search(conn, &params, today, &Oracle::now(&cache), &index)
     })
     .await?;
     Ok(web::Json(ListOut {

@@ -77,6 +77,7 @@ diesel::table! {
         price_from_cents -> Nullable<BigInt>,
         schedule_version -> BigInt,
         technique_mask -> BigInt,
+        directory_stamp -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -243,3 +244,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     screening_access_log,
     audit_log,
 );
+
+diesel::table! {
+    directory_removed (therapist_id, stamp) {
+        therapist_id -> BigInt,
+        stamp -> BigInt,
+    }
+}

@@ -129,13 +129,20 @@ pub fn find_place(name: &str, state: Option<&str>) -> Option<&'static Place> {
     PLACES
         .iter()
         .filter(matches)
-        .find(|p| p.name.to_lowercase() == wanted)
+        .find(|p| lower_eq(&p.name, &wanted))
         .or_else(|| {
             PLACES
                 .iter()
                 .filter(matches)
-                .find(|p| p.name.to_lowercase() == with_city)
+                .find(|p| lower_eq(&p.name, &with_city))
         })
+}
+
+/// `name.to_lowercase() == lowered`, without allocating (the gazetteer is walked per search).
+fn lower_eq(name: &str, lowered: &str) -> bool {
+    name.chars()
+        .flat_map(char::to_lowercase)
+        .eq(lowered.chars())
 }
 
 const EARTH_RADIUS_KM: f64 = 6371.0088;

@@ -12,6 +12,7 @@ use crate::db::{lower, Backend, DbConnection};
 use crate::domain::gazetteer::{self, bounding_box, cells_of, distance_km, GeoPoint, Near};
 use crate::domain::{profile, technique, FieldErrors};
 use crate::error::AppError;
+use crate::services::directory_index;
 
 pub const DEFAULT_RADIUS_KM: f64 = 25.0;
 pub const MAX_RADIUS_KM: f64 = 500.0;
@@ -403,7 +404,6 @@ struct Candidate {
     latitude: Option<f64>,
     longitude: Option<f64>,
     verified_hours: i32,
-    license_verified_until: Option<NaiveDate>,
     price_from_cents: Option<i64>,
     schedule_version: i64,
 }
@@ -413,7 +413,6 @@ type CandidateColumns = (
     therapists::latitude,
     therapists::longitude,
     therapists::verified_hours,
-    therapists::license_verified_until,
     therapists::price_from_cents,
     therapists::schedule_version,
 );
@@ -423,7 +422,6 @@ const CANDIDATE_COLUMNS: CandidateColumns = (
     therapists::latitude,
     therapists::longitude,
     therapists::verified_hours,
-    therapists::license_verified_until,
     therapists::price_from_cents,
     therapists::schedule_version,
 );
@@ -445,15 +443,59 @@ pub trait FreeTimeOracle {
     ) -> Result<HashMap<i64, DateTime<Utc>>, AppError>;
 }
 
+/// What a result line shows beyond what sorting needs.
+#[derive(Debug, Default)]
+struct Label {
+    name: String,
+    city: Option<String>,
+    region: Option<String>,
+    license_verified_until: Option<NaiveDate>,
+    techniques: Vec<String>,
+}
+
+/// Whether an entry of the directory index passes every filter that SQL would decide (the
+/// place's box aside): the same rules as [`filtered`]. `key` holds the hot columns; the entry
+/// (language, words) is looked up only when those filters are asked for.
+fn matches<'e>(
+    key: &directory_index::Key,
+    entry: impl FnOnce() -> Option<&'e directory_index::Entry>,
+    p: &SearchParams,
+    today: NaiveDate,
+    masks: (i64, i64),
+) -> bool {
+    let (technique_mask, any_mask) = masks;
+    let hot = !key.suspended
+        && (!p.verified_only || key.license_verified_until.is_some_and(|d| d >= today))
+        && (p.technique.is_none() || key.technique_mask & technique_mask != 0)
+        && (p.techniques_any.is_none() || key.technique_mask & any_mask != 0)
+        && p.min_hours.is_none_or(|h| key.verified_hours >= h)
+        && (!p.accepting_only || key.accepting_new_clients)
+        && (!p.mobile_only || key.mobile);
+    if !hot {
+        return false;
+    }
+    if p.language.is_none() && p.words.is_empty() {
+        return true;
+    }
+    entry().is_some_and(|e| {
+        p.language
+            .is_none_or(|code| e.languages.contains(&format!(",{code},")))
+            && p.words.iter().all(|w| e.text.contains(w.as_str()))
+    })
+}
+
 pub fn search(
     conn: &mut DbConnection,
     p: &SearchParams,
     today: NaiveDate,
     oracle: &dyn FreeTimeOracle,
+    index: &directory_index::DirectoryIndex,
 ) -> Result<SearchResult, AppError> {
     let offset = (p.page - 1) * p.per_page;
     let in_memory = p.near.is_some() || p.available_on.is_some() || p.sort == Sort::Soonest;
-    let (total, page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = if !in_memory {
+    let mut labels: HashMap<i64, Label> = HashMap::new();
+    let (total, mut page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = if !in_memory
+    {
         // Everything is decided in SQL: count, order, page.
         let total: i64 = filtered(p, today).count().get_result(conn)?;
         let q = filtered(p, today).select(CANDIDATE_COLUMNS);
@@ -468,111 +510,227 @@ pub fn search(
         let rows = q.offset(offset).limit(p.per_page).load::<Candidate>(conn)?;
         (total, rows, HashMap::new())
     } else {
-        let mut rows = filtered(p, today)
-            .select(CANDIDATE_COLUMNS)
-            .limit(MAX_CANDIDATES as i64 + 1)
-            .load::<Candidate>(conn)?;
+        // The candidates come from the directory index, brought up to the database first.
+        let masks = (
+            technique::mask_of(p.technique),
+            p.techniques_any
+                .as_ref()
+                .map(|l| technique::mask_of(l.iter().map(String::as_str)))
+                .unwrap_or(0),
+        );
+        let idx = index.sync(conn)?;
+        let candidate = |k: &directory_index::Key| Candidate {
+            id: k.id,
+            latitude: Some(k.latitude),
+            longitude: Some(k.longitude),
+            verified_hours: k.verified_hours,
+            price_from_cents: k.price_from_cents,
+            schedule_version: -1,
+        };
+        let rows: Vec<Candidate> = match &p.near {
+            Some(near) => {
+                let b = bounding_box(near.point, p.radius_km);
+                let cells = cells_of(&b);
+                idx.in_cells(&cells)
+                    .filter(|k| {
+                        (b.min_lat..=b.max_lat).contains(&k.latitude)
+                            && (b.min_lon..=b.max_lon).contains(&k.longitude)
+                            && matches(k, || idx.get(k.id), p, today, masks)
+                    })
+                    .map(candidate)
+                    .collect()
+            }
+            None => idx
+                .all()
+                .filter_map(|e| {
+                    // Without a place, therapists without one count too.
+                    let key = directory_index::Key::unplaced(e);
+                    matches(&key, || Some(e), p, today, masks).then(|| Candidate {
+                        latitude: e.latitude,
+                        longitude: e.longitude,
+                        ..candidate(&key)
+                    })
+                })
+                .collect(),
+        };
         if rows.len() > MAX_CANDIDATES {
             return Err(AppError::Rule {
                 code: "search_too_broad",
                 message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
             });
         }
-        let mut distances = HashMap::new();
-        if let Some(near) = &p.near {
-            rows.retain(|c| match (c.latitude, c.longitude) {
-                (Some(lat), Some(lon)) => {
-                    let d = distance_km(near.point, GeoPoint { lat, lon });
-                    distances.insert(c.id, d);
-                    d <= p.radius_km
+        // Each candidate with its distance (sorting compares these directly: no lookups).
+        let mut rows: Vec<(Candidate, Option<f64>)> = match &p.near {
+            Some(near) => rows
+                .into_iter()
+                .filter_map(|c| {
+                    let d = distance_km(
+                        near.point,
+                        GeoPoint {
+                            lat: c.latitude?,
+                            lon: c.longitude?,
+                        },
+                    );
+                    (d <= p.radius_km).then_some((c, Some(d)))
+                })
+                .collect(),
+            None => rows.into_iter().map(|c| (c, None)).collect(),
+        };
+        drop(idx);
+        if p.available_on.is_some() || p.sort == Sort::Soonest {
+            // Free time is decided by the schedule, cached by its version: read the versions.
+            let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
+            let versions = directory_index::schedule_versions(conn, &ids)?;
+            rows.retain_mut(|(c, _)| match versions.get(&c.id) {
+                Some(v) => {
+                    c.schedule_version = *v;
+                    true
                 }
-                _ => false,
+                None => false,
             });
         }
         if let Some(day) = p.available_on {
-            let ids: Vec<(i64, i64)> = rows.iter().map(|c| (c.id, c.schedule_version)).collect();
+            let ids: Vec<(i64, i64)> = rows
+                .iter()
+                .map(|(c, _)| (c.id, c.schedule_version))
+                .collect();
             let free: std::collections::HashSet<i64> =
                 oracle.free_on(conn, &ids, day)?.into_iter().collect();
-            rows.retain(|c| free.contains(&c.id));
+            rows.retain(|(c, _)| free.contains(&c.id));
         }
         let next = if p.sort == Sort::Soonest {
-            let ids: Vec<(i64, i64)> = rows.iter().map(|c| (c.id, c.schedule_version)).collect();
+            let ids: Vec<(i64, i64)> = rows
+                .iter()
+                .map(|(c, _)| (c.id, c.schedule_version))
+                .collect();
             oracle.next_free(conn, &ids)?
         } else {
             HashMap::new()
         };
+        // Every key ends with the id: the order is total, so an unstable sort is exact.
         match p.sort {
-            Sort::Distance => rows.sort_by(|a, b| {
-                let (da, db) = (distances.get(&a.id), distances.get(&b.id));
-                da.partial_cmp(&db)
+            Sort::Distance => rows.sort_unstable_by(|(a, da), (b, db)| {
+                da.partial_cmp(db)
                     .unwrap_or(std::cmp::Ordering::Equal)
                     .then(a.id.cmp(&b.id))
             }),
-            Sort::Soonest => {
-                rows.sort_by_key(|c| (!next.contains_key(&c.id), next.get(&c.id).copied(), c.id))
+            Sort::Soonest => rows.sort_unstable_by_key(|(c, _)| {
+                let n = next.get(&c.id).copied();
+                (n.is_none(), n, c.id)
+            }),
+            Sort::Hours => {
+                rows.sort_unstable_by_key(|(c, _)| (std::cmp::Reverse(c.verified_hours), c.id))
             }
-            Sort::Hours => rows.sort_by_key(|c| (std::cmp::Reverse(c.verified_hours), c.id)),
-            Sort::Price => {
-                rows.sort_by_key(|c| (c.price_from_cents.is_none(), c.price_from_cents, c.id))
-            }
+            Sort::Price => rows.sort_unstable_by_key(|(c, _)| {
+                (c.price_from_cents.is_none(), c.price_from_cents, c.id)
+            }),
         }
         let total = rows.len() as i64;
-        let page_rows = rows
+        let mut distances = HashMap::new();
+        let page_rows: Vec<Candidate> = rows
             .into_iter()
             .skip(offset as usize)
             .take(p.per_page as usize)
+            .map(|(c, d)| {
+                if let Some(d) = d {
+                    distances.insert(c.id, d);
+                }
+                c
+            })
             .collect();
+        // The result lines from the index (as synced above, or newer).
+        let idx = index.read();
+        for c in &page_rows {
+            if let Some(e) = idx.get(c.id) {
+                labels.insert(
+                    c.id,
+                    Label {
+                        name: e.name.clone(),
+                        city: e.city.clone(),
+                        region: e.region.clone(),
+                        license_verified_until: e.license_verified_until,
+                        techniques: technique::CATALOGUE
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| e.technique_mask & (1i64 << i) != 0)
+                            .map(|(_, t)| t.slug.to_string())
+                            .collect(),
+                    },
+                );
+            }
+        }
         (total, page_rows, distances)
     };
 
+    if page_rows.iter().any(|c| c.schedule_version < 0) {
+        let ids: Vec<i64> = page_rows.iter().map(|c| c.id).collect();
+        let versions = directory_index::schedule_versions(conn, &ids)?;
+        for c in &mut page_rows {
+            if let Some(v) = versions.get(&c.id) {
+                c.schedule_version = *v;
+            }
+        }
+    }
     let ids: Vec<i64> = page_rows.iter().map(|c| c.id).collect();
-    let mut techniques: HashMap<i64, Vec<String>> = HashMap::new();
-    for (id, slug) in therapist_techniques::table
-        .filter(therapist_techniques::therapist_id.eq_any(&ids))
-        .select((
-            therapist_techniques::therapist_id,
-            therapist_techniques::technique_slug,
-        ))
-        .load::<(i64, String)>(conn)?
-    {
-        techniques.entry(id).or_default().push(slug);
+    if !in_memory {
+        // Names, cities and techniques for the page only (candidates carry what sorting needs).
+        for (id, slug) in therapist_techniques::table
+            .filter(therapist_techniques::therapist_id.eq_any(&ids))
+            .select((
+                therapist_techniques::therapist_id,
+                therapist_techniques::technique_slug,
+            ))
+            .load::<(i64, String)>(conn)?
+        {
+            labels.entry(id).or_default().techniques.push(slug);
+        }
+        for (id, name, city, region, license) in therapists::table
+            .inner_join(users::table)
+            .filter(therapists::id.eq_any(&ids))
+            .select((
+                therapists::id,
+                users::name,
+                therapists::city,
+                therapists::region,
+                therapists::license_verified_until,
+            ))
+            .load::<(
+                i64,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<NaiveDate>,
+            )>(conn)?
+        {
+            let l = labels.entry(id).or_default();
+            l.name = name;
+            l.city = city;
+            l.region = region;
+            l.license_verified_until = license;
+        }
     }
     let versions: Vec<(i64, i64)> = page_rows
         .iter()
         .map(|c| (c.id, c.schedule_version))
         .collect();
     let next_free = oracle.next_free(conn, &versions)?;
-    // Names and cities for the page only (candidates carry just what sorting needs).
-    let mut labels: HashMap<i64, (String, Option<String>, Option<String>)> = therapists::table
-        .inner_join(users::table)
-        .filter(therapists::id.eq_any(&ids))
-        .select((
-            therapists::id,
-            users::name,
-            therapists::city,
-            therapists::region,
-        ))
-        .load::<(i64, String, Option<String>, Option<String>)>(conn)?
-        .into_iter()
-        .map(|(id, n, c, r)| (id, (n, c, r)))
-        .collect();
     let hits = page_rows
         .into_iter()
         .map(|c| {
-            let (name, city, region) = labels.remove(&c.id).unwrap_or_default();
-            let mut ts = techniques.remove(&c.id).unwrap_or_default();
+            let l = labels.remove(&c.id).unwrap_or_default();
+            let mut ts = l.techniques;
             ts.sort_by_key(|s| technique::CATALOGUE.iter().position(|t| t.slug == s));
             SearchHit {
                 id: c.id,
-                name,
-                city: city.map(|city| match region {
+                name: l.name,
+                city: l.city.map(|city| match l.region {
                     Some(r) => format!("{city}, {r}"),
                     None => city,
                 }),
                 techniques: ts,
                 training_hours: c.verified_hours,
                 hours_verified: c.verified_hours >= HOURS_BADGE,
-                license_verified: c.license_verified_until.is_some_and(|d| d >= today),
+                license_verified: l.license_verified_until.is_some_and(|d| d >= today),
                 distance_km: distances.get(&c.id).map(|d| (d * 10.0).round() / 10.0),
                 price_from_cents: c.price_from_cents,
                 next_free_at: next_free

@@ -7,6 +7,7 @@ pub mod booking;
 pub mod calendar;
 pub mod crypto;
 pub mod directory;
+pub mod directory_index;
 pub mod password;
 pub mod profile;
 pub mod rate_limit;

@@ -172,8 +172,9 @@ pub async fn search(
     };
     let state = app_state(&req);
     let cache = state.schedules.clone();
+    let index = state.directory.clone();
     match with_conn(&state.pool, move |conn| {
-        directory::search(conn, &params, today, &Oracle::now(&cache))
+        directory::search(conn, &params, today, &Oracle::now(&cache), &index)
     })
     .await
     {

@@ -900,3 +900,111 @@ async fn soonest_sorts_by_the_next_free_time() {
     assert!(a < b, "{a} < {b}");
     assert!(v["results"][2]["next_free_at"].is_null());
 }
+
+/// Searches with a place read the directory index in memory; every change, whoever makes it
+/// (another server, plain SQL), is in the very next search: bio, name, suspension, technique,
+/// place, deletion.
+#[tokio::test]
+async fn the_directory_index_follows_every_change_made_anywhere() {
+    use bodywork::db::schema::{therapist_techniques, therapists, users};
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "a@x.com",
+            name: "Ada Stone",
+            city: "Boston",
+            techniques: &["swedish"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let near = "near=Boston&radius_km=25";
+    assert_eq!(names(&search(&app, near).await), ["Ada Stone"]);
+    assert_eq!(search(&app, &format!("{near}&q=quokka")).await["total"], 0);
+
+    // The bio, straight in the database.
+    with_conn(&app, |conn| {
+        diesel::update(therapists::table.find(m.therapist_id))
+            .set(therapists::bio.eq("I trained with a quokka."))
+            .execute(conn)
+            .unwrap();
+    });
+    assert_eq!(
+        names(&search(&app, &format!("{near}&q=Quokka")).await),
+        ["Ada Stone"]
+    );
+
+    // The user's name.
+    with_conn(&app, |conn| {
+        let user_id: i64 = therapists::table
+            .find(m.therapist_id)
+            .select(therapists::user_id)
+            .first(conn)
+            .unwrap();
+        diesel::update(users::table.find(user_id))
+            .set(users::name.eq("Ada Wombat"))
+            .execute(conn)
+            .unwrap();
+    });
+    let v = search(&app, &format!("{near}&q=wombat")).await;
+    assert_eq!(names(&v), ["Ada Wombat"]);
+
+    // A technique added (the mask is kept by a trigger, and the index follows it).
+    assert_eq!(
+        search(&app, &format!("{near}&technique=shiatsu")).await["total"],
+        0
+    );
+    with_conn(&app, |conn| {
+        diesel::insert_into(therapist_techniques::table)
+            .values((
+                therapist_techniques::therapist_id.eq(m.therapist_id),
+                therapist_techniques::technique_slug.eq("shiatsu"),
+            ))
+            .execute(conn)
+            .unwrap();
+    });
+    let v = search(&app, &format!("{near}&technique=shiatsu")).await;
+    assert_eq!(names(&v), ["Ada Wombat"]);
+    assert_eq!(v["results"][0]["techniques"], json!(["swedish", "shiatsu"]));
+
+    // Moved to Seattle through a second server process.
+    let other = app.second_server();
+    let r = crate::helpers::new_client()
+        .put(format!("{other}/api/v1/me/profile"))
+        .bearer_auth(&m.token)
+        .json(&json!({"name": "Ada Wombat", "bio": "I trained with a quokka.", "city": "Seattle, WA", "timezone": "America/Los_Angeles", "techniques": ["swedish", "shiatsu"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    assert_eq!(search(&app, near).await["total"], 0);
+    assert_eq!(
+        names(&search(&app, "near=Seattle&radius_km=25").await),
+        ["Ada Wombat"]
+    );
+
+    // Suspended, then deleted, straight in the database.
+    with_conn(&app, |conn| {
+        diesel::update(therapists::table.find(m.therapist_id))
+            .set(therapists::suspended_at.eq(Some(Utc::now().naive_utc())))
+            .execute(conn)
+            .unwrap();
+    });
+    assert_eq!(search(&app, "near=Seattle&radius_km=25").await["total"], 0);
+    with_conn(&app, |conn| {
+        diesel::update(therapists::table.find(m.therapist_id))
+            .set(therapists::suspended_at.eq(None::<chrono::NaiveDateTime>))
+            .execute(conn)
+            .unwrap();
+    });
+    assert_eq!(search(&app, "near=Seattle&radius_km=25").await["total"], 1);
+    with_conn(&app, |conn| {
+        diesel::delete(therapists::table.find(m.therapist_id))
+            .execute(conn)
+            .unwrap();
+    });
+    assert_eq!(search(&app, "near=Seattle&radius_km=25").await["total"], 0);
+}

@@ -1,0 +1,12 @@
+DROP TRIGGER therapists_stamp ON therapists;
+DROP TRIGGER users_name_stamp ON users;
+DROP TRIGGER therapists_stamp_delete ON therapists;
+DROP FUNCTION stamp_therapist();
+DROP FUNCTION stamp_user_name();
+DROP FUNCTION note_removed_therapist();
+DROP FUNCTION next_directory_stamp();
+DROP INDEX therapists_directory_stamp_idx;
+ALTER TABLE therapists DROP COLUMN directory_stamp;
+DROP TABLE directory_removed;
+DROP SEQUENCE directory_stamp_seq;
+DROP TABLE directory_state;
