@@ -330,8 +330,8 @@ type BoxedSearch<'a> = diesel::dsl::IntoBoxed<'a, therapists::table, Backend>;
 
 /// The filters that SQL decides (the index prefilters included).
 fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
-    // No join: every filter on another table is a correlated EXISTS, so that a place's
-    // candidates are read from the covering (geo_cell, ...) index alone.
+    // Only searches without a place, a date or the soonest sort come here (the others read
+    // the directory index in memory).
     let mut q = therapists::table
         .filter(therapists::suspended_at.is_null())
         .into_boxed();
@@ -350,13 +350,6 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
     }
     if let Some(h) = p.min_hours {
         q = q.filter(therapists::verified_hours.ge(h));
-    }
-    if let Some(near) = &p.near {
-        let b = bounding_box(near.point, p.radius_km);
-        q = q
-            .filter(therapists::geo_cell.eq_any(cells_of(&b)))
-            .filter(therapists::latitude.between(b.min_lat, b.max_lat))
-            .filter(therapists::longitude.between(b.min_lon, b.max_lon));
     }
     for w in &p.words {
         let pattern = format!("%{}%", escape_like(w));
@@ -455,7 +448,7 @@ struct Label {
 
 /// Whether an entry of the directory index passes every filter that SQL would decide (the
 /// place's box aside): the same rules as [`filtered`]. `key` holds the hot columns; the entry
-/// (language, words) is looked up only when those filters are asked for.
+/// (languages) is looked up only when that filter is asked for.
 fn matches<'e>(
     key: &directory_index::Key,
     entry: impl FnOnce() -> Option<&'e directory_index::Entry>,
@@ -474,14 +467,9 @@ fn matches<'e>(
     if !hot {
         return false;
     }
-    if p.language.is_none() && p.words.is_empty() {
-        return true;
-    }
-    entry().is_some_and(|e| {
-        p.language
-            .is_none_or(|code| e.languages.contains(&format!(",{code},")))
-            && p.words.iter().all(|w| e.text.contains(w.as_str()))
-    })
+    p.words.iter().all(|w| key.text.contains(w.as_str()))
+        && p.language
+            .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
 }
 
 pub fn search(

@@ -8,11 +8,12 @@
 //! the lock of the one `directory_state` row). Before each search, [`DirectoryIndex::sync`] reads
 //! the rows stamped after the last stamp it has seen (an index probe that finds nothing when
 //! nothing changed), so a search never sees the directory older than the database it asked.
-//! Free time is not here: it changes with every booking, and the schedule cache answers it by
-//! `schedule_version` (`services::availability::ScheduleCache`).
+//! Free time is not here: it changes with every booking (stamping those would queue every
+//! booking behind one lock on PostgreSQL); the schedule cache answers it by `schedule_version`
+//! (`services::availability::ScheduleCache`), read for the candidates that need it.
 
 use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -32,7 +33,7 @@ pub struct Entry {
     pub longitude: Option<f64>,
     pub geo_cell: Option<i32>,
     /// The name and the bio, lower-cased, one line each: what `q` words are looked for in.
-    pub text: String,
+    pub text: Arc<str>,
     pub accepting_new_clients: bool,
     /// ISO 639-1 codes between commas (",en,es,").
     pub languages: String,
@@ -47,9 +48,11 @@ pub struct Entry {
 
 /// What most filters and the sort read, packed together by grid cell so that a place's
 /// candidates are a scan of contiguous memory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Key {
     pub id: i64,
+    /// The entry's `text`, shared.
+    pub text: Arc<str>,
     pub latitude: f64,
     pub longitude: f64,
     pub technique_mask: i64,
@@ -66,6 +69,7 @@ impl Key {
     pub fn unplaced(e: &Entry) -> Key {
         Key {
             id: e.id,
+            text: e.text.clone(),
             latitude: e.latitude.unwrap_or(0.0),
             longitude: e.longitude.unwrap_or(0.0),
             technique_mask: e.technique_mask,
@@ -200,7 +204,7 @@ impl IntoEntry for Row {
             ),
             (stamp, name),
         ) = self;
-        let text = format!("{}\n{}", name.to_lowercase(), bio.to_lowercase());
+        let text = format!("{}\n{}", name.to_lowercase(), bio.to_lowercase()).into();
         Entry {
             id,
             name,

@@ -14,7 +14,6 @@ DROP TRIGGER therapist_techniques_mask_delete ON therapist_techniques;
 DROP FUNCTION bump_schedule_version();
 DROP FUNCTION refresh_technique_mask();
 DROP FUNCTION bump_schedule_version_on_zone();
-DROP INDEX therapists_geo_cell_idx;
-CREATE INDEX therapists_geo_cell_idx ON therapists (geo_cell, latitude, longitude, license_verified_until, suspended_at, verified_hours, price_from_cents);
 ALTER TABLE therapists DROP COLUMN technique_mask;
 ALTER TABLE therapists DROP COLUMN schedule_version;
+ALTER TABLE therapists RESET (fillfactor);

@@ -17,7 +17,5 @@ DROP TRIGGER therapists_zone_version;
 DROP TRIGGER therapist_techniques_mask_insert;
 DROP TRIGGER therapist_techniques_mask_delete;
 DROP TRIGGER therapist_techniques_mask_update;
-DROP INDEX therapists_geo_cell_idx;
-CREATE INDEX therapists_geo_cell_idx ON therapists (geo_cell, latitude, longitude, license_verified_until, suspended_at, verified_hours, price_from_cents);
 ALTER TABLE therapists DROP COLUMN technique_mask;
 ALTER TABLE therapists DROP COLUMN schedule_version;

@@ -4,14 +4,13 @@
 -- therapist may reuse what it computed from version v (services::availability::ScheduleCache):
 -- never stale, because the version is read in the request.
 -- technique_mask: bit `techniques.sort_order` set for each technique offered (triggers on
--- therapist_techniques), so that the covering place index answers "offers technique X".
+-- therapist_techniques), so that "offers technique X" is a bit test. Neither column is indexed:
+-- a booking's version bump changes no index.
 ALTER TABLE therapists ADD COLUMN schedule_version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE therapists ADD COLUMN technique_mask BIGINT NOT NULL DEFAULT 0;
 UPDATE therapists SET technique_mask = COALESCE((
     SELECT SUM(1 << t.sort_order) FROM therapist_techniques tt
     JOIN techniques t ON t.slug = tt.technique_slug WHERE tt.therapist_id = therapists.id), 0);
-DROP INDEX therapists_geo_cell_idx;
-CREATE INDEX therapists_geo_cell_idx ON therapists (geo_cell, latitude, longitude, license_verified_until, suspended_at, verified_hours, price_from_cents, technique_mask, schedule_version);
 
 CREATE TRIGGER therapist_techniques_mask_insert AFTER INSERT ON therapist_techniques BEGIN
     UPDATE therapists SET technique_mask = technique_mask | (SELECT 1 << sort_order FROM techniques WHERE slug = NEW.technique_slug) WHERE id = NEW.therapist_id;
