@@ -128,6 +128,17 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            // Two transactions that PostgreSQL had to part (a deadlock, a serialization
+            // failure): nothing was written, and the same request again will go through.
+            diesel::result::Error::DatabaseError(kind, info)
+                if matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::SerializationFailure
+                ) || info.message().contains("deadlock detected") =>
+            {
+                tracing::warn!(error = %info.message(), "transaction parted by the database");
+                AppError::Unavailable
+            }
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }

@@ -438,49 +438,39 @@ impl ScheduleCache {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<HashMap<i64, Arc<RawSlots>>, AppError> {
+        // Kept under duration 0, which no service has: "the shortest active service".
+        let key = |therapist_id, version| SlotKey {
+            therapist_id,
+            version,
+            duration_min: 0,
+            from,
+            to,
+            json: false,
+        };
         let mut out = HashMap::with_capacity(wanted.len());
         let mut need = Vec::new();
         for &(id, version) in wanted {
-            // The memo is keyed by duration too; look the schedule up first when it is cached.
-            match self.schedules.get(&id) {
-                Some(c) if c.version == version => {
-                    let Some(d) = c.shortest_min else { continue };
-                    let key = SlotKey {
-                        therapist_id: id,
-                        version,
-                        duration_min: d,
-                        from,
-                        to,
-                        json: false,
-                    };
-                    match self.slots.get(&key) {
-                        Some(hit) => {
-                            out.insert(id, hit);
-                        }
-                        None => {
-                            let raw = Arc::new(compute_raw(&c, d, from, to, false)?);
-                            self.slots.insert(key, raw.clone());
-                            out.insert(id, raw);
-                        }
-                    }
+            match self.slots.get(&key(id, version)) {
+                Some(hit) => {
+                    out.insert(id, hit);
                 }
-                _ => need.push((id, version)),
+                None => need.push((id, version)),
             }
         }
         if !need.is_empty() {
             for (id, c) in self.schedules(conn, &need)? {
-                let Some(d) = c.shortest_min else { continue };
-                let raw = Arc::new(compute_raw(&c, d, from, to, false)?);
+                let raw = Arc::new(match c.shortest_min {
+                    Some(d) => compute_raw(&c, d, from, to, false)?,
+                    None => RawSlots {
+                        tz: c.schedule.tz,
+                        min_notice_hours: c.schedule.min_notice_hours,
+                        max_advance_days: c.schedule.max_advance_days,
+                        slots: Vec::new(),
+                        json: None,
+                    },
+                });
                 if self.is_cached(id, &c) {
-                    let key = SlotKey {
-                        therapist_id: id,
-                        version: c.version,
-                        duration_min: d,
-                        from,
-                        to,
-                        json: false,
-                    };
-                    self.slots.insert(key, raw.clone());
+                    self.slots.insert(key(id, c.version), raw.clone());
                 }
                 out.insert(id, raw);
             }

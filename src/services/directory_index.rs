@@ -308,14 +308,40 @@ pub fn schedule_versions(
     conn: &mut DbConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, i64>, AppError> {
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        schedule_version: i64,
+    }
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(2000) {
-        out.extend(
-            therapists::table
-                .filter(therapists::id.eq_any(chunk))
-                .select((therapists::id, therapists::schedule_version))
-                .load::<(i64, i64)>(conn)?,
-        );
+        match conn {
+            // SQLite would read each version from the wide table row; the narrow
+            // (id, schedule_version) index holds them all in a few pages. The ids are numbers
+            // of ours, written into the SQL.
+            DbConnection::Sqlite(c) => {
+                let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                out.extend(
+                    diesel::sql_query(format!(
+                        "SELECT id, schedule_version FROM therapists \
+                         INDEXED BY therapists_schedule_version_idx WHERE id IN ({})",
+                        list.join(",")
+                    ))
+                    .load::<Version>(c)?
+                    .into_iter()
+                    .map(|v| (v.id, v.schedule_version)),
+                );
+            }
+            // PostgreSQL: no index on the version, so that a booking's bump stays heap-only.
+            DbConnection::Postgresql(_) => out.extend(
+                therapists::table
+                    .filter(therapists::id.eq_any(chunk))
+                    .select((therapists::id, therapists::schedule_version))
+                    .load::<(i64, i64)>(conn)?,
+            ),
+        }
     }
     Ok(out)
 }

@@ -23,19 +23,27 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Appointments, the busiest table, bump per row: a cached plan per row is cheaper than the
--- transition table of a statement trigger when a booking inserts one row.
+-- Appointments, the busiest table, bump per row (a cached plan per row is cheaper than the
+-- transition table of a statement trigger when a booking inserts one row), and BEFORE the row is
+-- written: the therapist's row is locked before the exclusion constraint looks for overlaps, so
+-- two bookings of one therapist queue on that lock instead of waiting on each other's
+-- uncommitted rows (which can deadlock).
 CREATE FUNCTION bump_schedule_version_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE therapists SET schedule_version = schedule_version + 1 WHERE id = OLD.therapist_id;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE therapists SET schedule_version = schedule_version + 1 WHERE id = NEW.therapist_id;
+        RETURN NEW;
     END IF;
-    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.therapist_id <> OLD.therapist_id) THEN
+    UPDATE therapists SET schedule_version = schedule_version + 1 WHERE id = OLD.therapist_id;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF NEW.therapist_id <> OLD.therapist_id THEN
         UPDATE therapists SET schedule_version = schedule_version + 1 WHERE id = NEW.therapist_id;
     END IF;
-    RETURN NULL;
+    RETURN NEW;
 END $$;
-CREATE TRIGGER appointments_version AFTER INSERT OR UPDATE OR DELETE ON appointments
+CREATE TRIGGER appointments_version BEFORE INSERT OR UPDATE OR DELETE ON appointments
     FOR EACH ROW EXECUTE FUNCTION bump_schedule_version_row();
 
 CREATE FUNCTION refresh_technique_mask() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -17,5 +17,6 @@ DROP TRIGGER therapists_zone_version;
 DROP TRIGGER therapist_techniques_mask_insert;
 DROP TRIGGER therapist_techniques_mask_delete;
 DROP TRIGGER therapist_techniques_mask_update;
+DROP INDEX therapists_schedule_version_idx;
 ALTER TABLE therapists DROP COLUMN technique_mask;
 ALTER TABLE therapists DROP COLUMN schedule_version;

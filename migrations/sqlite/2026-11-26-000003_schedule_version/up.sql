@@ -4,10 +4,11 @@
 -- therapist may reuse what it computed from version v (services::availability::ScheduleCache):
 -- never stale, because the version is read in the request.
 -- technique_mask: bit `techniques.sort_order` set for each technique offered (triggers on
--- therapist_techniques), so that "offers technique X" is a bit test. Neither column is indexed:
--- a booking's version bump changes no index.
+-- therapist_techniques), so that "offers technique X" is a bit test.
 ALTER TABLE therapists ADD COLUMN schedule_version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE therapists ADD COLUMN technique_mask BIGINT NOT NULL DEFAULT 0;
+-- A search reads the versions of its candidates from this narrow index, not from the wide rows.
+CREATE INDEX therapists_schedule_version_idx ON therapists (id, schedule_version);
 UPDATE therapists SET technique_mask = COALESCE((
     SELECT SUM(1 << t.sort_order) FROM therapist_techniques tt
     JOIN techniques t ON t.slug = tt.technique_slug WHERE tt.therapist_id = therapists.id), 0);
