@@ -11,15 +11,10 @@ use crate::api::ApiUser;
 use crate::domain::account::Role;
 use crate::domain::screening::Evaluation;
 use crate::error::{ApiResult, AppError};
-use crate::services::availability::{RawSlots, SlotKey};
+use crate::services::availability::{local_rfc3339 as rfc3339, RawSlots, SlotKey};
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
 use crate::services::{therapists, with_conn};
 use crate::web::app_state;
-
-fn rfc3339(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
-    t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReasonOut {

@@ -498,15 +498,7 @@ fn compute_raw(
     let s = &c.schedule;
     let slots =
         availability::slots_ignoring_now(&s.query(duration_min as i64, Utc::now(), from, to))
-            .map_err(|e| match e {
-                availability::SlotQueryError::RangeTooLong => {
-                    AppError::field("to", "Ask for at most 31 days at a time.")
-                }
-                availability::SlotQueryError::ToBeforeFrom => {
-                    AppError::field("to", "`to` must not be before `from`.")
-                }
-                other => AppError::BadRequest(other.to_string()),
-            })?;
+            .map_err(slot_query_error)?;
     let json = json.then(|| {
         slots
             .iter()
@@ -527,6 +519,19 @@ fn compute_raw(
         slots,
         json,
     })
+}
+
+/// The engine's refusal of a date range, as the error the caller sees.
+pub fn slot_query_error(e: availability::SlotQueryError) -> AppError {
+    match e {
+        availability::SlotQueryError::RangeTooLong => {
+            AppError::field("to", "Ask for at most 31 days at a time.")
+        }
+        availability::SlotQueryError::ToBeforeFrom => {
+            AppError::field("to", "`to` must not be before `from`.")
+        }
+        other => AppError::BadRequest(other.to_string()),
+    }
 }
 
 /// An instant as RFC 3339 in a zone, to the second ("2026-03-09T09:00:00-04:00").

@@ -874,14 +874,6 @@ pub fn slots(
     let mut schedules = load_schedules(conn, &[therapist_id], wf, wt, None)?;
     let s = schedules.remove(&therapist_id).ok_or(AppError::NotFound)?;
     let list = availability::free_slots(&s.query(service.duration_min as i64, now_utc, from, to))
-        .map_err(|e| match e {
-        availability::SlotQueryError::RangeTooLong => {
-            AppError::field("to", "Ask for at most 31 days at a time.")
-        }
-        availability::SlotQueryError::ToBeforeFrom => {
-            AppError::field("to", "`to` must not be before `from`.")
-        }
-        other => AppError::BadRequest(other.to_string()),
-    })?;
+        .map_err(crate::services::availability::slot_query_error)?;
     Ok((s.tz, list))
 }
