@@ -508,24 +508,40 @@ pub async fn availability(
     let from = date_param("from", &q.from, today)?;
     let to = date_param("to", &q.to, from + Duration::days(6))?;
     let cache = state.schedules.clone();
-    let body = crate::services::with_conn_quick(&state.pool, move |conn| {
-        // One query decides (the therapist's schedule version); the slots of that version
-        // come from the cache when it has them.
+    let sqlite = matches!(
+        state.settings.database_url,
+        crate::db::DatabaseUrl::Sqlite(_)
+    );
+    // One query decides (the therapist's schedule version); when the slots of that version are
+    // kept, that is all, and on SQLite it runs on this thread.
+    let kept = crate::services::with_conn_quick(&state.pool, sqlite, move |conn| {
         let (version, duration) = booking::bookable_version(conn, id, service_id)?;
-        let raw = cache.raw_slots(
-            conn,
-            SlotKey {
-                therapist_id: id,
-                version,
-                duration_min: duration,
-                from,
-                to,
-                json: true,
-            },
-        )?;
-        Ok(slots_body(&raw, Utc::now()))
+        let key = SlotKey {
+            therapist_id: id,
+            version,
+            duration_min: duration,
+            from,
+            to,
+            json: true,
+        };
+        Ok(match cache.cached_raw_slots(&key) {
+            Some(raw) => Ok(slots_body(&raw, Utc::now())),
+            None => Err(key),
+        })
     })
     .await?;
+    let body = match kept {
+        Ok(body) => body,
+        // Not kept: load and compute on the blocking pool.
+        Err(key) => {
+            let cache = state.schedules.clone();
+            with_conn(&state.pool, move |conn| {
+                let raw = cache.raw_slots(conn, key)?;
+                Ok(slots_body(&raw, Utc::now()))
+            })
+            .await?
+        }
+    };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))

@@ -206,10 +206,6 @@ impl<'a> Oracle<'a> {
             cache,
         }
     }
-
-    pub fn at(cache: &'a ScheduleCache, now: DateTime<Utc>) -> Oracle<'a> {
-        Oracle { now, cache }
-    }
 }
 
 impl FreeTimeOracle for Oracle<'_> {
@@ -402,6 +398,11 @@ impl ScheduleCache {
         self.schedules
             .get(&id)
             .is_some_and(|c| Arc::ptr_eq(&c, entry))
+    }
+
+    /// The slots of `key` if they are kept (no database work at all).
+    pub fn cached_raw_slots(&self, key: &SlotKey) -> Option<Arc<RawSlots>> {
+        self.slots.get(key)
     }
 
     /// The slots of `key`, before the clock's rules ([`RawSlots::bookable`] applies them).

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::exists;
 use diesel::prelude::*;
 
 use crate::db::schema::{therapist_techniques, therapists, users};
-use crate::db::{lower, Backend, DbConnection};
+use crate::db::{Backend, DbConnection};
 use crate::domain::gazetteer::{self, bounding_box, cells_of, distance_km, GeoPoint, Near};
 use crate::domain::{profile, technique, FieldErrors};
 use crate::error::AppError;
@@ -20,8 +19,8 @@ pub const MAX_PER_PAGE: i64 = 100;
 pub const MAX_QUERY_CHARS: usize = 100;
 /// How far ahead `available_on` may look, in days.
 pub const MAX_DATE_AHEAD_DAYS: i64 = 365;
-/// The most therapists one search weighs in memory (distance, free-day checks); a broader
-/// search is asked to add a place or a technique.
+/// The most candidates one search checks for free time (`available_on`, the soonest sort); a
+/// broader search is asked to add a place or a technique.
 pub const MAX_CANDIDATES: usize = 20_000;
 /// Training hours that earn the badge (the article's threshold).
 pub const HOURS_BADGE: i32 = 500;
@@ -330,8 +329,8 @@ type BoxedSearch<'a> = diesel::dsl::IntoBoxed<'a, therapists::table, Backend>;
 
 /// The filters that SQL decides (the index prefilters included).
 fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
-    // Only searches without a place, a date or the soonest sort come here (the others read
-    // the directory index in memory).
+    // Only searches without a place, a date, words or the soonest sort come here (the others
+    // read the directory index in memory).
     let mut q = therapists::table
         .filter(therapists::suspended_at.is_null())
         .into_boxed();
@@ -351,19 +350,6 @@ fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
     if let Some(h) = p.min_hours {
         q = q.filter(therapists::verified_hours.ge(h));
     }
-    for w in &p.words {
-        let pattern = format!("%{}%", escape_like(w));
-        q = q.filter(
-            lower(therapists::bio)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(exists(
-                    users::table
-                        .filter(users::id.eq(therapists::user_id))
-                        .filter(lower(users::name).like(pattern).escape('\\')),
-                )),
-        );
-    }
     if p.accepting_only {
         q = q.filter(therapists::accepting_new_clients.eq(true));
     }
@@ -382,12 +368,6 @@ fn offers_any(mask: i64) -> diesel::expression::SqlLiteral<diesel::sql_types::Bo
     diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
         "(therapists.technique_mask & {mask}) <> 0"
     ))
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// The columns a candidate needs for distance, sorting and the result line.
@@ -480,7 +460,11 @@ pub fn search(
     index: &directory_index::DirectoryIndex,
 ) -> Result<SearchResult, AppError> {
     let offset = (p.page - 1) * p.per_page;
-    let in_memory = p.near.is_some() || p.available_on.is_some() || p.sort == Sort::Soonest;
+    // Words are matched in the index too (Unicode case folding, the same on both backends).
+    let in_memory = p.near.is_some()
+        || p.available_on.is_some()
+        || p.sort == Sort::Soonest
+        || !p.words.is_empty();
     let mut labels: HashMap<i64, Label> = HashMap::new();
     let (total, mut page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = if !in_memory
     {
@@ -541,7 +525,8 @@ pub fn search(
                 })
                 .collect(),
         };
-        if rows.len() > MAX_CANDIDATES {
+        let free_time = p.available_on.is_some() || p.sort == Sort::Soonest;
+        if free_time && rows.len() > MAX_CANDIDATES {
             return Err(AppError::Rule {
                 code: "search_too_broad",
                 message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
@@ -565,7 +550,7 @@ pub fn search(
             None => rows.into_iter().map(|c| (c, None)).collect(),
         };
         drop(idx);
-        if p.available_on.is_some() || p.sort == Sort::Soonest {
+        if free_time {
             // Free time is decided by the schedule, cached by its version: read the versions.
             let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
             let versions = directory_index::schedule_versions(conn, &ids)?;

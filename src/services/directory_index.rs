@@ -284,7 +284,15 @@ impl DirectoryIndex {
             .filter(directory_removed::stamp.gt(since))
             .select((directory_removed::therapist_id, directory_removed::stamp))
             .load(conn)?;
-        if !rows.is_empty() || !removed.is_empty() || since < 0 {
+        // A removal stamped after the last row stamp is read again until a row moves `last`
+        // past it: apply it (under the write lock) only the first time.
+        let new_removals = {
+            let g = self.read();
+            removed
+                .iter()
+                .any(|(id, stamp)| g.removed.get(id).is_none_or(|s| s < stamp))
+        };
+        if !rows.is_empty() || new_removals || since < 0 {
             let mut g = self
                 .inner
                 .write()

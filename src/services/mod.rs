@@ -33,18 +33,19 @@ where
     .await?
 }
 
-/// Like [`with_conn`], for work that is short by construction (a query or two on an index and
-/// work in memory, such as a cached availability answer): on SQLite, whose queries are function
-/// calls taking microseconds, it runs right on the request's thread when a connection is idle,
-/// which saves the two thread switches of the blocking pool (most of such a request's cost).
-/// On PostgreSQL, or when every connection is busy, it is [`with_conn`].
-pub async fn with_conn_quick<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+/// Like [`with_conn`], for work that is short by construction (an indexed query and an answer
+/// kept in memory, such as a cached availability answer; never a cache miss): on SQLite, whose
+/// queries are function calls taking microseconds, it runs right on the request's thread when a
+/// connection is idle, which saves the two thread switches of the blocking pool (most of such a
+/// request's cost). On PostgreSQL (`sqlite` false), or when every connection is busy, it is
+/// [`with_conn`].
+pub async fn with_conn_quick<T, F>(pool: &Pool, sqlite: bool, f: F) -> Result<T, AppError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
 {
-    if let Some(mut conn) = pool.try_get() {
-        if matches!(*conn, DbConnection::Sqlite(_)) {
+    if sqlite {
+        if let Some(mut conn) = pool.try_get() {
             return f(&mut conn);
         }
     }

@@ -1065,3 +1065,30 @@ async fn concurrent_writers_never_leave_the_directory_index_behind() {
         assert_eq!(v["total"], 0, "an old bio is still indexed: {v}");
     }
 }
+
+/// Words are matched with Unicode case folding on both backends, with or without a place.
+#[tokio::test]
+async fn words_fold_unicode_case_the_same_everywhere() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            email: "e@x.com",
+            name: "ÉLODIE Ÿork",
+            bio: "Trained in MÜNCHEN.",
+            ..Default::default()
+        },
+    )
+    .await;
+    for q in [
+        "q=élodie",
+        "q=münchen",
+        "q=élodie&near=Boston",
+        "q=MÜNCHEN&near=Boston",
+    ] {
+        assert_eq!(names(&search(&app, q).await), ["ÉLODIE Ÿork"], "{q}");
+    }
+    assert_eq!(search(&app, "q=zürich").await["total"], 0);
+}
