@@ -75,6 +75,9 @@ for BACKEND in $BACKENDS; do
   esac
   echo "== $BACKEND: seeding $THERAPISTS therapists"
   "$BIN" seed --therapists "$THERAPISTS"
+  # After a bulk load, as any operator would: fresh statistics and visibility maps, and the
+  # load's dirty pages written out, so that autovacuum and a checkpoint do not land mid-run.
+  [ "$BACKEND" = postgres ] && psql "$DATABASE_URL" -qc "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
   RUST_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" >"$WORK/server-$BACKEND.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done

@@ -131,7 +131,9 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
     drop(first);
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(1))
+        // Every connection is opened at start: under a burst, requests would otherwise wait
+        // while the pool opens new ones (a TLS handshake each on PostgreSQL).
+        .min_idle(Some(max_size))
         // No ping before each use: a connection that broke is noticed by `has_broken` and
         // replaced; the ping cost a round trip per request.
         .test_on_check_out(false)
