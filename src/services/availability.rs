@@ -266,7 +266,7 @@ pub struct CachedSchedule {
 
 /// A list of slots computed without the rules that depend on `now`
 /// (`domain::availability::slots_ignoring_now`); the slots a request sees are those in its
-/// [`Schedule::start_window`].
+/// `domain::availability::start_window`.
 #[derive(Debug)]
 pub struct RawSlots {
     pub tz: Tz,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use crate::db::schema::{therapist_techniques, therapists, users};
-use crate::db::{Backend, DbConnection};
+use crate::db::schema::users;
+use crate::db::DbConnection;
 use crate::domain::gazetteer::{self, bounding_box, cells_of, distance_km, GeoPoint, Near};
 use crate::domain::{profile, technique, FieldErrors};
 use crate::error::AppError;
@@ -325,53 +325,8 @@ pub struct SearchResult {
     pub hits: Vec<SearchHit>,
 }
 
-type BoxedSearch<'a> = diesel::dsl::IntoBoxed<'a, therapists::table, Backend>;
-
-/// The filters that SQL decides (the index prefilters included).
-fn filtered<'a>(p: &'a SearchParams, today: NaiveDate) -> BoxedSearch<'a> {
-    // Only searches without a place, a date, words or the soonest sort come here (the others
-    // read the directory index in memory).
-    let mut q = therapists::table
-        .filter(therapists::suspended_at.is_null())
-        .into_boxed();
-    if p.verified_only {
-        q = q.filter(therapists::license_verified_until.ge(today));
-    }
-    // The technique filters test bits of `technique_mask` (kept by triggers on
-    // therapist_techniques), a column of the covering place index: no probe per candidate.
-    if let Some(t) = p.technique {
-        q = q.filter(offers_any(technique::mask_of([t])));
-    }
-    if let Some(list) = &p.techniques_any {
-        q = q.filter(offers_any(technique::mask_of(
-            list.iter().map(String::as_str),
-        )));
-    }
-    if let Some(h) = p.min_hours {
-        q = q.filter(therapists::verified_hours.ge(h));
-    }
-    if p.accepting_only {
-        q = q.filter(therapists::accepting_new_clients.eq(true));
-    }
-    if let Some(code) = p.language {
-        q = q.filter(therapists::languages.like(format!("%,{code},%")));
-    }
-    if p.mobile_only {
-        q = q.filter(therapists::mobile.eq(true));
-    }
-    q
-}
-
-/// `technique_mask & mask <> 0`: offers one of the techniques of `mask`. The mask is a number
-/// we computed from the catalogue, never user input, so it is written into the SQL.
-fn offers_any(mask: i64) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-        "(therapists.technique_mask & {mask}) <> 0"
-    ))
-}
-
 /// The columns a candidate needs for distance, sorting and the result line.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 struct Candidate {
     id: i64,
     latitude: Option<f64>,
@@ -380,24 +335,6 @@ struct Candidate {
     price_from_cents: Option<i64>,
     schedule_version: i64,
 }
-
-type CandidateColumns = (
-    therapists::id,
-    therapists::latitude,
-    therapists::longitude,
-    therapists::verified_hours,
-    therapists::price_from_cents,
-    therapists::schedule_version,
-);
-
-const CANDIDATE_COLUMNS: CandidateColumns = (
-    therapists::id,
-    therapists::latitude,
-    therapists::longitude,
-    therapists::verified_hours,
-    therapists::price_from_cents,
-    therapists::schedule_version,
-);
 
 /// Decides whether a therapist has a free slot on a day, and when each is next free; the
 /// booking engine answers both (see `services::availability`). Therapists come as
@@ -426,9 +363,9 @@ struct Label {
     techniques: Vec<String>,
 }
 
-/// Whether an entry of the directory index passes every filter that SQL would decide (the
-/// place's box aside): the same rules as [`filtered`]. `key` holds the hot columns; the entry
-/// (languages) is looked up only when that filter is asked for.
+/// Whether an entry of the directory index passes every filter but the place (suspension, a
+/// license verified today, techniques, hours, accepting, mobile, words, language). `key` holds the
+/// hot columns; the entry (languages) is looked up only when that filter is asked for.
 fn matches<'e>(
     key: &directory_index::Key,
     entry: impl FnOnce() -> Option<&'e directory_index::Entry>,
@@ -460,28 +397,8 @@ pub fn search(
     index: &directory_index::DirectoryIndex,
 ) -> Result<SearchResult, AppError> {
     let offset = (p.page - 1) * p.per_page;
-    // Words are matched in the index too (Unicode case folding, the same on both backends).
-    let in_memory = p.near.is_some()
-        || p.available_on.is_some()
-        || p.sort == Sort::Soonest
-        || !p.words.is_empty();
     let mut labels: HashMap<i64, Label> = HashMap::new();
-    let (total, mut page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = if !in_memory
-    {
-        // Everything is decided in SQL: count, order, page.
-        let total: i64 = filtered(p, today).count().get_result(conn)?;
-        let q = filtered(p, today).select(CANDIDATE_COLUMNS);
-        let q = match p.sort {
-            Sort::Price => q.order((
-                therapists::price_from_cents.is_null(),
-                therapists::price_from_cents.asc(),
-                therapists::id.asc(),
-            )),
-            _ => q.order((therapists::verified_hours.desc(), therapists::id.asc())),
-        };
-        let rows = q.offset(offset).limit(p.per_page).load::<Candidate>(conn)?;
-        (total, rows, HashMap::new())
-    } else {
+    let (total, mut page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = {
         // The candidates come from the directory index, brought up to the database first.
         let masks = (
             technique::mask_of(p.technique),
@@ -642,44 +559,6 @@ pub fn search(
             if let Some(v) = versions.get(&c.id) {
                 c.schedule_version = *v;
             }
-        }
-    }
-    let ids: Vec<i64> = page_rows.iter().map(|c| c.id).collect();
-    if !in_memory {
-        // Names, cities and techniques for the page only (candidates carry what sorting needs).
-        for (id, slug) in therapist_techniques::table
-            .filter(therapist_techniques::therapist_id.eq_any(&ids))
-            .select((
-                therapist_techniques::therapist_id,
-                therapist_techniques::technique_slug,
-            ))
-            .load::<(i64, String)>(conn)?
-        {
-            labels.entry(id).or_default().techniques.push(slug);
-        }
-        for (id, name, city, region, license) in therapists::table
-            .inner_join(users::table)
-            .filter(therapists::id.eq_any(&ids))
-            .select((
-                therapists::id,
-                users::name,
-                therapists::city,
-                therapists::region,
-                therapists::license_verified_until,
-            ))
-            .load::<(
-                i64,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<NaiveDate>,
-            )>(conn)?
-        {
-            let l = labels.entry(id).or_default();
-            l.name = name;
-            l.city = city;
-            l.region = region;
-            l.license_verified_until = license;
         }
     }
     let versions: Vec<(i64, i64)> = page_rows
