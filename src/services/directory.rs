@@ -429,17 +429,11 @@ pub fn search(
                     .map(candidate)
                     .collect()
             }
+            // Without a place, therapists without one count too.
             None => idx
-                .all()
-                .filter_map(|e| {
-                    // Without a place, therapists without one count too.
-                    let key = directory_index::Key::unplaced(e);
-                    matches(&key, || Some(e), p, today, masks).then(|| Candidate {
-                        latitude: e.latitude,
-                        longitude: e.longitude,
-                        ..candidate(&key)
-                    })
-                })
+                .all_keys()
+                .filter(|k| matches(k, || idx.get(k.id), p, today, masks))
+                .map(candidate)
                 .collect(),
         };
         let free_time = p.available_on.is_some() || p.sort == Sort::Soonest;
@@ -497,25 +491,42 @@ pub fn search(
         } else {
             HashMap::new()
         };
-        // Every key ends with the id: the order is total, so an unstable sort is exact.
-        match p.sort {
-            Sort::Distance => rows.sort_unstable_by(|(a, da), (b, db)| {
+        // Every key ends with the id: the order is total, so an unstable sort is exact, and
+        // only the rows up to the end of the page need sorting (a partial selection first).
+        type Row = (Candidate, Option<f64>);
+        type Order<'n> = Box<dyn Fn(&Row, &Row) -> std::cmp::Ordering + 'n>;
+        let order: Order = match p.sort {
+            Sort::Distance => Box::new(|(a, da): &Row, (b, db): &Row| {
                 da.partial_cmp(db)
                     .unwrap_or(std::cmp::Ordering::Equal)
                     .then(a.id.cmp(&b.id))
             }),
-            Sort::Soonest => rows.sort_unstable_by_key(|(c, _)| {
-                let n = next.get(&c.id).copied();
-                (n.is_none(), n, c.id)
+            Sort::Soonest => Box::new(|(a, _): &Row, (b, _): &Row| {
+                let key = |c: &Candidate| {
+                    let n = next.get(&c.id).copied();
+                    (n.is_none(), n, c.id)
+                };
+                key(a).cmp(&key(b))
             }),
-            Sort::Hours => {
-                rows.sort_unstable_by_key(|(c, _)| (std::cmp::Reverse(c.verified_hours), c.id))
-            }
-            Sort::Price => rows.sort_unstable_by_key(|(c, _)| {
-                (c.price_from_cents.is_none(), c.price_from_cents, c.id)
+            Sort::Hours => Box::new(|(a, _): &Row, (b, _): &Row| {
+                (std::cmp::Reverse(a.verified_hours), a.id)
+                    .cmp(&(std::cmp::Reverse(b.verified_hours), b.id))
             }),
-        }
+            Sort::Price => Box::new(|(a, _): &Row, (b, _): &Row| {
+                (a.price_from_cents.is_none(), a.price_from_cents, a.id).cmp(&(
+                    b.price_from_cents.is_none(),
+                    b.price_from_cents,
+                    b.id,
+                ))
+            }),
+        };
         let total = rows.len() as i64;
+        let end = (offset + p.per_page) as usize;
+        if rows.len() > end {
+            rows.select_nth_unstable_by(end, |a, b| order(a, b));
+            rows.truncate(end);
+        }
+        rows.sort_unstable_by(|a, b| order(a, b));
         let mut distances = HashMap::new();
         let page_rows: Vec<Candidate> = rows
             .into_iter()

@@ -65,8 +65,9 @@ pub struct Key {
 }
 
 impl Key {
-    /// The key of an entry whatever its place (latitude and longitude 0 when it has none).
-    pub fn unplaced(e: &Entry) -> Key {
+    /// The key of an entry (latitude and longitude 0 when it has no place; such keys are kept
+    /// apart, in [`NO_CELL`]).
+    fn of(e: &Entry) -> Key {
         Key {
             id: e.id,
             text: e.text.clone(),
@@ -81,15 +82,12 @@ impl Key {
             mobile: e.mobile,
         }
     }
-
-    fn of(e: &Entry) -> Option<Key> {
-        e.latitude?;
-        e.longitude?;
-        Some(Key::unplaced(e))
-    }
 }
 
-/// The entries, by id and (those with a place) by grid cell.
+/// The bucket of the keys of therapists without a place: no grid cell is negative.
+const NO_CELL: i32 = i32::MIN;
+
+/// The entries, by id, and their keys by grid cell.
 #[derive(Debug, Default)]
 pub struct Index {
     loaded: bool,
@@ -114,9 +112,9 @@ impl Index {
         self.entries.is_empty()
     }
 
-    /// Every entry.
-    pub fn all(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
+    /// Every key (with a place or not).
+    pub fn all_keys(&self) -> impl Iterator<Item = &Key> {
+        self.cells.values().flatten()
     }
 
     /// The keys of these grid cells.
@@ -125,12 +123,11 @@ impl Index {
     }
 
     fn unlink_cell(&mut self, id: i64, cell: Option<i32>) {
-        if let Some(c) = cell {
-            if let Some(keys) = self.cells.get_mut(&c) {
-                keys.retain(|k| k.id != id);
-                if keys.is_empty() {
-                    self.cells.remove(&c);
-                }
+        let c = cell.unwrap_or(NO_CELL);
+        if let Some(keys) = self.cells.get_mut(&c) {
+            keys.retain(|k| k.id != id);
+            if keys.is_empty() {
+                self.cells.remove(&c);
             }
         }
     }
@@ -158,9 +155,10 @@ impl Index {
             if let Some(old) = self.entries.get(&e.id).map(|o| o.geo_cell) {
                 self.unlink_cell(e.id, old);
             }
-            if let (Some(c), Some(key)) = (e.geo_cell, Key::of(&e)) {
-                self.cells.entry(c).or_default().push(key);
-            }
+            self.cells
+                .entry(e.geo_cell.unwrap_or(NO_CELL))
+                .or_default()
+                .push(Key::of(&e));
             self.entries.insert(e.id, e);
         }
         self.loaded = true;
