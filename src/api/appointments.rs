@@ -508,14 +508,16 @@ pub async fn availability(
     let from = date_param("from", &q.from, today)?;
     let to = date_param("to", &q.to, from + Duration::days(6))?;
     let cache = state.schedules.clone();
+    let directory = state.directory.clone();
     let sqlite = matches!(
         state.settings.database_url,
         crate::db::DatabaseUrl::Sqlite(_)
     );
-    // One query decides (the therapist's schedule version); when the slots of that version are
-    // kept, that is all, and on SQLite it runs on this thread.
+    // The therapist's schedule version decides (from the directory index, synced first); when
+    // the slots of that version are kept, that is all, and on SQLite it runs on this thread.
     let kept = crate::services::with_conn_quick(&state.pool, sqlite, move |conn| {
-        let (version, duration) = booking::bookable_version(conn, id, service_id)?;
+        let (version, duration) =
+            booking::bookable_version(conn, &directory, &cache, id, service_id)?;
         let key = SlotKey {
             therapist_id: id,
             version,

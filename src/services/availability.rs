@@ -322,7 +322,23 @@ impl quick_cache::Weighter<SlotKey, Arc<RawSlots>> for SlotWeight {
 pub struct ScheduleCache {
     schedules: quick_cache::sync::Cache<i64, Arc<CachedSchedule>>,
     slots: quick_cache::sync::Cache<SlotKey, Arc<RawSlots>, SlotWeight>,
+    services: quick_cache::sync::Cache<i64, ServiceAt>,
 }
+
+/// A service as read together with its therapist's schedule version: still exact while that
+/// version is current (adding, editing or retiring a service bumps it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceAt {
+    pub therapist_id: i64,
+    pub duration_min: i32,
+    /// Not retired.
+    pub active: bool,
+    /// The therapist's schedule version when this was read.
+    pub version: i64,
+}
+
+/// How many services [`ScheduleCache`] remembers (a few dozen bytes each).
+pub const CACHED_SERVICES: usize = 200_000;
 
 impl Default for ScheduleCache {
     fn default() -> Self {
@@ -335,7 +351,19 @@ impl ScheduleCache {
         ScheduleCache {
             schedules: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
             slots: quick_cache::sync::Cache::with_weighter(100_000, CACHED_SLOT_WEIGHT, SlotWeight),
+            services: quick_cache::sync::Cache::new(CACHED_SERVICES),
         }
+    }
+
+    /// The service as last read, if it was read at schedule version `version` of its therapist.
+    pub fn service_at(&self, service_id: i64, version: i64) -> Option<ServiceAt> {
+        self.services
+            .get(&service_id)
+            .filter(|s| s.version == version)
+    }
+
+    pub fn keep_service(&self, service_id: i64, service: ServiceAt) {
+        self.services.insert(service_id, service);
     }
 
     /// The schedules of `wanted` (therapist id, current version), loaded in five queries for

@@ -20,8 +20,9 @@ use crate::models::now;
 use crate::models::service::Service;
 use crate::models::therapist::Therapist;
 use crate::models::user::User;
-use crate::services::availability::{load_schedules, utc_window};
+use crate::services::availability::{load_schedules, utc_window, ScheduleCache, ServiceAt};
 use crate::services::crypto::AnswerCipher;
+use crate::services::directory_index::DirectoryIndex;
 
 /// Inserts an appointment inside a write transaction (BEGIN IMMEDIATE on SQLite) and audits it.
 pub fn insert_appointment(conn: &mut DbConnection, new: &NewAppointment) -> Result<i64, AppError> {
@@ -170,31 +171,51 @@ fn bookable(
     Ok((t, s))
 }
 
-/// The schedule version of a bookable therapist and the duration of its active service, in one
-/// query: what the availability cache is keyed by. Not found when the therapist is suspended or
-/// the service is retired or someone else's.
+/// The schedule version of a bookable therapist and the duration of its active service: what
+/// the availability cache is keyed by. The version comes from the directory index, synced first
+/// (so as of a moment after this call began); the service from memory when it was read at that
+/// very version, else in one query with the version. Not found when the therapist is suspended
+/// or unknown, or the service is retired or someone else's.
 pub fn bookable_version(
     conn: &mut DbConnection,
+    directory: &DirectoryIndex,
+    cache: &ScheduleCache,
     therapist_id: i64,
     service_id: i64,
 ) -> Result<(i64, i32), AppError> {
-    let row: Option<(i64, i32, bool, bool, i64)> = services::table
-        .inner_join(therapists::table)
-        .filter(services::id.eq(service_id))
-        .select((
-            services::therapist_id,
-            services::duration_min,
-            services::retired_at.is_null(),
-            therapists::suspended_at.is_null(),
-            therapists::schedule_version,
-        ))
-        .first(conn)
-        .optional()?;
-    match row {
-        Some((owner, duration, true, true, version)) if owner == therapist_id => {
-            Ok((version, duration))
+    let version = directory
+        .sync(conn)?
+        .bookable_version(therapist_id)
+        .ok_or(AppError::NotFound)?;
+    let service = match cache.service_at(service_id, version) {
+        Some(s) => s,
+        None => {
+            let row: Option<(i64, i32, bool, i64)> = services::table
+                .inner_join(therapists::table)
+                .filter(services::id.eq(service_id))
+                .select((
+                    services::therapist_id,
+                    services::duration_min,
+                    services::retired_at.is_null(),
+                    therapists::schedule_version,
+                ))
+                .first(conn)
+                .optional()?;
+            let (owner, duration_min, active, version) = row.ok_or(AppError::NotFound)?;
+            let s = ServiceAt {
+                therapist_id: owner,
+                duration_min,
+                active,
+                version,
+            };
+            cache.keep_service(service_id, s);
+            s
         }
-        _ => Err(AppError::NotFound),
+    };
+    if service.therapist_id == therapist_id && service.active {
+        Ok((service.version, service.duration_min))
+    } else {
+        Err(AppError::NotFound)
     }
 }
 

@@ -398,7 +398,7 @@ pub fn search(
 ) -> Result<SearchResult, AppError> {
     let offset = (p.page - 1) * p.per_page;
     let mut labels: HashMap<i64, Label> = HashMap::new();
-    let (total, mut page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = {
+    let (total, page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = {
         // The candidates come from the directory index, brought up to the database first.
         let masks = (
             technique::mask_of(p.technique),
@@ -408,13 +408,20 @@ pub fn search(
                 .unwrap_or(0),
         );
         let idx = index.sync(conn)?;
+        let free_time = p.available_on.is_some() || p.sort == Sort::Soonest;
+        // The schedule version (what free time is cached by) only when free time decides; the
+        // page's rows get theirs below.
         let candidate = |k: &directory_index::Key| Candidate {
             id: k.id,
             latitude: Some(k.latitude),
             longitude: Some(k.longitude),
             verified_hours: k.verified_hours,
             price_from_cents: k.price_from_cents,
-            schedule_version: -1,
+            schedule_version: if free_time {
+                idx.get(k.id).map_or(-1, |e| e.schedule_version)
+            } else {
+                -1
+            },
         };
         let rows: Vec<Candidate> = match &p.near {
             Some(near) => {
@@ -436,7 +443,6 @@ pub fn search(
                 .map(candidate)
                 .collect(),
         };
-        let free_time = p.available_on.is_some() || p.sort == Sort::Soonest;
         if free_time && rows.len() > MAX_CANDIDATES {
             return Err(AppError::Rule {
                 code: "search_too_broad",
@@ -461,18 +467,6 @@ pub fn search(
             None => rows.into_iter().map(|c| (c, None)).collect(),
         };
         drop(idx);
-        if free_time {
-            // Free time is decided by the schedule, cached by its version: read the versions.
-            let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
-            let versions = directory_index::schedule_versions(conn, &ids)?;
-            rows.retain_mut(|(c, _)| match versions.get(&c.id) {
-                Some(v) => {
-                    c.schedule_version = *v;
-                    true
-                }
-                None => false,
-            });
-        }
         if let Some(day) = p.available_on {
             let ids: Vec<(i64, i64)> = rows
                 .iter()
@@ -528,7 +522,7 @@ pub fn search(
         }
         rows.sort_unstable_by(|a, b| order(a, b));
         let mut distances = HashMap::new();
-        let page_rows: Vec<Candidate> = rows
+        let mut page_rows: Vec<Candidate> = rows
             .into_iter()
             .skip(offset as usize)
             .take(p.per_page as usize)
@@ -541,8 +535,11 @@ pub fn search(
             .collect();
         // The result lines from the index (as synced above, or newer).
         let idx = index.read();
-        for c in &page_rows {
+        for c in &mut page_rows {
             if let Some(e) = idx.get(c.id) {
+                if c.schedule_version < 0 {
+                    c.schedule_version = e.schedule_version;
+                }
                 labels.insert(
                     c.id,
                     Label {
@@ -563,15 +560,6 @@ pub fn search(
         (total, page_rows, distances)
     };
 
-    if page_rows.iter().any(|c| c.schedule_version < 0) {
-        let ids: Vec<i64> = page_rows.iter().map(|c| c.id).collect();
-        let versions = directory_index::schedule_versions(conn, &ids)?;
-        for c in &mut page_rows {
-            if let Some(v) = versions.get(&c.id) {
-                c.schedule_version = *v;
-            }
-        }
-    }
     let versions: Vec<(i64, i64)> = page_rows
         .iter()
         .map(|c| (c.id, c.schedule_version))

@@ -8,12 +8,20 @@
 //! the lock of the one `directory_state` row). Before each search, [`DirectoryIndex::sync`] reads
 //! the rows stamped after the last stamp it has seen (an index probe that finds nothing when
 //! nothing changed), so a search never sees the directory older than the database it asked.
-//! Free time is not here: it changes with every booking (stamping those would queue every
-//! booking behind one lock on PostgreSQL); the schedule cache answers it by `schedule_version`
-//! (`services::availability::ScheduleCache`), read for the candidates that need it.
+//!
+//! Each entry also holds the therapist's `schedule_version`, what free-time answers are cached by
+//! (`services::availability::ScheduleCache`). On SQLite a version change stamps the row like any
+//! other column. On PostgreSQL that would queue every booking behind the one stamp lock, so a
+//! version change records the writing transaction's id instead (`schedule_xid`), and a sync also
+//! reads the versions written by every transaction its previous snapshot could not see
+//! (`schedule_xid >=` that snapshot's xmin). Versions only grow, so the larger one read wins.
+//!
+//! Syncs run one at a time: a caller waits for a sync that started after it arrived (it runs one
+//! itself when none is running), so under load one round trip serves every request that arrived
+//! while the previous one ran, and each still sees the database as of a moment after it arrived.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -43,6 +51,8 @@ pub struct Entry {
     pub license_verified_until: Option<NaiveDate>,
     pub price_from_cents: Option<i64>,
     pub technique_mask: i64,
+    /// What the free-time answers of this therapist are cached by.
+    pub schedule_version: i64,
     stamp: i64,
 }
 
@@ -97,6 +107,8 @@ pub struct Index {
     cells: HashMap<i32, Vec<Key>>,
     /// Therapists deleted, with the stamp of their removal (an older row never brings one back).
     removed: HashMap<i64, i64>,
+    /// PostgreSQL: the xmin of the snapshot the schedule versions were last read in.
+    schedule_horizon: Option<u64>,
 }
 
 impl Index {
@@ -110,6 +122,23 @@ impl Index {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The schedule version of a therapist in the directory and not suspended: what a bookable
+    /// therapist's free time is cached by.
+    pub fn bookable_version(&self, id: i64) -> Option<i64> {
+        self.entries
+            .get(&id)
+            .filter(|e| !e.suspended)
+            .map(|e| e.schedule_version)
+    }
+
+    fn apply_versions(&mut self, versions: &[(i64, i64)]) {
+        for (id, v) in versions {
+            if let Some(e) = self.entries.get_mut(id) {
+                e.schedule_version = e.schedule_version.max(*v);
+            }
+        }
     }
 
     /// Every key (with a place or not).
@@ -144,13 +173,18 @@ impl Index {
         for row in rows {
             let e = row.into_entry();
             self.last = self.last.max(e.stamp);
-            if self.removed.get(&e.id).is_some_and(|s| *s > e.stamp)
-                || self
-                    .entries
-                    .get(&e.id)
-                    .is_some_and(|old| old.stamp >= e.stamp)
-            {
+            if self.removed.get(&e.id).is_some_and(|s| *s > e.stamp) {
                 continue;
+            }
+            if let Some(old) = self.entries.get_mut(&e.id) {
+                if old.stamp >= e.stamp {
+                    old.schedule_version = old.schedule_version.max(e.schedule_version);
+                    continue;
+                }
+            }
+            let mut e = e;
+            if let Some(old) = self.entries.get(&e.id) {
+                e.schedule_version = e.schedule_version.max(old.schedule_version);
             }
             if let Some(old) = self.entries.get(&e.id).map(|o| o.geo_cell) {
                 self.unlink_cell(e.id, old);
@@ -181,7 +215,7 @@ type Row = (
         Option<i64>,
         i64,
     ),
-    (i64, String),
+    (i64, String, i64),
 );
 
 trait IntoEntry {
@@ -200,7 +234,7 @@ impl IntoEntry for Row {
                 price_from_cents,
                 technique_mask,
             ),
-            (stamp, name),
+            (stamp, name, schedule_version),
         ) = self;
         let text = format!("{}\n{}", name.to_lowercase(), bio.to_lowercase()).into();
         Entry {
@@ -220,6 +254,7 @@ impl IntoEntry for Row {
             license_verified_until,
             price_from_cents,
             technique_mask,
+            schedule_version,
             stamp,
         }
     }
@@ -229,6 +264,38 @@ impl IntoEntry for Row {
 #[derive(Debug, Default)]
 pub struct DirectoryIndex {
     inner: RwLock<Index>,
+    flight: Mutex<Flight>,
+    landed: Condvar,
+}
+
+/// The syncs started and finished, and whether one is running.
+#[derive(Debug, Default)]
+struct Flight {
+    started: u64,
+    done: u64,
+    running: bool,
+}
+
+/// Ends a sync run even when it fails or panics, and wakes those waiting for it.
+struct Landing<'a> {
+    index: &'a DirectoryIndex,
+    run: u64,
+    ok: bool,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut f = self
+            .index
+            .flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f.running = false;
+        if self.ok {
+            f.done = f.done.max(self.run);
+        }
+        self.index.landed.notify_all();
+    }
 }
 
 impl DirectoryIndex {
@@ -236,16 +303,57 @@ impl DirectoryIndex {
         Self::default()
     }
 
-    /// Brings the index up to the database (everything on first use, then the rows stamped
-    /// since), and returns it for reading.
+    /// Brings the index up to the database as of a moment after this call began (everything on
+    /// first use, then the changes since), and returns it for reading. When another caller's
+    /// sync began after this one arrived, its result serves both.
     pub fn sync(&self, conn: &mut DbConnection) -> Result<RwLockReadGuard<'_, Index>, AppError> {
-        let since = {
-            let g = self.read();
-            if g.loaded {
-                g.last
-            } else {
-                -1
+        let lock = || {
+            self.flight
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        let mut f = lock();
+        // A sync running now may have read the database before this call: the next one counts.
+        let needed = f.started + 1;
+        loop {
+            if f.done >= needed {
+                drop(f);
+                return Ok(self.read());
             }
+            if f.running {
+                f = self
+                    .landed
+                    .wait(f)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            }
+            f.running = true;
+            f.started += 1;
+            let mut landing = Landing {
+                index: self,
+                run: f.started,
+                ok: false,
+            };
+            drop(f);
+            self.sync_now(conn)?;
+            landing.ok = true;
+            drop(landing);
+            f = lock();
+        }
+    }
+
+    /// One sync (never two at once: see [`sync`](Self::sync)).
+    fn sync_now(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        let (since, horizon) = {
+            let g = self.read();
+            (if g.loaded { g.last } else { -1 }, g.schedule_horizon)
+        };
+        let postgres = matches!(conn, DbConnection::Postgresql(_));
+        // PostgreSQL, first load: the horizon is taken before the rows are read, so whatever
+        // commits after the load is at or above it.
+        let first_horizon = match (postgres, horizon) {
+            (true, None) => Some(snapshot_xmin(conn)?),
+            _ => None,
         };
         let rows: Vec<Row> = therapists::table
             .inner_join(users::table)
@@ -272,7 +380,11 @@ impl DirectoryIndex {
                     therapists::price_from_cents,
                     therapists::technique_mask,
                 ),
-                (therapists::directory_stamp, users::name),
+                (
+                    therapists::directory_stamp,
+                    users::name,
+                    therapists::schedule_version,
+                ),
             ))
             .load(conn)?;
         // Removals are read after the rows: every removal stamped below the highest row stamp
@@ -282,22 +394,39 @@ impl DirectoryIndex {
             .filter(directory_removed::stamp.gt(since))
             .select((directory_removed::therapist_id, directory_removed::stamp))
             .load(conn)?;
+        let versions = match horizon {
+            Some(h) if postgres => Some(schedule_changes(conn, h)?),
+            _ => None,
+        };
         // A removal stamped after the last row stamp is read again until a row moves `last`
         // past it: apply it (under the write lock) only the first time.
-        let new_removals = {
+        let changed = {
             let g = self.read();
             removed
                 .iter()
                 .any(|(id, stamp)| g.removed.get(id).is_none_or(|s| s < stamp))
+                || versions.as_ref().is_some_and(|(h, vs)| {
+                    Some(*h) != g.schedule_horizon
+                        || vs.iter().any(|(id, v)| {
+                            g.entries.get(id).is_some_and(|e| e.schedule_version < *v)
+                        })
+                })
         };
-        if !rows.is_empty() || new_removals || since < 0 {
+        if !rows.is_empty() || changed || since < 0 || first_horizon.is_some() {
             let mut g = self
                 .inner
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             g.apply(rows, removed);
+            if let Some(h) = first_horizon {
+                g.schedule_horizon = Some(h);
+            }
+            if let Some((h, vs)) = versions {
+                g.apply_versions(&vs);
+                g.schedule_horizon = Some(h);
+            }
         }
-        Ok(self.read())
+        Ok(())
     }
 
     /// The index as last synced (never older than the last [`sync`](Self::sync) of this caller).
@@ -309,45 +438,44 @@ impl DirectoryIndex {
     }
 }
 
-/// The schedule versions of these therapists (what the free-time answers are cached by).
-pub fn schedule_versions(
+#[derive(QueryableByName)]
+struct VersionRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    version: i64,
+}
+
+/// PostgreSQL: the xmin of the current snapshot (no transaction below it is still running).
+fn snapshot_xmin(conn: &mut DbConnection) -> Result<u64, AppError> {
+    let rows: Vec<VersionRow> = diesel::sql_query(
+        "SELECT 0::bigint AS id, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS version",
+    )
+    .load(conn)?;
+    Ok(rows.first().map(|r| r.version as u64).unwrap_or(0))
+}
+
+/// PostgreSQL: the schedule versions written by transactions at or above `horizon`, and the
+/// xmin of the snapshot they were read in (one statement: one snapshot).
+fn schedule_changes(
     conn: &mut DbConnection,
-    ids: &[i64],
-) -> Result<HashMap<i64, i64>, AppError> {
-    #[derive(QueryableByName)]
-    struct Version {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        schedule_version: i64,
-    }
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(2000) {
-        match conn {
-            // SQLite would read each version from the wide table row; the narrow
-            // (id, schedule_version) index holds them all in a few pages. The ids are numbers
-            // of ours, written into the SQL.
-            DbConnection::Sqlite(c) => {
-                let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                out.extend(
-                    diesel::sql_query(format!(
-                        "SELECT id, schedule_version FROM therapists \
-                         INDEXED BY therapists_schedule_version_idx WHERE id IN ({})",
-                        list.join(",")
-                    ))
-                    .load::<Version>(c)?
-                    .into_iter()
-                    .map(|v| (v.id, v.schedule_version)),
-                );
-            }
-            // PostgreSQL: no index on the version, so that a booking's bump stays heap-only.
-            DbConnection::Postgresql(_) => out.extend(
-                therapists::table
-                    .filter(therapists::id.eq_any(chunk))
-                    .select((therapists::id, therapists::schedule_version))
-                    .load::<(i64, i64)>(conn)?,
-            ),
+    horizon: u64,
+) -> Result<(u64, Vec<(i64, i64)>), AppError> {
+    let rows: Vec<VersionRow> = diesel::sql_query(
+        "SELECT -1::bigint AS id, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS version \
+         UNION ALL \
+         SELECT id, schedule_version FROM therapists WHERE schedule_xid >= $1::text::xid8",
+    )
+    .bind::<diesel::sql_types::Text, _>(horizon.to_string())
+    .load(conn)?;
+    let mut next = horizon;
+    let mut versions = Vec::with_capacity(rows.len());
+    for r in rows {
+        if r.id == -1 {
+            next = r.version as u64;
+        } else {
+            versions.push((r.id, r.version));
         }
     }
-    Ok(out)
+    Ok((next, versions))
 }

@@ -1013,3 +1013,97 @@ async fn cached_free_slots_follow_every_change_even_from_another_server_or_raw_s
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// The cached answers follow the database by the order of commits, not of transactions: a day
+/// off taken in a transaction that began before others and commits after them (while answers
+/// are read and, on PostgreSQL, a later booking commits and is seen) is still seen the moment it
+/// commits, in the slots and in the search.
+#[tokio::test]
+async fn a_change_committed_after_later_ones_still_reaches_every_cached_answer() {
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let late = open_therapist(&app, admin_id, "late@example.com", &["swedish"]).await;
+    let busy = open_therapist(&app, admin_id, "busy@example.com", &["swedish"]).await;
+    let day = some_day();
+    let first = slots(&app, &late, day, day).await;
+    assert!(!first.is_empty());
+    let free_on_day = |app: &TestApp| {
+        let path = format!("/api/v1/therapists?technique=swedish&available_on={day}");
+        let url = app.url(&path);
+        async move {
+            let v: Value = crate::helpers::new_client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let mut ids: Vec<i64> = v["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_i64().unwrap())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut both = vec![late.therapist_id, busy.therapist_id];
+    both.sort();
+    assert_eq!(free_on_day(&app).await, both);
+
+    let mut conn = app.conn();
+    let postgres = matches!(*conn, bodywork::db::DbConnection::Postgresql(_));
+    let (opened_tx, opened) = std::sync::mpsc::channel::<()>();
+    let (finish, finish_rx) = std::sync::mpsc::channel::<()>();
+    let therapist_id = late.therapist_id;
+    let writer = std::thread::spawn(move || {
+        conn.transaction(|c| {
+            use bodywork::db::schema::time_off;
+            let start = day.and_hms_opt(0, 0, 0).unwrap() - Duration::days(1);
+            diesel::insert_into(time_off::table)
+                .values((
+                    time_off::therapist_id.eq(therapist_id),
+                    time_off::starts_at.eq(start),
+                    time_off::ends_at.eq(start + Duration::days(3)),
+                    time_off::note.eq(""),
+                    time_off::created_at.eq(Utc::now().naive_utc()),
+                ))
+                .execute(c)?;
+            opened_tx.send(()).unwrap();
+            finish_rx.recv().unwrap();
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    });
+    opened.recv().unwrap();
+    assert_eq!(
+        slots(&app, &late, day, day).await,
+        first,
+        "not committed yet"
+    );
+    if postgres {
+        // A later transaction commits first (SQLite writes one at a time: it would wait).
+        let busy_slots = slots(&app, &busy, day, day).await;
+        let (_, client) = app.api_user("client@example.com", "client").await;
+        let r = app
+            .api_post(
+                "/api/v1/appointments",
+                Some(&client),
+                json!({"therapist_id": busy.therapist_id, "service_id": busy.service_id, "starts_at": busy_slots[0], "answers": answers(&[]), "clearance_confirmed": false}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert!(!slots(&app, &busy, day, day).await.contains(&busy_slots[0]));
+    }
+    assert_eq!(free_on_day(&app).await, both, "not committed yet");
+    finish.send(()).unwrap();
+    writer.join().unwrap();
+    assert!(
+        slots(&app, &late, day, day).await.is_empty(),
+        "the day off is seen once committed"
+    );
+    assert_eq!(free_on_day(&app).await, [busy.therapist_id]);
+}
