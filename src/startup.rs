@@ -27,6 +27,16 @@ pub struct AppState {
     pub directory: std::sync::Arc<crate::services::directory_index::DirectoryIndex>,
 }
 
+impl AppState {
+    /// Whether the database is SQLite (whose queries are function calls, not round trips).
+    pub fn sqlite(&self) -> bool {
+        matches!(
+            self.settings.database_url,
+            crate::db::DatabaseUrl::Sqlite(_)
+        )
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,

@@ -509,10 +509,7 @@ pub async fn availability(
     let to = date_param("to", &q.to, from + Duration::days(6))?;
     let cache = state.schedules.clone();
     let directory = state.directory.clone();
-    let sqlite = matches!(
-        state.settings.database_url,
-        crate::db::DatabaseUrl::Sqlite(_)
-    );
+    let sqlite = state.sqlite();
     // The therapist's schedule version decides (from the directory index, synced first); when
     // the slots of that version are kept, that is all, and on SQLite it runs on this thread.
     let kept = crate::services::with_conn_quick(&state.pool, sqlite, move |conn| {

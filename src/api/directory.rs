@@ -70,7 +70,9 @@ pub async fn search(
     let state = app_state(&req);
     let cache = state.schedules.clone();
     let index = state.directory.clone();
-    let r = with_conn(&state.pool, move |conn| {
+    // On SQLite a search without free time to decide runs on this thread (no pool hop).
+    let quick = state.sqlite() && params.is_quick();
+    let r = crate::services::with_conn_quick(&state.pool, quick, move |conn| {
         directory::search(conn, &params, today, &Oracle::now(&cache), &index)
     })
     .await?;

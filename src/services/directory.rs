@@ -8,7 +8,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::users;
 use crate::db::DbConnection;
-use crate::domain::gazetteer::{self, bounding_box, cells_of, distance_km, GeoPoint, Near};
+use crate::domain::gazetteer::{
+    self, bounding_box, cells_of, chord2, chord2_of_km, distance_km, unit_vector, GeoPoint, Near,
+};
 use crate::domain::{profile, technique, FieldErrors};
 use crate::error::AppError;
 use crate::services::directory_index;
@@ -82,6 +84,14 @@ pub struct SearchParams {
     pub per_page: i64,
     /// Only therapists offering one of these techniques (the self-check's suitable ones).
     pub techniques_any: Option<Vec<String>>,
+}
+
+impl SearchParams {
+    /// Whether the search is short by construction: no free time to decide for every candidate
+    /// (only the page's next free times, kept per schedule version).
+    pub fn is_quick(&self) -> bool {
+        self.available_on.is_none() && self.sort != Sort::Soonest
+    }
 }
 
 fn blank(v: &Option<String>) -> Option<&str> {
@@ -329,8 +339,6 @@ pub struct SearchResult {
 #[derive(Debug, Clone)]
 struct Candidate {
     id: i64,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
     verified_hours: i32,
     price_from_cents: Option<i64>,
     schedule_version: i64,
@@ -370,6 +378,7 @@ fn matches<'e>(
     key: &directory_index::Key,
     entry: impl FnOnce() -> Option<&'e directory_index::Entry>,
     p: &SearchParams,
+    words: &[memchr::memmem::Finder<'_>],
     today: NaiveDate,
     masks: (i64, i64),
 ) -> bool {
@@ -384,7 +393,7 @@ fn matches<'e>(
     if !hot {
         return false;
     }
-    p.words.iter().all(|w| key.text.contains(w.as_str()))
+    words.iter().all(|w| w.find(key.text.as_bytes()).is_some())
         && p.language
             .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
 }
@@ -407,40 +416,41 @@ pub fn search(
                 .map(|l| technique::mask_of(l.iter().map(String::as_str)))
                 .unwrap_or(0),
         );
+        // Each word's searcher is built once for all the candidates.
+        let words: Vec<memchr::memmem::Finder> = p
+            .words
+            .iter()
+            .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+            .collect();
         let idx = index.sync(conn)?;
         let free_time = p.available_on.is_some() || p.sort == Sort::Soonest;
-        // The schedule version (what free time is cached by) only when free time decides; the
-        // page's rows get theirs below.
         let candidate = |k: &directory_index::Key| Candidate {
             id: k.id,
-            latitude: Some(k.latitude),
-            longitude: Some(k.longitude),
             verified_hours: k.verified_hours,
             price_from_cents: k.price_from_cents,
-            schedule_version: if free_time {
-                idx.get(k.id).map_or(-1, |e| e.schedule_version)
-            } else {
-                -1
-            },
+            schedule_version: k.schedule_version,
         };
-        let rows: Vec<Candidate> = match &p.near {
+        // Each candidate with its squared chord from `near` (it orders and bounds exactly as
+        // the distance does; the page's distances are computed at the end): one pass, no
+        // trigonometry per candidate.
+        let mut rows: Vec<(Candidate, Option<f64>)> = match &p.near {
             Some(near) => {
-                let b = bounding_box(near.point, p.radius_km);
-                let cells = cells_of(&b);
+                let cells = cells_of(&bounding_box(near.point, p.radius_km));
+                let center = unit_vector(near.point);
+                let within = chord2_of_km(p.radius_km);
                 idx.in_cells(&cells)
-                    .filter(|k| {
-                        (b.min_lat..=b.max_lat).contains(&k.latitude)
-                            && (b.min_lon..=b.max_lon).contains(&k.longitude)
-                            && matches(k, || idx.get(k.id), p, today, masks)
+                    .filter_map(|k| {
+                        let d = chord2(center, k.xyz);
+                        (d <= within && matches(k, || idx.get(k.id), p, &words, today, masks))
+                            .then(|| (candidate(k), Some(d)))
                     })
-                    .map(candidate)
                     .collect()
             }
             // Without a place, therapists without one count too.
             None => idx
                 .all_keys()
-                .filter(|k| matches(k, || idx.get(k.id), p, today, masks))
-                .map(candidate)
+                .filter(|k| matches(k, || idx.get(k.id), p, &words, today, masks))
+                .map(|k| (candidate(k), None))
                 .collect(),
         };
         if free_time && rows.len() > MAX_CANDIDATES {
@@ -449,30 +459,13 @@ pub fn search(
                 message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
             });
         }
-        // Each candidate with its distance (sorting compares these directly: no lookups).
-        let mut rows: Vec<(Candidate, Option<f64>)> = match &p.near {
-            Some(near) => rows
-                .into_iter()
-                .filter_map(|c| {
-                    let d = distance_km(
-                        near.point,
-                        GeoPoint {
-                            lat: c.latitude?,
-                            lon: c.longitude?,
-                        },
-                    );
-                    (d <= p.radius_km).then_some((c, Some(d)))
-                })
-                .collect(),
-            None => rows.into_iter().map(|c| (c, None)).collect(),
-        };
         drop(idx);
         if let Some(day) = p.available_on {
             let ids: Vec<(i64, i64)> = rows
                 .iter()
                 .map(|(c, _)| (c.id, c.schedule_version))
                 .collect();
-            let free: std::collections::HashSet<i64> =
+            let free: rustc_hash::FxHashSet<i64> =
                 oracle.free_on(conn, &ids, day)?.into_iter().collect();
             rows.retain(|(c, _)| free.contains(&c.id));
         }
@@ -521,24 +514,19 @@ pub fn search(
             rows.truncate(end);
         }
         rows.sort_unstable_by(|a, b| order(a, b));
-        let mut distances = HashMap::new();
-        let mut page_rows: Vec<Candidate> = rows
+        let page_rows: Vec<Candidate> = rows
             .into_iter()
             .skip(offset as usize)
             .take(p.per_page as usize)
-            .map(|(c, d)| {
-                if let Some(d) = d {
-                    distances.insert(c.id, d);
-                }
-                c
-            })
+            .map(|(c, _)| c)
             .collect();
+        let mut distances = HashMap::new();
         // The result lines from the index (as synced above, or newer).
         let idx = index.read();
-        for c in &mut page_rows {
+        for c in &page_rows {
             if let Some(e) = idx.get(c.id) {
-                if c.schedule_version < 0 {
-                    c.schedule_version = e.schedule_version;
+                if let (Some(near), Some(lat), Some(lon)) = (&p.near, e.latitude, e.longitude) {
+                    distances.insert(c.id, distance_km(near.point, GeoPoint { lat, lon }));
                 }
                 labels.insert(
                     c.id,

@@ -25,6 +25,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::db::schema::{directory_removed, therapists, users};
 use crate::db::DbConnection;
@@ -54,6 +55,8 @@ pub struct Entry {
     /// What the free-time answers of this therapist are cached by.
     pub schedule_version: i64,
     stamp: i64,
+    /// Where its key is in its cell.
+    pos: usize,
 }
 
 /// What most filters and the sort read, packed together by grid cell so that a place's
@@ -63,12 +66,14 @@ pub struct Key {
     pub id: i64,
     /// The entry's `text`, shared.
     pub text: Arc<str>,
-    pub latitude: f64,
-    pub longitude: f64,
+    /// The place on the unit sphere (`gazetteer::unit_vector`), for distances without trigonometry.
+    pub xyz: [f64; 3],
     pub technique_mask: i64,
     pub price_from_cents: Option<i64>,
     pub license_verified_until: Option<NaiveDate>,
     pub verified_hours: i32,
+    /// The entry's `schedule_version`.
+    pub schedule_version: i64,
     pub suspended: bool,
     pub accepting_new_clients: bool,
     pub mobile: bool,
@@ -76,17 +81,20 @@ pub struct Key {
 
 impl Key {
     /// The key of an entry (latitude and longitude 0 when it has no place; such keys are kept
-    /// apart, in [`NO_CELL`]).
+    /// apart, in [`NO_CELL`], and never measured).
     fn of(e: &Entry) -> Key {
         Key {
             id: e.id,
             text: e.text.clone(),
-            latitude: e.latitude.unwrap_or(0.0),
-            longitude: e.longitude.unwrap_or(0.0),
+            xyz: crate::domain::gazetteer::unit_vector(crate::domain::gazetteer::GeoPoint {
+                lat: e.latitude.unwrap_or(0.0),
+                lon: e.longitude.unwrap_or(0.0),
+            }),
             technique_mask: e.technique_mask,
             price_from_cents: e.price_from_cents,
             license_verified_until: e.license_verified_until,
             verified_hours: e.verified_hours,
+            schedule_version: e.schedule_version,
             suspended: e.suspended,
             accepting_new_clients: e.accepting_new_clients,
             mobile: e.mobile,
@@ -103,8 +111,8 @@ pub struct Index {
     loaded: bool,
     /// The highest therapist-row stamp applied: every change stamped up to it is in.
     last: i64,
-    entries: HashMap<i64, Entry>,
-    cells: HashMap<i32, Vec<Key>>,
+    entries: FxHashMap<i64, Entry>,
+    cells: FxHashMap<i32, Vec<Key>>,
     /// Therapists deleted, with the stamp of their removal (an older row never brings one back).
     removed: HashMap<i64, i64>,
     /// PostgreSQL: the xmin of the snapshot the schedule versions were last read in.
@@ -133,14 +141,6 @@ impl Index {
             .map(|e| e.schedule_version)
     }
 
-    fn apply_versions(&mut self, versions: &[(i64, i64)]) {
-        for (id, v) in versions {
-            if let Some(e) = self.entries.get_mut(id) {
-                e.schedule_version = e.schedule_version.max(*v);
-            }
-        }
-    }
-
     /// Every key (with a place or not).
     pub fn all_keys(&self) -> impl Iterator<Item = &Key> {
         self.cells.values().flatten()
@@ -151,14 +151,46 @@ impl Index {
         cells.iter().filter_map(|c| self.cells.get(c)).flatten()
     }
 
-    fn unlink_cell(&mut self, id: i64, cell: Option<i32>) {
-        let c = cell.unwrap_or(NO_CELL);
+    /// Versions only grow: the larger one read is the current one (in the entry and its key).
+    fn raise_version(&mut self, id: i64, version: i64) {
+        let Some(e) = self.entries.get_mut(&id) else {
+            return;
+        };
+        if version > e.schedule_version {
+            e.schedule_version = version;
+            if let Some(k) = self
+                .cells
+                .get_mut(&e.geo_cell.unwrap_or(NO_CELL))
+                .and_then(|keys| keys.get_mut(e.pos))
+            {
+                k.schedule_version = version;
+            }
+        }
+    }
+
+    /// Takes an entry and its key out (the last key of its cell takes the key's place).
+    fn unlink(&mut self, id: i64) -> Option<Entry> {
+        let e = self.entries.remove(&id)?;
+        let c = e.geo_cell.unwrap_or(NO_CELL);
         if let Some(keys) = self.cells.get_mut(&c) {
-            keys.retain(|k| k.id != id);
+            keys.swap_remove(e.pos);
+            if let Some(moved) = keys.get(e.pos) {
+                if let Some(m) = self.entries.get_mut(&moved.id) {
+                    m.pos = e.pos;
+                }
+            }
             if keys.is_empty() {
                 self.cells.remove(&c);
             }
         }
+        Some(e)
+    }
+
+    fn link(&mut self, mut e: Entry) {
+        let keys = self.cells.entry(e.geo_cell.unwrap_or(NO_CELL)).or_default();
+        e.pos = keys.len();
+        keys.push(Key::of(&e));
+        self.entries.insert(e.id, e);
     }
 
     fn apply(&mut self, rows: Vec<Row>, removed: Vec<(i64, i64)>) {
@@ -166,34 +198,27 @@ impl Index {
             let known = self.removed.entry(id).or_insert(stamp);
             *known = (*known).max(stamp);
             if self.entries.get(&id).is_some_and(|e| e.stamp < stamp) {
-                let cell = self.entries.remove(&id).and_then(|e| e.geo_cell);
-                self.unlink_cell(id, cell);
+                self.unlink(id);
             }
         }
         for row in rows {
-            let e = row.into_entry();
+            let mut e = row.into_entry();
             self.last = self.last.max(e.stamp);
             if self.removed.get(&e.id).is_some_and(|s| *s > e.stamp) {
                 continue;
             }
-            if let Some(old) = self.entries.get_mut(&e.id) {
-                if old.stamp >= e.stamp {
-                    old.schedule_version = old.schedule_version.max(e.schedule_version);
-                    continue;
-                }
+            if self
+                .entries
+                .get(&e.id)
+                .is_some_and(|old| old.stamp >= e.stamp)
+            {
+                self.raise_version(e.id, e.schedule_version);
+                continue;
             }
-            let mut e = e;
-            if let Some(old) = self.entries.get(&e.id) {
+            if let Some(old) = self.unlink(e.id) {
                 e.schedule_version = e.schedule_version.max(old.schedule_version);
             }
-            if let Some(old) = self.entries.get(&e.id).map(|o| o.geo_cell) {
-                self.unlink_cell(e.id, old);
-            }
-            self.cells
-                .entry(e.geo_cell.unwrap_or(NO_CELL))
-                .or_default()
-                .push(Key::of(&e));
-            self.entries.insert(e.id, e);
+            self.link(e);
         }
         self.loaded = true;
     }
@@ -256,6 +281,7 @@ impl IntoEntry for Row {
             technique_mask,
             schedule_version,
             stamp,
+            pos: 0,
         }
     }
 }
@@ -422,7 +448,9 @@ impl DirectoryIndex {
                 g.schedule_horizon = Some(h);
             }
             if let Some((h, vs)) = versions {
-                g.apply_versions(&vs);
+                for (id, v) in vs {
+                    g.raise_version(id, v);
+                }
                 g.schedule_horizon = Some(h);
             }
         }
@@ -478,4 +506,69 @@ fn schedule_changes(
         }
     }
     Ok((next, versions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, cell: Option<i32>, stamp: i64, version: i64) -> Row {
+        (
+            (id, None, None, cell.map(|c| c as f64), Some(0.0)),
+            (cell, "bio".into(), true, ",en,".into(), false),
+            (None, 0, None, None, 0),
+            (stamp, format!("T{id}"), version),
+        )
+    }
+
+    /// Every entry's key sits where the entry says, with the same version, and nothing else
+    /// is in the cells.
+    fn consistent(idx: &Index) -> Result<(), String> {
+        for e in idx.entries.values() {
+            let k = idx
+                .cells
+                .get(&e.geo_cell.unwrap_or(NO_CELL))
+                .and_then(|keys| keys.get(e.pos))
+                .ok_or(format!("no key for {}", e.id))?;
+            if k.id != e.id || k.schedule_version != e.schedule_version {
+                return Err(format!("key {k:?} for entry {}", e.id));
+            }
+        }
+        let keys: usize = idx.cells.values().map(Vec::len).sum();
+        if keys != idx.entries.len() || idx.cells.values().any(Vec::is_empty) {
+            return Err(format!("{keys} keys for {} entries", idx.entries.len()));
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Changes, moves between cells, version bumps and removals in any order keep the keys
+        /// and the entries in step, and the highest version read wins.
+        #[test]
+        fn keys_follow_their_entries(
+            ops in proptest::collection::vec((0i64..12, proptest::option::of(0i32..3), 0u8..3, 0i64..5), 1..80)
+        ) {
+            let mut idx = Index::default();
+            let mut stamp = 0;
+            let mut highest: HashMap<i64, i64> = HashMap::new();
+            for (id, cell, op, version) in ops {
+                stamp += 1;
+                match op {
+                    0 => idx.apply(vec![], vec![(id, stamp)]),
+                    1 => idx.raise_version(id, version),
+                    _ => idx.apply(vec![row(id, cell, stamp, version)], vec![]),
+                }
+                if op == 0 {
+                    highest.remove(&id);
+                } else if op == 2 || idx.entries.contains_key(&id) {
+                    let h = highest.entry(id).or_insert(version);
+                    *h = (*h).max(version);
+                }
+                proptest::prop_assert_eq!(consistent(&idx), Ok(()));
+                for (id, e) in &idx.entries {
+                    proptest::prop_assert_eq!(Some(&e.schedule_version), highest.get(id));
+                }
+            }
+        }
+    }
 }
