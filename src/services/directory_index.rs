@@ -5,9 +5,12 @@
 //! takes the next stamp into `therapists.directory_stamp`, and a deleted therapist leaves a row in
 //! `directory_removed` (database triggers: no code path can forget). Stamps commit in the order
 //! they are taken (SQLite writes one transaction at a time; on PostgreSQL a stamp is taken under
-//! the lock of the one `directory_state` row). Before each search, [`DirectoryIndex::sync`] reads
-//! the rows stamped after the last stamp it has seen (an index probe that finds nothing when
-//! nothing changed), so a search never sees the directory older than the database it asked.
+//! the lock of the one `directory_state` row). Before each search, [`DirectoryIndex::sync`] asks
+//! for the last stamp taken (SQLite: `directory_state.version`; PostgreSQL: the stamp sequence)
+//! and, when it is past the highest one read, reads the rows and deletions stamped after that in
+//! one statement, so a search never sees the directory older than the database it asked. (On
+//! PostgreSQL a stamp taken by a transaction that rolled back keeps the sequence ahead: the
+//! changes are then read, and found empty, at every sync until a later stamp commits.)
 //!
 //! Each entry also holds the therapist's `schedule_version`, what free-time answers are cached by
 //! (`services::availability::ScheduleCache`). On SQLite a version change stamps the row like any
@@ -16,20 +19,20 @@
 //! reads the versions written by every transaction its previous snapshot could not see
 //! (`schedule_xid >=` that snapshot's xmin). Versions only grow, so the larger one read wins.
 //!
-//! Syncs run one at a time: a caller waits for a sync that started after it arrived (it runs one
-//! itself when none is running), so under load one round trip serves every request that arrived
-//! while the previous one ran, and each still sees the database as of a moment after it arrived.
+//! On PostgreSQL syncs run one at a time: a caller waits for a sync that started after it arrived
+//! (it runs one itself when none is running), so under load one round trip serves every request
+//! that arrived while the previous one ran, and each still sees the database as of a moment after
+//! it arrived. On SQLite a sync is a read inside this process and each caller runs its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 
-use chrono::NaiveDate;
-use diesel::prelude::*;
-use rustc_hash::FxHashMap;
-
-use crate::db::schema::{directory_removed, therapists, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
+use rustc_hash::FxHashMap;
 
 /// What a search needs of one therapist.
 #[derive(Debug, Clone)]
@@ -109,8 +112,8 @@ const NO_CELL: i32 = i32::MIN;
 #[derive(Debug, Default)]
 pub struct Index {
     loaded: bool,
-    /// The highest therapist-row stamp applied: every change stamped up to it is in.
-    last: i64,
+    /// The highest stamp read (of a row or a deletion): every change stamped up to it is in.
+    cursor: i64,
     entries: FxHashMap<i64, Entry>,
     cells: FxHashMap<i32, Vec<Key>>,
     /// Therapists deleted, with the stamp of their removal (an older row never brings one back).
@@ -193,17 +196,21 @@ impl Index {
         self.entries.insert(e.id, e);
     }
 
-    fn apply(&mut self, rows: Vec<Row>, removed: Vec<(i64, i64)>) {
-        for (id, stamp) in removed {
-            let known = self.removed.entry(id).or_insert(stamp);
-            *known = (*known).max(stamp);
-            if self.entries.get(&id).is_some_and(|e| e.stamp < stamp) {
-                self.unlink(id);
+    /// Applies the changes read in one statement; every stamp up to the highest one read is
+    /// then in.
+    fn apply(&mut self, changes: Vec<Row>) {
+        for row in changes {
+            self.cursor = self.cursor.max(row.stamp);
+            if row.removed != 0 {
+                let (id, stamp) = (row.id, row.stamp);
+                let known = self.removed.entry(id).or_insert(stamp);
+                *known = (*known).max(stamp);
+                if self.entries.get(&id).is_some_and(|e| e.stamp < stamp) {
+                    self.unlink(id);
+                }
+                continue;
             }
-        }
-        for row in rows {
             let mut e = row.into_entry();
-            self.last = self.last.max(e.stamp);
             if self.removed.get(&e.id).is_some_and(|s| *s > e.stamp) {
                 continue;
             }
@@ -224,63 +231,86 @@ impl Index {
     }
 }
 
-type Row = (
-    (
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<f64>,
-        Option<f64>,
-    ),
-    (Option<i32>, String, bool, String, bool),
-    (
-        Option<chrono::NaiveDateTime>,
-        i32,
-        Option<NaiveDate>,
-        Option<i64>,
-        i64,
-    ),
-    (i64, String, i64),
-);
-
-trait IntoEntry {
-    fn into_entry(self) -> Entry;
+/// One change read by a sync: a therapist's row as it is now, or (`removed`) its deletion.
+#[derive(Debug, QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    city: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    region: Option<String>,
+    #[diesel(sql_type = Nullable<Double>)]
+    latitude: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    longitude: Option<f64>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    geo_cell: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    bio: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    accepting_new_clients: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    languages: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    mobile: Option<bool>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    suspended_at: Option<chrono::NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    verified_hours: Option<i32>,
+    #[diesel(sql_type = Nullable<Date>)]
+    license_verified_until: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    price_from_cents: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    technique_mask: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    stamp: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    schedule_version: Option<i64>,
+    #[diesel(sql_type = Integer)]
+    removed: i32,
 }
 
-impl IntoEntry for Row {
+/// The rows stamped after `$1` and the deletions stamped after it, in one statement (so in one
+/// snapshot: every stamp up to the highest one read is in it). `$1` is one parameter on both
+/// backends.
+const CHANGES_SQL: &str = "\
+SELECT t.id, t.city, t.region, t.latitude, t.longitude, t.geo_cell, t.bio, \
+       t.accepting_new_clients, t.languages, t.mobile, t.suspended_at, t.verified_hours, \
+       t.license_verified_until, t.price_from_cents, t.technique_mask, t.directory_stamp AS stamp, \
+       u.name, t.schedule_version, 0 AS removed \
+FROM therapists t JOIN users u ON u.id = t.user_id WHERE t.directory_stamp > $1 \
+UNION ALL \
+SELECT therapist_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+       NULL, stamp, NULL, NULL, 1 FROM directory_removed WHERE stamp > $1";
+
+impl Row {
     fn into_entry(self) -> Entry {
-        let (
-            (id, city, region, latitude, longitude),
-            (geo_cell, bio, accepting_new_clients, languages, mobile),
-            (
-                suspended_at,
-                verified_hours,
-                license_verified_until,
-                price_from_cents,
-                technique_mask,
-            ),
-            (stamp, name, schedule_version),
-        ) = self;
+        let name = self.name.unwrap_or_default();
+        let bio = self.bio.unwrap_or_default();
         let text = format!("{}\n{}", name.to_lowercase(), bio.to_lowercase()).into();
         Entry {
-            id,
+            id: self.id,
             name,
-            city,
-            region,
-            latitude,
-            longitude,
-            geo_cell,
+            city: self.city,
+            region: self.region,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            geo_cell: self.geo_cell,
             text,
-            accepting_new_clients,
-            languages,
-            mobile,
-            suspended: suspended_at.is_some(),
-            verified_hours,
-            license_verified_until,
-            price_from_cents,
-            technique_mask,
-            schedule_version,
-            stamp,
+            accepting_new_clients: self.accepting_new_clients.unwrap_or(false),
+            languages: self.languages.unwrap_or_default(),
+            mobile: self.mobile.unwrap_or(false),
+            suspended: self.suspended_at.is_some(),
+            verified_hours: self.verified_hours.unwrap_or(0),
+            license_verified_until: self.license_verified_until,
+            price_from_cents: self.price_from_cents,
+            technique_mask: self.technique_mask.unwrap_or(0),
+            schedule_version: self.schedule_version.unwrap_or(0),
+            stamp: self.stamp,
             pos: 0,
         }
     }
@@ -333,6 +363,12 @@ impl DirectoryIndex {
     /// first use, then the changes since), and returns it for reading. When another caller's
     /// sync began after this one arrived, its result serves both.
     pub fn sync(&self, conn: &mut DbConnection) -> Result<RwLockReadGuard<'_, Index>, AppError> {
+        // SQLite: a sync is one indexed read in this process when nothing changed; concurrent
+        // ones are safe (each change is applied only over an older stamp).
+        if matches!(conn, DbConnection::Sqlite(_)) {
+            self.sync_now(conn)?;
+            return Ok(self.read());
+        }
         let lock = || {
             self.flight
                 .lock()
@@ -368,90 +404,52 @@ impl DirectoryIndex {
         }
     }
 
-    /// One sync (never two at once: see [`sync`](Self::sync)).
+    /// One sync. It first asks what changed, in one statement: on SQLite the stamp counter; on
+    /// PostgreSQL the stamp sequence, the snapshot's xmin and the schedule versions written since
+    /// the last horizon. Only when a stamp was taken since the cursor are the changes read.
     fn sync_now(&self, conn: &mut DbConnection) -> Result<(), AppError> {
-        let (since, horizon) = {
+        let (cursor, horizon) = {
             let g = self.read();
-            (if g.loaded { g.last } else { -1 }, g.schedule_horizon)
+            (if g.loaded { g.cursor } else { -1 }, g.schedule_horizon)
         };
-        let postgres = matches!(conn, DbConnection::Postgresql(_));
-        // PostgreSQL, first load: the horizon is taken before the rows are read, so whatever
-        // commits after the load is at or above it.
-        let first_horizon = match (postgres, horizon) {
-            (true, None) => Some(snapshot_xmin(conn)?),
-            _ => None,
+        let (latest, versions) = match conn {
+            DbConnection::Sqlite(_) => {
+                let v: Vec<Probe> =
+                    diesel::sql_query("SELECT 0 AS id, version FROM directory_state WHERE id = 1")
+                        .load(conn)?;
+                (v.first().map_or(i64::MAX, |p| p.version), None)
+            }
+            DbConnection::Postgresql(_) => {
+                let (xmin, vs) = postgres_probe(conn, horizon)?;
+                (xmin.0, Some((xmin.1, vs)))
+            }
         };
-        let rows: Vec<Row> = therapists::table
-            .inner_join(users::table)
-            .filter(therapists::directory_stamp.gt(since))
-            .select((
-                (
-                    therapists::id,
-                    therapists::city,
-                    therapists::region,
-                    therapists::latitude,
-                    therapists::longitude,
-                ),
-                (
-                    therapists::geo_cell,
-                    therapists::bio,
-                    therapists::accepting_new_clients,
-                    therapists::languages,
-                    therapists::mobile,
-                ),
-                (
-                    therapists::suspended_at,
-                    therapists::verified_hours,
-                    therapists::license_verified_until,
-                    therapists::price_from_cents,
-                    therapists::technique_mask,
-                ),
-                (
-                    therapists::directory_stamp,
-                    users::name,
-                    therapists::schedule_version,
-                ),
-            ))
-            .load(conn)?;
-        // Removals are read after the rows: every removal stamped below the highest row stamp
-        // read committed before that read, so it is seen here; `last` moves with the rows only
-        // (a removal stamped later is simply read again next time).
-        let removed: Vec<(i64, i64)> = directory_removed::table
-            .filter(directory_removed::stamp.gt(since))
-            .select((directory_removed::therapist_id, directory_removed::stamp))
-            .load(conn)?;
-        let versions = match horizon {
-            Some(h) if postgres => Some(schedule_changes(conn, h)?),
-            _ => None,
+        let changes: Vec<Row> = if cursor < 0 || latest > cursor {
+            diesel::sql_query(CHANGES_SQL)
+                .bind::<BigInt, _>(cursor)
+                .load(conn)?
+        } else {
+            Vec::new()
         };
-        // A removal stamped after the last row stamp is read again until a row moves `last`
-        // past it: apply it (under the write lock) only the first time.
-        let changed = {
+        let moved = versions.as_ref().is_some_and(|(h, vs)| {
             let g = self.read();
-            removed
-                .iter()
-                .any(|(id, stamp)| g.removed.get(id).is_none_or(|s| s < stamp))
-                || versions.as_ref().is_some_and(|(h, vs)| {
-                    Some(*h) != g.schedule_horizon
-                        || vs.iter().any(|(id, v)| {
-                            g.entries.get(id).is_some_and(|e| e.schedule_version < *v)
-                        })
-                })
-        };
-        if !rows.is_empty() || changed || since < 0 || first_horizon.is_some() {
+            Some(*h) != g.schedule_horizon
+                || vs
+                    .iter()
+                    .any(|(id, v)| g.entries.get(id).is_some_and(|e| e.schedule_version < *v))
+        });
+        if !changes.is_empty() || moved || cursor < 0 {
             let mut g = self
                 .inner
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            g.apply(rows, removed);
-            if let Some(h) = first_horizon {
-                g.schedule_horizon = Some(h);
-            }
+            g.apply(changes);
             if let Some((h, vs)) = versions {
                 for (id, v) in vs {
                     g.raise_version(id, v);
                 }
-                g.schedule_horizon = Some(h);
+                // Syncs run one at a time on PostgreSQL: the horizon only moves forward.
+                g.schedule_horizon = Some(g.schedule_horizon.map_or(h, |old| old.max(h)));
             }
         }
         Ok(())
@@ -467,45 +465,45 @@ impl DirectoryIndex {
 }
 
 #[derive(QueryableByName)]
-struct VersionRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
+struct Probe {
+    #[diesel(sql_type = BigInt)]
     id: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    #[diesel(sql_type = BigInt)]
     version: i64,
 }
 
-/// PostgreSQL: the xmin of the current snapshot (no transaction below it is still running).
-fn snapshot_xmin(conn: &mut DbConnection) -> Result<u64, AppError> {
-    let rows: Vec<VersionRow> = diesel::sql_query(
-        "SELECT 0::bigint AS id, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS version",
-    )
-    .load(conn)?;
-    Ok(rows.first().map(|r| r.version as u64).unwrap_or(0))
-}
-
-/// PostgreSQL: the schedule versions written by transactions at or above `horizon`, and the
-/// xmin of the snapshot they were read in (one statement: one snapshot).
-fn schedule_changes(
+/// PostgreSQL, in one statement (one snapshot): the last stamp taken (0 when none), the xmin of
+/// the snapshot (no transaction below it is still running), and, when there is a horizon, the
+/// schedule versions written by transactions at or above it. The first time (no horizon) no
+/// versions are read: the rows read next carry them, and whatever commits later is at or above
+/// this xmin.
+#[allow(clippy::type_complexity)]
+fn postgres_probe(
     conn: &mut DbConnection,
-    horizon: u64,
-) -> Result<(u64, Vec<(i64, i64)>), AppError> {
-    let rows: Vec<VersionRow> = diesel::sql_query(
-        "SELECT -1::bigint AS id, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS version \
+    horizon: Option<u64>,
+) -> Result<((i64, u64), Vec<(i64, i64)>), AppError> {
+    let rows: Vec<Probe> = diesel::sql_query(
+        "SELECT -2::bigint AS id, \
+                (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM directory_stamp_seq) AS version \
          UNION ALL \
-         SELECT id, schedule_version FROM therapists WHERE schedule_xid >= $1::text::xid8",
+         SELECT -1::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+         UNION ALL \
+         SELECT id, schedule_version FROM therapists \
+         WHERE $2 AND schedule_xid >= $1::text::xid8",
     )
-    .bind::<diesel::sql_types::Text, _>(horizon.to_string())
+    .bind::<Text, _>(horizon.unwrap_or(0).to_string())
+    .bind::<Bool, _>(horizon.is_some())
     .load(conn)?;
-    let mut next = horizon;
-    let mut versions = Vec::with_capacity(rows.len());
+    let (mut latest, mut xmin) = (i64::MAX, horizon.unwrap_or(0));
+    let mut versions = Vec::new();
     for r in rows {
-        if r.id == -1 {
-            next = r.version as u64;
-        } else {
-            versions.push((r.id, r.version));
+        match r.id {
+            -2 => latest = r.version,
+            -1 => xmin = r.version as u64,
+            _ => versions.push((r.id, r.version)),
         }
     }
-    Ok((next, versions))
+    Ok(((latest, xmin), versions))
 }
 
 #[cfg(test)]
@@ -513,12 +511,37 @@ mod tests {
     use super::*;
 
     fn row(id: i64, cell: Option<i32>, stamp: i64, version: i64) -> Row {
-        (
-            (id, None, None, cell.map(|c| c as f64), Some(0.0)),
-            (cell, "bio".into(), true, ",en,".into(), false),
-            (None, 0, None, None, 0),
-            (stamp, format!("T{id}"), version),
-        )
+        Row {
+            id,
+            city: None,
+            region: None,
+            latitude: cell.map(|c| c as f64),
+            longitude: Some(0.0),
+            geo_cell: cell,
+            bio: Some("bio".into()),
+            accepting_new_clients: Some(true),
+            languages: Some(",en,".into()),
+            mobile: Some(false),
+            suspended_at: None,
+            verified_hours: Some(0),
+            license_verified_until: None,
+            price_from_cents: None,
+            technique_mask: Some(0),
+            stamp,
+            name: Some(format!("T{id}")),
+            schedule_version: Some(version),
+            removed: 0,
+        }
+    }
+
+    fn removal(id: i64, stamp: i64) -> Row {
+        Row {
+            removed: 1,
+            name: None,
+            bio: None,
+            schedule_version: None,
+            ..row(id, None, stamp, 0)
+        }
     }
 
     /// Every entry's key sits where the entry says, with the same version, and nothing else
@@ -554,9 +577,9 @@ mod tests {
             for (id, cell, op, version) in ops {
                 stamp += 1;
                 match op {
-                    0 => idx.apply(vec![], vec![(id, stamp)]),
+                    0 => idx.apply(vec![removal(id, stamp)]),
                     1 => idx.raise_version(id, version),
-                    _ => idx.apply(vec![row(id, cell, stamp, version)], vec![]),
+                    _ => idx.apply(vec![row(id, cell, stamp, version)]),
                 }
                 if op == 0 {
                     highest.remove(&id);
