@@ -510,6 +510,32 @@ pub async fn availability(
     let cache = state.schedules.clone();
     let directory = state.directory.clone();
     let sqlite = state.sqlite();
+    if !sqlite {
+        // PostgreSQL: wait for a directory sync begun after this request arrived (without a
+        // thread or a connection unless this request runs it); when the service and the slots
+        // of the therapist's current version are kept, answer from memory on this thread.
+        directory.synced(&state.pool).await?;
+        let version = directory
+            .read()
+            .bookable_version(id)
+            .ok_or(AppError::NotFound)?;
+        if let Some(kept) = booking::bookable_kept(&cache, version, id, service_id) {
+            let (version, duration) = kept?;
+            let key = SlotKey {
+                therapist_id: id,
+                version,
+                duration_min: duration,
+                from,
+                to,
+                json: true,
+            };
+            if let Some(raw) = cache.cached_raw_slots(&key) {
+                return Ok(HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(slots_body(&raw, Utc::now())));
+            }
+        }
+    }
     // The therapist's schedule version decides (from the directory index, synced first); when
     // the slots of that version are kept, that is all, and on SQLite it runs on this thread.
     let kept = crate::services::with_conn_quick(&state.pool, sqlite, move |conn| {

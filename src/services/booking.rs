@@ -187,33 +187,47 @@ pub fn bookable_version(
         .sync(conn)?
         .bookable_version(therapist_id)
         .ok_or(AppError::NotFound)?;
-    let service = match cache.service_at(service_id, version) {
-        Some(s) => s,
-        None => {
-            let row: Option<(i64, i32, bool, i64)> = services::table
-                .inner_join(therapists::table)
-                .filter(services::id.eq(service_id))
-                .select((
-                    services::therapist_id,
-                    services::duration_min,
-                    services::retired_at.is_null(),
-                    therapists::schedule_version,
-                ))
-                .first(conn)
-                .optional()?;
-            let (owner, duration_min, active, version) = row.ok_or(AppError::NotFound)?;
-            let s = ServiceAt {
-                therapist_id: owner,
-                duration_min,
-                active,
-                version,
-            };
-            cache.keep_service(service_id, s);
-            s
-        }
+    if let Some(kept) = bookable_kept(cache, version, therapist_id, service_id) {
+        return kept;
+    }
+    let row: Option<(i64, i32, bool, i64)> = services::table
+        .inner_join(therapists::table)
+        .filter(services::id.eq(service_id))
+        .select((
+            services::therapist_id,
+            services::duration_min,
+            services::retired_at.is_null(),
+            therapists::schedule_version,
+        ))
+        .first(conn)
+        .optional()?;
+    let (owner, duration_min, active, version) = row.ok_or(AppError::NotFound)?;
+    let s = ServiceAt {
+        therapist_id: owner,
+        duration_min,
+        active,
+        version,
     };
-    if service.therapist_id == therapist_id && service.active {
-        Ok((service.version, service.duration_min))
+    cache.keep_service(service_id, s);
+    bookable_service(s, therapist_id)
+}
+
+/// [`bookable_version`] from memory alone, given the therapist's current schedule version (a
+/// synced directory index's): None when the service was not read at that version.
+pub fn bookable_kept(
+    cache: &ScheduleCache,
+    version: i64,
+    therapist_id: i64,
+    service_id: i64,
+) -> Option<Result<(i64, i32), AppError>> {
+    cache
+        .service_at(service_id, version)
+        .map(|s| bookable_service(s, therapist_id))
+}
+
+fn bookable_service(s: ServiceAt, therapist_id: i64) -> Result<(i64, i32), AppError> {
+    if s.therapist_id == therapist_id && s.active {
+        Ok((s.version, s.duration_min))
     } else {
         Err(AppError::NotFound)
     }

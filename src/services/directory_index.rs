@@ -321,7 +321,10 @@ impl Row {
 pub struct DirectoryIndex {
     inner: RwLock<Index>,
     flight: Mutex<Flight>,
+    /// Wakes the threads waiting in [`DirectoryIndex::sync`] when a sync ends.
     landed: Condvar,
+    /// Wakes the tasks waiting in [`DirectoryIndex::synced`] when a sync ends.
+    landed_async: tokio::sync::Notify,
 }
 
 /// The syncs started and finished, and whether one is running.
@@ -351,6 +354,7 @@ impl Drop for Landing<'_> {
             f.done = f.done.max(self.run);
         }
         self.index.landed.notify_all();
+        self.index.landed_async.notify_waiters();
     }
 }
 
@@ -401,6 +405,57 @@ impl DirectoryIndex {
             landing.ok = true;
             drop(landing);
             f = lock();
+        }
+    }
+
+    /// [`sync`](Self::sync) for a request's task: on PostgreSQL a task that finds a sync running
+    /// waits for the next one without holding a thread or a connection, and only the task that
+    /// runs a sync takes them (on the blocking pool). Then read the index with
+    /// [`read`](Self::read).
+    pub async fn synced(self: &Arc<Self>, pool: &crate::db::Pool) -> Result<(), AppError> {
+        let mut needed = None;
+        loop {
+            let notified = self.landed_async.notified();
+            tokio::pin!(notified);
+            // Registered before the state is looked at: a sync ending in between still wakes it.
+            notified.as_mut().enable();
+            let run = {
+                let mut f = self
+                    .flight
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let needed = *needed.get_or_insert(f.started + 1);
+                if f.done >= needed {
+                    return Ok(());
+                }
+                if f.running {
+                    None
+                } else {
+                    f.running = true;
+                    f.started += 1;
+                    Some(f.started)
+                }
+            };
+            match run {
+                None => notified.await,
+                Some(run) => {
+                    let me = self.clone();
+                    let pool = pool.clone();
+                    actix_web::web::block(move || {
+                        let mut landing = Landing {
+                            index: &me,
+                            run,
+                            ok: false,
+                        };
+                        let mut conn = pool.get()?;
+                        me.sync_now(&mut conn)?;
+                        landing.ok = true;
+                        Ok::<_, AppError>(())
+                    })
+                    .await
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("sync task: {e}")))??;
+                }
+            }
         }
     }
 

@@ -1107,3 +1107,46 @@ async fn a_change_committed_after_later_ones_still_reaches_every_cached_answer()
     );
     assert_eq!(free_on_day(&app).await, [busy.therapist_id]);
 }
+
+/// Under concurrent readers (whose directory syncs coalesce on PostgreSQL), an answer asked for
+/// after a booking returned never offers the booked slot: every request sees the database as of
+/// a moment after it arrived.
+#[tokio::test]
+async fn an_answer_asked_after_a_booking_never_offers_its_slot_even_under_concurrent_reads() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let day = some_day();
+    let list = slots(&app, &m, day, day).await;
+    // Starts 75 minutes apart: an hour's session and the buffer, none overlapping.
+    let starts: Vec<String> = list.iter().step_by(5).take(6).cloned().collect();
+    assert_eq!(starts.len(), 6);
+    let mut tokens = Vec::new();
+    for i in 0..starts.len() {
+        tokens.push(app.api_user(&format!("c{i}@example.com"), "client").await.1);
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let readers = async {
+        let mut answers = 0;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let batch = (0..8).map(|_| slots(&app, &m, day, day));
+            answers += futures_util::future::join_all(batch).await.len();
+        }
+        answers
+    };
+    let bookers = async {
+        let (app, m) = (&app, &m);
+        let each = tokens.iter().zip(&starts).map(|(t, s)| async move {
+            let r = book(app, t, m, s, &[], false).await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let after = slots(app, m, day, day).await;
+            assert!(!after.contains(s), "{s} is still offered after its booking");
+        });
+        futures_util::future::join_all(each).await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    let (answers, ()) = tokio::join!(readers, bookers);
+    assert!(answers > 0);
+    let last = slots(&app, &m, day, day).await;
+    assert!(starts.iter().all(|s| !last.contains(s)));
+}
