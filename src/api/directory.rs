@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use crate::api::ListOut;
 use crate::domain::technique::CATALOGUE;
 use crate::error::ApiResult;
-use crate::services::availability::Oracle;
 use crate::services::directory::{self, SearchHit, SearchQuery};
 use crate::services::with_conn;
 use crate::web::app_state;
@@ -68,13 +67,14 @@ pub async fn search(
     }
     let params = q.into_inner().parse(today)?;
     let state = app_state(&req);
-    let cache = state.schedules.clone();
-    let index = state.directory.clone();
-    // On SQLite a search without free time to decide runs on this thread (no pool hop).
-    let quick = state.sqlite() && params.is_quick();
-    let r = crate::services::with_conn_quick(&state.pool, quick, move |conn| {
-        directory::search(conn, &params, today, &Oracle::now(&cache), &index)
-    })
+    let r = directory::search_request(
+        &state.pool,
+        state.sqlite(),
+        &state.directory,
+        &state.schedules,
+        params,
+        today,
+    )
     .await?;
     Ok(web::Json(ListOut {
         total: r.total,

@@ -398,7 +398,48 @@ fn matches<'e>(
             .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
 }
 
+/// Runs a search for a request: on PostgreSQL the directory sync is awaited first without a
+/// thread or a connection (see `DirectoryIndex::synced`) and the search runs on the blocking
+/// pool; on SQLite a search without free time to decide runs on the request's thread.
+pub async fn search_request(
+    pool: &crate::db::Pool,
+    sqlite: bool,
+    index: &std::sync::Arc<directory_index::DirectoryIndex>,
+    cache: &std::sync::Arc<crate::services::availability::ScheduleCache>,
+    p: SearchParams,
+    today: NaiveDate,
+) -> Result<SearchResult, AppError> {
+    let (index, cache) = (index.clone(), cache.clone());
+    if sqlite {
+        let quick = p.is_quick();
+        return crate::services::with_conn_quick(pool, quick, move |conn| {
+            let oracle = crate::services::availability::Oracle::now(&cache);
+            search(conn, &p, today, &oracle, &index)
+        })
+        .await;
+    }
+    index.synced(pool).await?;
+    crate::services::with_conn(pool, move |conn| {
+        let oracle = crate::services::availability::Oracle::now(&cache);
+        search_synced(conn, &p, today, &oracle, &index)
+    })
+    .await
+}
+
+/// Searches the directory index, synced first (so as of a moment after this call began).
 pub fn search(
+    conn: &mut DbConnection,
+    p: &SearchParams,
+    today: NaiveDate,
+    oracle: &dyn FreeTimeOracle,
+    index: &directory_index::DirectoryIndex,
+) -> Result<SearchResult, AppError> {
+    drop(index.sync(conn)?);
+    search_synced(conn, p, today, oracle, index)
+}
+
+/// [`search`] over an index the caller synced after its request arrived.
+pub fn search_synced(
     conn: &mut DbConnection,
     p: &SearchParams,
     today: NaiveDate,
@@ -422,7 +463,7 @@ pub fn search(
             .iter()
             .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
             .collect();
-        let idx = index.sync(conn)?;
+        let idx = index.read();
         let free_time = p.available_on.is_some() || p.sort == Sort::Soonest;
         let candidate = |k: &directory_index::Key| Candidate {
             id: k.id,

@@ -9,7 +9,6 @@ use chrono_tz::Tz;
 use crate::domain::profile::LANGUAGES;
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::{AppError, FieldErrors};
-use crate::services::availability::Oracle;
 use crate::services::directory::{self, PublicProfile, SearchHit, SearchQuery, SearchResult};
 use crate::services::with_conn;
 use crate::web::{app_state, render, PageCtx, PageResult};
@@ -171,13 +170,14 @@ pub async fn search(
         Err(e) => return Err(e.into()),
     };
     let state = app_state(&req);
-    let cache = state.schedules.clone();
-    let index = state.directory.clone();
-    // On SQLite a search without free time to decide runs on this thread (no pool hop).
-    let quick = state.sqlite() && params.is_quick();
-    match crate::services::with_conn_quick(&state.pool, quick, move |conn| {
-        directory::search(conn, &params, today, &Oracle::now(&cache), &index)
-    })
+    match directory::search_request(
+        &state.pool,
+        state.sqlite(),
+        &state.directory,
+        &state.schedules,
+        params,
+        today,
+    )
     .await
     {
         Ok(r) => {
