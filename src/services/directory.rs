@@ -371,14 +371,13 @@ struct Label {
     techniques: Vec<String>,
 }
 
-/// Whether an entry of the directory index passes every filter but the place (suspension, a
-/// license verified today, techniques, hours, accepting, mobile, words, language). `key` holds the
-/// hot columns; the entry (languages) is looked up only when that filter is asked for.
+/// Whether an entry of the directory index passes every filter but the place and the words
+/// (suspension, a license verified today, techniques, hours, accepting, mobile, language). `key`
+/// holds the hot columns; the entry (languages) is looked up only when that filter is asked for.
 fn matches<'e>(
     key: &directory_index::Key,
     entry: impl FnOnce() -> Option<&'e directory_index::Entry>,
     p: &SearchParams,
-    words: &[memchr::memmem::Finder<'_>],
     today: NaiveDate,
     masks: (i64, i64),
 ) -> bool {
@@ -390,12 +389,9 @@ fn matches<'e>(
         && p.min_hours.is_none_or(|h| key.verified_hours >= h)
         && (!p.accepting_only || key.accepting_new_clients)
         && (!p.mobile_only || key.mobile);
-    if !hot {
-        return false;
-    }
-    words.iter().all(|w| w.find(key.text.as_bytes()).is_some())
-        && p.language
-            .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
+    hot && p
+        .language
+        .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
 }
 
 /// Runs a search for a request: on PostgreSQL the directory sync is awaited first without a
@@ -472,28 +468,43 @@ pub fn search_synced(
             schedule_version: k.schedule_version,
         };
         // Each candidate with its squared chord from `near` (it orders and bounds exactly as
-        // the distance does; the page's distances are computed at the end): one pass, no
-        // trigonometry per candidate.
-        let mut rows: Vec<(Candidate, Option<f64>)> = match &p.near {
-            Some(near) => {
-                let cells = cells_of(&bounding_box(near.point, p.radius_km));
-                let center = unit_vector(near.point);
-                let within = chord2_of_km(p.radius_km);
-                idx.in_cells(&cells)
-                    .filter_map(|k| {
+        // the distance does; the page's distances are computed at the end): one pass over the
+        // cells, no trigonometry per candidate, and the words read from the memo of each cell.
+        let cells = p
+            .near
+            .as_ref()
+            .map(|near| cells_of(&bounding_box(near.point, p.radius_km)));
+        let geo = p
+            .near
+            .as_ref()
+            .map(|near| (unit_vector(near.point), chord2_of_km(p.radius_km)));
+        let mut rows: Vec<(Candidate, Option<f64>)> = Vec::new();
+        // Without a place, every cell, and therapists without a place count too.
+        for (cell, generation, keys) in idx.cell_keys(cells.as_deref()) {
+            let holding: Vec<_> = p
+                .words
+                .iter()
+                .zip(&words)
+                .map(|(w, f)| index.words_in(w, f, cell, generation, keys))
+                .collect();
+            for (pos, k) in keys.iter().enumerate() {
+                let d = match geo {
+                    Some((center, within)) => {
                         let d = chord2(center, k.xyz);
-                        (d <= within && matches(k, || idx.get(k.id), p, &words, today, masks))
-                            .then(|| (candidate(k), Some(d)))
-                    })
-                    .collect()
+                        if d > within {
+                            continue;
+                        }
+                        Some(d)
+                    }
+                    None => None,
+                };
+                if holding.iter().all(|b| b.has(pos))
+                    && matches(k, || idx.get(k.id), p, today, masks)
+                {
+                    rows.push((candidate(k), d));
+                }
             }
-            // Without a place, therapists without one count too.
-            None => idx
-                .all_keys()
-                .filter(|k| matches(k, || idx.get(k.id), p, &words, today, masks))
-                .map(|k| (candidate(k), None))
-                .collect(),
-        };
+        }
         if free_time && rows.len() > MAX_CANDIDATES {
             return Err(AppError::Rule {
                 code: "search_too_broad",

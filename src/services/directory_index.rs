@@ -62,6 +62,29 @@ pub struct Entry {
     pos: usize,
 }
 
+impl Entry {
+    /// Whether two versions of an entry list the same (all but the stamp and the schedule
+    /// version are equal).
+    fn same_listing(&self, o: &Entry) -> bool {
+        self.id == o.id
+            && self.name == o.name
+            && self.city == o.city
+            && self.region == o.region
+            && self.latitude == o.latitude
+            && self.longitude == o.longitude
+            && self.geo_cell == o.geo_cell
+            && self.text == o.text
+            && self.accepting_new_clients == o.accepting_new_clients
+            && self.languages == o.languages
+            && self.mobile == o.mobile
+            && self.suspended == o.suspended
+            && self.verified_hours == o.verified_hours
+            && self.license_verified_until == o.license_verified_until
+            && self.price_from_cents == o.price_from_cents
+            && self.technique_mask == o.technique_mask
+    }
+}
+
 /// What most filters and the sort read, packed together by grid cell so that a place's
 /// candidates are a scan of contiguous memory.
 #[derive(Debug, Clone)]
@@ -116,6 +139,10 @@ pub struct Index {
     cursor: i64,
     entries: FxHashMap<i64, Entry>,
     cells: FxHashMap<i32, Vec<Key>>,
+    /// Per cell, a number that changes whenever its keys are added, removed or moved (what the
+    /// word memo of [`DirectoryIndex::words_in`] is kept by).
+    generations: FxHashMap<i32, u64>,
+    next_generation: u64,
     /// Therapists deleted, with the stamp of their removal (an older row never brings one back).
     removed: HashMap<i64, i64>,
     /// PostgreSQL: the xmin of the snapshot the schedule versions were last read in.
@@ -154,6 +181,32 @@ impl Index {
         cells.iter().filter_map(|c| self.cells.get(c)).flatten()
     }
 
+    /// The keys of these grid cells (every cell when None), cell by cell, with the cell and its
+    /// generation.
+    pub fn cell_keys<'a>(
+        &'a self,
+        cells: Option<&'a [i32]>,
+    ) -> Box<dyn Iterator<Item = (i32, u64, &'a [Key])> + 'a> {
+        let generation = |c: &i32| self.generations.get(c).copied().unwrap_or(0);
+        match cells {
+            Some(cells) => {
+                Box::new(cells.iter().filter_map(move |c| {
+                    self.cells.get(c).map(|k| (*c, generation(c), k.as_slice()))
+                }))
+            }
+            None => Box::new(
+                self.cells
+                    .iter()
+                    .map(move |(c, k)| (*c, generation(c), k.as_slice())),
+            ),
+        }
+    }
+
+    fn touch(&mut self, cell: i32) {
+        self.next_generation += 1;
+        self.generations.insert(cell, self.next_generation);
+    }
+
     /// Versions only grow: the larger one read is the current one (in the entry and its key).
     fn raise_version(&mut self, id: i64, version: i64) {
         let Some(e) = self.entries.get_mut(&id) else {
@@ -175,6 +228,7 @@ impl Index {
     fn unlink(&mut self, id: i64) -> Option<Entry> {
         let e = self.entries.remove(&id)?;
         let c = e.geo_cell.unwrap_or(NO_CELL);
+        self.touch(c);
         if let Some(keys) = self.cells.get_mut(&c) {
             keys.swap_remove(e.pos);
             if let Some(moved) = keys.get(e.pos) {
@@ -190,6 +244,7 @@ impl Index {
     }
 
     fn link(&mut self, mut e: Entry) {
+        self.touch(e.geo_cell.unwrap_or(NO_CELL));
         let keys = self.cells.entry(e.geo_cell.unwrap_or(NO_CELL)).or_default();
         e.pos = keys.len();
         keys.push(Key::of(&e));
@@ -221,6 +276,15 @@ impl Index {
             {
                 self.raise_version(e.id, e.schedule_version);
                 continue;
+            }
+            // Only the stamp and the schedule version moved (a booking, on SQLite): the key
+            // stays where it is.
+            if let Some(old) = self.entries.get_mut(&e.id) {
+                if old.same_listing(&e) {
+                    old.stamp = e.stamp;
+                    self.raise_version(e.id, e.schedule_version);
+                    continue;
+                }
             }
             if let Some(old) = self.unlink(e.id) {
                 e.schedule_version = e.schedule_version.max(old.schedule_version);
@@ -325,6 +389,48 @@ pub struct DirectoryIndex {
     landed: Condvar,
     /// Wakes the tasks waiting in [`DirectoryIndex::synced`] when a sync ends.
     landed_async: tokio::sync::Notify,
+    words: WordMemo,
+}
+
+/// Which keys of a cell hold a word, one bit per position, as of the cell's generation.
+#[derive(Debug)]
+pub struct WordBits {
+    generation: u64,
+    bits: Vec<u64>,
+}
+
+impl WordBits {
+    pub fn has(&self, pos: usize) -> bool {
+        self.bits
+            .get(pos / 64)
+            .is_some_and(|b| b & (1 << (pos % 64)) != 0)
+    }
+}
+
+#[derive(Clone)]
+struct BitsWeight;
+
+impl quick_cache::Weighter<(Box<str>, i32), Arc<WordBits>> for BitsWeight {
+    fn weight(&self, k: &(Box<str>, i32), v: &Arc<WordBits>) -> u64 {
+        (48 + k.0.len() + v.bits.len() * 8) as u64
+    }
+}
+
+/// How many bytes the word memo keeps at most (a word in a cell of 10,000 therapists weighs
+/// about 1.3 KB).
+pub const WORD_MEMO_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug)]
+struct WordMemo(quick_cache::sync::Cache<(Box<str>, i32), Arc<WordBits>, BitsWeight>);
+
+impl Default for WordMemo {
+    fn default() -> Self {
+        WordMemo(quick_cache::sync::Cache::with_weighter(
+            16_384,
+            WORD_MEMO_BYTES,
+            BitsWeight,
+        ))
+    }
 }
 
 /// The syncs started and finished, and whether one is running.
@@ -510,6 +616,33 @@ impl DirectoryIndex {
         Ok(())
     }
 
+    /// Which of a cell's keys hold `word` in their text (`finder` searches for it), remembered per
+    /// cell generation: a repeated word search reads one bit per therapist instead of its text.
+    pub fn words_in(
+        &self,
+        word: &str,
+        finder: &memchr::memmem::Finder<'_>,
+        cell: i32,
+        generation: u64,
+        keys: &[Key],
+    ) -> Arc<WordBits> {
+        let key = (Box::<str>::from(word), cell);
+        if let Some(b) = self.words.0.get(&key) {
+            if b.generation == generation && b.bits.len() * 64 >= keys.len() {
+                return b;
+            }
+        }
+        let mut bits = vec![0u64; keys.len().div_ceil(64)];
+        for (pos, k) in keys.iter().enumerate() {
+            if finder.find(k.text.as_bytes()).is_some() {
+                bits[pos / 64] |= 1 << (pos % 64);
+            }
+        }
+        let b = Arc::new(WordBits { generation, bits });
+        self.words.0.insert(key, b.clone());
+        b
+    }
+
     /// The index as last synced (never older than the last [`sync`](Self::sync) of this caller).
     pub fn read(&self) -> RwLockReadGuard<'_, Index> {
         // A panic while applying leaves entries that are each whole; the next sync goes on.
@@ -620,6 +753,37 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The word memo of a cell answers as the texts do after any sequence of changes,
+        /// moves, version bumps and removals (all asked about after each step, so that stale
+        /// memos would be found).
+        #[test]
+        fn remembered_words_follow_the_texts(
+            ops in proptest::collection::vec((0i64..10, proptest::option::of(0i32..2), 0u8..4, 0usize..3), 1..60)
+        ) {
+            let bios = ["a quokka here", "back pain", "nothing"];
+            let index = DirectoryIndex::new();
+            let finder = memchr::memmem::Finder::new(b"quokka");
+            let mut stamp = 0;
+            for (id, cell, op, bio) in ops {
+                stamp += 1;
+                {
+                    let mut g = index.inner.write().unwrap();
+                    match op {
+                        0 => g.apply(vec![removal(id, stamp)]),
+                        1 => g.raise_version(id, stamp),
+                        _ => g.apply(vec![Row { bio: Some(bios[bio].into()), ..row(id, cell, stamp, 0) }]),
+                    }
+                }
+                let g = index.read();
+                for (c, generation, keys) in g.cell_keys(None) {
+                    let bits = index.words_in("quokka", &finder, c, generation, keys);
+                    for (pos, k) in keys.iter().enumerate() {
+                        proptest::prop_assert_eq!(bits.has(pos), k.text.contains("quokka"));
+                    }
+                }
+            }
+        }
+
         /// Changes, moves between cells, version bumps and removals in any order keep the keys
         /// and the entries in step, and the highest version read wins.
         #[test]
