@@ -171,16 +171,6 @@ impl Index {
             .map(|e| e.schedule_version)
     }
 
-    /// Every key (with a place or not).
-    pub fn all_keys(&self) -> impl Iterator<Item = &Key> {
-        self.cells.values().flatten()
-    }
-
-    /// The keys of these grid cells.
-    pub fn in_cells<'a>(&'a self, cells: &'a [i32]) -> impl Iterator<Item = &'a Key> + 'a {
-        cells.iter().filter_map(|c| self.cells.get(c)).flatten()
-    }
-
     /// The keys of these grid cells (every cell when None), cell by cell, with the cell and its
     /// generation.
     pub fn cell_keys<'a>(
