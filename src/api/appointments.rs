@@ -510,15 +510,20 @@ pub async fn availability(
     let cache = state.schedules.clone();
     let directory = state.directory.clone();
     let sqlite = state.sqlite();
-    if !sqlite {
-        // PostgreSQL: wait for a directory sync begun after this request arrived (without a
-        // thread or a connection unless this request runs it); when the service and the slots
-        // of the therapist's current version are kept, answer from memory on this thread.
+    // PostgreSQL: wait for a directory sync begun after this request arrived (without a thread
+    // or a connection unless this request runs it); when the service and the slots of the
+    // therapist's current version are kept, answer from memory on this thread.
+    let synced_version = if sqlite {
+        None
+    } else {
         directory.synced(&state.pool).await?;
         let version = directory
             .read()
             .bookable_version(id)
             .ok_or(AppError::NotFound)?;
+        Some(version)
+    };
+    if let Some(version) = synced_version {
         if let Some(kept) = booking::bookable_kept(&cache, version, id, service_id) {
             let (version, duration) = kept?;
             let key = SlotKey {
@@ -536,11 +541,14 @@ pub async fn availability(
             }
         }
     }
-    // The therapist's schedule version decides (from the directory index, synced first); when
-    // the slots of that version are kept, that is all, and on SQLite it runs on this thread.
+    // The therapist's schedule version decides (on SQLite from the directory index, synced
+    // here); when the slots of that version are kept, that is all, and on SQLite it runs on this
+    // thread.
     let kept = crate::services::with_conn_quick(&state.pool, sqlite, move |conn| {
-        let (version, duration) =
-            booking::bookable_version(conn, &directory, &cache, id, service_id)?;
+        let (version, duration) = match synced_version {
+            Some(v) => booking::bookable_version_at(conn, &cache, v, id, service_id)?,
+            None => booking::bookable_version(conn, &directory, &cache, id, service_id)?,
+        };
         let key = SlotKey {
             therapist_id: id,
             version,

@@ -179,6 +179,11 @@ pub fn chord2_of_km(km: f64) -> f64 {
     c * c
 }
 
+/// The great-circle distance of a squared chord (the inverse of [`chord2_of_km`]).
+pub fn km_of_chord2(c2: f64) -> f64 {
+    2.0 * EARTH_RADIUS_KM * (c2.max(0.0).sqrt() / 2.0).min(1.0).asin()
+}
+
 /// A latitude/longitude box that contains every point within `radius_km` of `c`
 /// (the index prefilter; the exact distance decides).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -286,6 +291,7 @@ mod tests {
             if (da - radius).abs() > 1e-6 {
                 proptest::prop_assert_eq!(da <= radius, ca <= chord2_of_km(radius));
             }
+            proptest::prop_assert!((km_of_chord2(ca) - da).abs() < 1e-6, "{} {}", km_of_chord2(ca), da);
         }
     }
 

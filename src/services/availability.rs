@@ -449,7 +449,22 @@ impl ScheduleCache {
                 if r.bookable(now).next().is_some() {
                     free.push(id);
                 }
-                m.insert(id, FreeDay::of(version, r));
+                // Remembered only when the slots are that version's exactly (kept by
+                // `raw_slots_many`; a schedule that changed while it loaded is not).
+                let exact = self
+                    .slots
+                    .get(&SlotKey {
+                        therapist_id: id,
+                        version,
+                        duration_min: 0,
+                        from: day,
+                        to: day,
+                        json: false,
+                    })
+                    .is_some_and(|kept| Arc::ptr_eq(&kept, r));
+                if exact {
+                    m.insert(id, FreeDay::of(version, r));
+                }
             }
         }
         Ok(free)

@@ -187,6 +187,18 @@ pub fn bookable_version(
         .sync(conn)?
         .bookable_version(therapist_id)
         .ok_or(AppError::NotFound)?;
+    bookable_version_at(conn, cache, version, therapist_id, service_id)
+}
+
+/// [`bookable_version`] given the therapist's current schedule version (read from a directory
+/// index synced after the request arrived).
+pub fn bookable_version_at(
+    conn: &mut DbConnection,
+    cache: &ScheduleCache,
+    version: i64,
+    therapist_id: i64,
+    service_id: i64,
+) -> Result<(i64, i32), AppError> {
     if let Some(kept) = bookable_kept(cache, version, therapist_id, service_id) {
         return kept;
     }

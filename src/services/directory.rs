@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use crate::db::schema::users;
 use crate::db::DbConnection;
 use crate::domain::gazetteer::{
-    self, bounding_box, cells_of, chord2, chord2_of_km, distance_km, unit_vector, GeoPoint, Near,
+    self, bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, Near,
 };
 use crate::domain::{profile, technique, FieldErrors};
 use crate::error::AppError;
@@ -566,20 +566,23 @@ pub fn search_synced(
             rows.truncate(end);
         }
         rows.sort_unstable_by(|a, b| order(a, b));
+        // The page's distances from the chords of the same read.
+        let mut distances = HashMap::new();
         let page_rows: Vec<Candidate> = rows
             .into_iter()
             .skip(offset as usize)
             .take(p.per_page as usize)
-            .map(|(c, _)| c)
+            .map(|(c, d)| {
+                if let Some(d) = d {
+                    distances.insert(c.id, km_of_chord2(d));
+                }
+                c
+            })
             .collect();
-        let mut distances = HashMap::new();
         // The result lines from the index (as synced above, or newer).
         let idx = index.read();
         for c in &page_rows {
             if let Some(e) = idx.get(c.id) {
-                if let (Some(near), Some(lat), Some(lon)) = (&p.near, e.latitude, e.longitude) {
-                    distances.insert(c.id, distance_km(near.point, GeoPoint { lat, lon }));
-                }
                 labels.insert(
                     c.id,
                     Label {

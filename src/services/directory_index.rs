@@ -431,14 +431,22 @@ struct Flight {
     running: bool,
 }
 
-/// Ends a sync run even when it fails or panics, and wakes those waiting for it.
-struct Landing<'a> {
-    index: &'a DirectoryIndex,
+/// Ends a sync run even when it fails, panics or never runs (its task dropped), and wakes
+/// those waiting for it.
+struct Landing<I: std::ops::Deref<Target = DirectoryIndex>> {
+    index: I,
     run: u64,
     ok: bool,
 }
 
-impl Drop for Landing<'_> {
+impl<I: std::ops::Deref<Target = DirectoryIndex>> Landing<I> {
+    /// The run brought the index up to the database: those waiting for it may go on.
+    fn succeeded(&mut self) {
+        self.ok = true;
+    }
+}
+
+impl<I: std::ops::Deref<Target = DirectoryIndex>> Drop for Landing<I> {
     fn drop(&mut self) {
         let mut f = self
             .index
@@ -498,7 +506,7 @@ impl DirectoryIndex {
             };
             drop(f);
             self.sync_now(conn)?;
-            landing.ok = true;
+            landing.succeeded();
             drop(landing);
             f = lock();
         }
@@ -535,17 +543,17 @@ impl DirectoryIndex {
             match run {
                 None => notified.await,
                 Some(run) => {
-                    let me = self.clone();
+                    // Made before the task: dropped with it even if it never runs.
+                    let mut landing = Landing {
+                        index: self.clone(),
+                        run,
+                        ok: false,
+                    };
                     let pool = pool.clone();
                     actix_web::web::block(move || {
-                        let mut landing = Landing {
-                            index: &me,
-                            run,
-                            ok: false,
-                        };
                         let mut conn = pool.get()?;
-                        me.sync_now(&mut conn)?;
-                        landing.ok = true;
+                        landing.index.sync_now(&mut conn)?;
+                        landing.succeeded();
                         Ok::<_, AppError>(())
                     })
                     .await

@@ -33,8 +33,10 @@ where
     .await?
 }
 
-/// Like [`with_conn`], for work that is short by construction (an indexed query and an answer
-/// kept in memory, such as a cached availability answer; never a cache miss): on SQLite, whose
+/// Like [`with_conn`], for work that is short by construction (indexed reads and answers kept in
+/// memory, such as a cached availability answer, or a search with no free time to decide, whose
+/// page's next free times are at worst loaded for 20 therapists; never a 31-day computation or
+/// free time for thousands of candidates): on SQLite, whose
 /// queries are function calls taking microseconds, it runs right on the request's thread when a
 /// connection is idle, which saves the two thread switches of the blocking pool (most of such a
 /// request's cost). On PostgreSQL (`sqlite` false), or when every connection is busy, it is

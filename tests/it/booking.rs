@@ -1150,3 +1150,20 @@ async fn an_answer_asked_after_a_booking_never_offers_its_slot_even_under_concur
     let last = slots(&app, &m, day, day).await;
     assert!(starts.iter().all(|s| !last.contains(s)));
 }
+
+/// Many free-slot answers that are not kept yet, asked at once (more than the pool has
+/// connections), all come back, each the same as when asked alone.
+#[tokio::test]
+async fn many_answers_computed_at_once_all_come_back() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let first = some_day();
+    let days: Vec<NaiveDate> = (0..24).map(|i| first + Duration::days(i)).collect();
+    let at_once =
+        futures_util::future::join_all(days.iter().map(|d| slots(&app, &m, *d, *d))).await;
+    for (d, answer) in days.iter().zip(&at_once) {
+        assert_eq!(answer, &slots(&app, &m, *d, *d).await, "{d}");
+    }
+    assert!(at_once.iter().any(|a| !a.is_empty()));
+}

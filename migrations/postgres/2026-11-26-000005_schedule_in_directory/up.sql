@@ -5,6 +5,9 @@
 -- reader asks for the rows written by any transaction it could not see last time:
 -- schedule_xid >= the xmin of its previous snapshot (a transaction that commits after a snapshot
 -- was taken has an id at or above that snapshot's xmin).
+-- The index on schedule_xid makes every bump an update with index changes (no longer heap-only, as
+-- migration 000003's fillfactor intended): each booking writes one more index entry per index of
+-- therapists. Measured: booking throughput unchanged within noise (README).
 ALTER TABLE therapists ADD COLUMN schedule_xid xid8 NOT NULL DEFAULT '0';
 CREATE INDEX therapists_schedule_xid_idx ON therapists (schedule_xid);
 CREATE FUNCTION note_schedule_xid() RETURNS trigger LANGUAGE plpgsql AS $$
