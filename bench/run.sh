@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The search benchmark: seeds 100,000 therapists, starts the release server, and drives it with
 # wrk at concurrency 1 and 32, on SQLite and on PostgreSQL. For each backend it prints req/s,
-# p50 and p99 of: /healthz (the ceiling), /api/v1/techniques (a one-query baseline) and the
+# p50 and p99 of: /healthz (one SELECT 1), /api/v1/techniques (compiled in: no query) and the
 # search mix (technique + near + radius, + min_hours, + available_on, q).
 #
 #   bash bench/run.sh                      # both backends, 100,000 therapists, 10 s a run
