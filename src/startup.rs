@@ -35,6 +35,24 @@ impl AppState {
             crate::db::DatabaseUrl::Sqlite(_)
         )
     }
+
+    /// A directory search for a request (the page's and the API's): see
+    /// `services::directory::search_request`.
+    pub async fn search(
+        &self,
+        params: crate::services::directory::SearchParams,
+        today: chrono::NaiveDate,
+    ) -> Result<crate::services::directory::SearchResult, AppError> {
+        crate::services::directory::search_request(
+            &self.pool,
+            self.sqlite(),
+            &self.directory,
+            &self.schedules,
+            params,
+            today,
+        )
+        .await
+    }
 }
 
 pub struct Application {

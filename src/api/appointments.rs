@@ -510,6 +510,15 @@ pub async fn availability(
     let cache = state.schedules.clone();
     let directory = state.directory.clone();
     let sqlite = state.sqlite();
+    // The slots of a schedule version for this service's duration, as JSON objects.
+    let key_of = move |(version, duration_min): (i64, i32)| SlotKey {
+        therapist_id: id,
+        version,
+        duration_min,
+        from,
+        to,
+        json: true,
+    };
     // PostgreSQL: wait for a directory sync begun after this request arrived (without a thread
     // or a connection unless this request runs it); when the service and the slots of the
     // therapist's current version are kept, answer from memory on this thread.
@@ -525,16 +534,7 @@ pub async fn availability(
     };
     if let Some(version) = synced_version {
         if let Some(kept) = booking::bookable_kept(&cache, version, id, service_id) {
-            let (version, duration) = kept?;
-            let key = SlotKey {
-                therapist_id: id,
-                version,
-                duration_min: duration,
-                from,
-                to,
-                json: true,
-            };
-            if let Some(raw) = cache.cached_raw_slots(&key) {
+            if let Some(raw) = cache.cached_raw_slots(&key_of(kept?)) {
                 return Ok(HttpResponse::Ok()
                     .content_type("application/json")
                     .body(slots_body(&raw, Utc::now())));
@@ -545,18 +545,10 @@ pub async fn availability(
     // here); when the slots of that version are kept, that is all, and on SQLite it runs on this
     // thread.
     let kept = crate::services::with_conn_quick(&state.pool, sqlite, move |conn| {
-        let (version, duration) = match synced_version {
+        let key = key_of(match synced_version {
             Some(v) => booking::bookable_version_at(conn, &cache, v, id, service_id)?,
             None => booking::bookable_version(conn, &directory, &cache, id, service_id)?,
-        };
-        let key = SlotKey {
-            therapist_id: id,
-            version,
-            duration_min: duration,
-            from,
-            to,
-            json: true,
-        };
+        });
         Ok(match cache.cached_raw_slots(&key) {
             Some(raw) => Ok(slots_body(&raw, Utc::now())),
             None => Err(key),

@@ -67,15 +67,7 @@ pub async fn search(
     }
     let params = q.into_inner().parse(today)?;
     let state = app_state(&req);
-    let r = directory::search_request(
-        &state.pool,
-        state.sqlite(),
-        &state.directory,
-        &state.schedules,
-        params,
-        today,
-    )
-    .await?;
+    let r = state.search(params, today).await?;
     Ok(web::Json(ListOut {
         total: r.total,
         page: r.page,

@@ -170,16 +170,7 @@ pub async fn search(
         Err(e) => return Err(e.into()),
     };
     let state = app_state(&req);
-    match directory::search_request(
-        &state.pool,
-        state.sqlite(),
-        &state.directory,
-        &state.schedules,
-        params,
-        today,
-    )
-    .await
-    {
+    match state.search(params, today).await {
         Ok(r) => {
             page.result = Some(r);
             render(StatusCode::OK, &page)
