@@ -277,10 +277,13 @@ impl RawSlots {
             Duration::hours(self.min_notice_hours as i64),
             Duration::days(self.max_advance_days as i64),
         );
-        self.slots
+        // The slots are sorted by start: the first in the window is found by bisection.
+        let first = self.slots.partition_point(|s| s.start < earliest);
+        self.slots[first..]
             .iter()
             .enumerate()
-            .filter(move |(_, s)| s.start >= earliest && s.start <= latest)
+            .map(move |(i, s)| (first + i, s))
+            .take_while(move |(_, s)| s.start <= latest)
     }
 }
 
@@ -720,6 +723,17 @@ mod tests {
                 json: None,
             };
             let now = base + Duration::minutes(15 * now_q);
+            // Bisection finds what a scan of every slot finds.
+            let (earliest, latest) = availability::start_window(
+                now,
+                Duration::hours(notice_h as i64),
+                Duration::days(advance_d as i64),
+            );
+            let scanned: Vec<usize> = (0..raw.slots.len())
+                .filter(|i| raw.slots[*i].start >= earliest && raw.slots[*i].start <= latest)
+                .collect();
+            let bisected: Vec<usize> = raw.bookable(now).map(|(i, _)| i).collect();
+            proptest::prop_assert_eq!(bisected, scanned);
             let exact = raw.bookable(now).next().is_some();
             match FreeDay::of(7, &raw).free(now) {
                 Some(answer) => proptest::prop_assert_eq!(answer, exact),
