@@ -145,11 +145,7 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
         let nav = b.query(By::Css("[data-testid=nav-user]")).first().await?;
         assert_eq!(nav.text().await?, "Rosa Parks-Lee");
 
-        b.query(By::XPath("//button[normalize-space()='Log out']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Log out").await?;
         b.query(By::LinkText("Log in"))
             .first()
             .await?
@@ -315,6 +311,15 @@ async fn answer(b: &WebDriver, yes: &[&str]) -> WebDriverResult<()> {
     Ok(())
 }
 
+/// Clicks the button labelled `label`.
+async fn press(b: &WebDriver, label: &str) -> WebDriverResult<()> {
+    b.query(By::XPath(format!("//button[normalize-space()='{label}']")))
+        .first()
+        .await?
+        .click()
+        .await
+}
+
 async fn pick_first_slot(b: &WebDriver) -> WebDriverResult<()> {
     b.query(By::Css("a.slot")).first().await?.click().await?;
     b.query(By::Css("fieldset.questions")).first().await?;
@@ -381,11 +386,7 @@ async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
             .await?;
         pick_first_slot(&b).await?;
         answer(&b, &[]).await?;
-        b.query(By::XPath("//button[normalize-space()='Book this time']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Book this time").await?;
         let flash = b.query(By::Css(".flash")).first().await?.text().await?;
         assert!(flash.starts_with("Booking requested:"), "{flash}");
         assert_eq!(
@@ -417,11 +418,7 @@ async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
             .await?;
         assert!(item.text().await?.contains("Dana Client"));
         item.find(By::Tag("a")).await?.click().await?;
-        b.query(By::XPath("//button[normalize-space()='Confirm']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Confirm").await?;
         b.query(By::XPath(
             "//*[@data-testid='status' and normalize-space()='confirmed']",
         ))
@@ -449,11 +446,7 @@ async fn browser_pregnant_client_is_offered_safer_techniques_and_books_swedish()
         .await?;
         pick_first_slot(&b).await?;
         answer(&b, &["pregnant"]).await?;
-        b.query(By::XPath("//button[normalize-space()='Book this time']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Book this time").await?;
         b.query(By::XPath(
             "//h1[normalize-space()='Deep tissue is not right for you today']",
         ))
@@ -478,11 +471,7 @@ async fn browser_pregnant_client_is_offered_safer_techniques_and_books_swedish()
             .await?;
         pick_first_slot(&b).await?;
         answer(&b, &["pregnant"]).await?;
-        b.query(By::XPath("//button[normalize-space()='Book this time']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Book this time").await?;
         let flash = b.query(By::Css(".flash")).first().await?.text().await?;
         assert!(flash.starts_with("Booking requested:"), "{flash}");
         let h1 = b.query(By::Tag("h1")).first().await?.text().await?;
@@ -509,11 +498,7 @@ async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapis
         .await?;
         pick_first_slot(&b).await?;
         answer(&b, &["blood_thinners"]).await?;
-        b.query(By::XPath("//button[normalize-space()='Book this time']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Book this time").await?;
         // Asked for the practitioner's clearance; the answers are kept.
         b.query(By::Id("clearance_confirmed"))
             .first()
@@ -527,11 +512,7 @@ async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapis
                 .is_selected()
                 .await?
         );
-        b.query(By::XPath("//button[normalize-space()='Book this time']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Book this time").await?;
         b.query(By::Css(".flash")).first().await?;
 
         log_in_as(&b, &app, "maya@example.com").await?;
@@ -549,11 +530,7 @@ async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapis
             .text()
             .await?;
         assert_eq!(notes, "Screening: needs_clearance");
-        b.query(By::XPath("//button[normalize-space()='Confirm']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Confirm").await?;
         let err = b
             .query(By::Id("action-error"))
             .first()
@@ -566,11 +543,7 @@ async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapis
             .await?
             .click()
             .await?;
-        b.query(By::XPath("//button[normalize-space()='Confirm']"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        press(&b, "Confirm").await?;
         b.query(By::XPath(
             "//*[@data-testid='status' and normalize-space()='confirmed']",
         ))
