@@ -224,17 +224,7 @@ impl FreeTimeOracle for Oracle<'_> {
         conn: &mut DbConnection,
         therapists: &[(i64, i64)],
     ) -> Result<HashMap<i64, DateTime<Utc>>, AppError> {
-        let today = self.now.date_naive();
-        let raw = self.cache.raw_slots_many(
-            conn,
-            therapists,
-            today - Duration::days(1),
-            today + Duration::days(NEXT_FREE_DAYS),
-        )?;
-        Ok(raw
-            .into_iter()
-            .filter_map(|(id, r)| r.bookable(self.now).next().map(|(_, s)| (id, s.start)))
-            .collect())
+        self.cache.next_free(conn, therapists, self.now)
     }
 }
 
@@ -319,6 +309,49 @@ pub struct ScheduleCache {
     slots: quick_cache::sync::Cache<SlotKey, Arc<RawSlots>, SlotWeight>,
     services: quick_cache::sync::Cache<i64, ServiceAt>,
     days: quick_cache::sync::Cache<NaiveDate, Arc<DayMemo>>,
+    next: quick_cache::sync::Cache<i64, NextFree>,
+}
+
+/// A therapist's next free time as computed at some `now`, and until when it stays the answer:
+/// the slot stays bookable (and the first) until `now + notice` passes its start; with no slot in
+/// the window, the answer stays none until `now + advance` reaches the next slot after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NextFree {
+    version: i64,
+    /// The first date of the slots it was computed from (the day before that `now`'s date).
+    from: NaiveDate,
+    at: Option<DateTime<Utc>>,
+    valid_until: DateTime<Utc>,
+}
+
+impl NextFree {
+    fn of(version: i64, from: NaiveDate, raw: &RawSlots, now: DateTime<Utc>) -> NextFree {
+        let notice = Duration::hours(raw.min_notice_hours as i64);
+        let advance = Duration::days(raw.max_advance_days as i64);
+        let (earliest, latest) = availability::start_window(now, notice, advance);
+        let first = raw.slots.partition_point(|s| s.start < earliest);
+        let (at, valid_until) = match raw.slots.get(first) {
+            Some(s) if s.start <= latest => (Some(s.start), s.start - notice),
+            Some(s) => (None, s.start - advance - Duration::nanoseconds(1)),
+            None => (None, far_future()),
+        };
+        NextFree {
+            version,
+            from,
+            at,
+            valid_until,
+        }
+    }
+
+    /// The answer at `now`, if this one still is it.
+    fn at(
+        &self,
+        version: i64,
+        from: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Option<Option<DateTime<Utc>>> {
+        (self.version == version && self.from == from && now <= self.valid_until).then_some(self.at)
+    }
 }
 
 /// The free days of one local date, by therapist (see [`FreeDay`]).
@@ -405,7 +438,65 @@ impl ScheduleCache {
             slots: quick_cache::sync::Cache::with_weighter(100_000, CACHED_SLOT_WEIGHT, SlotWeight),
             services: quick_cache::sync::Cache::new(CACHED_SERVICES),
             days: quick_cache::sync::Cache::new(CACHED_FREE_DAYS),
+            next: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
         }
+    }
+
+    /// Whether `raw` is what the slot cache keeps under `key` (so computed from exactly that
+    /// version: a schedule that changed while it loaded is not kept).
+    fn kept_exactly(&self, key: &SlotKey, raw: &Arc<RawSlots>) -> bool {
+        self.slots
+            .get(key)
+            .is_some_and(|kept| Arc::ptr_eq(&kept, raw))
+    }
+
+    /// When each of `wanted` (therapist id, current version) is next free, within
+    /// [`NEXT_FREE_DAYS`], for a request at `now`. Each answer is remembered with the instant
+    /// until which it stays the answer, so a repeated page reads one small entry per therapist.
+    pub fn next_free(
+        &self,
+        conn: &mut DbConnection,
+        wanted: &[(i64, i64)],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<i64, DateTime<Utc>>, AppError> {
+        let from = now.date_naive() - Duration::days(1);
+        let to = now.date_naive() + Duration::days(NEXT_FREE_DAYS);
+        let mut out = HashMap::with_capacity(wanted.len());
+        let mut need = Vec::new();
+        for &(id, version) in wanted {
+            match self.next.get(&id).and_then(|n| n.at(version, from, now)) {
+                Some(at) => {
+                    if let Some(t) = at {
+                        out.insert(id, t);
+                    }
+                }
+                None => need.push((id, version)),
+            }
+        }
+        if !need.is_empty() {
+            let raw = self.raw_slots_many(conn, &need, from, to)?;
+            for (id, version) in need {
+                let Some(r) = raw.get(&id) else {
+                    continue;
+                };
+                let n = NextFree::of(version, from, r, now);
+                let key = SlotKey {
+                    therapist_id: id,
+                    version,
+                    duration_min: 0,
+                    from,
+                    to,
+                    json: false,
+                };
+                if self.kept_exactly(&key, r) {
+                    self.next.insert(id, n);
+                }
+                if let Some(t) = n.at {
+                    out.insert(id, t);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Which of `wanted` (therapist id, current version) have a slot of their shortest service
@@ -454,18 +545,15 @@ impl ScheduleCache {
                 }
                 // Remembered only when the slots are that version's exactly (kept by
                 // `raw_slots_many`; a schedule that changed while it loaded is not).
-                let exact = self
-                    .slots
-                    .get(&SlotKey {
-                        therapist_id: id,
-                        version,
-                        duration_min: 0,
-                        from: day,
-                        to: day,
-                        json: false,
-                    })
-                    .is_some_and(|kept| Arc::ptr_eq(&kept, r));
-                if exact {
+                let key = SlotKey {
+                    therapist_id: id,
+                    version,
+                    duration_min: 0,
+                    from: day,
+                    to: day,
+                    json: false,
+                };
+                if self.kept_exactly(&key, r) {
                     m.insert(id, FreeDay::of(version, r));
                 }
             }
@@ -694,6 +782,47 @@ mod tests {
     use chrono::TimeZone;
 
     proptest::proptest! {
+        /// A remembered next free time is the answer a fresh look at the slots gives at every
+        /// instant up to its `valid_until`.
+        #[test]
+        fn a_remembered_next_free_time_holds_until_it_says(
+            starts in proptest::collection::vec(0i64..400, 0..20),
+            now_q in -100i64..300,
+            later_q in 0i64..400,
+            notice_h in 0i32..30,
+            advance_d in 0i32..4,
+        ) {
+            let base = Utc.with_ymd_and_hms(2026, 3, 7, 0, 0, 0).unwrap();
+            let mut starts = starts;
+            starts.sort();
+            starts.dedup();
+            let raw = RawSlots {
+                tz: chrono_tz::America::New_York,
+                min_notice_hours: notice_h,
+                max_advance_days: advance_d,
+                slots: starts
+                    .iter()
+                    .map(|q| Interval {
+                        start: base + Duration::minutes(15 * q),
+                        end: base + Duration::minutes(15 * q + 60),
+                    })
+                    .collect(),
+                json: None,
+            };
+            let day = base.date_naive();
+            let now = base + Duration::minutes(15 * now_q);
+            let n = NextFree::of(1, day, &raw, now);
+            let fresh = |at: DateTime<Utc>| raw.bookable(at).next().map(|(_, s)| s.start);
+            proptest::prop_assert_eq!(n.at(1, day, now), Some(fresh(now)));
+            let later = now + Duration::minutes(7 * later_q);
+            if let Some(answer) = n.at(1, day, later) {
+                proptest::prop_assert_eq!(answer, fresh(later));
+            }
+            proptest::prop_assert_eq!(n.at(2, day, now), None, "another version");
+            let answer = n.at(1, day, n.valid_until);
+            proptest::prop_assert_eq!(answer, Some(fresh(n.valid_until.min(far_future()))));
+        }
+
         /// What a remembered free day answers is what the slots themselves answer, whenever it
         /// answers at all; and it declines only when the window both opens and closes inside
         /// the day's slots.

@@ -1167,3 +1167,33 @@ async fn many_answers_computed_at_once_all_come_back() {
     }
     assert!(at_once.iter().any(|a| !a.is_empty()));
 }
+
+/// The next free time a search shows moves on as soon as that time is booked.
+#[tokio::test]
+async fn the_next_free_time_in_the_results_moves_on_when_it_is_booked() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let next_free = || async {
+        let r = app
+            .api_get("/api/v1/therapists?technique=swedish", None)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        v["results"][0]["next_free_at"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = next_free().await;
+    assert_eq!(next_free().await, first, "a repeat is the same");
+    let (_, client) = app.api_user("client@example.com", "client").await;
+    let r = book(&app, &client, &m, &first, &[], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{first}");
+    let second = next_free().await;
+    assert_ne!(second, first);
+    assert!(
+        DateTime::parse_from_rfc3339(&second).unwrap()
+            > DateTime::parse_from_rfc3339(&first).unwrap()
+    );
+}
