@@ -781,6 +781,30 @@ mod tests {
     use crate::domain::availability::Interval;
     use chrono::TimeZone;
 
+    /// Hour-long slots starting at these quarter hours after `base` (sorted, once each).
+    fn raw_at(
+        base: DateTime<Utc>,
+        mut starts: Vec<i64>,
+        notice_h: i32,
+        advance_d: i32,
+    ) -> RawSlots {
+        starts.sort();
+        starts.dedup();
+        RawSlots {
+            tz: chrono_tz::America::New_York,
+            min_notice_hours: notice_h,
+            max_advance_days: advance_d,
+            slots: starts
+                .iter()
+                .map(|q| Interval {
+                    start: base + Duration::minutes(15 * q),
+                    end: base + Duration::minutes(15 * q + 60),
+                })
+                .collect(),
+            json: None,
+        }
+    }
+
     proptest::proptest! {
         /// A remembered next free time is the answer a fresh look at the slots gives at every
         /// instant up to its `valid_until`.
@@ -793,22 +817,7 @@ mod tests {
             advance_d in 0i32..4,
         ) {
             let base = Utc.with_ymd_and_hms(2026, 3, 7, 0, 0, 0).unwrap();
-            let mut starts = starts;
-            starts.sort();
-            starts.dedup();
-            let raw = RawSlots {
-                tz: chrono_tz::America::New_York,
-                min_notice_hours: notice_h,
-                max_advance_days: advance_d,
-                slots: starts
-                    .iter()
-                    .map(|q| Interval {
-                        start: base + Duration::minutes(15 * q),
-                        end: base + Duration::minutes(15 * q + 60),
-                    })
-                    .collect(),
-                json: None,
-            };
+            let raw = raw_at(base, starts, notice_h, advance_d);
             let day = base.date_naive();
             let now = base + Duration::minutes(15 * now_q);
             let n = NextFree::of(1, day, &raw, now);
@@ -834,23 +843,7 @@ mod tests {
             advance_d in 0i32..3,
         ) {
             let base = Utc.with_ymd_and_hms(2026, 3, 8, 0, 0, 0).unwrap();
-            let mut starts = starts;
-            starts.sort();
-            starts.dedup();
-            let slots: Vec<Interval> = starts
-                .iter()
-                .map(|q| Interval {
-                    start: base + Duration::minutes(15 * q),
-                    end: base + Duration::minutes(15 * q + 60),
-                })
-                .collect();
-            let raw = RawSlots {
-                tz: chrono_tz::America::New_York,
-                min_notice_hours: notice_h,
-                max_advance_days: advance_d,
-                slots,
-                json: None,
-            };
+            let raw = raw_at(base, starts, notice_h, advance_d);
             let now = base + Duration::minutes(15 * now_q);
             // Bisection finds what a scan of every slot finds.
             let (earliest, latest) = availability::start_window(
