@@ -11,7 +11,7 @@ use crate::api::ApiUser;
 use crate::domain::account::Role;
 use crate::domain::screening::Evaluation;
 use crate::error::{ApiResult, AppError};
-use crate::services::availability::{local_rfc3339 as rfc3339, RawSlots, SlotKey};
+use crate::services::availability::{local_rfc3339 as rfc3339, RawSlots};
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
 use crate::services::{therapists, with_conn};
 use crate::web::app_state;
@@ -507,66 +507,16 @@ pub async fn availability(
     let today = Utc::now().date_naive();
     let from = date_param("from", &q.from, today)?;
     let to = date_param("to", &q.to, from + Duration::days(6))?;
-    let cache = state.schedules.clone();
-    let directory = state.directory.clone();
-    let sqlite = state.sqlite();
-    // The slots of a schedule version for this service's duration, as JSON objects.
-    let key_of = move |(version, duration_min): (i64, i32)| SlotKey {
-        therapist_id: id,
-        version,
-        duration_min,
-        from,
-        to,
-        json: true,
-    };
-    // PostgreSQL: wait for a directory sync begun after this request arrived (without a thread
-    // or a connection unless this request runs it); when the service and the slots of the
-    // therapist's current version are kept, answer from memory on this thread.
-    let synced_version = if sqlite {
-        None
-    } else {
-        directory.synced(&state.pool).await?;
-        let version = directory
-            .read()
-            .bookable_version(id)
-            .ok_or(AppError::NotFound)?;
-        Some(version)
-    };
-    if let Some(version) = synced_version {
-        if let Some(kept) = booking::bookable_kept(&cache, version, id, service_id) {
-            if let Some(raw) = cache.cached_raw_slots(&key_of(kept?)) {
-                return Ok(HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(slots_body(&raw, Utc::now())));
-            }
-        }
-    }
-    // The therapist's schedule version decides (on SQLite from the directory index, synced
-    // here); when the slots of that version are kept, that is all, and on SQLite it runs on this
-    // thread.
-    let kept = crate::services::with_conn_quick(&state.pool, sqlite, move |conn| {
-        let key = key_of(match synced_version {
-            Some(v) => booking::bookable_version_at(conn, &cache, v, id, service_id)?,
-            None => booking::bookable_version(conn, &directory, &cache, id, service_id)?,
-        });
-        Ok(match cache.cached_raw_slots(&key) {
-            Some(raw) => Ok(slots_body(&raw, Utc::now())),
-            None => Err(key),
-        })
-    })
+    let raw = crate::services::availability::slots_request(
+        &state.pool,
+        state.sqlite(),
+        &state.directory,
+        &state.schedules,
+        (id, service_id),
+        (from, to),
+    )
     .await?;
-    let body = match kept {
-        Ok(body) => body,
-        // Not kept: load and compute on the blocking pool.
-        Err(key) => {
-            let cache = state.schedules.clone();
-            with_conn(&state.pool, move |conn| {
-                let raw = cache.raw_slots(conn, key)?;
-                Ok(slots_body(&raw, Utc::now()))
-            })
-            .await?
-        }
-    };
+    let body = slots_body(&raw, Utc::now());
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))

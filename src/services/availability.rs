@@ -13,7 +13,9 @@ use crate::db::schema::{
 use crate::db::DbConnection;
 use crate::domain::availability::{self, Interval, SlotQuery, WeeklyRange};
 use crate::error::AppError;
+use crate::services::booking;
 use crate::services::directory::FreeTimeOracle;
+use crate::services::directory_index::DirectoryIndex;
 
 /// The grid free slots start on, in minutes from each range's start.
 pub const STEP_MIN: i64 = 15;
@@ -228,6 +230,63 @@ impl FreeTimeOracle for Oracle<'_> {
     }
 }
 
+/// The free slots (with their JSON objects) of a therapist's service between two local dates,
+/// for a request: `ids` is (therapist, service), `dates` is (from, to). The therapist's schedule
+/// version decides what may be reused. On PostgreSQL the request first waits for a directory sync
+/// begun after it arrived (holding no thread or connection unless it runs it), and slots kept
+/// for the current version are answered from memory on the request's thread. On SQLite the sync
+/// and a kept answer run on the request's thread (`with_conn_quick`). Anything else (the service
+/// not kept at that version, the slots not kept) goes to the blocking pool, without syncing again.
+pub async fn slots_request(
+    pool: &crate::db::Pool,
+    sqlite: bool,
+    directory: &Arc<DirectoryIndex>,
+    cache: &Arc<ScheduleCache>,
+    (therapist_id, service_id): (i64, i64),
+    (from, to): (NaiveDate, NaiveDate),
+) -> Result<Arc<RawSlots>, AppError> {
+    let key_of = move |(version, duration_min): (i64, i32)| SlotKey {
+        therapist_id,
+        version,
+        duration_min,
+        from,
+        to,
+        json: true,
+    };
+    let synced_version = if sqlite {
+        None
+    } else {
+        directory.synced(pool).await?;
+        let version = directory
+            .read()
+            .bookable_version(therapist_id)
+            .ok_or(AppError::NotFound)?;
+        if let Some(kept) = booking::bookable_kept(cache, version, therapist_id, service_id) {
+            if let Some(raw) = cache.cached_raw_slots(&key_of(kept?)) {
+                return Ok(raw);
+            }
+        }
+        Some(version)
+    };
+    let (directory, c) = (directory.clone(), cache.clone());
+    let kept = crate::services::with_conn_quick(pool, sqlite, move |conn| {
+        let key = key_of(match synced_version {
+            Some(v) => booking::bookable_version_at(conn, &c, v, therapist_id, service_id)?,
+            None => booking::bookable_version(conn, &directory, &c, therapist_id, service_id)?,
+        });
+        Ok(c.cached_raw_slots(&key).ok_or(key))
+    })
+    .await?;
+    match kept {
+        Ok(raw) => Ok(raw),
+        // Not kept: load and compute on the blocking pool.
+        Err(key) => {
+            let cache = cache.clone();
+            crate::services::with_conn(pool, move |conn| cache.raw_slots(conn, key)).await
+        }
+    }
+}
+
 /// How many therapists' schedules [`ScheduleCache`] keeps (each a few hundred bytes).
 pub const CACHED_SCHEDULES: usize = 100_000;
 /// How many slots (in units of one slot; a slot kept with its JSON weighs 6) the computed slot
@@ -260,13 +319,18 @@ pub struct RawSlots {
 }
 
 impl RawSlots {
-    /// The slots a request at `now` may book (the notice and advance rules applied).
-    pub fn bookable(&self, now: DateTime<Utc>) -> impl Iterator<Item = (usize, &Interval)> {
-        let (earliest, latest) = availability::start_window(
-            now,
+    /// The minimum notice and the advance window, the rules that depend on the clock.
+    fn rules(&self) -> (Duration, Duration) {
+        (
             Duration::hours(self.min_notice_hours as i64),
             Duration::days(self.max_advance_days as i64),
-        );
+        )
+    }
+
+    /// The slots a request at `now` may book (the notice and advance rules applied).
+    pub fn bookable(&self, now: DateTime<Utc>) -> impl Iterator<Item = (usize, &Interval)> {
+        let (notice, advance) = self.rules();
+        let (earliest, latest) = availability::start_window(now, notice, advance);
         // The slots are sorted by start: the first in the window is found by bisection.
         let first = self.slots.partition_point(|s| s.start < earliest);
         self.slots[first..]
@@ -326,8 +390,7 @@ struct NextFree {
 
 impl NextFree {
     fn of(version: i64, from: NaiveDate, raw: &RawSlots, now: DateTime<Utc>) -> NextFree {
-        let notice = Duration::hours(raw.min_notice_hours as i64);
-        let advance = Duration::days(raw.max_advance_days as i64);
+        let (notice, advance) = raw.rules();
         let (earliest, latest) = availability::start_window(now, notice, advance);
         let first = raw.slots.partition_point(|s| s.start < earliest);
         let (at, valid_until) = match raw.slots.get(first) {
@@ -368,8 +431,8 @@ pub const CACHED_FREE_DAYS: usize = 31;
 struct FreeDay {
     version: i64,
     first_last: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    min_notice_hours: i32,
-    max_advance_days: i32,
+    /// The minimum notice and the advance window ([`RawSlots::rules`]).
+    rules: (Duration, Duration),
 }
 
 impl FreeDay {
@@ -381,8 +444,7 @@ impl FreeDay {
                 .first()
                 .zip(raw.slots.last())
                 .map(|(a, b)| (a.start, b.start)),
-            min_notice_hours: raw.min_notice_hours,
-            max_advance_days: raw.max_advance_days,
+            rules: raw.rules(),
         }
     }
 
@@ -393,11 +455,7 @@ impl FreeDay {
         let Some((first, last)) = self.first_last else {
             return Some(false);
         };
-        let (earliest, latest) = availability::start_window(
-            now,
-            Duration::hours(self.min_notice_hours as i64),
-            Duration::days(self.max_advance_days as i64),
-        );
+        let (earliest, latest) = availability::start_window(now, self.rules.0, self.rules.1);
         if earliest <= first {
             Some(first <= latest)
         } else if earliest > last {

@@ -87,10 +87,11 @@ pub struct SearchParams {
 }
 
 impl SearchParams {
-    /// Whether the search is short by construction: no free time to decide for every candidate
-    /// (only the page's next free times, kept per schedule version).
-    pub fn is_quick(&self) -> bool {
-        self.available_on.is_none() && self.sort != Sort::Soonest
+    /// Whether free time decides which candidates stay or their order (`available_on`, the
+    /// soonest sort). A search without it is short by construction: only the page's next free
+    /// times, kept per schedule version.
+    pub fn decides_free_time(&self) -> bool {
+        self.available_on.is_some() || self.sort == Sort::Soonest
     }
 }
 
@@ -407,7 +408,7 @@ pub async fn search_request(
 ) -> Result<SearchResult, AppError> {
     let (index, cache) = (index.clone(), cache.clone());
     if sqlite {
-        let quick = p.is_quick();
+        let quick = !p.decides_free_time();
         return crate::services::with_conn_quick(pool, quick, move |conn| {
             let oracle = crate::services::availability::Oracle::now(&cache);
             search(conn, &p, today, &oracle, &index)
@@ -445,7 +446,7 @@ pub fn search_synced(
     let offset = (p.page - 1) * p.per_page;
     let mut labels: HashMap<i64, Label> = HashMap::new();
     let (total, page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = {
-        // The candidates come from the directory index, brought up to the database first.
+        // The candidates come from the directory index (synced by the caller).
         let masks = (
             technique::mask_of(p.technique),
             p.techniques_any
@@ -460,7 +461,7 @@ pub fn search_synced(
             .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
             .collect();
         let idx = index.read();
-        let free_time = p.available_on.is_some() || p.sort == Sort::Soonest;
+        let free_time = p.decides_free_time();
         let candidate = |k: &directory_index::Key| Candidate {
             id: k.id,
             verified_hours: k.verified_hours,

@@ -154,14 +154,6 @@ impl Index {
         self.entries.get(&id)
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The schedule version of a therapist in the directory and not suspended: what a bookable
     /// therapist's free time is cached by.
     pub fn bookable_version(&self, id: i64) -> Option<i64> {
@@ -579,8 +571,8 @@ impl DirectoryIndex {
                 (v.first().map_or(i64::MAX, |p| p.version), None)
             }
             DbConnection::Postgresql(_) => {
-                let (xmin, vs) = postgres_probe(conn, horizon)?;
-                (xmin.0, Some((xmin.1, vs)))
+                let p = postgres_probe(conn, horizon)?;
+                (p.latest, Some((p.xmin, p.versions)))
             }
         };
         let changes: Vec<Row> = if cursor < 0 || latest > cursor {
@@ -663,11 +655,10 @@ struct Probe {
 /// schedule versions written by transactions at or above it. The first time (no horizon) no
 /// versions are read: the rows read next carry them, and whatever commits later is at or above
 /// this xmin.
-#[allow(clippy::type_complexity)]
 fn postgres_probe(
     conn: &mut DbConnection,
     horizon: Option<u64>,
-) -> Result<((i64, u64), Vec<(i64, i64)>), AppError> {
+) -> Result<PostgresProbe, AppError> {
     let rows: Vec<Probe> = diesel::sql_query(
         "SELECT -2::bigint AS id, \
                 (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM directory_stamp_seq) AS version \
@@ -689,7 +680,21 @@ fn postgres_probe(
             _ => versions.push((r.id, r.version)),
         }
     }
-    Ok(((latest, xmin), versions))
+    Ok(PostgresProbe {
+        latest,
+        xmin,
+        versions,
+    })
+}
+
+/// What [`postgres_probe`] read.
+struct PostgresProbe {
+    /// The last stamp taken.
+    latest: i64,
+    /// The new schedule horizon.
+    xmin: u64,
+    /// (therapist, schedule version) written at or above the old horizon.
+    versions: Vec<(i64, i64)>,
 }
 
 #[cfg(test)]
