@@ -6,27 +6,34 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::ListOut;
-use crate::domain::technique::CATALOGUE;
 use crate::error::ApiResult;
+use crate::models::technique;
 use crate::services::directory::{self, SearchHit, SearchQuery};
-use crate::services::with_conn;
+use crate::services::{with_conn, with_conn_quick};
 use crate::web::app_state;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TechniqueOut {
-    pub slug: &'static str,
-    pub name: &'static str,
-    pub description: &'static str,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
     /// The conditions this technique is not for.
-    pub not_for: &'static str,
+    pub not_for: String,
 }
 
+/// The catalogue as the database holds it: the `techniques` table that every service and offered
+/// technique references (kept equal to `domain::technique::CATALOGUE` at start), read in one
+/// query, in catalogue order. This is also the benchmark's one-query baseline (bench/run.sh).
 #[utoipa::path(get, path = "/api/v1/techniques", tag = "catalogue",
     responses((status = 200, body = [TechniqueOut])))]
-pub async fn techniques() -> web::Json<Vec<TechniqueOut>> {
-    web::Json(
-        CATALOGUE
-            .iter()
+pub async fn techniques(req: HttpRequest) -> ApiResult<web::Json<Vec<TechniqueOut>>> {
+    let state = app_state(&req);
+    let rows = with_conn_quick(&state.pool, state.sqlite(), |conn| {
+        Ok(technique::all(conn)?)
+    })
+    .await?;
+    Ok(web::Json(
+        rows.into_iter()
             .map(|t| TechniqueOut {
                 slug: t.slug,
                 name: t.name,
@@ -34,7 +41,7 @@ pub async fn techniques() -> web::Json<Vec<TechniqueOut>> {
                 not_for: t.not_for,
             })
             .collect(),
-    )
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists", tag = "directory",

@@ -245,6 +245,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
 );
 
+// SQLite only: the stamp counter (PostgreSQL takes stamps from `directory_stamp_seq`, and its
+// `directory_state` row has only the id). Read through the DSL so that the statement is prepared
+// once per connection: the directory probes it before every search.
+diesel::table! {
+    directory_state (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
 diesel::table! {
     directory_removed (therapist_id, stamp) {
         therapist_id -> BigInt,

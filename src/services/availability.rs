@@ -213,19 +213,19 @@ impl<'a> Oracle<'a> {
 impl FreeTimeOracle for Oracle<'_> {
     fn free_on(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
         day: NaiveDate,
-    ) -> Result<Vec<i64>, AppError> {
+    ) -> Result<Option<Vec<i64>>, AppError> {
         // Free on `day`: a slot of the shortest active service that day.
         self.cache.free_on(conn, therapists, day, self.now)
     }
 
     fn next_free(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
-    ) -> Result<HashMap<i64, DateTime<Utc>>, AppError> {
+    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError> {
         self.cache.next_free(conn, therapists, self.now)
     }
 }
@@ -511,12 +511,13 @@ impl ScheduleCache {
     /// When each of `wanted` (therapist id, current version) is next free, within
     /// [`NEXT_FREE_DAYS`], for a request at `now`. Each answer is remembered with the instant
     /// until which it stays the answer, so a repeated page reads one small entry per therapist.
+    /// `None` when some answer is not remembered and there is no connection to load it with.
     pub fn next_free(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         wanted: &[(i64, i64)],
         now: DateTime<Utc>,
-    ) -> Result<HashMap<i64, DateTime<Utc>>, AppError> {
+    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError> {
         let from = now.date_naive() - Duration::days(1);
         let to = now.date_naive() + Duration::days(NEXT_FREE_DAYS);
         let mut out = HashMap::with_capacity(wanted.len());
@@ -532,6 +533,9 @@ impl ScheduleCache {
             }
         }
         if !need.is_empty() {
+            let Some(conn) = conn else {
+                return Ok(None);
+            };
             let raw = self.raw_slots_many(conn, &need, from, to)?;
             for (id, version) in need {
                 let Some(r) = raw.get(&id) else {
@@ -554,19 +558,20 @@ impl ScheduleCache {
                 }
             }
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Which of `wanted` (therapist id, current version) have a slot of their shortest service
     /// on local date `day` that a request at `now` may book. A therapist's answer is remembered
-    /// per date and version, so a repeated search reads one map under one lock.
+    /// per date and version, so a repeated search reads one map under one lock. `None` when
+    /// some answer is not remembered and there is no connection to load it with.
     pub fn free_on(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         wanted: &[(i64, i64)],
         day: NaiveDate,
         now: DateTime<Utc>,
-    ) -> Result<Vec<i64>, AppError> {
+    ) -> Result<Option<Vec<i64>>, AppError> {
         let memo = self
             .days
             .get_or_insert_with(&day, || {
@@ -590,6 +595,9 @@ impl ScheduleCache {
             }
         }
         if !unsure.is_empty() {
+            let Some(conn) = conn else {
+                return Ok(None);
+            };
             let raw = self.raw_slots_many(conn, &unsure, day, day)?;
             let mut m = memo
                 .write()
@@ -616,7 +624,7 @@ impl ScheduleCache {
                 }
             }
         }
-        Ok(free)
+        Ok(Some(free))
     }
 
     /// The service as last read, if it was read at schedule version `version` of its therapist.

@@ -347,19 +347,20 @@ struct Candidate {
 
 /// Decides whether a therapist has a free slot on a day, and when each is next free; the
 /// booking engine answers both (see `services::availability`). Therapists come as
-/// (id, schedule_version).
+/// (id, schedule_version). Without a connection only remembered answers are given: `None` means
+/// that some answer needs the database.
 pub trait FreeTimeOracle {
     fn free_on(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
         day: NaiveDate,
-    ) -> Result<Vec<i64>, AppError>;
+    ) -> Result<Option<Vec<i64>>, AppError>;
     fn next_free(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
-    ) -> Result<HashMap<i64, DateTime<Utc>>, AppError>;
+    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError>;
 }
 
 /// What a result line shows beyond what sorting needs.
@@ -395,9 +396,13 @@ fn matches<'e>(
         .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
 }
 
-/// Runs a search for a request: on PostgreSQL the directory sync is awaited first without a
-/// thread or a connection (see `DirectoryIndex::synced`) and the search runs on the blocking
-/// pool; on SQLite a search without free time to decide runs on the request's thread.
+/// Runs a search for a request. The directory is synced first: on PostgreSQL by awaiting
+/// `DirectoryIndex::synced` (no thread or connection held while waiting), on SQLite on the
+/// request's thread (one indexed read). Then the search runs on the request's thread from memory
+/// (the index and the free-time answers kept per schedule version), and only when some answer is
+/// not kept does it run again on the blocking pool with a connection to load it. A search with no
+/// free time to decide may load the page's next free times (at most `per_page` therapists) right
+/// away on SQLite, where a query is a function call.
 pub async fn search_request(
     pool: &crate::db::Pool,
     sqlite: bool,
@@ -406,19 +411,28 @@ pub async fn search_request(
     p: SearchParams,
     today: NaiveDate,
 ) -> Result<SearchResult, AppError> {
-    let (index, cache) = (index.clone(), cache.clone());
-    if sqlite {
-        let quick = !p.decides_free_time();
-        return crate::services::with_conn_quick(pool, quick, move |conn| {
+    let p = std::sync::Arc::new(p);
+    let attempt = if sqlite {
+        let (index, cache, p) = (index.clone(), cache.clone(), p.clone());
+        crate::services::with_conn_quick(pool, true, move |conn| {
+            drop(index.sync(conn)?);
             let oracle = crate::services::availability::Oracle::now(&cache);
-            search(conn, &p, today, &oracle, &index)
+            let conn = (!p.decides_free_time()).then_some(conn);
+            search_synced(conn, &p, today, &oracle, &index)
         })
-        .await;
+        .await?
+    } else {
+        index.synced(pool).await?;
+        let oracle = crate::services::availability::Oracle::now(cache);
+        search_synced(None, &p, today, &oracle, index)?
+    };
+    if let Some(found) = attempt {
+        return Ok(found);
     }
-    index.synced(pool).await?;
+    let (index, cache) = (index.clone(), cache.clone());
     crate::services::with_conn(pool, move |conn| {
         let oracle = crate::services::availability::Oracle::now(&cache);
-        search_synced(conn, &p, today, &oracle, &index)
+        search_synced(Some(conn), &p, today, &oracle, &index)?.ok_or_else(connection_unused)
     })
     .await
 }
@@ -432,17 +446,23 @@ pub fn search(
     index: &directory_index::DirectoryIndex,
 ) -> Result<SearchResult, AppError> {
     drop(index.sync(conn)?);
-    search_synced(conn, p, today, oracle, index)
+    search_synced(Some(conn), p, today, oracle, index)?.ok_or_else(connection_unused)
 }
 
-/// [`search`] over an index the caller synced after its request arrived.
+/// A search given a connection answers (the oracle loads what it does not keep).
+fn connection_unused() -> AppError {
+    AppError::Internal(anyhow::anyhow!("a search given a connection asked for one"))
+}
+
+/// [`search`] over an index the caller synced after its request arrived. Without a connection
+/// it answers from what is kept in memory, or `None` when free time must be loaded.
 pub fn search_synced(
-    conn: &mut DbConnection,
+    mut conn: Option<&mut DbConnection>,
     p: &SearchParams,
     today: NaiveDate,
     oracle: &dyn FreeTimeOracle,
     index: &directory_index::DirectoryIndex,
-) -> Result<SearchResult, AppError> {
+) -> Result<Option<SearchResult>, AppError> {
     let offset = (p.page - 1) * p.per_page;
     let mut labels: HashMap<i64, Label> = HashMap::new();
     let (total, page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = {
@@ -518,8 +538,10 @@ pub fn search_synced(
                 .iter()
                 .map(|(c, _)| (c.id, c.schedule_version))
                 .collect();
-            let free: rustc_hash::FxHashSet<i64> =
-                oracle.free_on(conn, &ids, day)?.into_iter().collect();
+            let Some(free) = oracle.free_on(conn.as_deref_mut(), &ids, day)? else {
+                return Ok(None);
+            };
+            let free: rustc_hash::FxHashSet<i64> = free.into_iter().collect();
             rows.retain(|(c, _)| free.contains(&c.id));
         }
         let next = if p.sort == Sort::Soonest {
@@ -527,7 +549,10 @@ pub fn search_synced(
                 .iter()
                 .map(|(c, _)| (c.id, c.schedule_version))
                 .collect();
-            oracle.next_free(conn, &ids)?
+            let Some(next) = oracle.next_free(conn.as_deref_mut(), &ids)? else {
+                return Ok(None);
+            };
+            next
         } else {
             HashMap::new()
         };
@@ -608,7 +633,9 @@ pub fn search_synced(
         .iter()
         .map(|c| (c.id, c.schedule_version))
         .collect();
-    let next_free = oracle.next_free(conn, &versions)?;
+    let Some(next_free) = oracle.next_free(conn, &versions)? else {
+        return Ok(None);
+    };
     let hits = page_rows
         .into_iter()
         .map(|c| {
@@ -634,12 +661,12 @@ pub fn search_synced(
             }
         })
         .collect();
-    Ok(SearchResult {
+    Ok(Some(SearchResult {
         total,
         page: p.page,
         per_page: p.per_page,
         hits,
-    })
+    }))
 }
 
 /// A therapist's public profile: what a client needs to decide.

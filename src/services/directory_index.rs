@@ -565,10 +565,14 @@ impl DirectoryIndex {
         };
         let (latest, versions) = match conn {
             DbConnection::Sqlite(_) => {
-                let v: Vec<Probe> =
-                    diesel::sql_query("SELECT 0 AS id, version FROM directory_state WHERE id = 1")
-                        .load(conn)?;
-                (v.first().map_or(i64::MAX, |p| p.version), None)
+                use crate::db::schema::directory_state;
+                // A cached prepared statement (a `sql_query` is prepared on every call).
+                let v: Option<i64> = directory_state::table
+                    .find(1)
+                    .select(directory_state::version)
+                    .first(conn)
+                    .optional()?;
+                (v.unwrap_or(i64::MAX), None)
             }
             DbConnection::Postgresql(_) => {
                 let p = postgres_probe(conn, horizon)?;
