@@ -198,3 +198,25 @@ diesel::define_sql_function! {
     /// SQL `lower(text)`, the same on both backends.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Bool;
+
+    /// The bundled SQLite keeps one plan per prepared statement (`.cargo/config.toml`), so the
+    /// statement cache is not undone by re-preparing on every execution.
+    #[test]
+    fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let qpsg: bool = diesel::select(diesel::dsl::sql::<Bool>(
+            "EXISTS (SELECT 1 FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG')",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert!(
+            qpsg,
+            "build the bundled SQLite with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG"
+        );
+    }
+}

@@ -435,6 +435,9 @@ struct FreeDay {
     rules: (Duration, Duration),
 }
 
+/// The earliest and the latest start a request may book (`availability::start_window`).
+type StartWindow = (DateTime<Utc>, DateTime<Utc>);
+
 impl FreeDay {
     fn of(version: i64, raw: &RawSlots) -> FreeDay {
         FreeDay {
@@ -451,11 +454,16 @@ impl FreeDay {
     /// Whether a slot starts inside the window a request at `now` may book: the slots of the date
     /// lie between `first` and `last`, so only when the window both begins after `first` and
     /// ends before `last` do the slots themselves have to tell (None).
+    #[cfg(test)]
     fn free(&self, now: DateTime<Utc>) -> Option<bool> {
+        self.free_in(availability::start_window(now, self.rules.0, self.rules.1))
+    }
+
+    /// [`free`](Self::free) given the start window of a request for this day's rules.
+    fn free_in(&self, (earliest, latest): StartWindow) -> Option<bool> {
         let Some((first, last)) = self.first_last else {
             return Some(false);
         };
-        let (earliest, latest) = availability::start_window(now, self.rules.0, self.rules.1);
         if earliest <= first {
             Some(first <= latest)
         } else if earliest > last {
@@ -580,13 +588,23 @@ impl ScheduleCache {
             .unwrap_or_else(|never| match never {});
         let mut free = Vec::new();
         let mut unsure = Vec::new();
+        // The start window of each set of rules, computed once (most therapists share them).
+        let mut last: Option<((Duration, Duration), StartWindow)> = None;
+        let mut window = |rules: (Duration, Duration)| match last {
+            Some((r, w)) if r == rules => w,
+            _ => {
+                let w = availability::start_window(now, rules.0, rules.1);
+                last = Some((rules, w));
+                w
+            }
+        };
         {
             let m = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner());
             for &(id, version) in wanted {
                 match m
                     .get(&id)
                     .filter(|f| f.version == version)
-                    .map(|f| f.free(now))
+                    .map(|f| f.free_in(window(f.rules)))
                 {
                     Some(Some(true)) => free.push(id),
                     Some(Some(false)) => {}

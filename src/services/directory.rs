@@ -337,7 +337,7 @@ pub struct SearchResult {
 }
 
 /// The columns a candidate needs for distance, sorting and the result line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Candidate {
     id: i64,
     verified_hours: i32,
@@ -556,42 +556,22 @@ pub fn search_synced(
         } else {
             HashMap::new()
         };
-        // Every key ends with the id: the order is total, so an unstable sort is exact, and
-        // only the rows up to the end of the page need sorting (a partial selection first).
-        type Row = (Candidate, Option<f64>);
-        type Order<'n> = Box<dyn Fn(&Row, &Row) -> std::cmp::Ordering + 'n>;
-        let order: Order = match p.sort {
-            Sort::Distance => Box::new(|(a, da): &Row, (b, db): &Row| {
-                da.partial_cmp(db)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-                    .then(a.id.cmp(&b.id))
-            }),
-            Sort::Soonest => Box::new(|(a, _): &Row, (b, _): &Row| {
-                let key = |c: &Candidate| {
-                    let n = next.get(&c.id).copied();
-                    (n.is_none(), n, c.id)
-                };
-                key(a).cmp(&key(b))
-            }),
-            Sort::Hours => Box::new(|(a, _): &Row, (b, _): &Row| {
-                (std::cmp::Reverse(a.verified_hours), a.id)
-                    .cmp(&(std::cmp::Reverse(b.verified_hours), b.id))
-            }),
-            Sort::Price => Box::new(|(a, _): &Row, (b, _): &Row| {
-                (a.price_from_cents.is_none(), a.price_from_cents, a.id).cmp(&(
-                    b.price_from_cents.is_none(),
-                    b.price_from_cents,
-                    b.id,
-                ))
-            }),
-        };
+        // Every key ends with the id: the order is total, so an unstable sort is exact.
         let total = rows.len() as i64;
         let end = (offset + p.per_page) as usize;
-        if rows.len() > end {
-            rows.select_nth_unstable_by(end, |a, b| order(a, b));
-            rows.truncate(end);
-        }
-        rows.sort_unstable_by(|a, b| order(a, b));
+        let rows = match p.sort {
+            Sort::Distance => first_in_order(&rows, end, |(c, d)| (d.map(f64::to_bits), c.id)),
+            Sort::Soonest => first_in_order(&rows, end, |(c, _)| {
+                let n = next.get(&c.id).copied();
+                (n.is_none(), n, c.id)
+            }),
+            Sort::Hours => first_in_order(&rows, end, |(c, _)| {
+                (std::cmp::Reverse(c.verified_hours), c.id)
+            }),
+            Sort::Price => first_in_order(&rows, end, |(c, _)| {
+                (c.price_from_cents.is_none(), c.price_from_cents, c.id)
+            }),
+        };
         // The page's distances from the chords of the same read.
         let mut distances = HashMap::new();
         let page_rows: Vec<Candidate> = rows
@@ -669,6 +649,23 @@ pub fn search_synced(
     }))
 }
 
+/// The first `end` of `rows` in the order of `key` (total: every key ends with an id), each key
+/// computed once: a partial selection of the keys, then a sort of those kept. A squared chord
+/// orders by its bits, as chords are never negative.
+fn first_in_order<R: Copy, K: Ord>(rows: &[R], end: usize, key: impl Fn(&R) -> K) -> Vec<R> {
+    let mut keyed: Vec<(K, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key(r), i as u32))
+        .collect();
+    if keyed.len() > end {
+        keyed.select_nth_unstable(end);
+        keyed.truncate(end);
+    }
+    keyed.sort_unstable();
+    keyed.iter().map(|&(_, i)| rows[i as usize]).collect()
+}
+
 /// A therapist's public profile: what a client needs to decide.
 pub struct PublicProfile {
     pub therapist: crate::models::therapist::Therapist,
@@ -742,4 +739,27 @@ pub fn public_profile(
         languages,
         therapist,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_in_order;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The first rows in key order are those of a full sort, whatever the page's end.
+        #[test]
+        fn first_in_order_is_the_start_of_the_sorted_rows(
+            rows in proptest::collection::vec((0.0f64..10.0, 0i64..1_000), 0..200),
+            end in 0usize..250,
+        ) {
+            // Distinct ids, as in a search.
+            let rows: Vec<(f64, i64)> = rows.iter().enumerate().map(|(i, &(d, _))| (d, i as i64)).collect();
+            let mut sorted = rows.clone();
+            sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.1.cmp(&b.1)));
+            sorted.truncate(end);
+            let first = first_in_order(&rows, end, |&(d, id)| (d.to_bits(), id));
+            prop_assert_eq!(first, sorted);
+        }
+    }
 }
