@@ -268,22 +268,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/admin")
                 .route("", web::get().to(pages::admin::dashboard))
                 .route("/licenses", web::get().to(pages::admin::licenses))
-                .route(
-                    "/licenses/{id}/verify",
-                    web::post().to(pages::admin::license_verify),
-                )
-                .route(
-                    "/licenses/{id}/reject",
-                    web::post().to(pages::admin::license_reject),
-                )
                 .route("/training", web::get().to(pages::admin::training))
                 .route(
-                    "/training/{id}/verify",
-                    web::post().to(pages::admin::training_verify),
+                    "/{queue:licenses|training}/{id}/verify",
+                    web::post().to(pages::admin::credential_verify),
                 )
                 .route(
-                    "/training/{id}/reject",
-                    web::post().to(pages::admin::training_reject),
+                    "/{queue:licenses|training}/{id}/reject",
+                    web::post().to(pages::admin::credential_reject),
                 )
                 .route("/therapists", web::get().to(pages::admin::therapists))
                 .route("/therapists/{id}", web::get().to(pages::admin::therapist))

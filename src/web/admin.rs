@@ -208,45 +208,52 @@ async fn decide(
     .await
 }
 
-pub async fn license_verify(
+/// The credential a queue's path segment names (`licenses` or `training`, as the routes allow),
+/// with its queue page and what a message calls one.
+fn queue(segment: &str) -> (Credential, &'static str, &'static str) {
+    if segment == "licenses" {
+        (Credential::License, "/admin/licenses", "License")
+    } else {
+        (Credential::Training, "/admin/training", "Training record")
+    }
+}
+
+/// `POST /admin/{licenses|training}/{id}/verify`.
+pub async fn credential_verify(
     req: HttpRequest,
     user: LoggedIn,
-    id: web::Path<i64>,
+    path: web::Path<(String, i64)>,
     _form: CsrfForm<EmptyForm>,
 ) -> PageResult<HttpResponse> {
     let (admin_id, _) = require_admin(user)?;
-    let id = id.into_inner();
-    decide(&req, admin_id, Credential::License, id, None).await?;
-    Ok(redirect_with_flash(
-        "/admin/licenses",
-        format!("License #{id} verified."),
-    ))
+    let (segment, id) = path.into_inner();
+    let (kind, back, what) = queue(&segment);
+    decide(&req, admin_id, kind, id, None).await?;
+    Ok(redirect_with_flash(back, format!("{what} #{id} verified.")))
 }
 
-pub async fn license_reject(
+/// `POST /admin/{licenses|training}/{id}/reject`: a missing reason re-renders the queue with
+/// the message next to that credential's reason field.
+pub async fn credential_reject(
     req: HttpRequest,
     user: LoggedIn,
-    id: web::Path<i64>,
+    path: web::Path<(String, i64)>,
     CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> PageResult<HttpResponse> {
     let (admin_id, ctx) = require_admin(user)?;
-    let id = id.into_inner();
-    match decide(
-        &req,
-        admin_id,
-        Credential::License,
-        id,
-        Some(form.reason.clone()),
-    )
-    .await
-    {
+    let (segment, id) = path.into_inner();
+    let (kind, back, what) = queue(&segment);
+    match decide(&req, admin_id, kind, id, Some(form.reason.clone())).await {
         Ok(()) => Ok(redirect_with_flash(
-            "/admin/licenses",
-            format!("License #{id} rejected. The therapist sees your reason."),
+            back,
+            format!("{what} #{id} rejected. The therapist sees your reason."),
         )),
         Err(AppError::Validation { fields, .. }) => {
             let attempt = reject_attempt(id, form.reason, &fields);
-            licenses_page(&req, ctx, 1, Some(attempt)).await
+            match kind {
+                Credential::License => licenses_page(&req, ctx, 1, Some(attempt)).await,
+                Credential::Training => training_page(&req, ctx, 1, Some(attempt)).await,
+            }
         }
         Err(e) => Err(e.into()),
     }
@@ -332,50 +339,6 @@ pub async fn training(
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
     training_page(&req, ctx, q.page(), None).await
-}
-
-pub async fn training_verify(
-    req: HttpRequest,
-    user: LoggedIn,
-    id: web::Path<i64>,
-    _form: CsrfForm<EmptyForm>,
-) -> PageResult<HttpResponse> {
-    let (admin_id, _) = require_admin(user)?;
-    let id = id.into_inner();
-    decide(&req, admin_id, Credential::Training, id, None).await?;
-    Ok(redirect_with_flash(
-        "/admin/training",
-        format!("Training record #{id} verified."),
-    ))
-}
-
-pub async fn training_reject(
-    req: HttpRequest,
-    user: LoggedIn,
-    id: web::Path<i64>,
-    CsrfForm(form): CsrfForm<ReasonForm>,
-) -> PageResult<HttpResponse> {
-    let (admin_id, ctx) = require_admin(user)?;
-    let id = id.into_inner();
-    match decide(
-        &req,
-        admin_id,
-        Credential::Training,
-        id,
-        Some(form.reason.clone()),
-    )
-    .await
-    {
-        Ok(()) => Ok(redirect_with_flash(
-            "/admin/training",
-            format!("Training record #{id} rejected. The therapist sees your reason."),
-        )),
-        Err(AppError::Validation { fields, .. }) => {
-            let attempt = reject_attempt(id, form.reason, &fields);
-            training_page(&req, ctx, 1, Some(attempt)).await
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 // ---- Therapists ----------------------------------------------------------------------------

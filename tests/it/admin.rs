@@ -480,6 +480,23 @@ async fn deciding_through_the_pages_with_field_errors_and_flash_messages() {
         next.contains(&format!("License #{lic} rejected")),
         "flash: {next}"
     );
+    // The same on the training queue: its own page comes back with the error.
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/training",
+        &format!("/admin/training/{tr}/reject"),
+        &[("reason", "  ")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("id=\"reason-{tr}-error\"")),
+        "{html}"
+    );
+    assert!(html.contains("<h1>Training verification</h1>"), "{html}");
+
     let r = submit(
         &app,
         &admin,
