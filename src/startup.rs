@@ -79,7 +79,24 @@ impl Application {
         crate::services::password::warm_up();
         crate::domain::screening::validate(crate::domain::screening::questionnaire())
             .map_err(|e| anyhow::anyhow!("the screening questionnaire is invalid: {e}"))?;
+        // The key must open the answers already stored; a missing key file is not replaced by
+        // a new key when there are answers it would leave unreadable.
+        let newest_answers = {
+            let mut conn = pool.get()?;
+            crate::services::booking::newest_sealed_answers(&mut conn)?
+        };
+        if newest_answers.is_some() && settings.answers_key_is_missing() {
+            anyhow::bail!(
+                "the database holds encrypted screening answers but there is no key: restore the key file {} (BODYWORK_ANSWERS_KEY_FILE) or set BODYWORK_ANSWERS_KEY; a new key could not read them",
+                settings.answers_key_file.display()
+            );
+        }
         let cipher = settings.answers_cipher()?;
+        if let Some(sealed) = &newest_answers {
+            crate::services::booking::key_opens(&cipher, sealed).map_err(|e| {
+                anyhow::anyhow!("{e}. Start with the key that encrypted them (BODYWORK_ANSWERS_KEY or the file {}).", settings.answers_key_file.display())
+            })?;
+        }
         let listener = TcpListener::bind(&settings.addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
         let port = listener.local_addr()?.port();

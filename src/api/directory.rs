@@ -22,7 +22,7 @@ pub struct TechniqueOut {
 }
 
 /// The catalogue as the database holds it: the `techniques` table that every service and offered
-/// technique references (kept equal to `domain::technique::CATALOGUE` at start), read in one
+/// technique references (written from `domain::technique::CATALOGUE` at start), read in one
 /// query, in catalogue order. This is also the benchmark's one-query baseline (bench/run.sh).
 #[utoipa::path(get, path = "/api/v1/techniques", tag = "catalogue",
     responses((status = 200, body = [TechniqueOut])))]

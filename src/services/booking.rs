@@ -106,6 +106,36 @@ fn answers_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
     format!("bodywork-answers:{therapist_id}:{client_id}").into_bytes()
 }
 
+/// The newest screening answers stored, sealed: (appointment id, therapist id, client id, text).
+pub type SealedAnswers = (i64, i64, i64, String);
+
+/// The newest screening answers stored, if any: what a key must open at start.
+pub fn newest_sealed_answers(conn: &mut DbConnection) -> QueryResult<Option<SealedAnswers>> {
+    appointments::table
+        .filter(appointments::screening_answers.ne(""))
+        .order(appointments::id.desc())
+        .select((
+            appointments::id,
+            appointments::therapist_id,
+            appointments::client_id,
+            appointments::screening_answers,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Whether `cipher` opens stored answers: a server started with a lost or a wrong key would take
+/// bookings whose therapists could not read them, and could not show the earlier ones.
+pub fn key_opens(cipher: &AnswerCipher, sealed: &SealedAnswers) -> Result<(), String> {
+    let (id, therapist_id, client_id, text) = sealed;
+    cipher
+        .decrypt(text, &answers_aad(*therapist_id, *client_id))
+        .map(drop)
+        .map_err(|e| {
+            format!("the screening answers key does not open the answers of appointment {id}: {e}")
+        })
+}
+
 /// Stored answers: the questionnaire version's answers, encrypted.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredAnswers {

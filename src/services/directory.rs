@@ -397,12 +397,13 @@ fn matches<'e>(
 }
 
 /// Runs a search for a request. The directory is synced first: on PostgreSQL by awaiting
-/// `DirectoryIndex::synced` (no thread or connection held while waiting), on SQLite on the
-/// request's thread (one indexed read). Then the search runs on the request's thread from memory
-/// (the index and the free-time answers kept per schedule version), and only when some answer is
-/// not kept does it run again on the blocking pool with a connection to load it. A search with no
-/// free time to decide may load the page's next free times (at most `per_page` therapists) right
-/// away on SQLite, where a query is a function call.
+/// `DirectoryIndex::synced` (no thread or connection held while waiting), on SQLite with one
+/// indexed read. A search over a place then runs on the request's thread from memory (the index
+/// and the free-time answers kept per schedule version), and runs again on the blocking pool,
+/// with a connection to load them, only when some answer is not kept; a search with no free time
+/// to decide may load the page's next free times (at most `per_page` therapists) right away on
+/// SQLite, where a query is a function call. A search over the whole directory, which may read
+/// every therapist, runs on the blocking pool.
 pub async fn search_request(
     pool: &crate::db::Pool,
     sqlite: bool,
@@ -412,7 +413,10 @@ pub async fn search_request(
     today: NaiveDate,
 ) -> Result<SearchResult, AppError> {
     let p = std::sync::Arc::new(p);
-    let attempt = if sqlite {
+    let attempt = if p.near.is_none() {
+        // Over the whole directory every therapist may be read: the blocking pool's work.
+        None
+    } else if sqlite {
         let (index, cache, p) = (index.clone(), cache.clone(), p.clone());
         crate::services::with_conn_quick(pool, true, move |conn| {
             drop(index.sync(conn)?);
@@ -429,9 +433,17 @@ pub async fn search_request(
     if let Some(found) = attempt {
         return Ok(found);
     }
+    // Synced above after the request arrived (a place), or here.
+    let synced = p.near.is_some();
+    if !synced && !sqlite {
+        index.synced(pool).await?;
+    }
     let (index, cache) = (index.clone(), cache.clone());
     crate::services::with_conn(pool, move |conn| {
         let oracle = crate::services::availability::Oracle::now(&cache);
+        if !synced && sqlite {
+            drop(index.sync(conn)?);
+        }
         search_synced(Some(conn), &p, today, &oracle, &index)?.ok_or_else(connection_unused)
     })
     .await
@@ -747,18 +759,20 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The first rows in key order are those of a full sort, whatever the page's end.
+        /// The first rows in key order are those of a full sort by the comparison the distance
+        /// order means (no distance first, then the nearest, then the id), whatever the page's end.
         #[test]
         fn first_in_order_is_the_start_of_the_sorted_rows(
-            rows in proptest::collection::vec((0.0f64..10.0, 0i64..1_000), 0..200),
+            rows in proptest::collection::vec(proptest::option::weighted(0.9, 0.0f64..10.0), 0..200),
             end in 0usize..250,
         ) {
             // Distinct ids, as in a search.
-            let rows: Vec<(f64, i64)> = rows.iter().enumerate().map(|(i, &(d, _))| (d, i as i64)).collect();
+            let rows: Vec<(Option<f64>, i64)> =
+                rows.iter().enumerate().map(|(i, &d)| (d, i as i64)).collect();
             let mut sorted = rows.clone();
             sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.1.cmp(&b.1)));
             sorted.truncate(end);
-            let first = first_in_order(&rows, end, |&(d, id)| (d.to_bits(), id));
+            let first = first_in_order(&rows, end, |&(d, id)| (d.map(f64::to_bits), id));
             prop_assert_eq!(first, sorted);
         }
     }

@@ -493,6 +493,47 @@ async fn answers_are_private_logged_and_encrypted_at_rest() {
     }
 }
 
+/// A server does not start with a key that cannot open the answers already stored, nor make
+/// itself a new key when the key file is gone (the answers would be lost for good).
+#[tokio::test]
+async fn a_server_refuses_a_key_that_cannot_open_the_stored_answers() {
+    use bodywork::services::crypto::AnswerCipher;
+    use bodywork::startup::Application;
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let (_, client) = app.api_user("c@example.com", "client").await;
+    let day = some_day();
+    let list = slots(&app, &m, day, day).await;
+    let r = book(&app, &client, &m, &list[0], &[], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // The right key: another server starts.
+    app.second_server();
+    let mut wrong = app.settings.clone();
+    wrong.addr = "127.0.0.1:0".into();
+    wrong.answers_key = Some(AnswerCipher::generate_key_base64());
+    let e = Application::build(wrong)
+        .err()
+        .expect("a wrong key is refused");
+    assert!(
+        e.to_string()
+            .contains("does not open the answers of appointment"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("bodywork-answers.key");
+    let mut lost = app.settings.clone();
+    lost.addr = "127.0.0.1:0".into();
+    lost.answers_key = None;
+    lost.answers_key_file = gone.clone();
+    let e = Application::build(lost)
+        .err()
+        .expect("a lost key is refused");
+    assert!(e.to_string().contains("there is no key"), "{e}");
+    assert!(!gone.exists(), "no new key was made");
+}
+
 #[tokio::test]
 async fn cancellation_window_decline_complete_and_reschedule() {
     let app = spawn_app().await;

@@ -38,17 +38,19 @@ pub fn fresh_database() -> (DatabaseUrl, TestDb) {
         .filter(|v| !v.is_empty())
     {
         Some(server_url) => {
+            let server_url = without_tls_unless_asked(server_url);
             let name = format!("bw_test_{}", uuid_like());
             let mut conn = PgConnection::establish(&server_url)
                 .unwrap_or_else(|e| panic!("TEST_DATABASE_URL {server_url} is not reachable: {e}"));
             conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
                 .expect("create test database");
-            let base = server_url
+            let (address, query) = server_url.split_once('?').unwrap_or((&server_url, ""));
+            let base = address
                 .rsplit_once('/')
                 .map(|(b, _)| b.to_string())
                 .expect("TEST_DATABASE_URL has a path");
             (
-                DatabaseUrl::Postgres(format!("{base}/{name}")),
+                DatabaseUrl::Postgres(format!("{base}/{name}?{query}")),
                 TestDb::Postgres { server_url, name },
             )
         }
@@ -60,6 +62,20 @@ pub fn fresh_database() -> (DatabaseUrl, TestDb) {
                 TestDb::Sqlite(dir),
             )
         }
+    }
+}
+
+/// The test servers' worker threads close their pools' connections when a test ends, and the
+/// last ones may still be closing when the process exits. With TLS, libpq would then call into
+/// OpenSSL after its exit handler freed it (a SIGSEGV after every test passed), so tests talk
+/// to PostgreSQL without TLS unless `TEST_DATABASE_URL` names an `sslmode`.
+fn without_tls_unless_asked(url: String) -> String {
+    if url.contains("sslmode=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
     }
 }
 
