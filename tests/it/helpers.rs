@@ -66,9 +66,10 @@ pub fn fresh_database() -> (DatabaseUrl, TestDb) {
 }
 
 /// The test servers' worker threads close their pools' connections when a test ends, and the
-/// last ones may still be closing when the process exits. With TLS, libpq would then call into
-/// OpenSSL after its exit handler freed it (a SIGSEGV after every test passed), so tests talk
-/// to PostgreSQL without TLS unless `TEST_DATABASE_URL` names an `sslmode`.
+/// last ones may still be closing when the process exits. With TLS, libpq may then call into
+/// OpenSSL after its exit handler freed it (the likely cause of a SIGSEGV seen once after every
+/// test had passed), so tests talk to PostgreSQL without TLS unless `TEST_DATABASE_URL` names an
+/// `sslmode`.
 fn without_tls_unless_asked(url: String) -> String {
     if url.contains("sslmode=") {
         url
