@@ -663,18 +663,13 @@ fn postgres_probe(
     conn: &mut DbConnection,
     horizon: Option<u64>,
 ) -> Result<PostgresProbe, AppError> {
-    let rows: Vec<Probe> = diesel::sql_query(
-        "SELECT -2::bigint AS id, \
-                (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM directory_stamp_seq) AS version \
-         UNION ALL \
-         SELECT -1::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-         UNION ALL \
-         SELECT id, schedule_version FROM therapists \
-         WHERE $2 AND schedule_xid >= $1::text::xid8",
-    )
-    .bind::<Text, _>(horizon.unwrap_or(0).to_string())
-    .bind::<Bool, _>(horizon.is_some())
-    .load(conn)?;
+    // A PL/pgSQL function (migration 000006) keeps its plans for the session; STABLE, it reads
+    // the calling statement's snapshot throughout, as one statement would.
+    let rows: Vec<Probe> =
+        diesel::sql_query("SELECT id, version FROM directory_probe($1::text::xid8, $2)")
+            .bind::<Text, _>(horizon.unwrap_or(0).to_string())
+            .bind::<Bool, _>(horizon.is_some())
+            .load(conn)?;
     let (mut latest, mut xmin) = (i64::MAX, horizon.unwrap_or(0));
     let mut versions = Vec::new();
     for r in rows {

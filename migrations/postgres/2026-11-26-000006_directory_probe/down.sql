@@ -1,0 +1,1 @@
+DROP FUNCTION directory_probe(xid8, boolean);
