@@ -145,13 +145,21 @@ impl Settings {
         Ok(s)
     }
 
-    /// The cipher for screening answers: the configured key, else the key file (made on first
-    /// start, readable by its owner only).
     /// No key is set and the key file does not exist (a start would create a new key).
     pub fn answers_key_is_missing(&self) -> bool {
         self.answers_key.is_none() && !self.answers_key_file.exists()
     }
 
+    /// Where the answers key comes from, for messages.
+    pub fn answers_key_source(&self) -> String {
+        match self.answers_key {
+            Some(_) => "BODYWORK_ANSWERS_KEY".into(),
+            None => format!("the key file {}", self.answers_key_file.display()),
+        }
+    }
+
+    /// The cipher for screening answers: the configured key, else the key file (made on first
+    /// start, readable by its owner only).
     pub fn answers_cipher(&self) -> anyhow::Result<crate::services::crypto::AnswerCipher> {
         use crate::services::crypto::AnswerCipher;
         if let Some(k) = &self.answers_key {

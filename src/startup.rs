@@ -94,7 +94,10 @@ impl Application {
         let cipher = settings.answers_cipher()?;
         if let Some(sealed) = &newest_answers {
             crate::services::booking::key_opens(&cipher, sealed).map_err(|e| {
-                anyhow::anyhow!("{e}. Start with the key that encrypted them (BODYWORK_ANSWERS_KEY or the file {}).", settings.answers_key_file.display())
+                anyhow::anyhow!(
+                    "{e} with the key from {}. Start with the key that encrypted them (BODYWORK_ANSWERS_KEY, or the file named by BODYWORK_ANSWERS_KEY_FILE).",
+                    settings.answers_key_source()
+                )
             })?;
         }
         let listener = TcpListener::bind(&settings.addr)

@@ -69,10 +69,12 @@ pub fn fresh_database() -> (DatabaseUrl, TestDb) {
 /// last ones may still be closing when the process exits. With TLS, libpq may then call into
 /// OpenSSL after its exit handler freed it (the likely cause of a SIGSEGV seen once after every
 /// test had passed), so tests talk to PostgreSQL without TLS unless `TEST_DATABASE_URL` names an
-/// `sslmode`.
+/// `sslmode` or `PGSSLMODE` is set.
 fn without_tls_unless_asked(url: String) -> String {
-    if url.contains("sslmode=") {
+    if url.contains("sslmode=") || std::env::var_os("PGSSLMODE").is_some() {
         url
+    } else if url.ends_with('?') {
+        format!("{url}sslmode=disable")
     } else if url.contains('?') {
         format!("{url}&sslmode=disable")
     } else {
