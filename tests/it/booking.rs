@@ -48,6 +48,22 @@ pub async fn open_therapist(
     m
 }
 
+/// The usual start of a booking test: a server, its admin (admin@example.com) and one open
+/// therapist (t@example.com, Swedish, every day 09:00-17:00 New York time).
+pub struct Scene {
+    pub app: TestApp,
+    /// The admin's API token.
+    pub admin: String,
+    pub m: Made,
+}
+
+pub async fn scene() -> Scene {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    Scene { app, admin, m }
+}
+
 /// A weekday a week or so ahead, far from any DST change questions.
 pub fn some_day() -> NaiveDate {
     Utc::now().date_naive() + Duration::days(8)
@@ -91,9 +107,7 @@ pub async fn book(
 
 #[tokio::test]
 async fn free_slots_follow_hours_in_the_therapists_zone_and_booking_takes_one() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
     // 09:00 to 16:00 starts every 15 minutes: 29 slots, all in New York time.
@@ -134,9 +148,7 @@ async fn book_body(r: reqwest::Response) -> Value {
 
 #[tokio::test]
 async fn new_york_nine_oclock_is_14z_in_winter_and_13z_in_summer() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let r = app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": 0, "max_advance_days": 365, "buffer_min": 15, "cancellation_window_hours": 24, "auto_confirm": false})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let today = Utc::now().date_naive();
@@ -166,9 +178,7 @@ async fn new_york_nine_oclock_is_14z_in_winter_and_13z_in_summer() {
 
 #[tokio::test]
 async fn taken_unavailable_notice_window_and_time_off_are_refused() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let (_, a) = app.api_user("a@example.com", "client").await;
     let (_, b) = app.api_user("b@example.com", "client").await;
     let day = some_day();
@@ -225,9 +235,7 @@ async fn taken_unavailable_notice_window_and_time_off_are_refused() {
 
 #[tokio::test]
 async fn sixteen_clients_racing_for_one_slot_through_the_api_make_one_booking() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
     let mut tokens = Vec::new();
@@ -372,9 +380,7 @@ async fn screening_outcomes_decide_the_booking() {
 
 #[tokio::test]
 async fn auto_confirm_confirms_unflagged_bookings_but_never_skips_flags() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": 2, "max_advance_days": 60, "buffer_min": 0, "cancellation_window_hours": 24, "auto_confirm": true})).await;
     let (_, client) = app.api_user("c@example.com", "client").await;
     let day = some_day();
@@ -398,9 +404,7 @@ async fn auto_confirm_confirms_unflagged_bookings_but_never_skips_flags() {
 
 #[tokio::test]
 async fn answers_are_private_logged_and_encrypted_at_rest() {
-    let app = spawn_app().await;
-    let (admin_id, admin) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, admin, m, .. } = scene().await;
     let (_, client) = app.api_user("c@example.com", "client").await;
     let (_, stranger) = app.api_user("s@example.com", "client").await;
     let day = some_day();
@@ -499,9 +503,7 @@ async fn answers_are_private_logged_and_encrypted_at_rest() {
 async fn a_server_refuses_a_key_that_cannot_open_the_stored_answers() {
     use bodywork::services::crypto::AnswerCipher;
     use bodywork::startup::Application;
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let (_, client) = app.api_user("c@example.com", "client").await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
@@ -536,9 +538,7 @@ async fn a_server_refuses_a_key_that_cannot_open_the_stored_answers() {
 
 #[tokio::test]
 async fn cancellation_window_decline_complete_and_reschedule() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let (_, client) = app.api_user("c@example.com", "client").await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
@@ -675,9 +675,7 @@ async fn cancellation_window_decline_complete_and_reschedule() {
 
 #[tokio::test]
 async fn schedule_input_is_validated() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let r = app.api_put("/api/v1/me/weekly-hours", &m.token, json!([{"weekday": 1, "start": "09:00", "end": "12:00"}, {"weekday": 1, "start": "11:00", "end": "13:00"}])).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": 2, "max_advance_days": 400, "buffer_min": 15, "cancellation_window_hours": 24, "auto_confirm": false})).await;
@@ -774,9 +772,7 @@ async fn two_servers_on_one_database_still_make_exactly_one_booking() {
 
 #[tokio::test]
 async fn a_caution_booking_goes_ahead_with_a_note_for_the_therapist() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let (_, client) = app.api_user("c@example.com", "client").await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
@@ -909,9 +905,7 @@ async fn the_self_check_stores_nothing_and_its_answers_filter_search_from_the_se
 
 #[tokio::test]
 async fn absurd_dates_are_refused_or_clamped_never_a_500() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     for q in [
         "from=%2B262142-12-31",
         "from=-262143-01-01",
@@ -1154,9 +1148,7 @@ async fn a_change_committed_after_later_ones_still_reaches_every_cached_answer()
 /// a moment after it arrived.
 #[tokio::test]
 async fn an_answer_asked_after_a_booking_never_offers_its_slot_even_under_concurrent_reads() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let day = some_day();
     let list = slots(&app, &m, day, day).await;
     // Starts 75 minutes apart: an hour's session and the buffer, none overlapping.
@@ -1196,9 +1188,7 @@ async fn an_answer_asked_after_a_booking_never_offers_its_slot_even_under_concur
 /// connections), all come back, each the same as when asked alone.
 #[tokio::test]
 async fn many_answers_computed_at_once_all_come_back() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let first = some_day();
     let days: Vec<NaiveDate> = (0..24).map(|i| first + Duration::days(i)).collect();
     let at_once =
@@ -1212,9 +1202,7 @@ async fn many_answers_computed_at_once_all_come_back() {
 /// The next free time a search shows moves on as soon as that time is booked.
 #[tokio::test]
 async fn the_next_free_time_in_the_results_moves_on_when_it_is_booked() {
-    let app = spawn_app().await;
-    let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let Scene { app, m, .. } = scene().await;
     let next_free = || async {
         let r = app
             .api_get("/api/v1/therapists?technique=swedish", None)
