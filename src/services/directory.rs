@@ -415,6 +415,9 @@ pub async fn search_request(
     let p = std::sync::Arc::new(p);
     let attempt = if p.near.is_none() {
         // Over the whole directory every therapist may be read: the blocking pool's work.
+        if !sqlite {
+            index.synced(pool).await?;
+        }
         None
     } else if sqlite {
         let (index, cache, p) = (index.clone(), cache.clone(), p.clone());
@@ -433,18 +436,16 @@ pub async fn search_request(
     if let Some(found) = attempt {
         return Ok(found);
     }
-    // Synced above after the request arrived (a place), or here.
-    let synced = p.near.is_some();
-    if !synced && !sqlite {
-        index.synced(pool).await?;
-    }
+    // On the blocking pool with a connection. PostgreSQL was synced above, after the request
+    // arrived; on SQLite `search` syncs (again, for a place: one indexed read).
     let (index, cache) = (index.clone(), cache.clone());
     crate::services::with_conn(pool, move |conn| {
         let oracle = crate::services::availability::Oracle::now(&cache);
-        if !synced && sqlite {
-            drop(index.sync(conn)?);
+        if sqlite {
+            search(conn, &p, today, &oracle, &index)
+        } else {
+            search_synced(Some(conn), &p, today, &oracle, &index)?.ok_or_else(connection_unused)
         }
-        search_synced(Some(conn), &p, today, &oracle, &index)?.ok_or_else(connection_unused)
     })
     .await
 }
