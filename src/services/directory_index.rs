@@ -65,23 +65,45 @@ pub struct Entry {
 impl Entry {
     /// Whether two versions of an entry list the same (all but the stamp and the schedule
     /// version are equal).
-    fn same_listing(&self, o: &Entry) -> bool {
-        self.id == o.id
-            && self.name == o.name
-            && self.city == o.city
-            && self.region == o.region
-            && self.latitude == o.latitude
-            && self.longitude == o.longitude
-            && self.geo_cell == o.geo_cell
-            && self.text == o.text
-            && self.accepting_new_clients == o.accepting_new_clients
-            && self.languages == o.languages
-            && self.mobile == o.mobile
-            && self.suspended == o.suspended
-            && self.verified_hours == o.verified_hours
-            && self.license_verified_until == o.license_verified_until
-            && self.price_from_cents == o.price_from_cents
-            && self.technique_mask == o.technique_mask
+    pub fn same_listing(&self, o: &Entry) -> bool {
+        // Every field named: a field added to `Entry` does not compile until it is compared.
+        let Entry {
+            id,
+            name,
+            city,
+            region,
+            latitude,
+            longitude,
+            geo_cell,
+            text,
+            accepting_new_clients,
+            languages,
+            mobile,
+            suspended,
+            verified_hours,
+            license_verified_until,
+            price_from_cents,
+            technique_mask,
+            schedule_version: _,
+            stamp: _,
+            pos: _,
+        } = self;
+        *id == o.id
+            && *name == o.name
+            && *city == o.city
+            && *region == o.region
+            && *latitude == o.latitude
+            && *longitude == o.longitude
+            && *geo_cell == o.geo_cell
+            && *text == o.text
+            && *accepting_new_clients == o.accepting_new_clients
+            && *languages == o.languages
+            && *mobile == o.mobile
+            && *suspended == o.suspended
+            && *verified_hours == o.verified_hours
+            && *license_verified_until == o.license_verified_until
+            && *price_from_cents == o.price_from_cents
+            && *technique_mask == o.technique_mask
     }
 }
 
@@ -277,86 +299,141 @@ impl Index {
     }
 }
 
-/// One change read by a sync: a therapist's row as it is now, or (`removed`) its deletion.
-#[derive(Debug, QueryableByName)]
-struct Row {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    city: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    region: Option<String>,
-    #[diesel(sql_type = Nullable<Double>)]
-    latitude: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    longitude: Option<f64>,
-    #[diesel(sql_type = Nullable<Integer>)]
-    geo_cell: Option<i32>,
-    #[diesel(sql_type = Nullable<Text>)]
-    bio: Option<String>,
-    #[diesel(sql_type = Nullable<Bool>)]
-    accepting_new_clients: Option<bool>,
-    #[diesel(sql_type = Nullable<Text>)]
-    languages: Option<String>,
-    #[diesel(sql_type = Nullable<Bool>)]
-    mobile: Option<bool>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    suspended_at: Option<chrono::NaiveDateTime>,
-    #[diesel(sql_type = Nullable<Integer>)]
-    verified_hours: Option<i32>,
-    #[diesel(sql_type = Nullable<Date>)]
-    license_verified_until: Option<NaiveDate>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    price_from_cents: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    technique_mask: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    stamp: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    name: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    schedule_version: Option<i64>,
-    #[diesel(sql_type = Integer)]
-    removed: i32,
+/// A column of the searchable listing: the field a sync reads it into, and the table column whose
+/// change must stamp the therapist (what the stamp triggers watch; `tests/it` reads the triggers
+/// back from the database and fails when one is not watched).
+#[derive(Debug, Clone, Copy)]
+pub struct ListingColumn {
+    pub field: &'static str,
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+/// The searchable listing, declared once: each column's field, Rust type, SQL type and source
+/// column. From this come the row a sync reads ([`Row`]), the statement that reads it
+/// ([`changes_sql`]) and [`LISTING`], the list the stamp triggers must watch. A column added here
+/// must be taken by [`Row::into_entry`] and compared by [`Entry::same_listing`], which destructure
+/// every field, so the compiler points at both.
+macro_rules! listing {
+    ($($field:ident: $rust:ty = $sql:ty, $table:ident.$column:ident;)*) => {
+        /// One change read by a sync: a therapist's row as it is now, or (`removed`) its deletion
+        /// (every listing column NULL).
+        #[derive(Debug, Clone, QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            $(
+                #[diesel(sql_type = Nullable<$sql>)]
+                $field: Option<$rust>,
+            )*
+            #[diesel(sql_type = BigInt)]
+            stamp: i64,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            schedule_version: Option<i64>,
+            #[diesel(sql_type = Integer)]
+            removed: i32,
+        }
+
+        /// Every column of the listing, in the order of [`Row`].
+        pub const LISTING: &[ListingColumn] = &[$(ListingColumn {
+            field: stringify!($field),
+            table: stringify!($table),
+            column: stringify!($column),
+        }),*];
+    };
+}
+
+listing! {
+    name: String = Text, users.name;
+    city: String = Text, therapists.city;
+    region: String = Text, therapists.region;
+    latitude: f64 = Double, therapists.latitude;
+    longitude: f64 = Double, therapists.longitude;
+    geo_cell: i32 = Integer, therapists.geo_cell;
+    bio: String = Text, therapists.bio;
+    accepting_new_clients: bool = Bool, therapists.accepting_new_clients;
+    languages: String = Text, therapists.languages;
+    mobile: bool = Bool, therapists.mobile;
+    suspended_at: chrono::NaiveDateTime = Timestamp, therapists.suspended_at;
+    verified_hours: i32 = Integer, therapists.verified_hours;
+    license_verified_until: NaiveDate = Date, therapists.license_verified_until;
+    price_from_cents: i64 = BigInt, therapists.price_from_cents;
+    technique_mask: i64 = BigInt, therapists.technique_mask;
 }
 
 /// The rows stamped after `$1` and the deletions stamped after it, in one statement (so in one
 /// snapshot: every stamp up to the highest one read is in it). `$1` is one parameter on both
-/// backends.
-const CHANGES_SQL: &str = "\
-SELECT t.id, t.city, t.region, t.latitude, t.longitude, t.geo_cell, t.bio, \
-       t.accepting_new_clients, t.languages, t.mobile, t.suspended_at, t.verified_hours, \
-       t.license_verified_until, t.price_from_cents, t.technique_mask, t.directory_stamp AS stamp, \
-       u.name, t.schedule_version, 0 AS removed \
-FROM therapists t JOIN users u ON u.id = t.user_id WHERE t.directory_stamp > $1 \
-UNION ALL \
-SELECT therapist_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-       NULL, stamp, NULL, NULL, 1 FROM directory_removed WHERE stamp > $1";
+/// backends. Built from [`LISTING`] once.
+fn changes_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let alias = |table: &str| if table == "users" { "u" } else { "t" };
+        let columns: Vec<String> = LISTING
+            .iter()
+            .map(|c| format!("{}.{} AS {}", alias(c.table), c.column, c.field))
+            .collect();
+        let nulls = vec!["NULL"; LISTING.len()].join(", ");
+        format!(
+            "SELECT t.id, {}, t.directory_stamp AS stamp, t.schedule_version, 0 AS removed \
+             FROM therapists t JOIN users u ON u.id = t.user_id WHERE t.directory_stamp > $1 \
+             UNION ALL \
+             SELECT therapist_id, {nulls}, stamp, NULL, 1 FROM directory_removed WHERE stamp > $1",
+            columns.join(", ")
+        )
+    })
+}
 
 impl Row {
     fn into_entry(self) -> Entry {
-        let name = self.name.unwrap_or_default();
-        let bio = self.bio.unwrap_or_default();
-        let text = format!("{}\n{}", name.to_lowercase(), bio.to_lowercase()).into();
-        Entry {
-            id: self.id,
+        // Every field named: a listing column added to `listing!` does not compile until it is
+        // taken here.
+        let Row {
+            id,
             name,
-            city: self.city,
-            region: self.region,
-            latitude: self.latitude,
-            longitude: self.longitude,
-            geo_cell: self.geo_cell,
+            city,
+            region,
+            latitude,
+            longitude,
+            geo_cell,
+            bio,
+            accepting_new_clients,
+            languages,
+            mobile,
+            suspended_at,
+            verified_hours,
+            license_verified_until,
+            price_from_cents,
+            technique_mask,
+            stamp,
+            schedule_version,
+            removed: _,
+        } = self;
+        let name = name.unwrap_or_default();
+        let text = format!(
+            "{}\n{}",
+            name.to_lowercase(),
+            bio.unwrap_or_default().to_lowercase()
+        )
+        .into();
+        Entry {
+            id,
+            name,
+            city,
+            region,
+            latitude,
+            longitude,
+            geo_cell,
             text,
-            accepting_new_clients: self.accepting_new_clients.unwrap_or(false),
-            languages: self.languages.unwrap_or_default(),
-            mobile: self.mobile.unwrap_or(false),
-            suspended: self.suspended_at.is_some(),
-            verified_hours: self.verified_hours.unwrap_or(0),
-            license_verified_until: self.license_verified_until,
-            price_from_cents: self.price_from_cents,
-            technique_mask: self.technique_mask.unwrap_or(0),
-            schedule_version: self.schedule_version.unwrap_or(0),
-            stamp: self.stamp,
+            accepting_new_clients: accepting_new_clients.unwrap_or(false),
+            languages: languages.unwrap_or_default(),
+            mobile: mobile.unwrap_or(false),
+            suspended: suspended_at.is_some(),
+            verified_hours: verified_hours.unwrap_or(0),
+            license_verified_until,
+            price_from_cents,
+            technique_mask: technique_mask.unwrap_or(0),
+            schedule_version: schedule_version.unwrap_or(0),
+            stamp,
             pos: 0,
         }
     }
@@ -580,7 +657,7 @@ impl DirectoryIndex {
             }
         };
         let changes: Vec<Row> = if cursor < 0 || latest > cursor {
-            diesel::sql_query(CHANGES_SQL)
+            diesel::sql_query(changes_sql())
                 .bind::<BigInt, _>(cursor)
                 .load(conn)?
         } else {

@@ -11,4 +11,5 @@ mod browser;
 mod calendar;
 mod database;
 mod directory;
+mod listing;
 mod security;

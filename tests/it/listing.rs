@@ -1,0 +1,132 @@
+//! The searchable listing is declared once (`services::directory_index::LISTING`): these tests
+//! hold the parts that cannot be derived from it (the stamp triggers, written in SQL) against it,
+//! on the backend under test.
+
+use bodywork::services::directory_index::{DirectoryIndex, LISTING};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use crate::directory::{make_therapist, Spec};
+use crate::helpers::{spawn_app, with_conn, TestApp};
+
+#[derive(QueryableByName)]
+struct TriggerDef {
+    #[diesel(sql_type = Text)]
+    tbl: String,
+    #[diesel(sql_type = Text)]
+    def: String,
+}
+
+/// Every trigger of the database with the table it is on, read from the catalogue.
+fn triggers(app: &TestApp) -> Vec<TriggerDef> {
+    with_conn(app, |conn| {
+        let sql = match conn {
+            bodywork::db::DbConnection::Sqlite(_) => {
+                "SELECT tbl_name AS tbl, sql AS def FROM sqlite_master WHERE type = 'trigger'"
+            }
+            bodywork::db::DbConnection::Postgresql(_) => {
+                "SELECT c.relname::text AS tbl, pg_get_triggerdef(t.oid) AS def \
+                 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+            }
+        };
+        diesel::sql_query(sql).load(conn).expect("triggers")
+    })
+}
+
+/// The columns a stamp trigger on `table` watches for updates (`UPDATE OF a, b ON table`).
+fn watched(triggers: &[TriggerDef], table: &str) -> Vec<String> {
+    triggers
+        .iter()
+        .filter(|t| t.tbl == table)
+        .filter_map(|t| {
+            let def = t.def.to_lowercase();
+            let name = def.split_whitespace().nth(2)?.to_string();
+            if !name.contains("stamp") {
+                return None;
+            }
+            let after = def.split("update of ").nth(1)?;
+            let list = after.split(" on ").next()?;
+            Some(
+                list.split(',')
+                    .map(|c| c.trim().trim_matches('"').to_string())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_listing_column_is_watched_by_a_stamp_trigger() {
+    let app = spawn_app().await;
+    let all = triggers(&app);
+    // The reading itself can tell watched from not watched.
+    assert!(watched(&all, "therapists").contains(&"bio".to_string()));
+    assert!(!watched(&all, "users").contains(&"password_hash".to_string()));
+    let missing: Vec<String> = LISTING
+        .iter()
+        .filter(|c| !watched(&all, c.table).iter().any(|w| w == c.column))
+        .map(|c| format!("{}.{}", c.table, c.column))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "listing columns no stamp trigger watches (add them to the trigger's UPDATE OF list in a migration for each backend): {missing:?}"
+    );
+}
+
+/// The SQL that changes one listing column of therapist `id` to a value it does not have.
+fn change_of(table: &str, column: &str, id: i64) -> String {
+    let set = match (table, column) {
+        ("users", "name") => {
+            return format!(
+                "UPDATE users SET name = name || ' Changed' WHERE id = (SELECT user_id FROM therapists WHERE id = {id})"
+            )
+        }
+        ("therapists", "city") => "city = 'Elsewhere'".to_string(),
+        ("therapists", "region") => "region = 'ZZ'".to_string(),
+        ("therapists", "latitude") => "latitude = latitude + 0.5".to_string(),
+        ("therapists", "longitude") => "longitude = longitude + 0.5".to_string(),
+        ("therapists", "geo_cell") => "geo_cell = geo_cell + 1".to_string(),
+        ("therapists", "bio") => "bio = 'A changed bio'".to_string(),
+        ("therapists", "accepting_new_clients") => {
+            "accepting_new_clients = NOT accepting_new_clients".to_string()
+        }
+        ("therapists", "languages") => "languages = ',fr,'".to_string(),
+        ("therapists", "mobile") => "mobile = NOT mobile".to_string(),
+        ("therapists", "suspended_at") => "suspended_at = CURRENT_TIMESTAMP".to_string(),
+        ("therapists", "verified_hours") => "verified_hours = verified_hours + 1".to_string(),
+        ("therapists", "license_verified_until") => {
+            "license_verified_until = '2099-12-31'".to_string()
+        }
+        ("therapists", "price_from_cents") => "price_from_cents = 12345".to_string(),
+        ("therapists", "technique_mask") => "technique_mask = technique_mask + 1024".to_string(),
+        _ => panic!("add a change of the listing column {table}.{column} to this test"),
+    };
+    format!("UPDATE {table} SET {set} WHERE id = {id}")
+}
+
+/// A change of any listing column, made in plain SQL (as another server or a script would), is
+/// in the index at its next sync.
+#[tokio::test]
+async fn the_index_follows_a_change_of_every_listing_column() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = make_therapist(&app, admin_id, Spec::default()).await;
+    let index = DirectoryIndex::new();
+    for c in LISTING {
+        let (before, after) = with_conn(&app, |conn| {
+            let before = index.sync(conn).unwrap().get(m.therapist_id).cloned();
+            diesel::sql_query(change_of(c.table, c.column, m.therapist_id))
+                .execute(conn)
+                .unwrap();
+            let after = index.sync(conn).unwrap().get(m.therapist_id).cloned();
+            (before.unwrap(), after.unwrap())
+        });
+        assert!(
+            !before.same_listing(&after),
+            "the index did not follow a change of {}.{}: {after:?}",
+            c.table,
+            c.column
+        );
+    }
+}
