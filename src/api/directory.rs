@@ -45,19 +45,7 @@ pub async fn techniques(req: HttpRequest) -> ApiResult<web::Json<Vec<TechniqueOu
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists", tag = "directory",
-    params(
-        ("technique" = Option<String>, Query, description = "technique slug"),
-        ("near" = Option<String>, Query, description = "a city (\"Boston\", \"Boston, MA\") or \"lat,lon\""),
-        ("radius_km" = Option<f64>, Query, description = "1 to 500, default 25 (with near)"),
-        ("verified" = Option<String>, Query, description = "true (default: currently verified licenses only) or any"),
-        ("min_hours" = Option<i32>, Query, description = "minimum verified training hours"),
-        ("available_on" = Option<String>, Query, description = "YYYY-MM-DD: has a free slot that day"),
-        ("q" = Option<String>, Query, description = "words in name or bio"),
-        ("accepting" = Option<bool>, Query, description = "accepting new clients only"),
-        ("language" = Option<String>, Query, description = "ISO 639-1 code, e.g. es"),
-        ("mobile" = Option<bool>, Query, description = "offers mobile visits"),
-        ("sort" = Option<String>, Query, description = "distance, soonest, hours or price"),
-        ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 100")),
+    params(SearchQuery),
     responses((status = 200, description = "{total, page, per_page, results: [SearchHit]}"),
               (status = 422, description = "validation_failed (fields name each bad filter), search_too_broad")))]
 pub async fn search(

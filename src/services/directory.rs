@@ -19,6 +19,10 @@ pub const DEFAULT_RADIUS_KM: f64 = 25.0;
 pub const MAX_RADIUS_KM: f64 = 500.0;
 pub const MAX_PER_PAGE: i64 = 100;
 pub const MAX_QUERY_CHARS: usize = 100;
+/// The highest `max_price` accepted, in cents.
+pub const MAX_PRICE_CENTS: i64 = 10_000_000;
+/// The choices a page offers for `max_price`, in cents.
+pub const PRICE_CAPS_CENTS: [i64; 5] = [6_000, 8_000, 10_000, 12_000, 15_000];
 /// How far ahead `available_on` may look, in days.
 pub const MAX_DATE_AHEAD_DAYS: i64 = 365;
 /// The most candidates one search checks for free time (`available_on`, the soonest sort); a
@@ -27,25 +31,64 @@ pub const MAX_CANDIDATES: usize = 20_000;
 /// Training hours that earn the badge (the article's threshold).
 pub const HOURS_BADGE: i32 = 500;
 
-/// The search parameters as they arrive (query string of the page or the API).
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+/// The search parameters as they arrive (query string of the page or the API). Every value is
+/// text here, so that a bad one becomes a message next to its field ([`SearchQuery::parse`]); the
+/// OpenAPI document describes each with its real type.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// A technique slug (`/api/v1/techniques`).
     pub technique: Option<String>,
+    /// A city ("Boston", "Boston, MA") or "lat,lon".
     pub near: Option<String>,
+    /// 1 to 500, default 25 (with `near`).
+    #[param(value_type = Option<f64>)]
     pub radius_km: Option<String>,
+    /// `true` (default: currently verified licenses only) or `any`.
     pub verified: Option<String>,
+    /// Minimum verified training hours (0 to 10000).
+    #[param(value_type = Option<i32>)]
     pub min_hours: Option<String>,
+    /// YYYY-MM-DD: has a free slot that day.
     pub available_on: Option<String>,
+    /// Words in the name or bio.
     pub q: Option<String>,
+    /// Accepting new clients only.
+    #[param(value_type = Option<bool>)]
     pub accepting: Option<String>,
+    /// An ISO 639-1 code, e.g. `es`.
     pub language: Option<String>,
+    /// Offers mobile visits.
+    #[param(value_type = Option<bool>)]
     pub mobile: Option<String>,
+    /// In cents: the therapist's cheapest service costs at most this (1 to 10000000).
+    #[param(value_type = Option<i64>)]
+    pub max_price: Option<String>,
+    /// `distance`, `soonest`, `hours` or `price`.
     pub sort: Option<String>,
+    /// From 1.
+    #[param(value_type = Option<i64>)]
     pub page: Option<String>,
+    /// 1 to 100, default 20.
+    #[param(value_type = Option<i64>)]
     pub per_page: Option<String>,
     /// Pages only: `mine` keeps the techniques that suit the self-check answers kept
     /// (encrypted) in the visitor's session cookie; the answers never travel in the URL.
+    #[param(ignore)]
     pub suits: Option<String>,
+}
+
+/// The price choices of a search form: [`PRICE_CAPS_CENTS`], and the one asked for when it is
+/// another valid amount (so that the form shows what was searched).
+pub fn price_caps(asked: Option<&str>) -> Vec<i64> {
+    let mut caps = PRICE_CAPS_CENTS.to_vec();
+    if let Some(c) = asked.and_then(|s| s.trim().parse::<i64>().ok()) {
+        if (1..=MAX_PRICE_CENTS).contains(&c) && !caps.contains(&c) {
+            caps.push(c);
+            caps.sort_unstable();
+        }
+    }
+    caps
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +122,8 @@ pub struct SearchParams {
     pub accepting_only: bool,
     pub language: Option<&'static str>,
     pub mobile_only: bool,
+    /// The cheapest service costs at most this many cents.
+    pub max_price_cents: Option<i64>,
     pub sort: Sort,
     pub page: i64,
     pub per_page: i64,
@@ -239,6 +284,19 @@ impl SearchQuery {
                 }
             }
         };
+        let max_price_cents = match blank(&self.max_price) {
+            None => None,
+            Some(s) => match s.parse::<i64>() {
+                Ok(c) if (1..=MAX_PRICE_CENTS).contains(&c) => Some(c),
+                _ => {
+                    e.insert(
+                        "max_price".into(),
+                        format!("The highest price is a whole number of cents from 1 to {MAX_PRICE_CENTS}."),
+                    );
+                    None
+                }
+            },
+        };
         let sort = match blank(&self.sort) {
             None if near.is_some() => Sort::Distance,
             None => Sort::Hours,
@@ -299,6 +357,7 @@ impl SearchQuery {
             accepting_only,
             language,
             mobile_only,
+            max_price_cents,
             sort,
             page,
             per_page,
@@ -374,7 +433,7 @@ struct Label {
 }
 
 /// Whether an entry of the directory index passes every filter but the place and the words
-/// (suspension, a license verified today, techniques, hours, accepting, mobile, language). `key`
+/// (suspension, a license verified today, techniques, hours, accepting, mobile, price, language). `key`
 /// holds the hot columns; the entry (languages) is looked up only when that filter is asked for.
 fn matches<'e>(
     key: &directory_index::Key,
@@ -390,7 +449,9 @@ fn matches<'e>(
         && (p.techniques_any.is_none() || key.technique_mask & any_mask != 0)
         && p.min_hours.is_none_or(|h| key.verified_hours >= h)
         && (!p.accepting_only || key.accepting_new_clients)
-        && (!p.mobile_only || key.mobile);
+        && (!p.mobile_only || key.mobile)
+        && p.max_price_cents
+            .is_none_or(|max| key.price_from_cents.is_some_and(|c| c <= max));
     hot && p
         .language
         .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))

@@ -76,6 +76,8 @@ pub struct SearchPage {
     pub base_query: String,
     /// The visitor has self-check answers in their session (the "suits me" filter can be used).
     pub remembered: bool,
+    /// The choices of the price filter, in cents.
+    pub price_caps: Vec<i64>,
 }
 
 impl SearchPage {
@@ -143,6 +145,7 @@ pub async fn search(
         languages: LANGUAGES,
         base_query,
         remembered: false,
+        price_caps: directory::price_caps(q.max_price.as_deref()),
     };
     let remembered = crate::web::booking::remembered_answers(&req);
     page.remembered = remembered.is_some();

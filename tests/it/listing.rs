@@ -1,10 +1,12 @@
 //! The searchable listing is declared once (`services::directory_index::LISTING`): these tests
 //! hold the parts that cannot be derived from it (the stamp triggers, written in SQL) against it,
-//! on the backend under test.
+//! on the backend under test, and prove a filter built on it (`max_price`) on the API and the page.
 
 use bodywork::services::directory_index::{DirectoryIndex, LISTING};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use reqwest::StatusCode;
+use serde_json::Value;
 
 use crate::directory::{make_therapist, Spec};
 use crate::helpers::{spawn_app, with_conn, TestApp};
@@ -129,4 +131,78 @@ async fn the_index_follows_a_change_of_every_listing_column() {
             c.column
         );
     }
+}
+
+async fn search(app: &TestApp, query: &str) -> reqwest::Response {
+    app.api_get(&format!("/api/v1/therapists?{query}"), None)
+        .await
+}
+
+fn names(v: &Value) -> Vec<&str> {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect()
+}
+
+/// `max_price` keeps therapists whose cheapest service costs at most that many cents, on the
+/// API and the page; a bad amount is a message on the field.
+#[tokio::test]
+async fn max_price_keeps_therapists_whose_cheapest_service_fits() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    for (email, name, price_cents) in [
+        ("a@x.com", "Ann Cheap", 6_000),
+        ("b@x.com", "Bea Middle", 10_000),
+        ("c@x.com", "Cal Dear", 14_000),
+    ] {
+        make_therapist(
+            &app,
+            admin_id,
+            Spec {
+                email,
+                name,
+                price_cents,
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    for (query, expected) in [
+        (
+            "max_price=10000&sort=price",
+            vec!["Ann Cheap", "Bea Middle"],
+        ),
+        ("max_price=9999&near=Boston", vec!["Ann Cheap"]),
+        ("max_price=5999", vec![]),
+        ("sort=price", vec!["Ann Cheap", "Bea Middle", "Cal Dear"]),
+    ] {
+        let r = search(&app, query).await;
+        assert_eq!(r.status(), StatusCode::OK, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(names(&v), expected, "{query}");
+    }
+    for bad in ["abc", "0", "-5", "10000001", "12.50"] {
+        let r = search(&app, &format!("max_price={bad}")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error"]["fields"]["max_price"].is_string(), "{bad}: {v}");
+    }
+
+    let page = app.get_html("/therapists?max_price=10000").await;
+    assert!(page.contains("Ann Cheap") && page.contains("Bea Middle"));
+    assert!(!page.contains("Cal Dear"));
+    assert!(page.contains(r#"<option value="10000" selected>$100</option>"#));
+    let r = app.get("/therapists?max_price=abc").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="max_price-error""#), "{page}");
+    // The pagination links keep the filter.
+    let r = app
+        .get("/therapists?max_price=15000&per_page=1&sort=price")
+        .await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains("max_price=15000"), "{page}");
 }
