@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{new_client, spawn_app, spawn_app_with, PASSWORD};
+use crate::builders::{new_client, spawn_app, spawn_app_with, PASSWORD};
 
 #[tokio::test]
 async fn api_register_login_me_logout() {
@@ -161,7 +161,7 @@ async fn page_register_then_logout_then_login_shows_the_name() {
     let out = app
         .client
         .post(app.url("/logout"))
-        .form(&[("csrf_token", crate::helpers::csrf_from(&home))])
+        .form(&[("csrf_token", crate::builders::csrf_from(&home))])
         .send()
         .await
         .unwrap();
@@ -263,7 +263,7 @@ async fn logout_kills_the_page_session_on_the_server() {
     let out = app
         .client
         .post(app.url("/logout"))
-        .form(&[("csrf_token", crate::helpers::csrf_from(&page))])
+        .form(&[("csrf_token", crate::builders::csrf_from(&page))])
         .send()
         .await
         .unwrap();

@@ -9,8 +9,9 @@ use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::directory::{make_therapist, Made, Spec};
-use crate::helpers::{csrf_from, new_client, spawn_app, with_conn, TestApp, PASSWORD};
+use crate::builders::{
+    csrf_from, make_therapist, new_client, spawn_app, with_conn, Made, Spec, TestApp, PASSWORD,
+};
 
 // ---- Helpers -------------------------------------------------------------------------------
 

@@ -1,109 +1,14 @@
 //! Scheduling and booking through the API: free slots, the booking rules, the lifecycle,
 //! races on both backends, screening outcomes and the privacy of the answers.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::directory::{make_therapist, Made, Spec};
-use crate::helpers::{spawn_app, TestApp};
-
-/// Every question answered "no", then the given ones "yes".
-pub fn answers(yes: &[&str]) -> BTreeMap<String, bool> {
-    let q = bodywork::domain::screening::questionnaire();
-    q.questions
-        .iter()
-        .map(|x| (x.id.clone(), yes.contains(&x.id.as_str())))
-        .collect()
-}
-
-/// A verified therapist in Boston working every day 09:00-17:00 (New York time), with one
-/// 60-minute service of `technique`.
-pub async fn open_therapist(
-    app: &TestApp,
-    admin_id: i64,
-    email: &str,
-    techniques: &[&str],
-) -> Made {
-    let m = make_therapist(
-        app,
-        admin_id,
-        Spec {
-            email,
-            name: "Open Therapist",
-            techniques,
-            ..Default::default()
-        },
-    )
-    .await;
-    let week: Vec<Value> = (1..=7)
-        .map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"}))
-        .collect();
-    let r = app
-        .api_put("/api/v1/me/weekly-hours", &m.token, json!(week))
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    m
-}
-
-/// The usual start of a booking test: a server, its admin (admin@example.com) and one open
-/// therapist (t@example.com, Swedish, every day 09:00-17:00 New York time).
-pub struct Scene {
-    pub app: TestApp,
-    /// The admin's API token.
-    pub admin: String,
-    pub m: Made,
-}
-
-pub async fn scene() -> Scene {
-    let app = spawn_app().await;
-    let (admin_id, admin) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
-    Scene { app, admin, m }
-}
-
-/// A weekday a week or so ahead, far from any DST change questions.
-pub fn some_day() -> NaiveDate {
-    Utc::now().date_naive() + Duration::days(8)
-}
-
-pub async fn slots(app: &TestApp, m: &Made, from: NaiveDate, to: NaiveDate) -> Vec<String> {
-    let r = app
-        .api_get(
-            &format!(
-                "/api/v1/therapists/{}/availability?service_id={}&from={from}&to={to}",
-                m.therapist_id, m.service_id
-            ),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
-    v["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["starts_at"].as_str().unwrap().to_string())
-        .collect()
-}
-
-pub async fn book(
-    app: &TestApp,
-    token: &str,
-    m: &Made,
-    start: &str,
-    yes: &[&str],
-    clearance: bool,
-) -> reqwest::Response {
-    app.api_post(
-        "/api/v1/appointments",
-        Some(token),
-        json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "starts_at": start, "answers": answers(yes), "clearance_confirmed": clearance}),
-    )
-    .await
-}
+use crate::builders::{
+    answers, book, make_therapist, open_therapist, scene, slots, some_day, spawn_app, Scene, Spec,
+    TestApp,
+};
 
 #[tokio::test]
 async fn free_slots_follow_hours_in_the_therapists_zone_and_booking_takes_one() {
@@ -472,7 +377,7 @@ async fn answers_are_private_logged_and_encrypted_at_rest() {
     );
 
     // At rest: the stored value is ciphertext; no question id or answer is in clear.
-    let stored: String = crate::helpers::with_conn(&app, |conn| {
+    let stored: String = crate::builders::with_conn(&app, |conn| {
         use bodywork::db::schema::appointments;
         use diesel::prelude::*;
         appointments::table
@@ -746,7 +651,7 @@ async fn two_servers_on_one_database_still_make_exactly_one_booking() {
                 } else {
                     other.clone()
                 };
-                crate::helpers::new_client()
+                crate::builders::new_client()
                     .post(format!("{base}/api/v1/appointments"))
                     .bearer_auth(t)
                     .json(&body(s))
@@ -929,7 +834,7 @@ async fn absurd_dates_are_refused_or_clamped_never_a_500() {
         )
         .await;
     assert!(r.status().is_client_error(), "{}", r.status());
-    app.login_page("t@example.com", crate::helpers::PASSWORD)
+    app.login_page("t@example.com", crate::builders::PASSWORD)
         .await;
     for week in ["%2B262142-12-31", "-262143-01-01"] {
         let r = app
@@ -970,7 +875,7 @@ async fn cached_free_slots_follow_every_change_even_from_another_server_or_raw_s
 
     // A booking through the other server.
     let (_, client) = app.api_user("client@example.com", "client").await;
-    let r = crate::helpers::new_client()
+    let r = crate::builders::new_client()
         .post(format!("{other}/api/v1/appointments"))
         .bearer_auth(&client)
         .json(&json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "starts_at": first[4], "answers": answers(&[]), "clearance_confirmed": false}))
@@ -984,7 +889,7 @@ async fn cached_free_slots_follow_every_change_even_from_another_server_or_raw_s
     assert!(!after.contains(&first[4]));
 
     // Cancelled straight in the database: the slots come back.
-    crate::helpers::with_conn(&app, |conn| {
+    crate::builders::with_conn(&app, |conn| {
         use bodywork::db::schema::appointments;
         diesel::update(appointments::table.find(booked["id"].as_i64().unwrap()))
             .set(appointments::status.eq("cancelled"))
@@ -997,7 +902,7 @@ async fn cached_free_slots_follow_every_change_even_from_another_server_or_raw_s
     let week: Vec<Value> = (1..=7)
         .map(|d| json!({"weekday": d, "start": "09:00", "end": "12:00"}))
         .collect();
-    let r = crate::helpers::new_client()
+    let r = crate::builders::new_client()
         .put(format!("{other}/api/v1/me/weekly-hours"))
         .bearer_auth(&m.token)
         .json(&week)
@@ -1016,7 +921,7 @@ async fn cached_free_slots_follow_every_change_even_from_another_server_or_raw_s
     }
 
     // The whole day off, straight in the database.
-    crate::helpers::with_conn(&app, |conn| {
+    crate::builders::with_conn(&app, |conn| {
         use bodywork::db::schema::time_off;
         let start = day.and_hms_opt(0, 0, 0).unwrap();
         diesel::insert_into(time_off::table)
@@ -1067,7 +972,7 @@ async fn a_change_committed_after_later_ones_still_reaches_every_cached_answer()
         let path = format!("/api/v1/therapists?technique=swedish&available_on={day}");
         let url = app.url(&path);
         async move {
-            let v: Value = crate::helpers::new_client()
+            let v: Value = crate::builders::new_client()
                 .get(url)
                 .send()
                 .await

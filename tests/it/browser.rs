@@ -9,9 +9,7 @@ use thirtyfour::prelude::*;
 
 use serde_json::json;
 
-use crate::booking::open_therapist;
-use crate::directory::{make_therapist, Spec};
-use crate::helpers::{spawn_app, TestApp, PASSWORD};
+use crate::builders::{make_therapist, open_therapist, spawn_app, Spec, TestApp, PASSWORD};
 
 fn chromedriver_path() -> Option<std::path::PathBuf> {
     if let Ok(p) = std::env::var("CHROMEDRIVER") {
@@ -326,7 +324,7 @@ async fn pick_first_slot(b: &WebDriver) -> WebDriverResult<()> {
     Ok(())
 }
 
-async fn therapist_with_services(app: &TestApp) -> crate::directory::Made {
+async fn therapist_with_services(app: &TestApp) -> crate::builders::Made {
     let (admin_id, _) = app.api_admin("admin@example.com").await;
     let m = open_therapist(
         app,

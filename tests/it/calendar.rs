@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::booking::{book, open_therapist, slots, some_day};
-use crate::directory::Made;
-use crate::helpers::{csrf_from, new_client, spawn_app, TestApp, PASSWORD};
+use crate::builders::{
+    book, csrf_from, new_client, open_therapist, slots, some_day, spawn_app, Made, TestApp,
+    PASSWORD,
+};
 
 /// A browser-like client logged in through the login page.
 async fn page_login(app: &TestApp, email: &str) -> reqwest::Client {
@@ -336,7 +337,7 @@ async fn the_feed_lists_the_therapists_bookings_and_rotating_or_revoking_kills_i
         .unwrap()
         .trim_end_matches(".ics")
         .to_string();
-    let stored = crate::helpers::with_conn(&app, |conn| {
+    let stored = crate::builders::with_conn(&app, |conn| {
         bodywork::models::therapist::Therapist::find(conn, m.therapist_id)
             .unwrap()
             .calendar_token_hash
@@ -385,7 +386,7 @@ async fn the_feed_lists_the_therapists_bookings_and_rotating_or_revoking_kills_i
         );
     }
 
-    let actions: Vec<String> = crate::helpers::with_conn(&app, |conn| {
+    let actions: Vec<String> = crate::builders::with_conn(&app, |conn| {
         bodywork::models::audit::for_object(conn, "therapist", m.therapist_id)
             .unwrap()
             .into_iter()

@@ -14,7 +14,7 @@ use bodywork::services::booking;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::helpers::{spawn_app, with_conn, TestApp, PASSWORD};
+use crate::builders::{spawn_app, with_conn, TestApp, PASSWORD};
 
 struct Fixture {
     therapist_id: i64,

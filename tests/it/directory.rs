@@ -6,133 +6,7 @@ use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, with_conn, TestApp};
-
-/// A therapist made through the API, credentials verified through the service layer.
-pub struct Made {
-    pub therapist_id: i64,
-    pub token: String,
-    pub service_id: i64,
-}
-
-pub struct Spec<'a> {
-    pub email: &'a str,
-    pub name: &'a str,
-    pub city: &'a str,
-    pub techniques: &'a [&'a str],
-    pub price_cents: i64,
-    pub hours: i32,
-    pub verify_license: bool,
-    pub verify_training: bool,
-    pub bio: &'a str,
-    pub languages: &'a [&'a str],
-    pub mobile: bool,
-    pub accepting: bool,
-}
-
-impl Default for Spec<'_> {
-    fn default() -> Self {
-        Spec {
-            email: "t@example.com",
-            name: "Therapist",
-            city: "Boston, MA",
-            techniques: &["swedish"],
-            price_cents: 9000,
-            hours: 600,
-            verify_license: true,
-            verify_training: true,
-            bio: "",
-            languages: &["en"],
-            mobile: false,
-            accepting: true,
-        }
-    }
-}
-
-pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
-    let (_, token) = app.api_user(s.email, "therapist").await;
-    let r = app
-        .api_put(
-            "/api/v1/me/profile",
-            &token,
-            json!({"name": s.name, "bio": s.bio, "city": s.city, "techniques": s.techniques,
-                   "languages": s.languages, "mobile": s.mobile, "accepting_new_clients": s.accepting}),
-        )
-        .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "profile: {}",
-        r.text().await.unwrap()
-    );
-    let profile: Value = app
-        .api_get("/api/v1/me/profile", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let therapist_id = profile["therapist_id"].as_i64().unwrap();
-    let r = app
-        .api_post(
-            "/api/v1/me/services",
-            Some(&token),
-            json!({"technique": s.techniques[0], "duration_min": 60, "price_cents": s.price_cents}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let service_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let expires = (Utc::now().date_naive() + Duration::days(365)).to_string();
-    let lic: Value = app
-        .api_post(
-            "/api/v1/me/license",
-            Some(&token),
-            json!({"jurisdiction": "MA", "number": "LMT-1", "issuing_body": "MA Board of Massage", "expires_on": expires}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(lic["status"], "submitted");
-    let tr: Value = app
-        .api_post(
-            "/api/v1/me/training",
-            Some(&token),
-            json!({"program": "Diploma", "hours": s.hours, "completed_on": "2019-05-01"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    with_conn(app, |conn| {
-        if s.verify_license {
-            admin::decide(
-                conn,
-                admin_id,
-                Credential::License,
-                lic["id"].as_i64().unwrap(),
-                true,
-                None,
-            )
-            .unwrap();
-        }
-        if s.verify_training {
-            admin::decide(
-                conn,
-                admin_id,
-                Credential::Training,
-                tr["id"].as_i64().unwrap(),
-                true,
-                None,
-            )
-            .unwrap();
-        }
-    });
-    Made {
-        therapist_id,
-        token,
-        service_id,
-    }
-}
+use crate::builders::{make_therapist, spawn_app, with_conn, Spec, TestApp};
 
 async fn search(app: &TestApp, query: &str) -> Value {
     let r = app
@@ -972,7 +846,7 @@ async fn the_directory_index_follows_every_change_made_anywhere() {
 
     // Moved to Seattle through a second server process.
     let other = app.second_server();
-    let r = crate::helpers::new_client()
+    let r = crate::builders::new_client()
         .put(format!("{other}/api/v1/me/profile"))
         .bearer_auth(&m.token)
         .json(&json!({"name": "Ada Wombat", "bio": "I trained with a quokka.", "city": "Seattle, WA", "timezone": "America/Los_Angeles", "techniques": ["swedish", "shiatsu"]}))

@@ -2,7 +2,7 @@
 //! SQLite by default; PostgreSQL too when `TEST_DATABASE_URL` names a server
 //! (for example `postgres://postgres@127.0.0.1:5432/postgres`).
 
-mod helpers;
+mod builders;
 
 mod accounts;
 mod admin;
@@ -13,3 +13,4 @@ mod database;
 mod directory;
 mod listing;
 mod security;
+mod structure;

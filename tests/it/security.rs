@@ -8,7 +8,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{csrf_from, new_client, spawn_app, spawn_app_with, with_conn, PASSWORD};
+use crate::builders::{csrf_from, new_client, spawn_app, spawn_app_with, with_conn, PASSWORD};
 
 #[tokio::test]
 async fn forms_without_the_right_csrf_token_are_refused() {

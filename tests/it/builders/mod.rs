@@ -1,0 +1,16 @@
+//! The fixtures of the test binary, in one place: every test file imports what it needs from
+//! here (`use crate::builders::...`) and never from another test file (`structure.rs` checks).
+//!
+//! - `app`: a server on port 0 with a fresh database (`spawn_app`), clients, logins, forms and
+//!   direct data-layer access.
+//! - `therapist`: a therapist made through the API with verified credentials (`make_therapist`).
+//! - `booking`: an open therapist with weekly hours, the usual booking scene, free slots and a
+//!   booking through the API.
+
+mod app;
+mod booking;
+mod therapist;
+
+pub use app::{csrf_from, new_client, spawn_app, spawn_app_with, with_conn, TestApp, PASSWORD};
+pub use booking::{answers, book, open_therapist, scene, slots, some_day, Scene};
+pub use therapist::{make_therapist, Made, Spec};
