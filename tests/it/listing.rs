@@ -8,8 +8,7 @@ use diesel::sql_types::Text;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::directory::{make_therapist, Spec};
-use crate::helpers::{spawn_app, with_conn, TestApp};
+use crate::builders::{make_therapist, spawn_app, with_conn, Spec, TestApp};
 
 #[derive(QueryableByName)]
 struct TriggerDef {
