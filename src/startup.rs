@@ -4,13 +4,16 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::http::Method;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{self, Pool};
+use crate::domain::account::Role;
 use crate::error::{ApiError, AppError};
+use crate::services::access::{Admin, Client, Therapist};
 use crate::services::rate_limit::IpLimiter;
 use crate::{api, models, web as pages};
 
@@ -190,270 +193,221 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../static/style.css"))
 }
 
-/// Every URL of the site.
+/// Who may call a route (declared in [`route_table`], and enforced by [`routes`] before any
+/// extractor runs; `tests/it/routes.rs` checks each route against its declaration, and that
+/// everything under `/admin` and `/api/v1/admin` is admin only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, logged in or not.
+    Public,
+    /// Anyone holding the secret token in the path (a calendar feed): an unknown one is 404.
+    Token,
+    /// Any logged-in person; the service decides what of theirs they may see.
+    Signed,
+    /// Only this role: others get 403 (or 404 for objects that are not theirs).
+    Only(Role),
+}
+
+/// One route of the table.
+pub struct RouteDef {
+    pub method: Method,
+    /// The full path, as actix-web matches it (`{id}` and other segments).
+    pub path: &'static str,
+    pub access: Access,
+    to: fn() -> actix_web::Route,
+}
+
+impl RouteDef {
+    /// The route with the guard of its declared access.
+    fn guarded(&self) -> actix_web::Route {
+        let route = (self.to)();
+        let api = self.path.starts_with("/api/");
+        match (self.access, api) {
+            (Access::Public | Access::Token, _) => route,
+            (Access::Signed, false) => route.wrap(from_fn(pages::guard_signed_pages)),
+            (Access::Signed, true) => route.wrap(from_fn(api::guard_signed_api)),
+            (Access::Only(Role::Admin), false) => route.wrap(from_fn(pages::guard_pages::<Admin>)),
+            (Access::Only(Role::Admin), true) => route.wrap(from_fn(api::guard_api::<Admin>)),
+            (Access::Only(Role::Therapist), false) => {
+                route.wrap(from_fn(pages::guard_pages::<Therapist>))
+            }
+            (Access::Only(Role::Therapist), true) => {
+                route.wrap(from_fn(api::guard_api::<Therapist>))
+            }
+            (Access::Only(Role::Client), false) => {
+                route.wrap(from_fn(pages::guard_pages::<Client>))
+            }
+            (Access::Only(Role::Client), true) => route.wrap(from_fn(api::guard_api::<Client>)),
+        }
+    }
+
+    /// The scope a route is registered in, and its path within it: the first of [`SCOPES`]
+    /// that is the path or a parent of it.
+    pub fn scope(&self) -> Option<(&'static str, &'static str)> {
+        SCOPES.iter().find_map(|&prefix| {
+            let rest = self.path.strip_prefix(prefix)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((prefix, rest))
+        })
+    }
+}
+
+/// The scopes of the route table, most specific first. `/admin`, `/api/v1/admin` and
+/// `/therapist` are guarded for their role as a whole, whatever their handlers take.
+pub const SCOPES: [&str; 4] = ["/api/v1/admin", "/api/v1", "/admin", "/therapist"];
+
+macro_rules! route {
+    ($access:expr, $method:ident $path:literal => $handler:path) => {
+        RouteDef {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            to: || web::method(Method::$method).to($handler),
+        }
+    };
+}
+
+/// Every URL of the site and the API, with who may call it.
+pub fn route_table() -> Vec<RouteDef> {
+    use Access::*;
+    vec![
+        route!(Public, GET "/healthz" => healthz),
+        route!(Public, GET "/api/openapi.json" => api::openapi::openapi_json),
+        route!(Public, GET "/static/style.css" => stylesheet),
+        route!(Public, GET "/" => pages::home::home),
+        route!(Public, GET "/login" => pages::auth::login_form),
+        route!(Public, POST "/login" => pages::auth::login),
+        route!(Public, GET "/register" => pages::auth::register_form),
+        route!(Public, POST "/register" => pages::auth::register),
+        route!(Signed, POST "/logout" => pages::auth::logout),
+        route!(Public, GET "/techniques" => pages::directory::techniques),
+        route!(Public, GET "/therapists" => pages::directory::search),
+        route!(Public, GET "/therapists/{id}" => pages::directory::profile),
+        route!(Token, GET "/calendar/{token}.ics" => pages::calendar::feed),
+        route!(Signed, GET "/bookings/{id}/calendar.ics" => pages::calendar::booking_ics),
+        route!(Public, GET "/screening" => pages::booking::self_check_form),
+        route!(Public, POST "/screening" => pages::booking::self_check),
+        route!(Public, POST "/screening/forget" => pages::booking::forget_answers),
+        route!(Only(Role::Client), GET "/book" => pages::booking::book_form),
+        route!(Only(Role::Client), POST "/book" => pages::booking::book),
+        route!(Only(Role::Client), GET "/bookings" => pages::booking::list),
+        route!(Signed, GET "/bookings/{id}" => pages::booking::detail),
+        route!(Signed, POST "/bookings/{id}/cancel" => pages::booking::cancel),
+        route!(Signed, GET "/bookings/{id}/reschedule" => pages::booking::reschedule_form),
+        route!(Signed, POST "/bookings/{id}/reschedule" => pages::booking::reschedule),
+        route!(Only(Role::Therapist), GET "/therapist" => pages::therapist::dashboard),
+        route!(Only(Role::Therapist), GET "/therapist/profile" => pages::therapist::profile_form),
+        route!(Only(Role::Therapist), POST "/therapist/profile" => pages::therapist::profile_save),
+        route!(Only(Role::Therapist), GET "/therapist/services" => pages::therapist::services),
+        route!(Only(Role::Therapist), POST "/therapist/services" => pages::therapist::service_add),
+        route!(Only(Role::Therapist), POST "/therapist/services/{id}" => pages::therapist::service_update),
+        route!(Only(Role::Therapist), POST "/therapist/services/{id}/retire" => pages::therapist::service_retire),
+        route!(Only(Role::Therapist), GET "/therapist/credentials" => pages::therapist::credentials),
+        route!(Only(Role::Therapist), POST "/therapist/license" => pages::therapist::license_submit),
+        route!(Only(Role::Therapist), POST "/therapist/training" => pages::therapist::training_submit),
+        route!(Only(Role::Therapist), GET "/therapist/schedule" => pages::schedule::page),
+        route!(Only(Role::Therapist), POST "/therapist/schedule/week" => pages::schedule::save_week),
+        route!(Only(Role::Therapist), POST "/therapist/time-off" => pages::schedule::add_time_off),
+        route!(Only(Role::Therapist), POST "/therapist/time-off/{id}/remove" => pages::schedule::remove_time_off),
+        route!(Only(Role::Therapist), POST "/therapist/policy" => pages::schedule::save_policy),
+        route!(Only(Role::Therapist), GET "/therapist/appointments" => pages::schedule::appointments),
+        route!(Only(Role::Therapist), GET "/therapist/appointments/{id}" => pages::schedule::appointment),
+        route!(Only(Role::Therapist), POST "/therapist/appointments/{id}" => pages::schedule::act),
+        route!(Only(Role::Therapist), GET "/therapist/calendar" => pages::calendar::calendar_page),
+        route!(Only(Role::Therapist), POST "/therapist/calendar" => pages::calendar::create_feed),
+        route!(Only(Role::Therapist), POST "/therapist/calendar/revoke" => pages::calendar::revoke_feed),
+        route!(Only(Role::Admin), GET "/admin" => pages::admin::dashboard),
+        route!(Only(Role::Admin), GET "/admin/licenses" => pages::admin::licenses),
+        route!(Only(Role::Admin), GET "/admin/training" => pages::admin::training),
+        route!(Only(Role::Admin), POST "/admin/{queue:licenses|training}/{id}/verify" => pages::admin::credential_verify),
+        route!(Only(Role::Admin), POST "/admin/{queue:licenses|training}/{id}/reject" => pages::admin::credential_reject),
+        route!(Only(Role::Admin), GET "/admin/therapists" => pages::admin::therapists),
+        route!(Only(Role::Admin), GET "/admin/therapists/{id}" => pages::admin::therapist),
+        route!(Only(Role::Admin), POST "/admin/therapists/{id}/suspend" => pages::admin::suspend),
+        route!(Only(Role::Admin), POST "/admin/therapists/{id}/reinstate" => pages::admin::reinstate),
+        route!(Only(Role::Admin), GET "/admin/bookings" => pages::admin::flagged),
+        route!(Only(Role::Admin), GET "/admin/admins" => pages::admin::admins),
+        route!(Only(Role::Admin), POST "/admin/admins" => pages::admin::invite_admin),
+        route!(Only(Role::Admin), GET "/admin/audit" => pages::admin::audit),
+        route!(Public, POST "/api/v1/auth/register" => api::auth::register),
+        route!(Public, POST "/api/v1/auth/login" => api::auth::login),
+        route!(Signed, POST "/api/v1/auth/logout" => api::auth::logout),
+        route!(Signed, GET "/api/v1/me" => api::auth::me),
+        route!(Only(Role::Therapist), GET "/api/v1/me/booking-policy" => api::me::get_booking_policy),
+        route!(Only(Role::Therapist), GET "/api/v1/me/profile" => api::me::get_profile),
+        route!(Only(Role::Therapist), PUT "/api/v1/me/profile" => api::me::put_profile),
+        route!(Only(Role::Therapist), GET "/api/v1/me/services" => api::me::list_services),
+        route!(Only(Role::Therapist), POST "/api/v1/me/services" => api::me::add_service),
+        route!(Only(Role::Therapist), PUT "/api/v1/me/services/{id}" => api::me::update_service),
+        route!(Only(Role::Therapist), DELETE "/api/v1/me/services/{id}" => api::me::retire_service),
+        route!(Only(Role::Therapist), POST "/api/v1/me/license" => api::me::submit_license),
+        route!(Only(Role::Therapist), POST "/api/v1/me/training" => api::me::submit_training),
+        route!(Only(Role::Therapist), GET "/api/v1/me/credentials" => api::me::credentials),
+        route!(Public, GET "/api/v1/techniques" => api::directory::techniques),
+        route!(Public, GET "/api/v1/therapists" => api::directory::search),
+        route!(Public, GET "/api/v1/therapists/{id}" => api::directory::therapist),
+        route!(Only(Role::Admin), GET "/api/v1/admin/licenses" => api::admin::licenses),
+        route!(Only(Role::Therapist), GET "/api/v1/me/weekly-hours" => api::schedule::get_weekly),
+        route!(Only(Role::Therapist), PUT "/api/v1/me/weekly-hours" => api::schedule::put_weekly),
+        route!(Only(Role::Therapist), GET "/api/v1/me/time-off" => api::schedule::list_time_off),
+        route!(Only(Role::Therapist), POST "/api/v1/me/time-off" => api::schedule::add_time_off),
+        route!(Only(Role::Therapist), DELETE "/api/v1/me/time-off/{id}" => api::schedule::remove_time_off),
+        route!(Only(Role::Therapist), PUT "/api/v1/me/booking-policy" => api::schedule::put_policy),
+        route!(Only(Role::Therapist), GET "/api/v1/me/appointments" => api::appointments::my_appointments),
+        route!(Only(Role::Client), GET "/api/v1/me/bookings" => api::appointments::my_bookings),
+        route!(Public, GET "/api/v1/screening/questionnaire" => api::screening::questionnaire),
+        route!(Public, POST "/api/v1/screening/evaluate" => api::screening::evaluate),
+        route!(Public, GET "/api/v1/therapists/{id}/availability" => api::appointments::availability),
+        route!(Only(Role::Client), POST "/api/v1/appointments" => api::appointments::create),
+        route!(Signed, GET "/api/v1/appointments/{id}" => api::appointments::get),
+        route!(Only(Role::Therapist), POST "/api/v1/appointments/{id}/confirm" => api::appointments::confirm),
+        route!(Only(Role::Therapist), POST "/api/v1/appointments/{id}/decline" => api::appointments::decline),
+        route!(Signed, POST "/api/v1/appointments/{id}/cancel" => api::appointments::cancel),
+        route!(Only(Role::Therapist), POST "/api/v1/appointments/{id}/complete" => api::appointments::complete),
+        route!(Only(Role::Therapist), POST "/api/v1/appointments/{id}/no-show" => api::appointments::no_show),
+        route!(Signed, POST "/api/v1/appointments/{id}/reschedule" => api::appointments::reschedule),
+        route!(Signed, GET "/api/v1/appointments/{id}/access-log" => api::appointments::access_log),
+        route!(Only(Role::Admin), GET "/api/v1/admin/dashboard" => api::admin::dashboard),
+        route!(Only(Role::Admin), GET "/api/v1/admin/licenses/expiring" => api::admin::expiring),
+        route!(Only(Role::Admin), POST "/api/v1/admin/licenses/{id}/verify" => api::admin::verify_license),
+        route!(Only(Role::Admin), POST "/api/v1/admin/licenses/{id}/reject" => api::admin::reject_license),
+        route!(Only(Role::Admin), GET "/api/v1/admin/training" => api::admin::training),
+        route!(Only(Role::Admin), POST "/api/v1/admin/training/{id}/verify" => api::admin::verify_training),
+        route!(Only(Role::Admin), POST "/api/v1/admin/training/{id}/reject" => api::admin::reject_training),
+        route!(Only(Role::Admin), GET "/api/v1/admin/therapists" => api::admin::therapists),
+        route!(Only(Role::Admin), GET "/api/v1/admin/therapists/{id}" => api::admin::therapist),
+        route!(Only(Role::Admin), POST "/api/v1/admin/therapists/{id}/suspend" => api::admin::suspend),
+        route!(Only(Role::Admin), POST "/api/v1/admin/therapists/{id}/reinstate" => api::admin::reinstate),
+        route!(Only(Role::Admin), GET "/api/v1/admin/bookings/flagged" => api::admin::flagged),
+        route!(Only(Role::Admin), GET "/api/v1/admin/admins" => api::admin::admins),
+        route!(Only(Role::Admin), POST "/api/v1/admin/admins" => api::admin::invite_admin),
+        route!(Only(Role::Admin), GET "/api/v1/admin/audit" => api::admin::audit),
+        route!(Signed, GET "/api/v1/appointments/{id}/calendar.ics" => api::calendar::appointment_ics),
+        route!(Only(Role::Therapist), POST "/api/v1/me/calendar-feed" => api::calendar::create_feed),
+        route!(Only(Role::Therapist), DELETE "/api/v1/me/calendar-feed" => api::calendar::revoke_feed),
+    ]
+}
+
+/// Registers [`route_table`]: each route in its scope; the scopes `/admin`, `/api/v1/admin` and
+/// `/therapist` guarded for their role as a whole, and every other route that is not public
+/// guarded for its declared access before any extractor runs (so a body that cannot be read
+/// is not an answer to someone who may not call the route at all).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route(
-            "/api/openapi.json",
-            web::get().to(api::openapi::openapi_json),
-        )
-        .route("/static/style.css", web::get().to(stylesheet))
-        // Pages
-        .route("/", web::get().to(pages::home::home))
-        .route("/login", web::get().to(pages::auth::login_form))
-        .route("/login", web::post().to(pages::auth::login))
-        .route("/register", web::get().to(pages::auth::register_form))
-        .route("/register", web::post().to(pages::auth::register))
-        .route("/logout", web::post().to(pages::auth::logout))
-        .route("/techniques", web::get().to(pages::directory::techniques))
-        .route("/therapists", web::get().to(pages::directory::search))
-        .route("/therapists/{id}", web::get().to(pages::directory::profile))
-        // A therapist's private calendar feed: the token in the path is the credential.
-        .route(
-            "/calendar/{token}.ics",
-            web::get().to(pages::calendar::feed),
-        )
-        .route(
-            "/bookings/{id}/calendar.ics",
-            web::get().to(pages::calendar::booking_ics),
-        )
-        .route("/screening", web::get().to(pages::booking::self_check_form))
-        .route("/screening", web::post().to(pages::booking::self_check))
-        .route(
-            "/screening/forget",
-            web::post().to(pages::booking::forget_answers),
-        )
-        .route("/book", web::get().to(pages::booking::book_form))
-        .route("/book", web::post().to(pages::booking::book))
-        .route("/bookings", web::get().to(pages::booking::list))
-        .route("/bookings/{id}", web::get().to(pages::booking::detail))
-        .route(
-            "/bookings/{id}/cancel",
-            web::post().to(pages::booking::cancel),
-        )
-        .route(
-            "/bookings/{id}/reschedule",
-            web::get().to(pages::booking::reschedule_form),
-        )
-        .route(
-            "/bookings/{id}/reschedule",
-            web::post().to(pages::booking::reschedule),
-        )
-        .service(
-            web::scope("/therapist")
-                .route("", web::get().to(pages::therapist::dashboard))
-                .route("/profile", web::get().to(pages::therapist::profile_form))
-                .route("/profile", web::post().to(pages::therapist::profile_save))
-                .route("/services", web::get().to(pages::therapist::services))
-                .route("/services", web::post().to(pages::therapist::service_add))
-                .route(
-                    "/services/{id}",
-                    web::post().to(pages::therapist::service_update),
-                )
-                .route(
-                    "/services/{id}/retire",
-                    web::post().to(pages::therapist::service_retire),
-                )
-                .route("/credentials", web::get().to(pages::therapist::credentials))
-                .route("/license", web::post().to(pages::therapist::license_submit))
-                .route(
-                    "/training",
-                    web::post().to(pages::therapist::training_submit),
-                )
-                .route("/schedule", web::get().to(pages::schedule::page))
-                .route("/schedule/week", web::post().to(pages::schedule::save_week))
-                .route("/time-off", web::post().to(pages::schedule::add_time_off))
-                .route(
-                    "/time-off/{id}/remove",
-                    web::post().to(pages::schedule::remove_time_off),
-                )
-                .route("/policy", web::post().to(pages::schedule::save_policy))
-                .route(
-                    "/appointments",
-                    web::get().to(pages::schedule::appointments),
-                )
-                .route(
-                    "/appointments/{id}",
-                    web::get().to(pages::schedule::appointment),
-                )
-                .route("/appointments/{id}", web::post().to(pages::schedule::act))
-                .route("/calendar", web::get().to(pages::calendar::calendar_page))
-                .route("/calendar", web::post().to(pages::calendar::create_feed))
-                .route(
-                    "/calendar/revoke",
-                    web::post().to(pages::calendar::revoke_feed),
-                ),
-        )
-        .service(
-            web::scope("/admin")
-                .route("", web::get().to(pages::admin::dashboard))
-                .route("/licenses", web::get().to(pages::admin::licenses))
-                .route("/training", web::get().to(pages::admin::training))
-                .route(
-                    "/{queue:licenses|training}/{id}/verify",
-                    web::post().to(pages::admin::credential_verify),
-                )
-                .route(
-                    "/{queue:licenses|training}/{id}/reject",
-                    web::post().to(pages::admin::credential_reject),
-                )
-                .route("/therapists", web::get().to(pages::admin::therapists))
-                .route("/therapists/{id}", web::get().to(pages::admin::therapist))
-                .route(
-                    "/therapists/{id}/suspend",
-                    web::post().to(pages::admin::suspend),
-                )
-                .route(
-                    "/therapists/{id}/reinstate",
-                    web::post().to(pages::admin::reinstate),
-                )
-                .route("/bookings", web::get().to(pages::admin::flagged))
-                .route("/admins", web::get().to(pages::admin::admins))
-                .route("/admins", web::post().to(pages::admin::invite_admin))
-                .route("/audit", web::get().to(pages::admin::audit)),
-        )
-        // JSON API
-        .service(
-            web::scope("/api/v1")
-                .route("/auth/register", web::post().to(api::auth::register))
-                .route("/auth/login", web::post().to(api::auth::login))
-                .route("/auth/logout", web::post().to(api::auth::logout))
-                .route("/me", web::get().to(api::auth::me))
-                .route(
-                    "/me/booking-policy",
-                    web::get().to(api::me::get_booking_policy),
-                )
-                .route("/me/profile", web::get().to(api::me::get_profile))
-                .route("/me/profile", web::put().to(api::me::put_profile))
-                .route("/me/services", web::get().to(api::me::list_services))
-                .route("/me/services", web::post().to(api::me::add_service))
-                .route("/me/services/{id}", web::put().to(api::me::update_service))
-                .route(
-                    "/me/services/{id}",
-                    web::delete().to(api::me::retire_service),
-                )
-                .route("/me/license", web::post().to(api::me::submit_license))
-                .route("/me/training", web::post().to(api::me::submit_training))
-                .route("/me/credentials", web::get().to(api::me::credentials))
-                .route("/techniques", web::get().to(api::directory::techniques))
-                .route("/therapists", web::get().to(api::directory::search))
-                .route("/therapists/{id}", web::get().to(api::directory::therapist))
-                .route("/admin/licenses", web::get().to(api::admin::licenses))
-                .route("/me/weekly-hours", web::get().to(api::schedule::get_weekly))
-                .route("/me/weekly-hours", web::put().to(api::schedule::put_weekly))
-                .route("/me/time-off", web::get().to(api::schedule::list_time_off))
-                .route("/me/time-off", web::post().to(api::schedule::add_time_off))
-                .route(
-                    "/me/time-off/{id}",
-                    web::delete().to(api::schedule::remove_time_off),
-                )
-                .route(
-                    "/me/booking-policy",
-                    web::put().to(api::schedule::put_policy),
-                )
-                .route(
-                    "/me/appointments",
-                    web::get().to(api::appointments::my_appointments),
-                )
-                .route(
-                    "/me/bookings",
-                    web::get().to(api::appointments::my_bookings),
-                )
-                .route(
-                    "/screening/questionnaire",
-                    web::get().to(api::screening::questionnaire),
-                )
-                .route(
-                    "/screening/evaluate",
-                    web::post().to(api::screening::evaluate),
-                )
-                .route(
-                    "/therapists/{id}/availability",
-                    web::get().to(api::appointments::availability),
-                )
-                .route("/appointments", web::post().to(api::appointments::create))
-                .route("/appointments/{id}", web::get().to(api::appointments::get))
-                .route(
-                    "/appointments/{id}/confirm",
-                    web::post().to(api::appointments::confirm),
-                )
-                .route(
-                    "/appointments/{id}/decline",
-                    web::post().to(api::appointments::decline),
-                )
-                .route(
-                    "/appointments/{id}/cancel",
-                    web::post().to(api::appointments::cancel),
-                )
-                .route(
-                    "/appointments/{id}/complete",
-                    web::post().to(api::appointments::complete),
-                )
-                .route(
-                    "/appointments/{id}/no-show",
-                    web::post().to(api::appointments::no_show),
-                )
-                .route(
-                    "/appointments/{id}/reschedule",
-                    web::post().to(api::appointments::reschedule),
-                )
-                .route(
-                    "/appointments/{id}/access-log",
-                    web::get().to(api::appointments::access_log),
-                )
-                .route("/admin/dashboard", web::get().to(api::admin::dashboard))
-                .route(
-                    "/admin/licenses/expiring",
-                    web::get().to(api::admin::expiring),
-                )
-                .route(
-                    "/admin/licenses/{id}/verify",
-                    web::post().to(api::admin::verify_license),
-                )
-                .route(
-                    "/admin/licenses/{id}/reject",
-                    web::post().to(api::admin::reject_license),
-                )
-                .route("/admin/training", web::get().to(api::admin::training))
-                .route(
-                    "/admin/training/{id}/verify",
-                    web::post().to(api::admin::verify_training),
-                )
-                .route(
-                    "/admin/training/{id}/reject",
-                    web::post().to(api::admin::reject_training),
-                )
-                .route("/admin/therapists", web::get().to(api::admin::therapists))
-                .route(
-                    "/admin/therapists/{id}",
-                    web::get().to(api::admin::therapist),
-                )
-                .route(
-                    "/admin/therapists/{id}/suspend",
-                    web::post().to(api::admin::suspend),
-                )
-                .route(
-                    "/admin/therapists/{id}/reinstate",
-                    web::post().to(api::admin::reinstate),
-                )
-                .route(
-                    "/admin/bookings/flagged",
-                    web::get().to(api::admin::flagged),
-                )
-                .route("/admin/admins", web::get().to(api::admin::admins))
-                .route("/admin/admins", web::post().to(api::admin::invite_admin))
-                .route("/admin/audit", web::get().to(api::admin::audit))
-                .route(
-                    "/appointments/{id}/calendar.ics",
-                    web::get().to(api::calendar::appointment_ics),
-                )
-                .route(
-                    "/me/calendar-feed",
-                    web::post().to(api::calendar::create_feed),
-                )
-                .route(
-                    "/me/calendar-feed",
-                    web::delete().to(api::calendar::revoke_feed),
-                ),
-        );
+    let mut api = web::scope("/api/v1");
+    let mut api_admin = web::scope("/admin").wrap(from_fn(api::guard_api::<Admin>));
+    let mut admin = web::scope("/admin").wrap(from_fn(pages::guard_pages::<Admin>));
+    let mut therapist = web::scope("/therapist").wrap(from_fn(pages::guard_pages::<Therapist>));
+    for r in route_table() {
+        match r.scope() {
+            None => {
+                cfg.route(r.path, r.guarded());
+            }
+            Some(("/api/v1/admin", rest)) => api_admin = api_admin.route(rest, (r.to)()),
+            Some(("/api/v1", rest)) => api = api.route(rest, r.guarded()),
+            Some(("/admin", rest)) => admin = admin.route(rest, (r.to)()),
+            Some((_, rest)) => therapist = therapist.route(rest, (r.to)()),
+        }
+    }
+    cfg.service(therapist)
+        .service(admin)
+        .service(api.service(api_admin));
 }

@@ -13,15 +13,18 @@ pub mod screening;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpRequest, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::account::Role;
 use crate::error::{ApiError, AppError};
 use crate::models::user::User;
+use crate::services::access::Proof;
 use crate::services::{accounts, with_conn};
 use crate::web::app_state;
 
@@ -69,6 +72,60 @@ impl FromRequest for ApiUser {
             .ok_or(AppError::Unauthorized)?;
             Ok(ApiUser { user, token })
         })
+    }
+}
+
+/// The caller, authenticated by a live bearer token and proven to have one role
+/// (`ApiAs<Admin>`, ...): 401 without a live token, 403 for another role.
+pub struct ApiAs<P> {
+    pub who: P,
+    pub token: String,
+}
+
+impl<P: Proof> FromRequest for ApiAs<P> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<ApiAs<P>, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = ApiUser::from_request(req, payload);
+        Box::pin(async move {
+            let ApiUser { user, token } = user.await?;
+            Ok(ApiAs {
+                who: P::prove(user)?,
+                token,
+            })
+        })
+    }
+}
+
+/// Guards a scope or a route of the API for one role (`startup::routes`), whatever its
+/// handlers take: 401 without a live token, 403 for another role.
+pub async fn guard_api<P: Proof>(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let (http, mut payload) = req.into_parts();
+    match ApiAs::<P>::from_request(&http, &mut payload).await {
+        Ok(_) => Ok(next
+            .call(ServiceRequest::from_parts(http, payload))
+            .await?
+            .map_into_left_body()),
+        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
+    }
+}
+
+/// Guards one route of the API for any caller with a live token: 401 otherwise.
+pub async fn guard_signed_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let (http, mut payload) = req.into_parts();
+    match ApiUser::from_request(&http, &mut payload).await {
+        Ok(_) => Ok(next
+            .call(ServiceRequest::from_parts(http, payload))
+            .await?
+            .map_into_left_body()),
+        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
     }
 }
 

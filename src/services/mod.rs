@@ -1,5 +1,6 @@
 //! The use cases: transactions, authorization and audit. Pages and API both call these.
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod availability;

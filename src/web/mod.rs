@@ -16,18 +16,19 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::domain::account::Role;
 use crate::error::AppError;
+use crate::services::access::Proof;
 use crate::services::accounts::{self, SessionInfo};
 use crate::services::{tokens, with_conn};
 use crate::startup::AppState;
@@ -204,6 +205,62 @@ impl LoggedIn {
         } else {
             Err(AppError::Forbidden.into())
         }
+    }
+}
+
+/// A logged-in person proven to have one role (`As<Admin>`, `As<Therapist>`, `As<Client>`):
+/// anonymous visitors are sent to the login page, other roles get 403.
+pub struct As<P> {
+    pub who: P,
+    pub session: SessionInfo,
+    pub ctx: PageCtx,
+}
+
+impl<P: Proof> FromRequest for As<P> {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<As<P>, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(session) = viewer(&req).await? else {
+                return Err(PageError::login_required(&req));
+            };
+            let who = P::prove(session.user.clone())?;
+            let ctx = PageCtx::build(&req, Some(&session));
+            Ok(As { who, session, ctx })
+        })
+    }
+}
+
+/// Guards a scope or a route of pages for one role (`startup::routes`), whatever its handlers
+/// take: anonymous visitors go to the login page, other roles get the 403 page.
+pub async fn guard_pages<P: Proof>(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let (http, payload) = req.into_parts();
+    match As::<P>::extract(&http).await {
+        Ok(_) => Ok(next
+            .call(ServiceRequest::from_parts(http, payload))
+            .await?
+            .map_into_left_body()),
+        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
+    }
+}
+
+/// Guards one route for any logged-in person: anonymous visitors go to the login page.
+pub async fn guard_signed_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let (http, payload) = req.into_parts();
+    match LoggedIn::extract(&http).await {
+        Ok(_) => Ok(next
+            .call(ServiceRequest::from_parts(http, payload))
+            .await?
+            .map_into_left_body()),
+        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
     }
 }
 

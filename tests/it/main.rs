@@ -12,5 +12,6 @@ mod calendar;
 mod database;
 mod directory;
 mod listing;
+mod routes;
 mod security;
 mod structure;
