@@ -140,12 +140,12 @@ async fn every_route_refuses_whoever_may_not_call_it() {
         let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
         let path = concrete(route.path);
         let what = format!("{} {} ({:?})", route.method, route.path, route.access);
-        if route.path.starts_with("/admin") || route.path.starts_with("/api/v1/admin") {
-            if route.access != Access::Only(Role::Admin) {
-                wrong.push(format!(
-                    "{what}: under an admin scope but not declared admin only"
-                ));
-            }
+        let admin_scope =
+            route.path.starts_with("/admin") || route.path.starts_with("/api/v1/admin");
+        if admin_scope && route.access != Access::Only(Role::Admin) {
+            wrong.push(format!(
+                "{what}: under an admin scope but not declared admin only"
+            ));
         }
         if route.access == Access::Public {
             // Declared public, and really answered to anyone (a page or a list: a form sent
