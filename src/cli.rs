@@ -141,7 +141,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         if demo {
             let pool = crate::db::build_pool(&settings.database_url, 1)?;
             let mut conn = pool.get()?;
-            let cipher = settings.answers_cipher()?;
+            let cipher = crate::services::crypto::AnswerCipher::from_settings(&settings)?;
             let logins = crate::demo::fill(&mut conn, &cipher)?;
             crate::demo::print_logins(&logins);
         }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod models;
 pub mod seed;
 pub mod services;

@@ -13,50 +13,10 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::domain::account::Role;
 use crate::error::{ApiError, AppError};
+pub use crate::http::AppState;
 use crate::services::access::{Admin, Client, Therapist};
 use crate::services::rate_limit::IpLimiter;
 use crate::{api, models, web as pages};
-
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: Pool,
-    /// Encrypts and decrypts screening answers.
-    pub cipher: crate::services::crypto::AnswerCipher,
-    pub settings: Settings,
-    pub login_limiter: IpLimiter,
-    /// Free slots computed per schedule version (see `services::availability::ScheduleCache`).
-    pub schedules: std::sync::Arc<crate::services::availability::ScheduleCache>,
-    /// The directory's searchable columns in memory (see `services::directory_index`).
-    pub directory: std::sync::Arc<crate::services::directory_index::DirectoryIndex>,
-}
-
-impl AppState {
-    /// Whether the database is SQLite (whose queries are function calls, not round trips).
-    pub fn sqlite(&self) -> bool {
-        matches!(
-            self.settings.database_url,
-            crate::db::DatabaseUrl::Sqlite(_)
-        )
-    }
-
-    /// A directory search for a request (the page's and the API's): see
-    /// `services::directory::search_request`.
-    pub async fn search(
-        &self,
-        params: crate::services::directory::SearchParams,
-        today: chrono::NaiveDate,
-    ) -> Result<crate::services::directory::SearchResult, AppError> {
-        crate::services::directory::search_request(
-            &self.pool,
-            self.sqlite(),
-            &self.directory,
-            &self.schedules,
-            params,
-            today,
-        )
-        .await
-    }
-}
 
 pub struct Application {
     port: u16,
@@ -94,7 +54,7 @@ impl Application {
                 settings.answers_key_file.display()
             );
         }
-        let cipher = settings.answers_cipher()?;
+        let cipher = crate::services::crypto::AnswerCipher::from_settings(&settings)?;
         if let Some(sealed) = &newest_answers {
             crate::services::booking::key_opens(&cipher, sealed).map_err(|e| {
                 anyhow::anyhow!(
@@ -132,8 +92,8 @@ impl Application {
                 .app_data(api::json_config(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::FormConfig::default().limit(body_limit))
-                .app_data(api::query_config())
-                .app_data(api::path_config())
+                .app_data(query_config())
+                .app_data(path_config())
                 .wrap(from_fn(pages::page_middleware))
                 .wrap(security_headers())
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
@@ -158,6 +118,29 @@ impl Application {
     pub fn server(self) -> Server {
         self.server
     }
+}
+
+/// Bad query parameters are a 400 with the reason.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, req| {
+        let app = AppError::BadRequest(format!("The query parameters could not be read: {err}"));
+        if req.path().starts_with("/api/") {
+            ApiError(app).into()
+        } else {
+            pages::PageError::from(app).into()
+        }
+    })
+}
+
+/// A malformed id in a path is simply not found.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err, req| {
+        if req.path().starts_with("/api/") {
+            ApiError(AppError::NotFound).into()
+        } else {
+            pages::PageError::from(AppError::NotFound).into()
+        }
+    })
 }
 
 fn security_headers() -> DefaultHeaders {

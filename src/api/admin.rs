@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use crate::api::{ApiUser, ListOut, PageQuery, UserOut};
 use crate::domain::account::Role;
 use crate::error::ApiResult;
+use crate::http::app_state;
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
 use crate::services::with_conn;
-use crate::web::app_state;
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)

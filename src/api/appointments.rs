@@ -11,10 +11,10 @@ use crate::api::ApiUser;
 use crate::domain::account::Role;
 use crate::domain::screening::Evaluation;
 use crate::error::{ApiResult, AppError};
+use crate::http::app_state;
 use crate::services::availability::{local_rfc3339 as rfc3339, RawSlots};
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
 use crate::services::{therapists, with_conn};
-use crate::web::app_state;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReasonOut {

@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 
 use crate::api::{ApiUser, UserOut};
 use crate::error::{ApiResult, AppError};
+use crate::http::{app_state, client_ip};
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::with_conn;
-use crate::web::{app_state, client_ip};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterBody {

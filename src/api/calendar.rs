@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use crate::api::ApiUser;
 use crate::domain::account::Role;
 use crate::error::ApiResult;
+use crate::http::app_state;
+use crate::http::{feed_url, ics_response};
 use crate::services::{calendar, with_conn};
-use crate::web::app_state;
-use crate::web::calendar::{feed_url, ics_response};
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}/calendar.ics", tag = "calendar",
     responses((status = 200, content_type = "text/calendar", body = String,

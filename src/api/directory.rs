@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use crate::api::ListOut;
 use crate::error::ApiResult;
+use crate::http::app_state;
 use crate::models::technique;
 use crate::services::directory::{self, SearchHit, SearchQuery};
 use crate::services::{with_conn, with_conn_quick};
-use crate::web::app_state;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TechniqueOut {

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use crate::api::ApiUser;
 use crate::domain::account::Role;
 use crate::error::ApiResult;
+use crate::http::app_state;
 use crate::services::{therapists, with_conn};
-use crate::web::app_state;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BookingPolicyOut {

@@ -23,10 +23,10 @@ use utoipa::ToSchema;
 
 use crate::domain::account::Role;
 use crate::error::{ApiError, AppError};
+use crate::http::app_state;
 use crate::models::user::User;
 use crate::services::access::Proof;
 use crate::services::{accounts, with_conn};
-use crate::web::app_state;
 
 /// The bearer token of the request, if any.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -204,27 +204,4 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
             };
             ApiError(app).into()
         })
-}
-
-/// Bad query parameters are a 400 with the reason.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, req| {
-        let app = AppError::BadRequest(format!("The query parameters could not be read: {err}"));
-        if req.path().starts_with("/api/") {
-            ApiError(app).into()
-        } else {
-            crate::web::PageError::from(app).into()
-        }
-    })
-}
-
-/// A malformed id in a path is simply not found.
-pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|_err, req| {
-        if req.path().starts_with("/api/") {
-            ApiError(AppError::NotFound).into()
-        } else {
-            crate::web::PageError::from(AppError::NotFound).into()
-        }
-    })
 }

@@ -10,8 +10,8 @@ use crate::api::ApiUser;
 use crate::domain::account::Role;
 use crate::domain::schedule::{format_hhmm, PolicyInput, WeeklyRangeInput};
 use crate::error::ApiResult;
+use crate::http::app_state;
 use crate::services::{schedule, therapists, with_conn};
-use crate::web::app_state;
 
 fn week_out(ranges: Vec<crate::domain::availability::WeeklyRange>) -> Vec<WeeklyRangeInput> {
     ranges

@@ -29,6 +29,25 @@ pub struct AnswerCipher {
 }
 
 impl AnswerCipher {
+    /// The cipher for screening answers: the configured key, else the key file (made on first
+    /// start, readable by its owner only).
+    pub fn from_settings(settings: &crate::config::Settings) -> anyhow::Result<AnswerCipher> {
+        if let Some(k) = &settings.answers_key {
+            return AnswerCipher::from_base64(k)
+                .map_err(|e| anyhow::anyhow!("BODYWORK_ANSWERS_KEY: {e}"));
+        }
+        let path = &settings.answers_key_file;
+        if !path.exists() {
+            let key = AnswerCipher::generate_key_base64();
+            write_private(path, &key)?;
+            tracing::warn!(file = %path.display(), "created a new key for screening answers: back it up, answers cannot be read without it");
+        }
+        let key = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the answers key file {}: {e}", path.display())
+        })?;
+        AnswerCipher::from_base64(&key).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
     pub fn from_key(key: [u8; KEY_LEN]) -> Self {
         AnswerCipher {
             cipher: XChaCha20Poly1305::new(Key::from_slice(&key)),
@@ -119,6 +138,22 @@ impl fmt::Debug for AnswerCipher {
             .field("key", &"<redacted>")
             .finish()
     }
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| {
+        anyhow::anyhow!("cannot create the answers key file {}: {e}", path.display())
+    })?;
+    writeln!(f, "{content}")?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,35 +2,15 @@
 //! booking's .ics (`/bookings/{id}/calendar.ics`), and the therapist's page to turn the feed on,
 //! rotate it or off (`/therapist/calendar`).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::domain::account::Role;
+use crate::http::{feed_url, ics_response};
 use crate::services::{calendar, with_conn};
 use crate::web::auth::EmptyForm;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
-
-/// An iCalendar answer: `text/calendar`, never cached (it names people and times). With an
-/// appointment id it downloads as a file.
-pub fn ics_response(body: String, appointment_id: Option<i64>) -> HttpResponse {
-    let mut resp = HttpResponse::Ok();
-    resp.content_type("text/calendar; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(id) = appointment_id {
-        resp.insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"bodywork-booking-{id}.ics\""),
-        ));
-    }
-    resp.body(body)
-}
-
-/// The full feed URL for a token, from the request's scheme and host.
-pub fn feed_url(req: &HttpRequest, token: &str) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/calendar/{token}.ics", info.scheme(), info.host())
-}
 
 /// `GET /calendar/{token}.ics`: a therapist's feed. No session: the secret token is the
 /// credential; unknown, rotated and revoked tokens are 404.

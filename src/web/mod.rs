@@ -13,7 +13,6 @@ pub mod therapist;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -28,10 +27,11 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::account::Role;
 use crate::error::AppError;
+use crate::http::AppState;
+pub use crate::http::{app_state, client_ip};
 use crate::services::access::Proof;
 use crate::services::accounts::{self, SessionInfo};
 use crate::services::{tokens, with_conn};
-use crate::startup::AppState;
 pub use errors::{PageError, PageResult};
 
 pub const SESSION_COOKIE: &str = "bw_session";
@@ -100,12 +100,6 @@ pub async fn viewer(req: &HttpRequest) -> Result<Option<SessionInfo>, AppError> 
     };
     req.extensions_mut().insert(ViewerCache(found.clone()));
     Ok(found)
-}
-
-pub fn app_state(req: &HttpRequest) -> web::Data<AppState> {
-    req.app_data::<web::Data<AppState>>()
-        .expect("AppState is registered")
-        .clone()
 }
 
 /// What every page template gets: the viewer for the navigation, the CSRF token for its
@@ -305,23 +299,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             Ok(CsrfForm(value))
         })
     }
-}
-
-/// The client's address, for rate limits: the peer, or `X-Forwarded-For` behind a trusted proxy.
-pub fn client_ip(req: &HttpRequest) -> IpAddr {
-    let state = app_state(req);
-    if state.settings.trust_proxy {
-        if let Some(ip) = req
-            .connection_info()
-            .realip_remote_addr()
-            .and_then(|s| s.parse::<IpAddr>().ok())
-        {
-            return ip;
-        }
-    }
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
 /// Renders a template with a status (forms that fail are re-rendered with 422).

@@ -1481,7 +1481,7 @@ async fn the_dashboard_counts_what_needs_attention_and_links_to_each_list() {
 #[tokio::test]
 async fn the_demo_data_shows_each_admin_case() {
     let app = spawn_app().await;
-    let cipher = app.settings.answers_cipher().unwrap();
+    let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&app.settings).unwrap();
     with_conn(&app, |conn| {
         bodywork::demo::fill(conn, &cipher).expect("demo data")
     });

@@ -1,0 +1,98 @@
+//! The HTTP plumbing both faces share (pages in `web`, JSON in `api`): the application state,
+//! the client's address, calendar answers. Neither face owns it, so neither imports the other.
+
+use std::net::IpAddr;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::error::AppError;
+use crate::services::rate_limit::IpLimiter;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    /// Encrypts and decrypts screening answers.
+    pub cipher: crate::services::crypto::AnswerCipher,
+    pub settings: Settings,
+    pub login_limiter: IpLimiter,
+    /// Free slots computed per schedule version (see `services::availability::ScheduleCache`).
+    pub schedules: std::sync::Arc<crate::services::availability::ScheduleCache>,
+    /// The directory's searchable columns in memory (see `services::directory_index`).
+    pub directory: std::sync::Arc<crate::services::directory_index::DirectoryIndex>,
+}
+
+impl AppState {
+    /// Whether the database is SQLite (whose queries are function calls, not round trips).
+    pub fn sqlite(&self) -> bool {
+        matches!(
+            self.settings.database_url,
+            crate::db::DatabaseUrl::Sqlite(_)
+        )
+    }
+
+    /// A directory search for a request (the page's and the API's): see
+    /// `services::directory::search_request`.
+    pub async fn search(
+        &self,
+        params: crate::services::directory::SearchParams,
+        today: chrono::NaiveDate,
+    ) -> Result<crate::services::directory::SearchResult, AppError> {
+        crate::services::directory::search_request(
+            &self.pool,
+            self.sqlite(),
+            &self.directory,
+            &self.schedules,
+            params,
+            today,
+        )
+        .await
+    }
+}
+
+/// The application state of a request's server.
+pub fn app_state(req: &HttpRequest) -> web::Data<AppState> {
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered")
+        .clone()
+}
+
+/// The client's address, for rate limits: the peer, or `X-Forwarded-For` behind a trusted proxy.
+pub fn client_ip(req: &HttpRequest) -> IpAddr {
+    let state = app_state(req);
+    if state.settings.trust_proxy {
+        if let Some(ip) = req
+            .connection_info()
+            .realip_remote_addr()
+            .and_then(|s| s.parse::<IpAddr>().ok())
+        {
+            return ip;
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// An iCalendar answer: `text/calendar`, never cached (it names people and times). With an
+/// appointment id it downloads as a file.
+pub fn ics_response(body: String, appointment_id: Option<i64>) -> HttpResponse {
+    let mut resp = HttpResponse::Ok();
+    resp.content_type("text/calendar; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(id) = appointment_id {
+        resp.insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"bodywork-booking-{id}.ics\""),
+        ));
+    }
+    resp.body(body)
+}
+
+/// The full feed URL for a token, from the request's scheme and host.
+pub fn feed_url(req: &HttpRequest, token: &str) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/calendar/{token}.ics", info.scheme(), info.host())
+}
