@@ -8,6 +8,7 @@ use crate::db::schema::{
     licenses, therapist_techniques, therapists, training_records, weekly_hours,
 };
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::credential::CredentialStatus;
 use crate::error::AppError;
 use crate::models::now;
 use crate::models::service::NewService;
@@ -391,9 +392,13 @@ fn add_therapist(
             ))
             .execute(conn)?;
         let (status, decided_by, decided_at) = if t.license_verified {
-            ("verified", Some(admin_id), Some(now))
+            (
+                CredentialStatus::Verified.as_str(),
+                Some(admin_id),
+                Some(now),
+            )
         } else {
-            ("submitted", None, None)
+            (CredentialStatus::Submitted.as_str(), None, None)
         };
         diesel::insert_into(licenses::table)
             .values((
@@ -409,9 +414,13 @@ fn add_therapist(
             ))
             .execute(conn)?;
         let (status, decided_by, decided_at) = if t.training_verified {
-            ("verified", Some(admin_id), Some(now))
+            (
+                CredentialStatus::Verified.as_str(),
+                Some(admin_id),
+                Some(now),
+            )
         } else {
-            ("submitted", None, None)
+            (CredentialStatus::Submitted.as_str(), None, None)
         };
         diesel::insert_into(training_records::table)
             .values((

@@ -17,6 +17,8 @@ use crate::db::schema::{
 };
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::account::NewPassword;
+use crate::domain::appointment::AppointmentStatus;
+use crate::domain::credential::CredentialStatus;
 use crate::domain::gazetteer::PLACES;
 use crate::domain::technique::CATALOGUE;
 use crate::error::AppError;
@@ -430,7 +432,7 @@ pub fn seed(
                             starts_at: start,
                             ends_at: end,
                             blocked_until: end + Duration::minutes(15),
-                            status: "confirmed",
+                            status: AppointmentStatus::Confirmed.as_str(),
                             screening_version: 1,
                             screening_answers: String::new(),
                             screening_outcome: "ok",
@@ -480,7 +482,12 @@ pub fn seed(
                 number: format!("LMT-{:06}", rng.gen_range(0..1_000_000)),
                 issuing_body: format!("{} Board of Massage Therapy", place.state),
                 expires_on: expires,
-                status: if license_ok { "verified" } else { "submitted" },
+                status: if license_ok {
+                    CredentialStatus::Verified
+                } else {
+                    CredentialStatus::Submitted
+                }
+                .as_str(),
                 submitted_at: now - Duration::days(rng.gen_range(1..400)),
                 decided_at: license_ok.then_some(now),
             });
@@ -491,7 +498,12 @@ pub fn seed(
                 program: "Massage Therapy Diploma",
                 hours,
                 completed_on: today - Duration::days(rng.gen_range(400..6000)),
-                status: if training_ok { "verified" } else { "submitted" },
+                status: if training_ok {
+                    CredentialStatus::Verified
+                } else {
+                    CredentialStatus::Submitted
+                }
+                .as_str(),
                 submitted_at: now - Duration::days(rng.gen_range(1..400)),
                 decided_at: training_ok.then_some(now),
             });
@@ -603,7 +615,12 @@ pub fn busy_therapist(
                 starts_at: start,
                 ends_at: end,
                 blocked_until: end + Duration::minutes(15),
-                status: if d < 0 { "completed" } else { "confirmed" },
+                status: if d < 0 {
+                    AppointmentStatus::Completed
+                } else {
+                    AppointmentStatus::Confirmed
+                }
+                .as_str(),
                 screening_version: 1,
                 screening_answers: String::new(),
                 screening_outcome: "ok",

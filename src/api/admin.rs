@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::api::{ApiUser, ListOut, PageQuery, UserOut};
 use crate::domain::account::Role;
+use crate::domain::credential::CredentialStatus;
 use crate::error::ApiResult;
 use crate::http::app_state;
 use crate::services::accounts::RegisterInput;
@@ -220,7 +221,13 @@ async fn decide(
     .await?;
     Ok(web::Json(DecidedOut {
         id,
-        status: if verify { "verified" } else { "rejected" }.into(),
+        status: if verify {
+            CredentialStatus::Verified
+        } else {
+            CredentialStatus::Rejected
+        }
+        .as_str()
+        .into(),
         rejection_reason: if verify {
             None
         } else {
@@ -481,8 +488,7 @@ pub async fn therapist(
             .licenses
             .into_iter()
             .map(|l| crate::api::me::LicenseRecordOut {
-                status: crate::api::directory::license_status(&l.status, l.expires_on, today)
-                    .to_string(),
+                status: l.license_status(today).as_str().to_string(),
                 id: l.id,
                 jurisdiction: l.jurisdiction,
                 number: l.number,
@@ -510,7 +516,7 @@ pub async fn therapist(
                 id: a.id,
                 starts_at: rfc3339(a.starts_at),
                 ends_at: rfc3339(a.ends_at),
-                status: a.status,
+                status: a.status.as_str().into(),
                 technique: a.technique_slug,
                 client_name: a.client_name,
                 client_email: a.client_email,

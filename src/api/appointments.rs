@@ -97,7 +97,7 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         therapist_id: v.appt.therapist_id,
         client_id: v.appt.client_id,
         service_id: v.appt.service_id,
-        status: v.appt.status.clone(),
+        status: v.appt.status.as_str().into(),
         starts_at: rfc3339(v.appt.starts_at.and_utc(), tz),
         ends_at: rfc3339(v.appt.ends_at.and_utc(), tz),
         timezone: v.timezone.clone(),
@@ -195,16 +195,14 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
         id: i.id,
         therapist_id: i.therapist_id,
         therapist_name: i.therapist_name.clone(),
-        status: i.status.clone(),
+        status: i.status.as_str().into(),
         starts_at: rfc3339(i.starts_at.and_utc(), tz),
         ends_at: rfc3339(i.ends_at.and_utc(), tz),
         technique: i.technique.clone(),
         duration_min: i.duration_min,
         price_cents: i.price_cents,
         screening_outcome: i.screening_outcome.clone(),
-        awaiting_acknowledgement: i.is_flagged()
-            && i.flags_acknowledged_at.is_none()
-            && i.status == "requested",
+        awaiting_acknowledgement: i.awaiting_acknowledgement(),
         client_name,
     }
 }

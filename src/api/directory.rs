@@ -108,15 +108,6 @@ pub struct TherapistOut {
     pub mobile: bool,
 }
 
-/// The status a person should read: a verified license past its expiry is `expired`.
-pub fn license_status(status: &str, expires_on: NaiveDate, today: NaiveDate) -> &str {
-    if status == "verified" && expires_on < today {
-        "expired"
-    } else {
-        status
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "directory",
     responses((status = 200, body = TherapistOut), (status = 404, description = "unknown or suspended")))]
 pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::Json<TherapistOut>> {
@@ -145,7 +136,7 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
             })
             .collect(),
         license: p.license.map(|l| LicenseOut {
-            status: license_status(&l.status, l.expires_on, today).to_string(),
+            status: l.license_status(today).as_str().to_string(),
             jurisdiction: l.jurisdiction,
             number: l.number,
             issuing_body: l.issuing_body,

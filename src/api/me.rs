@@ -52,7 +52,7 @@ use actix_web::HttpResponse;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::api::directory::{license_status, ServiceOut};
+use crate::api::directory::ServiceOut;
 use crate::domain::profile::{LicenseInput, ProfileInput, ServiceInput, TrainingInput};
 use crate::services::profile;
 
@@ -380,7 +380,7 @@ pub async fn credentials(
         licenses: licenses
             .into_iter()
             .map(|l| LicenseRecordOut {
-                status: license_status(&l.status, l.expires_on, today).to_string(),
+                status: l.license_status(today).as_str().to_string(),
                 id: l.id,
                 jurisdiction: l.jurisdiction,
                 number: l.number,

@@ -1,7 +1,9 @@
 //! Pure rules and parsed types. No I/O: this module imports neither diesel nor actix.
 
 pub mod account;
+pub mod appointment;
 pub mod availability;
+pub mod credential;
 pub mod gazetteer;
 pub mod profile;
 pub mod schedule;

@@ -78,6 +78,29 @@ impl Outcome {
     pub fn allows_booking(self) -> bool {
         self < Outcome::Decline
     }
+
+    /// Whether the therapist must read and acknowledge this outcome before confirming (decline
+    /// and refer are never stored: no booking is made).
+    pub fn is_flagged(self) -> bool {
+        match self {
+            Outcome::Ok => false,
+            Outcome::Caution | Outcome::NeedsClearance | Outcome::Decline | Outcome::Refer => true,
+        }
+    }
+
+    /// [`Outcome::is_flagged`] for a stored outcome (unknown text is not flagged).
+    pub fn is_flagged_str(stored: &str) -> bool {
+        Outcome::parse(stored).is_some_and(Outcome::is_flagged)
+    }
+
+    /// The stored text of the flagged outcomes, for SQL filters.
+    pub fn flagged_strs() -> Vec<&'static str> {
+        Outcome::ALL
+            .into_iter()
+            .filter(|o| o.is_flagged())
+            .map(Outcome::as_str)
+            .collect()
+    }
 }
 
 impl fmt::Display for Outcome {

@@ -4,6 +4,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::schema::appointments;
 use crate::db::DbConnection;
+use crate::domain::appointment::AppointmentStatus;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -16,7 +17,8 @@ pub struct Appointment {
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub blocked_until: NaiveDateTime,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: AppointmentStatus,
     pub screening_version: i32,
     pub screening_answers: String,
     pub screening_outcome: String,
@@ -37,7 +39,8 @@ pub struct NewAppointment {
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub blocked_until: NaiveDateTime,
-    pub status: String,
+    #[diesel(serialize_as = String)]
+    pub status: AppointmentStatus,
     pub screening_version: i32,
     pub screening_answers: String,
     pub screening_outcome: String,
@@ -68,7 +71,7 @@ impl NewAppointment {
     /// Inserts the appointment; an overlap with another active one is `slot_taken`.
     pub fn insert(&self, conn: &mut DbConnection) -> Result<i64, AppError> {
         diesel::insert_into(appointments::table)
-            .values(self)
+            .values(self.clone())
             .returning(appointments::id)
             .get_result(conn)
             .map_err(|e| {
@@ -93,12 +96,12 @@ impl Appointment {
     pub fn set_status(
         conn: &mut DbConnection,
         id: i64,
-        status: &str,
+        status: AppointmentStatus,
         now: NaiveDateTime,
     ) -> Result<usize, AppError> {
         diesel::update(appointments::table.find(id))
             .set((
-                appointments::status.eq(status),
+                appointments::status.eq(status.as_str()),
                 appointments::updated_at.eq(now),
             ))
             .execute(conn)

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{licenses, therapists, training_records, users};
 use crate::db::DbConnection;
+use crate::domain::credential::{CredentialStatus, LicenseStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = licenses)]
@@ -37,6 +38,25 @@ pub struct TrainingRecord {
     pub rejection_reason: Option<String>,
 }
 
+impl License {
+    /// The stored review (text the database constrains; anything else reads as submitted).
+    pub fn status(&self) -> CredentialStatus {
+        CredentialStatus::parse(&self.status).unwrap_or(CredentialStatus::Submitted)
+    }
+
+    /// The status a person reads on `today` (a verified license past its expiry is expired).
+    pub fn license_status(&self, today: NaiveDate) -> LicenseStatus {
+        LicenseStatus::of(self.status(), self.expires_on, today)
+    }
+}
+
+impl TrainingRecord {
+    /// The stored review (text the database constrains; anything else reads as submitted).
+    pub fn status(&self) -> CredentialStatus {
+        CredentialStatus::parse(&self.status).unwrap_or(CredentialStatus::Submitted)
+    }
+}
+
 /// A license in the verification queue, with the therapist's name.
 #[derive(Debug, Clone, Queryable)]
 pub struct LicenseQueueItem {
@@ -63,17 +83,17 @@ pub fn training_of(conn: &mut DbConnection, therapist_id: i64) -> QueryResult<Ve
 /// Licenses with `status`, oldest submission first.
 pub fn license_queue(
     conn: &mut DbConnection,
-    status: &str,
+    status: CredentialStatus,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(i64, Vec<LicenseQueueItem>)> {
     let total = licenses::table
-        .filter(licenses::status.eq(status))
+        .filter(licenses::status.eq(status.as_str()))
         .count()
         .get_result(conn)?;
     let rows = licenses::table
         .inner_join(therapists::table.inner_join(users::table))
-        .filter(licenses::status.eq(status))
+        .filter(licenses::status.eq(status.as_str()))
         .order((licenses::submitted_at.asc(), licenses::id.asc()))
         .offset(offset)
         .limit(limit)
@@ -92,11 +112,11 @@ pub fn license_queue(
 
 pub fn count_pending(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
     let l = licenses::table
-        .filter(licenses::status.eq("submitted"))
+        .filter(licenses::status.eq(CredentialStatus::Submitted.as_str()))
         .count()
         .get_result(conn)?;
     let t = training_records::table
-        .filter(training_records::status.eq("submitted"))
+        .filter(training_records::status.eq(CredentialStatus::Submitted.as_str()))
         .count()
         .get_result(conn)?;
     Ok((l, t))
@@ -107,7 +127,7 @@ pub fn count_pending(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
 pub fn count_expiring(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> QueryResult<i64> {
     licenses::table
         .inner_join(therapists::table)
-        .filter(licenses::status.eq("verified"))
+        .filter(licenses::status.eq(CredentialStatus::Verified.as_str()))
         .filter(licenses::expires_on.ge(from))
         .filter(licenses::expires_on.le(to))
         .filter(therapists::license_verified_until.le(to))
@@ -134,7 +154,7 @@ pub fn expiring(
     let total = count_expiring(conn, from, to)?;
     let rows = licenses::table
         .inner_join(therapists::table.inner_join(users::table))
-        .filter(licenses::status.eq("verified"))
+        .filter(licenses::status.eq(CredentialStatus::Verified.as_str()))
         .filter(licenses::expires_on.ge(from))
         .filter(licenses::expires_on.le(to))
         .filter(therapists::license_verified_until.le(to))
@@ -167,17 +187,17 @@ pub struct TrainingQueueItem {
 /// Training records with `status`, oldest submission first.
 pub fn training_queue(
     conn: &mut DbConnection,
-    status: &str,
+    status: CredentialStatus,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(i64, Vec<TrainingQueueItem>)> {
     let total = training_records::table
-        .filter(training_records::status.eq(status))
+        .filter(training_records::status.eq(status.as_str()))
         .count()
         .get_result(conn)?;
     let rows = training_records::table
         .inner_join(therapists::table.inner_join(users::table))
-        .filter(training_records::status.eq(status))
+        .filter(training_records::status.eq(status.as_str()))
         .order((
             training_records::submitted_at.asc(),
             training_records::id.asc(),
@@ -204,7 +224,7 @@ pub fn decided_licenses_of(
 ) -> QueryResult<Vec<License>> {
     licenses::table
         .filter(licenses::therapist_id.eq_any(therapist_ids))
-        .filter(licenses::status.ne("submitted"))
+        .filter(licenses::status.ne(CredentialStatus::Submitted.as_str()))
         .order((licenses::decided_at.desc(), licenses::id.desc()))
         .select(License::as_select())
         .load(conn)
@@ -217,7 +237,7 @@ pub fn decided_training_of(
 ) -> QueryResult<Vec<TrainingRecord>> {
     training_records::table
         .filter(training_records::therapist_id.eq_any(therapist_ids))
-        .filter(training_records::status.ne("submitted"))
+        .filter(training_records::status.ne(CredentialStatus::Submitted.as_str()))
         .order((
             training_records::decided_at.desc(),
             training_records::id.desc(),

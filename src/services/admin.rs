@@ -11,6 +11,9 @@ use serde::Deserialize;
 use crate::db::schema::{appointments, licenses, services, therapists, training_records, users};
 use crate::db::{lower, write_transaction, Backend, DbConnection};
 use crate::domain::account::{Email, Role};
+use crate::domain::appointment::AppointmentStatus;
+use crate::domain::credential::CredentialStatus;
+use crate::domain::screening::Outcome;
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{self, AuditEntry, AuditFilter, AuditRow};
 use crate::models::credential::{
@@ -26,9 +29,6 @@ use crate::services::profile::refresh_summary;
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 /// The longest reason an admin can give.
 pub const REASON_MAX_CHARS: usize = 500;
-
-/// Screening outcomes a therapist must acknowledge before confirming.
-const FLAGGED_OUTCOMES: [&str; 2] = ["caution", "needs_clearance"];
 
 fn offset(page: i64, per_page: i64) -> i64 {
     (page.max(1) - 1).saturating_mul(per_page)
@@ -74,15 +74,11 @@ pub fn dashboard(conn: &mut DbConnection) -> Result<AdminDashboard, AppError> {
 // ---- Queues --------------------------------------------------------------------------------
 
 /// Statuses a queue can be filtered by.
-pub fn parse_status(s: Option<&str>) -> Result<&'static str, AppError> {
-    match s.unwrap_or("submitted") {
-        "submitted" => Ok("submitted"),
-        "verified" => Ok("verified"),
-        "rejected" => Ok("rejected"),
-        _ => Err(AppError::field(
-            "status",
-            "Use submitted, verified or rejected.",
-        )),
+pub fn parse_status(s: Option<&str>) -> Result<CredentialStatus, AppError> {
+    match s {
+        None => Ok(CredentialStatus::Submitted),
+        Some(s) => CredentialStatus::parse(s)
+            .ok_or_else(|| AppError::field("status", "Use submitted, verified or rejected.")),
     }
 }
 
@@ -165,7 +161,7 @@ fn with_history<T>(
 /// Licenses with `status`, oldest submission first, each with the therapist's history.
 pub fn license_queue(
     conn: &mut DbConnection,
-    status: &'static str,
+    status: CredentialStatus,
     page: i64,
     per_page: i64,
 ) -> Result<(i64, Vec<Queued<LicenseQueueItem>>), AppError> {
@@ -179,7 +175,7 @@ pub fn license_queue(
 /// Training records with `status`, oldest submission first, each with the therapist's history.
 pub fn training_queue(
     conn: &mut DbConnection,
-    status: &'static str,
+    status: CredentialStatus,
     page: i64,
     per_page: i64,
 ) -> Result<(i64, Vec<Queued<TrainingQueueItem>>), AppError> {
@@ -301,7 +297,8 @@ pub struct UpcomingAppointment {
     pub id: i64,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: AppointmentStatus,
     pub technique_slug: String,
     pub client_name: String,
     pub client_email: String,
@@ -315,7 +312,7 @@ fn upcoming_of(
         .inner_join(services::table)
         .inner_join(users::table.on(users::id.eq(appointments::client_id)))
         .filter(appointments::therapist_id.eq(therapist_id))
-        .filter(appointments::status.eq_any(["requested", "confirmed"]))
+        .filter(appointments::status.eq_any(AppointmentStatus::active_strs()))
         .filter(appointments::starts_at.gt(now()))
         .order((appointments::starts_at.asc(), appointments::id.asc()))
         .select((
@@ -474,16 +471,17 @@ type FlaggedQuery = diesel::dsl::Filter<
             appointments::table,
             diesel::dsl::Eq<appointments::status, &'static str>,
         >,
-        diesel::dsl::EqAny<appointments::screening_outcome, [&'static str; 2]>,
+        diesel::dsl::EqAny<appointments::screening_outcome, Vec<&'static str>>,
     >,
     diesel::dsl::IsNull<appointments::flags_acknowledged_at>,
 >;
 
-/// Requested bookings whose screening flagged something the therapist has not acknowledged.
+/// Requested bookings whose screening flagged something the therapist has not acknowledged:
+/// `domain::appointment::awaiting_acknowledgement` in SQL.
 fn flagged_query() -> FlaggedQuery {
     appointments::table
-        .filter(appointments::status.eq("requested"))
-        .filter(appointments::screening_outcome.eq_any(FLAGGED_OUTCOMES))
+        .filter(appointments::status.eq(AppointmentStatus::Requested.as_str()))
+        .filter(appointments::screening_outcome.eq_any(Outcome::flagged_strs()))
         .filter(appointments::flags_acknowledged_at.is_null())
 }
 
@@ -757,7 +755,11 @@ pub fn decide(
             "Give the therapist a reason (up to 500 characters).",
         )?)
     };
-    let status = if verify { "verified" } else { "rejected" };
+    let status = if verify {
+        CredentialStatus::Verified
+    } else {
+        CredentialStatus::Rejected
+    };
     let now = now();
     write_transaction(conn, |conn| {
         let (therapist_id, current): (i64, String) = match kind {
@@ -770,7 +772,7 @@ pub fn decide(
                 .select((training_records::therapist_id, training_records::status))
                 .first(conn)?,
         };
-        if current != "submitted" {
+        if CredentialStatus::parse(&current) != Some(CredentialStatus::Submitted) {
             return Err(AppError::Conflict {
                 code: "already_decided",
                 message: format!(
@@ -782,7 +784,7 @@ pub fn decide(
         match kind {
             Credential::License => diesel::update(licenses::table.find(id))
                 .set((
-                    licenses::status.eq(status),
+                    licenses::status.eq(status.as_str()),
                     licenses::decided_by.eq(admin_id),
                     licenses::decided_at.eq(now),
                     licenses::rejection_reason.eq(&reason),
@@ -790,7 +792,7 @@ pub fn decide(
                 .execute(conn)?,
             Credential::Training => diesel::update(training_records::table.find(id))
                 .set((
-                    training_records::status.eq(status),
+                    training_records::status.eq(status.as_str()),
                     training_records::decided_by.eq(admin_id),
                     training_records::decided_at.eq(now),
                     training_records::rejection_reason.eq(&reason),

@@ -11,6 +11,7 @@ use crate::db::schema::{
     appointments, booking_policies, services, therapists, time_off, weekly_hours,
 };
 use crate::db::DbConnection;
+use crate::domain::appointment::AppointmentStatus;
 use crate::domain::availability::{self, Interval, SlotQuery, WeeklyRange};
 use crate::error::AppError;
 use crate::services::booking;
@@ -146,7 +147,7 @@ pub fn load_schedules(
     }
     for (id, s, e) in appointments::table
         .filter(appointments::therapist_id.eq_any(ids))
-        .filter(appointments::status.eq_any(["requested", "confirmed"]))
+        .filter(appointments::status.eq_any(AppointmentStatus::active_strs()))
         .filter(appointments::starts_at.lt(to_n))
         .filter(appointments::blocked_until.gt(from_n))
         .select((

@@ -10,8 +10,10 @@ use diesel::prelude::*;
 use crate::db::schema::{appointments, screening_access_log, services, therapists, users};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::account::Role;
+use crate::domain::appointment::AppointmentStatus;
 use crate::domain::availability;
 use crate::domain::screening::{self, Evaluation, Outcome, ScreeningError};
+use crate::domain::technique::{self, Technique};
 use crate::error::{AppError, FieldErrors};
 use crate::models::appointment::{slot_taken, Appointment, NewAppointment};
 use crate::models::audit;
@@ -314,9 +316,9 @@ pub fn book(
         let policy = BookingPolicy::find(conn, therapist.id)?;
         let flagged = eval.outcome >= Outcome::Caution;
         let status = if policy.auto_confirm && !flagged {
-            "confirmed"
+            AppointmentStatus::Confirmed
         } else {
-            "requested"
+            AppointmentStatus::Requested
         };
         let new = NewAppointment {
             therapist_id: therapist.id,
@@ -325,7 +327,7 @@ pub fn book(
             starts_at: start.naive_utc(),
             ends_at: end.naive_utc(),
             blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
-            status: status.into(),
+            status,
             screening_version: screening::questionnaire().version,
             screening_answers: sealed.clone(),
             screening_outcome: eval.outcome.as_str().into(),
@@ -353,6 +355,42 @@ pub fn book(
     Ok((Appointment::find(conn, id)?, eval))
 }
 
+/// What a client whose technique the screening declined is offered instead.
+#[derive(Debug, Clone)]
+pub struct DeclineAlternatives {
+    pub therapist_name: String,
+    /// The techniques the screening suggests, in its order.
+    pub suggested: Vec<&'static Technique>,
+    /// This therapist's services in the suggested techniques.
+    pub services: Vec<Service>,
+}
+
+/// The alternatives to a declined technique at this therapist (404 when not bookable: unknown or
+/// suspended).
+pub fn decline_alternatives(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    screening: &Evaluation,
+    today: chrono::NaiveDate,
+) -> Result<DeclineAlternatives, AppError> {
+    let suggested = screening
+        .suggested_techniques
+        .iter()
+        .filter_map(|s| technique::find(s))
+        .collect();
+    let p = crate::services::directory::public_profile(conn, therapist_id, today)?;
+    let services = p
+        .services
+        .into_iter()
+        .filter(|s| screening.suggested_techniques.contains(&s.technique_slug))
+        .collect();
+    Ok(DeclineAlternatives {
+        therapist_name: p.name,
+        suggested,
+        services,
+    })
+}
+
 /// The appointment if `viewer` is its client, its therapist or an admin; anyone else gets 404.
 pub fn find_visible(
     conn: &mut DbConnection,
@@ -366,7 +404,7 @@ pub fn find_visible(
 
 /// A stored outcome the therapist must read and acknowledge before confirming.
 pub fn is_flagged(outcome: &str) -> bool {
-    Outcome::parse(outcome).is_some_and(|o| o >= Outcome::Caution)
+    Outcome::is_flagged_str(outcome)
 }
 
 /// How a viewer relates to an appointment.
@@ -521,7 +559,8 @@ pub struct ListItem {
     pub id: i64,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: AppointmentStatus,
     pub screening_outcome: String,
     pub flags_acknowledged_at: Option<NaiveDateTime>,
     pub technique: String,
@@ -536,6 +575,14 @@ pub struct ListItem {
 impl ListItem {
     pub fn is_flagged(&self) -> bool {
         is_flagged(&self.screening_outcome)
+    }
+    /// Flagged by screening, still requested and not yet acknowledged by the therapist.
+    pub fn awaiting_acknowledgement(&self) -> bool {
+        crate::domain::appointment::awaiting_acknowledgement(
+            self.status,
+            &self.screening_outcome,
+            self.flags_acknowledged_at.is_some(),
+        )
     }
     pub fn tz(&self) -> chrono_tz::Tz {
         crate::models::therapist::zone(&self.timezone)
@@ -632,10 +679,7 @@ fn own_therapist_appt(
 fn transition_error(appt: &Appointment, action: &str) -> AppError {
     AppError::Rule {
         code: "invalid_transition",
-        message: format!(
-            "A {} appointment cannot be {action}.",
-            appt.status.replace('_', "-")
-        ),
+        message: format!("A {} appointment cannot be {action}.", appt.status.label()),
     }
 }
 
@@ -643,7 +687,7 @@ fn set_status(
     conn: &mut DbConnection,
     actor: &User,
     appt: &Appointment,
-    status: &str,
+    status: AppointmentStatus,
     extra: Option<(&str, i64)>,
     summary: &str,
 ) -> Result<(), AppError> {
@@ -651,10 +695,10 @@ fn set_status(
         let changed = diesel::update(
             appointments::table
                 .find(appt.id)
-                .filter(appointments::status.eq(&appt.status)),
+                .filter(appointments::status.eq(appt.status.as_str())),
         )
         .set((
-            appointments::status.eq(status),
+            appointments::status.eq(status.as_str()),
             appointments::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -692,7 +736,7 @@ pub fn confirm(
     acknowledged_flags: bool,
 ) -> Result<(), AppError> {
     let appt = own_therapist_appt(conn, therapist_user, id)?;
-    if appt.status != "requested" {
+    if !appt.status.awaits_decision() {
         return Err(transition_error(&appt, "confirmed"));
     }
     let flagged = is_flagged(&appt.screening_outcome);
@@ -715,7 +759,7 @@ pub fn confirm(
         conn,
         therapist_user,
         &appt,
-        "confirmed",
+        AppointmentStatus::Confirmed,
         None,
         if flagged {
             "confirmed, screening flags acknowledged"
@@ -748,14 +792,14 @@ pub fn decline(
 ) -> Result<(), AppError> {
     let reason = check_reason(reason, true)?;
     let appt = own_therapist_appt(conn, therapist_user, id)?;
-    if appt.status != "requested" {
+    if !appt.status.awaits_decision() {
         return Err(transition_error(&appt, "declined"));
     }
     set_status(
         conn,
         therapist_user,
         &appt,
-        "cancelled",
+        AppointmentStatus::Cancelled,
         Some((&reason, therapist_user.id)),
         "declined by the therapist (reason given to the client)",
     )
@@ -789,7 +833,7 @@ pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Re
     if who == Party::Admin {
         return Err(AppError::Forbidden);
     }
-    if !matches!(appt.status.as_str(), "requested" | "confirmed") {
+    if !appt.status.is_active() {
         return Err(transition_error(&appt, "cancelled"));
     }
     let now_utc = Utc::now();
@@ -819,7 +863,7 @@ pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Re
         conn,
         user,
         &appt,
-        "cancelled",
+        AppointmentStatus::Cancelled,
         Some((&reason, user.id)),
         &summary,
     )
@@ -833,8 +877,12 @@ pub fn finish(
     completed: bool,
 ) -> Result<(), AppError> {
     let appt = own_therapist_appt(conn, therapist_user, id)?;
-    let status = if completed { "completed" } else { "no_show" };
-    if appt.status != "confirmed" && appt.status != "requested" {
+    let status = if completed {
+        AppointmentStatus::Completed
+    } else {
+        AppointmentStatus::NoShow
+    };
+    if !appt.status.is_active() {
         return Err(transition_error(
             &appt,
             if completed {
@@ -850,7 +898,7 @@ pub fn finish(
             message: "This appointment has not started yet.".into(),
         });
     }
-    set_status(conn, therapist_user, &appt, status, None, status)
+    set_status(conn, therapist_user, &appt, status, None, status.as_str())
 }
 
 /// Moves a client's booking to a new start: cancel and book as one transaction (both or neither),
@@ -865,7 +913,7 @@ pub fn reschedule(
     if party(conn, client, &appt)? != Party::Client {
         return Err(AppError::NotFound);
     }
-    if !matches!(appt.status.as_str(), "requested" | "confirmed") {
+    if !appt.status.is_active() {
         return Err(transition_error(&appt, "rescheduled"));
     }
     let (therapist, service) = bookable(conn, appt.therapist_id, appt.service_id)?;
@@ -885,10 +933,10 @@ pub fn reschedule(
         let changed = diesel::update(
             appointments::table
                 .find(appt.id)
-                .filter(appointments::status.eq(&appt.status)),
+                .filter(appointments::status.eq(appt.status.as_str())),
         )
         .set((
-            appointments::status.eq("cancelled"),
+            appointments::status.eq(AppointmentStatus::Cancelled.as_str()),
             appointments::cancel_reason.eq("rescheduled"),
             appointments::cancelled_by.eq(client.id),
             appointments::updated_at.eq(now()),
@@ -907,7 +955,7 @@ pub fn reschedule(
             starts_at: new_start.naive_utc(),
             ends_at: end.naive_utc(),
             blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
-            status: appt.status.clone(),
+            status: appt.status,
             screening_version: appt.screening_version,
             screening_answers: appt.screening_answers.clone(),
             screening_outcome: appt.screening_outcome.clone(),

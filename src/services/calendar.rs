@@ -11,6 +11,7 @@ use icalendar::{Calendar, Class, Component, Event, EventLike, EventStatus};
 
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::account::Role;
+use crate::domain::appointment::AppointmentStatus;
 use crate::error::AppError;
 use crate::models::audit;
 use crate::models::service::Service;
@@ -38,8 +39,7 @@ pub struct CalendarEntry {
     pub id: i64,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
-    /// `requested`, `confirmed`, `completed`, `cancelled` or `no_show`.
-    pub status: String,
+    pub status: AppointmentStatus,
     /// The technique's slug.
     pub technique: String,
     pub duration_min: i32,
@@ -53,7 +53,7 @@ impl CalendarEntry {
             id: item.id,
             starts_at: item.starts_at.and_utc(),
             ends_at: item.ends_at.and_utc(),
-            status: item.status.clone(),
+            status: item.status,
             technique: item.technique.clone(),
             duration_min: item.duration_min,
             therapist_name: item.therapist_name.clone(),
@@ -81,11 +81,13 @@ impl CalendarEntry {
     }
 
     fn event_status(&self) -> EventStatus {
-        match self.status.as_str() {
-            "requested" => EventStatus::Tentative,
-            "cancelled" => EventStatus::Cancelled,
-            // confirmed, completed, no_show: the time was held.
-            _ => EventStatus::Confirmed,
+        match self.status {
+            AppointmentStatus::Requested => EventStatus::Tentative,
+            AppointmentStatus::Cancelled => EventStatus::Cancelled,
+            // The time was held.
+            AppointmentStatus::Confirmed
+            | AppointmentStatus::Completed
+            | AppointmentStatus::NoShow => EventStatus::Confirmed,
         }
     }
 
@@ -159,10 +161,7 @@ pub fn feed_ics(conn: &mut DbConnection, therapist_id: i64) -> Result<String, Ap
     let mut cal = new_calendar();
     cal.name(&format!("Bodywork: {name}"))
         .ttl(&Duration::hours(1));
-    for (item, client_name) in items
-        .iter()
-        .filter(|(i, _)| matches!(i.status.as_str(), "requested" | "confirmed"))
-    {
+    for (item, client_name) in items.iter().filter(|(i, _)| i.status.is_active()) {
         cal.push(CalendarEntry::from_list_item(item, client_name).event(Audience::Therapist, now));
     }
     Ok(cal.to_string())
@@ -248,7 +247,7 @@ mod tests {
             id: 42,
             starts_at: Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap(),
             ends_at: Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap(),
-            status: status.into(),
+            status: AppointmentStatus::parse(status).unwrap(),
             technique: "swedish".into(),
             duration_min: 60,
             therapist_name: "Maya Okafor".into(),

@@ -1,17 +1,18 @@
 //! The directory: search and public profiles. The client's question is the article's: is this
 //! therapist licensed, trained 500 hours or more, offering my technique, near me, free when I am?
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::users;
 use crate::db::DbConnection;
+use crate::domain::credential::{license_counts, CredentialStatus};
 use crate::domain::gazetteer::{
     self, bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, Near,
 };
-use crate::domain::{profile, technique, FieldErrors};
+use crate::domain::{profile, screening, technique, FieldErrors};
 use crate::error::AppError;
 use crate::services::directory_index;
 
@@ -366,6 +367,33 @@ impl SearchQuery {
     }
 }
 
+/// The page's search: [`SearchQuery::parse`], then the "suits my answers" filter
+/// (`suits=mine`): the techniques the self-check answers remembered in the visitor's session
+/// allow (`domain::screening::suitable_techniques`). Without remembered answers that is a field
+/// error on `suits`; incomplete answers leave the filter out.
+pub fn parse_page_search(
+    q: &SearchQuery,
+    today: NaiveDate,
+    remembered: Option<&BTreeMap<String, bool>>,
+) -> Result<SearchParams, AppError> {
+    let mut p = q.parse(today)?;
+    if q.suits.as_deref() == Some("mine") {
+        match remembered {
+            Some(answers) => {
+                p.techniques_any =
+                    screening::suitable_techniques(screening::questionnaire(), answers).ok();
+            }
+            None => {
+                return Err(AppError::field(
+                    "suits",
+                    "Answer the self-check first: your answers stay in this browser session only.",
+                ))
+            }
+        }
+    }
+    Ok(p)
+}
+
 /// One therapist in the results.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
@@ -444,7 +472,7 @@ fn matches<'e>(
 ) -> bool {
     let (technique_mask, any_mask) = masks;
     let hot = !key.suspended
-        && (!p.verified_only || key.license_verified_until.is_some_and(|d| d >= today))
+        && (!p.verified_only || license_counts(key.license_verified_until, today))
         && (p.technique.is_none() || key.technique_mask & technique_mask != 0)
         && (p.techniques_any.is_none() || key.technique_mask & any_mask != 0)
         && p.min_hours.is_none_or(|h| key.verified_hours >= h)
@@ -706,7 +734,7 @@ pub fn search_synced(
                 techniques: ts,
                 training_hours: c.verified_hours,
                 hours_verified: c.verified_hours >= HOURS_BADGE,
-                license_verified: l.license_verified_until.is_some_and(|d| d >= today),
+                license_verified: license_counts(l.license_verified_until, today),
                 distance_km: distances.get(&c.id).map(|d| (d * 10.0).round() / 10.0),
                 price_from_cents: c.price_from_cents,
                 next_free_at: next_free
@@ -792,11 +820,11 @@ pub fn public_profile(
     let licenses = crate::models::credential::licenses_of(conn, id)?;
     let license = licenses
         .iter()
-        .filter(|l| l.status == "verified")
+        .filter(|l| l.status() == CredentialStatus::Verified)
         .max_by_key(|l| l.expires_on)
         .or_else(|| licenses.first())
         .cloned();
-    let license_verified = therapist.license_verified_until.is_some_and(|d| d >= today);
+    let license_verified = license_counts(therapist.license_verified_until, today);
     let languages = therapist
         .languages
         .split(',')

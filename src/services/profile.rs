@@ -7,6 +7,7 @@ use crate::db::schema::{
     licenses, services, therapist_techniques, therapists, training_records, users,
 };
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::credential::CredentialStatus;
 use crate::domain::gazetteer::{geo_cell, GeoPoint};
 use crate::domain::profile::{
     parse_license, parse_profile, parse_service, parse_training, LicenseInput, ProfileInput,
@@ -26,12 +27,12 @@ use crate::services::therapists::own_profile;
 pub fn refresh_summary(conn: &mut DbConnection, therapist_id: i64) -> Result<(), AppError> {
     let hours: Vec<i32> = training_records::table
         .filter(training_records::therapist_id.eq(therapist_id))
-        .filter(training_records::status.eq("verified"))
+        .filter(training_records::status.eq(CredentialStatus::Verified.as_str()))
         .select(training_records::hours)
         .load(conn)?;
     let until: Option<NaiveDate> = licenses::table
         .filter(licenses::therapist_id.eq(therapist_id))
-        .filter(licenses::status.eq("verified"))
+        .filter(licenses::status.eq(CredentialStatus::Verified.as_str()))
         .select(licenses::expires_on)
         .order(licenses::expires_on.desc())
         .first(conn)
@@ -291,7 +292,7 @@ pub fn submit_license(
                 licenses::number.eq(&spec.number),
                 licenses::issuing_body.eq(&spec.issuing_body),
                 licenses::expires_on.eq(spec.expires_on),
-                licenses::status.eq("submitted"),
+                licenses::status.eq(CredentialStatus::Submitted.as_str()),
                 licenses::submitted_at.eq(now()),
             ))
             .returning(licenses::id)
@@ -326,7 +327,7 @@ pub fn submit_training(
                 training_records::program.eq(&spec.program),
                 training_records::hours.eq(spec.hours),
                 training_records::completed_on.eq(spec.completed_on),
-                training_records::status.eq("submitted"),
+                training_records::status.eq(CredentialStatus::Submitted.as_str()),
                 training_records::submitted_at.eq(now()),
             ))
             .returning(training_records::id)

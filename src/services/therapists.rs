@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{services as services_t, therapist_techniques, weekly_hours};
 use crate::db::DbConnection;
+use crate::domain::credential::license_counts;
 use crate::error::AppError;
 use crate::models::booking_policy::BookingPolicy;
 use crate::models::credential::{self, License, TrainingRecord};
@@ -72,7 +73,7 @@ pub fn dashboard(conn: &mut DbConnection, user_id: i64) -> Result<TherapistDashb
     let policy = BookingPolicy::find(conn, therapist.id)?;
     let today = chrono::Utc::now().date_naive();
     let license_expires_soon = therapist.license_verified_until.filter(|until| {
-        *until >= today
+        license_counts(Some(*until), today)
             && *until <= today + chrono::Duration::days(crate::services::admin::EXPIRY_WARNING_DAYS)
     });
     Ok(TherapistDashboard {

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::account::Role;
+use crate::domain::credential::{license_counts, CredentialStatus};
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{AuditEntry, AuditRow};
 use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
@@ -148,7 +149,7 @@ async fn licenses_page(
     let state = app_state(req);
     let ((total, items), (expiring_total, expiring)) = with_conn(&state.pool, move |conn| {
         Ok((
-            admin::license_queue(conn, "submitted", page, PER_PAGE)?,
+            admin::license_queue(conn, CredentialStatus::Submitted, page, PER_PAGE)?,
             admin::expiring_licenses(conn, 1, 100)?,
         ))
     })
@@ -307,7 +308,7 @@ async fn training_page(
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let (total, items) = with_conn(&state.pool, move |conn| {
-        admin::training_queue(conn, "submitted", page, PER_PAGE)
+        admin::training_queue(conn, CredentialStatus::Submitted, page, PER_PAGE)
     })
     .await?;
     let status = if attempt.is_some() {
@@ -357,6 +358,8 @@ pub struct TherapistsPage {
     pub error: Option<String>,
     pub rows: Vec<TherapistRow>,
     pub paging: Paging,
+    /// The day on which `license_ok` decides whether a license counts.
+    pub today: NaiveDate,
 }
 
 impl TherapistsPage {
@@ -371,8 +374,7 @@ impl TherapistsPage {
         }
     }
     pub fn license_ok(&self, r: &TherapistRow) -> bool {
-        r.license_verified_until
-            .is_some_and(|d| d >= Utc::now().date_naive())
+        license_counts(r.license_verified_until, self.today)
     }
 }
 
@@ -419,6 +421,7 @@ pub async fn therapists(
                 base,
                 path: "/admin/therapists",
             },
+            today: Utc::now().date_naive(),
         },
     )
 }
@@ -443,13 +446,10 @@ impl TherapistPage {
         crate::web::directory::local_time(t.and_utc(), tz)
     }
     pub fn license_status(&self, l: &License) -> String {
-        crate::api::directory::license_status(&l.status, l.expires_on, self.today).to_string()
+        l.license_status(self.today).to_string()
     }
     pub fn license_ok(&self) -> bool {
-        self.d
-            .therapist
-            .license_verified_until
-            .is_some_and(|d| d >= self.today)
+        license_counts(self.d.therapist.license_verified_until, self.today)
     }
     pub fn suspended(&self) -> bool {
         self.d.therapist.suspended_at.is_some()

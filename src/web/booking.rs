@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use crate::domain::account::Role;
 use crate::domain::screening::{self, Evaluation, Question};
-use crate::domain::technique::{self, Technique, CATALOGUE};
+use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::AppError;
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem};
-use crate::services::directory::{self, PublicProfile};
+use crate::services::directory;
 use crate::services::with_conn;
 use crate::web::directory::{local_time, money, technique_name};
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
@@ -210,15 +210,7 @@ pub async fn book(
     {
         Ok((appt, _)) => Ok(redirect_with_flash(
             &format!("/bookings/{}", appt.id),
-            format!(
-                "Booking {}: {}",
-                if appt.status == "confirmed" {
-                    "confirmed"
-                } else {
-                    "requested"
-                },
-                page.when
-            ),
+            format!("Booking {}: {}", appt.status, page.when),
         )),
         Err(AppError::Screening {
             code: "screening_refer",
@@ -236,31 +228,21 @@ pub async fn book(
             screening,
             ..
         }) => {
-            let suggested: Vec<&'static Technique> = screening
-                .suggested_techniques
-                .iter()
-                .filter_map(|s| technique::find(s))
-                .collect();
             let today = Utc::now().date_naive();
-            let p: PublicProfile = with_conn(&state.pool, move |conn| {
-                directory::public_profile(conn, therapist_id, today)
+            let s = screening.clone();
+            let alt = with_conn(&state.pool, move |conn| {
+                booking::decline_alternatives(conn, therapist_id, &s, today)
             })
             .await?;
-            let alternatives = p
-                .services
-                .iter()
-                .filter(|s| screening.suggested_techniques.contains(&s.technique_slug))
-                .cloned()
-                .collect();
             no_store(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &DeclinePage {
                     ctx: user.ctx,
                     technique: page.technique.clone(),
                     therapist_id,
-                    therapist_name: p.name,
-                    alternatives,
-                    suggested,
+                    therapist_name: alt.therapist_name,
+                    alternatives: alt.services,
+                    suggested: alt.suggested,
                     screening: *screening,
                 },
             )?)
@@ -369,8 +351,7 @@ async fn detail_page(
         .into_iter()
         .map(|(who, channel, at)| (who, channel, local_time(at.and_utc(), v.tz())))
         .collect();
-    let can_change =
-        matches!(v.appt.status.as_str(), "requested" | "confirmed") && v.starts() > Utc::now();
+    let can_change = v.appt.status.is_active() && v.starts() > Utc::now();
     no_store(render(
         status,
         &DetailPage {

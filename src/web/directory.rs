@@ -149,23 +149,8 @@ pub async fn search(
     };
     let remembered = crate::web::booking::remembered_answers(&req);
     page.remembered = remembered.is_some();
-    let params = match q.parse(today) {
-        Ok(mut p) => {
-            if q.suits.as_deref() == Some("mine") {
-                match &remembered {
-                    Some(answers) => {
-                        let q = crate::domain::screening::questionnaire();
-                        p.techniques_any =
-                            crate::domain::screening::suitable_techniques(q, answers).ok();
-                    }
-                    None => {
-                        page.errors.insert("suits".into(), "Answer the self-check first: your answers stay in this browser session only.".into());
-                        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-                    }
-                }
-            }
-            p
-        }
+    let params = match directory::parse_page_search(&q, today, remembered.as_ref()) {
+        Ok(p) => p,
         Err(AppError::Validation { fields, .. }) => {
             page.errors = fields;
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -239,7 +224,7 @@ pub async fn profile(
     let license_status = p
         .license
         .as_ref()
-        .map(|l| crate::api::directory::license_status(&l.status, l.expires_on, today).to_string())
+        .map(|l| l.license_status(today).to_string())
         .unwrap_or_default();
     let tz: Tz = crate::models::therapist::zone(&p.therapist.timezone);
     let local_today = Utc::now().with_timezone(&tz).date_naive();

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::domain::account::Role;
+use crate::domain::appointment::AppointmentStatus;
 use crate::domain::availability::WeeklyRange;
 use crate::domain::schedule::{format_hhmm, PolicyInput, WeeklyRangeInput, WEEKDAYS};
 use crate::domain::screening::{self, Question};
@@ -361,7 +362,7 @@ impl AppointmentsPage {
         technique_name(s)
     }
     pub fn awaiting(&self, i: &ListItem) -> bool {
-        i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested"
+        i.awaiting_acknowledgement()
     }
 }
 
@@ -403,7 +404,7 @@ pub async fn appointments(
             let d = monday + Duration::days(k);
             let items = all
                 .iter()
-                .filter(|(i, _)| local_day(i) == d && i.status != "cancelled")
+                .filter(|(i, _)| local_day(i) == d && i.status != AppointmentStatus::Cancelled)
                 .cloned()
                 .collect();
             (d.format("%a %-d %b").to_string(), items)
@@ -412,19 +413,14 @@ pub async fn appointments(
     let now = Utc::now().naive_utc();
     let mut upcoming: Vec<(ListItem, String)> = all
         .iter()
-        .filter(|(i, _)| i.ends_at >= now && matches!(i.status.as_str(), "requested" | "confirmed"))
+        .filter(|(i, _)| i.ends_at >= now && i.status.is_active())
         .cloned()
         .collect();
     // Flagged requests waiting for acknowledgement first.
-    upcoming.sort_by_key(|(i, _)| {
-        (
-            !(i.is_flagged() && i.flags_acknowledged_at.is_none() && i.status == "requested"),
-            i.starts_at,
-        )
-    });
+    upcoming.sort_by_key(|(i, _)| (!i.awaiting_acknowledgement(), i.starts_at));
     let mut recent: Vec<(ListItem, String)> = all
         .iter()
-        .filter(|(i, _)| i.ends_at < now || !matches!(i.status.as_str(), "requested" | "confirmed"))
+        .filter(|(i, _)| i.ends_at < now || !i.status.is_active())
         .cloned()
         .collect();
     recent.reverse();

@@ -466,7 +466,7 @@ impl CredentialsPage {
         self.training_errors.get(f)
     }
     pub fn license_status(&self, l: &License) -> String {
-        crate::api::directory::license_status(&l.status, l.expires_on, self.today).to_string()
+        l.license_status(self.today).to_string()
     }
 }
 

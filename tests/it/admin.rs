@@ -2,6 +2,7 @@
 //! admins, the dashboard, and that nobody else gets in.
 
 use bodywork::db::schema::{licenses, therapists, training_records};
+use bodywork::domain::appointment::AppointmentStatus;
 use bodywork::models::appointment::NewAppointment;
 use bodywork::models::now;
 use chrono::{Duration, Utc};
@@ -155,7 +156,7 @@ fn book(app: &TestApp, m: &Made, client_id: i64, in_days: i64, status: &str, out
             starts_at: start,
             ends_at: start + Duration::minutes(60),
             blocked_until: start + Duration::minutes(60),
-            status: status.into(),
+            status: AppointmentStatus::parse(status).unwrap(),
             screening_version: 1,
             screening_answers: "{}".into(),
             screening_outcome: outcome.into(),

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Barrier};
 
 use bodywork::db::DbConnection;
+use bodywork::domain::appointment::AppointmentStatus;
 use bodywork::error::AppError;
 use bodywork::models::appointment::{Appointment, NewAppointment};
 use bodywork::models::now;
@@ -87,7 +88,7 @@ fn appointment(f: &Fixture, client: usize, start: NaiveDateTime) -> NewAppointme
         starts_at: start,
         ends_at: start + Duration::minutes(60),
         blocked_until: start + Duration::minutes(75),
-        status: "requested".into(),
+        status: AppointmentStatus::Requested,
         screening_version: 1,
         screening_answers: String::new(),
         screening_outcome: "ok".into(),
@@ -162,11 +163,11 @@ async fn cancelled_appointments_free_their_time_and_cannot_be_revived_into_an_ov
     let f = fixture(&app, 2);
     with_conn(&app, |conn| {
         let first = appointment(&f, 0, at(14, 0)).insert(conn).unwrap();
-        Appointment::set_status(conn, first, "cancelled", now()).unwrap();
+        Appointment::set_status(conn, first, AppointmentStatus::Cancelled, now()).unwrap();
         appointment(&f, 1, at(14, 0))
             .insert(conn)
             .expect("the cancelled time is free again");
-        let revived = Appointment::set_status(conn, first, "requested", now());
+        let revived = Appointment::set_status(conn, first, AppointmentStatus::Requested, now());
         assert!(
             matches!(
                 revived,

@@ -1,5 +1,6 @@
 //! Security by default: CSRF, rate limits, headers, body limits, roles, other people's objects.
 
+use bodywork::domain::appointment::AppointmentStatus;
 use bodywork::models::appointment::NewAppointment;
 use bodywork::models::now;
 use bodywork::models::service::NewService;
@@ -329,7 +330,7 @@ async fn another_users_appointment_is_404_not_their_data() {
             starts_at: start,
             ends_at: start + Duration::minutes(60),
             blocked_until: start + Duration::minutes(75),
-            status: "requested".into(),
+            status: AppointmentStatus::Requested,
             screening_version: 1,
             screening_answers: String::new(),
             screening_outcome: "ok".into(),
