@@ -4,6 +4,9 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
+/// How far ahead a verified license counts as expiring soon, in days.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
 /// A credential's review, stored as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CredentialStatus {

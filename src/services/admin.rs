@@ -25,8 +25,6 @@ use crate::models::user::User;
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::profile::refresh_summary;
 
-/// How far ahead a verified license counts as expiring soon.
-pub const EXPIRY_WARNING_DAYS: i64 = 30;
 /// The longest reason an admin can give.
 pub const REASON_MAX_CHARS: usize = 500;
 

@@ -14,8 +14,6 @@ use crate::db::DbConnection;
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::availability::{self, Interval, SlotQuery, WeeklyRange};
 use crate::error::AppError;
-use crate::services::booking;
-use crate::services::directory::FreeTimeOracle;
 use crate::services::directory_index::DirectoryIndex;
 
 /// The grid free slots start on, in minutes from each range's start.
@@ -262,7 +260,7 @@ pub async fn slots_request(
             .read()
             .bookable_version(therapist_id)
             .ok_or(AppError::NotFound)?;
-        if let Some(kept) = booking::bookable_kept(cache, version, therapist_id, service_id) {
+        if let Some(kept) = bookable_kept(cache, version, therapist_id, service_id) {
             if let Some(raw) = cache.cached_raw_slots(&key_of(kept?)) {
                 return Ok(raw);
             }
@@ -272,8 +270,8 @@ pub async fn slots_request(
     let (directory, c) = (directory.clone(), cache.clone());
     let kept = crate::services::with_conn_quick(pool, sqlite, move |conn| {
         let key = key_of(match synced_version {
-            Some(v) => booking::bookable_version_at(conn, &c, v, therapist_id, service_id)?,
-            None => booking::bookable_version(conn, &directory, &c, therapist_id, service_id)?,
+            Some(v) => bookable_version_at(conn, &c, v, therapist_id, service_id)?,
+            None => bookable_version(conn, &directory, &c, therapist_id, service_id)?,
         });
         Ok(c.cached_raw_slots(&key).ok_or(key))
     })
@@ -286,6 +284,98 @@ pub async fn slots_request(
             crate::services::with_conn(pool, move |conn| cache.raw_slots(conn, key)).await
         }
     }
+}
+
+/// The schedule version of a bookable therapist and the duration of its active service: what
+/// the availability cache is keyed by. The version comes from the directory index, synced first
+/// (so as of a moment after this call began); the service from memory when it was read at that
+/// very version, else in one query with the version. Not found when the therapist is suspended
+/// or unknown, or the service is retired or someone else's.
+pub fn bookable_version(
+    conn: &mut DbConnection,
+    directory: &DirectoryIndex,
+    cache: &ScheduleCache,
+    therapist_id: i64,
+    service_id: i64,
+) -> Result<(i64, i32), AppError> {
+    let version = directory
+        .sync(conn)?
+        .bookable_version(therapist_id)
+        .ok_or(AppError::NotFound)?;
+    bookable_version_at(conn, cache, version, therapist_id, service_id)
+}
+
+/// [`bookable_version`] given the therapist's current schedule version (read from a directory
+/// index synced after the request arrived).
+pub fn bookable_version_at(
+    conn: &mut DbConnection,
+    cache: &ScheduleCache,
+    version: i64,
+    therapist_id: i64,
+    service_id: i64,
+) -> Result<(i64, i32), AppError> {
+    if let Some(kept) = bookable_kept(cache, version, therapist_id, service_id) {
+        return kept;
+    }
+    let row: Option<(i64, i32, bool, i64)> = services::table
+        .inner_join(therapists::table)
+        .filter(services::id.eq(service_id))
+        .select((
+            services::therapist_id,
+            services::duration_min,
+            services::retired_at.is_null(),
+            therapists::schedule_version,
+        ))
+        .first(conn)
+        .optional()?;
+    let (owner, duration_min, active, version) = row.ok_or(AppError::NotFound)?;
+    let s = ServiceAt {
+        therapist_id: owner,
+        duration_min,
+        active,
+        version,
+    };
+    cache.keep_service(service_id, s);
+    bookable_service(s, therapist_id)
+}
+
+/// [`bookable_version`] from memory alone, given the therapist's current schedule version (a
+/// synced directory index's): None when the service was not read at that version.
+pub fn bookable_kept(
+    cache: &ScheduleCache,
+    version: i64,
+    therapist_id: i64,
+    service_id: i64,
+) -> Option<Result<(i64, i32), AppError>> {
+    cache
+        .service_at(service_id, version)
+        .map(|s| bookable_service(s, therapist_id))
+}
+
+fn bookable_service(s: ServiceAt, therapist_id: i64) -> Result<(i64, i32), AppError> {
+    if s.therapist_id == therapist_id && s.active {
+        Ok((s.version, s.duration_min))
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Decides whether a therapist has a free slot on a day, and when each is next free; the
+/// booking engine answers both (see `services::availability`). Therapists come as
+/// (id, schedule_version). Without a connection only remembered answers are given: `None` means
+/// that some answer needs the database.
+pub trait FreeTimeOracle {
+    fn free_on(
+        &self,
+        conn: Option<&mut DbConnection>,
+        therapists: &[(i64, i64)],
+        day: NaiveDate,
+    ) -> Result<Option<Vec<i64>>, AppError>;
+    fn next_free(
+        &self,
+        conn: Option<&mut DbConnection>,
+        therapists: &[(i64, i64)],
+    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError>;
 }
 
 /// How many therapists' schedules [`ScheduleCache`] keeps (each a few hundred bytes).

@@ -22,9 +22,8 @@ use crate::models::now;
 use crate::models::service::Service;
 use crate::models::therapist::Therapist;
 use crate::models::user::User;
-use crate::services::availability::{load_schedules, utc_window, ScheduleCache, ServiceAt};
+use crate::services::availability::{load_schedules, utc_window};
 use crate::services::crypto::AnswerCipher;
-use crate::services::directory_index::DirectoryIndex;
 
 /// Inserts an appointment inside a write transaction (BEGIN IMMEDIATE on SQLite) and audits it.
 pub fn insert_appointment(conn: &mut DbConnection, new: &NewAppointment) -> Result<i64, AppError> {
@@ -201,80 +200,6 @@ fn bookable(
         return Err(AppError::NotFound);
     }
     Ok((t, s))
-}
-
-/// The schedule version of a bookable therapist and the duration of its active service: what
-/// the availability cache is keyed by. The version comes from the directory index, synced first
-/// (so as of a moment after this call began); the service from memory when it was read at that
-/// very version, else in one query with the version. Not found when the therapist is suspended
-/// or unknown, or the service is retired or someone else's.
-pub fn bookable_version(
-    conn: &mut DbConnection,
-    directory: &DirectoryIndex,
-    cache: &ScheduleCache,
-    therapist_id: i64,
-    service_id: i64,
-) -> Result<(i64, i32), AppError> {
-    let version = directory
-        .sync(conn)?
-        .bookable_version(therapist_id)
-        .ok_or(AppError::NotFound)?;
-    bookable_version_at(conn, cache, version, therapist_id, service_id)
-}
-
-/// [`bookable_version`] given the therapist's current schedule version (read from a directory
-/// index synced after the request arrived).
-pub fn bookable_version_at(
-    conn: &mut DbConnection,
-    cache: &ScheduleCache,
-    version: i64,
-    therapist_id: i64,
-    service_id: i64,
-) -> Result<(i64, i32), AppError> {
-    if let Some(kept) = bookable_kept(cache, version, therapist_id, service_id) {
-        return kept;
-    }
-    let row: Option<(i64, i32, bool, i64)> = services::table
-        .inner_join(therapists::table)
-        .filter(services::id.eq(service_id))
-        .select((
-            services::therapist_id,
-            services::duration_min,
-            services::retired_at.is_null(),
-            therapists::schedule_version,
-        ))
-        .first(conn)
-        .optional()?;
-    let (owner, duration_min, active, version) = row.ok_or(AppError::NotFound)?;
-    let s = ServiceAt {
-        therapist_id: owner,
-        duration_min,
-        active,
-        version,
-    };
-    cache.keep_service(service_id, s);
-    bookable_service(s, therapist_id)
-}
-
-/// [`bookable_version`] from memory alone, given the therapist's current schedule version (a
-/// synced directory index's): None when the service was not read at that version.
-pub fn bookable_kept(
-    cache: &ScheduleCache,
-    version: i64,
-    therapist_id: i64,
-    service_id: i64,
-) -> Option<Result<(i64, i32), AppError>> {
-    cache
-        .service_at(service_id, version)
-        .map(|s| bookable_service(s, therapist_id))
-}
-
-fn bookable_service(s: ServiceAt, therapist_id: i64) -> Result<(i64, i32), AppError> {
-    if s.therapist_id == therapist_id && s.active {
-        Ok((s.version, s.duration_min))
-    } else {
-        Err(AppError::NotFound)
-    }
 }
 
 /// Books: screens the answers, then in one write transaction re-checks the slot against the

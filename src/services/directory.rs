@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::db::schema::users;
@@ -14,6 +14,7 @@ use crate::domain::gazetteer::{
 };
 use crate::domain::{profile, screening, technique, FieldErrors};
 use crate::error::AppError;
+use crate::services::availability::FreeTimeOracle;
 use crate::services::directory_index;
 
 pub const DEFAULT_RADIUS_KM: f64 = 25.0;
@@ -430,24 +431,6 @@ struct Candidate {
     verified_hours: i32,
     price_from_cents: Option<i64>,
     schedule_version: i64,
-}
-
-/// Decides whether a therapist has a free slot on a day, and when each is next free; the
-/// booking engine answers both (see `services::availability`). Therapists come as
-/// (id, schedule_version). Without a connection only remembered answers are given: `None` means
-/// that some answer needs the database.
-pub trait FreeTimeOracle {
-    fn free_on(
-        &self,
-        conn: Option<&mut DbConnection>,
-        therapists: &[(i64, i64)],
-        day: NaiveDate,
-    ) -> Result<Option<Vec<i64>>, AppError>;
-    fn next_free(
-        &self,
-        conn: Option<&mut DbConnection>,
-        therapists: &[(i64, i64)],
-    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError>;
 }
 
 /// What a result line shows beyond what sorting needs.

@@ -74,7 +74,8 @@ pub fn dashboard(conn: &mut DbConnection, user_id: i64) -> Result<TherapistDashb
     let today = chrono::Utc::now().date_naive();
     let license_expires_soon = therapist.license_verified_until.filter(|until| {
         license_counts(Some(*until), today)
-            && *until <= today + chrono::Duration::days(crate::services::admin::EXPIRY_WARNING_DAYS)
+            && *until
+                <= today + chrono::Duration::days(crate::domain::credential::EXPIRY_WARNING_DAYS)
     });
     Ok(TherapistDashboard {
         therapist,
