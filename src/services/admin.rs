@@ -25,6 +25,8 @@ use crate::models::user::User;
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::profile::refresh_summary;
 
+pub use crate::domain::credential::EXPIRY_WARNING_DAYS;
+
 /// The longest reason an admin can give.
 pub const REASON_MAX_CHARS: usize = 500;
 
