@@ -407,22 +407,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::get().to(api::admin::expiring),
                 )
                 .route(
-                    "/admin/licenses/{id}/verify",
-                    web::post().to(api::admin::verify_license),
+                    "/admin/{queue:licenses|training}/{id}/verify",
+                    web::post().to(api::admin::credential_verify),
                 )
                 .route(
-                    "/admin/licenses/{id}/reject",
-                    web::post().to(api::admin::reject_license),
+                    "/admin/{queue:licenses|training}/{id}/reject",
+                    web::post().to(api::admin::credential_reject),
                 )
                 .route("/admin/training", web::get().to(api::admin::training))
-                .route(
-                    "/admin/training/{id}/verify",
-                    web::post().to(api::admin::verify_training),
-                )
-                .route(
-                    "/admin/training/{id}/reject",
-                    web::post().to(api::admin::reject_training),
-                )
                 .route("/admin/therapists", web::get().to(api::admin::therapists))
                 .route(
                     "/admin/therapists/{id}",

@@ -229,52 +229,53 @@ async fn decide(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/licenses/{id}/verify", tag = "admin",
+/// A verification queue: `licenses` or `training` (the routes accept no other segment).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Queue {
+    Licenses,
+    Training,
+}
+
+impl From<Queue> for Credential {
+    fn from(q: Queue) -> Self {
+        match q {
+            Queue::Licenses => Credential::License,
+            Queue::Training => Credential::Training,
+        }
+    }
+}
+
+/// `POST /api/v1/admin/{licenses|training}/{id}/verify`.
+#[utoipa::path(post, path = "/api/v1/admin/{queue}/{id}/verify", tag = "admin",
+    params(("queue" = inline(Queue), Path, description = "`licenses` or `training`: the queue the credential is in"),
+           ("id" = i64, Path, description = "The license's or training record's id")),
     responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
               (status = 409, description = "already_decided")))]
-pub async fn verify_license(
+pub async fn credential_verify(
     req: HttpRequest,
     caller: ApiUser,
-    id: web::Path<i64>,
+    path: web::Path<(Queue, i64)>,
 ) -> ApiResult<web::Json<DecidedOut>> {
-    decide(&req, caller, Credential::License, *id, true, None).await
+    let (queue, id) = path.into_inner();
+    decide(&req, caller, queue.into(), id, true, None).await
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/licenses/{id}/reject", tag = "admin", request_body = ReasonBody,
+/// `POST /api/v1/admin/{licenses|training}/{id}/reject`.
+#[utoipa::path(post, path = "/api/v1/admin/{queue}/{id}/reject", tag = "admin", request_body = ReasonBody,
+    params(("queue" = inline(Queue), Path, description = "`licenses` or `training`: the queue the credential is in"),
+           ("id" = i64, Path, description = "The license's or training record's id")),
     responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
               (status = 409, description = "already_decided"), (status = 422, description = "reason missing")))]
-pub async fn reject_license(
+pub async fn credential_reject(
     req: HttpRequest,
     caller: ApiUser,
-    id: web::Path<i64>,
+    path: web::Path<(Queue, i64)>,
     body: web::Json<ReasonBody>,
 ) -> ApiResult<web::Json<DecidedOut>> {
+    let (queue, id) = path.into_inner();
     let reason = Some(body.into_inner().reason.unwrap_or_default());
-    decide(&req, caller, Credential::License, *id, false, reason).await
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/training/{id}/verify", tag = "admin",
-    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
-              (status = 409, description = "already_decided")))]
-pub async fn verify_training(
-    req: HttpRequest,
-    caller: ApiUser,
-    id: web::Path<i64>,
-) -> ApiResult<web::Json<DecidedOut>> {
-    decide(&req, caller, Credential::Training, *id, true, None).await
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/training/{id}/reject", tag = "admin", request_body = ReasonBody,
-    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
-              (status = 409, description = "already_decided"), (status = 422, description = "reason missing")))]
-pub async fn reject_training(
-    req: HttpRequest,
-    caller: ApiUser,
-    id: web::Path<i64>,
-    body: web::Json<ReasonBody>,
-) -> ApiResult<web::Json<DecidedOut>> {
-    let reason = Some(body.into_inner().reason.unwrap_or_default());
-    decide(&req, caller, Credential::Training, *id, false, reason).await
+    decide(&req, caller, queue.into(), id, false, reason).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
