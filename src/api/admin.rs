@@ -6,9 +6,10 @@ use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiUser, ListOut, PageQuery, UserOut};
+use crate::api::{ApiUser, ListOut, UserOut};
 use crate::domain::account::Role;
-use crate::error::ApiResult;
+use crate::domain::paging::{Page, PageQuery};
+use crate::error::{ApiResult, AppError};
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
 use crate::services::with_conn;
@@ -22,21 +23,16 @@ fn admin_of(caller: ApiUser) -> ApiResult<i64> {
     Ok(caller.require(Role::Admin)?.user.id)
 }
 
+/// `?page=&per_page=` by the one paging policy: a bad value is a 422 naming its field.
+fn paging(q: &PageQuery) -> Result<Page, AppError> {
+    q.parse().map_err(AppError::validation)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct QueueQuery {
     pub status: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
-impl QueueQuery {
-    fn paging(&self) -> Result<(i64, i64), crate::error::AppError> {
-        PageQuery {
-            page: self.page,
-            per_page: self.per_page,
-        }
-        .parse()
-    }
+    #[serde(flatten)]
+    pub paging: PageQuery,
 }
 
 /// An earlier decision on one of the therapist's credentials.
@@ -94,7 +90,7 @@ pub async fn licenses(
 ) -> ApiResult<web::Json<ListOut<LicenseQueueOut>>> {
     admin_of(caller)?;
     let status = admin::parse_status(q.status.as_deref())?;
-    let (page, per_page) = q.paging()?;
+    let Page { page, per_page } = paging(&q.paging)?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
         admin::license_queue(conn, status, page, per_page)
@@ -155,7 +151,7 @@ pub async fn training(
 ) -> ApiResult<web::Json<ListOut<TrainingQueueOut>>> {
     admin_of(caller)?;
     let status = admin::parse_status(q.status.as_deref())?;
-    let (page, per_page) = q.paging()?;
+    let Page { page, per_page } = paging(&q.paging)?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
         admin::training_queue(conn, status, page, per_page)
@@ -302,7 +298,7 @@ pub async fn expiring(
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ListOut<ExpiringLicenseOut>>> {
     admin_of(caller)?;
-    let (page, per_page) = q.parse()?;
+    let Page { page, per_page } = paging(&q)?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
         admin::expiring_licenses(conn, page, per_page)
@@ -361,8 +357,8 @@ pub async fn dashboard(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json
 #[derive(Debug, Deserialize)]
 pub struct TherapistsQuery {
     pub q: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
+    #[serde(flatten)]
+    pub paging: PageQuery,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -390,11 +386,7 @@ pub async fn therapists(
     q: web::Query<TherapistsQuery>,
 ) -> ApiResult<web::Json<ListOut<AdminTherapistOut>>> {
     admin_of(caller)?;
-    let (page, per_page) = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .parse()?;
+    let Page { page, per_page } = paging(&q.paging)?;
     let text = q.into_inner().q;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
@@ -605,7 +597,7 @@ pub async fn flagged(
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ListOut<FlaggedBookingOut>>> {
     admin_of(caller)?;
-    let (page, per_page) = q.parse()?;
+    let Page { page, per_page } = paging(&q)?;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
         admin::flagged_bookings(conn, page, per_page)

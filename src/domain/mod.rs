@@ -3,6 +3,7 @@
 pub mod account;
 pub mod availability;
 pub mod gazetteer;
+pub mod paging;
 pub mod profile;
 pub mod schedule;
 pub mod screening;

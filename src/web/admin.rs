@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::account::Role;
+use crate::domain::paging::{Page, PageQuery, DEFAULT_PER_PAGE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{AuditEntry, AuditRow};
 use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
@@ -20,8 +21,6 @@ use crate::services::admin::{
 use crate::services::with_conn;
 use crate::web::auth::EmptyForm;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
-
-const PER_PAGE: i64 = 20;
 
 /// "2026-12-01 14:05 UTC".
 pub fn utc(t: &NaiveDateTime) -> String {
@@ -52,20 +51,22 @@ impl Paging {
     }
 }
 
-/// `?page=` on the simple lists; anything odd is the first page.
-#[derive(Debug, Default, Deserialize)]
-pub struct PageParam {
-    pub page: Option<String>,
+/// The page of a list without a filter form (`?page=&per_page=`, the one paging policy): a bad
+/// value has no field to be shown next to, so it is the error page (422) saying what is wrong.
+fn page_of(q: &PageQuery) -> PageResult<Page> {
+    q.parse().map_err(|fields| {
+        let message = fields.values().cloned().collect::<Vec<_>>().join(" ");
+        AppError::Validation { message, fields }.into()
+    })
 }
 
-impl PageParam {
-    fn page(&self) -> i64 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.trim().parse::<i64>().ok())
-            .filter(|p| (1..=100_000).contains(p))
-            .unwrap_or(1)
-    }
+/// What the page links of a list keep besides `page`: `per_page` when it is not the default.
+fn per_page_pair(page: Page) -> Option<(&'static str, String)> {
+    (page.per_page != DEFAULT_PER_PAGE).then(|| ("per_page", page.per_page.to_string()))
+}
+
+fn base_of(page: Page) -> String {
+    serde_urlencoded::to_string(per_page_pair(page).as_slice()).unwrap_or_default()
 }
 
 fn require_admin(user: LoggedIn) -> PageResult<(i64, PageCtx)> {
@@ -142,13 +143,13 @@ impl LicensesPage {
 async fn licenses_page(
     req: &HttpRequest,
     ctx: PageCtx,
-    page: i64,
+    page: Page,
     attempt: Option<RejectAttempt>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let ((total, items), (expiring_total, expiring)) = with_conn(&state.pool, move |conn| {
         Ok((
-            admin::license_queue(conn, "submitted", page, PER_PAGE)?,
+            admin::license_queue(conn, "submitted", page.page, page.per_page)?,
             admin::expiring_licenses(conn, 1, 100)?,
         ))
     })
@@ -165,9 +166,9 @@ async fn licenses_page(
             items,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
-                base: String::new(),
+                page: page.page,
+                per_page: page.per_page,
+                base: base_of(page),
                 path: "/admin/licenses",
             },
             expiring,
@@ -181,10 +182,11 @@ async fn licenses_page(
 pub async fn licenses(
     req: HttpRequest,
     user: LoggedIn,
-    q: web::Query<PageParam>,
+    q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
-    licenses_page(&req, ctx, q.page(), None).await
+    let page = page_of(&q)?;
+    licenses_page(&req, ctx, page, None).await
 }
 
 async fn decide(
@@ -251,8 +253,12 @@ pub async fn credential_reject(
         Err(AppError::Validation { fields, .. }) => {
             let attempt = reject_attempt(id, form.reason, &fields);
             match kind {
-                Credential::License => licenses_page(&req, ctx, 1, Some(attempt)).await,
-                Credential::Training => training_page(&req, ctx, 1, Some(attempt)).await,
+                Credential::License => {
+                    licenses_page(&req, ctx, Page::default(), Some(attempt)).await
+                }
+                Credential::Training => {
+                    training_page(&req, ctx, Page::default(), Some(attempt)).await
+                }
             }
         }
         Err(e) => Err(e.into()),
@@ -302,12 +308,12 @@ impl TrainingPage {
 async fn training_page(
     req: &HttpRequest,
     ctx: PageCtx,
-    page: i64,
+    page: Page,
     attempt: Option<RejectAttempt>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let (total, items) = with_conn(&state.pool, move |conn| {
-        admin::training_queue(conn, "submitted", page, PER_PAGE)
+        admin::training_queue(conn, "submitted", page.page, page.per_page)
     })
     .await?;
     let status = if attempt.is_some() {
@@ -322,9 +328,9 @@ async fn training_page(
             items,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
-                base: String::new(),
+                page: page.page,
+                per_page: page.per_page,
+                base: base_of(page),
                 path: "/admin/training",
             },
             attempt,
@@ -335,10 +341,11 @@ async fn training_page(
 pub async fn training(
     req: HttpRequest,
     user: LoggedIn,
-    q: web::Query<PageParam>,
+    q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
-    training_page(&req, ctx, q.page(), None).await
+    let page = page_of(&q)?;
+    training_page(&req, ctx, page, None).await
 }
 
 // ---- Therapists ----------------------------------------------------------------------------
@@ -346,7 +353,8 @@ pub async fn training(
 #[derive(Debug, Default, Deserialize)]
 pub struct TherapistSearch {
     pub q: Option<String>,
-    pub page: Option<String>,
+    #[serde(flatten)]
+    pub paging: PageQuery,
 }
 
 #[derive(Template)]
@@ -383,12 +391,12 @@ pub async fn therapists(
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
     let q = q.into_inner();
-    let page = PageParam { page: q.page }.page();
+    let page = page_of(&q.paging)?;
     let text = q.q.unwrap_or_default();
     let state = app_state(&req);
     let t = text.clone();
     let found = with_conn(&state.pool, move |conn| {
-        admin::find_therapists(conn, Some(&t), page, PER_PAGE)
+        admin::find_therapists(conn, Some(&t), page.page, page.per_page)
     })
     .await;
     let (status, error, (total, rows)) = match found {
@@ -400,11 +408,12 @@ pub async fn therapists(
         ),
         Err(e) => return Err(e.into()),
     };
-    let base = if text.trim().is_empty() {
-        String::new()
-    } else {
-        serde_urlencoded::to_string([("q", text.trim())]).unwrap_or_default()
-    };
+    let pairs: Vec<(&str, String)> = (!text.trim().is_empty())
+        .then(|| ("q", text.trim().to_string()))
+        .into_iter()
+        .chain(per_page_pair(page))
+        .collect();
+    let base = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     render(
         status,
         &TherapistsPage {
@@ -414,8 +423,8 @@ pub async fn therapists(
             rows,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
+                page: page.page,
+                per_page: page.per_page,
                 base,
                 path: "/admin/therapists",
             },
@@ -588,13 +597,13 @@ impl FlaggedPage {
 pub async fn flagged(
     req: HttpRequest,
     user: LoggedIn,
-    q: web::Query<PageParam>,
+    q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
-    let page = q.page();
+    let page = page_of(&q)?;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
-        admin::flagged_bookings(conn, page, PER_PAGE)
+        admin::flagged_bookings(conn, page.page, page.per_page)
     })
     .await?;
     render(
@@ -604,9 +613,9 @@ pub async fn flagged(
             rows,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
-                base: String::new(),
+                page: page.page,
+                per_page: page.per_page,
+                base: base_of(page),
                 path: "/admin/bookings",
             },
         },
@@ -754,7 +763,10 @@ pub async fn audit(
         }
         Err(e) => return Err(e.into()),
     };
-    let (page, per_page) = search.as_ref().map_or((1, 20), |s| (s.page, s.per_page));
+    let Page { page, per_page } = search.as_ref().map_or(Page::default(), |s| Page {
+        page: s.page,
+        per_page: s.per_page,
+    });
     let (total, rows) = match search {
         Some(s) => {
             let state = app_state(&req);
