@@ -20,6 +20,7 @@ use crate::services::admin::{
 };
 use crate::services::with_conn;
 use crate::web::auth::EmptyForm;
+use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
 
 /// "2026-12-01 14:05 UTC".
@@ -120,9 +121,6 @@ pub struct LicensesPage {
 }
 
 impl LicensesPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
     pub fn reason_value(&self, id: &i64) -> &str {
         match &self.attempt {
             Some(a) if a.id == *id => &a.reason,
@@ -288,9 +286,6 @@ pub struct TrainingPage {
 }
 
 impl TrainingPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
     pub fn reason_value(&self, id: &i64) -> &str {
         match &self.attempt {
             Some(a) if a.id == *id => &a.reason,
@@ -368,9 +363,6 @@ pub struct TherapistsPage {
 }
 
 impl TherapistsPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
     pub fn place(&self, r: &TherapistRow) -> String {
         match (&r.city, &r.region) {
             (Some(c), Some(reg)) => format!("{c}, {reg}"),
@@ -443,14 +435,6 @@ pub struct TherapistPage {
 }
 
 impl TherapistPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
-    /// The therapist's own time, with the zone named.
-    pub fn local(&self, t: &NaiveDateTime) -> String {
-        let tz: chrono_tz::Tz = self.d.therapist.timezone.parse().unwrap_or(chrono_tz::UTC);
-        crate::web::directory::local_time(t.and_utc(), tz)
-    }
     pub fn license_status(&self, l: &License) -> String {
         crate::api::directory::license_status(&l.status, l.expires_on, self.today).to_string()
     }
@@ -462,9 +446,6 @@ impl TherapistPage {
     }
     pub fn suspended(&self) -> bool {
         self.d.therapist.suspended_at.is_some()
-    }
-    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
-        crate::web::directory::technique_name(slug)
     }
     pub fn actor(&self, e: &AuditEntry) -> String {
         e.actor_user_id
@@ -579,13 +560,6 @@ pub struct FlaggedPage {
 }
 
 impl FlaggedPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
-    pub fn local(&self, b: &FlaggedBooking) -> String {
-        let tz: chrono_tz::Tz = b.timezone.parse().unwrap_or(chrono_tz::UTC);
-        crate::web::directory::local_time(b.starts_at.and_utc(), tz)
-    }
     pub fn outcome(&self, o: &str) -> &'static str {
         match o {
             "needs_clearance" => "needs medical clearance",
@@ -648,9 +622,6 @@ pub struct AdminsPage {
 impl AdminsPage {
     pub fn error(&self, f: &str) -> Option<&String> {
         self.errors.get(f)
-    }
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
     }
 }
 
@@ -737,9 +708,6 @@ impl AuditPage {
     }
     pub fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
-    }
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
     }
     pub fn object_link(&self, e: &AuditEntry) -> Option<String> {
         match (e.object_type.as_str(), e.object_id) {

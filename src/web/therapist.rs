@@ -7,6 +7,7 @@ use askama::Template;
 use crate::domain::account::Role;
 use crate::services::therapists::{self, TherapistDashboard};
 use crate::services::with_conn;
+use crate::web::filters;
 use crate::web::{app_state, render, LoggedIn, PageCtx, PageResult};
 
 #[derive(Template)]
@@ -266,9 +267,6 @@ impl ServicesPage {
     }
     pub fn dollars(&self, cents: &i64) -> String {
         format!("{}.{:02}", cents / 100, cents % 100)
-    }
-    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
-        crate::web::directory::technique_name(slug)
     }
 }
 
