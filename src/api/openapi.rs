@@ -73,7 +73,7 @@ use crate::api::{
         auth::LoginBody,
         auth::LoginOut,
         me::BookingPolicyOut,
-        me::ProfileBody,
+        crate::domain::profile::ProfileInput,
         me::ProfileOut,
         me::ServiceBody,
         me::LicenseBody,
