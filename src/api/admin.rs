@@ -6,10 +6,11 @@ use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiUser, ListOut, PageQuery, UserOut};
+use crate::api::{ApiUser, ListOut, UserOut};
 use crate::domain::account::Role;
 use crate::domain::credential::CredentialStatus;
-use crate::error::ApiResult;
+use crate::domain::paging::{Page, PageQuery};
+use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
@@ -23,21 +24,16 @@ fn admin_of(caller: ApiUser) -> ApiResult<i64> {
     Ok(caller.require(Role::Admin)?.user.id)
 }
 
+/// `?page=&per_page=` by the one paging policy: a bad value is a 422 naming its field.
+fn paging(q: &PageQuery) -> Result<Page, AppError> {
+    q.parse().map_err(AppError::validation)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct QueueQuery {
     pub status: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
-impl QueueQuery {
-    fn paging(&self) -> Result<(i64, i64), crate::error::AppError> {
-        PageQuery {
-            page: self.page,
-            per_page: self.per_page,
-        }
-        .parse()
-    }
+    #[serde(flatten)]
+    pub paging: PageQuery,
 }
 
 /// An earlier decision on one of the therapist's credentials.
@@ -95,7 +91,7 @@ pub async fn licenses(
 ) -> ApiResult<web::Json<ListOut<LicenseQueueOut>>> {
     admin_of(caller)?;
     let status = admin::parse_status(q.status.as_deref())?;
-    let (page, per_page) = q.paging()?;
+    let Page { page, per_page } = paging(&q.paging)?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
         admin::license_queue(conn, status, page, per_page)
@@ -156,7 +152,7 @@ pub async fn training(
 ) -> ApiResult<web::Json<ListOut<TrainingQueueOut>>> {
     admin_of(caller)?;
     let status = admin::parse_status(q.status.as_deref())?;
-    let (page, per_page) = q.paging()?;
+    let Page { page, per_page } = paging(&q.paging)?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
         admin::training_queue(conn, status, page, per_page)
@@ -236,52 +232,53 @@ async fn decide(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/licenses/{id}/verify", tag = "admin",
+/// A verification queue: `licenses` or `training` (the routes accept no other segment).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Queue {
+    Licenses,
+    Training,
+}
+
+impl From<Queue> for Credential {
+    fn from(q: Queue) -> Self {
+        match q {
+            Queue::Licenses => Credential::License,
+            Queue::Training => Credential::Training,
+        }
+    }
+}
+
+/// `POST /api/v1/admin/{licenses|training}/{id}/verify`.
+#[utoipa::path(post, path = "/api/v1/admin/{queue}/{id}/verify", tag = "admin",
+    params(("queue" = inline(Queue), Path, description = "`licenses` or `training`: the queue the credential is in"),
+           ("id" = i64, Path, description = "The license's or training record's id")),
     responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
               (status = 409, description = "already_decided")))]
-pub async fn verify_license(
+pub async fn credential_verify(
     req: HttpRequest,
     caller: ApiUser,
-    id: web::Path<i64>,
+    path: web::Path<(Queue, i64)>,
 ) -> ApiResult<web::Json<DecidedOut>> {
-    decide(&req, caller, Credential::License, *id, true, None).await
+    let (queue, id) = path.into_inner();
+    decide(&req, caller, queue.into(), id, true, None).await
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/licenses/{id}/reject", tag = "admin", request_body = ReasonBody,
+/// `POST /api/v1/admin/{licenses|training}/{id}/reject`.
+#[utoipa::path(post, path = "/api/v1/admin/{queue}/{id}/reject", tag = "admin", request_body = ReasonBody,
+    params(("queue" = inline(Queue), Path, description = "`licenses` or `training`: the queue the credential is in"),
+           ("id" = i64, Path, description = "The license's or training record's id")),
     responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
               (status = 409, description = "already_decided"), (status = 422, description = "reason missing")))]
-pub async fn reject_license(
+pub async fn credential_reject(
     req: HttpRequest,
     caller: ApiUser,
-    id: web::Path<i64>,
+    path: web::Path<(Queue, i64)>,
     body: web::Json<ReasonBody>,
 ) -> ApiResult<web::Json<DecidedOut>> {
+    let (queue, id) = path.into_inner();
     let reason = Some(body.into_inner().reason.unwrap_or_default());
-    decide(&req, caller, Credential::License, *id, false, reason).await
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/training/{id}/verify", tag = "admin",
-    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
-              (status = 409, description = "already_decided")))]
-pub async fn verify_training(
-    req: HttpRequest,
-    caller: ApiUser,
-    id: web::Path<i64>,
-) -> ApiResult<web::Json<DecidedOut>> {
-    decide(&req, caller, Credential::Training, *id, true, None).await
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/training/{id}/reject", tag = "admin", request_body = ReasonBody,
-    responses((status = 200, body = DecidedOut), (status = 401), (status = 403), (status = 404),
-              (status = 409, description = "already_decided"), (status = 422, description = "reason missing")))]
-pub async fn reject_training(
-    req: HttpRequest,
-    caller: ApiUser,
-    id: web::Path<i64>,
-    body: web::Json<ReasonBody>,
-) -> ApiResult<web::Json<DecidedOut>> {
-    let reason = Some(body.into_inner().reason.unwrap_or_default());
-    decide(&req, caller, Credential::Training, *id, false, reason).await
+    decide(&req, caller, queue.into(), id, false, reason).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -308,7 +305,7 @@ pub async fn expiring(
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ListOut<ExpiringLicenseOut>>> {
     admin_of(caller)?;
-    let (page, per_page) = q.parse()?;
+    let Page { page, per_page } = paging(&q)?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
         admin::expiring_licenses(conn, page, per_page)
@@ -367,8 +364,8 @@ pub async fn dashboard(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json
 #[derive(Debug, Deserialize)]
 pub struct TherapistsQuery {
     pub q: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
+    #[serde(flatten)]
+    pub paging: PageQuery,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -396,11 +393,7 @@ pub async fn therapists(
     q: web::Query<TherapistsQuery>,
 ) -> ApiResult<web::Json<ListOut<AdminTherapistOut>>> {
     admin_of(caller)?;
-    let (page, per_page) = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .parse()?;
+    let Page { page, per_page } = paging(&q.paging)?;
     let text = q.into_inner().q;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
@@ -610,7 +603,7 @@ pub async fn flagged(
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ListOut<FlaggedBookingOut>>> {
     admin_of(caller)?;
-    let (page, per_page) = q.parse()?;
+    let Page { page, per_page } = paging(&q)?;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
         admin::flagged_bookings(conn, page, per_page)

@@ -56,25 +56,6 @@ use crate::api::directory::ServiceOut;
 use crate::domain::profile::{LicenseInput, ProfileInput, ServiceInput, TrainingInput};
 use crate::services::profile;
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ProfileBody {
-    pub name: String,
-    #[serde(default)]
-    pub bio: String,
-    /// A city of the gazetteer: "Boston" or "Boston, MA".
-    pub city: String,
-    /// IANA zone; omitted or empty means the city's zone.
-    #[serde(default)]
-    pub timezone: String,
-    pub techniques: Vec<String>,
-    /// ISO 639-1 codes; default ["en"].
-    #[serde(default)]
-    pub languages: Vec<String>,
-    pub accepting_new_clients: Option<bool>,
-    pub in_studio: Option<bool>,
-    pub mobile: Option<bool>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileOut {
     pub therapist_id: i64,
@@ -123,28 +104,17 @@ pub async fn get_profile(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Js
     Ok(web::Json(profile_out(p)))
 }
 
-#[utoipa::path(put, path = "/api/v1/me/profile", tag = "therapist", request_body = ProfileBody,
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "therapist", request_body = ProfileInput,
     responses((status = 200, body = ProfileOut), (status = 422, description = "validation_failed"), (status = 401), (status = 403)))]
 pub async fn put_profile(
     req: HttpRequest,
     caller: ApiUser,
-    body: web::Json<ProfileBody>,
+    body: web::Json<ProfileInput>,
 ) -> ApiResult<web::Json<ProfileOut>> {
     let caller = caller.require(Role::Therapist)?;
     let state = app_state(&req);
     let id = caller.user.id;
-    let b = body.into_inner();
-    let input = ProfileInput {
-        name: b.name,
-        bio: b.bio,
-        city: b.city,
-        timezone: b.timezone,
-        techniques: b.techniques,
-        languages: b.languages,
-        accepting_new_clients: b.accepting_new_clients,
-        in_studio: b.in_studio,
-        mobile: b.mobile,
-    };
+    let input = body.into_inner();
     let p = with_conn(&state.pool, move |conn| {
         profile::update_profile(conn, id, &input)?;
         profile::own(conn, id)

@@ -150,29 +150,6 @@ impl From<&User> for UserOut {
     }
 }
 
-/// `?page=&per_page=` (per_page at most 100).
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
-pub const MAX_PER_PAGE: i64 = 100;
-
-impl PageQuery {
-    pub fn parse(&self) -> Result<(i64, i64), AppError> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(20);
-        if !(1..=100_000).contains(&page) {
-            return Err(AppError::field("page", "page is 1 to 100000."));
-        }
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(AppError::field("per_page", "per_page is 1 to 100."));
-        }
-        Ok((page, per_page))
-    }
-}
-
 /// A page of a list: `{total, page, per_page, results}`.
 #[derive(Debug, Serialize)]
 pub struct ListOut<T> {

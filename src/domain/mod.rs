@@ -5,6 +5,7 @@ pub mod appointment;
 pub mod availability;
 pub mod credential;
 pub mod gazetteer;
+pub mod paging;
 pub mod profile;
 pub mod schedule;
 pub mod screening;

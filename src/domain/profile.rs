@@ -39,26 +39,87 @@ pub fn language_name(code: &str) -> Option<&'static str> {
     LANGUAGES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
-/// Profile fields as typed (form or JSON).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+/// Profile fields as typed.
+// The page's form (urlencoded: every value text, a checkbox sent as `on` when checked and not
+// at all when unchecked, see `unchecked_as_no`) and the API's JSON body (`PUT
+// /api/v1/me/profile`: booleans, omitted ones taking their default) both deserialize into it.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ProfileBody)]
 pub struct ProfileInput {
     #[serde(default)]
+    #[schema(required = true)]
     pub name: String,
     #[serde(default)]
     pub bio: String,
-    /// A place of the gazetteer: "Boston" or "Boston, MA".
+    /// A city of the gazetteer: "Boston" or "Boston, MA".
     #[serde(default)]
+    #[schema(required = true)]
     pub city: String,
-    /// IANA zone; empty means the city's zone.
+    /// IANA zone; omitted or empty means the city's zone.
     #[serde(default)]
     pub timezone: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub techniques: Vec<String>,
+    /// ISO 639-1 codes; default ["en"].
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Default true.
+    #[serde(default, deserialize_with = "flag")]
     pub accepting_new_clients: Option<bool>,
+    /// Default true.
+    #[serde(default, deserialize_with = "flag")]
     pub in_studio: Option<bool>,
+    /// Default false.
+    #[serde(default, deserialize_with = "flag")]
     pub mobile: Option<bool>,
+}
+
+impl ProfileInput {
+    /// The form's reading of the flags: a checkbox left unchecked is not sent, so an absent
+    /// flag means no (where the JSON body's means the default).
+    pub fn unchecked_as_no(mut self) -> Self {
+        for f in [
+            &mut self.accepting_new_clients,
+            &mut self.in_studio,
+            &mut self.mobile,
+        ] {
+            *f = Some(f.unwrap_or(false));
+        }
+        self
+    }
+}
+
+/// A flag as JSON sends it (`true`, `false`, `null`) or as a checked checkbox of a form does
+/// (`on`; also `true` and `false` as text).
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    struct Flag;
+    impl<'de> serde::de::Visitor<'de> for Flag {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("true, false or null (a form's checkbox: on)")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v {
+                "on" | "true" => Ok(Some(true)),
+                "false" => Ok(Some(false)),
+                _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Flag)
+        }
+    }
+    d.deserialize_any(Flag)
 }
 
 #[derive(Debug, Clone)]
@@ -433,6 +494,36 @@ mod tests {
         ] {
             assert!(bad.contains_key(f), "{f}: {bad:?}");
         }
+    }
+
+    #[test]
+    fn the_form_and_the_json_body_read_into_one_input() {
+        let form: ProfileInput = serde_html_form::from_str(
+            "name=Maya&city=Boston&techniques=swedish&techniques=shiatsu&in_studio=on",
+        )
+        .unwrap();
+        assert_eq!(form.techniques, ["swedish", "shiatsu"]);
+        assert_eq!(
+            (form.accepting_new_clients, form.in_studio, form.mobile),
+            (None, Some(true), None)
+        );
+        let form = form.unchecked_as_no();
+        assert_eq!(
+            (form.accepting_new_clients, form.in_studio, form.mobile),
+            (Some(false), Some(true), Some(false))
+        );
+        let none: ProfileInput = serde_html_form::from_str("name=Maya").unwrap();
+        assert!(none.techniques.is_empty() && none.city.is_empty());
+        let json: ProfileInput = serde_json::from_str(
+            r#"{"name": "Maya", "city": "Boston", "techniques": ["swedish"], "mobile": true, "in_studio": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (json.accepting_new_clients, json.in_studio, json.mobile),
+            (None, None, Some(true))
+        );
+        assert!(serde_json::from_str::<ProfileInput>(r#"{"mobile": "maybe"}"#).is_err());
+        assert!(serde_json::from_str::<ProfileInput>(r#"{"mobile": 1}"#).is_err());
     }
 
     #[test]

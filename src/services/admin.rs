@@ -13,6 +13,7 @@ use crate::db::{lower, write_transaction, Backend, DbConnection};
 use crate::domain::account::{Email, Role};
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::credential::CredentialStatus;
+use crate::domain::paging::Page;
 use crate::domain::screening::Outcome;
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{self, AuditEntry, AuditFilter, AuditRow};
@@ -656,26 +657,8 @@ impl AuditQuery {
                 err("to", "The end date is before the start date.");
             }
         }
-        let page = match blank(&self.page) {
-            None => 1,
-            Some(s) => match s.parse::<i64>() {
-                Ok(p) if (1..=100_000).contains(&p) => p,
-                _ => {
-                    err("page", "page is 1 to 100000.");
-                    1
-                }
-            },
-        };
-        let per_page = match blank(&self.per_page) {
-            None => 20,
-            Some(s) => match s.parse::<i64>() {
-                Ok(p) if (1..=100).contains(&p) => p,
-                _ => {
-                    err("per_page", "per_page is 1 to 100.");
-                    20
-                }
-            },
-        };
+        let Page { page, per_page } =
+            Page::parse_into(self.page.as_deref(), self.per_page.as_deref(), &mut errors);
         if !errors.is_empty() {
             return Err(AppError::validation(errors));
         }

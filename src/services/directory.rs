@@ -12,6 +12,7 @@ use crate::domain::credential::{license_counts, CredentialStatus};
 use crate::domain::gazetteer::{
     self, bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, Near,
 };
+use crate::domain::paging::Page;
 use crate::domain::{profile, screening, technique, FieldErrors};
 use crate::error::AppError;
 use crate::services::availability::FreeTimeOracle;
@@ -19,7 +20,6 @@ use crate::services::directory_index;
 
 pub const DEFAULT_RADIUS_KM: f64 = 25.0;
 pub const MAX_RADIUS_KM: f64 = 500.0;
-pub const MAX_PER_PAGE: i64 = 100;
 pub const MAX_QUERY_CHARS: usize = 100;
 /// The highest `max_price` accepted, in cents.
 pub const MAX_PRICE_CENTS: i64 = 10_000_000;
@@ -68,7 +68,7 @@ pub struct SearchQuery {
     pub max_price: Option<String>,
     /// `distance`, `soonest`, `hours` or `price`.
     pub sort: Option<String>,
-    /// From 1.
+    /// 1 to 100000, default 1.
     #[param(value_type = Option<i64>)]
     pub page: Option<String>,
     /// 1 to 100, default 20.
@@ -322,29 +322,8 @@ impl SearchQuery {
                 Sort::Hours
             }
         };
-        let page = match blank(&self.page) {
-            None => 1,
-            Some(s) => match s.parse::<i64>() {
-                Ok(p) if (1..=100_000).contains(&p) => p,
-                _ => {
-                    e.insert("page".into(), "The page is a whole number from 1.".into());
-                    1
-                }
-            },
-        };
-        let per_page = match blank(&self.per_page) {
-            None => 20,
-            Some(s) => match s.parse::<i64>() {
-                Ok(p) if (1..=MAX_PER_PAGE).contains(&p) => p,
-                _ => {
-                    e.insert(
-                        "per_page".into(),
-                        format!("Results per page is 1 to {MAX_PER_PAGE}."),
-                    );
-                    20
-                }
-            },
-        };
+        let Page { page, per_page } =
+            Page::parse_into(self.page.as_deref(), self.per_page.as_deref(), &mut e);
         if !e.is_empty() {
             return Err(AppError::validation(e));
         }

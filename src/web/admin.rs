@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::account::Role;
 use crate::domain::credential::{license_counts, CredentialStatus};
+use crate::domain::paging::{Page, PageQuery, DEFAULT_PER_PAGE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{AuditEntry, AuditRow};
 use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
@@ -20,9 +21,8 @@ use crate::services::admin::{
 };
 use crate::services::with_conn;
 use crate::web::auth::EmptyForm;
+use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
-
-const PER_PAGE: i64 = 20;
 
 /// "2026-12-01 14:05 UTC".
 pub fn utc(t: &NaiveDateTime) -> String {
@@ -53,20 +53,22 @@ impl Paging {
     }
 }
 
-/// `?page=` on the simple lists; anything odd is the first page.
-#[derive(Debug, Default, Deserialize)]
-pub struct PageParam {
-    pub page: Option<String>,
+/// The page of a list without a filter form (`?page=&per_page=`, the one paging policy): a bad
+/// value has no field to be shown next to, so it is the error page (422) saying what is wrong.
+fn page_of(q: &PageQuery) -> PageResult<Page> {
+    q.parse().map_err(|fields| {
+        let message = fields.values().cloned().collect::<Vec<_>>().join(" ");
+        AppError::Validation { message, fields }.into()
+    })
 }
 
-impl PageParam {
-    fn page(&self) -> i64 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.trim().parse::<i64>().ok())
-            .filter(|p| (1..=100_000).contains(p))
-            .unwrap_or(1)
-    }
+/// What the page links of a list keep besides `page`: `per_page` when it is not the default.
+fn per_page_pair(page: Page) -> Option<(&'static str, String)> {
+    (page.per_page != DEFAULT_PER_PAGE).then(|| ("per_page", page.per_page.to_string()))
+}
+
+fn base_of(page: Page) -> String {
+    serde_urlencoded::to_string(per_page_pair(page).as_slice()).unwrap_or_default()
 }
 
 fn require_admin(user: LoggedIn) -> PageResult<(i64, PageCtx)> {
@@ -120,9 +122,6 @@ pub struct LicensesPage {
 }
 
 impl LicensesPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
     pub fn reason_value(&self, id: &i64) -> &str {
         match &self.attempt {
             Some(a) if a.id == *id => &a.reason,
@@ -143,13 +142,13 @@ impl LicensesPage {
 async fn licenses_page(
     req: &HttpRequest,
     ctx: PageCtx,
-    page: i64,
+    page: Page,
     attempt: Option<RejectAttempt>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let ((total, items), (expiring_total, expiring)) = with_conn(&state.pool, move |conn| {
         Ok((
-            admin::license_queue(conn, CredentialStatus::Submitted, page, PER_PAGE)?,
+            admin::license_queue(conn, CredentialStatus::Submitted, page.page, page.per_page)?,
             admin::expiring_licenses(conn, 1, 100)?,
         ))
     })
@@ -166,9 +165,9 @@ async fn licenses_page(
             items,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
-                base: String::new(),
+                page: page.page,
+                per_page: page.per_page,
+                base: base_of(page),
                 path: "/admin/licenses",
             },
             expiring,
@@ -182,10 +181,11 @@ async fn licenses_page(
 pub async fn licenses(
     req: HttpRequest,
     user: LoggedIn,
-    q: web::Query<PageParam>,
+    q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
-    licenses_page(&req, ctx, q.page(), None).await
+    let page = page_of(&q)?;
+    licenses_page(&req, ctx, page, None).await
 }
 
 async fn decide(
@@ -252,8 +252,12 @@ pub async fn credential_reject(
         Err(AppError::Validation { fields, .. }) => {
             let attempt = reject_attempt(id, form.reason, &fields);
             match kind {
-                Credential::License => licenses_page(&req, ctx, 1, Some(attempt)).await,
-                Credential::Training => training_page(&req, ctx, 1, Some(attempt)).await,
+                Credential::License => {
+                    licenses_page(&req, ctx, Page::default(), Some(attempt)).await
+                }
+                Credential::Training => {
+                    training_page(&req, ctx, Page::default(), Some(attempt)).await
+                }
             }
         }
         Err(e) => Err(e.into()),
@@ -283,9 +287,6 @@ pub struct TrainingPage {
 }
 
 impl TrainingPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
     pub fn reason_value(&self, id: &i64) -> &str {
         match &self.attempt {
             Some(a) if a.id == *id => &a.reason,
@@ -303,12 +304,12 @@ impl TrainingPage {
 async fn training_page(
     req: &HttpRequest,
     ctx: PageCtx,
-    page: i64,
+    page: Page,
     attempt: Option<RejectAttempt>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let (total, items) = with_conn(&state.pool, move |conn| {
-        admin::training_queue(conn, CredentialStatus::Submitted, page, PER_PAGE)
+        admin::training_queue(conn, CredentialStatus::Submitted, page.page, page.per_page)
     })
     .await?;
     let status = if attempt.is_some() {
@@ -323,9 +324,9 @@ async fn training_page(
             items,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
-                base: String::new(),
+                page: page.page,
+                per_page: page.per_page,
+                base: base_of(page),
                 path: "/admin/training",
             },
             attempt,
@@ -336,10 +337,11 @@ async fn training_page(
 pub async fn training(
     req: HttpRequest,
     user: LoggedIn,
-    q: web::Query<PageParam>,
+    q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
-    training_page(&req, ctx, q.page(), None).await
+    let page = page_of(&q)?;
+    training_page(&req, ctx, page, None).await
 }
 
 // ---- Therapists ----------------------------------------------------------------------------
@@ -347,7 +349,8 @@ pub async fn training(
 #[derive(Debug, Default, Deserialize)]
 pub struct TherapistSearch {
     pub q: Option<String>,
-    pub page: Option<String>,
+    #[serde(flatten)]
+    pub paging: PageQuery,
 }
 
 #[derive(Template)]
@@ -363,9 +366,6 @@ pub struct TherapistsPage {
 }
 
 impl TherapistsPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
     pub fn place(&self, r: &TherapistRow) -> String {
         match (&r.city, &r.region) {
             (Some(c), Some(reg)) => format!("{c}, {reg}"),
@@ -385,12 +385,12 @@ pub async fn therapists(
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
     let q = q.into_inner();
-    let page = PageParam { page: q.page }.page();
+    let page = page_of(&q.paging)?;
     let text = q.q.unwrap_or_default();
     let state = app_state(&req);
     let t = text.clone();
     let found = with_conn(&state.pool, move |conn| {
-        admin::find_therapists(conn, Some(&t), page, PER_PAGE)
+        admin::find_therapists(conn, Some(&t), page.page, page.per_page)
     })
     .await;
     let (status, error, (total, rows)) = match found {
@@ -402,11 +402,12 @@ pub async fn therapists(
         ),
         Err(e) => return Err(e.into()),
     };
-    let base = if text.trim().is_empty() {
-        String::new()
-    } else {
-        serde_urlencoded::to_string([("q", text.trim())]).unwrap_or_default()
-    };
+    let pairs: Vec<(&str, String)> = (!text.trim().is_empty())
+        .then(|| ("q", text.trim().to_string()))
+        .into_iter()
+        .chain(per_page_pair(page))
+        .collect();
+    let base = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     render(
         status,
         &TherapistsPage {
@@ -416,8 +417,8 @@ pub async fn therapists(
             rows,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
+                page: page.page,
+                per_page: page.per_page,
                 base,
                 path: "/admin/therapists",
             },
@@ -437,14 +438,6 @@ pub struct TherapistPage {
 }
 
 impl TherapistPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
-    /// The therapist's own time, with the zone named.
-    pub fn local(&self, t: &NaiveDateTime) -> String {
-        let tz: chrono_tz::Tz = self.d.therapist.timezone.parse().unwrap_or(chrono_tz::UTC);
-        crate::web::directory::local_time(t.and_utc(), tz)
-    }
     pub fn license_status(&self, l: &License) -> String {
         l.license_status(self.today).to_string()
     }
@@ -453,9 +446,6 @@ impl TherapistPage {
     }
     pub fn suspended(&self) -> bool {
         self.d.therapist.suspended_at.is_some()
-    }
-    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
-        crate::web::directory::technique_name(slug)
     }
     pub fn actor(&self, e: &AuditEntry) -> String {
         e.actor_user_id
@@ -570,13 +560,6 @@ pub struct FlaggedPage {
 }
 
 impl FlaggedPage {
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
-    pub fn local(&self, b: &FlaggedBooking) -> String {
-        let tz: chrono_tz::Tz = b.timezone.parse().unwrap_or(chrono_tz::UTC);
-        crate::web::directory::local_time(b.starts_at.and_utc(), tz)
-    }
     pub fn outcome(&self, o: &str) -> &'static str {
         match o {
             "needs_clearance" => "needs medical clearance",
@@ -588,13 +571,13 @@ impl FlaggedPage {
 pub async fn flagged(
     req: HttpRequest,
     user: LoggedIn,
-    q: web::Query<PageParam>,
+    q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
-    let page = q.page();
+    let page = page_of(&q)?;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
-        admin::flagged_bookings(conn, page, PER_PAGE)
+        admin::flagged_bookings(conn, page.page, page.per_page)
     })
     .await?;
     render(
@@ -604,9 +587,9 @@ pub async fn flagged(
             rows,
             paging: Paging {
                 total,
-                page,
-                per_page: PER_PAGE,
-                base: String::new(),
+                page: page.page,
+                per_page: page.per_page,
+                base: base_of(page),
                 path: "/admin/bookings",
             },
         },
@@ -639,9 +622,6 @@ pub struct AdminsPage {
 impl AdminsPage {
     pub fn error(&self, f: &str) -> Option<&String> {
         self.errors.get(f)
-    }
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
     }
 }
 
@@ -729,9 +709,6 @@ impl AuditPage {
     pub fn val<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
-    pub fn utc(&self, t: &NaiveDateTime) -> String {
-        utc(t)
-    }
     pub fn object_link(&self, e: &AuditEntry) -> Option<String> {
         match (e.object_type.as_str(), e.object_id) {
             ("therapist", Some(id)) => Some(format!("/admin/therapists/{id}")),
@@ -754,7 +731,10 @@ pub async fn audit(
         }
         Err(e) => return Err(e.into()),
     };
-    let (page, per_page) = search.as_ref().map_or((1, 20), |s| (s.page, s.per_page));
+    let Page { page, per_page } = search.as_ref().map_or(Page::default(), |s| Page {
+        page: s.page,
+        per_page: s.per_page,
+    });
     let (total, rows) = match search {
         Some(s) => {
             let state = app_state(&req);

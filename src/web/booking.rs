@@ -17,7 +17,8 @@ use crate::error::AppError;
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem};
 use crate::services::directory;
 use crate::services::with_conn;
-use crate::web::directory::{local_time, money, technique_name};
+use crate::web::directory::local_time;
+use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
 
 /// Reads the yes/no radios `q_<id>`; a missing answer is an error, not a guess.
@@ -75,12 +76,6 @@ impl BookPage {
         self.answers
             .get(&format!("q_{id}"))
             .is_some_and(|v| v == value)
-    }
-    pub fn money(&self, c: &i64) -> String {
-        money(*c)
-    }
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
     }
 }
 
@@ -163,15 +158,6 @@ pub struct DeclinePage {
     /// This therapist's services in the suitable techniques.
     pub alternatives: Vec<crate::models::service::Service>,
     pub suggested: Vec<&'static Technique>,
-}
-
-impl DeclinePage {
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
-    }
-    pub fn money(&self, c: &i64) -> String {
-        money(*c)
-    }
 }
 
 pub async fn book(
@@ -270,18 +256,6 @@ pub struct BookingsPage {
     pub past: Vec<ListItem>,
 }
 
-impl BookingsPage {
-    pub fn when(&self, i: &ListItem) -> String {
-        local_time(i.starts_at.and_utc(), i.tz())
-    }
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
-    }
-    pub fn money(&self, c: &i64) -> String {
-        money(*c)
-    }
-}
-
 pub async fn list(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
     let user = user.require(Role::Client)?;
     let state = app_state(&req);
@@ -312,21 +286,12 @@ pub struct DetailPage {
 }
 
 impl DetailPage {
-    pub fn when(&self) -> String {
-        local_time(self.v.starts(), self.v.tz())
-    }
     pub fn answer(&self, id: &str) -> &'static str {
         match self.v.answers.as_ref().and_then(|a| a.get(id)) {
             Some(true) => "Yes",
             Some(false) => "No",
             None => "Not asked",
         }
-    }
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
-    }
-    pub fn money(&self, c: &i64) -> String {
-        money(*c)
     }
 }
 
@@ -413,15 +378,6 @@ pub struct ReschedulePage {
     pub days: Vec<(String, Vec<(String, String)>)>,
     pub error: Option<String>,
     pub next_from: String,
-}
-
-impl ReschedulePage {
-    pub fn when(&self) -> String {
-        local_time(self.v.starts(), self.v.tz())
-    }
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -564,9 +520,6 @@ impl SelfCheckPage {
         self.answers
             .get(&format!("q_{id}"))
             .is_some_and(|v| v == value)
-    }
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::{AppError, FieldErrors};
 use crate::services::directory::{self, PublicProfile, SearchHit, SearchQuery, SearchResult};
 use crate::services::with_conn;
+use crate::web::filters;
 use crate::web::{app_state, render, PageCtx, PageResult};
 
 #[derive(Template)]
@@ -92,12 +93,6 @@ impl SearchPage {
     }
     pub fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
-    }
-    pub fn money(&self, cents: &i64) -> String {
-        money(*cents)
-    }
-    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
-        technique_name(slug)
     }
     pub fn next_free(&self, hit: &SearchHit) -> Option<String> {
         let t = DateTime::parse_from_rfc3339(hit.next_free_at.as_deref()?).ok()?;
@@ -194,12 +189,6 @@ pub struct ProfileQuery {
 }
 
 impl ProfilePage {
-    pub fn money(&self, cents: &i64) -> String {
-        money(*cents)
-    }
-    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
-        technique_name(slug)
-    }
     pub fn is_selected(&self, id: &i64) -> bool {
         self.service_id == Some(*id)
     }

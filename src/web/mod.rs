@@ -7,6 +7,7 @@ pub mod booking;
 pub mod calendar;
 pub mod directory;
 pub mod errors;
+pub mod filters;
 pub mod home;
 pub mod schedule;
 pub mod therapist;

@@ -20,7 +20,7 @@ use crate::models::booking_policy::BookingPolicy;
 use crate::services::booking::{self, AppointmentView, ListItem};
 use crate::services::schedule::{self, TimeOff};
 use crate::services::{therapists, with_conn};
-use crate::web::directory::{local_time, money, technique_name};
+use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
 
 /// Per weekday: (number, name, rows of (start, end)), one blank row at the end.
@@ -41,17 +41,11 @@ pub struct SchedulePage {
 }
 
 impl SchedulePage {
-    pub fn local(&self, t: &NaiveDateTime) -> String {
-        local_time(t.and_utc(), self.tz)
-    }
     pub fn perr(&self, f: &str) -> Option<&String> {
         self.policy_errors.get(f)
     }
     pub fn terr(&self, f: &str) -> Option<&String> {
         self.time_off_errors.get(f)
-    }
-    pub fn zone(&self) -> String {
-        crate::web::directory::zone_city(self.tz)
     }
 }
 
@@ -355,12 +349,6 @@ impl AppointmentsPage {
             .format("%H:%M")
             .to_string()
     }
-    pub fn when(&self, i: &ListItem) -> String {
-        local_time(i.starts_at.and_utc(), self.tz)
-    }
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
-    }
     pub fn awaiting(&self, i: &ListItem) -> bool {
         i.awaiting_acknowledgement()
     }
@@ -451,21 +439,12 @@ pub struct AppointmentPage {
 }
 
 impl AppointmentPage {
-    pub fn when(&self) -> String {
-        local_time(self.v.starts(), self.v.tz())
-    }
     pub fn yes_answers(&self) -> Vec<&Question> {
         let a = self.v.answers.as_ref();
         self.questions
             .iter()
             .filter(|q| a.and_then(|a| a.get(&q.id)).copied().unwrap_or(false))
             .collect()
-    }
-    pub fn technique_name<'a>(&self, s: &'a str) -> &'a str {
-        technique_name(s)
-    }
-    pub fn money(&self, c: &i64) -> String {
-        money(*c)
     }
 }
 

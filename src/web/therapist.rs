@@ -7,6 +7,7 @@ use askama::Template;
 use crate::domain::account::Role;
 use crate::services::therapists::{self, TherapistDashboard};
 use crate::services::with_conn;
+use crate::web::filters;
 use crate::web::{app_state, render, LoggedIn, PageCtx, PageResult};
 
 #[derive(Template)]
@@ -64,46 +65,11 @@ pub const ZONES: &[&str] = &[
     "America/Puerto_Rico",
 ];
 
-#[derive(Debug, Default, Deserialize)]
-pub struct ProfileForm {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub bio: String,
-    #[serde(default)]
-    pub city: String,
-    #[serde(default)]
-    pub timezone: String,
-    #[serde(default)]
-    pub techniques: Vec<String>,
-    #[serde(default)]
-    pub languages: Vec<String>,
-    pub accepting_new_clients: Option<String>,
-    pub in_studio: Option<String>,
-    pub mobile: Option<String>,
-}
-
-impl ProfileForm {
-    fn input(&self) -> ProfileInput {
-        ProfileInput {
-            name: self.name.clone(),
-            bio: self.bio.clone(),
-            city: self.city.clone(),
-            timezone: self.timezone.clone(),
-            techniques: self.techniques.clone(),
-            languages: self.languages.clone(),
-            accepting_new_clients: Some(self.accepting_new_clients.is_some()),
-            in_studio: Some(self.in_studio.is_some()),
-            mobile: Some(self.mobile.is_some()),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "therapist/profile.html")]
 pub struct ProfilePage {
     pub ctx: PageCtx,
-    pub form: ProfileForm,
+    pub form: ProfileInput,
     pub errors: FieldErrors,
     pub all_techniques: &'static [Technique],
     pub languages: &'static [(&'static str, &'static str)],
@@ -128,7 +94,7 @@ pub async fn profile_form(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRe
     let user_id = user.session.user.id;
     let own = with_conn(&state.pool, move |conn| profile::own(conn, user_id)).await?;
     let t = own.therapist;
-    let form = ProfileForm {
+    let form = ProfileInput {
         name: own.name,
         bio: t.bio,
         city: match (t.city, t.region) {
@@ -144,9 +110,9 @@ pub async fn profile_form(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRe
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
-        accepting_new_clients: t.accepting_new_clients.then(|| "on".into()),
-        in_studio: t.in_studio.then(|| "on".into()),
-        mobile: t.mobile.then(|| "on".into()),
+        accepting_new_clients: Some(t.accepting_new_clients),
+        in_studio: Some(t.in_studio),
+        mobile: Some(t.mobile),
     };
     render(
         StatusCode::OK,
@@ -164,12 +130,13 @@ pub async fn profile_form(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRe
 pub async fn profile_save(
     req: HttpRequest,
     user: LoggedIn,
-    CsrfForm(form): CsrfForm<ProfileForm>,
+    CsrfForm(form): CsrfForm<ProfileInput>,
 ) -> PageResult<HttpResponse> {
     let user = user.require(Role::Therapist)?;
     let state = app_state(&req);
     let user_id = user.session.user.id;
-    let input = form.input();
+    let form = form.unchecked_as_no();
+    let input = form.clone();
     match with_conn(&state.pool, move |conn| {
         profile::update_profile(conn, user_id, &input)
     })
@@ -266,9 +233,6 @@ impl ServicesPage {
     }
     pub fn dollars(&self, cents: &i64) -> String {
         format!("{}.{:02}", cents / 100, cents % 100)
-    }
-    pub fn technique_name<'a>(&self, slug: &'a str) -> &'a str {
-        crate::web::directory::technique_name(slug)
     }
 }
 

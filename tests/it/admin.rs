@@ -1521,3 +1521,94 @@ async fn the_demo_data_shows_each_admin_case() {
     .await;
     assert_eq!(suspended["total"], 1);
 }
+
+#[tokio::test]
+async fn every_list_pages_by_one_policy_on_the_api_and_the_pages() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    for name in ["Ann Able", "Ben Brown", "Cy Clark"] {
+        let email = format!("{}@x.com", name.split(' ').next().unwrap().to_lowercase());
+        pending(&app, admin_id, &email, name).await;
+    }
+    for list in [
+        "licenses",
+        "training",
+        "licenses/expiring",
+        "therapists",
+        "bookings/flagged",
+        "audit",
+    ] {
+        let ok = app
+            .api_get(&format!("/api/v1/admin/{list}"), Some(&admin))
+            .await;
+        assert_eq!(ok.status(), StatusCode::OK, "{list}");
+        let ok = body(ok).await;
+        assert_eq!(
+            (ok["page"].as_i64(), ok["per_page"].as_i64()),
+            (Some(1), Some(20)),
+            "{list}"
+        );
+        for (query, field) in [
+            ("page=0", "page"),
+            ("page=abc", "page"),
+            ("page=100001", "page"),
+            ("per_page=0", "per_page"),
+            ("per_page=101", "per_page"),
+            ("per_page=x", "per_page"),
+        ] {
+            let r = app
+                .api_get(&format!("/api/v1/admin/{list}?{query}"), Some(&admin))
+                .await;
+            assert_eq!(
+                r.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{list}?{query}"
+            );
+            let err = body(r).await;
+            assert_eq!(err["error"]["code"], "validation_failed", "{list}?{query}");
+            assert!(
+                err["error"]["fields"][field].is_string(),
+                "{list}?{query}: {err}"
+            );
+        }
+    }
+    let paged = body(
+        app.api_get("/api/v1/admin/training?page=2&per_page=2", Some(&admin))
+            .await,
+    )
+    .await;
+    assert_eq!(paged["total"], 3);
+    assert_eq!(paged["results"].as_array().unwrap().len(), 1);
+
+    // The pages: the same parser; a list without a filter form answers a bad value with the
+    // error page that says what is wrong, and the page links keep per_page.
+    let client = browser(&app, "admin@example.com").await;
+    for path in [
+        "/admin/licenses",
+        "/admin/training",
+        "/admin/therapists",
+        "/admin/bookings",
+    ] {
+        let (status, html) = page(&app, &client, &format!("{path}?page=0")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(
+            html.contains("The page is a whole number from 1 to 100000."),
+            "{path}"
+        );
+        let (status, html) = page(&app, &client, &format!("{path}?per_page=500")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(
+            html.contains("Results per page is a whole number from 1 to 100."),
+            "{path}"
+        );
+    }
+    let (status, html) = page(&app, &client, "/admin/training?per_page=2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("href=\"/admin/training?per_page=2&#38;page=2\""),
+        "{html}"
+    );
+    let (status, html) = page(&app, &client, "/admin/audit?page=x").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("The page is a whole number from 1 to 100000."));
+}

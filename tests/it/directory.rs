@@ -966,3 +966,59 @@ async fn words_fold_unicode_case_the_same_everywhere() {
     }
     assert_eq!(search(&app, "q=zürich").await["total"], 0);
 }
+
+#[tokio::test]
+async fn the_profile_json_body_and_form_read_flags_each_their_way() {
+    let app = spawn_app().await;
+    let (_, token) = app.api_user("ada@example.com", "therapist").await;
+    // Missing text fields are field errors like empty ones.
+    let r = app.api_put("/api/v1/me/profile", &token, json!({})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let err: Value = r.json().await.unwrap();
+    for f in ["name", "city", "techniques"] {
+        assert!(err["error"]["fields"][f].is_string(), "{f}: {err}");
+    }
+    let r = app
+        .api_put(
+            "/api/v1/me/profile",
+            &token,
+            json!({"name": "Ada", "city": "Boston", "techniques": ["swedish"], "mobile": "maybe"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Omitted flags take their defaults in JSON.
+    let r = app
+        .api_put(
+            "/api/v1/me/profile",
+            &token,
+            json!({"name": "Ada", "city": "Boston", "techniques": ["swedish"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&p["accepting_new_clients"], &p["in_studio"], &p["mobile"]),
+        (&json!(true), &json!(true), &json!(false))
+    );
+
+    // On the page an unchecked box is absent and means no.
+    app.register_page("maya@example.com", "Maya", "therapist")
+        .await;
+    let ok = app
+        .post_form(
+            "/therapist/profile",
+            "/therapist/profile",
+            &[
+                ("name", "Maya O"),
+                ("city", "Denver"),
+                ("techniques", "swedish"),
+                ("mobile", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let form = app.get_html("/therapist/profile").await;
+    assert!(form.contains("name=\"mobile\" checked"), "{form}");
+    assert!(!form.contains("name=\"in_studio\" checked"));
+    assert!(!form.contains("name=\"accepting_new_clients\" checked"));
+}
