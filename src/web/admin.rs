@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::domain::account::Role;
@@ -23,11 +23,6 @@ use crate::services::with_conn;
 use crate::web::auth::EmptyForm;
 use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
-
-/// "2026-12-01 14:05 UTC".
-pub fn utc(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 /// Page numbers of a list.
 #[derive(Debug, Clone)]

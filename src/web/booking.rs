@@ -17,9 +17,11 @@ use crate::error::AppError;
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem};
 use crate::services::directory;
 use crate::services::with_conn;
-use crate::web::directory::local_time;
 use crate::web::filters;
+use crate::web::format::group_by_day;
+use crate::web::format::local_time;
 use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+use crate::web::{remembered_answers, ANSWERS_AAD, ANSWERS_COOKIE};
 
 /// Reads the yes/no radios `q_<id>`; a missing answer is an error, not a guess.
 fn read_answers(form: &HashMap<String, String>) -> Result<BTreeMap<String, bool>, String> {
@@ -385,27 +387,6 @@ pub struct FromQuery {
     pub from: Option<NaiveDate>,
 }
 
-/// Free slots grouped by local day: (day label, [(rfc3339, "09:00")]).
-pub fn group_by_day(
-    slots: &[crate::domain::availability::Interval],
-    tz: chrono_tz::Tz,
-) -> Vec<(String, Vec<(String, String)>)> {
-    let mut days: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    for s in slots {
-        let local = s.start.with_timezone(&tz);
-        let label = local.format("%A %-d %B").to_string();
-        let item = (
-            s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            local.format("%H:%M").to_string(),
-        );
-        match days.last_mut() {
-            Some((l, v)) if *l == label => v.push(item),
-            _ => days.push((label, vec![item])),
-        }
-    }
-    days
-}
-
 async fn reschedule_page(
     req: &HttpRequest,
     user: LoggedIn,
@@ -540,17 +521,6 @@ pub async fn self_check_form(req: HttpRequest, ctx: PageCtx) -> PageResult<HttpR
             remembered,
         },
     )
-}
-
-/// The cookie that keeps the self-check answers, encrypted, for the search filter.
-pub const ANSWERS_COOKIE: &str = "bw_answers";
-const ANSWERS_AAD: &[u8] = b"bodywork-self-check";
-
-/// The self-check answers kept in the visitor's session cookie, if any.
-pub fn remembered_answers(req: &HttpRequest) -> Option<BTreeMap<String, bool>> {
-    let c = req.cookie(ANSWERS_COOKIE)?;
-    let plain = app_state(req).cipher.decrypt(c.value(), ANSWERS_AAD).ok()?;
-    serde_json::from_slice(&plain).ok()
 }
 
 pub async fn self_check(

@@ -12,6 +12,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::directory::{self, PublicProfile, SearchHit, SearchQuery, SearchResult};
 use crate::services::with_conn;
 use crate::web::filters;
+use crate::web::format::zone_city;
 use crate::web::{app_state, render, PageCtx, PageResult};
 
 #[derive(Template)]
@@ -29,39 +30,6 @@ pub async fn techniques(ctx: PageCtx) -> PageResult<HttpResponse> {
             techniques: CATALOGUE,
         },
     )
-}
-
-/// "$90", "$92.50".
-pub fn money(cents: i64) -> String {
-    if cents % 100 == 0 {
-        format!("${}", cents / 100)
-    } else {
-        format!("${}.{:02}", cents / 100, cents % 100)
-    }
-}
-
-/// "Tue 9 Dec, 09:00 (New York time)".
-pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    let local = t.with_timezone(&tz);
-    format!(
-        "{} ({} time)",
-        local.format("%a %-d %b, %H:%M"),
-        zone_city(tz)
-    )
-}
-
-pub fn zone_city(tz: Tz) -> String {
-    tz.name()
-        .rsplit('/')
-        .next()
-        .unwrap_or(tz.name())
-        .replace('_', " ")
-}
-
-pub fn technique_name(slug: &str) -> &str {
-    crate::domain::technique::find(slug)
-        .map(|t| t.name)
-        .unwrap_or(slug)
 }
 
 #[derive(Template)]
@@ -142,7 +110,7 @@ pub async fn search(
         remembered: false,
         price_caps: directory::price_caps(q.max_price.as_deref()),
     };
-    let remembered = crate::web::booking::remembered_answers(&req);
+    let remembered = crate::web::remembered_answers(&req);
     page.remembered = remembered.is_some();
     let params = match directory::parse_page_search(&q, today, remembered.as_ref()) {
         Ok(p) => p,
@@ -240,7 +208,7 @@ pub async fn profile(
                 )
             })
             .await?;
-            crate::web::booking::group_by_day(&slots, tz)
+            crate::web::format::group_by_day(&slots, tz)
         }
         None => Vec::new(),
     };

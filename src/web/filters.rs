@@ -81,29 +81,29 @@ impl<T: Zone + ?Sized> Zone for &T {
 /// `{{ cents|money }}`: "$90", "$92.50".
 #[askama::filter_fn]
 pub fn money<C: Cents>(cents: C, _: &dyn Values) -> askama::Result<String> {
-    Ok(crate::web::directory::money(cents.cents()))
+    Ok(crate::web::format::money(cents.cents()))
 }
 
 /// `{{ at|utc }}`: "2026-12-01 14:05 UTC".
 #[askama::filter_fn]
 pub fn utc<T: Instant>(at: T, _: &dyn Values) -> askama::Result<String> {
-    Ok(crate::web::admin::utc(&at.instant().naive_utc()))
+    Ok(crate::web::format::utc(&at.instant().naive_utc()))
 }
 
 /// `{{ at|local_time(tz) }}`: "Tue 9 Dec, 09:00 (New York time)".
 #[askama::filter_fn]
 pub fn local_time<T: Instant, Z: Zone>(at: T, _: &dyn Values, tz: Z) -> askama::Result<String> {
-    Ok(crate::web::directory::local_time(at.instant(), tz.zone()))
+    Ok(crate::web::format::local_time(at.instant(), tz.zone()))
 }
 
 /// `{{ tz|zone_city }}`: "New York".
 #[askama::filter_fn]
 pub fn zone_city<Z: Zone>(tz: Z, _: &dyn Values) -> askama::Result<String> {
-    Ok(crate::web::directory::zone_city(tz.zone()))
+    Ok(crate::web::format::zone_city(tz.zone()))
 }
 
 /// `{{ slug|technique_name }}`: the catalogue's name, or the slug itself when not listed.
 #[askama::filter_fn]
 pub fn technique_name<S: AsRef<str>>(slug: S, _: &dyn Values) -> askama::Result<String> {
-    Ok(crate::web::directory::technique_name(slug.as_ref()).to_string())
+    Ok(crate::web::format::technique_name(slug.as_ref()).to_string())
 }

@@ -8,11 +8,12 @@ pub mod calendar;
 pub mod directory;
 pub mod errors;
 pub mod filters;
+pub mod format;
 pub mod home;
 pub mod schedule;
 pub mod therapist;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -424,4 +425,15 @@ fn decode_flash(value: &str) -> Option<String> {
         .ok()?;
     let s = String::from_utf8(bytes).ok()?;
     (s.chars().count() <= 300).then_some(s)
+}
+
+/// The cookie that keeps the self-check answers, encrypted, for the search filter.
+pub const ANSWERS_COOKIE: &str = "bw_answers";
+pub const ANSWERS_AAD: &[u8] = b"bodywork-self-check";
+
+/// The self-check answers kept in the visitor's session cookie, if any.
+pub fn remembered_answers(req: &HttpRequest) -> Option<BTreeMap<String, bool>> {
+    let c = req.cookie(ANSWERS_COOKIE)?;
+    let plain = app_state(req).cipher.decrypt(c.value(), ANSWERS_AAD).ok()?;
+    serde_json::from_slice(&plain).ok()
 }

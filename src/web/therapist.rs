@@ -301,7 +301,7 @@ pub async fn service_add(
             "/therapist/services",
             format!(
                 "Service added: {} {} min.",
-                crate::web::directory::technique_name(&s.technique_slug),
+                crate::web::format::technique_name(&s.technique_slug),
                 s.duration_min
             ),
         )),

@@ -11,6 +11,7 @@ mod browser;
 mod calendar;
 mod database;
 mod directory;
+mod layering;
 mod listing;
 mod routes;
 mod security;
