@@ -1,4 +1,40 @@
 //! The database: one connection type over SQLite and PostgreSQL, one pool, embedded migrations.
+//!
+//! [`DbConnection`] is `#[derive(diesel::MultiConnection)]` over `PgConnection` and
+//! `SqliteConnection`, and `schema.rs` is the one schema of both: queries are written once.
+//! [`ConnectionManager`] picks the backend by the URL's scheme ([`DatabaseUrl`]) and keeps the
+//! real connection error. [`build_pool`] opens every connection at start (under a burst, requests
+//! would otherwise wait while the pool opens new ones) and does not ping one before each use (a
+//! broken connection is noticed and replaced). [`write_transaction`] begins with
+//! `BEGIN IMMEDIATE` on SQLite, so a read-then-write never fails with `SQLITE_BUSY` halfway.
+//!
+//! **SQLite pragmas.** WAL is set once, before the pool is built (per connection it races on a new
+//! file). Each connection then sets `busy_timeout` (10 s), `synchronous = NORMAL`,
+//! `foreign_keys = ON`, `mmap_size` (reads go through one memory map of up to 1 GiB shared by every
+//! connection: the OS page cache, no read call per page) and `cache_size` (16 MiB of pages of its
+//! own). PostgreSQL sessions use the time zone UTC.
+//!
+//! **The QPSG flag.** `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`
+//! (`LIBSQLITE3_FLAGS`), the query planner stability guarantee. Without it SQLite marks a cached
+//! prepared statement as expired whenever a bound value its plan looked at changes (a bound
+//! `LIMIT`, as diesel's `.first()` writes, or, after `ANALYZE`, a value compared with an analysed
+//! index) and prepares it again at every execution, which undoes the statement cache. The test in
+//! this module fails when the flag is missing.
+//!
+//! **Migrations.** One folder per backend (`migrations/sqlite`, `migrations/postgres`), embedded in
+//! the binary and run at start; on PostgreSQL under an advisory lock, so that two processes
+//! starting at once do not migrate together. The folders share their first five change names;
+//! PostgreSQL has one more, `000006_directory_probe`: the directory sync's first statement as the
+//! PL/pgSQL function `directory_probe`, whose plans the session keeps (planned anew at every call,
+//! the statement cost several times its execution). It is `STABLE`, so all it reads is in the
+//! calling statement's snapshot.
+//!
+//! **What the directory's triggers cost on PostgreSQL** (the sync itself is described in the
+//! directory index's module). Every directory write (profile, services, credentials, name) takes
+//! the `directory_state` row lock until it commits, so those writes queue behind each other
+//! (bookings do not take it). A transaction left open anywhere on the server holds the xmin back,
+//! so syncs re-read the schedule versions written since it began. Each booking's version bump
+//! changes an indexed column (`schedule_xid`), so it is not a heap-only update.
 
 pub mod schema;
 

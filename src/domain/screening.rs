@@ -1,4 +1,6 @@
-//! Screening at booking: the questionnaire and its rules, as data (DOMAIN.md, "Screening").
+//! Screening at booking: the questionnaire and its rules, as data (the questionnaire in
+//! `screening-v1.toml`, whose header names the source article and whose `# source:` notes say
+//! where each question and rule comes from).
 //!
 //! The questions and rules live in a versioned TOML file compiled into the binary
 //! (`screening-v1.toml`), parsed with serde and checked by [`validate`]. [`evaluate`] combines
@@ -459,8 +461,8 @@ mod tests {
             .collect()
     }
 
-    /// DOMAIN.md's screening table, written out by hand: the outcome of answering yes to
-    /// `question` alone and choosing `technique`.
+    /// The rules of the questionnaire in screening-v1.toml, written out by hand as a table: the
+    /// outcome of answering yes to `question` alone and choosing `technique`.
     fn table(question: &str, technique: &str) -> Outcome {
         match question {
             "unhealed_fracture"
@@ -492,7 +494,9 @@ mod tests {
             "heart_condition_recovery" | "metastatic_cancer" => NeedsClearance,
             "herniated_disc" => Caution,
             "sciatica_or_buttock_bruise" => Ok,
-            other => panic!("question {other} is not in DOMAIN.md's table"),
+            other => panic!(
+                "question {other} of the questionnaire in screening-v1.toml is not in this table"
+            ),
         }
     }
 
@@ -520,7 +524,7 @@ mod tests {
         }
     }
 
-    // --- One test per row of DOMAIN.md's table ----------------------------------------------
+    // --- One test per row of the table (the questionnaire in screening-v1.toml) -------------
 
     #[test]
     fn row_unhealed_fracture_refers_for_all() {

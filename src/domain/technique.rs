@@ -1,4 +1,8 @@
-//! The technique catalogue the app ships with (DOMAIN.md), with what each is not for.
+//! The technique catalogue the app ships with, with what each is not for. The techniques are those
+//! the article "Does Massage Help Back Pain" names (Swedish, deep tissue, Ayurvedic and shiatsu;
+//! hot stone, trigger point and prenatal among its best types for back pain; gluteal massage for
+//! sciatica and a bruise in the buttocks); each `not_for` sums up the questionnaire in
+//! screening-v1.toml for that technique.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Technique {

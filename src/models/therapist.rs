@@ -74,7 +74,10 @@ impl Therapist {
             .execute(conn)
     }
 
-    /// A new therapist profile with the default booking policy (DOMAIN.md defaults).
+    /// A new therapist profile with the default booking policy: the column defaults of the first
+    /// migration, a minimum notice of 2 hours, bookable up to 60 days ahead, a 15-minute buffer
+    /// between sessions, a 24-hour cancellation window and no auto-confirm (the therapist
+    /// confirms each booking).
     pub fn create_for_user(
         conn: &mut DbConnection,
         user_id: i64,

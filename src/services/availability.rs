@@ -1,4 +1,40 @@
-//! Free times: loads a therapist's schedule and asks the pure engine (`domain::availability`).
+//! Free times: loads a therapist's schedule, asks the pure engine (`domain::availability`), and
+//! keeps what it computed in [`ScheduleCache`]. Booking and the directory import this module (the
+//! bookable-version reads, [`FreeTimeOracle`]), never the reverse.
+//!
+//! **Kept per schedule version.** `therapists.schedule_version` moves in the same transaction as
+//! every change to what the engine reads about a therapist (appointments, time off, weekly hours,
+//! booking policy, services, time zone): database triggers bump it, so no write path can forget.
+//! [`ScheduleCache`] keeps schedules, computed slot lists (with each slot's JSON object for the
+//! API), services, free days and next free times under that version only, and every request
+//! learns the current version from the synced directory index (`DirectoryIndex`) before it reuses
+//! anything: the cache can miss, never answer stale. What is computed from a schedule that changed
+//! while it loaded is not kept: it serves its one request.
+//!
+//! **The clock's rules are applied afresh.** The minimum notice and the advance window depend on
+//! `now`, so what is kept is computed without them ([`RawSlots`]) and each request cuts it to its
+//! own start window (`domain::availability::start_window`). A remembered free day keeps the first
+//! and the last slot start of its date, which decide "free at `now`" except when the window both
+//! opens and closes between them (then the slots decide). A remembered next free time keeps the
+//! instant until which it stays the answer: until `now + notice` passes it or, when there is
+//! none, until `now + advance` reaches the next slot.
+//!
+//! **Where a request runs** ([`slots_request`], `GET /api/v1/therapists/{id}/availability`). It
+//! takes the therapist's version from the synced index, the service from the cache when it was
+//! read at that version (else one query), and, when that version's slots are kept, cuts the kept
+//! JSON objects to the start window. On SQLite all of this runs on the request's thread
+//! (`services::with_conn_quick`: an indexed SQLite read takes microseconds, the blocking pool's
+//! two thread switches cost more). On PostgreSQL the request first awaits a directory sync begun
+//! after it arrived (holding no thread or connection); a kept answer is then served from memory on
+//! the request's thread, and a miss reads the service (at the version already read) and loads and
+//! computes on the blocking pool without syncing again.
+//!
+//! **Bounds.** Schedules and next free times: 100,000 therapists each ([`CACHED_SCHEDULES`]); slot
+//! lists: about 32 MB ([`CACHED_SLOT_WEIGHT`]); services: 200,000 ([`CACHED_SERVICES`]); free days:
+//! 31 dates ([`CACHED_FREE_DAYS`]), each at most one small entry per therapist asked about.
+//!
+//! **Known limit.** The cache keys by therapist id and version, so a deleted therapist whose id
+//! SQLite gave to a new one could match an old version; the application never deletes a therapist.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,5 +1,29 @@
 //! The directory: search and public profiles. The client's question is the article's: is this
 //! therapist licensed, trained 500 hours or more, offering my technique, near me, free when I am?
+//!
+//! **How a search is answered.** From the directory index in memory (the searchable columns of
+//! every therapist, kept in step with the database by stamps: see the index's module), never from
+//! the `therapists` table. A place's candidates are one pass over the keys of the grid cells its
+//! bounding box touches; distance is decided by the chord between unit vectors (it orders and
+//! bounds exactly as the great-circle distance does, with no trigonometry per candidate), and the
+//! page's distances are computed from the same chords. A technique is a bit of `technique_mask`;
+//! words are matched lower-cased in Rust, the same on both backends, and which keys of a cell hold
+//! a word is remembered per cell generation. When free time must be decided (`available_on`, the
+//! soonest sort), at most [`MAX_CANDIDATES`] are weighed (else `search_too_broad`): free days come
+//! from `ScheduleCache::free_on` by each key's `schedule_version`, through [`FreeTimeOracle`]. Next
+//! free times are computed for the shown page only (for every candidate when sorting by soonest).
+//!
+//! **Request thread or blocking pool** ([`search_request`], the page's and the API's search). The
+//! index is synced first: on PostgreSQL by awaiting a sync that began after the request arrived
+//! (the waiting task holds no thread and no connection), on SQLite with one indexed read. A search
+//! over a place then runs on the request's thread with no connection: the oracle of free time
+//! answers from what `ScheduleCache` keeps and says `None` when an answer must be loaded, and the
+//! search then runs again on the blocking pool with a connection. There, PostgreSQL does not sync
+//! again (the index only moves forward, so it is still as of a moment after the request arrived);
+//! SQLite goes through [`search`], which syncs again with one indexed read. On SQLite a search with
+//! no free time to decide is given the request thread's connection at once (the page's next free
+//! times, at most `per_page` therapists; `services::with_conn_quick`). A search over the whole
+//! directory may read every therapist and runs on the blocking pool.
 
 use std::collections::{BTreeMap, HashMap};
 
