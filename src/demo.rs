@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::models::now;
 use crate::models::service::NewService;
 use crate::models::user::User;
+use crate::services::access::{self, Proof};
 use crate::services::accounts::{self, RegisterInput};
 
 pub const DEMO_PASSWORD: &str = "bodywork-demo";
@@ -141,13 +142,13 @@ pub fn fill(
         }
     }
     add_bookings(conn, cipher, &client)?;
-    add_admin_cases(conn, admin.id)?;
+    add_admin_cases(conn, &access::Admin::prove(admin.clone())?)?;
     Ok(logins)
 }
 
 /// What the admin area shows: a rejected license with its reason and a resubmission, a
 /// verified license expiring within 30 days (its renewal waiting), a suspended therapist.
-fn add_admin_cases(conn: &mut DbConnection, admin_id: i64) -> Result<(), AppError> {
+fn add_admin_cases(conn: &mut DbConnection, admin: &access::Admin) -> Result<(), AppError> {
     use crate::domain::profile::LicenseInput;
     use crate::models::credential;
     use crate::models::therapist::Therapist;
@@ -155,18 +156,19 @@ fn add_admin_cases(conn: &mut DbConnection, admin_id: i64) -> Result<(), AppErro
     use crate::services::profile;
 
     let today = Utc::now().date_naive();
-    let find = |conn: &mut DbConnection, email: &str| -> Result<(i64, i64), AppError> {
-        let user = User::find_by_email(conn, email)?.ok_or(AppError::NotFound)?;
-        let t = Therapist::find_by_user(conn, user.id)?.ok_or(AppError::NotFound)?;
-        Ok((user.id, t.id))
-    };
+    let find =
+        |conn: &mut DbConnection, email: &str| -> Result<(access::Therapist, i64), AppError> {
+            let user = User::find_by_email(conn, email)?.ok_or(AppError::NotFound)?;
+            let t = Therapist::find_by_user(conn, user.id)?.ok_or(AppError::NotFound)?;
+            Ok((access::Therapist::prove(user)?, t.id))
+        };
 
     // Hannah's license was rejected with a reason; she has submitted a corrected one.
     let (hannah_user, hannah) = find(conn, "hannah@demo.bodywork.test")?;
     if let Some(first) = credential::licenses_of(conn, hannah)?.first() {
         admin::decide(
             conn,
-            admin_id,
+            admin,
             Credential::License,
             first.id,
             false,
@@ -175,7 +177,7 @@ fn add_admin_cases(conn: &mut DbConnection, admin_id: i64) -> Result<(), AppErro
     }
     profile::submit_license(
         conn,
-        hannah_user,
+        &hannah_user,
         &LicenseInput {
             jurisdiction: "CO".into(),
             number: "LMT-0042117".into(),
@@ -188,7 +190,7 @@ fn add_admin_cases(conn: &mut DbConnection, admin_id: i64) -> Result<(), AppErro
     let (morgan_user, _) = find(conn, "t03@demo.bodywork.test")?;
     let expiring = profile::submit_license(
         conn,
-        morgan_user,
+        &morgan_user,
         &LicenseInput {
             jurisdiction: "NY".into(),
             number: "LMT-7781".into(),
@@ -196,13 +198,13 @@ fn add_admin_cases(conn: &mut DbConnection, admin_id: i64) -> Result<(), AppErro
             expires_on: Some(today + Duration::days(18)),
         },
     )?;
-    admin::decide(conn, admin_id, Credential::License, expiring.id, true, None)?;
+    admin::decide(conn, admin, Credential::License, expiring.id, true, None)?;
 
     // One therapist is suspended while a complaint is reviewed.
     let (_, suspended) = find(conn, "t06@demo.bodywork.test")?;
     admin::suspend(
         conn,
-        admin_id,
+        admin,
         suspended,
         Some("Client complaint under review."),
     )?;

@@ -6,22 +6,18 @@ use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiUser, ListOut, UserOut};
-use crate::domain::account::Role;
+use crate::api::{ApiAs, ListOut, UserOut};
 use crate::domain::credential::CredentialStatus;
 use crate::domain::paging::{Page, PageQuery};
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
+use crate::services::access;
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
 use crate::services::with_conn;
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn admin_of(caller: ApiUser) -> ApiResult<i64> {
-    Ok(caller.require(Role::Admin)?.user.id)
 }
 
 /// `?page=&per_page=` by the one paging policy: a bad value is a 422 naming its field.
@@ -86,10 +82,9 @@ pub struct LicenseQueueOut {
               (status = 401), (status = 403), (status = 422)))]
 pub async fn licenses(
     req: HttpRequest,
-    caller: ApiUser,
+    _admin: ApiAs<access::Admin>,
     q: web::Query<QueueQuery>,
 ) -> ApiResult<web::Json<ListOut<LicenseQueueOut>>> {
-    admin_of(caller)?;
     let status = admin::parse_status(q.status.as_deref())?;
     let Page { page, per_page } = paging(&q.paging)?;
     let state = app_state(&req);
@@ -147,10 +142,9 @@ pub struct TrainingQueueOut {
               (status = 401), (status = 403), (status = 422)))]
 pub async fn training(
     req: HttpRequest,
-    caller: ApiUser,
+    _admin: ApiAs<access::Admin>,
     q: web::Query<QueueQuery>,
 ) -> ApiResult<web::Json<ListOut<TrainingQueueOut>>> {
-    admin_of(caller)?;
     let status = admin::parse_status(q.status.as_deref())?;
     let Page { page, per_page } = paging(&q.paging)?;
     let state = app_state(&req);
@@ -202,17 +196,17 @@ pub struct DecidedOut {
 
 async fn decide(
     req: &HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Admin>,
     kind: Credential,
     id: i64,
     verify: bool,
     reason: Option<String>,
 ) -> ApiResult<web::Json<DecidedOut>> {
-    let admin_id = admin_of(caller)?;
+    let admin = caller.who;
     let state = app_state(req);
     let r = reason.clone();
     with_conn(&state.pool, move |conn| {
-        admin::decide(conn, admin_id, kind, id, verify, r.as_deref())
+        admin::decide(conn, &admin, kind, id, verify, r.as_deref())
     })
     .await?;
     Ok(web::Json(DecidedOut {
@@ -257,7 +251,7 @@ impl From<Queue> for Credential {
               (status = 409, description = "already_decided")))]
 pub async fn credential_verify(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Admin>,
     path: web::Path<(Queue, i64)>,
 ) -> ApiResult<web::Json<DecidedOut>> {
     let (queue, id) = path.into_inner();
@@ -272,7 +266,7 @@ pub async fn credential_verify(
               (status = 409, description = "already_decided"), (status = 422, description = "reason missing")))]
 pub async fn credential_reject(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Admin>,
     path: web::Path<(Queue, i64)>,
     body: web::Json<ReasonBody>,
 ) -> ApiResult<web::Json<DecidedOut>> {
@@ -301,10 +295,9 @@ pub struct ExpiringLicenseOut {
               (status = 401), (status = 403)))]
 pub async fn expiring(
     req: HttpRequest,
-    caller: ApiUser,
+    _admin: ApiAs<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ListOut<ExpiringLicenseOut>>> {
-    admin_of(caller)?;
     let Page { page, per_page } = paging(&q)?;
     let state = app_state(&req);
     let (total, items) = with_conn(&state.pool, move |conn| {
@@ -346,8 +339,10 @@ pub struct DashboardOut {
 
 #[utoipa::path(get, path = "/api/v1/admin/dashboard", tag = "admin",
     responses((status = 200, body = DashboardOut), (status = 401), (status = 403)))]
-pub async fn dashboard(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<DashboardOut>> {
-    admin_of(caller)?;
+pub async fn dashboard(
+    req: HttpRequest,
+    _admin: ApiAs<access::Admin>,
+) -> ApiResult<web::Json<DashboardOut>> {
     let state = app_state(&req);
     let d = with_conn(&state.pool, admin::dashboard).await?;
     Ok(web::Json(DashboardOut {
@@ -389,10 +384,9 @@ pub struct AdminTherapistOut {
               (status = 401), (status = 403)))]
 pub async fn therapists(
     req: HttpRequest,
-    caller: ApiUser,
+    _admin: ApiAs<access::Admin>,
     q: web::Query<TherapistsQuery>,
 ) -> ApiResult<web::Json<ListOut<AdminTherapistOut>>> {
-    admin_of(caller)?;
     let Page { page, per_page } = paging(&q.paging)?;
     let text = q.into_inner().q;
     let state = app_state(&req);
@@ -458,10 +452,9 @@ pub struct AdminTherapistDetailOut {
     responses((status = 200, body = AdminTherapistDetailOut), (status = 401), (status = 403), (status = 404)))]
 pub async fn therapist(
     req: HttpRequest,
-    caller: ApiUser,
+    _admin: ApiAs<access::Admin>,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<AdminTherapistDetailOut>> {
-    admin_of(caller)?;
     let id = id.into_inner();
     let state = app_state(&req);
     let d = with_conn(&state.pool, move |conn| admin::therapist_detail(conn, id)).await?;
@@ -546,15 +539,15 @@ impl From<Standing> for StandingOut {
               (status = 409, description = "already_suspended"), (status = 422, description = "reason missing")))]
 pub async fn suspend(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Admin>,
     id: web::Path<i64>,
     body: web::Json<ReasonBody>,
 ) -> ApiResult<web::Json<StandingOut>> {
-    let admin_id = admin_of(caller)?;
+    let admin = caller.who;
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
     let state = app_state(&req);
     let s = with_conn(&state.pool, move |conn| {
-        admin::suspend(conn, admin_id, id, reason.as_deref())
+        admin::suspend(conn, &admin, id, reason.as_deref())
     })
     .await?;
     Ok(web::Json(s.into()))
@@ -565,15 +558,15 @@ pub async fn suspend(
               (status = 409, description = "not_suspended"), (status = 422, description = "reason missing")))]
 pub async fn reinstate(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Admin>,
     id: web::Path<i64>,
     body: web::Json<ReasonBody>,
 ) -> ApiResult<web::Json<StandingOut>> {
-    let admin_id = admin_of(caller)?;
+    let admin = caller.who;
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
     let state = app_state(&req);
     let s = with_conn(&state.pool, move |conn| {
-        admin::reinstate(conn, admin_id, id, reason.as_deref())
+        admin::reinstate(conn, &admin, id, reason.as_deref())
     })
     .await?;
     Ok(web::Json(s.into()))
@@ -599,10 +592,9 @@ pub struct FlaggedBookingOut {
               (status = 401), (status = 403)))]
 pub async fn flagged(
     req: HttpRequest,
-    caller: ApiUser,
+    _admin: ApiAs<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ListOut<FlaggedBookingOut>>> {
-    admin_of(caller)?;
     let Page { page, per_page } = paging(&q)?;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
@@ -642,8 +634,10 @@ pub struct AdminBody {
 
 #[utoipa::path(get, path = "/api/v1/admin/admins", tag = "admin",
     responses((status = 200, body = [UserOut]), (status = 401), (status = 403)))]
-pub async fn admins(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<Vec<UserOut>>> {
-    admin_of(caller)?;
+pub async fn admins(
+    req: HttpRequest,
+    _admin: ApiAs<access::Admin>,
+) -> ApiResult<web::Json<Vec<UserOut>>> {
     let state = app_state(&req);
     let list = with_conn(&state.pool, admin::admins).await?;
     Ok(web::Json(list.iter().map(UserOut::from).collect()))
@@ -654,10 +648,10 @@ pub async fn admins(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<Ve
               (status = 409, description = "email_taken"), (status = 422)))]
 pub async fn invite_admin(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Admin>,
     body: web::Json<AdminBody>,
 ) -> ApiResult<HttpResponse> {
-    let admin_id = admin_of(caller)?;
+    let admin = caller.who;
     let b = body.into_inner();
     let input = RegisterInput {
         email: b.email,
@@ -667,7 +661,7 @@ pub async fn invite_admin(
     };
     let state = app_state(&req);
     let user = with_conn(&state.pool, move |conn| {
-        admin::invite_admin(conn, admin_id, &input)
+        admin::invite_admin(conn, &admin, &input)
     })
     .await?;
     Ok(HttpResponse::Created().json(UserOut::from(&user)))
@@ -699,10 +693,9 @@ pub struct AuditOut {
               (status = 401), (status = 403), (status = 422, description = "bad filters, with fields")))]
 pub async fn audit(
     req: HttpRequest,
-    caller: ApiUser,
+    _admin: ApiAs<access::Admin>,
     q: web::Query<AuditQuery>,
 ) -> ApiResult<web::Json<ListOut<AuditOut>>> {
-    admin_of(caller)?;
     let search = q.parse()?;
     let (page, per_page) = (search.page, search.per_page);
     let state = app_state(&req);

@@ -7,11 +7,12 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::ApiAs;
 use crate::api::ApiUser;
-use crate::domain::account::Role;
 use crate::domain::screening::Evaluation;
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
+use crate::services::access::{self, Proof};
 use crate::services::availability::{local_rfc3339 as rfc3339, RawSlots};
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
 use crate::services::{therapists, with_conn};
@@ -211,11 +212,10 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
     responses((status = 200, body = [BookingLine], description = "the client's appointments, soonest first")))]
 pub async fn my_bookings(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Client>,
 ) -> ApiResult<web::Json<Vec<BookingLine>>> {
-    let caller = caller.require(Role::Client)?;
     let state = app_state(&req);
-    let id = caller.user.id;
+    let id = caller.who.user().id;
     let list = with_conn(&state.pool, move |conn| booking::client_list(conn, id)).await?;
     Ok(web::Json(list.iter().map(|i| line(i, None)).collect()))
 }
@@ -231,12 +231,12 @@ pub struct RangeQuery {
     responses((status = 200, body = [BookingLine], description = "the therapist's appointments with screening flags")))]
 pub async fn my_appointments(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     q: web::Query<RangeQuery>,
 ) -> ApiResult<web::Json<Vec<BookingLine>>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let today = Utc::now().date_naive();
     let from = date_param(
         "from",
@@ -252,7 +252,7 @@ pub async fn my_appointments(
         return Err(AppError::field("to", "Ask for at most 400 days, `to` after `from`.").into());
     }
     let list = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, id)?;
+        let t = therapists::own_profile(conn, &me)?;
         booking::therapist_list(
             conn,
             t.id,

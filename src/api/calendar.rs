@@ -5,11 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::api::ApiAs;
 use crate::api::ApiUser;
-use crate::domain::account::Role;
 use crate::error::ApiResult;
 use crate::http::app_state;
 use crate::http::{feed_url, ics_response};
+use crate::services::access::{self, Proof};
 use crate::services::{calendar, with_conn};
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}/calendar.ics", tag = "calendar",
@@ -38,12 +39,15 @@ pub struct FeedOut {
 
 #[utoipa::path(post, path = "/api/v1/me/calendar-feed", tag = "calendar",
     responses((status = 201, body = FeedOut, description = "a new feed URL; any previous one stops working"), (status = 401), (status = 403, description = "not a therapist")))]
-pub async fn create_feed(req: HttpRequest, caller: ApiUser) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+pub async fn create_feed(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+) -> ApiResult<HttpResponse> {
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let user_id = caller.user.id;
+    let _user_id = caller.who.user().id;
     let token = with_conn(&state.pool, move |conn| {
-        calendar::create_feed_token(conn, user_id)
+        calendar::create_feed_token(conn, &me)
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -55,12 +59,15 @@ pub async fn create_feed(req: HttpRequest, caller: ApiUser) -> ApiResult<HttpRes
 
 #[utoipa::path(delete, path = "/api/v1/me/calendar-feed", tag = "calendar",
     responses((status = 204, description = "the feed URL no longer works"), (status = 401), (status = 403, description = "not a therapist")))]
-pub async fn revoke_feed(req: HttpRequest, caller: ApiUser) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+pub async fn revoke_feed(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+) -> ApiResult<HttpResponse> {
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let user_id = caller.user.id;
+    let _user_id = caller.who.user().id;
     with_conn(&state.pool, move |conn| {
-        calendar::revoke_feed_token(conn, user_id)
+        calendar::revoke_feed_token(conn, &me)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -4,10 +4,10 @@ use actix_web::{web, HttpRequest};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::ApiUser;
-use crate::domain::account::Role;
+use crate::api::ApiAs;
 use crate::error::ApiResult;
 use crate::http::app_state;
+use crate::services::access::{self, Proof};
 use crate::services::{therapists, with_conn};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,13 +24,13 @@ pub struct BookingPolicyOut {
     responses((status = 200, body = BookingPolicyOut), (status = 401), (status = 403)))]
 pub async fn get_booking_policy(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
 ) -> ApiResult<web::Json<BookingPolicyOut>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let user_id = caller.user.id;
+    let _user_id = caller.who.user().id;
     let p = with_conn(&state.pool, move |conn| {
-        therapists::booking_policy(conn, user_id)
+        therapists::booking_policy(conn, &me)
     })
     .await?;
     Ok(web::Json(p.into()))
@@ -96,11 +96,14 @@ fn profile_out(p: profile::OwnProfile) -> ProfileOut {
 
 #[utoipa::path(get, path = "/api/v1/me/profile", tag = "therapist",
     responses((status = 200, body = ProfileOut), (status = 401), (status = 403)))]
-pub async fn get_profile(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Json<ProfileOut>> {
-    let caller = caller.require(Role::Therapist)?;
+pub async fn get_profile(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+) -> ApiResult<web::Json<ProfileOut>> {
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
-    let p = with_conn(&state.pool, move |conn| profile::own(conn, id)).await?;
+    let _id = caller.who.user().id;
+    let p = with_conn(&state.pool, move |conn| profile::own(conn, &me)).await?;
     Ok(web::Json(profile_out(p)))
 }
 
@@ -108,16 +111,16 @@ pub async fn get_profile(req: HttpRequest, caller: ApiUser) -> ApiResult<web::Js
     responses((status = 200, body = ProfileOut), (status = 422, description = "validation_failed"), (status = 401), (status = 403)))]
 pub async fn put_profile(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     body: web::Json<ProfileInput>,
 ) -> ApiResult<web::Json<ProfileOut>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let input = body.into_inner();
     let p = with_conn(&state.pool, move |conn| {
-        profile::update_profile(conn, id, &input)?;
-        profile::own(conn, id)
+        profile::update_profile(conn, &me, &input)?;
+        profile::own(conn, &me)
     })
     .await?;
     Ok(web::Json(profile_out(p)))
@@ -154,13 +157,13 @@ fn service_out(s: crate::models::service::Service) -> ServiceOut {
     responses((status = 200, body = [ServiceOut], description = "active services"), (status = 401), (status = 403)))]
 pub async fn list_services(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
 ) -> ApiResult<web::Json<Vec<ServiceOut>>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let list = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, id)?;
+        let t = therapists::own_profile(conn, &me)?;
         profile::services_of(conn, t.id, false)
     })
     .await?;
@@ -171,15 +174,15 @@ pub async fn list_services(
     responses((status = 201, body = ServiceOut), (status = 422, description = "validation_failed")))]
 pub async fn add_service(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     body: web::Json<ServiceBody>,
 ) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let input: ServiceInput = body.into_inner().into();
     let s = with_conn(&state.pool, move |conn| {
-        profile::add_service(conn, id, &input)
+        profile::add_service(conn, &me, &input)
     })
     .await?;
     Ok(HttpResponse::Created().json(service_out(s)))
@@ -189,17 +192,17 @@ pub async fn add_service(
     responses((status = 200, body = ServiceOut), (status = 404), (status = 422, description = "validation_failed, service_retired")))]
 pub async fn update_service(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     path: web::Path<i64>,
     body: web::Json<ServiceBody>,
 ) -> ApiResult<web::Json<ServiceOut>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let sid = path.into_inner();
     let input: ServiceInput = body.into_inner().into();
     let s = with_conn(&state.pool, move |conn| {
-        profile::update_service(conn, id, sid, &input)
+        profile::update_service(conn, &me, sid, &input)
     })
     .await?;
     Ok(web::Json(service_out(s)))
@@ -209,15 +212,15 @@ pub async fn update_service(
     responses((status = 204, description = "retired (past bookings keep it)"), (status = 404)))]
 pub async fn retire_service(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let sid = path.into_inner();
     with_conn(&state.pool, move |conn| {
-        profile::retire_service(conn, id, sid)
+        profile::retire_service(conn, &me, sid)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -243,12 +246,12 @@ pub struct CredentialOut {
     responses((status = 201, body = CredentialOut), (status = 422, description = "validation_failed")))]
 pub async fn submit_license(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     body: web::Json<LicenseBody>,
 ) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let b = body.into_inner();
     let input = LicenseInput {
         jurisdiction: b.jurisdiction,
@@ -257,7 +260,7 @@ pub async fn submit_license(
         expires_on: Some(b.expires_on),
     };
     let l = with_conn(&state.pool, move |conn| {
-        profile::submit_license(conn, id, &input)
+        profile::submit_license(conn, &me, &input)
     })
     .await?;
     Ok(HttpResponse::Created().json(CredentialOut {
@@ -278,12 +281,12 @@ pub struct TrainingBody {
     responses((status = 201, body = CredentialOut), (status = 422, description = "validation_failed")))]
 pub async fn submit_training(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     body: web::Json<TrainingBody>,
 ) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let b = body.into_inner();
     let input = TrainingInput {
         program: b.program,
@@ -291,7 +294,7 @@ pub async fn submit_training(
         completed_on: Some(b.completed_on),
     };
     let t = with_conn(&state.pool, move |conn| {
-        profile::submit_training(conn, id, &input)
+        profile::submit_training(conn, &me, &input)
     })
     .await?;
     Ok(HttpResponse::Created().json(CredentialOut {
@@ -332,14 +335,14 @@ pub struct CredentialsOut {
     responses((status = 200, body = CredentialsOut, description = "newest first, with statuses and rejection reasons")))]
 pub async fn credentials(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
 ) -> ApiResult<web::Json<CredentialsOut>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let today = chrono::Utc::now().date_naive();
     let (licenses, training) = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, id)?;
+        let t = therapists::own_profile(conn, &me)?;
         Ok((
             crate::models::credential::licenses_of(conn, t.id)?,
             crate::models::credential::training_of(conn, t.id)?,

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::me::BookingPolicyOut;
-use crate::api::ApiUser;
-use crate::domain::account::Role;
+use crate::api::ApiAs;
 use crate::domain::schedule::{format_hhmm, PolicyInput, WeeklyRangeInput};
 use crate::error::ApiResult;
 use crate::http::app_state;
+use crate::services::access::{self, Proof};
 use crate::services::{schedule, therapists, with_conn};
 
 fn week_out(ranges: Vec<crate::domain::availability::WeeklyRange>) -> Vec<WeeklyRangeInput> {
@@ -28,13 +28,13 @@ fn week_out(ranges: Vec<crate::domain::availability::WeeklyRange>) -> Vec<Weekly
     responses((status = 200, body = [WeeklyRangeInput])))]
 pub async fn get_weekly(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
 ) -> ApiResult<web::Json<Vec<WeeklyRangeInput>>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let w = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, id)?;
+        let t = therapists::own_profile(conn, &me)?;
         schedule::weekly(conn, t.id)
     })
     .await?;
@@ -45,15 +45,15 @@ pub async fn get_weekly(
     responses((status = 200, body = [WeeklyRangeInput], description = "replaces the whole week"), (status = 422, description = "validation_failed")))]
 pub async fn put_weekly(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     body: web::Json<Vec<WeeklyRangeInput>>,
 ) -> ApiResult<web::Json<Vec<WeeklyRangeInput>>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let input = body.into_inner();
     let w = with_conn(&state.pool, move |conn| {
-        schedule::replace_weekly(conn, id, &input)
+        schedule::replace_weekly(conn, &me, &input)
     })
     .await?;
     Ok(web::Json(week_out(w)))
@@ -94,13 +94,13 @@ fn time_off_out(t: schedule::TimeOff) -> TimeOffOut {
     responses((status = 200, body = [TimeOffOut], description = "time off that has not ended")))]
 pub async fn list_time_off(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
 ) -> ApiResult<web::Json<Vec<TimeOffOut>>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let list = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, id)?;
+        let t = therapists::own_profile(conn, &me)?;
         schedule::time_off_list(conn, t.id)
     })
     .await?;
@@ -111,17 +111,17 @@ pub async fn list_time_off(
     responses((status = 201, body = TimeOffOut), (status = 422, description = "validation_failed")))]
 pub async fn add_time_off(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     body: web::Json<TimeOffBody>,
 ) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let b = body.into_inner();
     let t = with_conn(&state.pool, move |conn| {
         schedule::add_time_off(
             conn,
-            id,
+            &me,
             b.starts_at.with_timezone(&Utc),
             b.ends_at.with_timezone(&Utc),
             &b.note,
@@ -135,14 +135,14 @@ pub async fn add_time_off(
     responses((status = 204), (status = 404)))]
 pub async fn remove_time_off(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let (id, tid) = (caller.user.id, path.into_inner());
+    let (_id, tid) = (caller.who.user().id, path.into_inner());
     with_conn(&state.pool, move |conn| {
-        schedule::remove_time_off(conn, id, tid)
+        schedule::remove_time_off(conn, &me, tid)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -152,15 +152,15 @@ pub async fn remove_time_off(
     responses((status = 200, body = BookingPolicyOut), (status = 422, description = "validation_failed")))]
 pub async fn put_policy(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     body: web::Json<PolicyInput>,
 ) -> ApiResult<web::Json<BookingPolicyOut>> {
-    let caller = caller.require(Role::Therapist)?;
+    let me = caller.who.clone();
     let state = app_state(&req);
-    let id = caller.user.id;
+    let _id = caller.who.user().id;
     let input = body.into_inner();
     let p = with_conn(&state.pool, move |conn| {
-        schedule::update_policy(conn, id, &input)
+        schedule::update_policy(conn, &me, &input)
     })
     .await?;
     Ok(web::Json(p.into()))

@@ -23,6 +23,7 @@ use crate::models::credential::{
 use crate::models::now;
 use crate::models::therapist::Therapist;
 use crate::models::user::User;
+use crate::services::access::{Admin, Proof};
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::profile::refresh_summary;
 
@@ -379,10 +380,11 @@ pub struct Standing {
 /// appointments stay as they are; the answer counts them for the admin to handle.
 pub fn suspend(
     conn: &mut DbConnection,
-    admin_id: i64,
+    admin: &Admin,
     therapist_id: i64,
     reason: Option<&str>,
 ) -> Result<Standing, AppError> {
+    let admin_id = admin.id();
     let reason = parse_reason(
         reason,
         "Say why the therapist is suspended (up to 500 characters).",
@@ -423,10 +425,11 @@ pub fn suspend(
 /// Lifts a suspension; the reason goes to the audit log.
 pub fn reinstate(
     conn: &mut DbConnection,
-    admin_id: i64,
+    admin: &Admin,
     therapist_id: i64,
     reason: Option<&str>,
 ) -> Result<Standing, AppError> {
+    let admin_id = admin.id();
     let reason = parse_reason(
         reason,
         "Say why the therapist is reinstated (up to 500 characters).",
@@ -529,9 +532,10 @@ pub fn flagged_bookings(
 /// `accounts::create_admin` as `account.create` with this admin as the actor.
 pub fn invite_admin(
     conn: &mut DbConnection,
-    admin_id: i64,
+    admin: &Admin,
     input: &RegisterInput,
 ) -> Result<User, AppError> {
+    let admin_id = admin.id();
     accounts::create_admin(conn, input, Some(admin_id))
 }
 
@@ -724,12 +728,13 @@ impl Credential {
 /// and when, refreshes the therapist's badges, and writes the audit row.
 pub fn decide(
     conn: &mut DbConnection,
-    admin_id: i64,
+    admin: &Admin,
     kind: Credential,
     id: i64,
     verify: bool,
     reason: Option<&str>,
 ) -> Result<(), AppError> {
+    let admin_id = admin.id();
     let reason = if verify {
         None
     } else {

@@ -17,6 +17,7 @@ use crate::models::audit;
 use crate::models::service::Service;
 use crate::models::therapist::Therapist;
 use crate::models::user::User;
+use crate::services::access::{self, Proof};
 use crate::services::booking::{self, ListItem};
 use crate::services::tokens::{hash_token, random_token};
 
@@ -172,14 +173,19 @@ fn therapist_of(conn: &mut DbConnection, user_id: i64) -> Result<Therapist, AppE
 }
 
 /// Whether the therapist (by user id) has a live feed.
-pub fn has_feed(conn: &mut DbConnection, user_id: i64) -> Result<bool, AppError> {
+pub fn has_feed(conn: &mut DbConnection, therapist: &access::Therapist) -> Result<bool, AppError> {
+    let user_id = therapist.id();
     Ok(therapist_of(conn, user_id)?.calendar_token_hash.is_some())
 }
 
 /// Creates the therapist's feed token and returns it (the only time it is seen: only its hash
 /// is stored). An existing token is replaced, so its URL stops working (rotation).
 /// 403 for anyone who is not a therapist.
-pub fn create_feed_token(conn: &mut DbConnection, user_id: i64) -> Result<String, AppError> {
+pub fn create_feed_token(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+) -> Result<String, AppError> {
+    let user_id = therapist.id();
     let token = random_token();
     let hash = hash_token(&token);
     write_transaction(conn, |conn| {
@@ -205,7 +211,11 @@ pub fn create_feed_token(conn: &mut DbConnection, user_id: i64) -> Result<String
 
 /// Turns the therapist's feed off: its URL answers 404 from now on. Revoking when there is no
 /// feed changes nothing.
-pub fn revoke_feed_token(conn: &mut DbConnection, user_id: i64) -> Result<(), AppError> {
+pub fn revoke_feed_token(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+) -> Result<(), AppError> {
+    let user_id = therapist.id();
     write_transaction(conn, |conn| {
         let therapist = therapist_of(conn, user_id)?;
         if therapist.calendar_token_hash.is_some() {

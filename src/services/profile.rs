@@ -19,6 +19,7 @@ use crate::models::credential::{License, TrainingRecord};
 use crate::models::now;
 use crate::models::service::{NewService, Service};
 use crate::models::therapist::Therapist;
+use crate::services::access::{self, Proof};
 use crate::services::therapists::own_profile;
 
 /// Recomputes the therapist's search summary from the rows it derives from: verified
@@ -61,8 +62,9 @@ pub struct OwnProfile {
     pub techniques: Vec<String>,
 }
 
-pub fn own(conn: &mut DbConnection, user_id: i64) -> Result<OwnProfile, AppError> {
-    let therapist = own_profile(conn, user_id)?;
+pub fn own(conn: &mut DbConnection, therapist: &access::Therapist) -> Result<OwnProfile, AppError> {
+    let user_id = therapist.id();
+    let therapist = own_profile(conn, therapist)?;
     let name = users::table.find(user_id).select(users::name).first(conn)?;
     let techniques = techniques_of(conn, therapist.id)?;
     Ok(OwnProfile {
@@ -82,11 +84,12 @@ pub fn techniques_of(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<S
 
 pub fn update_profile(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     input: &ProfileInput,
 ) -> Result<(), AppError> {
+    let user_id = therapist.id();
     let p = parse_profile(input).map_err(AppError::validation)?;
-    let therapist = own_profile(conn, user_id)?;
+    let therapist = own_profile(conn, therapist)?;
     write_transaction(conn, |conn| {
         diesel::update(users::table.find(user_id))
             .set(users::name.eq(p.name.as_str()))
@@ -160,11 +163,12 @@ pub fn services_of(
 
 pub fn add_service(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     input: &ServiceInput,
 ) -> Result<Service, AppError> {
+    let user_id = therapist.id();
     let spec = parse_service(input).map_err(AppError::validation)?;
-    let therapist = own_profile(conn, user_id)?;
+    let therapist = own_profile(conn, therapist)?;
     let id = write_transaction(conn, |conn| {
         let id = NewService {
             therapist_id: therapist.id,
@@ -206,12 +210,13 @@ fn own_service(
 
 pub fn update_service(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     service_id: i64,
     input: &ServiceInput,
 ) -> Result<Service, AppError> {
+    let user_id = therapist.id();
     let spec = parse_service(input).map_err(AppError::validation)?;
-    let therapist = own_profile(conn, user_id)?;
+    let therapist = own_profile(conn, therapist)?;
     let s = own_service(conn, therapist.id, service_id)?;
     if s.retired_at.is_some() {
         return Err(AppError::Rule {
@@ -252,10 +257,11 @@ pub fn update_service(
 /// Retires a service: no new bookings; its past bookings keep pointing at it.
 pub fn retire_service(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     service_id: i64,
 ) -> Result<(), AppError> {
-    let therapist = own_profile(conn, user_id)?;
+    let user_id = therapist.id();
+    let therapist = own_profile(conn, therapist)?;
     let s = own_service(conn, therapist.id, service_id)?;
     if s.retired_at.is_some() {
         return Ok(());
@@ -279,11 +285,12 @@ pub fn retire_service(
 
 pub fn submit_license(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     input: &LicenseInput,
 ) -> Result<License, AppError> {
+    let user_id = therapist.id();
     let spec = parse_license(input, Utc::now().date_naive()).map_err(AppError::validation)?;
-    let therapist = own_profile(conn, user_id)?;
+    let therapist = own_profile(conn, therapist)?;
     let id = write_transaction(conn, |conn| {
         let id: i64 = diesel::insert_into(licenses::table)
             .values((
@@ -315,11 +322,12 @@ pub fn submit_license(
 
 pub fn submit_training(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     input: &TrainingInput,
 ) -> Result<TrainingRecord, AppError> {
+    let user_id = therapist.id();
     let spec = parse_training(input, Utc::now().date_naive()).map_err(AppError::validation)?;
-    let therapist = own_profile(conn, user_id)?;
+    let therapist = own_profile(conn, therapist)?;
     let id = write_transaction(conn, |conn| {
         let id: i64 = diesel::insert_into(training_records::table)
             .values((

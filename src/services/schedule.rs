@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::models::audit;
 use crate::models::booking_policy::BookingPolicy;
 use crate::models::now;
+use crate::services::access::{self, Proof};
 use crate::services::therapists::own_profile;
 
 pub fn weekly(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<WeeklyRange>, AppError> {
@@ -37,11 +38,12 @@ pub fn weekly(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<WeeklyRa
 /// Replaces the whole week.
 pub fn replace_weekly(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     input: &[WeeklyRangeInput],
 ) -> Result<Vec<WeeklyRange>, AppError> {
+    let user_id = therapist.id();
     let ranges = parse_week(input).map_err(AppError::validation)?;
-    let t = own_profile(conn, user_id)?;
+    let t = own_profile(conn, therapist)?;
     write_transaction(conn, |conn| {
         diesel::delete(weekly_hours::table.filter(weekly_hours::therapist_id.eq(t.id)))
             .execute(conn)?;
@@ -105,11 +107,12 @@ pub fn time_off_list(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<T
 
 pub fn add_time_off(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     note: &str,
 ) -> Result<TimeOff, AppError> {
+    let user_id = therapist.id();
     check_time_off(starts_at, ends_at).map_err(AppError::validation)?;
     let note = note.trim();
     if note.chars().count() > 200 {
@@ -118,7 +121,7 @@ pub fn add_time_off(
             "A note has at most 200 characters.",
         ));
     }
-    let t = own_profile(conn, user_id)?;
+    let t = own_profile(conn, therapist)?;
     let (s, e) = (starts_at.naive_utc(), ends_at.naive_utc());
     let id = write_transaction(conn, |conn| {
         let id: i64 = diesel::insert_into(time_off::table)
@@ -149,8 +152,13 @@ pub fn add_time_off(
     })
 }
 
-pub fn remove_time_off(conn: &mut DbConnection, user_id: i64, id: i64) -> Result<(), AppError> {
-    let t = own_profile(conn, user_id)?;
+pub fn remove_time_off(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+    id: i64,
+) -> Result<(), AppError> {
+    let user_id = therapist.id();
+    let t = own_profile(conn, therapist)?;
     write_transaction(conn, |conn| {
         let n = diesel::delete(
             time_off::table
@@ -175,11 +183,12 @@ pub fn remove_time_off(conn: &mut DbConnection, user_id: i64, id: i64) -> Result
 
 pub fn update_policy(
     conn: &mut DbConnection,
-    user_id: i64,
+    therapist: &access::Therapist,
     p: &PolicyInput,
 ) -> Result<BookingPolicy, AppError> {
+    let user_id = therapist.id();
     check_policy(p).map_err(AppError::validation)?;
-    let t = own_profile(conn, user_id)?;
+    let t = own_profile(conn, therapist)?;
     write_transaction(conn, |conn| {
         diesel::update(booking_policies::table.find(t.id))
             .set((

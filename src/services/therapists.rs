@@ -9,9 +9,14 @@ use crate::error::AppError;
 use crate::models::booking_policy::BookingPolicy;
 use crate::models::credential::{self, License, TrainingRecord};
 use crate::models::therapist::Therapist;
+use crate::services::access::{self, Proof};
 
 /// The therapist profile of a user, or 404 (a therapist account always has one).
-pub fn own_profile(conn: &mut DbConnection, user_id: i64) -> Result<Therapist, AppError> {
+pub fn own_profile(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+) -> Result<Therapist, AppError> {
+    let user_id = therapist.id();
     Therapist::find_by_user(conn, user_id)?.ok_or(AppError::NotFound)
 }
 
@@ -53,8 +58,12 @@ impl TherapistDashboard {
     }
 }
 
-pub fn dashboard(conn: &mut DbConnection, user_id: i64) -> Result<TherapistDashboard, AppError> {
-    let therapist = own_profile(conn, user_id)?;
+pub fn dashboard(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+) -> Result<TherapistDashboard, AppError> {
+    let _user_id = therapist.id();
+    let therapist = own_profile(conn, therapist)?;
     let technique_count = therapist_techniques::table
         .filter(therapist_techniques::therapist_id.eq(therapist.id))
         .count()
@@ -89,7 +98,11 @@ pub fn dashboard(conn: &mut DbConnection, user_id: i64) -> Result<TherapistDashb
     })
 }
 
-pub fn booking_policy(conn: &mut DbConnection, user_id: i64) -> Result<BookingPolicy, AppError> {
-    let therapist = own_profile(conn, user_id)?;
+pub fn booking_policy(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+) -> Result<BookingPolicy, AppError> {
+    let _user_id = therapist.id();
+    let therapist = own_profile(conn, therapist)?;
     Ok(BookingPolicy::find(conn, therapist.id)?)
 }

@@ -7,13 +7,13 @@ use askama::Template;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::domain::account::Role;
 use crate::domain::credential::{license_counts, CredentialStatus};
 use crate::domain::paging::{Page, PageQuery, DEFAULT_PER_PAGE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{AuditEntry, AuditRow};
 use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
 use crate::models::user::User;
+use crate::services::access;
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{
     self, AdminDashboard, AuditQuery, Credential, FlaggedBooking, Queued, TherapistDetail,
@@ -22,7 +22,7 @@ use crate::services::admin::{
 use crate::services::with_conn;
 use crate::web::auth::EmptyForm;
 use crate::web::filters;
-use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
 
 /// Page numbers of a list.
 #[derive(Debug, Clone)]
@@ -66,9 +66,8 @@ fn base_of(page: Page) -> String {
     serde_urlencoded::to_string(per_page_pair(page).as_slice()).unwrap_or_default()
 }
 
-fn require_admin(user: LoggedIn) -> PageResult<(i64, PageCtx)> {
-    let user = user.require(Role::Admin)?;
-    Ok((user.session.user.id, user.ctx))
+fn require_admin(user: As<access::Admin>) -> PageResult<(access::Admin, PageCtx)> {
+    Ok((user.who, user.ctx))
 }
 
 /// A form with a reason (reject, suspend, reinstate).
@@ -95,7 +94,7 @@ pub struct DashboardPage {
     pub d: AdminDashboard,
 }
 
-pub async fn dashboard(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+pub async fn dashboard(req: HttpRequest, user: As<access::Admin>) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
     let state = app_state(&req);
     let d = with_conn(&state.pool, admin::dashboard).await?;
@@ -175,7 +174,7 @@ async fn licenses_page(
 
 pub async fn licenses(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
@@ -185,21 +184,14 @@ pub async fn licenses(
 
 async fn decide(
     req: &HttpRequest,
-    admin_id: i64,
+    admin: access::Admin,
     kind: Credential,
     id: i64,
     reason: Option<String>,
 ) -> Result<(), AppError> {
     let state = app_state(req);
     with_conn(&state.pool, move |conn| {
-        admin::decide(
-            conn,
-            admin_id,
-            kind,
-            id,
-            reason.is_none(),
-            reason.as_deref(),
-        )
+        admin::decide(conn, &admin, kind, id, reason.is_none(), reason.as_deref())
     })
     .await
 }
@@ -217,14 +209,14 @@ fn queue(segment: &str) -> (Credential, &'static str, &'static str) {
 /// `POST /admin/{licenses|training}/{id}/verify`.
 pub async fn credential_verify(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     path: web::Path<(String, i64)>,
     _form: CsrfForm<EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let (admin_id, _) = require_admin(user)?;
+    let (admin, _) = require_admin(user)?;
     let (segment, id) = path.into_inner();
     let (kind, back, what) = queue(&segment);
-    decide(&req, admin_id, kind, id, None).await?;
+    decide(&req, admin, kind, id, None).await?;
     Ok(redirect_with_flash(back, format!("{what} #{id} verified.")))
 }
 
@@ -232,14 +224,14 @@ pub async fn credential_verify(
 /// the message next to that credential's reason field.
 pub async fn credential_reject(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     path: web::Path<(String, i64)>,
     CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> PageResult<HttpResponse> {
-    let (admin_id, ctx) = require_admin(user)?;
+    let (admin, ctx) = require_admin(user)?;
     let (segment, id) = path.into_inner();
     let (kind, back, what) = queue(&segment);
-    match decide(&req, admin_id, kind, id, Some(form.reason.clone())).await {
+    match decide(&req, admin, kind, id, Some(form.reason.clone())).await {
         Ok(()) => Ok(redirect_with_flash(
             back,
             format!("{what} #{id} rejected. The therapist sees your reason."),
@@ -331,7 +323,7 @@ async fn training_page(
 
 pub async fn training(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
@@ -375,7 +367,7 @@ impl TherapistsPage {
 
 pub async fn therapists(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     q: web::Query<TherapistSearch>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
@@ -476,7 +468,7 @@ async fn therapist_page(
 
 pub async fn therapist(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     id: web::Path<i64>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
@@ -485,19 +477,19 @@ pub async fn therapist(
 
 async fn change_standing(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     id: i64,
     form: ReasonForm,
     suspend: bool,
 ) -> PageResult<HttpResponse> {
-    let (admin_id, ctx) = require_admin(user)?;
+    let (admin, ctx) = require_admin(user)?;
     let state = app_state(&req);
     let reason = form.reason.clone();
     let done = with_conn(&state.pool, move |conn| {
         if suspend {
-            admin::suspend(conn, admin_id, id, Some(&reason))
+            admin::suspend(conn, &admin, id, Some(&reason))
         } else {
-            admin::reinstate(conn, admin_id, id, Some(&reason))
+            admin::reinstate(conn, &admin, id, Some(&reason))
         }
     })
     .await;
@@ -528,7 +520,7 @@ async fn change_standing(
 
 pub async fn suspend(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> PageResult<HttpResponse> {
@@ -537,7 +529,7 @@ pub async fn suspend(
 
 pub async fn reinstate(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> PageResult<HttpResponse> {
@@ -565,7 +557,7 @@ impl FlaggedPage {
 
 pub async fn flagged(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
@@ -646,17 +638,17 @@ async fn admins_page(
     )
 }
 
-pub async fn admins(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
+pub async fn admins(req: HttpRequest, user: As<access::Admin>) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;
     admins_page(&req, ctx, String::new(), String::new(), FieldErrors::new()).await
 }
 
 pub async fn invite_admin(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     CsrfForm(form): CsrfForm<AdminForm>,
 ) -> PageResult<HttpResponse> {
-    let (admin_id, ctx) = require_admin(user)?;
+    let (admin, ctx) = require_admin(user)?;
     let input = RegisterInput {
         email: form.email.clone(),
         password: form.password,
@@ -665,7 +657,7 @@ pub async fn invite_admin(
     };
     let state = app_state(&req);
     match with_conn(&state.pool, move |conn| {
-        admin::invite_admin(conn, admin_id, &input)
+        admin::invite_admin(conn, &admin, &input)
     })
     .await
     {
@@ -714,7 +706,7 @@ impl AuditPage {
 
 pub async fn audit(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Admin>,
     q: web::Query<AuditQuery>,
 ) -> PageResult<HttpResponse> {
     let (_, ctx) = require_admin(user)?;

@@ -10,17 +10,17 @@ use askama::Template;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::domain::account::Role;
 use crate::domain::screening::{self, Evaluation, Question};
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::AppError;
+use crate::services::access;
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem};
 use crate::services::directory;
 use crate::services::with_conn;
 use crate::web::filters;
 use crate::web::format::group_by_day;
 use crate::web::format::local_time;
-use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
 use crate::web::{remembered_answers, ANSWERS_AAD, ANSWERS_COOKIE};
 
 /// Reads the yes/no radios `q_<id>`; a missing answer is an error, not a guess.
@@ -132,10 +132,9 @@ async fn book_page(
 /// The screening questions for a chosen time (log in first; the page comes back here).
 pub async fn book_form(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     q: web::Query<BookQuery>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Client)?;
     let page = book_page(&req, user.ctx, q.therapist, q.service, &q.start).await?;
     no_store(render(StatusCode::OK, &page)?)
 }
@@ -164,10 +163,9 @@ pub struct DeclinePage {
 
 pub async fn book(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Client)?;
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let therapist_id: i64 = field("therapist").parse().map_err(|_| AppError::NotFound)?;
     let service_id: i64 = field("service").parse().map_err(|_| AppError::NotFound)?;
@@ -258,8 +256,7 @@ pub struct BookingsPage {
     pub past: Vec<ListItem>,
 }
 
-pub async fn list(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Client)?;
+pub async fn list(req: HttpRequest, user: As<access::Client>) -> PageResult<HttpResponse> {
     let state = app_state(&req);
     let id = user.session.user.id;
     let items = with_conn(&state.pool, move |conn| booking::client_list(conn, id)).await?;
@@ -299,12 +296,11 @@ impl DetailPage {
 
 async fn detail_page(
     req: &HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     id: i64,
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Client)?;
     let state = app_state(req);
     let st = state.clone();
     let client = user.session.user.clone();
@@ -334,7 +330,7 @@ async fn detail_page(
 
 pub async fn detail(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     id: web::Path<i64>,
 ) -> PageResult<HttpResponse> {
     detail_page(&req, user, id.into_inner(), None, StatusCode::OK).await
@@ -348,7 +344,7 @@ pub struct CancelForm {
 
 pub async fn cancel(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<CancelForm>,
 ) -> PageResult<HttpResponse> {
@@ -389,13 +385,12 @@ pub struct FromQuery {
 
 async fn reschedule_page(
     req: &HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     id: i64,
     from: Option<NaiveDate>,
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Client)?;
     let state = app_state(req);
     let st = state.clone();
     let client = user.session.user.clone();
@@ -431,7 +426,7 @@ async fn reschedule_page(
 
 pub async fn reschedule_form(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     id: web::Path<i64>,
     q: web::Query<FromQuery>,
 ) -> PageResult<HttpResponse> {
@@ -446,11 +441,10 @@ pub struct RescheduleForm {
 
 pub async fn reschedule(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Client>,
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<RescheduleForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Client)?;
     let id = id.into_inner();
     let start = parse_start(&form.start)?;
     let state = app_state(&req);

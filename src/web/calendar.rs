@@ -6,11 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::domain::account::Role;
 use crate::http::{feed_url, ics_response};
+use crate::services::access;
 use crate::services::{calendar, with_conn};
 use crate::web::auth::EmptyForm;
-use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+use crate::web::{
+    app_state, redirect_with_flash, render, As, CsrfForm, LoggedIn, PageCtx, PageResult,
+};
 
 /// `GET /calendar/{token}.ics`: a therapist's feed. No session: the secret token is the
 /// credential; unknown, rotated and revoked tokens are 404.
@@ -77,25 +79,26 @@ fn page(ctx: PageCtx, active: bool, new_url: Option<String>) -> PageResult<HttpR
 }
 
 /// `GET /therapist/calendar`.
-pub async fn calendar_page(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+pub async fn calendar_page(
+    req: HttpRequest,
+    user: As<access::Therapist>,
+) -> PageResult<HttpResponse> {
     let state = app_state(&req);
-    let user_id = user.session.user.id;
-    let active = with_conn(&state.pool, move |conn| calendar::has_feed(conn, user_id)).await?;
+    let _user_id = user.session.user.id;
+    let active = with_conn(&state.pool, move |conn| calendar::has_feed(conn, &user.who)).await?;
     page(user.ctx, active, None)
 }
 
 /// `POST /therapist/calendar`: creates (or rotates) the feed and shows its URL, this once.
 pub async fn create_feed(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     _form: CsrfForm<EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     let token = with_conn(&state.pool, move |conn| {
-        calendar::create_feed_token(conn, user_id)
+        calendar::create_feed_token(conn, &user.who)
     })
     .await?;
     let mut ctx = user.ctx;
@@ -108,14 +111,13 @@ pub async fn create_feed(
 /// `POST /therapist/calendar/revoke`: turns the feed off.
 pub async fn revoke_feed(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     _form: CsrfForm<EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     with_conn(&state.pool, move |conn| {
-        calendar::revoke_feed_token(conn, user_id)
+        calendar::revoke_feed_token(conn, &user.who)
     })
     .await?;
     Ok(redirect_with_flash(

@@ -10,18 +10,18 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use crate::domain::account::Role;
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::availability::WeeklyRange;
 use crate::domain::schedule::{format_hhmm, PolicyInput, WeeklyRangeInput, WEEKDAYS};
 use crate::domain::screening::{self, Question};
 use crate::error::{AppError, FieldErrors};
 use crate::models::booking_policy::BookingPolicy;
+use crate::services::access;
 use crate::services::booking::{self, AppointmentView, ListItem};
 use crate::services::schedule::{self, TimeOff};
 use crate::services::{therapists, with_conn};
 use crate::web::filters;
-use crate::web::{app_state, redirect_with_flash, render, CsrfForm, LoggedIn, PageCtx, PageResult};
+use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
 
 /// Per weekday: (number, name, rows of (start, end)), one blank row at the end.
 pub type WeekRows = Vec<(usize, &'static str, Vec<(String, String)>)>;
@@ -72,13 +72,13 @@ struct Errors {
 async fn schedule_page(
     req: &HttpRequest,
     ctx: PageCtx,
-    user_id: i64,
+    me: access::Therapist,
     week_override: Option<WeekRows>,
     errors: Errors,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let (t, ranges, time_off, policy) = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, user_id)?;
+        let t = therapists::own_profile(conn, &me)?;
         let ranges = schedule::weekly(conn, t.id)?;
         let off = schedule::time_off_list(conn, t.id)?;
         let policy = BookingPolicy::find(conn, t.id)?;
@@ -113,19 +113,18 @@ fn no_errors() -> Errors {
     }
 }
 
-pub async fn page(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
-    let id = user.session.user.id;
-    schedule_page(&req, user.ctx, id, None, no_errors()).await
+pub async fn page(req: HttpRequest, user: As<access::Therapist>) -> PageResult<HttpResponse> {
+    let _id = user.session.user.id;
+    schedule_page(&req, user.ctx, user.who.clone(), None, no_errors()).await
 }
 
 /// The week form: `d{weekday}_start_{k}` / `d{weekday}_end_{k}`; blank rows are skipped.
 pub async fn save_week(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let mut input = Vec::new();
     let mut typed: WeekRows = Vec::new();
     for d in 1..=7usize {
@@ -152,9 +151,9 @@ pub async fn save_week(
         typed.push((d, WEEKDAYS[d - 1], rows));
     }
     let state = app_state(&req);
-    let id = user.session.user.id;
+    let _id = user.session.user.id;
     match with_conn(&state.pool, move |conn| {
-        schedule::replace_weekly(conn, id, &input)
+        schedule::replace_weekly(conn, &me, &input)
     })
     .await
     {
@@ -167,7 +166,7 @@ pub async fn save_week(
             schedule_page(
                 &req,
                 user.ctx,
-                id,
+                user.who.clone(),
                 Some(typed),
                 Errors {
                     week: Some(msg),
@@ -200,14 +199,14 @@ fn local_input(tz: Tz, s: &str) -> Option<chrono::DateTime<Utc>> {
 
 pub async fn add_time_off(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<TimeOffForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let id = user.session.user.id;
+    let _id = user.session.user.id;
     let result = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, id)?;
+        let t = therapists::own_profile(conn, &me)?;
         let tz: Tz = crate::models::therapist::zone(&t.timezone);
         let mut f = FieldErrors::new();
         let s = local_input(tz, &form.starts_at);
@@ -220,7 +219,7 @@ pub async fn add_time_off(
         }
         match (s, e) {
             (Some(s), Some(e)) if f.is_empty() => {
-                schedule::add_time_off(conn, id, s, e, &form.note)
+                schedule::add_time_off(conn, &me, s, e, &form.note)
             }
             _ => Err(AppError::validation(f)),
         }
@@ -235,7 +234,7 @@ pub async fn add_time_off(
             schedule_page(
                 &req,
                 user.ctx,
-                id,
+                user.who.clone(),
                 None,
                 Errors {
                     time_off: fields,
@@ -250,15 +249,15 @@ pub async fn add_time_off(
 
 pub async fn remove_time_off(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     path: web::Path<i64>,
     _f: CsrfForm<crate::web::auth::EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let (id, tid) = (user.session.user.id, path.into_inner());
+    let (_id, tid) = (user.session.user.id, path.into_inner());
     with_conn(&state.pool, move |conn| {
-        schedule::remove_time_off(conn, id, tid)
+        schedule::remove_time_off(conn, &me, tid)
     })
     .await?;
     Ok(redirect_with_flash(
@@ -282,10 +281,10 @@ pub struct PolicyForm {
 
 pub async fn save_policy(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let n = |s: &str| s.trim().parse::<i32>().unwrap_or(-1);
     let input = PolicyInput {
         min_notice_hours: n(&form.min_notice_hours),
@@ -295,9 +294,9 @@ pub async fn save_policy(
         auto_confirm: form.auto_confirm.is_some(),
     };
     let state = app_state(&req);
-    let id = user.session.user.id;
+    let _id = user.session.user.id;
     match with_conn(&state.pool, move |conn| {
-        schedule::update_policy(conn, id, &input)
+        schedule::update_policy(conn, &me, &input)
     })
     .await
     {
@@ -312,7 +311,7 @@ pub async fn save_policy(
             schedule_page(
                 &req,
                 user.ctx,
-                id,
+                user.who.clone(),
                 None,
                 Errors {
                     policy: fields,
@@ -361,14 +360,14 @@ pub struct WeekQuery {
 
 pub async fn appointments(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     q: web::Query<WeekQuery>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let id = user.session.user.id;
+    let _id = user.session.user.id;
     let (t, all) = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, id)?;
+        let t = therapists::own_profile(conn, &me)?;
         let now = Utc::now().naive_utc();
         let all = booking::therapist_list(
             conn,
@@ -450,11 +449,10 @@ impl AppointmentPage {
 
 async fn appointment_page(
     req: &HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     id: i64,
     error: Option<String>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
     let state = app_state(req);
     let st = state.clone();
     let me = user.session.user.clone();
@@ -482,7 +480,7 @@ async fn appointment_page(
 
 pub async fn appointment(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     id: web::Path<i64>,
 ) -> PageResult<HttpResponse> {
     appointment_page(&req, user, id.into_inner(), None).await
@@ -500,11 +498,10 @@ pub struct ActionForm {
 /// One endpoint for the actions on an appointment: confirm, decline, cancel, complete, no_show.
 pub async fn act(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
     let id = id.into_inner();
     let state = app_state(&req);
     let me = user.session.user.clone();

@@ -4,11 +4,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::domain::account::Role;
 use crate::services::therapists::{self, TherapistDashboard};
 use crate::services::with_conn;
 use crate::web::filters;
-use crate::web::{app_state, render, LoggedIn, PageCtx, PageResult};
+use crate::web::{app_state, render, As, PageCtx, PageResult};
 
 #[derive(Template)]
 #[template(path = "therapist/dashboard.html")]
@@ -18,14 +17,11 @@ pub struct DashboardPage {
     pub steps: Vec<&'static str>,
 }
 
-pub async fn dashboard(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+pub async fn dashboard(req: HttpRequest, user: As<access::Therapist>) -> PageResult<HttpResponse> {
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
-    let d = with_conn(&state.pool, move |conn| {
-        therapists::dashboard(conn, user_id)
-    })
-    .await?;
+    let _user_id = user.session.user.id;
+    let d = with_conn(&state.pool, move |conn| therapists::dashboard(conn, &me)).await?;
     let steps = d.open_steps();
     render(
         StatusCode::OK,
@@ -47,6 +43,7 @@ use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::credential::{License, TrainingRecord};
 use crate::models::service::Service;
+use crate::services::access;
 use crate::services::profile;
 use crate::web::{redirect_with_flash, CsrfForm};
 
@@ -88,11 +85,14 @@ impl ProfilePage {
     }
 }
 
-pub async fn profile_form(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+pub async fn profile_form(
+    req: HttpRequest,
+    user: As<access::Therapist>,
+) -> PageResult<HttpResponse> {
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
-    let own = with_conn(&state.pool, move |conn| profile::own(conn, user_id)).await?;
+    let _user_id = user.session.user.id;
+    let own = with_conn(&state.pool, move |conn| profile::own(conn, &me)).await?;
     let t = own.therapist;
     let form = ProfileInput {
         name: own.name,
@@ -129,16 +129,16 @@ pub async fn profile_form(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRe
 
 pub async fn profile_save(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<ProfileInput>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     let form = form.unchecked_as_no();
     let input = form.clone();
     match with_conn(&state.pool, move |conn| {
-        profile::update_profile(conn, user_id, &input)
+        profile::update_profile(conn, &me, &input)
     })
     .await
     {
@@ -239,7 +239,7 @@ impl ServicesPage {
 async fn services_page(
     req: &HttpRequest,
     ctx: PageCtx,
-    user_id: i64,
+    me: access::Therapist,
     form: ServiceForm,
     errors: FieldErrors,
     edit_id: Option<i64>,
@@ -247,7 +247,7 @@ async fn services_page(
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let services = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, user_id)?;
+        let t = therapists::own_profile(conn, &me)?;
         profile::services_of(conn, t.id, true)
     })
     .await?;
@@ -264,9 +264,8 @@ async fn services_page(
     )
 }
 
-pub async fn services(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
-    let id = user.session.user.id;
+pub async fn services(req: HttpRequest, user: As<access::Therapist>) -> PageResult<HttpResponse> {
+    let _id = user.session.user.id;
     let form = ServiceForm {
         duration_min: "60".into(),
         ..Default::default()
@@ -274,7 +273,7 @@ pub async fn services(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRespon
     services_page(
         &req,
         user.ctx,
-        id,
+        user.who.clone(),
         form,
         FieldErrors::new(),
         None,
@@ -285,15 +284,15 @@ pub async fn services(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRespon
 
 pub async fn service_add(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<ServiceForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     let input = form.input();
     match with_conn(&state.pool, move |conn| {
-        profile::add_service(conn, user_id, &input)
+        profile::add_service(conn, &me, &input)
     })
     .await
     {
@@ -313,7 +312,7 @@ pub async fn service_add(
             services_page(
                 &req,
                 user.ctx,
-                user_id,
+                user.who.clone(),
                 form,
                 fields,
                 None,
@@ -327,17 +326,17 @@ pub async fn service_add(
 
 pub async fn service_update(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ServiceForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     let id = id.into_inner();
     let input = form.input();
     match with_conn(&state.pool, move |conn| {
-        profile::update_service(conn, user_id, id, &input)
+        profile::update_service(conn, &me, id, &input)
     })
     .await
     {
@@ -349,7 +348,7 @@ pub async fn service_update(
             services_page(
                 &req,
                 user.ctx,
-                user_id,
+                user.who.clone(),
                 ServiceForm::default(),
                 fields,
                 Some(id),
@@ -363,16 +362,16 @@ pub async fn service_update(
 
 pub async fn service_retire(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     id: web::Path<i64>,
     _form: CsrfForm<crate::web::auth::EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     let id = id.into_inner();
     with_conn(&state.pool, move |conn| {
-        profile::retire_service(conn, user_id, id)
+        profile::retire_service(conn, &me, id)
     })
     .await?;
     Ok(redirect_with_flash(
@@ -437,7 +436,7 @@ impl CredentialsPage {
 async fn credentials_page(
     req: &HttpRequest,
     ctx: PageCtx,
-    user_id: i64,
+    me: access::Therapist,
     license_form: LicenseForm,
     training_form: TrainingForm,
     license_errors: FieldErrors,
@@ -445,7 +444,7 @@ async fn credentials_page(
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let (licenses, training) = with_conn(&state.pool, move |conn| {
-        let t = therapists::own_profile(conn, user_id)?;
+        let t = therapists::own_profile(conn, &me)?;
         Ok((
             crate::models::credential::licenses_of(conn, t.id)?,
             crate::models::credential::training_of(conn, t.id)?,
@@ -472,13 +471,15 @@ async fn credentials_page(
     )
 }
 
-pub async fn credentials(req: HttpRequest, user: LoggedIn) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
-    let id = user.session.user.id;
+pub async fn credentials(
+    req: HttpRequest,
+    user: As<access::Therapist>,
+) -> PageResult<HttpResponse> {
+    let _id = user.session.user.id;
     credentials_page(
         &req,
         user.ctx,
-        id,
+        user.who.clone(),
         LicenseForm::default(),
         TrainingForm::default(),
         FieldErrors::new(),
@@ -489,12 +490,12 @@ pub async fn credentials(req: HttpRequest, user: LoggedIn) -> PageResult<HttpRes
 
 pub async fn license_submit(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<LicenseForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     let input = LicenseInput {
         jurisdiction: form.jurisdiction.clone(),
         number: form.number.clone(),
@@ -502,7 +503,7 @@ pub async fn license_submit(
         expires_on: date(&form.expires_on),
     };
     match with_conn(&state.pool, move |conn| {
-        profile::submit_license(conn, user_id, &input)
+        profile::submit_license(conn, &me, &input)
     })
     .await
     {
@@ -514,7 +515,7 @@ pub async fn license_submit(
             credentials_page(
                 &req,
                 user.ctx,
-                user_id,
+                user.who.clone(),
                 form,
                 TrainingForm::default(),
                 fields,
@@ -528,19 +529,19 @@ pub async fn license_submit(
 
 pub async fn training_submit(
     req: HttpRequest,
-    user: LoggedIn,
+    user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<TrainingForm>,
 ) -> PageResult<HttpResponse> {
-    let user = user.require(Role::Therapist)?;
+    let me = user.who.clone();
     let state = app_state(&req);
-    let user_id = user.session.user.id;
+    let _user_id = user.session.user.id;
     let input = TrainingInput {
         program: form.program.clone(),
         hours: form.hours.trim().parse().ok(),
         completed_on: date(&form.completed_on),
     };
     match with_conn(&state.pool, move |conn| {
-        profile::submit_training(conn, user_id, &input)
+        profile::submit_training(conn, &me, &input)
     })
     .await
     {
@@ -552,7 +553,7 @@ pub async fn training_submit(
             credentials_page(
                 &req,
                 user.ctx,
-                user_id,
+                user.who.clone(),
                 LicenseForm::default(),
                 form,
                 FieldErrors::new(),

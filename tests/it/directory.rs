@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::builders::{make_therapist, spawn_app, with_conn, Spec, TestApp};
+use crate::builders::{admin_proof, make_therapist, spawn_app, with_conn, Spec, TestApp};
 
 async fn search(app: &TestApp, query: &str) -> Value {
     let r = app
@@ -617,6 +617,7 @@ async fn a_rejection_reason_reaches_the_therapist_and_resubmission_works() {
         .unwrap();
     let id = creds["licenses"][0]["id"].as_i64().unwrap();
     with_conn(&app, |conn| {
+        let admin_id = &admin_proof(conn, admin_id);
         let no_reason = admin::decide(conn, admin_id, Credential::License, id, false, Some(" "));
         assert!(no_reason.is_err());
         admin::decide(

@@ -136,7 +136,10 @@ fn tree(
             while look.peek().is_some_and(|c| c.is_whitespace()) {
                 look.next();
             }
-            while look.peek().is_some_and(|c| c.is_alphanumeric() || *c == '_') {
+            while look
+                .peek()
+                .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+            {
                 look.next();
             }
             *chars = look;

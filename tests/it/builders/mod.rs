@@ -13,4 +13,4 @@ mod therapist;
 
 pub use app::{csrf_from, new_client, spawn_app, spawn_app_with, with_conn, TestApp, PASSWORD};
 pub use booking::{answers, book, open_therapist, scene, slots, some_day, Scene};
-pub use therapist::{make_therapist, Made, Spec};
+pub use therapist::{admin_proof, make_therapist, Made, Spec};

@@ -1,6 +1,9 @@
 //! Therapists as the tests need them: made through the API, credentials verified through the
 //! service layer.
 
+use bodywork::db::DbConnection;
+use bodywork::models::user::User;
+use bodywork::services::access::{Admin, Proof};
 use bodywork::services::admin::{self, Credential};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -104,10 +107,11 @@ pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
         .await
         .unwrap();
     with_conn(app, |conn| {
+        let admin = admin_proof(conn, admin_id);
         if s.verify_license {
             admin::decide(
                 conn,
-                admin_id,
+                &admin,
                 Credential::License,
                 lic["id"].as_i64().unwrap(),
                 true,
@@ -118,7 +122,7 @@ pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
         if s.verify_training {
             admin::decide(
                 conn,
-                admin_id,
+                &admin,
                 Credential::Training,
                 tr["id"].as_i64().unwrap(),
                 true,
@@ -132,4 +136,9 @@ pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
         token,
         service_id,
     }
+}
+
+/// The proof that user `admin_id` is an admin, for calling admin services directly.
+pub fn admin_proof(conn: &mut DbConnection, admin_id: i64) -> Admin {
+    Admin::prove(User::find(conn, admin_id).expect("admin user")).expect("an admin")
 }
