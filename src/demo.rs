@@ -457,8 +457,10 @@ fn add_bookings(
     client: &User,
 ) -> Result<(), AppError> {
     use crate::services::booking::{self, BookingRequest};
+    let client = access::Client::prove(client.clone())?;
     let therapist_user =
         User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
+    let therapist_proof = access::Therapist::prove(therapist_user.clone())?;
     let therapist = crate::models::therapist::Therapist::find_by_user(conn, therapist_user.id)?
         .ok_or(AppError::NotFound)?;
     let services = crate::services::profile::services_of(conn, therapist.id, false)?;
@@ -513,9 +515,9 @@ fn add_bookings(
             answers,
             clearance_confirmed: clearance,
         };
-        let (appt, _) = booking::book(conn, cipher, client, &req)?;
+        let (appt, _) = booking::book(conn, cipher, &client, &req)?;
         if k == 2 {
-            booking::confirm(conn, &therapist_user, appt.id, true)?;
+            booking::confirm(conn, &therapist_proof, appt.id, true)?;
         }
     }
     Ok(())

@@ -133,7 +133,7 @@ pub struct BookBody {
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
 pub async fn create(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Client>,
     body: web::Json<BookBody>,
 ) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
@@ -145,11 +145,11 @@ pub async fn create(
         answers: b.answers,
         clearance_confirmed: b.clearance_confirmed,
     };
-    let user = caller.user;
+    let client = caller.who;
     let st = state.clone();
     let v = with_conn(&state.pool, move |conn| {
-        let (appt, _) = booking::book(conn, &st.cipher, &user, &request)?;
-        booking::view(conn, &st.cipher, &user, appt.id, "api")
+        let (appt, _) = booking::book(conn, &st.cipher, &client, &request)?;
+        booking::view(conn, &st.cipher, client.user(), appt.id, "api")
     })
     .await?;
     Ok(HttpResponse::Created().json(appointment_out(v)))
@@ -215,8 +215,8 @@ pub async fn my_bookings(
     caller: ApiAs<access::Client>,
 ) -> ApiResult<web::Json<Vec<BookingLine>>> {
     let state = app_state(&req);
-    let id = caller.who.user().id;
-    let list = with_conn(&state.pool, move |conn| booking::client_list(conn, id)).await?;
+    let me = caller.who;
+    let list = with_conn(&state.pool, move |conn| booking::client_list(conn, &me)).await?;
     Ok(web::Json(list.iter().map(|i| line(i, None)).collect()))
 }
 
@@ -304,28 +304,24 @@ async fn after_change(
     responses((status = 200, body = AppointmentOut), (status = 422, description = "flags_not_acknowledged, invalid_transition"), (status = 403), (status = 404)))]
 pub async fn confirm(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     id: web::Path<i64>,
     body: web::Json<ConfirmBody>,
 ) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
-    let (id, ack, user) = (
-        id.into_inner(),
-        body.acknowledged_flags,
-        caller.user.clone(),
-    );
+    let (id, ack, user) = (id.into_inner(), body.acknowledged_flags, caller.who.clone());
     with_conn(&state.pool, move |conn| {
         booking::confirm(conn, &user, id, ack)
     })
     .await?;
-    after_change(&req, caller.user, id).await
+    after_change(&req, caller.who.user().clone(), id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/decline", tag = "appointments", request_body = ReasonBody,
     responses((status = 200, body = AppointmentOut), (status = 422, description = "validation_failed (reason), invalid_transition")))]
 pub async fn decline(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     id: web::Path<i64>,
     body: web::Json<ReasonBody>,
 ) -> ApiResult<HttpResponse> {
@@ -333,13 +329,13 @@ pub async fn decline(
     let (id, reason, user) = (
         id.into_inner(),
         body.into_inner().reason,
-        caller.user.clone(),
+        caller.who.clone(),
     );
     with_conn(&state.pool, move |conn| {
         booking::decline(conn, &user, id, &reason)
     })
     .await?;
-    after_change(&req, caller.user, id).await
+    after_change(&req, caller.who.user().clone(), id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "appointments", request_body = ReasonBody,
@@ -364,7 +360,7 @@ pub async fn cancel(
     responses((status = 200, body = AppointmentOut), (status = 422, description = "not_started, invalid_transition")))]
 pub async fn complete(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     finish(req, caller, id.into_inner(), true).await
@@ -374,7 +370,7 @@ pub async fn complete(
     responses((status = 200, body = AppointmentOut), (status = 422, description = "not_started, invalid_transition")))]
 pub async fn no_show(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     finish(req, caller, id.into_inner(), false).await
@@ -382,17 +378,17 @@ pub async fn no_show(
 
 async fn finish(
     req: HttpRequest,
-    caller: ApiUser,
+    caller: ApiAs<access::Therapist>,
     id: i64,
     completed: bool,
 ) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
-    let user = caller.user.clone();
+    let user = caller.who.clone();
     with_conn(&state.pool, move |conn| {
         booking::finish(conn, &user, id, completed)
     })
     .await?;
-    after_change(&req, caller.user, id).await
+    after_change(&req, caller.who.user().clone(), id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "appointments", request_body = RescheduleBody,
@@ -432,9 +428,11 @@ pub async fn access_log(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<AccessOut>>> {
     let state = app_state(&req);
+    // Only the booking's client reads who read their answers; to anyone else it does not exist.
+    let client = access::Client::prove(caller.user).map_err(|_| AppError::NotFound)?;
     let id = id.into_inner();
     let rows = with_conn(&state.pool, move |conn| {
-        booking::access_log(conn, &caller.user, id)
+        booking::access_log(conn, &client, id)
     })
     .await?;
     Ok(web::Json(

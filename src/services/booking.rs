@@ -22,6 +22,7 @@ use crate::models::now;
 use crate::models::service::Service;
 use crate::models::therapist::Therapist;
 use crate::models::user::User;
+use crate::services::access::{self, Proof};
 use crate::services::availability::{load_schedules, utc_window};
 use crate::services::crypto::AnswerCipher;
 
@@ -207,12 +208,10 @@ fn bookable(
 pub fn book(
     conn: &mut DbConnection,
     cipher: &AnswerCipher,
-    client: &User,
+    client: &access::Client,
     req: &BookingRequest,
 ) -> Result<(Appointment, Evaluation), AppError> {
-    if client.role() != Role::Client {
-        return Err(AppError::Forbidden);
-    }
+    let client = client.user();
     let (therapist, service) = bookable(conn, req.therapist_id, req.service_id)?;
     let eval = screen(
         &service.technique_slug,
@@ -459,9 +458,10 @@ pub fn view(
 /// Who read the answers of an appointment, and when (for its client).
 pub fn access_log(
     conn: &mut DbConnection,
-    client: &User,
+    client: &access::Client,
     id: i64,
 ) -> Result<Vec<(String, String, NaiveDateTime)>, AppError> {
+    let client = client.user();
     let appt = Appointment::find(conn, id)?;
     if appt.client_id != client.id {
         return Err(AppError::NotFound);
@@ -547,7 +547,11 @@ const LIST_COLUMNS: ListColumns = (
 );
 
 /// A client's appointments, soonest first (`users::name` is the therapist's).
-pub fn client_list(conn: &mut DbConnection, client_id: i64) -> Result<Vec<ListItem>, AppError> {
+pub fn client_list(
+    conn: &mut DbConnection,
+    client: &access::Client,
+) -> Result<Vec<ListItem>, AppError> {
+    let client_id = client.id();
     Ok(appointments::table
         .inner_join(services::table)
         .inner_join(therapists::table.inner_join(users::table))
@@ -656,10 +660,11 @@ fn set_status(
 /// The therapist confirms; flagged bookings need `acknowledged_flags` (auto-confirm never skips it).
 pub fn confirm(
     conn: &mut DbConnection,
-    therapist_user: &User,
+    therapist: &access::Therapist,
     id: i64,
     acknowledged_flags: bool,
 ) -> Result<(), AppError> {
+    let therapist_user = therapist.user();
     let appt = own_therapist_appt(conn, therapist_user, id)?;
     if !appt.status.awaits_decision() {
         return Err(transition_error(&appt, "confirmed"));
@@ -711,10 +716,11 @@ fn check_reason(reason: &str, required: bool) -> Result<String, AppError> {
 /// The therapist declines a request, with a reason the client sees.
 pub fn decline(
     conn: &mut DbConnection,
-    therapist_user: &User,
+    therapist: &access::Therapist,
     id: i64,
     reason: &str,
 ) -> Result<(), AppError> {
+    let therapist_user = therapist.user();
     let reason = check_reason(reason, true)?;
     let appt = own_therapist_appt(conn, therapist_user, id)?;
     if !appt.status.awaits_decision() {
@@ -797,10 +803,11 @@ pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Re
 /// Marks a past appointment completed or a no-show (therapist, after its start).
 pub fn finish(
     conn: &mut DbConnection,
-    therapist_user: &User,
+    therapist: &access::Therapist,
     id: i64,
     completed: bool,
 ) -> Result<(), AppError> {
+    let therapist_user = therapist.user();
     let appt = own_therapist_appt(conn, therapist_user, id)?;
     let status = if completed {
         AppointmentStatus::Completed

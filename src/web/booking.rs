@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::domain::screening::{self, Evaluation, Question};
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::AppError;
-use crate::services::access;
+use crate::services::access::{self, Proof};
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem};
 use crate::services::directory;
 use crate::services::with_conn;
@@ -188,7 +188,7 @@ pub async fn book(
     };
     let state = app_state(&req);
     let st = state.clone();
-    let client = user.session.user.clone();
+    let client = user.who.clone();
     match with_conn(&state.pool, move |conn| {
         booking::book(conn, &st.cipher, &client, &request)
     })
@@ -258,8 +258,8 @@ pub struct BookingsPage {
 
 pub async fn list(req: HttpRequest, user: As<access::Client>) -> PageResult<HttpResponse> {
     let state = app_state(&req);
-    let id = user.session.user.id;
-    let items = with_conn(&state.pool, move |conn| booking::client_list(conn, id)).await?;
+    let me = user.who.clone();
+    let items = with_conn(&state.pool, move |conn| booking::client_list(conn, &me)).await?;
     let now = Utc::now().naive_utc();
     let (mut past, upcoming): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.ends_at < now);
     past.reverse();
@@ -303,9 +303,9 @@ async fn detail_page(
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let st = state.clone();
-    let client = user.session.user.clone();
+    let client = user.who.clone();
     let (v, reads) = with_conn(&state.pool, move |conn| {
-        let v = booking::view(conn, &st.cipher, &client, id, "page")?;
+        let v = booking::view(conn, &st.cipher, client.user(), id, "page")?;
         let reads = booking::access_log(conn, &client, id)?;
         Ok((v, reads))
     })

@@ -16,7 +16,7 @@ use crate::domain::schedule::{format_hhmm, PolicyInput, WeeklyRangeInput, WEEKDA
 use crate::domain::screening::{self, Question};
 use crate::error::{AppError, FieldErrors};
 use crate::models::booking_policy::BookingPolicy;
-use crate::services::access;
+use crate::services::access::{self, Proof};
 use crate::services::booking::{self, AppointmentView, ListItem};
 use crate::services::schedule::{self, TimeOff};
 use crate::services::{therapists, with_conn};
@@ -504,7 +504,7 @@ pub async fn act(
 ) -> PageResult<HttpResponse> {
     let id = id.into_inner();
     let state = app_state(&req);
-    let me = user.session.user.clone();
+    let me = user.who.clone();
     let action = form.action.clone();
     let result = with_conn(&state.pool, move |conn| match action.as_str() {
         "confirm" => {
@@ -512,7 +512,7 @@ pub async fn act(
         }
         "decline" => booking::decline(conn, &me, id, &form.reason)
             .map(|_| "Declined. The client sees your reason."),
-        "cancel" => booking::cancel(conn, &me, id, &form.reason).map(|_| "Cancelled."),
+        "cancel" => booking::cancel(conn, me.user(), id, &form.reason).map(|_| "Cancelled."),
         "complete" => booking::finish(conn, &me, id, true).map(|_| "Marked as completed."),
         "no_show" => booking::finish(conn, &me, id, false).map(|_| "Marked as a no-show."),
         _ => Err(AppError::BadRequest("Unknown action.".into())),
