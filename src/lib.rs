@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod models;
+pub mod search;
 pub mod seed;
 pub mod services;
 pub mod startup;

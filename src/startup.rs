@@ -68,21 +68,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         // The directory index is loaded before the first request (a large directory takes a
         // second or two), so no request waits for it.
-        let directory =
-            std::sync::Arc::new(crate::services::directory_index::DirectoryIndex::new());
-        {
+        let engine = {
             let mut conn = pool.get()?;
-            directory
-                .sync(&mut conn)
-                .map(drop)
-                .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?;
-        }
+            crate::search::SearchEngine::load(&mut conn)
+                .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?
+        };
         let state = web::Data::new(AppState {
             pool,
             cipher,
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
-            schedules: Default::default(),
-            directory,
+            engine,
             settings,
         });
         let body_limit = state.settings.max_body_bytes;

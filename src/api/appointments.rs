@@ -12,8 +12,8 @@ use crate::api::ApiUser;
 use crate::domain::screening::Evaluation;
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
+use crate::search::schedules::{local_rfc3339 as rfc3339, RawSlots};
 use crate::services::access::{self, Proof};
-use crate::services::availability::{local_rfc3339 as rfc3339, RawSlots};
 use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
 use crate::services::{therapists, with_conn};
 
@@ -503,15 +503,10 @@ pub async fn availability(
     let today = Utc::now().date_naive();
     let from = date_param("from", &q.from, today)?;
     let to = date_param("to", &q.to, from + Duration::days(6))?;
-    let raw = crate::services::availability::slots_request(
-        &state.pool,
-        state.sqlite(),
-        &state.directory,
-        &state.schedules,
-        (id, service_id),
-        (from, to),
-    )
-    .await?;
+    let raw = state
+        .engine
+        .slots(&state.pool, state.sqlite(), (id, service_id), (from, to))
+        .await?;
     let body = slots_body(&raw, Utc::now());
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -196,7 +196,7 @@ pub fn start_window(
 /// [`free_slots`] without the rules that depend on `now` (minimum notice, advance window):
 /// `q.now`, `q.min_notice` and `q.max_advance` are ignored. Keeping the slots whose start lies in
 /// [`start_window`] gives exactly `free_slots(q)`, so the result can be kept as long as the
-/// schedule it came from does not change (`services::availability::ScheduleCache`).
+/// schedule it came from does not change (`search::schedules::ScheduleCache`).
 pub fn slots_ignoring_now(q: &SlotQuery) -> Result<Vec<Interval>, SlotQueryError> {
     free_slots(&SlotQuery {
         now: DateTime::<Utc>::MIN_UTC,

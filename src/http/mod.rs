@@ -18,10 +18,8 @@ pub struct AppState {
     pub cipher: crate::services::crypto::AnswerCipher,
     pub settings: Settings,
     pub login_limiter: IpLimiter,
-    /// Free slots computed per schedule version (see `services::availability::ScheduleCache`).
-    pub schedules: std::sync::Arc<crate::services::availability::ScheduleCache>,
-    /// The directory's searchable columns in memory (see `services::directory_index`).
-    pub directory: std::sync::Arc<crate::services::directory_index::DirectoryIndex>,
+    /// The directory index and the schedule caches (see `search`).
+    pub engine: crate::search::SearchEngine,
 }
 
 impl AppState {
@@ -33,22 +31,15 @@ impl AppState {
         )
     }
 
-    /// A directory search for a request (the page's and the API's): see
-    /// `services::directory::search_request`.
+    /// A directory search for a request (the page's and the API's).
     pub async fn search(
         &self,
-        params: crate::services::directory::SearchParams,
+        params: crate::search::SearchParams,
         today: chrono::NaiveDate,
-    ) -> Result<crate::services::directory::SearchResult, AppError> {
-        crate::services::directory::search_request(
-            &self.pool,
-            self.sqlite(),
-            &self.directory,
-            &self.schedules,
-            params,
-            today,
-        )
-        .await
+    ) -> Result<crate::search::SearchResult, AppError> {
+        self.engine
+            .search(&self.pool, self.sqlite(), params, today)
+            .await
     }
 }
 

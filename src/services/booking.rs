@@ -22,8 +22,8 @@ use crate::models::now;
 use crate::models::service::Service;
 use crate::models::therapist::Therapist;
 use crate::models::user::User;
+use crate::search::schedules::{load_schedules, utc_window};
 use crate::services::access::{self, Proof};
-use crate::services::availability::{load_schedules, utc_window};
 use crate::services::crypto::AnswerCipher;
 
 /// Inserts an appointment inside a write transaction (BEGIN IMMEDIATE on SQLite) and audits it.
@@ -931,6 +931,6 @@ pub fn slots(
     let mut schedules = load_schedules(conn, &[therapist_id], wf, wt, None)?;
     let s = schedules.remove(&therapist_id).ok_or(AppError::NotFound)?;
     let list = availability::free_slots(&s.query(service.duration_min as i64, now_utc, from, to))
-        .map_err(crate::services::availability::slot_query_error)?;
+        .map_err(crate::search::schedules::slot_query_error)?;
     Ok((s.tz, list))
 }

@@ -1,8 +1,8 @@
-//! The searchable listing is declared once (`services::directory_index::LISTING`): these tests
+//! The searchable listing is declared once (`search::index::LISTING`): these tests
 //! hold the parts that cannot be derived from it (the stamp triggers, written in SQL) against it,
 //! on the backend under test, and prove a filter built on it (`max_price`) on the API and the page.
 
-use bodywork::services::directory_index::{DirectoryIndex, LISTING};
+use bodywork::search::index::{DirectoryIndex, LISTING};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use reqwest::StatusCode;

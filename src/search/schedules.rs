@@ -50,7 +50,7 @@ use crate::db::DbConnection;
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::availability::{self, Interval, SlotQuery, WeeklyRange};
 use crate::error::AppError;
-use crate::services::directory_index::DirectoryIndex;
+use crate::search::index::DirectoryIndex;
 
 /// The grid free slots start on, in minutes from each range's start.
 pub const STEP_MIN: i64 = 15;
@@ -304,7 +304,7 @@ pub async fn slots_request(
         Some(version)
     };
     let (directory, c) = (directory.clone(), cache.clone());
-    let kept = crate::services::with_conn_quick(pool, sqlite, move |conn| {
+    let kept = crate::db::with_conn_quick(pool, sqlite, move |conn| {
         let key = key_of(match synced_version {
             Some(v) => bookable_version_at(conn, &c, v, therapist_id, service_id)?,
             None => bookable_version(conn, &directory, &c, therapist_id, service_id)?,
@@ -317,7 +317,7 @@ pub async fn slots_request(
         // Not kept: load and compute on the blocking pool.
         Err(key) => {
             let cache = cache.clone();
-            crate::services::with_conn(pool, move |conn| cache.raw_slots(conn, key)).await
+            crate::db::with_conn(pool, move |conn| cache.raw_slots(conn, key)).await
         }
     }
 }
@@ -397,7 +397,7 @@ fn bookable_service(s: ServiceAt, therapist_id: i64) -> Result<(i64, i32), AppEr
 }
 
 /// Decides whether a therapist has a free slot on a day, and when each is next free; the
-/// booking engine answers both (see `services::availability`). Therapists come as
+/// booking engine answers both (see `search::schedules`). Therapists come as
 /// (id, schedule_version). Without a connection only remembered answers are given: `None` means
 /// that some answer needs the database.
 pub trait FreeTimeOracle {

@@ -13,7 +13,7 @@
 //! changes are then read, and found empty, at every sync until a later stamp commits.)
 //!
 //! Each entry also holds the therapist's `schedule_version`, what free-time answers are cached by
-//! (`services::availability::ScheduleCache`). On SQLite a version change stamps the row like any
+//! (`search::schedules::ScheduleCache`). On SQLite a version change stamps the row like any
 //! other column. On PostgreSQL that would queue every booking behind the one stamp lock, so a
 //! version change records the writing transaction's id instead (`schedule_xid`), and a sync also
 //! reads the versions written by every transaction its previous snapshot could not see

@@ -1,0 +1,477 @@
+//! The search: candidates from the directory index, weighed by free time from the schedule
+//! caches, sorted and paged. The client's question is the article's: is this therapist licensed,
+//! trained 500 hours or more, offering my technique, near me, free when I am?
+//!
+//! **How a search is answered.** From the directory index in memory (the searchable columns of
+//! every therapist, kept in step with the database by stamps: see the index's module), never from
+//! the `therapists` table. A place's candidates are one pass over the keys of the grid cells its
+//! bounding box touches; distance is decided by the chord between unit vectors (it orders and
+//! bounds exactly as the great-circle distance does, with no trigonometry per candidate), and the
+//! page's distances are computed from the same chords. A technique is a bit of `technique_mask`;
+//! words are matched lower-cased in Rust, the same on both backends, and which keys of a cell hold
+//! a word is remembered per cell generation. When free time must be decided (`available_on`, the
+//! soonest sort), at most [`MAX_CANDIDATES`] are weighed (else `search_too_broad`): free days come
+//! from `ScheduleCache::free_on` by each key's `schedule_version`, through [`FreeTimeOracle`](super::schedules::FreeTimeOracle). Next
+//! free times are computed for the shown page only (for every candidate when sorting by soonest).
+//!
+//! **Request thread or blocking pool** ([`search_request`], the page's and the API's search). The
+//! index is synced first: on PostgreSQL by awaiting a sync that began after the request arrived
+//! (the waiting task holds no thread and no connection), on SQLite with one indexed read. A search
+//! over a place then runs on the request's thread with no connection: the oracle of free time
+//! answers from what `ScheduleCache` keeps and says `None` when an answer must be loaded, and the
+//! search then runs again on the blocking pool with a connection. There, PostgreSQL does not sync
+//! again (the index only moves forward, so it is still as of a moment after the request arrived);
+//! SQLite goes through [`search`], which syncs again with one indexed read. On SQLite a search with
+//! no free time to decide is given the request thread's connection at once (the page's next free
+//! times, at most `per_page` therapists; `db::with_conn_quick`). A search over the whole
+//! directory may read every therapist and runs on the blocking pool.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use crate::db::DbConnection;
+use crate::domain::credential::license_counts;
+use crate::domain::gazetteer::{
+    bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, Near,
+};
+use crate::domain::technique;
+use crate::error::AppError;
+use crate::search::index as directory_index;
+use crate::search::schedules::FreeTimeOracle;
+
+/// The most candidates one search checks for free time (`available_on`, the soonest sort); a
+/// broader search is asked to add a place or a technique.
+pub const MAX_CANDIDATES: usize = 20_000;
+/// Training hours that earn the badge (the article's threshold).
+pub const HOURS_BADGE: i32 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Distance,
+    Soonest,
+    Hours,
+    Price,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Distance => "distance",
+            Sort::Soonest => "soonest",
+            Sort::Hours => "hours",
+            Sort::Price => "price",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchParams {
+    pub technique: Option<&'static str>,
+    pub near: Option<Near>,
+    pub radius_km: f64,
+    pub verified_only: bool,
+    pub min_hours: Option<i32>,
+    pub available_on: Option<NaiveDate>,
+    pub words: Vec<String>,
+    pub accepting_only: bool,
+    pub language: Option<&'static str>,
+    pub mobile_only: bool,
+    /// The cheapest service costs at most this many cents.
+    pub max_price_cents: Option<i64>,
+    pub sort: Sort,
+    pub page: i64,
+    pub per_page: i64,
+    /// Only therapists offering one of these techniques (the self-check's suitable ones).
+    pub techniques_any: Option<Vec<String>>,
+}
+
+impl SearchParams {
+    /// Whether free time decides which candidates stay or their order (`available_on`, the
+    /// soonest sort). A search without it is short by construction: only the page's next free
+    /// times, kept per schedule version.
+    pub fn decides_free_time(&self) -> bool {
+        self.available_on.is_some() || self.sort == Sort::Soonest
+    }
+}
+
+/// One therapist in the results.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    pub id: i64,
+    pub name: String,
+    /// "Boston, MA".
+    pub city: Option<String>,
+    pub techniques: Vec<String>,
+    /// The sum of verified training records.
+    pub training_hours: i32,
+    /// True when `training_hours` is at least 500.
+    pub hours_verified: bool,
+    /// True while a verified license has not expired.
+    pub license_verified: bool,
+    /// Great-circle km from `near`, when given.
+    pub distance_km: Option<f64>,
+    pub price_from_cents: Option<i64>,
+    /// The next free time (RFC 3339), when known.
+    pub next_free_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchResult {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub hits: Vec<SearchHit>,
+}
+
+/// The columns a candidate needs for distance, sorting and the result line.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    id: i64,
+    verified_hours: i32,
+    price_from_cents: Option<i64>,
+    schedule_version: i64,
+}
+
+/// What a result line shows beyond what sorting needs.
+#[derive(Debug, Default)]
+struct Label {
+    name: String,
+    city: Option<String>,
+    region: Option<String>,
+    license_verified_until: Option<NaiveDate>,
+    techniques: Vec<String>,
+}
+
+/// Whether an entry of the directory index passes every filter but the place and the words
+/// (suspension, a license verified today, techniques, hours, accepting, mobile, price, language). `key`
+/// holds the hot columns; the entry (languages) is looked up only when that filter is asked for.
+fn matches<'e>(
+    key: &directory_index::Key,
+    entry: impl FnOnce() -> Option<&'e directory_index::Entry>,
+    p: &SearchParams,
+    today: NaiveDate,
+    masks: (i64, i64),
+) -> bool {
+    let (technique_mask, any_mask) = masks;
+    let hot = !key.suspended
+        && (!p.verified_only || license_counts(key.license_verified_until, today))
+        && (p.technique.is_none() || key.technique_mask & technique_mask != 0)
+        && (p.techniques_any.is_none() || key.technique_mask & any_mask != 0)
+        && p.min_hours.is_none_or(|h| key.verified_hours >= h)
+        && (!p.accepting_only || key.accepting_new_clients)
+        && (!p.mobile_only || key.mobile)
+        && p.max_price_cents
+            .is_none_or(|max| key.price_from_cents.is_some_and(|c| c <= max));
+    hot && p
+        .language
+        .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
+}
+
+/// Runs a search for a request. The directory is synced first: on PostgreSQL by awaiting
+/// `DirectoryIndex::synced` (no thread or connection held while waiting), on SQLite with one
+/// indexed read. A search over a place then runs on the request's thread from memory (the index
+/// and the free-time answers kept per schedule version), and runs again on the blocking pool,
+/// with a connection to load them, only when some answer is not kept; a search with no free time
+/// to decide may load the page's next free times (at most `per_page` therapists) right away on
+/// SQLite, where a query is a function call. A search over the whole directory, which may read
+/// every therapist, runs on the blocking pool.
+pub async fn search_request(
+    pool: &crate::db::Pool,
+    sqlite: bool,
+    index: &std::sync::Arc<directory_index::DirectoryIndex>,
+    cache: &std::sync::Arc<crate::search::schedules::ScheduleCache>,
+    p: SearchParams,
+    today: NaiveDate,
+) -> Result<SearchResult, AppError> {
+    let p = std::sync::Arc::new(p);
+    let attempt = if p.near.is_none() {
+        // Over the whole directory every therapist may be read: the blocking pool's work.
+        if !sqlite {
+            index.synced(pool).await?;
+        }
+        None
+    } else if sqlite {
+        let (index, cache, p) = (index.clone(), cache.clone(), p.clone());
+        crate::db::with_conn_quick(pool, true, move |conn| {
+            drop(index.sync(conn)?);
+            let oracle = crate::search::schedules::Oracle::now(&cache);
+            let conn = (!p.decides_free_time()).then_some(conn);
+            search_synced(conn, &p, today, &oracle, &index)
+        })
+        .await?
+    } else {
+        index.synced(pool).await?;
+        let oracle = crate::search::schedules::Oracle::now(cache);
+        search_synced(None, &p, today, &oracle, index)?
+    };
+    if let Some(found) = attempt {
+        return Ok(found);
+    }
+    // On the blocking pool with a connection. PostgreSQL was synced above, after the request
+    // arrived; on SQLite `search` syncs (again, for a place: one indexed read).
+    let (index, cache) = (index.clone(), cache.clone());
+    crate::db::with_conn(pool, move |conn| {
+        let oracle = crate::search::schedules::Oracle::now(&cache);
+        if sqlite {
+            search(conn, &p, today, &oracle, &index)
+        } else {
+            search_synced(Some(conn), &p, today, &oracle, &index)?.ok_or_else(connection_unused)
+        }
+    })
+    .await
+}
+
+/// Searches the directory index, synced first (so as of a moment after this call began).
+pub fn search(
+    conn: &mut DbConnection,
+    p: &SearchParams,
+    today: NaiveDate,
+    oracle: &dyn FreeTimeOracle,
+    index: &directory_index::DirectoryIndex,
+) -> Result<SearchResult, AppError> {
+    drop(index.sync(conn)?);
+    search_synced(Some(conn), p, today, oracle, index)?.ok_or_else(connection_unused)
+}
+
+/// A search given a connection answers (the oracle loads what it does not keep).
+fn connection_unused() -> AppError {
+    AppError::Internal(anyhow::anyhow!("a search given a connection asked for one"))
+}
+
+/// [`search`] over an index the caller synced after its request arrived. Without a connection
+/// it answers from what is kept in memory, or `None` when free time must be loaded.
+pub fn search_synced(
+    mut conn: Option<&mut DbConnection>,
+    p: &SearchParams,
+    today: NaiveDate,
+    oracle: &dyn FreeTimeOracle,
+    index: &directory_index::DirectoryIndex,
+) -> Result<Option<SearchResult>, AppError> {
+    let offset = (p.page - 1) * p.per_page;
+    let mut labels: HashMap<i64, Label> = HashMap::new();
+    let (total, page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = {
+        // The candidates come from the directory index (synced by the caller).
+        let masks = (
+            technique::mask_of(p.technique),
+            p.techniques_any
+                .as_ref()
+                .map(|l| technique::mask_of(l.iter().map(String::as_str)))
+                .unwrap_or(0),
+        );
+        // Each word's searcher is built once for all the candidates.
+        let words: Vec<memchr::memmem::Finder> = p
+            .words
+            .iter()
+            .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+            .collect();
+        let idx = index.read();
+        let free_time = p.decides_free_time();
+        let candidate = |k: &directory_index::Key| Candidate {
+            id: k.id,
+            verified_hours: k.verified_hours,
+            price_from_cents: k.price_from_cents,
+            schedule_version: k.schedule_version,
+        };
+        // Each candidate with its squared chord from `near` (it orders and bounds exactly as
+        // the distance does; the page's distances are computed at the end): one pass over the
+        // cells, no trigonometry per candidate, and the words read from the memo of each cell.
+        let cells = p
+            .near
+            .as_ref()
+            .map(|near| cells_of(&bounding_box(near.point, p.radius_km)));
+        let geo = p
+            .near
+            .as_ref()
+            .map(|near| (unit_vector(near.point), chord2_of_km(p.radius_km)));
+        let mut rows: Vec<(Candidate, Option<f64>)> = Vec::new();
+        // Without a place, every cell, and therapists without a place count too.
+        for (cell, generation, keys) in idx.cell_keys(cells.as_deref()) {
+            let holding: Vec<_> = p
+                .words
+                .iter()
+                .zip(&words)
+                .map(|(w, f)| index.words_in(w, f, cell, generation, keys))
+                .collect();
+            for (pos, k) in keys.iter().enumerate() {
+                let d = match geo {
+                    Some((center, within)) => {
+                        let d = chord2(center, k.xyz);
+                        if d > within {
+                            continue;
+                        }
+                        Some(d)
+                    }
+                    None => None,
+                };
+                if holding.iter().all(|b| b.has(pos))
+                    && matches(k, || idx.get(k.id), p, today, masks)
+                {
+                    rows.push((candidate(k), d));
+                }
+            }
+        }
+        if free_time && rows.len() > MAX_CANDIDATES {
+            return Err(AppError::Rule {
+                code: "search_too_broad",
+                message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
+            });
+        }
+        drop(idx);
+        if let Some(day) = p.available_on {
+            let ids: Vec<(i64, i64)> = rows
+                .iter()
+                .map(|(c, _)| (c.id, c.schedule_version))
+                .collect();
+            let Some(free) = oracle.free_on(conn.as_deref_mut(), &ids, day)? else {
+                return Ok(None);
+            };
+            let free: rustc_hash::FxHashSet<i64> = free.into_iter().collect();
+            rows.retain(|(c, _)| free.contains(&c.id));
+        }
+        let next = if p.sort == Sort::Soonest {
+            let ids: Vec<(i64, i64)> = rows
+                .iter()
+                .map(|(c, _)| (c.id, c.schedule_version))
+                .collect();
+            let Some(next) = oracle.next_free(conn.as_deref_mut(), &ids)? else {
+                return Ok(None);
+            };
+            next
+        } else {
+            HashMap::new()
+        };
+        // Every key ends with the id: the order is total, so an unstable sort is exact.
+        let total = rows.len() as i64;
+        let end = (offset + p.per_page) as usize;
+        let rows = match p.sort {
+            Sort::Distance => first_in_order(&rows, end, |(c, d)| (d.map(f64::to_bits), c.id)),
+            Sort::Soonest => first_in_order(&rows, end, |(c, _)| {
+                let n = next.get(&c.id).copied();
+                (n.is_none(), n, c.id)
+            }),
+            Sort::Hours => first_in_order(&rows, end, |(c, _)| {
+                (std::cmp::Reverse(c.verified_hours), c.id)
+            }),
+            Sort::Price => first_in_order(&rows, end, |(c, _)| {
+                (c.price_from_cents.is_none(), c.price_from_cents, c.id)
+            }),
+        };
+        // The page's distances from the chords of the same read.
+        let mut distances = HashMap::new();
+        let page_rows: Vec<Candidate> = rows
+            .into_iter()
+            .skip(offset as usize)
+            .take(p.per_page as usize)
+            .map(|(c, d)| {
+                if let Some(d) = d {
+                    distances.insert(c.id, km_of_chord2(d));
+                }
+                c
+            })
+            .collect();
+        // The result lines from the index (as synced above, or newer).
+        let idx = index.read();
+        for c in &page_rows {
+            if let Some(e) = idx.get(c.id) {
+                labels.insert(
+                    c.id,
+                    Label {
+                        name: e.name.clone(),
+                        city: e.city.clone(),
+                        region: e.region.clone(),
+                        license_verified_until: e.license_verified_until,
+                        techniques: technique::CATALOGUE
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| e.technique_mask & (1i64 << i) != 0)
+                            .map(|(_, t)| t.slug.to_string())
+                            .collect(),
+                    },
+                );
+            }
+        }
+        (total, page_rows, distances)
+    };
+
+    let versions: Vec<(i64, i64)> = page_rows
+        .iter()
+        .map(|c| (c.id, c.schedule_version))
+        .collect();
+    let Some(next_free) = oracle.next_free(conn, &versions)? else {
+        return Ok(None);
+    };
+    let hits = page_rows
+        .into_iter()
+        .map(|c| {
+            let l = labels.remove(&c.id).unwrap_or_default();
+            let mut ts = l.techniques;
+            ts.sort_by_key(|s| technique::CATALOGUE.iter().position(|t| t.slug == s));
+            SearchHit {
+                id: c.id,
+                name: l.name,
+                city: l.city.map(|city| match l.region {
+                    Some(r) => format!("{city}, {r}"),
+                    None => city,
+                }),
+                techniques: ts,
+                training_hours: c.verified_hours,
+                hours_verified: c.verified_hours >= HOURS_BADGE,
+                license_verified: license_counts(l.license_verified_until, today),
+                distance_km: distances.get(&c.id).map(|d| (d * 10.0).round() / 10.0),
+                price_from_cents: c.price_from_cents,
+                next_free_at: next_free
+                    .get(&c.id)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            }
+        })
+        .collect();
+    Ok(Some(SearchResult {
+        total,
+        page: p.page,
+        per_page: p.per_page,
+        hits,
+    }))
+}
+
+/// The first `end` of `rows` in the order of `key` (total: every key ends with an id), each key
+/// computed once: a partial selection of the keys, then a sort of those kept. A squared chord
+/// orders by its bits, as chords are never negative.
+fn first_in_order<R: Copy, K: Ord>(rows: &[R], end: usize, key: impl Fn(&R) -> K) -> Vec<R> {
+    let mut keyed: Vec<(K, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key(r), i as u32))
+        .collect();
+    if keyed.len() > end {
+        keyed.select_nth_unstable(end);
+        keyed.truncate(end);
+    }
+    keyed.sort_unstable();
+    keyed.iter().map(|&(_, i)| rows[i as usize]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_in_order;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The first rows in key order are those of a full sort by the comparison the distance
+        /// order means (no distance first, then the nearest, then the id), whatever the page's end.
+        #[test]
+        fn first_in_order_is_the_start_of_the_sorted_rows(
+            rows in proptest::collection::vec(proptest::option::weighted(0.9, 0.0f64..10.0), 0..200),
+            end in 0usize..250,
+        ) {
+            // Distinct ids, as in a search.
+            let rows: Vec<(Option<f64>, i64)> =
+                rows.iter().enumerate().map(|(i, &d)| (d, i as i64)).collect();
+            let mut sorted = rows.clone();
+            sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.1.cmp(&b.1)));
+            sorted.truncate(end);
+            let first = first_in_order(&rows, end, |&(d, id)| (d.map(f64::to_bits), id));
+            prop_assert_eq!(first, sorted);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The search engine: the directory index (every therapist's searchable listing in memory,
+//! kept in step with the database by stamps: [`index`]), the schedule caches (free slots, free
+//! days and next free times kept per schedule version: [`schedules`]) and the search that reads
+//! both ([`engine`]). [`SearchEngine`] is its face: the application state holds one, and the
+//! services ask it for searches and free slots. It imports no service.
+
+pub mod engine;
+pub mod index;
+pub mod schedules;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::db::{DbConnection, Pool};
+use crate::error::AppError;
+pub use engine::{SearchParams, SearchResult};
+pub use index::DirectoryIndex;
+pub use schedules::{RawSlots, ScheduleCache};
+
+/// The directory index and the schedule caches of one database, shared by every request.
+#[derive(Default)]
+pub struct SearchEngine {
+    /// The directory's searchable columns in memory.
+    pub directory: Arc<DirectoryIndex>,
+    /// Free slots computed per schedule version.
+    pub schedules: Arc<ScheduleCache>,
+}
+
+impl SearchEngine {
+    /// An engine with the directory loaded (a large directory takes a second or two; done before
+    /// the server takes requests, so no request waits for it).
+    pub fn load(conn: &mut DbConnection) -> Result<SearchEngine, AppError> {
+        let engine = SearchEngine::default();
+        drop(engine.directory.sync(conn)?);
+        Ok(engine)
+    }
+
+    /// A directory search for a request (see [`engine::search_request`]).
+    pub async fn search(
+        &self,
+        pool: &Pool,
+        sqlite: bool,
+        params: SearchParams,
+        today: NaiveDate,
+    ) -> Result<SearchResult, AppError> {
+        engine::search_request(
+            pool,
+            sqlite,
+            &self.directory,
+            &self.schedules,
+            params,
+            today,
+        )
+        .await
+    }
+
+    /// A therapist's free slots for one service over `dates` (see [`schedules::slots_request`]).
+    pub async fn slots(
+        &self,
+        pool: &Pool,
+        sqlite: bool,
+        therapist_and_service: (i64, i64),
+        dates: (NaiveDate, NaiveDate),
+    ) -> Result<Arc<RawSlots>, AppError> {
+        schedules::slots_request(
+            pool,
+            sqlite,
+            &self.directory,
+            &self.schedules,
+            therapist_and_service,
+            dates,
+        )
+        .await
+    }
+}
