@@ -17,7 +17,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpRequest, ResponseError};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,6 +37,10 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
         .trim();
     (!token.is_empty() && token.len() <= 128).then(|| token.to_string())
 }
+
+/// The user a bearer token of this request resolved to (kept in the request's extensions).
+#[derive(Clone)]
+struct ResolvedToken(String, User);
 
 /// The caller, authenticated by a live bearer token (401 otherwise).
 pub struct ApiUser {
@@ -63,6 +67,15 @@ impl FromRequest for ApiUser {
         let req = req.clone();
         Box::pin(async move {
             let token = bearer_token(&req).ok_or(AppError::Unauthorized)?;
+            // Resolved once per request: the route's guard and the handler's extractor share it.
+            if let Some(ResolvedToken(t, user)) = req.extensions().get::<ResolvedToken>() {
+                if *t == token {
+                    return Ok(ApiUser {
+                        user: user.clone(),
+                        token,
+                    });
+                }
+            }
             let state = app_state(&req);
             let t = token.clone();
             let user = with_conn(&state.pool, move |conn| {
@@ -70,6 +83,8 @@ impl FromRequest for ApiUser {
             })
             .await?
             .ok_or(AppError::Unauthorized)?;
+            req.extensions_mut()
+                .insert(ResolvedToken(token.clone(), user.clone()));
             Ok(ApiUser { user, token })
         })
     }
