@@ -66,10 +66,6 @@ fn base_of(page: Page) -> String {
     serde_urlencoded::to_string(per_page_pair(page).as_slice()).unwrap_or_default()
 }
 
-fn require_admin(user: As<access::Admin>) -> PageResult<(access::Admin, PageCtx)> {
-    Ok((user.who, user.ctx))
-}
-
 /// A form with a reason (reject, suspend, reinstate).
 #[derive(Debug, Default, Deserialize)]
 pub struct ReasonForm {
@@ -95,7 +91,7 @@ pub struct DashboardPage {
 }
 
 pub async fn dashboard(req: HttpRequest, user: As<access::Admin>) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     let state = app_state(&req);
     let d = with_conn(&state.pool, admin::dashboard).await?;
     render(StatusCode::OK, &DashboardPage { ctx, d })
@@ -177,7 +173,7 @@ pub async fn licenses(
     user: As<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     let page = page_of(&q)?;
     licenses_page(&req, ctx, page, None).await
 }
@@ -213,7 +209,7 @@ pub async fn credential_verify(
     path: web::Path<(String, i64)>,
     _form: CsrfForm<EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let (admin, _) = require_admin(user)?;
+    let admin = user.who;
     let (segment, id) = path.into_inner();
     let (kind, back, what) = queue(&segment);
     decide(&req, admin, kind, id, None).await?;
@@ -228,7 +224,9 @@ pub async fn credential_reject(
     path: web::Path<(String, i64)>,
     CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> PageResult<HttpResponse> {
-    let (admin, ctx) = require_admin(user)?;
+    let As {
+        who: admin, ctx, ..
+    } = user;
     let (segment, id) = path.into_inner();
     let (kind, back, what) = queue(&segment);
     match decide(&req, admin, kind, id, Some(form.reason.clone())).await {
@@ -326,7 +324,7 @@ pub async fn training(
     user: As<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     let page = page_of(&q)?;
     training_page(&req, ctx, page, None).await
 }
@@ -370,7 +368,7 @@ pub async fn therapists(
     user: As<access::Admin>,
     q: web::Query<TherapistSearch>,
 ) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     let q = q.into_inner();
     let page = page_of(&q.paging)?;
     let text = q.q.unwrap_or_default();
@@ -471,7 +469,7 @@ pub async fn therapist(
     user: As<access::Admin>,
     id: web::Path<i64>,
 ) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     therapist_page(&req, ctx, id.into_inner(), String::new(), None).await
 }
 
@@ -482,7 +480,9 @@ async fn change_standing(
     form: ReasonForm,
     suspend: bool,
 ) -> PageResult<HttpResponse> {
-    let (admin, ctx) = require_admin(user)?;
+    let As {
+        who: admin, ctx, ..
+    } = user;
     let state = app_state(&req);
     let reason = form.reason.clone();
     let done = with_conn(&state.pool, move |conn| {
@@ -560,7 +560,7 @@ pub async fn flagged(
     user: As<access::Admin>,
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     let page = page_of(&q)?;
     let state = app_state(&req);
     let (total, rows) = with_conn(&state.pool, move |conn| {
@@ -639,7 +639,7 @@ async fn admins_page(
 }
 
 pub async fn admins(req: HttpRequest, user: As<access::Admin>) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     admins_page(&req, ctx, String::new(), String::new(), FieldErrors::new()).await
 }
 
@@ -648,7 +648,9 @@ pub async fn invite_admin(
     user: As<access::Admin>,
     CsrfForm(form): CsrfForm<AdminForm>,
 ) -> PageResult<HttpResponse> {
-    let (admin, ctx) = require_admin(user)?;
+    let As {
+        who: admin, ctx, ..
+    } = user;
     let input = RegisterInput {
         email: form.email.clone(),
         password: form.password,
@@ -709,7 +711,7 @@ pub async fn audit(
     user: As<access::Admin>,
     q: web::Query<AuditQuery>,
 ) -> PageResult<HttpResponse> {
-    let (_, ctx) = require_admin(user)?;
+    let ctx = user.ctx;
     let q = q.into_inner();
     let (status, errors, search) = match q.parse() {
         Ok(s) => (StatusCode::OK, FieldErrors::new(), Some(s)),
