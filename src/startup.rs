@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::domain::account::Role;
 use crate::error::{ApiError, AppError};
+use crate::http::guard;
 pub use crate::http::AppState;
 use crate::services::access::{Admin, Client, Therapist};
 use crate::services::rate_limit::IpLimiter;
@@ -202,20 +203,18 @@ impl RouteDef {
         let api = self.path.starts_with("/api/");
         match (self.access, api) {
             (Access::Public | Access::Token, _) => route,
-            (Access::Signed, false) => route.wrap(from_fn(pages::guard_signed_pages)),
-            (Access::Signed, true) => route.wrap(from_fn(api::guard_signed_api)),
-            (Access::Only(Role::Admin), false) => route.wrap(from_fn(pages::guard_pages::<Admin>)),
-            (Access::Only(Role::Admin), true) => route.wrap(from_fn(api::guard_api::<Admin>)),
+            (Access::Signed, false) => route.wrap(from_fn(guard::<pages::LoggedIn>)),
+            (Access::Signed, true) => route.wrap(from_fn(guard::<api::ApiUser>)),
+            (Access::Only(Role::Admin), false) => route.wrap(from_fn(guard::<pages::As<Admin>>)),
+            (Access::Only(Role::Admin), true) => route.wrap(from_fn(guard::<api::ApiAs<Admin>>)),
             (Access::Only(Role::Therapist), false) => {
-                route.wrap(from_fn(pages::guard_pages::<Therapist>))
+                route.wrap(from_fn(guard::<pages::As<Therapist>>))
             }
             (Access::Only(Role::Therapist), true) => {
-                route.wrap(from_fn(api::guard_api::<Therapist>))
+                route.wrap(from_fn(guard::<api::ApiAs<Therapist>>))
             }
-            (Access::Only(Role::Client), false) => {
-                route.wrap(from_fn(pages::guard_pages::<Client>))
-            }
-            (Access::Only(Role::Client), true) => route.wrap(from_fn(api::guard_api::<Client>)),
+            (Access::Only(Role::Client), false) => route.wrap(from_fn(guard::<pages::As<Client>>)),
+            (Access::Only(Role::Client), true) => route.wrap(from_fn(guard::<api::ApiAs<Client>>)),
         }
     }
 
@@ -369,9 +368,9 @@ pub fn route_table() -> Vec<RouteDef> {
 /// is not an answer to someone who may not call the route at all).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let mut api = web::scope("/api/v1");
-    let mut api_admin = web::scope("/admin").wrap(from_fn(api::guard_api::<Admin>));
-    let mut admin = web::scope("/admin").wrap(from_fn(pages::guard_pages::<Admin>));
-    let mut therapist = web::scope("/therapist").wrap(from_fn(pages::guard_pages::<Therapist>));
+    let mut api_admin = web::scope("/admin").wrap(from_fn(guard::<api::ApiAs<Admin>>));
+    let mut admin = web::scope("/admin").wrap(from_fn(guard::<pages::As<Admin>>));
+    let mut therapist = web::scope("/therapist").wrap(from_fn(guard::<pages::As<Therapist>>));
     for r in route_table() {
         match r.scope() {
             None => {

@@ -13,11 +13,9 @@ pub mod screening;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -110,37 +108,6 @@ impl<P: Proof> FromRequest for ApiAs<P> {
                 token,
             })
         })
-    }
-}
-
-/// Guards a scope or a route of the API for one role (`startup::routes`), whatever its
-/// handlers take: 401 without a live token, 403 for another role.
-pub async fn guard_api<P: Proof>(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let (http, mut payload) = req.into_parts();
-    match ApiAs::<P>::from_request(&http, &mut payload).await {
-        Ok(_) => Ok(next
-            .call(ServiceRequest::from_parts(http, payload))
-            .await?
-            .map_into_left_body()),
-        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
-    }
-}
-
-/// Guards one route of the API for any caller with a live token: 401 otherwise.
-pub async fn guard_signed_api(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let (http, mut payload) = req.into_parts();
-    match ApiUser::from_request(&http, &mut payload).await {
-        Ok(_) => Ok(next
-            .call(ServiceRequest::from_parts(http, payload))
-            .await?
-            .map_into_left_body()),
-        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
     }
 }
 

@@ -3,8 +3,11 @@
 
 use std::net::IpAddr;
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use crate::config::Settings;
 use crate::db::Pool;
@@ -86,4 +89,24 @@ pub fn ics_response(body: String, appointment_id: Option<i64>) -> HttpResponse {
 pub fn feed_url(req: &HttpRequest, token: &str) -> String {
     let info = req.connection_info();
     format!("{}://{}/calendar/{token}.ics", info.scheme(), info.host())
+}
+
+/// Runs the extractor `E` before a scope or a route (`startup::routes` wraps them in it): when it
+/// fails (nobody logged in, another role), its error is the answer and the handler never runs,
+/// whatever the handler itself takes. Extractors that prove who is calling read no body.
+pub async fn guard<E: FromRequest>(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let (http, payload) = req.into_parts();
+    match E::extract(&http).await {
+        Ok(_) => Ok(next
+            .call(ServiceRequest::from_parts(http, payload))
+            .await?
+            .map_into_left_body()),
+        Err(e) => {
+            let e: actix_web::Error = e.into();
+            Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body())
+        }
+    }
 }

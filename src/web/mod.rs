@@ -17,12 +17,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -226,37 +226,6 @@ impl<P: Proof> FromRequest for As<P> {
             let ctx = PageCtx::build(&req, Some(&session));
             Ok(As { who, session, ctx })
         })
-    }
-}
-
-/// Guards a scope or a route of pages for one role (`startup::routes`), whatever its handlers
-/// take: anonymous visitors go to the login page, other roles get the 403 page.
-pub async fn guard_pages<P: Proof>(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let (http, payload) = req.into_parts();
-    match As::<P>::extract(&http).await {
-        Ok(_) => Ok(next
-            .call(ServiceRequest::from_parts(http, payload))
-            .await?
-            .map_into_left_body()),
-        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
-    }
-}
-
-/// Guards one route for any logged-in person: anonymous visitors go to the login page.
-pub async fn guard_signed_pages(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let (http, payload) = req.into_parts();
-    match LoggedIn::extract(&http).await {
-        Ok(_) => Ok(next
-            .call(ServiceRequest::from_parts(http, payload))
-            .await?
-            .map_into_left_body()),
-        Err(e) => Ok(ServiceResponse::new(http, e.error_response()).map_into_right_body()),
     }
 }
 
