@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{ApiAs, ListOut, UserOut};
+use crate::domain::audit as audit_words;
 use crate::domain::credential::CredentialStatus;
+use crate::domain::license_lookup;
 use crate::domain::paging::{Page, PageQuery};
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
@@ -42,6 +44,10 @@ pub struct DecisionOut {
     pub status: String,
     /// RFC 3339, UTC.
     pub decided_at: Option<String>,
+    /// The admin who decided (user id).
+    pub decided_by: Option<i64>,
+    /// Their name and role, "Ada Admin (admin)", while they are on file.
+    pub decided_by_name: Option<String>,
     pub rejection_reason: Option<String>,
 }
 
@@ -53,6 +59,8 @@ fn history(h: Vec<Decision>) -> Vec<DecisionOut> {
             what: d.what,
             status: d.status,
             decided_at: d.decided_at.map(rfc3339),
+            decided_by: d.decided_by,
+            decided_by_name: d.decided_by_name,
             rejection_reason: d.rejection_reason,
         })
         .collect()
@@ -73,6 +81,11 @@ pub struct LicenseQueueOut {
     pub rejection_reason: Option<String>,
     /// Earlier decisions on this therapist's credentials, newest first.
     pub history: Vec<DecisionOut>,
+    /// The board whose public license lookup covers the jurisdiction, when the curated table
+    /// (`data/license_lookup.tsv`) has one.
+    pub lookup_board: Option<String>,
+    /// That board's public license lookup page.
+    pub lookup_url: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/licenses", tag = "admin",
@@ -96,7 +109,10 @@ pub async fn licenses(
         .into_iter()
         .map(|q| {
             let l = q.item.license;
+            let lookup = license_lookup::for_jurisdiction(&l.jurisdiction);
             LicenseQueueOut {
+                lookup_board: lookup.map(|b| b.board.clone()),
+                lookup_url: lookup.map(|b| b.url.clone()),
                 id: l.id,
                 therapist_id: l.therapist_id,
                 therapist_name: q.item.therapist_name,
@@ -674,8 +690,15 @@ pub struct AuditOut {
     pub id: i64,
     pub actor_user_id: Option<i64>,
     pub actor_email: Option<String>,
+    /// The actor's name and role, while they are on file.
+    pub actor_name: Option<String>,
+    pub actor_role: Option<String>,
     pub action: String,
+    /// What a person reads for the action ("License verified").
+    pub action_label: String,
     pub object_type: String,
+    /// What a person reads for the object type ("Training record").
+    pub object_type_label: String,
     pub object_id: Option<i64>,
     pub summary: String,
     /// RFC 3339, UTC.
@@ -684,8 +707,8 @@ pub struct AuditOut {
 
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin",
     params(("actor" = Option<String>, Query, description = "user id or email"),
-           ("action" = Option<String>, Query, description = "action prefix, e.g. license."),
-           ("object_type" = Option<String>, Query), ("object_id" = Option<i64>, Query),
+           ("action" = Option<String>, Query, description = "action prefix, e.g. license., or an action's label, e.g. License verified"),
+           ("object_type" = Option<String>, Query, description = "e.g. training_record, or its label, Training record"), ("object_id" = Option<i64>, Query),
            ("from" = Option<String>, Query, description = "YYYY-MM-DD, inclusive (UTC)"),
            ("to" = Option<String>, Query, description = "YYYY-MM-DD, inclusive (UTC)"),
            ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 100")),
@@ -702,10 +725,14 @@ pub async fn audit(
     let (total, rows) = with_conn(&state.pool, move |conn| admin::audit_log(conn, &search)).await?;
     let results = rows
         .into_iter()
-        .map(|(e, email)| AuditOut {
+        .map(|(e, actor)| AuditOut {
             id: e.id,
             actor_user_id: e.actor_user_id,
-            actor_email: email,
+            actor_email: actor.as_ref().map(|p| p.email.clone()),
+            actor_name: actor.as_ref().map(|p| p.name.clone()),
+            actor_role: actor.map(|p| p.role),
+            action_label: audit_words::action_label(&e.action).to_string(),
+            object_type_label: audit_words::object_type_label(&e.object_type).to_string(),
             action: e.action,
             object_type: e.object_type,
             object_id: e.object_id,

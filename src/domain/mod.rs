@@ -2,9 +2,11 @@
 
 pub mod account;
 pub mod appointment;
+pub mod audit;
 pub mod availability;
 pub mod credential;
 pub mod gazetteer;
+pub mod license_lookup;
 pub mod paging;
 pub mod profile;
 pub mod schedule;

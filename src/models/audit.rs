@@ -1,12 +1,11 @@
 //! The audit log: append-only (triggers refuse updates and deletes), never health answers.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{audit_log, users};
+use crate::db::schema::audit_log;
 use crate::db::{Backend, DbConnection};
+use crate::models::user::{people, Person};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
@@ -102,10 +101,23 @@ fn filtered(f: &AuditFilter) -> audit_log::BoxedQuery<'static, Backend> {
     q
 }
 
-/// An audit row with its actor's email (if the actor is a user still on file).
-pub type AuditRow = (AuditEntry, Option<String>);
+/// An audit row with its actor (if the actor is a user still on file).
+pub type AuditRow = (AuditEntry, Option<Person>);
 
-/// A page of matching rows, newest first, each with its actor's email (if any).
+/// The rows with their actors.
+pub fn with_actors(conn: &mut DbConnection, rows: Vec<AuditEntry>) -> QueryResult<Vec<AuditRow>> {
+    let actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_user_id).collect();
+    let people = people(conn, &actor_ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let actor = r.actor_user_id.and_then(|id| people.get(&id).cloned());
+            (r, actor)
+        })
+        .collect())
+}
+
+/// A page of matching rows, newest first, each with its actor (if any).
 pub fn search(
     conn: &mut DbConnection,
     f: &AuditFilter,
@@ -119,20 +131,5 @@ pub fn search(
         .limit(limit)
         .select(AuditEntry::as_select())
         .load(conn)?;
-    let actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_user_id).collect();
-    let emails: HashMap<i64, String> = users::table
-        .filter(users::id.eq_any(&actor_ids))
-        .select((users::id, users::email))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
-    Ok((
-        total,
-        rows.into_iter()
-            .map(|r| {
-                let email = r.actor_user_id.and_then(|id| emails.get(&id).cloned());
-                (r, email)
-            })
-            .collect(),
-    ))
+    Ok((total, with_actors(conn, rows)?))
 }

@@ -53,3 +53,39 @@ impl User {
             .unwrap_or(crate::domain::account::Role::Client)
     }
 }
+
+/// Who did something, as lists and logs name them: name, email and role.
+#[derive(Debug, Clone, Queryable)]
+pub struct Person {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+}
+
+impl Person {
+    /// "Ada Admin (admin)".
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.name, self.role)
+    }
+}
+
+/// The people with these ids (those still on file), by id.
+pub fn people(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Person>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::name, users::email, users::role))
+        .load::<Person>(conn)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
+}

@@ -12,6 +12,7 @@ use crate::db::schema::{appointments, licenses, services, therapists, training_r
 use crate::db::{lower, write_transaction, Backend, DbConnection};
 use crate::domain::account::{Email, Role};
 use crate::domain::appointment::AppointmentStatus;
+use crate::domain::audit as audit_words;
 use crate::domain::credential::CredentialStatus;
 use crate::domain::paging::Page;
 use crate::domain::screening::Outcome;
@@ -22,7 +23,7 @@ use crate::models::credential::{
 };
 use crate::models::now;
 use crate::models::therapist::Therapist;
-use crate::models::user::User;
+use crate::models::user::{people, Person, User};
 use crate::services::access::{Admin, Proof};
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::profile::refresh_summary;
@@ -36,8 +37,15 @@ fn offset(page: i64, per_page: i64) -> i64 {
     (page.max(1) - 1).saturating_mul(per_page)
 }
 
-/// A reason (1 to 500 characters once trimmed), or the field error `message`.
-fn parse_reason(reason: Option<&str>, message: &str) -> Result<String, AppError> {
+/// What a missing or too long reason says, per decision.
+pub const REJECT_REASON_MESSAGE: &str = "Give the therapist a reason (up to 500 characters).";
+pub const SUSPEND_REASON_MESSAGE: &str =
+    "Say why the therapist is suspended (up to 500 characters).";
+pub const REINSTATE_REASON_MESSAGE: &str =
+    "Say why the therapist is reinstated (up to 500 characters).";
+
+/// A reason (1 to 500 characters once trimmed), or the field error `message` on `reason`.
+pub fn parse_reason(reason: Option<&str>, message: &str) -> Result<String, AppError> {
     match reason.map(str::trim) {
         Some(r) if !r.is_empty() && r.chars().count() <= REASON_MAX_CHARS => Ok(r.to_string()),
         _ => Err(AppError::field("reason", message)),
@@ -94,6 +102,10 @@ pub struct Decision {
     pub what: String,
     pub status: String,
     pub decided_at: Option<NaiveDateTime>,
+    /// The admin who decided (user id), and their name and role ("Ada Admin (admin)") while
+    /// they are on file.
+    pub decided_by: Option<i64>,
+    pub decided_by_name: Option<String>,
     pub rejection_reason: Option<String>,
 }
 
@@ -110,7 +122,16 @@ fn histories(
     therapist_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<Decision>>, AppError> {
     let mut out: HashMap<i64, Vec<Decision>> = HashMap::new();
-    for l in credential::decided_licenses_of(conn, therapist_ids)? {
+    let licenses = credential::decided_licenses_of(conn, therapist_ids)?;
+    let training = credential::decided_training_of(conn, therapist_ids)?;
+    let deciders: Vec<i64> = licenses
+        .iter()
+        .filter_map(|l| l.decided_by)
+        .chain(training.iter().filter_map(|t| t.decided_by))
+        .collect();
+    let people = people(conn, &deciders)?;
+    let name_of = |id: Option<i64>| id.and_then(|id| people.get(&id)).map(Person::label);
+    for l in licenses {
         out.entry(l.therapist_id).or_default().push(Decision {
             kind: "license",
             id: l.id,
@@ -120,16 +141,20 @@ fn histories(
             ),
             status: l.status,
             decided_at: l.decided_at,
+            decided_by: l.decided_by,
+            decided_by_name: name_of(l.decided_by),
             rejection_reason: l.rejection_reason,
         });
     }
-    for t in credential::decided_training_of(conn, therapist_ids)? {
+    for t in training {
         out.entry(t.therapist_id).or_default().push(Decision {
             kind: "training",
             id: t.id,
             what: format!("Training: {}, {} hours", t.program, t.hours),
             status: t.status,
             decided_at: t.decided_at,
+            decided_by: t.decided_by,
+            decided_by_name: name_of(t.decided_by),
             rejection_reason: t.rejection_reason,
         });
     }
@@ -338,8 +363,8 @@ pub struct TherapistDetail {
     pub training: Vec<TrainingRecord>,
     /// Active appointments still to come: the admin handles them after a suspension.
     pub upcoming: Vec<UpcomingAppointment>,
-    /// Suspensions and reinstatements, oldest first.
-    pub standing_history: Vec<AuditEntry>,
+    /// Suspensions and reinstatements, oldest first, each with the admin who made it.
+    pub standing_history: Vec<AuditRow>,
 }
 
 pub fn therapist_detail(
@@ -351,10 +376,11 @@ pub fn therapist_detail(
     let licenses = credential::licenses_of(conn, therapist_id)?;
     let training = credential::training_of(conn, therapist_id)?;
     let upcoming = upcoming_of(conn, therapist_id)?;
-    let standing_history = audit::for_object(conn, "therapist", therapist_id)?
+    let standing: Vec<AuditEntry> = audit::for_object(conn, "therapist", therapist_id)?
         .into_iter()
         .filter(|e| e.action.starts_with("therapist."))
         .collect();
+    let standing_history = audit::with_actors(conn, standing)?;
     Ok(TherapistDetail {
         therapist,
         name: user.name,
@@ -385,10 +411,7 @@ pub fn suspend(
     reason: Option<&str>,
 ) -> Result<Standing, AppError> {
     let admin_id = admin.id();
-    let reason = parse_reason(
-        reason,
-        "Say why the therapist is suspended (up to 500 characters).",
-    )?;
+    let reason = parse_reason(reason, SUSPEND_REASON_MESSAGE)?;
     let now = now();
     write_transaction(conn, |conn| {
         let t = Therapist::find(conn, therapist_id)?;
@@ -430,10 +453,7 @@ pub fn reinstate(
     reason: Option<&str>,
 ) -> Result<Standing, AppError> {
     let admin_id = admin.id();
-    let reason = parse_reason(
-        reason,
-        "Say why the therapist is reinstated (up to 500 characters).",
-    )?;
+    let reason = parse_reason(reason, REINSTATE_REASON_MESSAGE)?;
     let now = now();
     write_transaction(conn, |conn| {
         let t = Therapist::find(conn, therapist_id)?;
@@ -555,8 +575,10 @@ pub fn admins(conn: &mut DbConnection) -> Result<Vec<User>, AppError> {
 pub struct AuditQuery {
     /// A user id or an email.
     pub actor: Option<String>,
-    /// An action prefix, for example `license.`.
+    /// An action prefix, for example `license.`, or an action's label (`License verified`,
+    /// see `domain::audit::ACTIONS`).
     pub action: Option<String>,
+    /// An object type (`training_record`) or its label (`Training record`).
     pub object_type: Option<String>,
     pub object_id: Option<String>,
     /// `YYYY-MM-DD`, inclusive, UTC.
@@ -620,18 +642,22 @@ impl AuditQuery {
                 None
             }
         };
-        let action = blank(&self.action).map(str::to_ascii_lowercase);
+        let action = blank(&self.action).map(|a| {
+            audit_words::action_code(a).map_or_else(|| a.to_ascii_lowercase(), str::to_string)
+        });
         if action.as_deref().is_some_and(|a| !is_code(a)) {
             err(
                 "action",
-                "Give the start of an action, such as license. or therapist.suspend.",
+                "Choose an action from the list (or give the start of one, such as license.).",
             );
         }
-        let object_type = blank(&self.object_type).map(str::to_ascii_lowercase);
+        let object_type = blank(&self.object_type).map(|t| {
+            audit_words::object_type_code(t).map_or_else(|| t.to_ascii_lowercase(), str::to_string)
+        });
         if object_type.as_deref().is_some_and(|a| !is_code(a)) {
             err(
                 "object_type",
-                "Give an object type, such as license, training_record, therapist or user.",
+                "Choose a kind of record from the list, such as License or Training record.",
             );
         }
         let object_id = match blank(&self.object_id) {
@@ -738,10 +764,7 @@ pub fn decide(
     let reason = if verify {
         None
     } else {
-        Some(parse_reason(
-            reason,
-            "Give the therapist a reason (up to 500 characters).",
-        )?)
+        Some(parse_reason(reason, REJECT_REASON_MESSAGE)?)
     };
     let status = if verify {
         CredentialStatus::Verified

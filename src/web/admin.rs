@@ -7,12 +7,14 @@ use askama::Template;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
+use crate::domain::audit as audit_words;
 use crate::domain::credential::{license_counts, CredentialStatus};
+use crate::domain::license_lookup::{self, LicenseLookup};
 use crate::domain::paging::{Page, PageQuery, DEFAULT_PER_PAGE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{AuditEntry, AuditRow};
 use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
-use crate::models::user::User;
+use crate::models::user::{Person, User};
 use crate::services::access;
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{
@@ -20,7 +22,6 @@ use crate::services::admin::{
     TherapistRow,
 };
 use crate::services::with_conn;
-use crate::web::auth::EmptyForm;
 use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
 
@@ -66,19 +67,114 @@ fn base_of(page: Page) -> String {
     serde_urlencoded::to_string(per_page_pair(page).as_slice()).unwrap_or_default()
 }
 
-/// A form with a reason (reject, suspend, reinstate).
+/// A form of a decision: verify (the box alone), reject, suspend, reinstate (a reason).
+/// `confirm` is the page's confirmation step, the "I have checked ..." box that verify, reject
+/// and suspend require; the API has no such step.
 #[derive(Debug, Default, Deserialize)]
 pub struct ReasonForm {
     #[serde(default)]
     pub reason: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
-/// The reject form that failed, to show again with its error.
+impl ReasonForm {
+    fn confirmed(&self) -> bool {
+        self.confirm
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty())
+    }
+}
+
+/// A verify or reject form that failed, to show again with its errors next to its fields.
 #[derive(Debug, Clone, Default)]
-pub struct RejectAttempt {
+pub struct DecideAttempt {
     pub id: i64,
+    pub verify: bool,
     pub reason: String,
-    pub error: String,
+    pub confirmed: bool,
+    /// `confirm` and `reason`.
+    pub errors: FieldErrors,
+}
+
+/// The verify and reject forms of a queue page, with the attempt that failed (if any).
+#[derive(Debug, Clone)]
+pub struct QueueForms {
+    pub attempt: Option<DecideAttempt>,
+    /// "License" or "Training record".
+    pub what: &'static str,
+}
+
+impl QueueForms {
+    fn on(&self, id: &i64, verify: bool) -> Option<&DecideAttempt> {
+        self.attempt
+            .as_ref()
+            .filter(|a| a.id == *id && a.verify == verify)
+    }
+    pub fn verify_error(&self, id: &i64) -> Option<&str> {
+        self.on(id, true)
+            .and_then(|a| a.errors.get("confirm"))
+            .map(String::as_str)
+    }
+    pub fn reject_confirm_error(&self, id: &i64) -> Option<&str> {
+        self.on(id, false)
+            .and_then(|a| a.errors.get("confirm"))
+            .map(String::as_str)
+    }
+    pub fn reason_error(&self, id: &i64) -> Option<&str> {
+        self.on(id, false)
+            .and_then(|a| a.errors.get("reason"))
+            .map(String::as_str)
+    }
+    pub fn reason_value(&self, id: &i64) -> &str {
+        self.on(id, false).map_or("", |a| a.reason.as_str())
+    }
+    pub fn reject_checked(&self, id: &i64) -> bool {
+        self.on(id, false).is_some_and(|a| a.confirmed)
+    }
+    /// The failed attempt's errors as (field id, message), for the summary at the top.
+    pub fn summary(&self) -> Vec<(String, String)> {
+        let Some(a) = &self.attempt else {
+            return Vec::new();
+        };
+        a.errors
+            .iter()
+            .map(|(field, msg)| {
+                let anchor = match (field.as_str(), a.verify) {
+                    ("reason", _) => format!("reason-{}", a.id),
+                    (_, true) => format!("confirm-verify-{}", a.id),
+                    (_, false) => format!("confirm-reject-{}", a.id),
+                };
+                (anchor, msg.clone())
+            })
+            .collect()
+    }
+}
+
+/// What a missing confirmation says.
+fn verify_unconfirmed(kind: Credential) -> &'static str {
+    match kind {
+        Credential::License => {
+            "Tick the box to confirm you checked this license with the issuing body."
+        }
+        Credential::Training => {
+            "Tick the box to confirm you checked this training record's certificate."
+        }
+    }
+}
+
+const REJECT_UNCONFIRMED: &str =
+    "Tick the box to confirm the rejection: the therapist sees your reason.";
+const SUSPEND_UNCONFIRMED: &str =
+    "Tick the box to confirm the suspension: the therapist leaves search at once.";
+
+/// The field message of a validation error, or `fallback`.
+fn field_message(e: AppError, field: &str, fallback: &str) -> String {
+    match e {
+        AppError::Validation { fields, .. } => fields.get(field).cloned(),
+        _ => None,
+    }
+    .unwrap_or_else(|| fallback.to_string())
 }
 
 // ---- Dashboard -----------------------------------------------------------------------------
@@ -107,25 +203,17 @@ pub struct LicensesPage {
     pub paging: Paging,
     pub expiring: Vec<ExpiringLicense>,
     pub expiring_total: i64,
-    pub attempt: Option<RejectAttempt>,
+    pub forms: QueueForms,
     pub today: NaiveDate,
 }
 
 impl LicensesPage {
-    pub fn reason_value(&self, id: &i64) -> &str {
-        match &self.attempt {
-            Some(a) if a.id == *id => &a.reason,
-            _ => "",
-        }
-    }
-    pub fn reason_error(&self, id: &i64) -> Option<&str> {
-        match &self.attempt {
-            Some(a) if a.id == *id => Some(&a.error),
-            _ => None,
-        }
-    }
     pub fn days_left(&self, l: &License) -> i64 {
         (l.expires_on - self.today).num_days()
+    }
+    /// The issuing state's public license lookup, when the curated table has one.
+    pub fn lookup(&self, l: &License) -> Option<&'static LicenseLookup> {
+        license_lookup::for_jurisdiction(&l.jurisdiction)
     }
 }
 
@@ -133,7 +221,7 @@ async fn licenses_page(
     req: &HttpRequest,
     ctx: PageCtx,
     page: Page,
-    attempt: Option<RejectAttempt>,
+    attempt: Option<DecideAttempt>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let ((total, items), (expiring_total, expiring)) = with_conn(&state.pool, move |conn| {
@@ -162,7 +250,10 @@ async fn licenses_page(
             },
             expiring,
             expiring_total,
-            attempt,
+            forms: QueueForms {
+                attempt,
+                what: "License",
+            },
             today: Utc::now().date_naive(),
         },
     )
@@ -202,22 +293,49 @@ fn queue(segment: &str) -> (Credential, &'static str, &'static str) {
     }
 }
 
-/// `POST /admin/{licenses|training}/{id}/verify`.
+/// The queue page again (its first page) with the decision that failed, 422.
+async fn queue_again(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    kind: Credential,
+    attempt: DecideAttempt,
+) -> PageResult<HttpResponse> {
+    match kind {
+        Credential::License => licenses_page(req, ctx, Page::default(), Some(attempt)).await,
+        Credential::Training => training_page(req, ctx, Page::default(), Some(attempt)).await,
+    }
+}
+
+/// `POST /admin/{licenses|training}/{id}/verify`: without the confirmation box ticked the
+/// queue comes back with the message next to that box, and the credential stays submitted.
 pub async fn credential_verify(
     req: HttpRequest,
     user: As<access::Admin>,
     path: web::Path<(String, i64)>,
-    _form: CsrfForm<EmptyForm>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> PageResult<HttpResponse> {
-    let admin = user.who;
+    let As {
+        who: admin, ctx, ..
+    } = user;
     let (segment, id) = path.into_inner();
     let (kind, back, what) = queue(&segment);
+    if !form.confirmed() {
+        let mut errors = FieldErrors::new();
+        errors.insert("confirm".into(), verify_unconfirmed(kind).into());
+        let attempt = DecideAttempt {
+            id,
+            verify: true,
+            errors,
+            ..Default::default()
+        };
+        return queue_again(&req, ctx, kind, attempt).await;
+    }
     decide(&req, admin, kind, id, None).await?;
     Ok(redirect_with_flash(back, format!("{what} #{id} verified.")))
 }
 
-/// `POST /admin/{licenses|training}/{id}/reject`: a missing reason re-renders the queue with
-/// the message next to that credential's reason field.
+/// `POST /admin/{licenses|training}/{id}/reject`: a missing reason or confirmation re-renders
+/// the queue with the messages next to that credential's fields.
 pub async fn credential_reject(
     req: HttpRequest,
     user: As<access::Admin>,
@@ -229,35 +347,34 @@ pub async fn credential_reject(
     } = user;
     let (segment, id) = path.into_inner();
     let (kind, back, what) = queue(&segment);
-    match decide(&req, admin, kind, id, Some(form.reason.clone())).await {
-        Ok(()) => Ok(redirect_with_flash(
-            back,
-            format!("{what} #{id} rejected. The therapist sees your reason."),
-        )),
-        Err(AppError::Validation { fields, .. }) => {
-            let attempt = reject_attempt(id, form.reason, &fields);
-            match kind {
-                Credential::License => {
-                    licenses_page(&req, ctx, Page::default(), Some(attempt)).await
-                }
-                Credential::Training => {
-                    training_page(&req, ctx, Page::default(), Some(attempt)).await
-                }
+    let mut errors = FieldErrors::new();
+    if !form.confirmed() {
+        errors.insert("confirm".into(), REJECT_UNCONFIRMED.into());
+    }
+    if let Err(e) = admin::parse_reason(Some(&form.reason), admin::REJECT_REASON_MESSAGE) {
+        let msg = field_message(e, "reason", admin::REJECT_REASON_MESSAGE);
+        errors.insert("reason".into(), msg);
+    }
+    if errors.is_empty() {
+        match decide(&req, admin, kind, id, Some(form.reason.clone())).await {
+            Ok(()) => {
+                return Ok(redirect_with_flash(
+                    back,
+                    format!("{what} #{id} rejected. The therapist sees your reason."),
+                ))
             }
+            Err(AppError::Validation { fields, .. }) => errors = fields,
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
-}
-
-fn reject_attempt(id: i64, reason: String, fields: &FieldErrors) -> RejectAttempt {
-    RejectAttempt {
+    let attempt = DecideAttempt {
         id,
-        reason,
-        error: fields
-            .get("reason")
-            .cloned()
-            .unwrap_or_else(|| "Give a reason.".into()),
-    }
+        verify: false,
+        confirmed: form.confirmed(),
+        reason: form.reason,
+        errors,
+    };
+    queue_again(&req, ctx, kind, attempt).await
 }
 
 // ---- Training ------------------------------------------------------------------------------
@@ -268,29 +385,14 @@ pub struct TrainingPage {
     pub ctx: PageCtx,
     pub items: Vec<Queued<TrainingQueueItem>>,
     pub paging: Paging,
-    pub attempt: Option<RejectAttempt>,
-}
-
-impl TrainingPage {
-    pub fn reason_value(&self, id: &i64) -> &str {
-        match &self.attempt {
-            Some(a) if a.id == *id => &a.reason,
-            _ => "",
-        }
-    }
-    pub fn reason_error(&self, id: &i64) -> Option<&str> {
-        match &self.attempt {
-            Some(a) if a.id == *id => Some(&a.error),
-            _ => None,
-        }
-    }
+    pub forms: QueueForms,
 }
 
 async fn training_page(
     req: &HttpRequest,
     ctx: PageCtx,
     page: Page,
-    attempt: Option<RejectAttempt>,
+    attempt: Option<DecideAttempt>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let (total, items) = with_conn(&state.pool, move |conn| {
@@ -314,7 +416,10 @@ async fn training_page(
                 base: base_of(page),
                 path: "/admin/training",
             },
-            attempt,
+            forms: QueueForms {
+                attempt,
+                what: "Training record",
+            },
         },
     )
 }
@@ -419,10 +524,18 @@ pub struct TherapistPage {
     pub d: TherapistDetail,
     pub reason: String,
     pub reason_error: Option<String>,
+    /// The suspension's confirmation box was not ticked.
+    pub confirm_error: Option<String>,
     pub today: NaiveDate,
 }
 
 impl TherapistPage {
+    pub fn lookup(&self, l: &License) -> Option<&'static LicenseLookup> {
+        license_lookup::for_jurisdiction(&l.jurisdiction)
+    }
+    pub fn has_errors(&self) -> bool {
+        self.reason_error.is_some() || self.confirm_error.is_some()
+    }
     pub fn license_status(&self, l: &License) -> String {
         l.license_status(self.today).to_string()
     }
@@ -432,9 +545,17 @@ impl TherapistPage {
     pub fn suspended(&self) -> bool {
         self.d.therapist.suspended_at.is_some()
     }
-    pub fn actor(&self, e: &AuditEntry) -> String {
-        e.actor_user_id
-            .map_or_else(|| "system".to_string(), |id| format!("user #{id}"))
+    pub fn actor(&self, e: &AuditEntry, who: &Option<Person>) -> String {
+        actor_label(e, who)
+    }
+}
+
+/// Who wrote an audit row, as a person reads it: "Ada Admin (admin)".
+fn actor_label(e: &AuditEntry, who: &Option<Person>) -> String {
+    match (who, e.actor_user_id) {
+        (Some(p), _) => p.label(),
+        (None, Some(id)) => format!("a removed account (#{id})"),
+        (None, None) => "the system".to_string(),
     }
 }
 
@@ -444,10 +565,11 @@ async fn therapist_page(
     id: i64,
     reason: String,
     reason_error: Option<String>,
+    confirm_error: Option<String>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let d = with_conn(&state.pool, move |conn| admin::therapist_detail(conn, id)).await?;
-    let status = if reason_error.is_some() {
+    let status = if reason_error.is_some() || confirm_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -459,6 +581,7 @@ async fn therapist_page(
             d,
             reason,
             reason_error,
+            confirm_error,
             today: Utc::now().date_naive(),
         },
     )
@@ -470,7 +593,7 @@ pub async fn therapist(
     id: web::Path<i64>,
 ) -> PageResult<HttpResponse> {
     let ctx = user.ctx;
-    therapist_page(&req, ctx, id.into_inner(), String::new(), None).await
+    therapist_page(&req, ctx, id.into_inner(), String::new(), None, None).await
 }
 
 async fn change_standing(
@@ -483,6 +606,13 @@ async fn change_standing(
     let As {
         who: admin, ctx, ..
     } = user;
+    if suspend && !form.confirmed() {
+        let reason_error = admin::parse_reason(Some(&form.reason), admin::SUSPEND_REASON_MESSAGE)
+            .err()
+            .map(|e| field_message(e, "reason", admin::SUSPEND_REASON_MESSAGE));
+        let confirm_error = Some(SUSPEND_UNCONFIRMED.to_string());
+        return therapist_page(&req, ctx, id, form.reason, reason_error, confirm_error).await;
+    }
     let state = app_state(&req);
     let reason = form.reason.clone();
     let done = with_conn(&state.pool, move |conn| {
@@ -512,7 +642,7 @@ async fn change_standing(
                 .get("reason")
                 .cloned()
                 .unwrap_or_else(|| "Give a reason.".into());
-            therapist_page(&req, ctx, id, form.reason, Some(error)).await
+            therapist_page(&req, ctx, id, form.reason, Some(error), None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -689,9 +819,60 @@ pub struct AuditPage {
     pub errors: FieldErrors,
     pub rows: Vec<AuditRow>,
     pub paging: Paging,
+    pub object_types: Vec<Choice>,
+    pub actions: Vec<Choice>,
+}
+
+/// An option of a select.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The options of a filter from its table of (internal name, label), the one typed selected;
+/// a value the table does not hold (an action prefix typed into the URL) is kept as an option
+/// of its own.
+fn choices(
+    table: &[(&'static str, &'static str)],
+    typed: &Option<String>,
+    code_of: fn(&str) -> Option<&'static str>,
+) -> Vec<Choice> {
+    let typed = typed.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let current = typed.map(|t| code_of(t).map_or_else(|| t.to_ascii_lowercase(), String::from));
+    let mut out = vec![Choice {
+        value: String::new(),
+        label: "Any".into(),
+        selected: current.is_none(),
+    }];
+    out.extend(table.iter().map(|(code, label)| Choice {
+        value: code.to_string(),
+        label: label.to_string(),
+        selected: current.as_deref() == Some(*code),
+    }));
+    if let (Some(t), Some(c)) = (typed, &current) {
+        if !table.iter().any(|(code, _)| *code == c.as_str()) {
+            out.push(Choice {
+                value: t.to_string(),
+                label: format!("Other: {t}"),
+                selected: true,
+            });
+        }
+    }
+    out
 }
 
 impl AuditPage {
+    pub fn actor(&self, e: &AuditEntry, who: &Option<Person>) -> String {
+        actor_label(e, who)
+    }
+    pub fn action_label<'a>(&self, code: &'a str) -> &'a str {
+        audit_words::action_label(code)
+    }
+    pub fn object_label<'a>(&self, code: &'a str) -> &'a str {
+        audit_words::object_type_label(code)
+    }
     pub fn error(&self, f: &str) -> Option<&String> {
         self.errors.get(f)
     }
@@ -749,6 +930,14 @@ pub async fn audit(
     })
     .collect();
     let base = serde_urlencoded::to_string(&base_pairs).unwrap_or_default();
+    let (object_types, actions) = (
+        choices(
+            audit_words::OBJECT_TYPES,
+            &q.object_type,
+            audit_words::object_type_code,
+        ),
+        choices(audit_words::ACTIONS, &q.action, audit_words::action_code),
+    );
     render(
         status,
         &AuditPage {
@@ -763,6 +952,8 @@ pub async fn audit(
                 base,
                 path: "/admin/audit",
             },
+            object_types,
+            actions,
         },
     )
 }

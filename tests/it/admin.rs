@@ -474,7 +474,7 @@ async fn deciding_through_the_pages_with_field_errors_and_flash_messages() {
         &admin,
         "/admin/licenses",
         &format!("/admin/licenses/{lic}/reject"),
-        &[("reason", "Expired card")],
+        &[("reason", "Expired card"), ("confirm", "yes")],
     )
     .await;
     let next = follow(&app, &admin, r).await;
@@ -504,7 +504,7 @@ async fn deciding_through_the_pages_with_field_errors_and_flash_messages() {
         &admin,
         "/admin/training",
         &format!("/admin/training/{tr}/verify"),
-        &[],
+        &[("confirm", "yes")],
     )
     .await;
     let next = follow(&app, &admin, r).await;
@@ -517,7 +517,7 @@ async fn deciding_through_the_pages_with_field_errors_and_flash_messages() {
         &admin,
         "/admin/training",
         &format!("/admin/training/{tr}/verify"),
-        &[],
+        &[("confirm", "yes")],
     )
     .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -871,7 +871,7 @@ async fn admins_find_suspend_and_reinstate_therapists_through_the_pages() {
         &admin,
         &detail,
         &format!("{detail}/suspend"),
-        &[("reason", "Licence board inquiry")],
+        &[("reason", "Licence board inquiry"), ("confirm", "yes")],
     )
     .await;
     let html = follow(&app, &admin, r).await;
@@ -1611,4 +1611,488 @@ async fn every_list_pages_by_one_policy_on_the_api_and_the_pages() {
     let (status, html) = page(&app, &client, "/admin/audit?page=x").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("The page is a whole number from 1 to 100000."));
+}
+
+// ---- Confirmation, names, words ------------------------------------------------------------
+
+fn status_of_license(app: &TestApp, id: i64) -> String {
+    with_conn(app, |conn| {
+        licenses::table
+            .find(id)
+            .select(licenses::status)
+            .first(conn)
+            .unwrap()
+    })
+}
+
+fn status_of_training(app: &TestApp, id: i64) -> String {
+    with_conn(app, |conn| {
+        training_records::table
+            .find(id)
+            .select(training_records::status)
+            .first(conn)
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn verify_reject_and_suspend_need_their_confirmation_box_and_change_nothing_without_it() {
+    let app = spawn_app().await;
+    let (admin_id, api_admin) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let (lic, tr) = (
+        license_of(&app, t.therapist_id),
+        training_of(&app, t.therapist_id),
+    );
+    let admin = browser(&app, "admin@example.com").await;
+
+    // The queue offers the box, unticked, and two visibly different buttons.
+    let (_, html) = page(&app, &admin, "/admin/licenses").await;
+    assert!(html.contains(&format!(
+        "id=\"confirm-verify-{lic}\" name=\"confirm\" value=\"yes\" required"
+    )));
+    assert!(!html.contains(&format!(
+        "id=\"confirm-verify-{lic}\" name=\"confirm\" value=\"yes\" required checked"
+    )));
+    assert!(html.contains(&format!("class=\"primary\">Verify #{lic}</button>")));
+    assert!(html.contains(&format!("class=\"danger\">Reject #{lic}</button>")));
+
+    // Verify without the box: the queue again, 422, the message next to the box, still submitted.
+    for (area, id, what) in [
+        ("licenses", lic, "License"),
+        ("training", tr, "Training record"),
+    ] {
+        let r = submit(
+            &app,
+            &admin,
+            &format!("/admin/{area}"),
+            &format!("/admin/{area}/{id}/verify"),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{area}");
+        let html = r.text().await.unwrap();
+        let error_at = html
+            .find(&format!("id=\"confirm-verify-{id}-error\""))
+            .unwrap_or_else(|| panic!("{area}: {html}"));
+        let box_at = html.find(&format!("id=\"confirm-verify-{id}\"")).unwrap();
+        assert!(error_at < box_at, "the message is right above its box");
+        assert!(html.contains(&format!(
+            "aria-invalid=\"true\" aria-describedby=\"confirm-verify-{id}-error\""
+        )));
+        assert!(html.contains("Tick the box to confirm you checked"));
+        assert!(html.contains(&format!("{what} #{id} was not verified")));
+        assert!(
+            html.contains(&format!("href=\"#confirm-verify-{id}\"")),
+            "the summary links to the box"
+        );
+        assert_eq!(html.matches("<h1").count(), 1);
+    }
+    // An empty or blank confirmation is no confirmation.
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/licenses",
+        &format!("/admin/licenses/{lic}/verify"),
+        &[("confirm", " ")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status_of_license(&app, lic), "submitted");
+    assert_eq!(status_of_training(&app, tr), "submitted");
+    // Nothing changes on GET: the decision URLs answer only POST.
+    let r = admin
+        .get(app.url(&format!("/admin/licenses/{lic}/verify?confirm=yes")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(status_of_license(&app, lic), "submitted");
+    // Without the CSRF token even a confirmed form is refused.
+    let r = admin
+        .post(app.url(&format!("/admin/licenses/{lic}/verify")))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(status_of_license(&app, lic), "submitted");
+
+    // Reject with a reason but no box: both kept, the message next to the box.
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/training",
+        &format!("/admin/training/{tr}/reject"),
+        &[("reason", "Blurry <scan> & cut off")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("id=\"confirm-reject-{tr}-error\"")));
+    assert!(html.contains("Tick the box to confirm the rejection"));
+    assert!(
+        html.contains("Blurry &#60;scan&#62; &#38; cut off</textarea>"),
+        "the reason is kept, escaped: {html}"
+    );
+    assert!(!html.contains(&format!("id=\"reason-{tr}-error\"")));
+    assert_eq!(status_of_training(&app, tr), "submitted");
+    // Neither reason nor box: both messages at once.
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/training",
+        &format!("/admin/training/{tr}/reject"),
+        &[("reason", "")],
+    )
+    .await;
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("id=\"confirm-reject-{tr}-error\""))
+            && html.contains(&format!("id=\"reason-{tr}-error\""))
+    );
+    // A reason with the box ticked but too long: the box stays ticked, the reason gets the message.
+    let long = "x".repeat(501);
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/training",
+        &format!("/admin/training/{tr}/reject"),
+        &[("reason", &long), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("id=\"reason-{tr}-error\"")));
+    assert!(html.contains(&format!(
+        "id=\"confirm-reject-{tr}\" name=\"confirm\" value=\"yes\" required checked"
+    )));
+    assert_eq!(status_of_training(&app, tr), "submitted");
+
+    // Confirmed, each goes through.
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/licenses",
+        &format!("/admin/licenses/{lic}/verify"),
+        &[("confirm", "yes")],
+    )
+    .await;
+    assert!(follow(&app, &admin, r)
+        .await
+        .contains(&format!("License #{lic} verified")));
+    let r = submit(
+        &app,
+        &admin,
+        "/admin/training",
+        &format!("/admin/training/{tr}/reject"),
+        &[("reason", "Blurry scan"), ("confirm", "yes")],
+    )
+    .await;
+    assert!(follow(&app, &admin, r)
+        .await
+        .contains(&format!("Training record #{tr} rejected")));
+    assert_eq!(status_of_license(&app, lic), "verified");
+    assert_eq!(status_of_training(&app, tr), "rejected");
+    // The API keeps its contract: no confirmation step there.
+    let t2 = pending(&app, admin_id, "t2@x.com", "Tom Two").await;
+    let r = app
+        .api_post(
+            &format!(
+                "/api/v1/admin/licenses/{}/verify",
+                license_of(&app, t2.therapist_id)
+            ),
+            Some(&api_admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Suspend without the box: the page again with the message next to it, still active.
+    let detail = format!("/admin/therapists/{}", t.therapist_id);
+    let (_, html) = page(&app, &admin, &detail).await;
+    assert!(html.contains("class=\"danger\">Suspend Tess Tan</button>"));
+    let r = submit(
+        &app,
+        &admin,
+        &detail,
+        &format!("{detail}/suspend"),
+        &[("reason", "Complaint")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"confirm-error\""), "{html}");
+    assert!(html.contains("aria-describedby=\"confirm-error\""));
+    assert!(html.contains(">Complaint</textarea>"), "the reason is kept");
+    assert!(html.contains("href=\"#confirm\""));
+    let d = body(
+        app.api_get(
+            &format!("/api/v1/admin/therapists/{}", t.therapist_id),
+            Some(&api_admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(d["suspended"], false);
+    let r = submit(
+        &app,
+        &admin,
+        &detail,
+        &format!("{detail}/suspend"),
+        &[("reason", "Complaint"), ("confirm", "yes")],
+    )
+    .await;
+    let html = follow(&app, &admin, r).await;
+    assert!(html.contains("Therapist suspended"));
+    // Reinstating needs no box, and is the primary button.
+    assert!(html.contains("class=\"primary\">Reinstate Tess Tan</button>"));
+    let r = submit(
+        &app,
+        &admin,
+        &detail,
+        &format!("{detail}/reinstate"),
+        &[("reason", "Resolved")],
+    )
+    .await;
+    assert!(follow(&app, &admin, r)
+        .await
+        .contains("Therapist reinstated"));
+}
+
+#[tokio::test]
+async fn histories_and_the_audit_log_name_the_admin_and_their_role() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let lic = license_of(&app, t.therapist_id);
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/licenses/{lic}/reject"),
+            Some(&admin),
+            json!({"reason": "Number <b>not</b> found"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let expires = (Utc::now().date_naive() + Duration::days(300)).to_string();
+    let r = app
+        .api_post(
+            "/api/v1/me/license",
+            Some(&t.token),
+            json!({"jurisdiction": "MA", "number": "LMT-2", "issuing_body": "MA Board of Massage", "expires_on": expires}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for action in ["suspend", "reinstate"] {
+        let r = app
+            .api_post(
+                &format!("/api/v1/admin/therapists/{}/{action}", t.therapist_id),
+                Some(&admin),
+                json!({"reason": "Checked"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    // The API: who decided, by id and by name.
+    let q = body(app.api_get("/api/v1/admin/licenses", Some(&admin)).await).await;
+    let h = &q["results"][0]["history"][0];
+    assert_eq!(h["decided_by"], admin_id);
+    assert_eq!(h["decided_by_name"], "Admin Person (admin)");
+    let log = body(
+        app.api_get("/api/v1/admin/audit?action=license.reject", Some(&admin))
+            .await,
+    )
+    .await;
+    let row = &log["results"][0];
+    assert_eq!(row["actor_email"], "admin@example.com");
+    assert_eq!(row["actor_name"], "Admin Person");
+    assert_eq!(row["actor_role"], "admin");
+    assert_eq!(row["action"], "license.reject");
+    assert_eq!(row["action_label"], "License rejected");
+    assert_eq!(row["object_type_label"], "License");
+
+    // The pages: names and roles, never "user #".
+    let browser = browser(&app, "admin@example.com").await;
+    let (_, html) = page(&app, &browser, "/admin/licenses").await;
+    assert!(html.contains("by Admin Person (admin)"), "{html}");
+    assert!(
+        html.contains("Number &#60;b&#62;not&#60;/b&#62; found") && !html.contains("<b>not</b>"),
+        "the reason is escaped"
+    );
+    let (_, html) = page(
+        &app,
+        &browser,
+        &format!("/admin/therapists/{}", t.therapist_id),
+    )
+    .await;
+    assert!(
+        html.contains(
+            "therapist suspended: Checked <span class=\"meta\">(by Admin Person (admin))</span>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("user #"));
+    let (_, html) = page(&app, &browser, "/admin/audit").await;
+    assert!(html.contains("Admin Person (admin)"));
+    assert!(
+        html.contains("Tess Tan (therapist)"),
+        "the therapist's own rows"
+    );
+    assert!(html.contains("License rejected") && html.contains("Therapist suspended"));
+    assert!(!html.contains("user #"));
+}
+
+#[tokio::test]
+async fn the_audit_filters_take_labels_as_well_as_internal_names() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let t = pending(&app, admin_id, "t@x.com", "Tess Tan").await;
+    let (lic, tr) = (
+        license_of(&app, t.therapist_id),
+        training_of(&app, t.therapist_id),
+    );
+    for path in [
+        format!("/api/v1/admin/licenses/{lic}/verify"),
+        format!("/api/v1/admin/training/{tr}/verify"),
+    ] {
+        let r = app.api_post(&path, Some(&admin), json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let get = |q: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let r = app
+                .api_get(&format!("/api/v1/admin/audit{q}"), Some(&admin))
+                .await;
+            (r.status(), body(r).await)
+        }
+    };
+    let actions = |v: &Value| -> Vec<String> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["action"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, by_name) = get("?object_type=training_record").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, by_label) = get("?object_type=Training%20record").await;
+    let (_, by_lower) = get("?object_type=training%20RECORD").await;
+    assert_eq!(
+        actions(&by_name),
+        ["training_record.verify", "training.submit"]
+    );
+    assert_eq!(actions(&by_label), actions(&by_name));
+    assert_eq!(actions(&by_lower), actions(&by_name));
+    let (_, verified) = get("?action=License%20verified").await;
+    assert_eq!(actions(&verified), ["license.verify"]);
+    let (_, all_training) = get("?action=Training%20records%3A%20every%20action").await;
+    assert_eq!(
+        actions(&all_training),
+        ["training_record.verify", "training.submit"]
+    );
+    let (_, prefix) = get("?action=license.").await;
+    assert_eq!(actions(&prefix), ["license.verify", "license.submit"]);
+    let (status, bad) = get("?object_type=Licence%20card").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad["error"]["fields"]["object_type"].is_string(), "{bad}");
+
+    // The page offers the labels in lists, keeps the choice, and shows the labels.
+    app.login_page("admin@example.com", PASSWORD).await;
+    let html = app.get_html("/admin/audit").await;
+    assert!(html.contains("<select id=\"object_type\" name=\"object_type\""));
+    assert!(html.contains("<option value=\"training_record\">Training record</option>"));
+    assert!(html.contains("<option value=\"license.verify\">License verified</option>"));
+    let html = app
+        .get_html("/admin/audit?object_type=Training+record")
+        .await;
+    assert!(
+        html.contains("<option value=\"training_record\" selected>Training record</option>"),
+        "{html}"
+    );
+    assert!(html.contains("2 entries"));
+    assert!(html.contains(&format!("Training record #{tr}")));
+    assert!(html.contains("Training record verified"));
+    let html = app
+        .get_html("/admin/audit?action=training_record.verify")
+        .await;
+    assert!(html.contains(
+        "<option value=\"training_record.verify\" selected>Training record verified</option>"
+    ));
+    assert!(html.contains("1 entry"));
+    // A prefix typed into the address is kept as an option of its own.
+    let html = app.get_html("/admin/audit?action=train").await;
+    assert!(html.contains("<option value=\"train\" selected>Other: train</option>"));
+    let r = app.get("/admin/audit?object_type=Licence+card").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"object_type-error\""));
+    assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"object_type-error\""));
+    assert!(html.contains("Choose a kind of record from the list"));
+}
+
+#[tokio::test]
+async fn license_cards_link_to_the_boards_public_lookup_where_the_state_has_one() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.api_admin("admin@example.com").await;
+    let ma = pending(&app, admin_id, "ma@x.com", "Mae Mass").await;
+    let co = pending(&app, admin_id, "co@x.com", "Cole Colo").await;
+    let expires = (Utc::now().date_naive() + Duration::days(300)).to_string();
+    let r = app
+        .api_post(
+            "/api/v1/me/license",
+            Some(&co.token),
+            json!({"jurisdiction": "co", "number": "MT.0012345", "issuing_body": "Colorado Office of Massage Therapy Licensure", "expires_on": expires}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let co_lic = body(r).await["id"].as_i64().unwrap();
+    let ma_lic = license_of(&app, ma.therapist_id);
+
+    let q = body(
+        app.api_get("/api/v1/admin/licenses?per_page=100", Some(&admin))
+            .await,
+    )
+    .await;
+    let item = |id: i64| {
+        q["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert!(item(co_lic)["lookup_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://apps.colorado.gov/"));
+    assert!(item(co_lic)["lookup_board"]
+        .as_str()
+        .unwrap()
+        .contains("Colorado"));
+    assert!(
+        item(ma_lic)["lookup_url"].is_null(),
+        "MA is not in the table"
+    );
+
+    app.login_page("admin@example.com", PASSWORD).await;
+    let html = app.get_html("/admin/licenses").await;
+    // A card up to its forms.
+    let card = |id: i64| {
+        let rest = &html[html.find(&format!("id=\"license-{id}\"")).unwrap()..];
+        rest[..rest.find("class=\"decide\"").unwrap()].to_string()
+    };
+    let co_card = card(co_lic);
+    assert!(co_card.contains("Cole Colo") && co_card.contains("MT.0012345"));
+    assert!(co_card.contains(
+        "href=\"https://apps.colorado.gov/dora/licensing/Lookup/LicenseLookup.aspx\" target=\"_blank\" rel=\"noopener noreferrer\""
+    ));
+    let ma_card = card(ma_lic);
+    assert!(!ma_card.contains("target=\"_blank\""));
+    assert!(ma_card.contains("No public lookup on file for MA"));
+    assert!(ma_card.contains("MA Board of Massage"));
 }

@@ -588,6 +588,12 @@ async fn browser_admin_verifies_credentials_and_the_therapist_appears_with_both_
         log_in_as(&b, &app, "admin@example.com").await?;
         for area in ["licenses", "training"] {
             b.goto(app.url(&format!("/admin/{area}"))).await?;
+            // The confirmation step: the "I have checked ..." box of the first card.
+            b.query(By::Css("input[id^=confirm-verify-]"))
+                .first()
+                .await?
+                .click()
+                .await?;
             b.query(By::XPath(
                 "//button[starts-with(normalize-space(), 'Verify #')]",
             ))
