@@ -450,7 +450,9 @@ pub fn print_logins(logins: &[DemoLogin]) {
 }
 
 /// The demo client's bookings with the demo therapist: a plain one, one that needed a
-/// practitioner's clearance (waiting for the therapist to acknowledge), and a confirmed one.
+/// practitioner's clearance (waiting for the therapist to acknowledge), a confirmed one, one the
+/// therapist declined with a reason, one the client cancelled after it was confirmed, and a past
+/// completed one: every group of the bookings page.
 fn add_bookings(
     conn: &mut DbConnection,
     cipher: &crate::services::crypto::AnswerCipher,
@@ -488,8 +490,8 @@ fn add_bookings(
             .collect()
     };
     // Spread over different days so that the buffer never gets in the way.
-    let picks: Vec<_> = slots.iter().step_by(40).take(3).collect();
-    if picks.len() < 3 {
+    let picks: Vec<_> = slots.iter().step_by(30).take(5).collect();
+    if picks.len() < 5 {
         return Ok(());
     }
     let plan = [
@@ -506,6 +508,8 @@ fn add_bookings(
             answers(&["sciatica_or_buttock_bruise"]),
             false,
         ),
+        (&deep, picks[3].start, answers(&[]), false),
+        (&swedish, picks[4].start, answers(&[]), false),
     ];
     for (k, (service, start, answers, clearance)) in plan.into_iter().enumerate() {
         let req = BookingRequest {
@@ -516,9 +520,55 @@ fn add_bookings(
             clearance_confirmed: clearance,
         };
         let (appt, _) = booking::book(conn, cipher, &client, &req)?;
-        if k == 2 {
-            booking::confirm(conn, &therapist_proof, appt.id, true)?;
+        match k {
+            2 => booking::confirm(conn, &therapist_proof, appt.id, true)?,
+            3 => booking::decline(
+                conn,
+                &therapist_proof,
+                appt.id,
+                "I am away at a training course that week. Kenji Watanabe in Cambridge has free times.",
+            )?,
+            4 => {
+                booking::confirm(conn, &therapist_proof, appt.id, true)?;
+                booking::cancel(conn, client.user(), appt.id, "My plans changed.")?;
+            }
+            _ => {}
         }
     }
+    add_past_booking(conn, &client, therapist.id, &swedish)
+}
+
+/// A completed Swedish massage three weeks ago (written directly: booking takes future times
+/// only). It has no stored screening answers.
+fn add_past_booking(
+    conn: &mut DbConnection,
+    client: &access::Client,
+    therapist_id: i64,
+    service: &crate::models::service::Service,
+) -> Result<(), AppError> {
+    use crate::domain::appointment::AppointmentStatus;
+    use crate::models::appointment::NewAppointment;
+    let day = Utc::now().date_naive() - Duration::days(21);
+    // 15:00 UTC: 10:00 or 11:00 in Boston.
+    let starts = day
+        .and_hms_opt(15, 0, 0)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no 15:00 on {day}")))?;
+    let ends = starts + Duration::minutes(service.duration_min as i64);
+    NewAppointment {
+        therapist_id,
+        client_id: client.id(),
+        service_id: service.id,
+        starts_at: starts,
+        ends_at: ends,
+        blocked_until: ends,
+        status: AppointmentStatus::Completed,
+        screening_version: crate::domain::screening::questionnaire().version,
+        screening_answers: String::new(),
+        screening_outcome: "ok".into(),
+        clearance_confirmed: false,
+        created_at: starts - Duration::days(7),
+        updated_at: ends,
+    }
+    .insert(conn)?;
     Ok(())
 }

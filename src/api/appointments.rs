@@ -14,7 +14,9 @@ use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
 use crate::search::schedules::{local_rfc3339 as rfc3339, RawSlots};
 use crate::services::access::{self, Proof};
-use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem, Party};
+use crate::services::booking::{
+    self, AppointmentView, BookingRequest, ClientBooking, ListItem, Party,
+};
 use crate::services::{therapists, with_conn};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,6 +82,10 @@ pub struct AppointmentOut {
     pub clearance_confirmed: bool,
     pub flags_acknowledged: bool,
     pub cancel_reason: Option<String>,
+    /// How a cancelled appointment ended: `cancelled`, `withdrawn` (a request its client
+    /// withdrew), `declined` (by the therapist, `cancel_reason` holds their reason) or
+    /// `rescheduled`; null otherwise.
+    pub cancel_kind: Option<String>,
 }
 
 fn appointment_out(v: AppointmentView) -> AppointmentOut {
@@ -111,6 +117,7 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         clearance_confirmed: v.appt.clearance_confirmed,
         flags_acknowledged: v.appt.flags_acknowledged_at.is_some(),
         cancel_reason: v.appt.cancel_reason.clone(),
+        cancel_kind: v.appt.cancel_kind().map(|k| k.as_str().to_string()),
     }
 }
 
@@ -188,6 +195,25 @@ pub struct BookingLine {
     /// The client's name (therapist lists only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
+    /// The reason given when it was cancelled or declined (`rescheduled` for a move).
+    pub cancel_reason: Option<String>,
+    /// How a cancelled appointment ended: `cancelled`, `withdrawn`, `declined` or
+    /// `rescheduled`; null otherwise.
+    pub cancel_kind: Option<String>,
+    /// The client's list only: `upcoming` (requested or confirmed, not ended), `past`
+    /// (completed, no-show, or requested or confirmed and ended) or `cancelled` (cancelled,
+    /// withdrawn, declined or moved), as on the bookings page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The client's list only: where it stands for the client, `awaiting_confirmation`,
+    /// `confirmed`, `completed`, `no_show`, `not_confirmed`, `ended`, `declined`, `withdrawn`,
+    /// `cancelled_by_you`, `cancelled_by_therapist`, `moved` or `cancelled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The client's list only: the state in words, as the bookings page shows it
+    /// ("Waiting for Maya Okafor to confirm", "Declined by the therapist").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_label: Option<String>,
 }
 
 fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
@@ -205,19 +231,39 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
         screening_outcome: i.screening_outcome.clone(),
         awaiting_acknowledgement: i.awaiting_acknowledgement(),
         client_name,
+        cancel_reason: i.cancel_reason.clone(),
+        cancel_kind: i.cancel_kind().map(|k| k.as_str().to_string()),
+        group: None,
+        state: None,
+        state_label: None,
+    }
+}
+
+/// A line of the client's own list: with its group and state, as on the bookings page.
+fn client_line(b: &ClientBooking) -> BookingLine {
+    BookingLine {
+        group: Some(b.group().as_str().into()),
+        state: Some(b.state.code().into()),
+        state_label: Some(b.words()),
+        ..line(&b.item, None)
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/me/bookings", tag = "appointments",
-    responses((status = 200, body = [BookingLine], description = "the client's appointments, soonest first")))]
+    responses((status = 200, body = [BookingLine], description = "the client's appointments, soonest first, each with its `group` and `state` as the bookings page shows them (the page orders upcoming soonest first, past and cancelled most recent first)")))]
 pub async fn my_bookings(
     req: HttpRequest,
     caller: ApiAs<access::Client>,
 ) -> ApiResult<web::Json<Vec<BookingLine>>> {
     let state = app_state(&req);
     let me = caller.who;
+    let now = Utc::now();
     let list = with_conn(&state.pool, move |conn| booking::client_list(conn, &me)).await?;
-    Ok(web::Json(list.iter().map(|i| line(i, None)).collect()))
+    Ok(web::Json(
+        list.into_iter()
+            .map(|i| client_line(&ClientBooking::new(i, now)))
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -338,8 +384,11 @@ pub async fn decline(
     after_change(&req, caller.who.user().clone(), id).await
 }
 
+/// Cancels: the client withdraws a request (not confirmed yet) any time before it starts, and
+/// cancels a confirmed booking outside the therapist's cancellation window; the therapist cancels
+/// any time before the start.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "appointments", request_body = ReasonBody,
-    responses((status = 200, body = AppointmentOut), (status = 422, description = "too_late_to_cancel, already_started, invalid_transition"), (status = 404)))]
+    responses((status = 200, body = AppointmentOut, description = "`cancel_kind` is `withdrawn` for a request its client withdrew, `cancelled` otherwise"), (status = 422, description = "too_late_to_cancel (a confirmed booking inside the cancellation window), already_started, invalid_transition"), (status = 404)))]
 pub async fn cancel(
     req: HttpRequest,
     caller: ApiUser,

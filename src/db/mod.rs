@@ -27,7 +27,8 @@
 //! PostgreSQL has one more, `000006_directory_probe`: the directory sync's first statement as the
 //! PL/pgSQL function `directory_probe`, whose plans the session keeps (planned anew at every call,
 //! the statement cost several times its execution). It is `STABLE`, so all it reads is in the
-//! calling statement's snapshot.
+//! calling statement's snapshot. Both have `000007_cancel_kind` (how a cancelled appointment
+//! ended, filled from the audit log for earlier rows).
 //!
 //! **What the directory's triggers cost on PostgreSQL** (the sync itself is described in the
 //! directory index's module). Every directory write (profile, services, credentials, name) takes

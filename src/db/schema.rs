@@ -185,6 +185,8 @@ diesel::table! {
         cancel_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// How a cancelled appointment ended (`domain::appointment::CancelKind`).
+        cancel_kind -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,10 @@
-//! An appointment's status and the rules that depend on it.
+//! An appointment's status and the rules that depend on it: how a cancelled one ended
+//! ([`CancelKind`]), what its client may still do ([`client_cancel`], [`client_options`]) and
+//! how the client's bookings list names and groups it ([`ClientState`], [`BookingGroup`]).
 
 use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::screening::Outcome;
 
@@ -12,7 +16,8 @@ pub enum AppointmentStatus {
     Requested,
     Confirmed,
     Completed,
-    /// Cancelled by the client or the therapist, declined, or moved (rescheduled).
+    /// Cancelled by the client or the therapist, withdrawn, declined, or moved (rescheduled):
+    /// which one is its [`CancelKind`].
     Cancelled,
     NoShow,
 }
@@ -105,6 +110,273 @@ impl From<AppointmentStatus> for String {
     }
 }
 
+/// How a cancelled appointment ended, stored in `appointments.cancel_kind` (null while it is
+/// active or finished). Who cancelled is `cancelled_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CancelKind {
+    /// A confirmed booking cancelled by its client or its therapist.
+    Cancelled,
+    /// A request withdrawn by its client before the therapist confirmed it.
+    Withdrawn,
+    /// A request the therapist declined (with a reason for the client).
+    Declined,
+    /// Moved by its client to another time: a new appointment holds the new time.
+    Rescheduled,
+}
+
+impl CancelKind {
+    pub const ALL: [CancelKind; 4] = [
+        CancelKind::Cancelled,
+        CancelKind::Withdrawn,
+        CancelKind::Declined,
+        CancelKind::Rescheduled,
+    ];
+
+    /// The stored text, also the API's JSON string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelKind::Cancelled => "cancelled",
+            CancelKind::Withdrawn => "withdrawn",
+            CancelKind::Declined => "declined",
+            CancelKind::Rescheduled => "rescheduled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CancelKind> {
+        CancelKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// What a client's cancel becomes when the rules allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCancel {
+    /// A request the therapist has not confirmed: withdrawn, whatever the cancellation window.
+    Withdraw,
+    /// A confirmed booking, outside the therapist's cancellation window.
+    Cancel,
+}
+
+/// Why a client may not cancel (online).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelRefusal {
+    /// Cancelled, completed or a no-show already.
+    Final,
+    /// Its start has passed.
+    Started,
+    /// Confirmed and inside the therapist's cancellation window: the client must contact them.
+    TooLate { window_hours: i32 },
+}
+
+/// Whether `starts` is less than the therapist's cancellation window away.
+pub fn inside_window(starts: DateTime<Utc>, now: DateTime<Utc>, window_hours: i32) -> bool {
+    starts - now < Duration::hours(window_hours as i64)
+}
+
+/// The client's cancel rule: a request may be withdrawn any time before it starts; the
+/// cancellation window applies to confirmed bookings only.
+pub fn client_cancel(
+    status: AppointmentStatus,
+    starts: DateTime<Utc>,
+    now: DateTime<Utc>,
+    window_hours: i32,
+) -> Result<ClientCancel, CancelRefusal> {
+    if !status.is_active() {
+        return Err(CancelRefusal::Final);
+    }
+    if starts <= now {
+        return Err(CancelRefusal::Started);
+    }
+    if status.awaits_decision() {
+        return Ok(ClientCancel::Withdraw);
+    }
+    if inside_window(starts, now, window_hours) {
+        return Err(CancelRefusal::TooLate { window_hours });
+    }
+    Ok(ClientCancel::Cancel)
+}
+
+/// A client may move an active booking only outside the therapist's cancellation window.
+pub fn client_may_move(
+    status: AppointmentStatus,
+    starts: DateTime<Utc>,
+    now: DateTime<Utc>,
+    window_hours: i32,
+) -> bool {
+    status.is_active() && !inside_window(starts, now, window_hours)
+}
+
+/// What the booking page offers its client now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientOptions {
+    /// "Withdraw request": requested and not started.
+    pub withdraw: bool,
+    /// "Cancel this booking": confirmed, outside the window.
+    pub cancel: bool,
+    /// "Move to another time": active, outside the window.
+    pub reschedule: bool,
+    /// Confirmed, not started, inside the window: only the therapist can cancel it now.
+    pub too_late: bool,
+}
+
+pub fn client_options(
+    status: AppointmentStatus,
+    starts: DateTime<Utc>,
+    now: DateTime<Utc>,
+    window_hours: i32,
+) -> ClientOptions {
+    let cancel = client_cancel(status, starts, now, window_hours);
+    ClientOptions {
+        withdraw: cancel == Ok(ClientCancel::Withdraw),
+        cancel: cancel == Ok(ClientCancel::Cancel),
+        reschedule: client_may_move(status, starts, now, window_hours),
+        too_late: matches!(cancel, Err(CancelRefusal::TooLate { .. })),
+    }
+}
+
+/// The groups of the client's bookings list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BookingGroup {
+    /// Requested or confirmed, not ended yet: soonest first.
+    Upcoming,
+    /// Completed, no-shows, and requested or confirmed ones whose time has ended: most recent
+    /// first.
+    Past,
+    /// Cancelled, withdrawn, declined or moved: most recent first.
+    Cancelled,
+}
+
+impl BookingGroup {
+    /// The API's JSON string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingGroup::Upcoming => "upcoming",
+            BookingGroup::Past => "past",
+            BookingGroup::Cancelled => "cancelled",
+        }
+    }
+
+    /// The list's order within the group: by start, latest first unless upcoming.
+    pub fn latest_first(self) -> bool {
+        self != BookingGroup::Upcoming
+    }
+}
+
+/// Where a booking stands for its client: what the bookings list says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientState {
+    /// Requested, waiting for the therapist.
+    AwaitingConfirmation,
+    Confirmed,
+    Completed,
+    NoShow,
+    /// Requested, and its time ended before the therapist confirmed it.
+    NotConfirmed,
+    /// Confirmed, its time ended, not marked completed (yet).
+    Ended,
+    Declined,
+    Withdrawn,
+    CancelledByYou,
+    CancelledByTherapist,
+    Moved,
+    /// Cancelled by nobody on record (written outside the application).
+    Cancelled,
+}
+
+impl ClientState {
+    /// Where an appointment stands for its client. `cancelled_by_client`: whether the stored
+    /// `cancelled_by` is the client (`None` when nobody is on record); `ended`: its end has passed.
+    pub fn of(
+        status: AppointmentStatus,
+        kind: Option<CancelKind>,
+        cancelled_by_client: Option<bool>,
+        ended: bool,
+    ) -> ClientState {
+        use AppointmentStatus as S;
+        match status {
+            S::Requested if ended => ClientState::NotConfirmed,
+            S::Requested => ClientState::AwaitingConfirmation,
+            S::Confirmed if ended => ClientState::Ended,
+            S::Confirmed => ClientState::Confirmed,
+            S::Completed => ClientState::Completed,
+            S::NoShow => ClientState::NoShow,
+            S::Cancelled => match (kind, cancelled_by_client) {
+                (Some(CancelKind::Declined), _) => ClientState::Declined,
+                (Some(CancelKind::Withdrawn), _) => ClientState::Withdrawn,
+                (Some(CancelKind::Rescheduled), _) => ClientState::Moved,
+                (Some(CancelKind::Cancelled) | None, Some(true)) => ClientState::CancelledByYou,
+                (Some(CancelKind::Cancelled) | None, Some(false)) => {
+                    ClientState::CancelledByTherapist
+                }
+                (Some(CancelKind::Cancelled) | None, None) => ClientState::Cancelled,
+            },
+        }
+    }
+
+    /// The list it belongs to.
+    pub fn group(self) -> BookingGroup {
+        use ClientState::*;
+        match self {
+            AwaitingConfirmation | Confirmed => BookingGroup::Upcoming,
+            Completed | NoShow | NotConfirmed | Ended => BookingGroup::Past,
+            Declined | Withdrawn | CancelledByYou | CancelledByTherapist | Moved | Cancelled => {
+                BookingGroup::Cancelled
+            }
+        }
+    }
+
+    /// A stable code, the API's JSON string.
+    pub fn code(self) -> &'static str {
+        use ClientState::*;
+        match self {
+            AwaitingConfirmation => "awaiting_confirmation",
+            Confirmed => "confirmed",
+            Completed => "completed",
+            NoShow => "no_show",
+            NotConfirmed => "not_confirmed",
+            Ended => "ended",
+            Declined => "declined",
+            Withdrawn => "withdrawn",
+            CancelledByYou => "cancelled_by_you",
+            CancelledByTherapist => "cancelled_by_therapist",
+            Moved => "moved",
+            Cancelled => "cancelled",
+        }
+    }
+
+    /// In words the client understands; `therapist` is the therapist's name.
+    pub fn words(self, therapist: &str) -> String {
+        use ClientState::*;
+        match self {
+            AwaitingConfirmation => format!("Waiting for {therapist} to confirm"),
+            Confirmed | Ended => "Confirmed".into(),
+            Completed => "Completed".into(),
+            NoShow => "Missed (marked as a no-show)".into(),
+            NotConfirmed => format!("Not confirmed by {therapist} in time"),
+            Declined => "Declined by the therapist".into(),
+            Withdrawn => "Request withdrawn by you".into(),
+            CancelledByYou => "Cancelled by you".into(),
+            CancelledByTherapist => "Cancelled by the therapist".into(),
+            Moved => "Moved to another time".into(),
+            Cancelled => "Cancelled".into(),
+        }
+    }
+
+    /// The stored cancel reason as the client is shown it, with how to introduce it
+    /// ("Their reason", "Your reason"); none for a move (its reason is internal) or a blank one.
+    pub fn reason(self, stored: Option<&str>) -> Option<(&'static str, &str)> {
+        use ClientState::*;
+        let label = match self {
+            Declined | CancelledByTherapist => "Their reason",
+            Withdrawn | CancelledByYou => "Your reason",
+            Cancelled => "Reason",
+            AwaitingConfirmation | Confirmed | Completed | NoShow | NotConfirmed | Ended
+            | Moved => return None,
+        };
+        let reason = stored?.trim();
+        (!reason.is_empty()).then_some((label, reason))
+    }
+}
+
 /// A booking waiting for the therapist to acknowledge its screening flags: still requested,
 /// its stored screening outcome flagged (see [`Outcome::is_flagged`]), not yet acknowledged.
 /// Confirming it needs the acknowledgement.
@@ -129,6 +401,101 @@ mod tests {
         assert_eq!(AppointmentStatus::parse("declined"), None);
         assert_eq!(AppointmentStatus::active_strs(), ["requested", "confirmed"]);
         assert_eq!(AppointmentStatus::NoShow.label(), "no-show");
+    }
+
+    fn at(h: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::hours(h)
+    }
+
+    #[test]
+    fn a_request_can_be_withdrawn_until_it_starts_the_window_binds_confirmed_ones() {
+        use AppointmentStatus::*;
+        let now = at(0);
+        // Two hours ahead, window 24 hours.
+        assert_eq!(
+            client_cancel(Requested, at(2), now, 24),
+            Ok(ClientCancel::Withdraw)
+        );
+        assert_eq!(
+            client_cancel(Confirmed, at(2), now, 24),
+            Err(CancelRefusal::TooLate { window_hours: 24 })
+        );
+        assert_eq!(
+            client_cancel(Confirmed, at(24), now, 24),
+            Ok(ClientCancel::Cancel)
+        );
+        assert_eq!(
+            client_cancel(Requested, at(0), now, 0),
+            Err(CancelRefusal::Started)
+        );
+        for s in [Cancelled, Completed, NoShow] {
+            assert_eq!(client_cancel(s, at(48), now, 24), Err(CancelRefusal::Final));
+        }
+        let o = client_options(Requested, at(2), now, 24);
+        assert!(o.withdraw && !o.cancel && !o.reschedule && !o.too_late);
+        let o = client_options(Confirmed, at(2), now, 24);
+        assert!(!o.withdraw && !o.cancel && !o.reschedule && o.too_late);
+        let o = client_options(Confirmed, at(30), now, 24);
+        assert!(!o.withdraw && o.cancel && o.reschedule && !o.too_late);
+        assert_eq!(
+            client_options(Cancelled, at(30), now, 24),
+            ClientOptions::default()
+        );
+    }
+
+    #[test]
+    fn client_states_group_and_name_every_booking() {
+        use AppointmentStatus::*;
+        let st = ClientState::of;
+        assert_eq!(
+            st(Requested, None, None, false),
+            ClientState::AwaitingConfirmation
+        );
+        assert_eq!(st(Requested, None, None, true), ClientState::NotConfirmed);
+        assert_eq!(st(Confirmed, None, None, true), ClientState::Ended);
+        assert_eq!(
+            st(Cancelled, Some(CancelKind::Declined), Some(false), false),
+            ClientState::Declined
+        );
+        assert_eq!(
+            st(Cancelled, Some(CancelKind::Cancelled), Some(true), false),
+            ClientState::CancelledByYou
+        );
+        assert_eq!(
+            st(Cancelled, None, Some(false), true),
+            ClientState::CancelledByTherapist
+        );
+        assert_eq!(
+            st(Cancelled, Some(CancelKind::Rescheduled), Some(true), false),
+            ClientState::Moved
+        );
+        assert_eq!(st(Cancelled, None, None, false), ClientState::Cancelled);
+        let g = |s: AppointmentStatus, ended| st(s, None, Some(true), ended).group();
+        assert_eq!(g(Requested, false), BookingGroup::Upcoming);
+        assert_eq!(g(Confirmed, false), BookingGroup::Upcoming);
+        assert_eq!(g(Confirmed, true), BookingGroup::Past);
+        assert_eq!(g(Requested, true), BookingGroup::Past);
+        assert_eq!(g(Completed, true), BookingGroup::Past);
+        assert_eq!(g(NoShow, true), BookingGroup::Past);
+        assert_eq!(g(Cancelled, false), BookingGroup::Cancelled);
+        assert_eq!(g(Cancelled, true), BookingGroup::Cancelled);
+        assert_eq!(
+            ClientState::AwaitingConfirmation.words("Maya Okafor"),
+            "Waiting for Maya Okafor to confirm"
+        );
+        assert_eq!(
+            ClientState::Declined.words("Maya Okafor"),
+            "Declined by the therapist"
+        );
+        assert_eq!(
+            ClientState::Declined.reason(Some(" Away at a course ")),
+            Some(("Their reason", "Away at a course"))
+        );
+        assert_eq!(ClientState::Moved.reason(Some("rescheduled")), None);
+        assert_eq!(ClientState::CancelledByYou.reason(Some("  ")), None);
+        for k in CancelKind::ALL {
+            assert_eq!(CancelKind::parse(k.as_str()), Some(k));
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::schema::appointments;
 use crate::db::DbConnection;
-use crate::domain::appointment::AppointmentStatus;
+use crate::domain::appointment::{AppointmentStatus, CancelKind};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -28,6 +28,8 @@ pub struct Appointment {
     pub cancel_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Stored text of [`CancelKind`]; read it with [`Appointment::cancel_kind`].
+    pub cancel_kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -85,6 +87,11 @@ impl NewAppointment {
 }
 
 impl Appointment {
+    /// How it ended, when cancelled (`None` for an unknown stored text).
+    pub fn cancel_kind(&self) -> Option<CancelKind> {
+        self.cancel_kind.as_deref().and_then(CancelKind::parse)
+    }
+
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Appointment> {
         appointments::table
             .find(id)

@@ -10,7 +10,10 @@ use diesel::prelude::*;
 use crate::db::schema::{appointments, screening_access_log, services, therapists, users};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::account::Role;
-use crate::domain::appointment::AppointmentStatus;
+use crate::domain::appointment::{
+    self as rules, AppointmentStatus, BookingGroup, CancelKind, CancelRefusal, ClientCancel,
+    ClientOptions, ClientState,
+};
 use crate::domain::availability;
 use crate::domain::screening::{self, Evaluation, Outcome, ScreeningError};
 use crate::domain::technique::{self, Technique};
@@ -380,6 +383,24 @@ impl AppointmentView {
     pub fn is_flagged(&self) -> bool {
         is_flagged(&self.appt.screening_outcome)
     }
+    /// Where it stands for its client (see [`ClientState`]).
+    pub fn client_state(&self, now: DateTime<Utc>) -> ClientState {
+        ClientState::of(
+            self.appt.status,
+            self.appt.cancel_kind(),
+            self.appt.cancelled_by.map(|by| by == self.appt.client_id),
+            self.appt.ends_at.and_utc() <= now,
+        )
+    }
+    /// What its client may do now: withdraw, cancel, move (see [`rules::client_options`]).
+    pub fn client_options(&self, now: DateTime<Utc>) -> ClientOptions {
+        rules::client_options(
+            self.appt.status,
+            self.starts(),
+            now,
+            self.cancellation_window_hours,
+        )
+    }
 }
 
 /// Reads an appointment for `viewer`. The client and the therapist see the answers (decrypted);
@@ -495,6 +516,10 @@ pub struct ListItem {
     pub therapist_name: String,
     pub timezone: String,
     pub client_id: i64,
+    pub cancelled_by: Option<i64>,
+    pub cancel_reason: Option<String>,
+    /// Stored text of [`CancelKind`]; read it with [`ListItem::cancel_kind`].
+    pub cancel_kind: Option<String>,
 }
 
 impl ListItem {
@@ -512,6 +537,18 @@ impl ListItem {
     pub fn tz(&self) -> chrono_tz::Tz {
         crate::models::therapist::zone(&self.timezone)
     }
+    pub fn cancel_kind(&self) -> Option<CancelKind> {
+        self.cancel_kind.as_deref().and_then(CancelKind::parse)
+    }
+    /// Where it stands for its client (see [`ClientState`]).
+    pub fn client_state(&self, now: DateTime<Utc>) -> ClientState {
+        ClientState::of(
+            self.status,
+            self.cancel_kind(),
+            self.cancelled_by.map(|by| by == self.client_id),
+            self.ends_at.and_utc() <= now,
+        )
+    }
 }
 
 type ListColumns = (
@@ -528,6 +565,9 @@ type ListColumns = (
     users::name,
     therapists::timezone,
     appointments::client_id,
+    appointments::cancelled_by,
+    appointments::cancel_reason,
+    appointments::cancel_kind,
 );
 
 const LIST_COLUMNS: ListColumns = (
@@ -544,7 +584,79 @@ const LIST_COLUMNS: ListColumns = (
     users::name,
     therapists::timezone,
     appointments::client_id,
+    appointments::cancelled_by,
+    appointments::cancel_reason,
+    appointments::cancel_kind,
 );
+
+/// A line of the client's bookings list: the appointment and where it stands for them.
+#[derive(Debug, Clone)]
+pub struct ClientBooking {
+    pub item: ListItem,
+    pub state: ClientState,
+}
+
+impl ClientBooking {
+    pub fn new(item: ListItem, now: DateTime<Utc>) -> ClientBooking {
+        let state = item.client_state(now);
+        ClientBooking { item, state }
+    }
+    pub fn group(&self) -> BookingGroup {
+        self.state.group()
+    }
+    /// The state in the client's words ("Waiting for Maya Okafor to confirm").
+    pub fn words(&self) -> String {
+        self.state.words(&self.item.therapist_name)
+    }
+    /// The reason given for a cancel or decline, with how to introduce it ("Their reason").
+    pub fn reason(&self) -> Option<(&'static str, &str)> {
+        self.state.reason(self.item.cancel_reason.as_deref())
+    }
+}
+
+/// The client's bookings by group, each in the group's order (see [`BookingGroup`]).
+#[derive(Debug, Clone, Default)]
+pub struct ClientBookings {
+    pub upcoming: Vec<ClientBooking>,
+    pub past: Vec<ClientBooking>,
+    pub cancelled: Vec<ClientBooking>,
+}
+
+impl ClientBookings {
+    /// Groups and orders a client's appointments as of `now`; the one place of this rule for
+    /// the bookings page and `GET /api/v1/me/bookings`.
+    pub fn group(items: Vec<ListItem>, now: DateTime<Utc>) -> ClientBookings {
+        let mut out = ClientBookings::default();
+        for item in items {
+            let b = ClientBooking::new(item, now);
+            match b.group() {
+                BookingGroup::Upcoming => out.upcoming.push(b),
+                BookingGroup::Past => out.past.push(b),
+                BookingGroup::Cancelled => out.cancelled.push(b),
+            }
+        }
+        for (group, list) in [
+            (BookingGroup::Upcoming, &mut out.upcoming),
+            (BookingGroup::Past, &mut out.past),
+            (BookingGroup::Cancelled, &mut out.cancelled),
+        ] {
+            list.sort_by_key(|b| (b.item.starts_at, b.item.id));
+            if group.latest_first() {
+                list.reverse();
+            }
+        }
+        out
+    }
+}
+
+/// A client's bookings grouped as the bookings page shows them.
+pub fn client_bookings(
+    conn: &mut DbConnection,
+    client: &access::Client,
+    now: DateTime<Utc>,
+) -> Result<ClientBookings, AppError> {
+    Ok(ClientBookings::group(client_list(conn, client)?, now))
+}
 
 /// A client's appointments, soonest first (`users::name` is the therapist's).
 pub fn client_list(
@@ -612,12 +724,19 @@ fn transition_error(appt: &Appointment, action: &str) -> AppError {
     }
 }
 
+/// What a cancel stores besides the status.
+struct Cancelled<'a> {
+    reason: &'a str,
+    by: i64,
+    kind: CancelKind,
+}
+
 fn set_status(
     conn: &mut DbConnection,
     actor: &User,
     appt: &Appointment,
     status: AppointmentStatus,
-    extra: Option<(&str, i64)>,
+    cancelled: Option<Cancelled<'_>>,
     summary: &str,
 ) -> Result<(), AppError> {
     write_transaction(conn, |conn| {
@@ -637,11 +756,12 @@ fn set_status(
                 message: "This appointment changed meanwhile. Reload and try again.".into(),
             });
         }
-        if let Some((reason, by)) = extra {
+        if let Some(c) = cancelled {
             diesel::update(appointments::table.find(appt.id))
                 .set((
-                    appointments::cancel_reason.eq(reason),
-                    appointments::cancelled_by.eq(by),
+                    appointments::cancel_reason.eq(c.reason),
+                    appointments::cancelled_by.eq(c.by),
+                    appointments::cancel_kind.eq(c.kind.as_str()),
                 ))
                 .execute(conn)?;
         }
@@ -731,73 +851,101 @@ pub fn decline(
         therapist_user,
         &appt,
         AppointmentStatus::Cancelled,
-        Some((&reason, therapist_user.id)),
+        Some(Cancelled {
+            reason: &reason,
+            by: therapist_user.id,
+            kind: CancelKind::Declined,
+        }),
         "declined by the therapist (reason given to the client)",
     )
 }
 
-/// A client may cancel or move a booking only outside the therapist's cancellation window.
-fn check_client_window(
-    policy: &BookingPolicy,
-    starts: DateTime<Utc>,
-    now_utc: DateTime<Utc>,
-    verb: &str,
-) -> Result<(), AppError> {
-    let window = policy.cancellation_window_hours;
-    if starts - now_utc < Duration::hours(window as i64) {
-        return Err(AppError::Rule {
-            code: "too_late_to_cancel",
-            message: format!(
-                "It is too late to {verb} this booking online: this therapist asks for {window} hours' notice. Please contact them."
-            ),
-        });
+/// A client's cancel or move inside the therapist's cancellation window.
+fn too_late(verb: &str, window_hours: i32) -> AppError {
+    AppError::Rule {
+        code: "too_late_to_cancel",
+        message: format!(
+            "It is too late to {verb} this booking online: this therapist asks for {window_hours} hours' notice. Please contact them."
+        ),
     }
-    Ok(())
 }
 
-/// Cancels: the client only outside the cancellation window (`too_late_to_cancel`), the
-/// therapist any time before the start.
-pub fn cancel(conn: &mut DbConnection, user: &User, id: i64, reason: &str) -> Result<(), AppError> {
+/// The error for a cancel the rules refuse.
+fn refusal_error(appt: &Appointment, refusal: CancelRefusal) -> AppError {
+    match refusal {
+        CancelRefusal::Final => transition_error(appt, "cancelled"),
+        CancelRefusal::Started => AppError::Rule {
+            code: "already_started",
+            message: "This appointment has already started.".into(),
+        },
+        CancelRefusal::TooLate { window_hours } => too_late("cancel", window_hours),
+    }
+}
+
+/// Cancels. The client withdraws a request any time before it starts, and cancels a confirmed
+/// booking only outside the cancellation window (`too_late_to_cancel`; the rule is
+/// [`rules::client_cancel`]); the therapist cancels any time before the start. Returns how it
+/// ended: withdrawn or cancelled.
+pub fn cancel(
+    conn: &mut DbConnection,
+    user: &User,
+    id: i64,
+    reason: &str,
+) -> Result<CancelKind, AppError> {
     let reason = check_reason(reason, false)?;
     let appt = Appointment::find(conn, id)?;
     let who = party(conn, user, &appt)?;
-    if who == Party::Admin {
-        return Err(AppError::Forbidden);
-    }
-    if !appt.status.is_active() {
-        return Err(transition_error(&appt, "cancelled"));
-    }
     let now_utc = Utc::now();
     let starts = appt.starts_at.and_utc();
-    if starts <= now_utc {
-        return Err(AppError::Rule {
-            code: "already_started",
-            message: "This appointment has already started.".into(),
-        });
-    }
-    if who == Party::Client {
-        let policy = BookingPolicy::find(conn, appt.therapist_id)?;
-        check_client_window(&policy, starts, now_utc, "cancel")?;
-    }
-    let by = if who == Party::Client {
-        "client"
-    } else {
-        "therapist"
+    let kind = match who {
+        Party::Admin => return Err(AppError::Forbidden),
+        Party::Client => {
+            let policy = BookingPolicy::find(conn, appt.therapist_id)?;
+            match rules::client_cancel(
+                appt.status,
+                starts,
+                now_utc,
+                policy.cancellation_window_hours,
+            ) {
+                Ok(ClientCancel::Withdraw) => CancelKind::Withdrawn,
+                Ok(ClientCancel::Cancel) => CancelKind::Cancelled,
+                Err(refusal) => return Err(refusal_error(&appt, refusal)),
+            }
+        }
+        Party::Therapist => {
+            if !appt.status.is_active() {
+                return Err(transition_error(&appt, "cancelled"));
+            }
+            if starts <= now_utc {
+                return Err(refusal_error(&appt, CancelRefusal::Started));
+            }
+            CancelKind::Cancelled
+        }
+    };
+    let (by, done) = match (who, kind) {
+        (Party::Client, CancelKind::Withdrawn) => ("client", "withdrawn"),
+        (Party::Client, _) => ("client", "cancelled"),
+        _ => ("therapist", "cancelled"),
     };
     // The reason may hold health details: it stays on the appointment, not in the audit log.
     let summary = if reason.is_empty() {
-        format!("cancelled by the {by}")
+        format!("{done} by the {by}")
     } else {
-        format!("cancelled by the {by} (reason given)")
+        format!("{done} by the {by} (reason given)")
     };
     set_status(
         conn,
         user,
         &appt,
         AppointmentStatus::Cancelled,
-        Some((&reason, user.id)),
+        Some(Cancelled {
+            reason: &reason,
+            by: user.id,
+            kind,
+        }),
         &summary,
-    )
+    )?;
+    Ok(kind)
 }
 
 /// Marks a past appointment completed or a no-show (therapist, after its start).
@@ -851,7 +999,15 @@ pub fn reschedule(
     let (therapist, service) = bookable(conn, appt.therapist_id, appt.service_id)?;
     let policy = BookingPolicy::find(conn, therapist.id)?;
     let now_utc = Utc::now();
-    check_client_window(&policy, appt.starts_at.and_utc(), now_utc, "move")?;
+    let starts = appt.starts_at.and_utc();
+    if !rules::client_may_move(
+        appt.status,
+        starts,
+        now_utc,
+        policy.cancellation_window_hours,
+    ) {
+        return Err(too_late("move", policy.cancellation_window_hours));
+    }
     let end = new_start + Duration::minutes(service.duration_min as i64);
     let new_id = write_transaction(conn, |conn| {
         check_slot(
@@ -871,6 +1027,7 @@ pub fn reschedule(
             appointments::status.eq(AppointmentStatus::Cancelled.as_str()),
             appointments::cancel_reason.eq("rescheduled"),
             appointments::cancelled_by.eq(client.id),
+            appointments::cancel_kind.eq(CancelKind::Rescheduled.as_str()),
             appointments::updated_at.eq(now()),
         ))
         .execute(conn)?;

@@ -1,6 +1,6 @@
 //! The client's booking journey: the screening questions, the outcome (booked, clearance,
 //! a safer technique, or "see a healthcare provider first"), the bookings list and detail,
-//! cancel and reschedule; and the standalone self-check.
+//! withdraw, cancel and reschedule; and the standalone self-check.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,11 +10,14 @@ use askama::Template;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
+use crate::domain::appointment::{CancelKind, ClientOptions, ClientState};
 use crate::domain::screening::{self, Evaluation, Question};
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::AppError;
 use crate::services::access::{self, Proof};
-use crate::services::booking::{self, AppointmentView, BookingRequest, ListItem};
+use crate::services::booking::{
+    self, AppointmentView, BookingRequest, ClientBooking, ClientBookings,
+};
 use crate::services::directory;
 use crate::services::with_conn;
 use crate::web::filters;
@@ -252,23 +255,45 @@ pub async fn book(
 #[template(path = "booking/list.html")]
 pub struct BookingsPage {
     pub ctx: PageCtx,
-    pub upcoming: Vec<ListItem>,
-    pub past: Vec<ListItem>,
+    /// Grouped and ordered by the service (`ClientBookings::group`).
+    pub bookings: ClientBookings,
 }
 
+/// The look of a state's badge (`badge ok`, ...).
+pub fn state_tone(state: ClientState) -> &'static str {
+    match state {
+        ClientState::Confirmed | ClientState::Completed => "ok",
+        ClientState::AwaitingConfirmation => "pending",
+        ClientState::Ended | ClientState::NotConfirmed | ClientState::Moved => "plain",
+        ClientState::NoShow
+        | ClientState::Declined
+        | ClientState::Withdrawn
+        | ClientState::CancelledByYou
+        | ClientState::CancelledByTherapist
+        | ClientState::Cancelled => "off",
+    }
+}
+
+impl BookingsPage {
+    pub fn tone(&self, b: &ClientBooking) -> &'static str {
+        state_tone(b.state)
+    }
+}
+
+/// `/bookings`: upcoming, past, and cancelled or declined, each state in words.
 pub async fn list(req: HttpRequest, user: As<access::Client>) -> PageResult<HttpResponse> {
     let state = app_state(&req);
     let me = user.who.clone();
-    let items = with_conn(&state.pool, move |conn| booking::client_list(conn, &me)).await?;
-    let now = Utc::now().naive_utc();
-    let (mut past, upcoming): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.ends_at < now);
-    past.reverse();
+    let now = Utc::now();
+    let bookings = with_conn(&state.pool, move |conn| {
+        booking::client_bookings(conn, &me, now)
+    })
+    .await?;
     render(
         StatusCode::OK,
         &BookingsPage {
             ctx: user.ctx,
-            upcoming,
-            past,
+            bookings,
         },
     )
 }
@@ -281,10 +306,22 @@ pub struct DetailPage {
     pub reads: Vec<(String, String, String)>,
     pub questions: &'static [Question],
     pub error: Option<String>,
-    pub can_change: bool,
+    pub state: ClientState,
+    /// Withdraw, cancel, move, or "too late, contact them".
+    pub options: ClientOptions,
 }
 
 impl DetailPage {
+    pub fn state_words(&self) -> String {
+        self.state.words(&self.v.therapist_name)
+    }
+    pub fn tone(&self) -> &'static str {
+        state_tone(self.state)
+    }
+    /// The reason given for a cancel or decline, with how to introduce it.
+    pub fn reason(&self) -> Option<(&'static str, &str)> {
+        self.state.reason(self.v.appt.cancel_reason.as_deref())
+    }
     pub fn answer(&self, id: &str) -> &'static str {
         match self.v.answers.as_ref().and_then(|a| a.get(id)) {
             Some(true) => "Yes",
@@ -314,7 +351,8 @@ async fn detail_page(
         .into_iter()
         .map(|(who, channel, at)| (who, channel, local_time(at.and_utc(), v.tz())))
         .collect();
-    let can_change = v.appt.status.is_active() && v.starts() > Utc::now();
+    let now = Utc::now();
+    let (state, options) = (v.client_state(now), v.client_options(now));
     no_store(render(
         status,
         &DetailPage {
@@ -323,7 +361,8 @@ async fn detail_page(
             reads,
             questions: &screening::questionnaire().questions,
             error,
-            can_change,
+            state,
+            options,
         },
     )?)
 }
@@ -356,11 +395,17 @@ pub async fn cancel(
     })
     .await
     {
-        Ok(()) => Ok(redirect_with_flash(
+        Ok(kind) => Ok(redirect_with_flash(
             "/bookings",
-            "Your booking is cancelled.",
+            if kind == CancelKind::Withdrawn {
+                "Your request is withdrawn."
+            } else {
+                "Your booking is cancelled."
+            },
         )),
-        Err(e @ (AppError::Rule { .. } | AppError::Validation { .. })) => {
+        Err(
+            e @ (AppError::Rule { .. } | AppError::Validation { .. } | AppError::Conflict { .. }),
+        ) => {
             let msg = e.public_message();
             detail_page(&req, user, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
         }

@@ -523,7 +523,8 @@ async fn cancellation_window_decline_complete_and_reschedule() {
     assert_eq!(v["status"], "cancelled");
     assert_eq!(v["cancel_reason"], "Away at a course");
 
-    // Inside the cancellation window the client may not cancel; the therapist may.
+    // Inside the cancellation window the client may not cancel a confirmed booking (a request
+    // they may withdraw: see client_bookings.rs); the therapist may.
     app.api_put("/api/v1/me/booking-policy", &m.token, json!({"min_notice_hours": 0, "max_advance_days": 60, "buffer_min": 15, "cancellation_window_hours": 720, "auto_confirm": false})).await;
     let soon: Value = book(&app, &client, &m, &list[8], &[], false)
         .await
@@ -531,6 +532,14 @@ async fn cancellation_window_decline_complete_and_reschedule() {
         .await
         .unwrap();
     let sid = soon["id"].as_i64().unwrap();
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{sid}/confirm"),
+            Some(&m.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let r = app
         .api_post(
             &format!("/api/v1/appointments/{sid}/cancel"),

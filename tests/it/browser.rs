@@ -393,7 +393,7 @@ async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
                 .await?
                 .text()
                 .await?,
-            "requested"
+            "Waiting for Open Therapist to confirm"
         );
         b.query(By::LinkText("My bookings"))
             .first()
@@ -407,6 +407,10 @@ async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
             .text()
             .await?;
         assert!(line.contains("Swedish with Open Therapist"), "{line}");
+        assert!(
+            line.contains("Waiting for Open Therapist to confirm"),
+            "{line}"
+        );
 
         log_in_as(&b, &app, "maya@example.com").await?;
         b.goto(app.url("/therapist/appointments")).await?;

@@ -9,6 +9,7 @@ mod admin;
 mod booking;
 mod browser;
 mod calendar;
+mod client_bookings;
 mod database;
 mod directory;
 mod layering;

@@ -104,3 +104,53 @@ pub async fn book(
     )
     .await
 }
+
+/// An appointment of `m`'s service written straight into the database (booking takes future
+/// times only), 60 minutes from `from_now` (negative: in the past); `status` as stored
+/// (`requested`, `completed`, ...). Returns its id.
+pub fn appointment_at(
+    app: &TestApp,
+    m: &Made,
+    client_id: i64,
+    from_now: Duration,
+    status: &str,
+) -> i64 {
+    use bodywork::domain::appointment::AppointmentStatus;
+    use bodywork::models::appointment::NewAppointment;
+    let status = AppointmentStatus::parse(status).expect("a stored status");
+    let starts = bodywork::models::now() + from_now;
+    let ends = starts + Duration::minutes(60);
+    super::app::with_conn(app, |conn| {
+        NewAppointment {
+            therapist_id: m.therapist_id,
+            client_id,
+            service_id: m.service_id,
+            starts_at: starts,
+            ends_at: ends,
+            blocked_until: ends,
+            status,
+            screening_version: bodywork::domain::screening::questionnaire().version,
+            screening_answers: String::new(),
+            screening_outcome: "ok".into(),
+            clearance_confirmed: false,
+            created_at: starts - Duration::days(7),
+            updated_at: starts - Duration::days(7),
+        }
+        .insert(conn)
+        .expect("appointment written")
+    })
+}
+
+/// Sets `m`'s booking policy: no notice, 60 days ahead, 15 minutes' buffer, the given
+/// cancellation window, confirm by hand.
+pub async fn set_cancellation_window(app: &TestApp, m: &Made, hours: i32) {
+    let r = app
+        .api_put(
+            "/api/v1/me/booking-policy",
+            &m.token,
+            json!({"min_notice_hours": 0, "max_advance_days": 60, "buffer_min": 15,
+                   "cancellation_window_hours": hours, "auto_confirm": false}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}

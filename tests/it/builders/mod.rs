@@ -4,13 +4,17 @@
 //! - `app`: a server on port 0 with a fresh database (`spawn_app`), clients, logins, forms and
 //!   direct data-layer access.
 //! - `therapist`: a therapist made through the API with verified credentials (`make_therapist`).
-//! - `booking`: an open therapist with weekly hours, the usual booking scene, free slots and a
-//!   booking through the API.
+//! - `booking`: an open therapist with weekly hours, the usual booking scene, free slots, a
+//!   booking through the API, an appointment at any time written directly, the cancellation
+//!   window.
 
 mod app;
 mod booking;
 mod therapist;
 
 pub use app::{csrf_from, new_client, spawn_app, spawn_app_with, with_conn, TestApp, PASSWORD};
-pub use booking::{answers, book, open_therapist, scene, slots, some_day, Scene};
+pub use booking::{
+    answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
+    Scene,
+};
 pub use therapist::{admin_proof, make_therapist, Made, Spec};
