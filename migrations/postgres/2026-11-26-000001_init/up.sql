@@ -1,4 +1,4 @@
--- The whole domain schema (DOMAIN.md). Instants are TIMESTAMPTZ (the connection's zone is UTC),
+-- The whole domain schema (users, therapists, credentials, services, schedules, appointments, audit). Instants are TIMESTAMPTZ (the connection's zone is UTC),
 -- weekly times are minutes after local midnight in the therapist's zone.
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 

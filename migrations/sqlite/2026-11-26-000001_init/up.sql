@@ -1,4 +1,4 @@
--- The whole domain schema (DOMAIN.md). Instants are UTC "YYYY-MM-DD HH:MM:SS" text,
+-- The whole domain schema (users, therapists, credentials, services, schedules, appointments, audit). Instants are UTC "YYYY-MM-DD HH:MM:SS" text,
 -- dates "YYYY-MM-DD", booleans 0/1. Weekly times are minutes after local midnight.
 
 CREATE TABLE users (
