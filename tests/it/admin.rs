@@ -11,38 +11,14 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::builders::{
-    csrf_from, make_therapist, new_client, spawn_app, with_conn, Made, Spec, TestApp, PASSWORD,
+    csrf_from, make_therapist, new_client, page_login, spawn_app, with_conn, Made, Spec, TestApp,
+    PASSWORD,
 };
 
 // ---- Helpers -------------------------------------------------------------------------------
 
 async fn body(r: reqwest::Response) -> Value {
     r.json().await.expect("json body")
-}
-
-/// A fresh browser logged in through the login page.
-async fn browser(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = new_client();
-    let html = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf_from(&html)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {email}");
-    client
 }
 
 /// Posts a form from `client` with the CSRF token of `page`.
@@ -385,7 +361,7 @@ async fn verify_and_reject_through_the_api_the_therapist_sees_the_reason() {
         "The certificate is not legible."
     );
     assert_eq!(creds["licenses"][0]["status"], "verified");
-    let therapist = browser(&app, "t@x.com").await;
+    let therapist = page_login(&app, "t@x.com").await;
     let (status, html) = page(&app, &therapist, "/therapist/credentials").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("The certificate is not legible."), "{html}");
@@ -448,7 +424,7 @@ async fn deciding_through_the_pages_with_field_errors_and_flash_messages() {
         license_of(&app, t.therapist_id),
         training_of(&app, t.therapist_id),
     );
-    let admin = browser(&app, "admin@example.com").await;
+    let admin = page_login(&app, "admin@example.com").await;
 
     // Reject without a reason: the page again, 422, the error tied to the field.
     let r = submit(
@@ -669,10 +645,10 @@ async fn verified_licenses_expiring_within_30_days_are_listed_and_the_therapist_
             && !section.contains("Pat Pending")
     );
 
-    let warned = browser(&app, "soon@x.com").await;
+    let warned = page_login(&app, "soon@x.com").await;
     let (_, html) = page(&app, &warned, "/therapist").await;
     assert!(html.contains("your license expires soon"), "{html}");
-    let calm = browser(&app, "later@x.com").await;
+    let calm = page_login(&app, "later@x.com").await;
     let (_, html) = page(&app, &calm, "/therapist").await;
     assert!(!html.contains("your license expires soon"));
 }
@@ -838,7 +814,7 @@ async fn admins_find_suspend_and_reinstate_therapists_through_the_pages() {
     .await;
     let (client_id, _) = app.api_user("client@example.com", "client").await;
     book(&app, &t, client_id, 2, "requested", "ok");
-    let admin = browser(&app, "admin@example.com").await;
+    let admin = page_login(&app, "admin@example.com").await;
 
     let (status, html) = page(&app, &admin, "/admin/therapists?q=tAN").await;
     assert_eq!(status, StatusCode::OK);
@@ -1054,7 +1030,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
     // Logged-in clients and therapists, with their own valid CSRF token.
     app.register_page("c2@example.com", "Client Two", "client")
         .await;
-    let therapist_page = browser(&app, "t@x.com").await;
+    let therapist_page = page_login(&app, "t@x.com").await;
     for (who, browser) in [("client", &app.client), ("therapist", &therapist_page)] {
         for path in &pages_get {
             let r = browser.get(app.url(path)).send().await.unwrap();
@@ -1145,7 +1121,7 @@ async fn an_admin_invites_another_admin_never_self_registered() {
     );
 
     // Through the page: errors next to the fields, the typed email kept, never the password.
-    let page_admin = browser(&app, "admin@example.com").await;
+    let page_admin = page_login(&app, "admin@example.com").await;
     let r = submit(
         &app,
         &page_admin,
@@ -1177,7 +1153,7 @@ async fn an_admin_invites_another_admin_never_self_registered() {
     .await;
     let html = follow(&app, &page_admin, r).await;
     assert!(html.contains("third@example.com is now an admin"));
-    browser(&app, "third@example.com").await;
+    page_login(&app, "third@example.com").await;
 
     let audit = body(
         app.api_get(
@@ -1582,7 +1558,7 @@ async fn every_list_pages_by_one_policy_on_the_api_and_the_pages() {
 
     // The pages: the same parser; a list without a filter form answers a bad value with the
     // error page that says what is wrong, and the page links keep per_page.
-    let client = browser(&app, "admin@example.com").await;
+    let client = page_login(&app, "admin@example.com").await;
     for path in [
         "/admin/licenses",
         "/admin/training",
@@ -1644,7 +1620,7 @@ async fn verify_reject_and_suspend_need_their_confirmation_box_and_change_nothin
         license_of(&app, t.therapist_id),
         training_of(&app, t.therapist_id),
     );
-    let admin = browser(&app, "admin@example.com").await;
+    let admin = page_login(&app, "admin@example.com").await;
 
     // The queue offers the box, unticked, and two visibly different buttons.
     let (_, html) = page(&app, &admin, "/admin/licenses").await;
@@ -1913,7 +1889,7 @@ async fn histories_and_the_audit_log_name_the_admin_and_their_role() {
     assert_eq!(row["object_type_label"], "License");
 
     // The pages: names and roles, never "user #".
-    let browser = browser(&app, "admin@example.com").await;
+    let browser = page_login(&app, "admin@example.com").await;
     let (_, html) = page(&app, &browser, "/admin/licenses").await;
     assert!(html.contains("by Admin Person (admin)"), "{html}");
     assert!(

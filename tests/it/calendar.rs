@@ -6,35 +6,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::builders::{
-    book, csrf_from, new_client, open_therapist, slots, some_day, spawn_app, Made, TestApp,
-    PASSWORD,
+    book, csrf_from, new_client, open_therapist, page_login, slots, some_day, spawn_app, Made,
+    TestApp,
 };
-
-/// A browser-like client logged in through the login page.
-async fn page_login(app: &TestApp, email: &str) -> reqwest::Client {
-    let c = new_client();
-    let html = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_from(&html);
-    let r = c
-        .post(app.url("/login"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {email}");
-    c
-}
 
 async fn get_with(c: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
     c.get(app.url(path)).send().await.unwrap()

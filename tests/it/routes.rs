@@ -8,7 +8,7 @@ use bodywork::startup::{route_table, Access};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::builders::{csrf_from, new_client, spawn_app, TestApp, PASSWORD};
+use crate::builders::{csrf_from, new_client, page_login, spawn_app, TestApp};
 
 /// The path with every parameter filled in (ids that name nothing).
 fn concrete(path: &str) -> String {
@@ -45,21 +45,8 @@ impl Browser {
     }
 
     async fn logged_in(app: &TestApp, email: &str) -> Browser {
-        let b = Browser::anonymous(app).await;
-        let r = b
-            .client
-            .post(app.url("/login"))
-            .form(&[
-                ("email", email),
-                ("password", PASSWORD),
-                ("csrf_token", &b.csrf),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {email}");
-        let html = b
-            .client
+        let client = page_login(app, email).await;
+        let html = client
             .get(app.url("/"))
             .send()
             .await
@@ -69,7 +56,7 @@ impl Browser {
             .unwrap();
         Browser {
             csrf: csrf_from(&html),
-            client: b.client,
+            client,
         }
     }
 

@@ -320,3 +320,28 @@ pub fn with_conn<T>(app: &TestApp, f: impl FnOnce(&mut DbConnection) -> T) -> T 
     let mut conn = app.conn();
     f(&mut conn)
 }
+
+/// A browser-like client of its own (its own cookie jar) logged in through the login page.
+pub async fn page_login(app: &TestApp, email: &str) -> reqwest::Client {
+    let c = new_client();
+    let html = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
+    let r = c
+        .post(app.url("/login"))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", csrf_from(&html).as_str()),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {email}");
+    c
+}

@@ -12,7 +12,9 @@ mod app;
 mod booking;
 mod therapist;
 
-pub use app::{csrf_from, new_client, spawn_app, spawn_app_with, with_conn, TestApp, PASSWORD};
+pub use app::{
+    csrf_from, new_client, page_login, spawn_app, spawn_app_with, with_conn, TestApp, PASSWORD,
+};
 pub use booking::{
     answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
     Scene,
