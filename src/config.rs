@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::db::DatabaseUrl;
+use crate::domain::gazetteer::{self, DistanceUnit};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -38,6 +39,10 @@ pub struct Settings {
     /// `BODYWORK_ANSWERS_KEY_FILE`, default `bodywork-answers.key`: read when no key is set,
     /// created (mode 0600) on first start when missing.
     pub answers_key_file: std::path::PathBuf,
+    /// `BODYWORK_DISTANCE_UNIT`, `mi` or `km`: the unit pages show distances in and read the
+    /// search radius in. Default: the unit of the gazetteer's country (US places: `mi`). The API
+    /// keeps km (`radius_km`, `distance_km`) and adds miles beside them.
+    pub distance_unit: DistanceUnit,
 }
 
 impl Default for Settings {
@@ -58,6 +63,7 @@ impl Default for Settings {
             trust_proxy: false,
             answers_key: None,
             answers_key_file: "bodywork-answers.key".into(),
+            distance_unit: DistanceUnit::of_country(gazetteer::COUNTRY),
         }
     }
 }
@@ -141,6 +147,14 @@ impl Settings {
         }
         if let Some(v) = var("BODYWORK_ANSWERS_KEY_FILE") {
             s.answers_key_file = v.into();
+        }
+        if let Some(v) = var("BODYWORK_DISTANCE_UNIT") {
+            s.distance_unit = DistanceUnit::parse(&v).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "BODYWORK_DISTANCE_UNIT must be mi or km, not {:?}",
+                    v.trim()
+                )
+            })?;
         }
         Ok(s)
     }

@@ -147,6 +147,75 @@ fn lower_eq(name: &str, lowered: &str) -> bool {
 
 const EARTH_RADIUS_KM: f64 = 6371.0088;
 
+/// The country of every place in the gazetteer (`data/us_cities.tsv`): what decides the
+/// distance unit when a deployment does not choose one.
+pub const COUNTRY: &str = "US";
+
+/// Kilometres in a statute mile.
+pub const KM_PER_MILE: f64 = 1.609344;
+
+/// The unit people read and type distances in (`BODYWORK_DISTANCE_UNIT`). Searches and the
+/// index work in km; a unit only converts what a page shows and what its form means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DistanceUnit {
+    Km,
+    Mi,
+}
+
+impl DistanceUnit {
+    /// The unit of a country's road signs: miles in the US (and the UK, Liberia, Myanmar), km
+    /// elsewhere.
+    pub fn of_country(code: &str) -> DistanceUnit {
+        match code.to_ascii_uppercase().as_str() {
+            "US" | "GB" | "LR" | "MM" => DistanceUnit::Mi,
+            _ => DistanceUnit::Km,
+        }
+    }
+
+    /// `mi` or `km` (also `miles`, `kilometres`, any letter case), else None.
+    pub fn parse(s: &str) -> Option<DistanceUnit> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mi" | "mile" | "miles" => Some(DistanceUnit::Mi),
+            "km" | "kilometer" | "kilometers" | "kilometre" | "kilometres" => {
+                Some(DistanceUnit::Km)
+            }
+            _ => None,
+        }
+    }
+
+    /// "mi" or "km": the unit written after a number.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            DistanceUnit::Km => "km",
+            DistanceUnit::Mi => "mi",
+        }
+    }
+
+    /// "miles" or "km": the unit in a label ("Within (miles)").
+    pub fn label(self) -> &'static str {
+        match self {
+            DistanceUnit::Km => "km",
+            DistanceUnit::Mi => "miles",
+        }
+    }
+
+    /// A distance in km, in this unit.
+    pub fn of_km(self, km: f64) -> f64 {
+        match self {
+            DistanceUnit::Km => km,
+            DistanceUnit::Mi => km / KM_PER_MILE,
+        }
+    }
+
+    /// A distance in this unit, in km.
+    pub fn to_km(self, v: f64) -> f64 {
+        match self {
+            DistanceUnit::Km => v,
+            DistanceUnit::Mi => v * KM_PER_MILE,
+        }
+    }
+}
+
 /// Great-circle distance in km (haversine).
 pub fn distance_km(a: GeoPoint, b: GeoPoint) -> f64 {
     let (la1, la2) = (a.lat.to_radians(), b.lat.to_radians());
@@ -244,6 +313,18 @@ pub fn cells_of(b: &BoundingBox) -> Vec<i32> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_gazetteer_s_country_reads_miles_and_units_convert() {
+        assert_eq!(DistanceUnit::of_country(COUNTRY), DistanceUnit::Mi);
+        assert_eq!(DistanceUnit::of_country("fr"), DistanceUnit::Km);
+        assert_eq!(DistanceUnit::parse(" MI "), Some(DistanceUnit::Mi));
+        assert_eq!(DistanceUnit::parse("kilometres"), Some(DistanceUnit::Km));
+        assert_eq!(DistanceUnit::parse("furlongs"), None);
+        assert!((DistanceUnit::Mi.to_km(10.0) - 16.09344).abs() < 1e-9);
+        assert!((DistanceUnit::Mi.of_km(16.09344) - 10.0).abs() < 1e-9);
+        assert_eq!(DistanceUnit::Km.of_km(7.5), 7.5);
+    }
+
     #[test]
     fn the_cells_of_a_box_contain_the_cell_of_every_point_inside() {
         let c = GeoPoint {

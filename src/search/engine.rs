@@ -13,6 +13,10 @@
 //! soonest sort), at most [`MAX_CANDIDATES`] are weighed (else `search_too_broad`): free days come
 //! from `ScheduleCache::free_on` by each key's `schedule_version`, through [`FreeTimeOracle`](super::schedules::FreeTimeOracle). Next
 //! free times are computed for the shown page only (for every candidate when sorting by soonest).
+//! So is the rest of a result line: distances (km and miles) from the chords already measured,
+//! the next free time in the therapist's zone (kept with it), and, with a technique, the price
+//! and length of that technique's service from the page's menus (`ScheduleCache::menus`: kept
+//! per schedule version, those not kept read in one query for the page).
 //!
 //! **Request thread or blocking pool** ([`search_request`], the page's and the API's search). The
 //! index is synced first: on PostgreSQL by awaiting a sync that began after the request arrived
@@ -33,12 +37,12 @@ use chrono::NaiveDate;
 use crate::db::DbConnection;
 use crate::domain::credential::license_counts;
 use crate::domain::gazetteer::{
-    bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, Near,
+    bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, DistanceUnit, Near,
 };
 use crate::domain::technique;
 use crate::error::AppError;
 use crate::search::index as directory_index;
-use crate::search::schedules::FreeTimeOracle;
+use crate::search::schedules::{local_rfc3339, FreeTimeOracle};
 
 /// The most candidates one search checks for free time (`available_on`, the soonest sort); a
 /// broader search is asked to add a place or a technique.
@@ -114,6 +118,21 @@ pub struct SearchHit {
     pub price_from_cents: Option<i64>,
     /// The next free time (RFC 3339), when known.
     pub next_free_at: Option<String>,
+    /// The next free time in the therapist's time zone (RFC 3339 with its offset,
+    /// "2026-11-30T09:00:00-05:00"), with `next_free_at`.
+    pub next_free_local: Option<String>,
+    /// The therapist's IANA time zone ("America/New_York"), with `next_free_at`.
+    pub timezone: Option<String>,
+    /// Great-circle miles from `near`, when given.
+    pub distance_mi: Option<f64>,
+    /// With `technique`: the service of that technique this line shows (the therapist's
+    /// cheapest active one; `price_from_cents` stays the cheapest service of any technique).
+    /// None without `technique` or when the therapist lists no service of it.
+    pub service_id: Option<i64>,
+    /// The technique slug of `service_id`.
+    pub service_technique: Option<String>,
+    pub service_duration_min: Option<i32>,
+    pub service_price_cents: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -347,7 +366,7 @@ pub fn search_synced(
         let rows = match p.sort {
             Sort::Distance => first_in_order(&rows, end, |(c, d)| (d.map(f64::to_bits), c.id)),
             Sort::Soonest => first_in_order(&rows, end, |(c, _)| {
-                let n = next.get(&c.id).copied();
+                let n = next.get(&c.id).map(|n| n.at);
                 (n.is_none(), n, c.id)
             }),
             Sort::Hours => first_in_order(&rows, end, |(c, _)| {
@@ -398,8 +417,16 @@ pub fn search_synced(
         .iter()
         .map(|c| (c.id, c.schedule_version))
         .collect();
-    let Some(next_free) = oracle.next_free(conn, &versions)? else {
+    let Some(next_free) = oracle.next_free(conn.as_deref_mut(), &versions)? else {
         return Ok(None);
+    };
+    // The searched technique's service of each line: the page's menus, kept per version.
+    let menus = match p.technique {
+        Some(_) => match oracle.menus(conn, &versions)? {
+            Some(m) => m,
+            None => return Ok(None),
+        },
+        None => HashMap::new(),
     };
     let hits = page_rows
         .into_iter()
@@ -407,6 +434,12 @@ pub fn search_synced(
             let l = labels.remove(&c.id).unwrap_or_default();
             let mut ts = l.techniques;
             ts.sort_by_key(|s| technique::CATALOGUE.iter().position(|t| t.slug == s));
+            let next = next_free.get(&c.id);
+            let service = p
+                .technique
+                .zip(menus.get(&c.id))
+                .and_then(|(t, m)| m.for_technique(t));
+            let km = distances.get(&c.id).copied();
             SearchHit {
                 id: c.id,
                 name: l.name,
@@ -418,11 +451,16 @@ pub fn search_synced(
                 training_hours: c.verified_hours,
                 hours_verified: c.verified_hours >= HOURS_BADGE,
                 license_verified: license_counts(l.license_verified_until, today),
-                distance_km: distances.get(&c.id).map(|d| (d * 10.0).round() / 10.0),
+                distance_km: km.map(tenths),
                 price_from_cents: c.price_from_cents,
-                next_free_at: next_free
-                    .get(&c.id)
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                next_free_at: next.map(|n| n.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                next_free_local: next.map(|n| local_rfc3339(n.at, n.tz)),
+                timezone: next.map(|n| n.tz.name().to_string()),
+                distance_mi: km.map(|d| tenths(DistanceUnit::Mi.of_km(d))),
+                service_id: service.map(|s| s.service_id),
+                service_technique: service.map(|s| s.technique.to_string()),
+                service_duration_min: service.map(|s| s.duration_min),
+                service_price_cents: service.map(|s| s.price_cents),
             }
         })
         .collect();
@@ -432,6 +470,11 @@ pub fn search_synced(
         per_page: p.per_page,
         hits,
     }))
+}
+
+/// A distance to one decimal.
+fn tenths(d: f64) -> f64 {
+    (d * 10.0).round() / 10.0
 }
 
 /// The first `end` of `rows` in the order of `key` (total: every key ends with an id), each key

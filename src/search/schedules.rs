@@ -6,10 +6,11 @@
 //! every change to what the engine reads about a therapist (appointments, time off, weekly hours,
 //! booking policy, services, time zone): database triggers bump it, so no write path can forget.
 //! [`ScheduleCache`] keeps schedules, computed slot lists (with each slot's JSON object for the
-//! API), services, free days and next free times under that version only, and every request
-//! learns the current version from the synced directory index (`DirectoryIndex`) before it reuses
-//! anything: the cache can miss, never answer stale. What is computed from a schedule that changed
-//! while it loaded is not kept: it serves its one request.
+//! API), services, menus, free days and next free times (with the schedule's time zone) under
+//! that version only, and every request learns the current version from the synced directory
+//! index (`DirectoryIndex`) before it reuses anything: the cache can miss, never answer stale.
+//! What is computed from a schedule that changed while it loaded is not kept: it serves its one
+//! request.
 //!
 //! **The clock's rules are applied afresh.** The minimum notice and the advance window depend on
 //! `now`, so what is kept is computed without them ([`RawSlots`]) and each request cuts it to its
@@ -29,9 +30,10 @@
 //! the request's thread, and a miss reads the service (at the version already read) and loads and
 //! computes on the blocking pool without syncing again.
 //!
-//! **Bounds.** Schedules and next free times: 100,000 therapists each ([`CACHED_SCHEDULES`]); slot
-//! lists: about 32 MB ([`CACHED_SLOT_WEIGHT`]); services: 200,000 ([`CACHED_SERVICES`]); free days:
-//! 31 dates ([`CACHED_FREE_DAYS`]), each at most one small entry per therapist asked about.
+//! **Bounds.** Schedules, next free times and menus (a therapist's active services, what a result
+//! line shows): 100,000 therapists each ([`CACHED_SCHEDULES`]); slot lists: about 32 MB
+//! ([`CACHED_SLOT_WEIGHT`]); services: 200,000 ([`CACHED_SERVICES`]); free days: 31 dates
+//! ([`CACHED_FREE_DAYS`]), each at most one small entry per therapist asked about.
 //!
 //! **Known limit.** The cache keys by therapist id and version, so a deleted therapist whose id
 //! SQLite gave to a new one could match an old version; the application never deletes a therapist.
@@ -214,19 +216,88 @@ pub fn utc_window(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Ut
     (start, end)
 }
 
-/// The shortest active service of each therapist (the least it takes to be "free").
-fn shortest_services(conn: &mut DbConnection, ids: &[i64]) -> Result<HashMap<i64, i32>, AppError> {
-    let mut out: HashMap<i64, i32> = HashMap::new();
-    for (id, d) in services::table
+/// The active services of each therapist, in one query (what a result line shows, and the
+/// shortest one: the least it takes to be "free").
+fn active_services(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<MenuItem>>, AppError> {
+    let mut out: HashMap<i64, Vec<MenuItem>> = HashMap::new();
+    for (id, service_id, slug, duration_min, price_cents) in services::table
         .filter(services::therapist_id.eq_any(ids))
         .filter(services::retired_at.is_null())
-        .select((services::therapist_id, services::duration_min))
-        .load::<(i64, i32)>(conn)?
+        .select((
+            services::therapist_id,
+            services::id,
+            services::technique_slug,
+            services::duration_min,
+            services::price_cents,
+        ))
+        .load::<(i64, i64, String, i32, i64)>(conn)?
     {
-        let e = out.entry(id).or_insert(d);
-        *e = (*e).min(d);
+        let items = out.entry(id).or_default();
+        if let Some(item) = MenuItem::of(service_id, &slug, duration_min, price_cents) {
+            items.push(item);
+        }
     }
     Ok(out)
+}
+
+/// A therapist (id, schedule version) and one of its active services (id, technique slug,
+/// minutes, cents), NULL when it has none.
+type MenuRow = (
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i32>,
+    Option<i64>,
+);
+
+/// One active service of a therapist, as a result line shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MenuItem {
+    pub service_id: i64,
+    /// The catalogue's slug (a service of a technique no longer listed is left out).
+    pub technique: &'static str,
+    pub duration_min: i32,
+    pub price_cents: i64,
+}
+
+impl MenuItem {
+    fn of(service_id: i64, slug: &str, duration_min: i32, price_cents: i64) -> Option<MenuItem> {
+        crate::domain::technique::find(slug).map(|t| MenuItem {
+            service_id,
+            technique: t.slug,
+            duration_min,
+            price_cents,
+        })
+    }
+}
+
+/// A therapist's active services as of a schedule version (adding, editing or retiring a
+/// service bumps it, so the menu stays exact while that version is current).
+#[derive(Debug)]
+pub struct Menu {
+    pub version: i64,
+    pub items: Vec<MenuItem>,
+}
+
+impl Menu {
+    /// The service a search for `technique` shows: the cheapest active one of that technique
+    /// (then the shortest, then the first made).
+    pub fn for_technique(&self, technique: &str) -> Option<MenuItem> {
+        self.items
+            .iter()
+            .filter(|i| i.technique == technique)
+            .min_by_key(|i| (i.price_cents, i.duration_min, i.service_id))
+            .copied()
+    }
+
+    /// The shortest active service, in minutes.
+    fn shortest_min(&self) -> Option<i32> {
+        self.items.iter().map(|i| i.duration_min).min()
+    }
 }
 
 /// Answers the directory's questions about free time with the engine, through the cache of
@@ -260,8 +331,16 @@ impl FreeTimeOracle for Oracle<'_> {
         &self,
         conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
-    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError> {
+    ) -> Result<Option<HashMap<i64, NextFreeAt>>, AppError> {
         self.cache.next_free(conn, therapists, self.now)
+    }
+
+    fn menus(
+        &self,
+        conn: Option<&mut DbConnection>,
+        therapists: &[(i64, i64)],
+    ) -> Result<Option<HashMap<i64, Arc<Menu>>>, AppError> {
+        self.cache.menus(conn, therapists)
     }
 }
 
@@ -397,7 +476,8 @@ fn bookable_service(s: ServiceAt, therapist_id: i64) -> Result<(i64, i32), AppEr
 }
 
 /// Decides whether a therapist has a free slot on a day, and when each is next free; the
-/// booking engine answers both (see `search::schedules`). Therapists come as
+/// booking engine answers both (see `search::schedules`). It also knows each therapist's active
+/// services (a result line's price), kept by the same version. Therapists come as
 /// (id, schedule_version). Without a connection only remembered answers are given: `None` means
 /// that some answer needs the database.
 pub trait FreeTimeOracle {
@@ -411,7 +491,21 @@ pub trait FreeTimeOracle {
         &self,
         conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
-    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError>;
+    ) -> Result<Option<HashMap<i64, NextFreeAt>>, AppError>;
+    /// The active services of each therapist (a therapist with none has an empty menu).
+    fn menus(
+        &self,
+        conn: Option<&mut DbConnection>,
+        therapists: &[(i64, i64)],
+    ) -> Result<Option<HashMap<i64, Arc<Menu>>>, AppError>;
+}
+
+/// When a therapist is next free, and the time zone they work in (their schedule's, kept by the
+/// same version), so that a page can say the time as the therapist's clock does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextFreeAt {
+    pub at: DateTime<Utc>,
+    pub tz: Tz,
 }
 
 /// How many therapists' schedules [`ScheduleCache`] keeps (each a few hundred bytes).
@@ -501,6 +595,7 @@ pub struct ScheduleCache {
     services: quick_cache::sync::Cache<i64, ServiceAt>,
     days: quick_cache::sync::Cache<NaiveDate, Arc<DayMemo>>,
     next: quick_cache::sync::Cache<i64, NextFree>,
+    menus: quick_cache::sync::Cache<i64, Arc<Menu>>,
 }
 
 /// A therapist's next free time as computed at some `now`, and until when it stays the answer:
@@ -513,6 +608,8 @@ struct NextFree {
     from: NaiveDate,
     at: Option<DateTime<Utc>>,
     valid_until: DateTime<Utc>,
+    /// The schedule's time zone.
+    tz: Tz,
 }
 
 impl NextFree {
@@ -530,6 +627,7 @@ impl NextFree {
             from,
             at,
             valid_until,
+            tz: raw.tz,
         }
     }
 
@@ -632,6 +730,7 @@ impl ScheduleCache {
             services: quick_cache::sync::Cache::new(CACHED_SERVICES),
             days: quick_cache::sync::Cache::new(CACHED_FREE_DAYS),
             next: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
+            menus: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
         }
     }
 
@@ -652,16 +751,20 @@ impl ScheduleCache {
         conn: Option<&mut DbConnection>,
         wanted: &[(i64, i64)],
         now: DateTime<Utc>,
-    ) -> Result<Option<HashMap<i64, DateTime<Utc>>>, AppError> {
+    ) -> Result<Option<HashMap<i64, NextFreeAt>>, AppError> {
         let from = now.date_naive() - Duration::days(1);
         let to = now.date_naive() + Duration::days(NEXT_FREE_DAYS);
         let mut out = HashMap::with_capacity(wanted.len());
         let mut need = Vec::new();
         for &(id, version) in wanted {
-            match self.next.get(&id).and_then(|n| n.at(version, from, now)) {
-                Some(at) => {
-                    if let Some(t) = at {
-                        out.insert(id, t);
+            match self
+                .next
+                .get(&id)
+                .and_then(|n| Some((n.at(version, from, now)?, n.tz)))
+            {
+                Some((at, tz)) => {
+                    if let Some(at) = at {
+                        out.insert(id, NextFreeAt { at, tz });
                     }
                 }
                 None => need.push((id, version)),
@@ -688,8 +791,8 @@ impl ScheduleCache {
                 if self.kept_exactly(&key, r) {
                     self.next.insert(id, n);
                 }
-                if let Some(t) = n.at {
-                    out.insert(id, t);
+                if let Some(at) = n.at {
+                    out.insert(id, NextFreeAt { at, tz: n.tz });
                 }
             }
         }
@@ -772,6 +875,76 @@ impl ScheduleCache {
         Ok(Some(free))
     }
 
+    /// The active services of `wanted` (therapist id, current version): kept per version, so a
+    /// repeated page reads one small entry per therapist; those not kept are read in one query
+    /// (each row with its therapist's version, in the same statement: a menu read at the version
+    /// asked for is kept, a newer one serves this request only). `None` when some menu is not
+    /// kept and there is no connection to read it with.
+    pub fn menus(
+        &self,
+        conn: Option<&mut DbConnection>,
+        wanted: &[(i64, i64)],
+    ) -> Result<Option<HashMap<i64, Arc<Menu>>>, AppError> {
+        let mut out = HashMap::with_capacity(wanted.len());
+        let mut need = Vec::new();
+        for &(id, version) in wanted {
+            match self.menus.get(&id) {
+                Some(m) if m.version == version => {
+                    out.insert(id, m);
+                }
+                _ => need.push((id, version)),
+            }
+        }
+        if need.is_empty() {
+            return Ok(Some(out));
+        }
+        let Some(conn) = conn else {
+            return Ok(None);
+        };
+        let ids: Vec<i64> = need.iter().map(|(id, _)| *id).collect();
+        // Every therapist asked about yields a row (NULL service columns when it has none), with
+        // its version as of this very statement.
+        let rows: Vec<MenuRow> = therapists::table
+            .left_join(
+                services::table.on(services::therapist_id
+                    .eq(therapists::id)
+                    .and(services::retired_at.is_null())),
+            )
+            .filter(therapists::id.eq_any(&ids))
+            .select((
+                therapists::id,
+                therapists::schedule_version,
+                services::id.nullable(),
+                services::technique_slug.nullable(),
+                services::duration_min.nullable(),
+                services::price_cents.nullable(),
+            ))
+            .load(conn)?;
+        let mut read: HashMap<i64, Menu> = HashMap::with_capacity(need.len());
+        for (id, version, service_id, slug, duration_min, price_cents) in rows {
+            let menu = read.entry(id).or_insert_with(|| Menu {
+                version,
+                items: Vec::new(),
+            });
+            if let (Some(sid), Some(slug), Some(d), Some(p)) =
+                (service_id, slug, duration_min, price_cents)
+            {
+                menu.items.extend(MenuItem::of(sid, &slug, d, p));
+            }
+        }
+        for (id, version) in need {
+            let Some(menu) = read.remove(&id) else {
+                continue;
+            };
+            let menu = Arc::new(menu);
+            if menu.version == version {
+                self.menus.insert(id, menu.clone());
+            }
+            out.insert(id, menu);
+        }
+        Ok(Some(out))
+    }
+
     /// The service as last read, if it was read at schedule version `version` of its therapist.
     pub fn service_at(&self, service_id: i64, version: i64) -> Option<ServiceAt> {
         self.services
@@ -811,7 +984,7 @@ impl ScheduleCache {
                 far_future(),
                 None,
             )?;
-            let shortest = shortest_services(conn, &ids)?;
+            let mut services = active_services(conn, &ids)?;
             // Read the versions again: a schedule whose version did not move while it loaded
             // is exactly that version's.
             let after: HashMap<i64, i64> = therapists::table
@@ -821,15 +994,25 @@ impl ScheduleCache {
                 .into_iter()
                 .collect();
             for &(id, version) in chunk {
+                let menu = Arc::new(Menu {
+                    version,
+                    items: services.remove(&id).unwrap_or_default(),
+                });
+                let exact = after.get(&id) == Some(&version);
+                if exact {
+                    // Read between the version asked for and the same version read again: that
+                    // version's menu, kept for the result lines too.
+                    self.menus.insert(id, menu.clone());
+                }
                 let Some(schedule) = loaded.remove(&id) else {
                     continue;
                 };
                 let entry = Arc::new(CachedSchedule {
                     version,
                     schedule,
-                    shortest_min: shortest.get(&id).copied(),
+                    shortest_min: menu.shortest_min(),
                 });
-                if after.get(&id) == Some(&version) {
+                if exact {
                     self.schedules.insert(id, entry.clone());
                 }
                 out.insert(id, entry);

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use crate::db::schema::users;
 use crate::db::DbConnection;
 use crate::domain::credential::{license_counts, CredentialStatus};
-use crate::domain::gazetteer;
+use crate::domain::gazetteer::{self, DistanceUnit};
 use crate::domain::paging::Page;
 use crate::domain::{profile, screening, technique, FieldErrors};
 use crate::error::AppError;
@@ -24,6 +24,10 @@ pub use crate::search::engine::{
 
 pub const DEFAULT_RADIUS_KM: f64 = 25.0;
 pub const MAX_RADIUS_KM: f64 = 500.0;
+/// The radius of a page searching in miles when none is given (about 24 km).
+pub const DEFAULT_RADIUS_MI: f64 = 15.0;
+/// The widest radius in miles (about [`MAX_RADIUS_KM`]).
+pub const MAX_RADIUS_MI: f64 = 310.0;
 pub const MAX_QUERY_CHARS: usize = 100;
 /// The highest `max_price` accepted, in cents.
 pub const MAX_PRICE_CENTS: i64 = 10_000_000;
@@ -45,6 +49,9 @@ pub struct SearchQuery {
     /// 1 to 500, default 25 (with `near`).
     #[param(value_type = Option<f64>)]
     pub radius_km: Option<String>,
+    /// The radius in miles instead of `radius_km`: 1 to 310.
+    #[param(value_type = Option<f64>)]
+    pub radius_mi: Option<String>,
     /// `true` (default: currently verified licenses only) or `any`.
     pub verified: Option<String>,
     /// Minimum verified training hours (0 to 10000).
@@ -130,9 +137,16 @@ impl SearchQuery {
                 .map_err(|m| e.insert("near".into(), m))
                 .ok(),
         };
-        let radius_km = match blank(&self.radius_km) {
-            None => DEFAULT_RADIUS_KM,
-            Some(s) => match s.parse::<f64>() {
+        let radius_km = match (blank(&self.radius_km), blank(&self.radius_mi)) {
+            (None, None) => DEFAULT_RADIUS_KM,
+            (Some(_), Some(_)) => {
+                e.insert(
+                    "radius_mi".into(),
+                    "Give the radius in km or in miles, not both.".into(),
+                );
+                DEFAULT_RADIUS_KM
+            }
+            (Some(s), None) => match s.parse::<f64>() {
                 Ok(r) if r.is_finite() && (1.0..=MAX_RADIUS_KM).contains(&r) => r,
                 _ => {
                     e.insert(
@@ -142,8 +156,22 @@ impl SearchQuery {
                     DEFAULT_RADIUS_KM
                 }
             },
+            (None, Some(s)) => match s.parse::<f64>() {
+                Ok(r) if r.is_finite() && (1.0..=MAX_RADIUS_MI).contains(&r) => {
+                    DistanceUnit::Mi.to_km(r)
+                }
+                _ => {
+                    e.insert(
+                        "radius_mi".into(),
+                        format!("The radius is 1 to {MAX_RADIUS_MI} miles."),
+                    );
+                    DEFAULT_RADIUS_KM
+                }
+            },
         };
-        if blank(&self.radius_km).is_some() && blank(&self.near).is_none() {
+        if (blank(&self.radius_km).is_some() || blank(&self.radius_mi).is_some())
+            && blank(&self.near).is_none()
+        {
             e.insert(
                 "near".into(),
                 "Say near where, for a radius to mean something.".into(),
@@ -297,16 +325,21 @@ impl SearchQuery {
     }
 }
 
-/// The page's search: [`SearchQuery::parse`], then the "suits my answers" filter
-/// (`suits=mine`): the techniques the self-check answers remembered in the visitor's session
-/// allow (`domain::screening::suitable_techniques`). Without remembered answers that is a field
-/// error on `suits`; incomplete answers leave the filter out.
+/// The page's search: [`SearchQuery::parse`], in the deployment's distance unit (a page in
+/// miles searches [`DEFAULT_RADIUS_MI`] when no radius is given, as its form says), then the
+/// "suits my answers" filter (`suits=mine`): the techniques the self-check answers remembered in
+/// the visitor's session allow (`domain::screening::suitable_techniques`). Without remembered
+/// answers that is a field error on `suits`; incomplete answers leave the filter out.
 pub fn parse_page_search(
     q: &SearchQuery,
     today: NaiveDate,
     remembered: Option<&BTreeMap<String, bool>>,
+    unit: DistanceUnit,
 ) -> Result<SearchParams, AppError> {
     let mut p = q.parse(today)?;
+    if unit == DistanceUnit::Mi && blank(&q.radius_km).is_none() && blank(&q.radius_mi).is_none() {
+        p.radius_km = DistanceUnit::Mi.to_km(DEFAULT_RADIUS_MI);
+    }
     if q.suits.as_deref() == Some("mine") {
         match remembered {
             Some(answers) => {
@@ -397,4 +430,55 @@ pub fn public_profile(
         languages,
         therapist,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn near(km: Option<&str>, mi: Option<&str>) -> SearchQuery {
+        SearchQuery {
+            near: Some("Boston".into()),
+            radius_km: km.map(Into::into),
+            radius_mi: mi.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_radius_in_miles_is_searched_in_km_and_a_page_in_miles_defaults_to_15_miles() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let p = near(None, Some("10")).parse(today).unwrap();
+        assert!((p.radius_km - 16.09344).abs() < 1e-9);
+        let p = near(None, None).parse(today).unwrap();
+        assert_eq!(
+            p.radius_km, DEFAULT_RADIUS_KM,
+            "the API's default stays 25 km"
+        );
+        let page = |q: SearchQuery, unit| parse_page_search(&q, today, None, unit).unwrap();
+        assert!((page(near(None, None), DistanceUnit::Mi).radius_km - 24.14016).abs() < 1e-9);
+        assert_eq!(
+            page(near(None, None), DistanceUnit::Km).radius_km,
+            DEFAULT_RADIUS_KM
+        );
+        assert_eq!(
+            page(near(Some("10"), None), DistanceUnit::Mi).radius_km,
+            10.0
+        );
+        for (km, mi) in [
+            (None, Some("311")),
+            (None, Some("x")),
+            (Some("5"), Some("5")),
+        ] {
+            match near(km, mi).parse(today) {
+                Err(AppError::Validation { fields, .. }) => {
+                    assert!(
+                        fields.contains_key("radius_mi"),
+                        "{km:?} {mi:?}: {fields:?}"
+                    )
+                }
+                other => panic!("{km:?} {mi:?}: {other:?}"),
+            }
+        }
+    }
 }

@@ -124,7 +124,7 @@ async fn book_page(
         duration_min: service.duration_min,
         price_cents: service.price_cents,
         start: start.to_string(),
-        when: local_time(when, tz),
+        when: local_time(when, tz, Utc::now()),
         questions: &screening::questionnaire().questions,
         answers: HashMap::new(),
         error: None,
@@ -349,7 +349,7 @@ async fn detail_page(
     .await?;
     let reads = reads
         .into_iter()
-        .map(|(who, channel, at)| (who, channel, local_time(at.and_utc(), v.tz())))
+        .map(|(who, channel, at)| (who, channel, local_time(at.and_utc(), v.tz(), Utc::now())))
         .collect();
     let now = Utc::now();
     let (state, options) = (v.client_state(now), v.client_options(now));
@@ -456,7 +456,7 @@ async fn reschedule_page(
         Ok((v, slots))
     })
     .await?;
-    let days = group_by_day(&slots, v.tz());
+    let days = group_by_day(&slots, v.tz(), Utc::now());
     no_store(render(
         status,
         &ReschedulePage {

@@ -6,13 +6,17 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::gazetteer::DistanceUnit;
 use crate::domain::profile::LANGUAGES;
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::{AppError, FieldErrors};
-use crate::services::directory::{self, PublicProfile, SearchHit, SearchQuery, SearchResult};
+use crate::services::directory::{
+    self, PublicProfile, SearchHit, SearchQuery, SearchResult, DEFAULT_RADIUS_KM,
+    DEFAULT_RADIUS_MI, MAX_RADIUS_KM, MAX_RADIUS_MI,
+};
 use crate::services::with_conn;
 use crate::web::filters;
-use crate::web::format::zone_city;
+use crate::web::format::{self, zone_city};
 use crate::web::{app_state, render, PageCtx, PageResult};
 
 #[derive(Template)]
@@ -47,6 +51,10 @@ pub struct SearchPage {
     pub remembered: bool,
     /// The choices of the price filter, in cents.
     pub price_caps: Vec<i64>,
+    /// The deployment's distance unit: the cards' distances and the radius field.
+    pub unit: DistanceUnit,
+    /// When the page is made (next free times are said relative to it).
+    pub now: DateTime<Utc>,
 }
 
 impl SearchPage {
@@ -62,13 +70,88 @@ impl SearchPage {
     pub fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
     }
+    /// "tomorrow, 09:00 New York time": the next free time on the therapist's clock.
     pub fn next_free(&self, hit: &SearchHit) -> Option<String> {
         let t = DateTime::parse_from_rfc3339(hit.next_free_at.as_deref()?).ok()?;
-        Some(
-            t.with_timezone(&Utc)
-                .format("%a %-d %b, %H:%M UTC")
-                .to_string(),
-        )
+        let tz: Tz = hit
+            .timezone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
+        Some(format::local_time(t.with_timezone(&Utc), tz, self.now))
+    }
+    /// "3.2 mi", in the deployment's unit (the line's own figure, as the API gives it).
+    pub fn distance(&self, hit: &SearchHit) -> Option<String> {
+        let value = match self.unit {
+            DistanceUnit::Mi => hit.distance_mi,
+            DistanceUnit::Km => hit.distance_km,
+        };
+        value.map(|v| format::distance(v, self.unit))
+    }
+    /// "Deep tissue, 60 min, $110" (the searched technique's service), else "from $90".
+    pub fn price_line(&self, hit: &SearchHit) -> Option<String> {
+        match (
+            hit.service_technique.as_deref(),
+            hit.service_duration_min,
+            hit.service_price_cents,
+        ) {
+            (Some(t), Some(d), Some(p)) => Some(format!(
+                "{}, {d} min, {}",
+                format::technique_name(t),
+                format::money(p)
+            )),
+            _ => hit
+                .price_from_cents
+                .map(|p| format!("from {}", format::money(p))),
+        }
+    }
+    /// The profile, at the free times of the searched technique's service when there is one.
+    pub fn profile_link(&self, hit: &SearchHit) -> String {
+        match hit.service_id {
+            Some(s) => format!("/therapists/{}?service={s}#book", hit.id),
+            None => format!("/therapists/{}", hit.id),
+        }
+    }
+    /// The radius field's name: `radius_mi` on a page in miles, else `radius_km`.
+    pub fn radius_field(&self) -> &'static str {
+        match self.unit {
+            DistanceUnit::Mi => "radius_mi",
+            DistanceUnit::Km => "radius_km",
+        }
+    }
+    /// The radius as asked, in the page's unit (a `radius_km` of an older link converted).
+    pub fn radius_value(&self) -> String {
+        let asked = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        match self.unit {
+            DistanceUnit::Km => asked(&self.q.radius_km).unwrap_or_default(),
+            DistanceUnit::Mi => asked(&self.q.radius_mi)
+                .or_else(|| {
+                    asked(&self.q.radius_km)
+                        .and_then(|km| km.parse::<f64>().ok())
+                        .filter(|km| km.is_finite())
+                        .map(|km| {
+                            let mi = (DistanceUnit::Mi.of_km(km) * 10.0).round() / 10.0;
+                            mi.to_string()
+                        })
+                })
+                .unwrap_or_default(),
+        }
+    }
+    /// The radius searched when none is given, and the widest, in the page's unit.
+    pub fn radius_bounds(&self) -> (f64, f64) {
+        match self.unit {
+            DistanceUnit::Mi => (DEFAULT_RADIUS_MI, MAX_RADIUS_MI),
+            DistanceUnit::Km => (DEFAULT_RADIUS_KM, MAX_RADIUS_KM),
+        }
+    }
+    /// The radius field's message: either unit's (an older link may carry `radius_km`).
+    pub fn radius_error(&self) -> Option<&String> {
+        self.error("radius_mi").or_else(|| self.error("radius_km"))
     }
     pub fn pages(&self) -> i64 {
         self.result
@@ -109,10 +192,12 @@ pub async fn search(
         base_query,
         remembered: false,
         price_caps: directory::price_caps(q.max_price.as_deref()),
+        unit: app_state(&req).settings.distance_unit,
+        now: Utc::now(),
     };
     let remembered = crate::web::remembered_answers(&req);
     page.remembered = remembered.is_some();
-    let params = match directory::parse_page_search(&q, today, remembered.as_ref()) {
+    let params = match directory::parse_page_search(&q, today, remembered.as_ref(), page.unit) {
         Ok(p) => p,
         Err(AppError::Validation { fields, .. }) => {
             page.errors = fields;
@@ -146,6 +231,8 @@ pub struct ProfilePage {
     pub days: Vec<(String, Vec<(String, String)>)>,
     pub zone: String,
     pub from: chrono::NaiveDate,
+    /// `from` as a person reads it ("today", "Mon 7 Dec").
+    pub from_label: String,
     pub next_from: String,
     pub prev_from: Option<String>,
 }
@@ -208,7 +295,7 @@ pub async fn profile(
                 )
             })
             .await?;
-            crate::web::format::group_by_day(&slots, tz)
+            crate::web::format::group_by_day(&slots, tz, Utc::now())
         }
         None => Vec::new(),
     };
@@ -223,6 +310,7 @@ pub async fn profile(
             days,
             zone: zone_city(tz),
             from,
+            from_label: format::day_words(from, local_today),
             next_from: (from + chrono::Duration::days(7)).to_string(),
             prev_from: (from > local_today).then(|| prev.max(local_today).to_string()),
         },

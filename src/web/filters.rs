@@ -1,5 +1,7 @@
 //! The askama filters of the page templates, defined once: `{{ cents|money }}`,
-//! `{{ at|utc }}`, `{{ at|local_time(tz) }}`, `{{ tz|zone_city }}`, `{{ slug|technique_name }}`.
+//! `{{ at|utc }}` (admin pages' audit stamps only), `{{ at|local_time(tz) }}` (every other time a
+//! page shows), `{{ start|local_span(end, tz) }}`, `{{ tz|zone_city }}`,
+//! `{{ slug|technique_name }}`.
 //! A module that derives templates brings them in scope with `use crate::web::filters;`.
 //!
 //! Templates hand a filter its input and arguments by reference, one level deeper inside loops
@@ -90,10 +92,31 @@ pub fn utc<T: Instant>(at: T, _: &dyn Values) -> askama::Result<String> {
     Ok(crate::web::format::utc(&at.instant().naive_utc()))
 }
 
-/// `{{ at|local_time(tz) }}`: "Tue 9 Dec, 09:00 (New York time)".
+/// `{{ at|local_time(tz) }}`: "tomorrow, 09:00 New York time", "Tue 8 Dec, 09:00 New York time"
+/// (`web::format::local_time`, seen from now).
 #[askama::filter_fn]
 pub fn local_time<T: Instant, Z: Zone>(at: T, _: &dyn Values, tz: Z) -> askama::Result<String> {
-    Ok(crate::web::format::local_time(at.instant(), tz.zone()))
+    Ok(crate::web::format::local_time(
+        at.instant(),
+        tz.zone(),
+        Utc::now(),
+    ))
+}
+
+/// `{{ start|local_span(end, tz) }}`: "Tue 8 Dec, 09:00 to 17:00 New York time".
+#[askama::filter_fn]
+pub fn local_span<T: Instant, E: Instant, Z: Zone>(
+    start: T,
+    _: &dyn Values,
+    end: E,
+    tz: Z,
+) -> askama::Result<String> {
+    Ok(crate::web::format::local_span(
+        start.instant(),
+        end.instant(),
+        tz.zone(),
+        Utc::now(),
+    ))
 }
 
 /// `{{ tz|zone_city }}`: "New York".

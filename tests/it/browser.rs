@@ -376,12 +376,14 @@ async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
             .await?
             .click()
             .await?;
-        // Choose the Swedish service, then the first free time.
-        b.query(By::PartialLinkText("Swedish 60 min"))
+        // The card of a Swedish search opens the Swedish service's free times: take the first.
+        let chosen = b
+            .query(By::Css(".service-choice [aria-current=true]"))
             .first()
             .await?
-            .click()
+            .text()
             .await?;
+        assert_eq!(chosen, "Swedish 60 min");
         pick_first_slot(&b).await?;
         answer(&b, &[]).await?;
         press(&b, "Book this time").await?;

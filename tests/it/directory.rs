@@ -474,7 +474,10 @@ async fn the_search_page_lists_results_with_badges_and_keeps_the_filters() {
     assert!(html.contains("Page Person"));
     assert!(html.contains("License verified"));
     assert!(html.contains("650 training hours"));
-    assert!(html.contains("from $90"));
+    assert!(
+        html.contains("Shiatsu, 60 min, $90"),
+        "the searched technique's service"
+    );
     assert!(html.contains("value=\"shiatsu\" selected"));
     assert!(html.contains("value=\"Boston, MA\""));
     assert!(html.contains("name=\"min_hours\" value=\"500\" checked"));

@@ -14,6 +14,7 @@ mod database;
 mod directory;
 mod layering;
 mod listing;
+mod local;
 mod routes;
 mod security;
 mod structure;
