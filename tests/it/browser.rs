@@ -1,101 +1,14 @@
-//! The browser test: real Chromium through WebDriver (Debian's chromium + chromium-driver).
-//! It runs whenever `chromedriver` is found; with `BODYWORK_REQUIRE_BROWSER=1` (CI) a missing
-//! driver is a failure, not a skip.
-
-use std::process::Stdio;
-use std::time::Duration;
+//! Browser journeys in real Chromium (fixtures in `builders::browser`): registering and logging
+//! in, booking end to end, screening outcomes, and an admin's verification.
 
 use thirtyfour::prelude::*;
 
 use serde_json::json;
 
+use crate::builders::browser::{
+    answer, browser, finish, log_in_as, pick_first_slot, press, register, Driver,
+};
 use crate::builders::{make_therapist, open_therapist, spawn_app, Spec, TestApp, PASSWORD};
-
-fn chromedriver_path() -> Option<std::path::PathBuf> {
-    if let Ok(p) = std::env::var("CHROMEDRIVER") {
-        return Some(p.into());
-    }
-    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-        .iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.exists())
-}
-
-struct Driver {
-    process: tokio::process::Child,
-    url: String,
-}
-
-impl Driver {
-    async fn start() -> Option<Driver> {
-        let Some(path) = chromedriver_path() else {
-            if std::env::var("BODYWORK_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-                panic!("chromedriver not found but BODYWORK_REQUIRE_BROWSER=1");
-            }
-            eprintln!("browser test skipped: chromedriver not found");
-            return None;
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let process = tokio::process::Command::new(path)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some(Driver {
-            process,
-            url: format!("http://127.0.0.1:{port}"),
-        })
-    }
-
-    async fn browser(&self, profile: &std::path::Path) -> WebDriver {
-        let mut caps = DesiredCapabilities::chrome();
-        for arg in [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--no-first-run",
-            "--window-size=1200,900",
-        ] {
-            caps.add_arg(arg).unwrap();
-        }
-        caps.add_arg(&format!("--user-data-dir={}", profile.display()))
-            .unwrap();
-        if let Ok(bin) = std::env::var("CHROME_BIN") {
-            caps.set_binary(&bin).unwrap();
-        } else if std::path::Path::new("/usr/bin/chromium").exists() {
-            caps.set_binary("/usr/bin/chromium").unwrap();
-        }
-        WebDriver::new(&self.url, caps)
-            .await
-            .expect("browser session")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.start_kill();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
@@ -220,108 +133,6 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
     }
     b.quit().await.ok();
     result.expect("browser journey");
-}
-
-/// Starts the driver and a browser, or returns None when chromedriver is missing.
-async fn browser() -> Option<(Driver, WebDriver, tempfile::TempDir)> {
-    let driver = Driver::start().await?;
-    let profile = tempfile::tempdir().unwrap();
-    let b = driver.browser(profile.path()).await;
-    Some((driver, b, profile))
-}
-
-async fn finish(b: WebDriver, result: WebDriverResult<()>) {
-    if result.is_err() {
-        if let Ok(src) = b.source().await {
-            eprintln!("page at failure:\n{src}");
-        }
-    }
-    b.quit().await.ok();
-    result.expect("browser journey");
-}
-
-async fn register(b: &WebDriver, app: &TestApp, name: &str, email: &str) -> WebDriverResult<()> {
-    b.goto(app.url("/register")).await?;
-    b.query(By::Id("name"))
-        .first()
-        .await?
-        .send_keys(name)
-        .await?;
-    b.query(By::Id("email"))
-        .first()
-        .await?
-        .send_keys(email)
-        .await?;
-    b.query(By::Id("password"))
-        .first()
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
-    b.query(By::Css("[data-testid=nav-user]")).first().await?;
-    Ok(())
-}
-
-async fn log_in_as(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
-    if let Ok(out) = b
-        .find(By::XPath("//button[normalize-space()='Log out']"))
-        .await
-    {
-        out.click().await?;
-        b.query(By::LinkText("Log in")).first().await?;
-    }
-    b.goto(app.url("/login")).await?;
-    b.query(By::Id("email"))
-        .first()
-        .await?
-        .send_keys(email)
-        .await?;
-    b.query(By::Id("password"))
-        .first()
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
-    b.query(By::Css("[data-testid=nav-user]")).first().await?;
-    Ok(())
-}
-
-/// Answers every question "no", then "yes" to `yes`.
-async fn answer(b: &WebDriver, yes: &[&str]) -> WebDriverResult<()> {
-    for radio in b.find_all(By::Css("input[type=radio][value=no]")).await? {
-        radio.click().await?;
-    }
-    for id in yes {
-        b.query(By::Css(format!("input[name=q_{id}][value=yes]")))
-            .first()
-            .await?
-            .click()
-            .await?;
-    }
-    Ok(())
-}
-
-/// Clicks the button labelled `label`.
-async fn press(b: &WebDriver, label: &str) -> WebDriverResult<()> {
-    b.query(By::XPath(format!("//button[normalize-space()='{label}']")))
-        .first()
-        .await?
-        .click()
-        .await
-}
-
-async fn pick_first_slot(b: &WebDriver) -> WebDriverResult<()> {
-    b.query(By::Css("a.slot")).first().await?.click().await?;
-    b.query(By::Css("fieldset.questions")).first().await?;
-    Ok(())
 }
 
 async fn therapist_with_services(app: &TestApp) -> crate::builders::Made {

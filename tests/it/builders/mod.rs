@@ -4,11 +4,13 @@
 //! - `app`: a server on port 0 with a fresh database (`spawn_app`), clients, logins, forms and
 //!   direct data-layer access.
 //! - `therapist`: a therapist made through the API with verified credentials (`make_therapist`).
+//! - `browser`: Chromium through WebDriver and the steps journeys share (log in, answer, press).
 //! - `booking`: an open therapist with weekly hours, the usual booking scene, free slots, a
 //!   booking through the API, an appointment at any time written directly, the cancellation
 //!   window.
 
 mod app;
+pub mod browser;
 mod booking;
 mod therapist;
 
