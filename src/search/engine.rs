@@ -122,7 +122,7 @@ pub struct SearchHit {
     /// "2026-11-30T09:00:00-05:00"), with `next_free_at`.
     pub next_free_local: Option<String>,
     /// The therapist's IANA time zone ("America/New_York"), with `next_free_at`.
-    pub timezone: Option<String>,
+    pub timezone: Option<&'static str>,
     /// Great-circle miles from `near`, when given.
     pub distance_mi: Option<f64>,
     /// With `technique`: the service of that technique this line shows (the therapist's
@@ -130,7 +130,7 @@ pub struct SearchHit {
     /// None without `technique` or when the therapist lists no service of it.
     pub service_id: Option<i64>,
     /// The technique slug of `service_id`.
-    pub service_technique: Option<String>,
+    pub service_technique: Option<&'static str>,
     pub service_duration_min: Option<i32>,
     pub service_price_cents: Option<i64>,
 }
@@ -426,18 +426,19 @@ pub fn search_synced(
             Some(m) => m,
             None => return Ok(None),
         },
-        None => HashMap::new(),
+        None => Vec::new(),
     };
     let hits = page_rows
         .into_iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             let l = labels.remove(&c.id).unwrap_or_default();
             let mut ts = l.techniques;
             ts.sort_by_key(|s| technique::CATALOGUE.iter().position(|t| t.slug == s));
             let next = next_free.get(&c.id);
             let service = p
                 .technique
-                .zip(menus.get(&c.id))
+                .zip(menus.get(i).and_then(Option::as_ref))
                 .and_then(|(t, m)| m.for_technique(t));
             let km = distances.get(&c.id).copied();
             SearchHit {
@@ -455,10 +456,10 @@ pub fn search_synced(
                 price_from_cents: c.price_from_cents,
                 next_free_at: next.map(|n| n.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                 next_free_local: next.map(|n| local_rfc3339(n.at, n.tz)),
-                timezone: next.map(|n| n.tz.name().to_string()),
+                timezone: next.map(|n| n.tz.name()),
                 distance_mi: km.map(|d| tenths(DistanceUnit::Mi.of_km(d))),
                 service_id: service.map(|s| s.service_id),
-                service_technique: service.map(|s| s.technique.to_string()),
+                service_technique: service.map(|s| s.technique),
                 service_duration_min: service.map(|s| s.duration_min),
                 service_price_cents: service.map(|s| s.price_cents),
             }

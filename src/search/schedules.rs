@@ -339,7 +339,7 @@ impl FreeTimeOracle for Oracle<'_> {
         &self,
         conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
-    ) -> Result<Option<HashMap<i64, Arc<Menu>>>, AppError> {
+    ) -> Result<Option<Vec<Option<Arc<Menu>>>>, AppError> {
         self.cache.menus(conn, therapists)
     }
 }
@@ -492,12 +492,13 @@ pub trait FreeTimeOracle {
         conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
     ) -> Result<Option<HashMap<i64, NextFreeAt>>, AppError>;
-    /// The active services of each therapist (a therapist with none has an empty menu).
+    /// The active services of each therapist, in the order asked (a therapist with none has an
+    /// empty menu; one that no longer exists, none).
     fn menus(
         &self,
         conn: Option<&mut DbConnection>,
         therapists: &[(i64, i64)],
-    ) -> Result<Option<HashMap<i64, Arc<Menu>>>, AppError>;
+    ) -> Result<Option<Vec<Option<Arc<Menu>>>>, AppError>;
 }
 
 /// When a therapist is next free, and the time zone they work in (their schedule's, kept by the
@@ -884,15 +885,17 @@ impl ScheduleCache {
         &self,
         conn: Option<&mut DbConnection>,
         wanted: &[(i64, i64)],
-    ) -> Result<Option<HashMap<i64, Arc<Menu>>>, AppError> {
-        let mut out = HashMap::with_capacity(wanted.len());
+    ) -> Result<Option<Vec<Option<Arc<Menu>>>>, AppError> {
+        // The result lines of a repeated page: one lookup each, no map.
+        let mut out: Vec<Option<Arc<Menu>>> = Vec::with_capacity(wanted.len());
         let mut need = Vec::new();
-        for &(id, version) in wanted {
+        for (i, &(id, version)) in wanted.iter().enumerate() {
             match self.menus.get(&id) {
-                Some(m) if m.version == version => {
-                    out.insert(id, m);
+                Some(m) if m.version == version => out.push(Some(m)),
+                _ => {
+                    out.push(None);
+                    need.push((i, id, version));
                 }
-                _ => need.push((id, version)),
             }
         }
         if need.is_empty() {
@@ -901,7 +904,7 @@ impl ScheduleCache {
         let Some(conn) = conn else {
             return Ok(None);
         };
-        let ids: Vec<i64> = need.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<i64> = need.iter().map(|&(_, id, _)| id).collect();
         // Every therapist asked about yields a row (NULL service columns when it has none), with
         // its version as of this very statement.
         let rows: Vec<MenuRow> = therapists::table
@@ -932,7 +935,7 @@ impl ScheduleCache {
                 menu.items.extend(MenuItem::of(sid, &slug, d, p));
             }
         }
-        for (id, version) in need {
+        for (i, id, version) in need {
             let Some(menu) = read.remove(&id) else {
                 continue;
             };
@@ -940,7 +943,7 @@ impl ScheduleCache {
             if menu.version == version {
                 self.menus.insert(id, menu.clone());
             }
-            out.insert(id, menu);
+            out[i] = Some(menu);
         }
         Ok(Some(out))
     }

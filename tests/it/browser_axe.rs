@@ -1,0 +1,347 @@
+//! Accessibility of every page, for every role, at desktop and phone width: axe-core (the npm
+//! package in `tests/browser`, installed by `npm ci`) injected into real Chromium over WebDriver.
+//! Zero violations of any impact are allowed.
+//!
+//! The pages are found, not listed: the demo data (`serve --demo`) is loaded, and each role
+//! (anonymous, client, therapist, admin) follows the links of the site from its home page,
+//! visiting at most [`PER_ROUTE`] pages of each route of the route table. The test then checks
+//! that every page route of the table (`GET`, not the API) was visited by some role: a new page
+//! that no link reaches, or that the demo data does not show, fails here until it is linked or
+//! named in [`NOT_PAGES`]. Some pages answer a form (a form with its errors, a screening outcome);
+//! those are reached by submitting the form, in [`form_pages`].
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use thirtyfour::prelude::*;
+use thirtyfour::TimeoutConfiguration;
+
+use bodywork::demo::{fill, DEMO_PASSWORD};
+use bodywork::services::crypto::AnswerCipher;
+use bodywork::startup::route_table;
+
+use crate::builders::browser::Driver;
+use crate::builders::{spawn_app, with_conn, TestApp};
+
+/// The widths every page is checked at (CSS pixels): a desktop and a phone.
+const WIDTHS: [(u32, u32); 2] = [(1200, 900), (390, 844)];
+
+/// How many pages of one route (`/therapists/{id}` with different ids or queries) are checked.
+const PER_ROUTE: usize = 2;
+
+/// The most pages one role visits (a bound, should the links ever loop through queries).
+const MAX_PAGES: usize = 80;
+
+/// GET routes that are not pages a person reads: files, feeds, the health check.
+const NOT_PAGES: [&str; 4] = [
+    "/healthz",
+    "/static/style.css",
+    "/calendar/{token}.ics",
+    "/bookings/{id}/calendar.ics",
+];
+
+fn axe_source() -> Option<String> {
+    let path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/node_modules/axe-core/axe.min.js"
+        )
+        .to_string()
+    });
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            if std::env::var("BODYWORK_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!("axe-core not found at {path} ({e}): run `npm ci --prefix tests/browser`");
+            }
+            eprintln!("axe test skipped: {path}: {e}");
+            None
+        }
+    }
+}
+
+/// The page routes of the table: GET, outside the API, not in [`NOT_PAGES`].
+fn page_routes() -> Vec<&'static str> {
+    route_table()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .map(|r| r.path)
+        .filter(|p| !p.starts_with("/api/") && !NOT_PAGES.contains(p))
+        .collect()
+}
+
+/// The route of the table a path belongs to (`{…}` matches one segment; `{name:a|b}` only a
+/// or b).
+fn route_of(routes: &[&'static str], path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.split('/').collect();
+    routes.iter().copied().find(|r| {
+        let rs: Vec<&str> = r.split('/').collect();
+        rs.len() == segs.len()
+            && rs.iter().zip(&segs).all(|(r, s)| {
+                match r.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                    Some(param) => match param.split_once(':') {
+                        Some((_, alts)) => alts.split('|').any(|a| a == *s),
+                        None => !s.is_empty(),
+                    },
+                    None => r == s,
+                }
+            })
+    })
+}
+
+/// Runs axe on the page open in `b`; returns the violations, one line each.
+async fn axe(b: &WebDriver, source: &str) -> WebDriverResult<Vec<String>> {
+    b.execute(source, Vec::new()).await?;
+    let out = b
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, { resultTypes: ['violations'] })
+                 .then(r => done(JSON.stringify(r.violations.map(v => ({
+                   id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary)
+                 })))))
+                 .catch(e => done(JSON.stringify([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }])));"#,
+            Vec::new(),
+        )
+        .await?;
+    let text: String = out.convert()?;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+    Ok(list.iter().map(|v| v.to_string()).collect())
+}
+
+/// No horizontal scrolling at this width.
+async fn overflow(b: &WebDriver) -> WebDriverResult<Option<String>> {
+    let out = b
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            Vec::new(),
+        )
+        .await?;
+    let (scroll, inner): (i64, i64) = out.convert()?;
+    Ok((scroll > inner).then(|| format!("page is {scroll} px wide in a {inner} px window")))
+}
+
+/// The same-origin links of the open page (paths with their queries).
+async fn links(b: &WebDriver, base: &str) -> WebDriverResult<Vec<String>> {
+    let out = b
+        .execute(
+            "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);",
+            Vec::new(),
+        )
+        .await?;
+    let hrefs: Vec<String> = out.convert()?;
+    Ok(hrefs
+        .into_iter()
+        .filter_map(|h| h.strip_prefix(base).map(str::to_string))
+        .map(|h| h.split('#').next().unwrap_or_default().to_string())
+        .filter(|h| h.starts_with('/'))
+        .collect())
+}
+
+struct Checker {
+    source: String,
+    routes: Vec<&'static str>,
+    /// Route → pages of it checked.
+    seen: BTreeMap<&'static str, BTreeSet<String>>,
+    failures: Vec<String>,
+}
+
+impl Checker {
+    /// Checks the page open in `b` at every width; `label` names it in failures.
+    async fn check_open_page(&mut self, b: &WebDriver, label: &str) -> WebDriverResult<()> {
+        for (w, h) in WIDTHS {
+            b.set_window_rect(0, 0, w, h).await?;
+            for v in axe(b, &self.source).await? {
+                self.failures.push(format!("{label} at {w} px: {v}"));
+            }
+            if let Some(o) = overflow(b).await? {
+                self.failures.push(format!("{label} at {w} px: {o}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the links from `start` as the logged-in (or anonymous) browser `b`.
+    async fn crawl(
+        &mut self,
+        b: &WebDriver,
+        app: &TestApp,
+        role: &str,
+        start: &[&str],
+    ) -> WebDriverResult<()> {
+        let mut queue: VecDeque<String> = start.iter().map(|s| s.to_string()).collect();
+        let mut visited = BTreeSet::new();
+        while let Some(path) = queue.pop_front() {
+            if visited.len() >= MAX_PAGES || !visited.insert(path.clone()) {
+                continue;
+            }
+            let bare = path.split('?').next().unwrap_or_default();
+            let Some(route) = route_of(&self.routes, bare) else {
+                continue;
+            };
+            let pages = self.seen.entry(route).or_default();
+            if pages.len() >= PER_ROUTE && !pages.contains(&path) {
+                continue;
+            }
+            pages.insert(path.clone());
+            b.goto(app.url(&path)).await?;
+            // A page that sent this role elsewhere (a login, a 403) is checked under its own
+            // route when it is reached as itself.
+            let now = b.current_url().await?;
+            if !now.path().eq(bare) {
+                continue;
+            }
+            self.check_open_page(b, &format!("{role} {path}")).await?;
+            for l in links(b, &app.address).await? {
+                if !visited.contains(&l) {
+                    queue.push_back(l);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn log_in(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
+    b.goto(app.url("/login")).await?;
+    b.query(By::Id("email"))
+        .first()
+        .await?
+        .send_keys(email)
+        .await?;
+    b.query(By::Id("password"))
+        .first()
+        .await?
+        .send_keys(DEMO_PASSWORD)
+        .await?;
+    b.query(By::Css("main button[type=submit]"))
+        .first()
+        .await?
+        .click()
+        .await?;
+    b.query(By::Css("[data-testid=nav-user]")).first().await?;
+    Ok(())
+}
+
+async fn log_out(b: &WebDriver) -> WebDriverResult<()> {
+    b.query(By::XPath("//button[normalize-space()='Log out']"))
+        .first()
+        .await?
+        .click()
+        .await?;
+    b.query(By::LinkText("Log in")).first().await?;
+    Ok(())
+}
+
+/// Pages that answer a form: the forms with their errors shown.
+async fn form_pages(b: &WebDriver, app: &TestApp, c: &mut Checker) -> WebDriverResult<()> {
+    // Log in with a wrong password: the form with its error.
+    b.goto(app.url("/login")).await?;
+    b.query(By::Id("email"))
+        .first()
+        .await?
+        .send_keys("nobody@demo.bodywork.test")
+        .await?;
+    b.query(By::Id("password"))
+        .first()
+        .await?
+        .send_keys("not the password")
+        .await?;
+    b.query(By::Css("main button[type=submit]"))
+        .first()
+        .await?
+        .click()
+        .await?;
+    c.check_open_page(b, "anonymous login with an error")
+        .await?;
+    // Register with nothing filled in.
+    b.goto(app.url("/register")).await?;
+    b.query(By::Css("main button[type=submit]"))
+        .first()
+        .await?
+        .click()
+        .await?;
+    c.check_open_page(b, "anonymous register with errors")
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_axe_finds_no_violation_on_any_page_of_any_role_at_desktop_and_phone_width() {
+    let Some(source) = axe_source() else {
+        return;
+    };
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let cipher = AnswerCipher::from_settings(&app.settings).unwrap();
+    with_conn(&app, |conn| fill(conn, &cipher)).expect("demo data");
+    let profile = tempfile::tempdir().unwrap();
+    let b = driver.browser(profile.path()).await;
+    b.update_timeouts(TimeoutConfiguration::new(
+        Some(Duration::from_secs(60)),
+        Some(Duration::from_secs(60)),
+        Some(Duration::from_secs(0)),
+    ))
+    .await
+    .unwrap();
+    let mut c = Checker {
+        source,
+        routes: page_routes(),
+        seen: BTreeMap::new(),
+        failures: Vec::new(),
+    };
+    let result = async {
+        c.crawl(&b, &app, "anonymous", &["/", "/login", "/register"])
+            .await?;
+        form_pages(&b, &app, &mut c).await?;
+        for (role, email, start) in [
+            ("client", "client@demo.bodywork.test", "/bookings"),
+            ("therapist", "therapist@demo.bodywork.test", "/therapist"),
+            ("admin", "admin@demo.bodywork.test", "/admin"),
+        ] {
+            log_in(&b, &app, email).await?;
+            c.crawl(&b, &app, role, &[start, "/"]).await?;
+            log_out(&b).await?;
+        }
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    b.quit().await.ok();
+    result.expect("browser walk");
+    let missed: Vec<&str> = c
+        .routes
+        .iter()
+        .copied()
+        .filter(|r| !c.seen.contains_key(r))
+        .collect();
+    let checked: usize = c.seen.values().map(BTreeSet::len).sum();
+    eprintln!("axe checked {checked} pages of {} routes", c.seen.len());
+    assert!(
+        missed.is_empty(),
+        "page routes no role reached by a link from the demo data: {missed:?}"
+    );
+    assert!(
+        c.failures.is_empty(),
+        "{} accessibility failures:\n{}",
+        c.failures.len(),
+        c.failures.join("\n")
+    );
+}
+
+#[test]
+fn route_matching_follows_the_table() {
+    let routes = page_routes();
+    assert_eq!(
+        route_of(&routes, "/therapists/12"),
+        Some("/therapists/{id}")
+    );
+    assert_eq!(route_of(&routes, "/therapists"), Some("/therapists"));
+    assert_eq!(
+        route_of(&routes, "/admin/licenses"),
+        Some("/admin/licenses")
+    );
+    assert_eq!(route_of(&routes, "/nowhere/at/all"), None);
+    assert!(!routes.contains(&"/healthz"));
+}
