@@ -599,7 +599,15 @@ fn add_therapist_day(
         }
         .insert(conn)?;
     }
-    // Requests later in the week, booked as clients do.
+    let off = day_begins(today + Duration::days(4), tz);
+    crate::services::schedule::add_time_off(
+        conn,
+        therapist,
+        off + Duration::hours(13),
+        off + Duration::hours(17),
+        "Continuing education course",
+    )?;
+    // Requests later in the week, booked as clients do (around the time off).
     let (_, slots) = booking::slots(
         conn,
         therapist_id,
@@ -629,14 +637,6 @@ fn add_therapist_day(
         };
         booking::book(conn, cipher, client, &req)?;
     }
-    let off = day_begins(today + Duration::days(4), tz);
-    crate::services::schedule::add_time_off(
-        conn,
-        therapist,
-        off + Duration::hours(13),
-        off + Duration::hours(17),
-        "Continuing education course",
-    )?;
     Ok(())
 }
 
