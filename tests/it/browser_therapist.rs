@@ -137,7 +137,10 @@ async fn browser_therapist_confirms_and_declines_from_the_dashboard_and_sees_the
                 .await?
                 .convert()?,
         );
-        assert!(scroll <= client, "no sideways overflow: {scroll} > {client}");
+        assert!(
+            scroll <= client,
+            "no sideways overflow: {scroll} > {client}"
+        );
         let block = b
             .query(By::Css(format!(
                 "[data-testid='day-{day}'] a[href='/therapist/appointments/{confirmed}']"

@@ -9,17 +9,29 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::builders::{
-    appointment_at, book, scene, slots, some_day, therapist_proof, with_conn, Made, Scene,
-    TestApp, PASSWORD,
+    appointment_at, book, scene, slots, some_day, therapist_proof, with_conn, Made, Scene, TestApp,
+    PASSWORD,
 };
 use bodywork::domain::schedule::{day_begins, local_today};
 
 const NEW_YORK: Tz = chrono_tz::America::New_York;
 
-async fn request(app: &TestApp, token: &str, m: &Made, day: NaiveDate, k: usize, yes: &[&str]) -> i64 {
+async fn request(
+    app: &TestApp,
+    token: &str,
+    m: &Made,
+    day: NaiveDate,
+    k: usize,
+    yes: &[&str],
+) -> i64 {
     let start = slots(app, m, day, day).await[k].clone();
     let r = book(app, token, m, &start, yes, false).await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
@@ -58,8 +70,7 @@ async fn the_dashboard_counts_the_waiting_requests_soonest_first_and_confirms_an
     let today = local_today(Utc::now(), NEW_YORK);
     let today_session = appointment_at(&app, &m, client_id, from_now(today, 12), "confirmed");
     let tomorrow = today + Duration::days(1);
-    let tomorrow_session =
-        appointment_at(&app, &m, client_id, from_now(tomorrow, 12), "requested");
+    let tomorrow_session = appointment_at(&app, &m, client_id, from_now(tomorrow, 12), "requested");
 
     // The API: counts, order, words.
     let a: Value = app
@@ -70,10 +81,7 @@ async fn the_dashboard_counts_the_waiting_requests_soonest_first_and_confirms_an
         .unwrap();
     assert_eq!(a["timezone"], "America/New_York");
     assert_eq!(a["today"], today.to_string());
-    assert_eq!(
-        a["waiting_count"], 4,
-        "three requests and tomorrow's: {a}"
-    );
+    assert_eq!(a["waiting_count"], 4, "three requests and tomorrow's: {a}");
     assert_eq!(a["flagged_count"], 1);
     assert_eq!(
         ids(&a["waiting"]),
@@ -81,8 +89,14 @@ async fn the_dashboard_counts_the_waiting_requests_soonest_first_and_confirms_an
         "soonest first"
     );
     assert_eq!(a["waiting"][1]["awaiting_acknowledgement"], true);
-    assert_eq!(a["waiting"][1]["screening_label"], "Caution, with notes for you");
-    assert_eq!(a["waiting"][0]["status_label"], "Waiting for you to confirm");
+    assert_eq!(
+        a["waiting"][1]["screening_label"],
+        "Caution, with notes for you"
+    );
+    assert_eq!(
+        a["waiting"][0]["status_label"],
+        "Waiting for you to confirm"
+    );
     assert_eq!(ids(&a["today_sessions"]), [today_session]);
     assert_eq!(ids(&a["tomorrow_sessions"]), [tomorrow_session]);
     let only: Value = app
@@ -100,7 +114,10 @@ async fn the_dashboard_counts_the_waiting_requests_soonest_first_and_confirms_an
     // The page says the same, in the same order, with the flag marked.
     app.login_page("t@example.com", PASSWORD).await;
     let html = app.get_html("/therapist").await;
-    assert!(html.contains("4 requests wait for you to confirm"), "{html}");
+    assert!(
+        html.contains("4 requests wait for you to confirm"),
+        "{html}"
+    );
     assert!(html.contains("1 with screening flags to read"));
     let at = |id: i64| {
         html.find(&format!("id=\"request-{id}\""))
@@ -108,8 +125,14 @@ async fn the_dashboard_counts_the_waiting_requests_soonest_first_and_confirms_an
     };
     assert!(at(tomorrow_session) < at(first) && at(first) < at(second) && at(second) < at(third));
     assert!(!html.contains(&format!("id=\"request-{confirmed}\"")));
-    assert!(html.contains("id=\"ack-"), "the flagged one asks for the acknowledgement");
-    assert!(!html.contains("herniated"), "no health details on the dashboard");
+    assert!(
+        html.contains("id=\"ack-"),
+        "the flagged one asks for the acknowledgement"
+    );
+    assert!(
+        !html.contains("herniated"),
+        "no health details on the dashboard"
+    );
     assert!(!html.contains("caution<") && !html.contains("needs_clearance"));
     assert!(html.contains("aria-current=\"page\">Overview</a>"));
     assert!(html.contains("href=\"/therapist/hours\""));
@@ -125,12 +148,19 @@ async fn the_dashboard_counts_the_waiting_requests_soonest_first_and_confirms_an
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains(&format!("id=\"ack-{first}-error\"")), "{html}");
+    assert!(
+        html.contains(&format!("id=\"ack-{first}-error\"")),
+        "{html}"
+    );
     let r = app
         .post_form(
             "/therapist",
             &format!("/therapist/appointments/{second}"),
-            &[("action", "decline"), ("from", "dashboard"), ("reason", "  ")],
+            &[
+                ("action", "decline"),
+                ("from", "dashboard"),
+                ("reason", "  "),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -164,7 +194,10 @@ async fn the_dashboard_counts_the_waiting_requests_soonest_first_and_confirms_an
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = app.get_html("/therapist").await;
-    assert!(html.contains("2 requests wait for you to confirm"), "{html}");
+    assert!(
+        html.contains("2 requests wait for you to confirm"),
+        "{html}"
+    );
     let lines: Value = app
         .api_get("/api/v1/me/appointments", Some(&m.token))
         .await
@@ -210,7 +243,12 @@ async fn late_on_a_sunday_the_week_is_the_one_that_ends_that_day() {
     let r = app
         .api_post("/api/v1/me/time-off", Some(&m.token), off)
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
 
     let w = with_conn(&app, |conn| {
         let me = therapist_proof(conn, "t@example.com");
@@ -227,10 +265,17 @@ async fn late_on_a_sunday_the_week_is_the_one_that_ends_that_day() {
         .iter()
         .map(|s| (s.item.id, s.start_min, s.end_min))
         .collect();
-    assert_eq!(sessions, [(on_sunday, 600, 660)], "10:00-11:00 New York time");
+    assert_eq!(
+        sessions,
+        [(on_sunday, 600, 660)],
+        "10:00-11:00 New York time"
+    );
     assert!(w.days[..6].iter().all(|d| d.sessions.is_empty()));
     assert_eq!(w.days[5].away.len(), 1);
-    assert_eq!((w.days[5].away[0].start_min, w.days[5].away[0].end_min), (780, 900));
+    assert_eq!(
+        (w.days[5].away[0].start_min, w.days[5].away[0].end_min),
+        (780, 900)
+    );
     assert_eq!(w.days[0].hours, [(540, 1020)], "09:00-17:00 every day");
     assert_eq!(w.axis, (540, 1020));
 
@@ -255,15 +300,15 @@ async fn late_on_a_sunday_the_week_is_the_one_that_ends_that_day() {
     let html = app
         .get_html(&format!("/therapist/appointments?week={sunday}"))
         .await;
-    assert!(html.contains(&format!(
-        "Week of {}",
-        monday.format("%A %-d %B %Y")
-    )));
+    assert!(html.contains(&format!("Week of {}", monday.format("%A %-d %B %Y"))));
     let column = &html[html
         .find(&format!("data-testid=\"day-{sunday}\""))
         .expect("Sunday's column")..];
     let column = &column[..column.find("class=\"cal-day").unwrap_or(column.len())];
-    assert!(column.contains("class=\"cal-head c8\""), "Sunday is the last column");
+    assert!(
+        column.contains("class=\"cal-head c8\""),
+        "Sunday is the last column"
+    );
     assert!(column.contains(&format!("/therapist/appointments/{on_sunday}")));
     assert!(column.contains("Waiting for you to confirm"));
     assert!(html.contains("Time off 13:00–15:00: course"));

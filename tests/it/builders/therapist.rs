@@ -145,7 +145,10 @@ pub fn admin_proof(conn: &mut DbConnection, admin_id: i64) -> Admin {
 
 /// The proof that the user with `email` is a therapist, for calling their services directly
 /// (for example with a fixed `now`).
-pub fn therapist_proof(conn: &mut DbConnection, email: &str) -> bodywork::services::access::Therapist {
+pub fn therapist_proof(
+    conn: &mut DbConnection,
+    email: &str,
+) -> bodywork::services::access::Therapist {
     let user = User::find_by_email(conn, email)
         .expect("query")
         .expect("therapist user");
