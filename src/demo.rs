@@ -535,7 +535,109 @@ fn add_bookings(
             _ => {}
         }
     }
-    add_past_booking(conn, &client, therapist.id, &swedish)
+    add_past_booking(conn, &client, therapist.id, &swedish)?;
+    add_therapist_day(
+        conn,
+        cipher,
+        &therapist_proof,
+        therapist.id,
+        &swedish,
+        &deep,
+    )
+}
+
+/// The therapist's day and week: three more clients with requests waiting (one flagged), two
+/// sessions today and two tomorrow on Maya's clock (written directly: booking keeps a notice),
+/// and an afternoon off later in the week.
+fn add_therapist_day(
+    conn: &mut DbConnection,
+    cipher: &crate::services::crypto::AnswerCipher,
+    therapist: &access::Therapist,
+    therapist_id: i64,
+    swedish: &crate::models::service::Service,
+    deep: &crate::models::service::Service,
+) -> Result<(), AppError> {
+    use crate::domain::appointment::AppointmentStatus;
+    use crate::domain::schedule::{day_begins, local_today};
+    use crate::models::appointment::NewAppointment;
+    use crate::services::booking::{self, BookingRequest};
+    let mut clients = Vec::new();
+    for (email, name) in [
+        ("rosa@demo.bodywork.test", "Rosa Alvarez"),
+        ("lee@demo.bodywork.test", "Lee Chen"),
+        ("ana@demo.bodywork.test", "Ana Souza"),
+    ] {
+        let user = accounts::register(conn, &input(email, name, "client"))?;
+        clients.push(access::Client::prove(user)?);
+    }
+    let tz = crate::models::therapist::zone(THERAPISTS[0].tz);
+    let today = local_today(Utc::now(), tz);
+    // Today at 10:00 and 14:00, tomorrow at 09:00 and 15:00, Maya's time.
+    let sessions = [
+        (0, 10, &clients[0], swedish, AppointmentStatus::Confirmed),
+        (0, 14, &clients[1], deep, AppointmentStatus::Confirmed),
+        (1, 9, &clients[2], swedish, AppointmentStatus::Confirmed),
+        (1, 15, &clients[0], deep, AppointmentStatus::Requested),
+    ];
+    for (day, hour, client, service, status) in sessions {
+        let starts = day_begins(today + Duration::days(day), tz) + Duration::hours(hour);
+        let ends = starts + Duration::minutes(service.duration_min as i64);
+        NewAppointment {
+            therapist_id,
+            client_id: client.id(),
+            service_id: service.id,
+            starts_at: starts.naive_utc(),
+            ends_at: ends.naive_utc(),
+            blocked_until: ends.naive_utc(),
+            status,
+            screening_version: crate::domain::screening::questionnaire().version,
+            screening_answers: String::new(),
+            screening_outcome: "ok".into(),
+            clearance_confirmed: false,
+            created_at: now() - Duration::days(3),
+            updated_at: now() - Duration::days(3),
+        }
+        .insert(conn)?;
+    }
+    let off = day_begins(today + Duration::days(4), tz);
+    crate::services::schedule::add_time_off(
+        conn,
+        therapist,
+        off + Duration::hours(13),
+        off + Duration::hours(17),
+        "Continuing education course",
+    )?;
+    // Requests later in the week, booked as clients do (around the time off).
+    let (_, slots) = booking::slots(
+        conn,
+        therapist_id,
+        swedish.id,
+        today + Duration::days(3),
+        today + Duration::days(6),
+        Utc::now(),
+    )?;
+    let questions = &crate::domain::screening::questionnaire().questions;
+    let answers = |yes: &[&str]| -> std::collections::BTreeMap<String, bool> {
+        questions
+            .iter()
+            .map(|q| (q.id.clone(), yes.contains(&q.id.as_str())))
+            .collect()
+    };
+    for (k, (client, slot)) in clients
+        .iter()
+        .zip(slots.iter().skip(3).step_by(11))
+        .enumerate()
+    {
+        let req = BookingRequest {
+            therapist_id,
+            service_id: swedish.id,
+            starts_at: slot.start,
+            answers: answers(if k == 1 { &["herniated_disc"] } else { &[] }),
+            clearance_confirmed: false,
+        };
+        booking::book(conn, cipher, client, &req)?;
+    }
+    Ok(())
 }
 
 /// A completed Swedish massage three weeks ago (written directly: booking takes future times

@@ -330,6 +330,8 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Only(Role::Therapist), DELETE "/api/v1/me/time-off/{id}" => api::schedule::remove_time_off),
         route!(Only(Role::Therapist), PUT "/api/v1/me/booking-policy" => api::schedule::put_policy),
         route!(Only(Role::Therapist), GET "/api/v1/me/appointments" => api::appointments::my_appointments),
+        route!(Only(Role::Therapist), GET "/api/v1/me/agenda" => api::appointments::my_agenda),
+        route!(Only(Role::Therapist), GET "/api/v1/me/week" => api::appointments::my_week),
         route!(Only(Role::Client), GET "/api/v1/me/bookings" => api::appointments::my_bookings),
         route!(Public, GET "/api/v1/screening/questionnaire" => api::screening::questionnaire),
         route!(Public, POST "/api/v1/screening/evaluate" => api::screening::evaluate),

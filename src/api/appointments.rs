@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use crate::api::ApiAs;
 use crate::api::ApiUser;
-use crate::domain::screening::Evaluation;
+use crate::domain::appointment::AppointmentStatus;
+use crate::domain::screening::{Evaluation, Outcome};
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
 use crate::search::schedules::{local_rfc3339 as rfc3339, RawSlots};
@@ -30,6 +31,9 @@ pub struct ReasonOut {
 pub struct ScreeningOut {
     /// `ok`, `caution`, `needs_clearance`, `decline` or `refer`.
     pub outcome: String,
+    /// The outcome in words, as the therapist's pages show it ("Needs a healthcare
+    /// practitioner's clearance").
+    pub outcome_label: String,
     /// Present for the client and the therapist of the booking only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasons: Option<Vec<ReasonOut>>,
@@ -43,6 +47,7 @@ pub struct ScreeningOut {
 fn screening_out(e: &Evaluation, notes: bool) -> ScreeningOut {
     ScreeningOut {
         outcome: e.outcome.as_str().to_string(),
+        outcome_label: e.outcome.words().to_string(),
         reasons: Some(
             e.reasons
                 .iter()
@@ -66,6 +71,11 @@ pub struct AppointmentOut {
     pub service_id: i64,
     /// `requested`, `confirmed`, `completed`, `cancelled` or `no_show`.
     pub status: String,
+    /// Where it stands in the caller's words, as their pages say it: for the therapist
+    /// "Waiting for you to confirm", "Declined by you"; for the client "Waiting for Maya Okafor
+    /// to confirm", "Declined by the therapist". Absent for an admin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_label: Option<String>,
     /// RFC 3339 in the therapist's zone.
     pub starts_at: String,
     pub ends_at: String,
@@ -94,6 +104,7 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         (Some(e), p) => screening_out(e, p == Party::Therapist),
         (None, _) => ScreeningOut {
             outcome: v.appt.screening_outcome.clone(),
+            outcome_label: Outcome::words_of(&v.appt.screening_outcome).to_string(),
             reasons: None,
             suggested_techniques: None,
             therapist_notes: None,
@@ -105,6 +116,11 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         client_id: v.appt.client_id,
         service_id: v.appt.service_id,
         status: v.appt.status.as_str().into(),
+        status_label: match v.party {
+            Party::Therapist => Some(v.therapist_words(Utc::now()).to_string()),
+            Party::Client => Some(v.client_state(Utc::now()).words(&v.therapist_name)),
+            Party::Admin => None,
+        },
         starts_at: rfc3339(v.appt.starts_at.and_utc(), tz),
         ends_at: rfc3339(v.appt.ends_at.and_utc(), tz),
         timezone: v.timezone.clone(),
@@ -190,8 +206,14 @@ pub struct BookingLine {
     pub duration_min: i32,
     pub price_cents: i64,
     pub screening_outcome: String,
+    /// The screening outcome in words ("Nothing to flag", "Caution, with notes for you").
+    pub screening_label: String,
     /// Flagged (caution or clearance) and not yet acknowledged by the therapist.
     pub awaiting_acknowledgement: bool,
+    /// The therapist's lists only: where it stands in the therapist's words, as their pages
+    /// say it ("Waiting for you to confirm", "Declined by you", "Withdrawn by the client").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_label: Option<String>,
     /// The client's name (therapist lists only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
@@ -229,13 +251,24 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
         duration_min: i.duration_min,
         price_cents: i.price_cents,
         screening_outcome: i.screening_outcome.clone(),
+        screening_label: i.outcome_words().to_string(),
         awaiting_acknowledgement: i.awaiting_acknowledgement(),
+        status_label: None,
         client_name,
         cancel_reason: i.cancel_reason.clone(),
         cancel_kind: i.cancel_kind().map(|k| k.as_str().to_string()),
         group: None,
         state: None,
         state_label: None,
+    }
+}
+
+/// A line of the therapist's lists: with the client's name and the status in the therapist's
+/// words.
+fn therapist_line(i: &ListItem, client_name: &str, now: DateTime<Utc>) -> BookingLine {
+    BookingLine {
+        status_label: Some(i.therapist_words(now).to_string()),
+        ..line(i, Some(client_name.to_string()))
     }
 }
 
@@ -270,11 +303,33 @@ pub async fn my_bookings(
 pub struct RangeQuery {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// Stored statuses, comma-separated (`requested`, `confirmed`, ...); all when absent.
+    pub status: Option<String>,
+}
+
+/// `status=requested,confirmed` → the statuses; an unknown one is a field error.
+fn status_filter(v: Option<&str>) -> Result<Option<Vec<AppointmentStatus>>, AppError> {
+    let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    v.split(',')
+        .map(|s| {
+            AppointmentStatus::parse(s.trim()).ok_or_else(|| {
+                AppError::field(
+                    "status",
+                    "Use requested, confirmed, completed, cancelled or no_show, comma-separated.",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 #[utoipa::path(get, path = "/api/v1/me/appointments", tag = "therapist",
-    params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 30 days ago"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, default 90 days ahead")),
-    responses((status = 200, body = [BookingLine], description = "the therapist's appointments with screening flags")))]
+    params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 30 days ago"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, default 90 days ahead"),
+           ("status" = Option<String>, Query, description = "only these stored statuses, comma-separated: `status=requested` lists the requests waiting for the therapist")),
+    responses((status = 200, body = [BookingLine], description = "the therapist's appointments with screening flags, soonest first, each with `status_label`"),
+              (status = 422, description = "validation_failed (`from`, `to` or `status`)")))]
 pub async fn my_appointments(
     req: HttpRequest,
     caller: ApiAs<access::Therapist>,
@@ -297,6 +352,7 @@ pub async fn my_appointments(
     if to < from || (to - from).num_days() > 400 {
         return Err(AppError::field("to", "Ask for at most 400 days, `to` after `from`.").into());
     }
+    let only = status_filter(q.status.as_deref())?;
     let list = with_conn(&state.pool, move |conn| {
         let t = therapists::own_profile(conn, &me)?;
         booking::therapist_list(
@@ -309,9 +365,166 @@ pub async fn my_appointments(
         )
     })
     .await?;
+    let now = Utc::now();
     Ok(web::Json(
-        list.into_iter().map(|(i, n)| line(&i, Some(n))).collect(),
+        list.iter()
+            .filter(|(i, _)| only.as_ref().is_none_or(|o| o.contains(&i.status)))
+            .map(|(i, n)| therapist_line(i, n, now))
+            .collect(),
     ))
+}
+
+/// What the therapist's dashboard leads with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgendaOut {
+    pub timezone: String,
+    /// Today on the therapist's clock, YYYY-MM-DD.
+    pub today: String,
+    /// Requests waiting for the therapist to confirm or decline.
+    pub waiting_count: usize,
+    /// Of those, how many have screening flags to read (and acknowledge) before confirming.
+    pub flagged_count: usize,
+    /// The waiting requests, soonest first.
+    pub waiting: Vec<BookingLine>,
+    /// Today's sessions (not cancelled or declined), in time order.
+    pub today_sessions: Vec<BookingLine>,
+    /// Tomorrow's, the same way.
+    pub tomorrow_sessions: Vec<BookingLine>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/agenda", tag = "therapist",
+    responses((status = 200, body = AgendaOut, description = "the dashboard's lead: the requests waiting (soonest first, with their flags), today's and tomorrow's sessions")))]
+pub async fn my_agenda(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+) -> ApiResult<web::Json<AgendaOut>> {
+    let me = caller.who.clone();
+    let state = app_state(&req);
+    let now = Utc::now();
+    let a = with_conn(&state.pool, move |conn| booking::agenda(conn, &me, now)).await?;
+    let lines = |v: &[(ListItem, String)]| -> Vec<BookingLine> {
+        v.iter().map(|(i, n)| therapist_line(i, n, now)).collect()
+    };
+    Ok(web::Json(AgendaOut {
+        timezone: a.tz.name().to_string(),
+        today: a.today.to_string(),
+        waiting_count: a.waiting.len(),
+        flagged_count: a.flagged_count(),
+        waiting: lines(&a.waiting),
+        today_sessions: lines(&a.today_items),
+        tomorrow_sessions: lines(&a.tomorrow_items),
+    }))
+}
+
+/// A span of a day on the therapist's clock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DaySpanOut {
+    /// "HH:MM".
+    pub start: String,
+    /// "HH:MM", "24:00" when it runs to midnight.
+    pub end: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimeOffSpanOut {
+    pub start: String,
+    pub end: String,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeekDayOut {
+    /// YYYY-MM-DD.
+    pub date: String,
+    pub is_today: bool,
+    /// The weekly working hours of that weekday.
+    pub hours: Vec<DaySpanOut>,
+    /// Time off on that day.
+    pub time_off: Vec<TimeOffSpanOut>,
+    /// Its sessions (not cancelled or declined), in time order.
+    pub appointments: Vec<BookingLine>,
+}
+
+/// The therapist's week, as the week grid shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeekOut {
+    pub timezone: String,
+    /// The Monday the week starts on (weeks start on Monday), YYYY-MM-DD.
+    pub week_start: String,
+    pub previous_week: String,
+    pub next_week: String,
+    pub today: String,
+    /// The hours the grid shows: whole hours around the working hours and sessions.
+    pub grid_start: String,
+    pub grid_end: String,
+    /// Monday to Sunday.
+    pub days: Vec<WeekDayOut>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WeekQuery {
+    pub week: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/week", tag = "therapist",
+    params(("week" = Option<String>, Query, description = "YYYY-MM-DD, any day of the week wanted (within two years); default the current week on the therapist's clock")),
+    responses((status = 200, body = WeekOut), (status = 422, description = "validation_failed (`week`)")))]
+pub async fn my_week(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+    q: web::Query<WeekQuery>,
+) -> ApiResult<web::Json<WeekOut>> {
+    let me = caller.who.clone();
+    let state = app_state(&req);
+    let now = Utc::now();
+    let asked = match q.week.as_deref() {
+        None => None,
+        Some(_) => Some(date_param("week", &q.week, now.date_naive())?),
+    };
+    let w = with_conn(&state.pool, move |conn| {
+        crate::services::schedule::week(conn, &me, asked, now)
+    })
+    .await?;
+    let hhmm = crate::domain::schedule::format_hhmm;
+    Ok(web::Json(WeekOut {
+        timezone: w.tz.name().to_string(),
+        week_start: w.monday.to_string(),
+        previous_week: (w.monday - Duration::days(7)).to_string(),
+        next_week: (w.monday + Duration::days(7)).to_string(),
+        today: w.today.to_string(),
+        grid_start: hhmm(w.axis.0),
+        grid_end: hhmm(w.axis.1),
+        days: w
+            .days
+            .iter()
+            .map(|d| WeekDayOut {
+                date: d.date.to_string(),
+                is_today: d.is_today,
+                hours: d
+                    .hours
+                    .iter()
+                    .map(|(s, e)| DaySpanOut {
+                        start: hhmm(*s),
+                        end: hhmm(*e),
+                    })
+                    .collect(),
+                time_off: d
+                    .away
+                    .iter()
+                    .map(|o| TimeOffSpanOut {
+                        start: hhmm(o.start_min),
+                        end: hhmm(o.end_min),
+                        note: o.note.clone(),
+                    })
+                    .collect(),
+                appointments: d
+                    .sessions
+                    .iter()
+                    .map(|s| therapist_line(&s.item, &s.client, now))
+                    .collect(),
+            })
+            .collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -86,6 +86,35 @@ impl AppointmentStatus {
     pub fn label(self) -> String {
         self.as_str().replace('_', "-")
     }
+
+    /// Where it stands, in the therapist's words: the one wording of the therapist's pages and
+    /// the API's `status_label`. `kind`: how a cancelled one ended; `cancelled_by_client`:
+    /// whether the client cancelled it (`None` when nobody is on record); `ended`: its end has
+    /// passed.
+    pub fn therapist_words(
+        self,
+        kind: Option<CancelKind>,
+        cancelled_by_client: Option<bool>,
+        ended: bool,
+    ) -> &'static str {
+        use AppointmentStatus as S;
+        match self {
+            S::Requested if ended => "Not confirmed in time",
+            S::Requested => "Waiting for you to confirm",
+            S::Confirmed if ended => "Confirmed, not marked completed yet",
+            S::Confirmed => "Confirmed",
+            S::Completed => "Completed",
+            S::NoShow => "No-show: the client did not come",
+            S::Cancelled => match (kind, cancelled_by_client) {
+                (Some(CancelKind::Declined), _) => "Declined by you",
+                (Some(CancelKind::Withdrawn), _) => "Withdrawn by the client",
+                (Some(CancelKind::Rescheduled), _) => "Moved by the client to another time",
+                (Some(CancelKind::Cancelled) | None, Some(true)) => "Cancelled by the client",
+                (Some(CancelKind::Cancelled) | None, Some(false)) => "Cancelled by you",
+                (Some(CancelKind::Cancelled) | None, None) => "Cancelled",
+            },
+        }
+    }
 }
 
 impl fmt::Display for AppointmentStatus {
@@ -495,6 +524,37 @@ mod tests {
         assert_eq!(ClientState::CancelledByYou.reason(Some("  ")), None);
         for k in CancelKind::ALL {
             assert_eq!(CancelKind::parse(k.as_str()), Some(k));
+        }
+    }
+
+    #[test]
+    fn the_therapist_reads_every_status_in_words_and_a_decline_as_declined() {
+        use AppointmentStatus::*;
+        assert_eq!(
+            Requested.therapist_words(None, None, false),
+            "Waiting for you to confirm"
+        );
+        assert_eq!(
+            Requested.therapist_words(None, None, true),
+            "Not confirmed in time"
+        );
+        assert_eq!(
+            Cancelled.therapist_words(Some(CancelKind::Declined), Some(false), false),
+            "Declined by you"
+        );
+        assert_eq!(
+            Cancelled.therapist_words(Some(CancelKind::Withdrawn), Some(true), false),
+            "Withdrawn by the client"
+        );
+        assert_eq!(
+            Cancelled.therapist_words(Some(CancelKind::Cancelled), Some(true), false),
+            "Cancelled by the client"
+        );
+        for s in AppointmentStatus::ALL {
+            for ended in [false, true] {
+                let w = s.therapist_words(None, None, ended);
+                assert!(!w.contains('_') && w.starts_with(char::is_uppercase), "{w}");
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! A therapist's schedule as typed: weekly ranges ("HH:MM" in their own zone), time off and the
 //! booking policy, parsed with a message per bad field.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
 
 use crate::domain::availability::WeeklyRange;
 use crate::domain::FieldErrors;
@@ -178,6 +179,97 @@ pub fn check_policy(p: &PolicyInput) -> Result<(), FieldErrors> {
     }
 }
 
+// ---- The week as the therapist sees it -------------------------------------------------------
+
+/// Weeks start on Monday, wherever a week is shown (the therapist's week grid, its links, the
+/// API's `week_start`).
+pub const WEEK_STARTS_ON: Weekday = Weekday::Mon;
+
+/// How far from today (either way) a week view may be asked for.
+pub const WEEK_VIEW_MAX_DAYS: i64 = 730;
+
+/// The minutes of a row of the week grid.
+pub const GRID_STEP_MIN: u16 = 15;
+
+/// The hours the week grid shows when nothing (hours, bookings, time off) says otherwise.
+pub const DEFAULT_AXIS: (u16, u16) = (8 * 60, 18 * 60);
+
+/// The first day of the week holding `day`.
+pub fn week_start(day: NaiveDate) -> NaiveDate {
+    day.week(WEEK_STARTS_ON).first_day()
+}
+
+/// The date on the clock of `tz` at `now`.
+pub fn local_today(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    now.with_timezone(&tz).date_naive()
+}
+
+/// The first day of the week to show: the week holding `asked` (kept within
+/// [`WEEK_VIEW_MAX_DAYS`] of today), or else the week holding today on the therapist's clock.
+pub fn week_to_show(asked: Option<NaiveDate>, now: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    let today = local_today(now, tz);
+    let max = Duration::days(WEEK_VIEW_MAX_DAYS);
+    week_start(asked.unwrap_or(today).clamp(today - max, today + max))
+}
+
+/// The instant a local day begins on `tz`'s clock (the first instant of the day when midnight
+/// falls in a daylight-saving gap).
+pub fn day_begins(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    (0..=3)
+        .find_map(|h| {
+            tz.from_local_datetime(&day.and_hms_opt(h, 0, 0)?)
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+}
+
+/// The part of `[start, end)` on `day` (on `tz`'s clock) as wall-clock minutes from its
+/// midnight, `end` 1440 when it runs past the day; `None` when it does not touch that day.
+pub fn minutes_on_day(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    day: NaiveDate,
+    tz: Tz,
+) -> Option<(u16, u16)> {
+    let (day_start, day_end) = (day_begins(day, tz), day_begins(day + Duration::days(1), tz));
+    let (s, e) = (start.max(day_start), end.min(day_end));
+    if s >= e {
+        return None;
+    }
+    let wall = |t: DateTime<Utc>| {
+        let l = t.with_timezone(&tz);
+        (l.hour() * 60 + l.minute()) as u16
+    };
+    let from = if s == day_start { 0 } else { wall(s) };
+    let to = if e == day_end { 1440 } else { wall(e) };
+    Some((from, to.max(from + 1)))
+}
+
+/// The hours the week grid shows: whole hours around every span, [`DEFAULT_AXIS`] at least
+/// when there is none, at most the whole day.
+pub fn grid_axis(spans: impl IntoIterator<Item = (u16, u16)>) -> (u16, u16) {
+    let mut axis: Option<(u16, u16)> = None;
+    for (s, e) in spans {
+        axis = Some(match axis {
+            None => (s, e),
+            Some((a, b)) => (a.min(s), b.max(e)),
+        });
+    }
+    let (s, e) = axis.unwrap_or(DEFAULT_AXIS);
+    let s = (s / 60) * 60;
+    let e = e.div_ceil(60) * 60;
+    (s.min(1440 - 60), e.clamp(s + 60, 1440))
+}
+
+/// Grid rows (1 is the day headings) of the minutes `[start, end)` on an axis starting at
+/// `axis_start`: (first row, row after the last), at least one row.
+pub fn grid_rows(start: u16, end: u16, axis_start: u16) -> (u16, u16) {
+    let first = 2 + start.saturating_sub(axis_start) / GRID_STEP_MIN;
+    let after = 2 + end.saturating_sub(axis_start).div_ceil(GRID_STEP_MIN);
+    (first, after.max(first + 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +329,45 @@ mod tests {
         })
         .unwrap_err()
         .contains_key("buffer_min"));
+    }
+
+    #[test]
+    fn a_week_starts_on_monday_and_a_sunday_belongs_to_the_week_it_ends() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // Sunday 6 December 2026 is the last day of the week of Monday 30 November.
+        assert_eq!(week_start(d(2026, 12, 6)), d(2026, 11, 30));
+        assert_eq!(week_start(d(2026, 11, 30)), d(2026, 11, 30));
+        assert_eq!(week_start(d(2026, 12, 7)), d(2026, 12, 7));
+        let ny: Tz = "America/New_York".parse().unwrap();
+        // 03:00 UTC on Monday 7 December is still Sunday evening in New York.
+        let now = DateTime::parse_from_rfc3339("2026-12-07T03:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(local_today(now, ny), d(2026, 12, 6));
+        assert_eq!(week_to_show(None, now, ny), d(2026, 11, 30));
+        assert_eq!(week_to_show(Some(d(2026, 12, 9)), now, ny), d(2026, 12, 7));
+        assert_eq!(
+            week_to_show(Some(d(9999, 1, 1)), now, ny),
+            week_start(d(2026, 12, 6) + Duration::days(WEEK_VIEW_MAX_DAYS))
+        );
+    }
+
+    #[test]
+    fn spans_are_cut_to_the_local_day_and_placed_on_grid_rows() {
+        let ny: Tz = "America/New_York".parse().unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        // 09:00-10:30 New York time.
+        let (s, e) = (at("2026-12-01T14:00:00Z"), at("2026-12-01T15:30:00Z"));
+        assert_eq!(minutes_on_day(s, e, day, ny), Some((540, 630)));
+        assert_eq!(minutes_on_day(s, e, day.succ_opt().unwrap(), ny), None);
+        // Time off over several days covers the whole middle day.
+        let (s, e) = (at("2026-11-30T20:00:00Z"), at("2026-12-02T20:00:00Z"));
+        assert_eq!(minutes_on_day(s, e, day, ny), Some((0, 1440)));
+        assert_eq!(grid_axis([]), DEFAULT_AXIS);
+        assert_eq!(grid_axis([(540, 1020), (450, 500)]), (420, 1020));
+        assert_eq!(grid_axis([(0, 1440)]), (0, 1440));
+        assert_eq!(grid_rows(540, 600, 480), (6, 10));
+        assert_eq!(grid_rows(0, 1440, 480), (2, 2 + 64));
     }
 }

@@ -95,6 +95,22 @@ impl Outcome {
         Outcome::parse(stored).is_some_and(Outcome::is_flagged)
     }
 
+    /// In words for the therapist's pages and the API's `outcome_label`, never the stored text.
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::Ok => "Nothing to flag",
+            Outcome::Caution => "Caution, with notes for you",
+            Outcome::NeedsClearance => "Needs a healthcare practitioner's clearance",
+            Outcome::Decline => "Not suitable for this technique",
+            Outcome::Refer => "Should see a healthcare provider first",
+        }
+    }
+
+    /// [`Outcome::words`] of a stored outcome ("Not screened" for unknown text).
+    pub fn words_of(stored: &str) -> &'static str {
+        Outcome::parse(stored).map_or("Not screened", Outcome::words)
+    }
+
     /// The stored text of the flagged outcomes, for SQL filters.
     pub fn flagged_strs() -> Vec<&'static str> {
         Outcome::ALL
@@ -426,6 +442,19 @@ mod tests {
 
     fn slugs() -> impl Iterator<Item = &'static str> {
         CATALOGUE.iter().map(|t| t.slug)
+    }
+
+    #[test]
+    fn every_outcome_reads_in_words() {
+        for o in Outcome::ALL {
+            assert!(!o.words().contains('_'), "{}", o.words());
+            assert_eq!(Outcome::words_of(o.as_str()), o.words());
+        }
+        assert_eq!(
+            Outcome::words_of("needs_clearance"),
+            "Needs a healthcare practitioner's clearance"
+        );
+        assert_eq!(Outcome::words_of("???"), "Not screened");
     }
 
     /// Every question answered: `yes` ones true, the others false.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{appointments, screening_access_log, services, therapists, users};
@@ -392,6 +392,14 @@ impl AppointmentView {
             self.appt.ends_at.and_utc() <= now,
         )
     }
+    /// Where it stands in the therapist's words (see [`AppointmentStatus::therapist_words`]).
+    pub fn therapist_words(&self, now: DateTime<Utc>) -> &'static str {
+        self.appt.status.therapist_words(
+            self.appt.cancel_kind(),
+            self.appt.cancelled_by.map(|by| by == self.appt.client_id),
+            self.appt.ends_at.and_utc() <= now,
+        )
+    }
     /// What its client may do now: withdraw, cancel, move (see [`rules::client_options`]).
     pub fn client_options(&self, now: DateTime<Utc>) -> ClientOptions {
         rules::client_options(
@@ -549,6 +557,18 @@ impl ListItem {
             self.ends_at.and_utc() <= now,
         )
     }
+    /// Where it stands in the therapist's words (see [`AppointmentStatus::therapist_words`]).
+    pub fn therapist_words(&self, now: DateTime<Utc>) -> &'static str {
+        self.status.therapist_words(
+            self.cancel_kind(),
+            self.cancelled_by.map(|by| by == self.client_id),
+            self.ends_at.and_utc() <= now,
+        )
+    }
+    /// The screening outcome in words (see [`Outcome::words`]).
+    pub fn outcome_words(&self) -> &'static str {
+        Outcome::words_of(&self.screening_outcome)
+    }
 }
 
 type ListColumns = (
@@ -703,6 +723,69 @@ pub fn therapist_list(
             (i, n)
         })
         .collect())
+}
+
+/// What the therapist's dashboard leads with: the requests waiting for them, then today's and
+/// tomorrow's sessions, on their clock. The one place of this selection for the page and
+/// `GET /api/v1/me/agenda`.
+#[derive(Debug, Clone)]
+pub struct Agenda {
+    pub tz: chrono_tz::Tz,
+    /// Today on the therapist's clock.
+    pub today: NaiveDate,
+    /// Requested, not started yet: soonest first (a request not confirmed by its start is lost).
+    pub waiting: Vec<(ListItem, String)>,
+    /// Today's sessions (not cancelled or declined), in time order.
+    pub today_items: Vec<(ListItem, String)>,
+    /// Tomorrow's, the same way.
+    pub tomorrow_items: Vec<(ListItem, String)>,
+}
+
+impl Agenda {
+    /// How many waiting requests have screening flags the therapist must read first.
+    pub fn flagged_count(&self) -> usize {
+        self.waiting
+            .iter()
+            .filter(|(i, _)| i.awaiting_acknowledgement())
+            .count()
+    }
+}
+
+/// The therapist's agenda as of `now` (see [`Agenda`]).
+pub fn agenda(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+    now: DateTime<Utc>,
+) -> Result<Agenda, AppError> {
+    let t = Therapist::find_by_user(conn, therapist.id())?.ok_or(AppError::NotFound)?;
+    let tz = crate::models::therapist::zone(&t.timezone);
+    let today = crate::domain::schedule::local_today(now, tz);
+    let from = crate::domain::schedule::day_begins(today, tz);
+    // Requests can be made as far ahead as the longest advance window (a year).
+    let to = now + Duration::days(400);
+    let all = therapist_list(conn, t.id, from.naive_utc(), to.naive_utc())?;
+    let on = |day: NaiveDate| -> Vec<(ListItem, String)> {
+        all.iter()
+            .filter(|(i, _)| {
+                i.status != AppointmentStatus::Cancelled
+                    && i.starts_at.and_utc().with_timezone(&tz).date_naive() == day
+            })
+            .cloned()
+            .collect()
+    };
+    let (today_items, tomorrow_items) = (on(today), on(today + Duration::days(1)));
+    let waiting = all
+        .iter()
+        .filter(|(i, _)| i.status.awaits_decision() && i.starts_at.and_utc() > now)
+        .cloned()
+        .collect();
+    Ok(Agenda {
+        tz,
+        today,
+        waiting,
+        today_items,
+        tomorrow_items,
+    })
 }
 
 fn own_therapist_appt(

@@ -1,11 +1,14 @@
 //! The therapist's schedule: weekly hours, time off, booking policy.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::db::schema::{booking_policies, time_off, weekly_hours};
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::appointment::AppointmentStatus;
 use crate::domain::availability::WeeklyRange;
+use crate::domain::schedule as week_rules;
 use crate::domain::schedule::{
     check_policy, check_time_off, format_hhmm, parse_week, PolicyInput, WeeklyRangeInput, WEEKDAYS,
 };
@@ -14,6 +17,7 @@ use crate::models::audit;
 use crate::models::booking_policy::BookingPolicy;
 use crate::models::now;
 use crate::services::access::{self, Proof};
+use crate::services::booking::{self, ListItem};
 use crate::services::therapists::own_profile;
 
 pub fn weekly(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<WeeklyRange>, AppError> {
@@ -218,4 +222,151 @@ pub fn update_policy(
         Ok::<_, AppError>(())
     })?;
     Ok(BookingPolicy::find(conn, t.id)?)
+}
+
+// ---- The week grid -------------------------------------------------------------------------
+
+/// A session on the week grid: the appointment, its client, and its minutes on that day.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub item: ListItem,
+    pub client: String,
+    pub start_min: u16,
+    pub end_min: u16,
+}
+
+/// Time off on one day of the grid (wall-clock minutes of that day; the grid shows the part
+/// within its hours).
+#[derive(Debug, Clone)]
+pub struct Away {
+    pub start_min: u16,
+    pub end_min: u16,
+    pub note: String,
+}
+
+/// One day of the week grid.
+#[derive(Debug, Clone)]
+pub struct DayColumn {
+    pub date: NaiveDate,
+    pub is_today: bool,
+    /// Weekly working hours of that weekday (wall-clock minutes).
+    pub hours: Vec<(u16, u16)>,
+    pub away: Vec<Away>,
+    /// Not cancelled or declined, in time order.
+    pub sessions: Vec<Session>,
+}
+
+/// The therapist's week on their clock: seven days from Monday, the hours shown (`axis`, whole
+/// hours around the working hours and sessions; time off outside them is not drawn).
+#[derive(Debug, Clone)]
+pub struct WeekView {
+    pub tz: Tz,
+    pub monday: NaiveDate,
+    pub today: NaiveDate,
+    pub axis: (u16, u16),
+    pub days: Vec<DayColumn>,
+}
+
+/// The week holding `asked` (or today on the therapist's clock) as of `now`; the one source of
+/// the week grid, page and API.
+pub fn week(
+    conn: &mut DbConnection,
+    therapist: &access::Therapist,
+    asked: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<WeekView, AppError> {
+    let t = own_profile(conn, therapist)?;
+    let tz = crate::models::therapist::zone(&t.timezone);
+    let today = week_rules::local_today(now, tz);
+    let monday = week_rules::week_to_show(asked, now, tz);
+    let (from, to) = (
+        week_rules::day_begins(monday, tz),
+        week_rules::day_begins(monday + Duration::days(7), tz),
+    );
+    let ranges = weekly(conn, t.id)?;
+    let off: Vec<TimeOff> = time_off::table
+        .filter(time_off::therapist_id.eq(t.id))
+        .filter(time_off::ends_at.gt(from.naive_utc()))
+        .filter(time_off::starts_at.lt(to.naive_utc()))
+        .order(time_off::starts_at)
+        .select((
+            time_off::id,
+            time_off::starts_at,
+            time_off::ends_at,
+            time_off::note,
+        ))
+        .load(conn)?;
+    // Sessions that began the evening before still show on the day they run into.
+    let items = booking::therapist_list(
+        conn,
+        t.id,
+        (from - Duration::days(1)).naive_utc(),
+        to.naive_utc(),
+    )?;
+    let mut days: Vec<DayColumn> = (0..7)
+        .map(|k| {
+            let date = monday + Duration::days(k);
+            let weekday = date.weekday().number_from_monday() as u8;
+            let sessions = items
+                .iter()
+                .filter(|(i, _)| i.status != AppointmentStatus::Cancelled)
+                .filter_map(|(i, client)| {
+                    let (s, e) = week_rules::minutes_on_day(
+                        i.starts_at.and_utc(),
+                        i.ends_at.and_utc(),
+                        date,
+                        tz,
+                    )?;
+                    Some(Session {
+                        item: i.clone(),
+                        client: client.clone(),
+                        start_min: s,
+                        end_min: e,
+                    })
+                })
+                .collect();
+            DayColumn {
+                date,
+                is_today: date == today,
+                hours: ranges
+                    .iter()
+                    .filter(|r| r.weekday == weekday)
+                    .map(|r| (r.start_min, r.end_min))
+                    .collect(),
+                away: Vec::new(),
+                sessions,
+            }
+        })
+        .collect();
+    let axis = week_rules::grid_axis(days.iter().flat_map(|d| {
+        d.hours
+            .iter()
+            .copied()
+            .chain(d.sessions.iter().map(|s| (s.start_min, s.end_min)))
+    }));
+    for d in &mut days {
+        d.away = off
+            .iter()
+            .filter_map(|o| {
+                let (s, e) = week_rules::minutes_on_day(
+                    o.starts_at.and_utc(),
+                    o.ends_at.and_utc(),
+                    d.date,
+                    tz,
+                )?;
+                Some(Away {
+                    start_min: s,
+                    end_min: e,
+                    note: o.note.clone(),
+                })
+            })
+            .collect();
+    }
+    Ok(WeekView {
+        tz,
+        monday,
+        today,
+        axis,
+        days,
+    })
 }

@@ -6,19 +6,21 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use crate::domain::appointment::AppointmentStatus;
+use crate::domain::appointment::{AppointmentStatus, CancelKind};
 use crate::domain::availability::WeeklyRange;
-use crate::domain::schedule::{format_hhmm, PolicyInput, WeeklyRangeInput, WEEKDAYS};
+use crate::domain::schedule::{
+    format_hhmm, grid_rows, week_start, PolicyInput, WeeklyRangeInput, WEEKDAYS,
+};
 use crate::domain::screening::{self, Question};
 use crate::error::{AppError, FieldErrors};
 use crate::models::booking_policy::BookingPolicy;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{self, AppointmentView, ListItem};
-use crate::services::schedule::{self, TimeOff};
+use crate::services::schedule::{self, Away, Session, TimeOff, WeekView};
 use crate::services::{therapists, with_conn};
 use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
@@ -330,14 +332,23 @@ pub async fn save_policy(
 #[template(path = "therapist/appointments.html")]
 pub struct AppointmentsPage {
     pub ctx: PageCtx,
-    pub monday: NaiveDate,
-    /// (day label, items of that day) for the week view.
-    pub week: Vec<(String, Vec<(ListItem, String)>)>,
+    /// The week grid.
+    pub w: WeekView,
+    /// Requested and confirmed, not ended: in date order.
     pub upcoming: Vec<(ListItem, String)>,
+    /// Ended, cancelled or declined: most recent first.
     pub recent: Vec<(ListItem, String)>,
     pub prev_week: String,
     pub next_week: String,
+    /// Whether the week shown holds today.
+    pub is_this_week: bool,
     pub tz: Tz,
+    pub now: DateTime<Utc>,
+}
+
+/// Grid classes of a block: its day column (`c2`..`c8`, 1 is the time axis) and rows.
+fn block_classes(day: usize, rows: (u16, u16)) -> String {
+    format!("c{} rs{} re{}", day + 2, rows.0, rows.1)
 }
 
 impl AppointmentsPage {
@@ -350,6 +361,74 @@ impl AppointmentsPage {
     }
     pub fn awaiting(&self, i: &ListItem) -> bool {
         i.awaiting_acknowledgement()
+    }
+    /// The hour lines of the grid: (classes, "09:00").
+    pub fn hour_lines(&self) -> Vec<(String, String)> {
+        let (from, to) = self.w.axis;
+        (from..to)
+            .step_by(60)
+            .map(|m| {
+                let (s, e) = grid_rows(m, m + 60, from);
+                (format!("rs{s} re{e}"), format_hhmm(m))
+            })
+            .collect()
+    }
+    /// Grid classes of the minutes `[start, end)` on day `day` (0 is Monday).
+    pub fn at(&self, day: &usize, start: &u16, end: &u16) -> String {
+        let (from, to) = self.w.axis;
+        block_classes(
+            *day,
+            grid_rows((*start).max(from), (*end).min(to).max(from + 1), from),
+        )
+    }
+    /// "13:00–17:00", or "all day".
+    pub fn away_span(&self, o: &Away) -> String {
+        match (o.start_min, o.end_min) {
+            (0, 1440) => "all day".into(),
+            (s, e) => format!("{}–{}", format_hhmm(s), format_hhmm(e)),
+        }
+    }
+    /// Whether the minutes `[start, end)` show on the grid's hours.
+    pub fn shows(&self, start: &u16, end: &u16) -> bool {
+        *start < self.w.axis.1 && *end > self.w.axis.0
+    }
+    /// The whole column of day `day`, below its heading.
+    pub fn column(&self, day: &usize) -> String {
+        self.at(day, &self.w.axis.0, &self.w.axis.1)
+    }
+    /// "Week of Monday 30 November 2026".
+    pub fn week_title(&self) -> String {
+        format!("Week of {}", self.w.monday.format("%A %-d %B %Y"))
+    }
+    pub fn day_heading(&self, d: &NaiveDate) -> String {
+        d.format("%a %-d %b").to_string()
+    }
+    /// "09:00–17:00, 18:00–20:00" or "No hours".
+    pub fn hours_words(&self, hours: &[(u16, u16)]) -> String {
+        if hours.is_empty() {
+            return "No hours".into();
+        }
+        hours
+            .iter()
+            .map(|(s, e)| format!("{}–{}", format_hhmm(*s), format_hhmm(*e)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+    pub fn span(&self, s: &Session) -> String {
+        let fmt = |t: NaiveDateTime| t.and_utc().with_timezone(&self.tz).format("%H:%M");
+        format!("{}–{}", fmt(s.item.starts_at), fmt(s.item.ends_at))
+    }
+    /// Classes of a session by where it stands.
+    pub fn session_class(&self, s: &Session) -> &'static str {
+        if s.item.awaiting_acknowledgement() {
+            "flagged"
+        } else {
+            match s.item.status {
+                AppointmentStatus::Requested => "requested",
+                AppointmentStatus::Confirmed => "confirmed",
+                _ => "done",
+            }
+        }
     }
 }
 
@@ -366,63 +445,44 @@ pub async fn appointments(
     let me = user.who.clone();
     let state = app_state(&req);
     let _id = user.session.user.id;
-    let (t, all) = with_conn(&state.pool, move |conn| {
+    let asked = q.week;
+    let now = Utc::now();
+    let (w, all) = with_conn(&state.pool, move |conn| {
+        let w = schedule::week(conn, &me, asked, now)?;
         let t = therapists::own_profile(conn, &me)?;
-        let now = Utc::now().naive_utc();
-        let all = booking::therapist_list(
-            conn,
-            t.id,
-            now - Duration::days(60),
-            now + Duration::days(400),
-        )?;
-        Ok((t, all))
+        let n = now.naive_utc();
+        let all =
+            booking::therapist_list(conn, t.id, n - Duration::days(60), n + Duration::days(400))?;
+        Ok((w, all))
     })
     .await?;
-    let tz: Tz = crate::models::therapist::zone(&t.timezone);
-    let today = Utc::now().with_timezone(&tz).date_naive();
-    let day = q
-        .week
-        .unwrap_or(today)
-        .clamp(today - Duration::days(730), today + Duration::days(730));
-    let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
-    let local_day = |i: &ListItem| i.starts_at.and_utc().with_timezone(&tz).date_naive();
-    let week = (0..7)
-        .map(|k| {
-            let d = monday + Duration::days(k);
-            let items = all
-                .iter()
-                .filter(|(i, _)| local_day(i) == d && i.status != AppointmentStatus::Cancelled)
-                .cloned()
-                .collect();
-            (d.format("%a %-d %b").to_string(), items)
-        })
-        .collect();
-    let now = Utc::now().naive_utc();
-    let mut upcoming: Vec<(ListItem, String)> = all
+    let n = now.naive_utc();
+    // In date order (therapist_list is soonest first); flags are marked on each line.
+    let upcoming: Vec<(ListItem, String)> = all
         .iter()
-        .filter(|(i, _)| i.ends_at >= now && i.status.is_active())
+        .filter(|(i, _)| i.ends_at >= n && i.status.is_active())
         .cloned()
         .collect();
-    // Flagged requests waiting for acknowledgement first.
-    upcoming.sort_by_key(|(i, _)| (!i.awaiting_acknowledgement(), i.starts_at));
     let mut recent: Vec<(ListItem, String)> = all
         .iter()
-        .filter(|(i, _)| i.ends_at < now || !i.status.is_active())
+        .filter(|(i, _)| i.ends_at < n || !i.status.is_active())
         .cloned()
         .collect();
     recent.reverse();
     recent.truncate(50);
+    let monday = w.monday;
     render(
         StatusCode::OK,
         &AppointmentsPage {
             ctx: user.ctx,
-            monday,
-            week,
-            upcoming,
-            recent,
             prev_week: (monday - Duration::days(7)).to_string(),
             next_week: (monday + Duration::days(7)).to_string(),
-            tz,
+            is_this_week: week_start(w.today) == monday,
+            tz: w.tz,
+            w,
+            upcoming,
+            recent,
+            now,
         },
     )
 }
@@ -435,6 +495,7 @@ pub struct AppointmentPage {
     pub questions: &'static [Question],
     pub error: Option<String>,
     pub started: bool,
+    pub now: DateTime<Utc>,
 }
 
 impl AppointmentPage {
@@ -460,7 +521,8 @@ async fn appointment_page(
         booking::view(conn, &st.cipher, &me, id, "page")
     })
     .await?;
-    let started = v.starts() <= Utc::now();
+    let now = Utc::now();
+    let started = v.starts() <= now;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -474,6 +536,7 @@ async fn appointment_page(
             questions: &screening::questionnaire().questions,
             error,
             started,
+            now,
         },
     )?)
 }
@@ -493,6 +556,23 @@ pub struct ActionForm {
     #[serde(default)]
     pub reason: String,
     pub acknowledged_flags: Option<String>,
+    /// `dashboard` when sent from the dashboard's inline Confirm or Decline: the answer goes
+    /// back there.
+    #[serde(default)]
+    pub from: String,
+}
+
+/// Where a refusal belongs on the dashboard's request: the acknowledgement box, the reason, or
+/// the request as a whole.
+fn refused_field(e: &AppError) -> &'static str {
+    match e {
+        AppError::Rule {
+            code: "flags_not_acknowledged",
+            ..
+        } => "acknowledged_flags",
+        AppError::Validation { fields, .. } if fields.contains_key("reason") => "reason",
+        _ => "action",
+    }
 }
 
 /// One endpoint for the actions on an appointment: confirm, decline, cancel, complete, no_show.
@@ -506,6 +586,8 @@ pub async fn act(
     let state = app_state(&req);
     let me = user.who.clone();
     let action = form.action.clone();
+    let to_dashboard = form.from == "dashboard";
+    let typed_reason = form.reason.clone();
     let result = with_conn(&state.pool, move |conn| match action.as_str() {
         "confirm" => {
             booking::confirm(conn, &me, id, form.acknowledged_flags.is_some()).map(|_| "Confirmed.")
@@ -519,6 +601,7 @@ pub async fn act(
     })
     .await;
     match result {
+        Ok(msg) if to_dashboard => Ok(redirect_with_flash("/therapist", msg)),
         Ok(msg) => Ok(redirect_with_flash(
             &format!("/therapist/appointments/{id}"),
             msg,
@@ -532,6 +615,17 @@ pub async fn act(
                 }
                 other => other.public_message(),
             };
+            if to_dashboard {
+                let failed = crate::web::therapist::InlineError {
+                    id,
+                    field: refused_field(&e),
+                    message: msg,
+                    reason: typed_reason.chars().take(500).collect(),
+                };
+                let me = user.who.clone();
+                return crate::web::therapist::dashboard_page(&req, user.ctx, me, Some(failed))
+                    .await;
+            }
             appointment_page(&req, user, id, Some(msg)).await
         }
         Err(e) => Err(e.into()),

@@ -4,33 +4,98 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
+use crate::services::booking::{self, Agenda, ListItem};
 use crate::services::therapists::{self, TherapistDashboard};
 use crate::services::with_conn;
 use crate::web::filters;
 use crate::web::{app_state, render, As, PageCtx, PageResult};
+
+/// An inline Confirm or Decline of the dashboard that the rules refused: shown next to its
+/// field on that request, with the reason as typed.
+#[derive(Debug, Clone)]
+pub struct InlineError {
+    pub id: i64,
+    /// `acknowledged_flags`, `reason`, or `action` (the request itself, e.g. changed meanwhile).
+    pub field: &'static str,
+    pub message: String,
+    pub reason: String,
+}
 
 #[derive(Template)]
 #[template(path = "therapist/dashboard.html")]
 pub struct DashboardPage {
     pub ctx: PageCtx,
     pub d: TherapistDashboard,
+    pub a: Agenda,
     pub steps: Vec<&'static str>,
+    pub failed: Option<InlineError>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl DashboardPage {
+    /// "5 requests wait for you to confirm".
+    pub fn waiting_words(&self) -> String {
+        match self.a.waiting.len() {
+            0 => "No requests wait for you".into(),
+            1 => "1 request waits for you to confirm".into(),
+            n => format!("{n} requests wait for you to confirm"),
+        }
+    }
+    /// The refusal of this request's `field`, if the last action on it failed there.
+    pub fn error_at(&self, i: &ListItem, field: &str) -> Option<&str> {
+        self.failed
+            .as_ref()
+            .filter(|f| f.id == i.id && f.field == field)
+            .map(|f| f.message.as_str())
+    }
+    /// The decline reason as typed for this request, when its action failed.
+    pub fn typed_reason(&self, i: &ListItem) -> &str {
+        self.failed
+            .as_ref()
+            .filter(|f| f.id == i.id)
+            .map_or("", |f| f.reason.as_str())
+    }
+}
+
+/// The dashboard, with `failed` when an inline Confirm or Decline was refused.
+pub async fn dashboard_page(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    me: access::Therapist,
+    failed: Option<InlineError>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(req);
+    let now = chrono::Utc::now();
+    let (d, a) = with_conn(&state.pool, move |conn| {
+        Ok((
+            therapists::dashboard(conn, &me)?,
+            booking::agenda(conn, &me, now)?,
+        ))
+    })
+    .await?;
+    let steps = d.open_steps();
+    let status = if failed.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &DashboardPage {
+            ctx,
+            d,
+            a,
+            steps,
+            failed,
+            now,
+        },
+    )
 }
 
 pub async fn dashboard(req: HttpRequest, user: As<access::Therapist>) -> PageResult<HttpResponse> {
-    let me = user.who.clone();
-    let state = app_state(&req);
     let _user_id = user.session.user.id;
-    let d = with_conn(&state.pool, move |conn| therapists::dashboard(conn, &me)).await?;
-    let steps = d.open_steps();
-    render(
-        StatusCode::OK,
-        &DashboardPage {
-            ctx: user.ctx,
-            d,
-            steps,
-        },
-    )
+    let me = user.who.clone();
+    dashboard_page(&req, user.ctx, me, None).await
 }
 
 // ---- Profile -------------------------------------------------------------------------------

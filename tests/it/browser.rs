@@ -235,7 +235,7 @@ async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
         item.find(By::Tag("a")).await?.click().await?;
         press(&b, "Confirm").await?;
         b.query(By::XPath(
-            "//*[@data-testid='status' and normalize-space()='confirmed']",
+            "//*[@data-testid='status' and normalize-space()='Confirmed']",
         ))
         .first()
         .await?;
@@ -344,7 +344,10 @@ async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapis
             .await?
             .text()
             .await?;
-        assert_eq!(notes, "Screening: needs_clearance");
+        assert_eq!(
+            notes,
+            "Screening: Needs a healthcare practitioner's clearance"
+        );
         press(&b, "Confirm").await?;
         let err = b
             .query(By::Id("action-error"))
@@ -360,7 +363,7 @@ async fn browser_clearance_booking_is_acknowledged_and_confirmed_by_the_therapis
             .await?;
         press(&b, "Confirm").await?;
         b.query(By::XPath(
-            "//*[@data-testid='status' and normalize-space()='confirmed']",
+            "//*[@data-testid='status' and normalize-space()='Confirmed']",
         ))
         .first()
         .await?;

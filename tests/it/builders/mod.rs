@@ -21,4 +21,4 @@ pub use booking::{
     answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
     Scene,
 };
-pub use therapist::{admin_proof, make_therapist, Made, Spec};
+pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec};

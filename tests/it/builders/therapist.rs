@@ -142,3 +142,15 @@ pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
 pub fn admin_proof(conn: &mut DbConnection, admin_id: i64) -> Admin {
     Admin::prove(User::find(conn, admin_id).expect("admin user")).expect("an admin")
 }
+
+/// The proof that the user with `email` is a therapist, for calling their services directly
+/// (for example with a fixed `now`).
+pub fn therapist_proof(
+    conn: &mut DbConnection,
+    email: &str,
+) -> bodywork::services::access::Therapist {
+    let user = User::find_by_email(conn, email)
+        .expect("query")
+        .expect("therapist user");
+    bodywork::services::access::Therapist::prove(user).expect("a therapist")
+}
