@@ -518,6 +518,7 @@ fn add_bookings(
             starts_at: start,
             answers,
             clearance_confirmed: clearance,
+            window_acknowledged: true,
         };
         let (appt, _) = booking::book(conn, cipher, &client, &req)?;
         match k {

@@ -53,7 +53,14 @@ pub struct BookingRequest {
     pub starts_at: DateTime<Utc>,
     pub answers: BTreeMap<String, bool>,
     pub clearance_confirmed: bool,
+    /// The client knows that this time can't be cancelled online once confirmed: required
+    /// when it starts inside the therapist's cancellation window
+    /// ([`rules::cannot_cancel_online`]), else ignored.
+    pub window_acknowledged: bool,
 }
+
+/// The error of a booking inside the cancellation window without the client's acknowledgement.
+pub const WINDOW_NOT_ACKNOWLEDGED: &str = "cancellation_window_not_acknowledged";
 
 /// Screens the answers for a technique: the outcomes that stop a booking become errors that
 /// carry the screening result.
@@ -223,6 +230,15 @@ pub fn book(
     )?;
     let now_utc = Utc::now();
     let start = req.starts_at;
+    let window_hours = BookingPolicy::find(conn, therapist.id)?.cancellation_window_hours;
+    if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged {
+        return Err(AppError::Rule {
+            code: WINDOW_NOT_ACKNOWLEDGED,
+            message: format!(
+                "This time starts within the therapist's {window_hours}-hour cancellation window: once confirmed, it can't be cancelled or moved online. Confirm that you know this to book it."
+            ),
+        });
+    }
     let end = start + Duration::minutes(service.duration_min as i64);
     let sealed = cipher.encrypt(
         &serde_json::to_vec(&StoredAnswers {
@@ -362,6 +378,9 @@ pub struct AppointmentView {
     pub appt: Appointment,
     pub party: Party,
     pub therapist_name: String,
+    /// How the client reaches the therapist (shown wherever a page says "contact them"; a later
+    /// change adds the practice's address and phone).
+    pub therapist_email: String,
     pub client_name: String,
     pub timezone: String,
     pub technique: String,
@@ -382,6 +401,14 @@ impl AppointmentView {
     }
     pub fn is_flagged(&self) -> bool {
         is_flagged(&self.appt.screening_outcome)
+    }
+    /// By when the therapist is asked to answer a request (see [`rules::confirm_by`]).
+    pub fn confirm_by(&self) -> Option<DateTime<Utc>> {
+        rules::confirm_by(
+            self.appt.status,
+            self.appt.created_at.and_utc(),
+            self.starts(),
+        )
     }
     /// Where it stands for its client (see [`ClientState`]).
     pub fn client_state(&self, now: DateTime<Utc>) -> ClientState {
@@ -419,9 +446,9 @@ pub fn view(
         Therapist::find(conn, appt.therapist_id)?,
         Service::find(conn, appt.service_id)?,
     );
-    let therapist_name: String = users::table
+    let (therapist_name, therapist_email): (String, String) = users::table
         .find(therapist.user_id)
-        .select(users::name)
+        .select((users::name, users::email))
         .first(conn)?;
     let client_name: String = users::table
         .find(appt.client_id)
@@ -464,6 +491,7 @@ pub fn view(
     Ok(AppointmentView {
         party,
         therapist_name,
+        therapist_email,
         client_name,
         timezone: therapist.timezone,
         technique: service.technique_slug,
@@ -520,6 +548,8 @@ pub struct ListItem {
     pub cancel_reason: Option<String>,
     /// Stored text of [`CancelKind`]; read it with [`ListItem::cancel_kind`].
     pub cancel_kind: Option<String>,
+    /// When it was requested.
+    pub created_at: NaiveDateTime,
 }
 
 impl ListItem {
@@ -539,6 +569,14 @@ impl ListItem {
     }
     pub fn cancel_kind(&self) -> Option<CancelKind> {
         self.cancel_kind.as_deref().and_then(CancelKind::parse)
+    }
+    /// By when the therapist is asked to answer a request (see [`rules::confirm_by`]).
+    pub fn confirm_by(&self) -> Option<DateTime<Utc>> {
+        rules::confirm_by(
+            self.status,
+            self.created_at.and_utc(),
+            self.starts_at.and_utc(),
+        )
     }
     /// Where it stands for its client (see [`ClientState`]).
     pub fn client_state(&self, now: DateTime<Utc>) -> ClientState {
@@ -568,6 +606,7 @@ type ListColumns = (
     appointments::cancelled_by,
     appointments::cancel_reason,
     appointments::cancel_kind,
+    appointments::created_at,
 );
 
 const LIST_COLUMNS: ListColumns = (
@@ -587,6 +626,7 @@ const LIST_COLUMNS: ListColumns = (
     appointments::cancelled_by,
     appointments::cancel_reason,
     appointments::cancel_kind,
+    appointments::created_at,
 );
 
 /// A line of the client's bookings list: the appointment and where it stands for them.
