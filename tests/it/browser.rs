@@ -189,7 +189,9 @@ async fn browser_books_a_slot_end_to_end_and_the_therapist_confirms() {
             .await?;
         // The card of a Swedish search opens the Swedish service's free times: take the first.
         let chosen = b
-            .query(By::XPath("//label[contains(@class, 'service-card')][input[@checked]]"))
+            .query(By::XPath(
+                "//label[contains(@class, 'service-card')][input[@checked]]",
+            ))
             .first()
             .await?
             .text()

@@ -10,8 +10,8 @@
 //!   window.
 
 mod app;
-pub mod browser;
 mod booking;
+pub mod browser;
 mod therapist;
 
 pub use app::{
