@@ -230,15 +230,6 @@ pub fn book(
     )?;
     let now_utc = Utc::now();
     let start = req.starts_at;
-    let window_hours = BookingPolicy::find(conn, therapist.id)?.cancellation_window_hours;
-    if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged {
-        return Err(AppError::Rule {
-            code: WINDOW_NOT_ACKNOWLEDGED,
-            message: format!(
-                "This time starts within the therapist's {window_hours}-hour cancellation window: once confirmed, it can't be cancelled or moved online. Confirm that you know this to book it."
-            ),
-        });
-    }
     let end = start + Duration::minutes(service.duration_min as i64);
     let sealed = cipher.encrypt(
         &serde_json::to_vec(&StoredAnswers {
@@ -257,6 +248,16 @@ pub fn book(
             None,
         )?;
         let policy = BookingPolicy::find(conn, therapist.id)?;
+        // A free time inside the window is booked only knowingly.
+        let window_hours = policy.cancellation_window_hours;
+        if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged {
+            return Err(AppError::Rule {
+                code: WINDOW_NOT_ACKNOWLEDGED,
+                message: format!(
+                    "This time starts within the therapist's {window_hours}-hour cancellation window: once confirmed, it can't be cancelled or moved online. Confirm that you know this to book it."
+                ),
+            });
+        }
         let flagged = eval.outcome >= Outcome::Caution;
         let status = if policy.auto_confirm && !flagged {
             AppointmentStatus::Confirmed

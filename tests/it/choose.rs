@@ -62,8 +62,16 @@ async fn slots_inside_the_window_say_so_and_booking_one_needs_the_acknowledgemen
     let late = slots.iter().find(|(_, ok)| !ok).unwrap().0.clone();
     let (_, client) = s.app.api_user("c@example.com", "client").await;
 
-    // Without the acknowledgement: a clear error, nothing booked.
-    let r = book(&s.app, &client, &s.m, &late, &[], false).await;
+    // Without the acknowledgement (as a client written before it existed): a clear error,
+    // nothing booked.
+    let old_client = |start: &str| {
+        json!({"therapist_id": s.m.therapist_id, "service_id": s.m.service_id,
+            "starts_at": start, "answers": answers(&[]), "clearance_confirmed": false})
+    };
+    let r = s
+        .app
+        .api_post("/api/v1/appointments", Some(&client), old_client(&late))
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "cancellation_window_not_acknowledged");
@@ -76,19 +84,28 @@ async fn slots_inside_the_window_say_so_and_booking_one_needs_the_acknowledgemen
         .unwrap();
     assert_eq!(mine.as_array().unwrap().len(), 0);
 
-    // With it: booked.
-    let body = json!({"therapist_id": s.m.therapist_id, "service_id": s.m.service_id,
-        "starts_at": late, "answers": answers(&[]), "clearance_confirmed": false,
-        "cancellation_window_acknowledged": true});
+    // A time that is not free says so first, acknowledged or not.
+    let off_grid = (Utc::now() + Duration::hours(3))
+        .format("%Y-%m-%dT%H:07:00Z")
+        .to_string();
     let r = s
         .app
-        .api_post("/api/v1/appointments", Some(&client), body)
+        .api_post("/api/v1/appointments", Some(&client), old_client(&off_grid))
         .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "slot_unavailable");
+
+    // With it: booked.
+    let r = book(&s.app, &client, &s.m, &late, &[], false).await;
     assert_eq!(r.status(), StatusCode::CREATED);
 
     // A slot outside the window needs nothing new: existing clients keep working.
     let later = slots.iter().rev().find(|(_, ok)| *ok).unwrap().0.clone();
-    let r = book(&s.app, &client, &s.m, &later, &[], false).await;
+    let r = s
+        .app
+        .api_post("/api/v1/appointments", Some(&client), old_client(&later))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["therapist_email"], "t@example.com");
