@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    licenses, therapist_techniques, therapists, training_records, weekly_hours,
+    booking_policies, licenses, therapist_techniques, therapists, training_records, weekly_hours,
 };
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::credential::CredentialStatus;
@@ -449,6 +449,9 @@ pub fn print_logins(logins: &[DemoLogin]) {
     }
 }
 
+/// The demo therapist's cancellation window.
+const DEMO_WINDOW_HOURS: i32 = 48;
+
 /// The demo client's bookings with the demo therapist: a plain one, one that needed a
 /// practitioner's clearance (waiting for the therapist to acknowledge), a confirmed one, one the
 /// therapist declined with a reason, one the client cancelled after it was confirmed, and a past
@@ -465,6 +468,11 @@ fn add_bookings(
     let therapist_proof = access::Therapist::prove(therapist_user.clone())?;
     let therapist = crate::models::therapist::Therapist::find_by_user(conn, therapist_user.id)?
         .ok_or(AppError::NotFound)?;
+    // A two-day cancellation window: the profile always has times marked "can't be cancelled
+    // online" (and the booking form asks to confirm them knowingly).
+    diesel::update(booking_policies::table.find(therapist.id))
+        .set(booking_policies::cancellation_window_hours.eq(DEMO_WINDOW_HOURS))
+        .execute(conn)?;
     let services = crate::services::profile::services_of(conn, therapist.id, false)?;
     let (swedish, deep) = match (
         services.iter().find(|s| s.technique_slug == "swedish"),
@@ -518,6 +526,7 @@ fn add_bookings(
             starts_at: start,
             answers,
             clearance_confirmed: clearance,
+            window_acknowledged: true,
         };
         let (appt, _) = booking::book(conn, cipher, &client, &req)?;
         match k {

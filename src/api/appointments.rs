@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::api::ApiAs;
 use crate::api::ApiUser;
-use crate::domain::appointment::AppointmentStatus;
+use crate::domain::appointment::{cannot_cancel_online, AppointmentStatus};
 use crate::domain::screening::{Evaluation, Outcome};
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
@@ -96,6 +96,13 @@ pub struct AppointmentOut {
     /// withdrew), `declined` (by the therapist, `cancel_reason` holds their reason) or
     /// `rescheduled`; null otherwise.
     pub cancel_kind: Option<String>,
+    /// A request only (null otherwise): by when the therapist is asked to confirm or decline it,
+    /// RFC 3339 in the therapist's zone: 24 hours after the request, but never later than 2
+    /// hours before the start (a request made later: its start). Nothing happens by itself
+    /// when it passes; the client may withdraw the request.
+    pub confirm_by: Option<String>,
+    /// How to contact the therapist (for now their account's email).
+    pub therapist_email: String,
 }
 
 fn appointment_out(v: AppointmentView) -> AppointmentOut {
@@ -134,6 +141,8 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         flags_acknowledged: v.appt.flags_acknowledged_at.is_some(),
         cancel_reason: v.appt.cancel_reason.clone(),
         cancel_kind: v.appt.cancel_kind().map(|k| k.as_str().to_string()),
+        confirm_by: v.confirm_by().map(|t| rfc3339(t, tz)),
+        therapist_email: v.therapist_email.clone(),
     }
 }
 
@@ -147,12 +156,19 @@ pub struct BookBody {
     pub answers: BTreeMap<String, bool>,
     #[serde(default)]
     pub clearance_confirmed: bool,
+    /// Required (true) when the slot starts within the therapist's cancellation window (its
+    /// `cancellable_online` is false in the availability): the client knows that, once
+    /// confirmed, it can't be cancelled or moved online. Without it such a booking is 422
+    /// `cancellation_window_not_acknowledged`; other slots ignore it, so clients that book
+    /// outside the window need no change.
+    #[serde(default)]
+    pub cancellation_window_acknowledged: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = BookBody,
     responses((status = 201, body = AppointmentOut),
               (status = 409, description = "slot_taken, slot_unavailable"),
-              (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body), validation_failed"),
+              (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
 pub async fn create(
     req: HttpRequest,
@@ -167,6 +183,7 @@ pub async fn create(
         starts_at: b.starts_at.with_timezone(&Utc),
         answers: b.answers,
         clearance_confirmed: b.clearance_confirmed,
+        window_acknowledged: b.cancellation_window_acknowledged,
     };
     let client = caller.who;
     let st = state.clone();
@@ -236,6 +253,9 @@ pub struct BookingLine {
     /// ("Waiting for Maya Okafor to confirm", "Declined by the therapist").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_label: Option<String>,
+    /// A request only (null otherwise): by when the therapist is asked to answer it (as in
+    /// the appointment object).
+    pub confirm_by: Option<String>,
 }
 
 fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
@@ -260,6 +280,7 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
         group: None,
         state: None,
         state_label: None,
+        confirm_by: i.confirm_by().map(|t| rfc3339(t, tz)),
     }
 }
 
@@ -722,6 +743,10 @@ pub struct SlotsQuery {
 pub struct SlotOut {
     pub starts_at: String,
     pub ends_at: String,
+    /// False when the slot starts within the therapist's cancellation window: once confirmed,
+    /// such a booking can't be cancelled or moved online by its client, and booking it needs
+    /// `cancellation_window_acknowledged: true` (see `POST /api/v1/appointments`).
+    pub cancellable_online: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -775,18 +800,27 @@ pub async fn availability(
         .body(body))
 }
 
-/// The availability body (`SlotsOut` as JSON) from the slot objects kept with the raw slots.
+/// The availability body (`SlotsOut` as JSON) from the slot objects kept with the raw slots
+/// (`{"starts_at":..,"ends_at":..}`), each closed with its `cancellable_online` as of `now`.
 fn slots_body(raw: &RawSlots, now: DateTime<Utc>) -> String {
     let objects = raw.json.as_deref().unwrap_or_default();
-    let mut body = String::with_capacity(48 + objects.iter().map(|o| o.len() + 1).sum::<usize>());
+    let mut body = String::with_capacity(48 + objects.iter().map(|o| o.len() + 28).sum::<usize>());
     body.push_str(r#"{"timezone":"#);
     body.push_str(&serde_json::to_string(raw.tz.name()).unwrap_or_default());
     body.push_str(r#","slots":["#);
-    for (n, (i, _)) in raw.bookable(now).enumerate() {
+    for (n, (i, slot)) in raw.bookable(now).enumerate() {
         if n > 0 {
             body.push(',');
         }
-        body.push_str(&objects[i]);
+        let object = &objects[i];
+        body.push_str(object.strip_suffix('}').unwrap_or(object));
+        body.push_str(
+            if cannot_cancel_online(slot.start, now, raw.cancellation_window_hours) {
+                r#","cancellable_online":false}"#
+            } else {
+                r#","cancellable_online":true}"#
+            },
+        );
     }
     body.push_str("]}");
     body
@@ -822,15 +856,16 @@ mod tests {
             tz,
             min_notice_hours: 24,
             max_advance_days: 10,
+            cancellation_window_hours: 48,
             json: Some(
                 slots
                     .iter()
                     .map(|s| {
-                        serde_json::to_string(&SlotOut {
-                            starts_at: rfc3339(s.start, tz),
-                            ends_at: rfc3339(s.end, tz),
-                        })
-                        .unwrap()
+                        format!(
+                            r#"{{"starts_at":"{}","ends_at":"{}"}}"#,
+                            rfc3339(s.start, tz),
+                            rfc3339(s.end, tz)
+                        )
                         .into_boxed_str()
                     })
                     .collect(),
@@ -838,13 +873,25 @@ mod tests {
             slots: slots.clone(),
         };
         // At 2026-03-07 10:00Z: the first slot is inside the 24 h notice, the last one past
-        // the 10-day window.
+        // the 10-day window; the one left starts in 51 hours, outside the 48-hour window.
         let body = slots_body(&raw, at(7, 10));
         let expected = SlotsOut {
             timezone: "America/New_York".into(),
             slots: vec![SlotOut {
                 starts_at: "2026-03-09T09:00:00-04:00".into(),
                 ends_at: "2026-03-09T10:00:00-04:00".into(),
+                cancellable_online: true,
+            }],
+        };
+        assert_eq!(body, serde_json::to_string(&expected).unwrap());
+        // A day later it starts in 27 hours: inside the window.
+        let body = slots_body(&raw, at(8, 10));
+        let expected = SlotsOut {
+            timezone: "America/New_York".into(),
+            slots: vec![SlotOut {
+                starts_at: "2026-03-09T09:00:00-04:00".into(),
+                ends_at: "2026-03-09T10:00:00-04:00".into(),
+                cancellable_online: false,
             }],
         };
         assert_eq!(body, serde_json::to_string(&expected).unwrap());

@@ -106,6 +106,9 @@ pub struct TherapistOut {
     pub accepting_new_clients: bool,
     pub in_studio: bool,
     pub mobile: bool,
+    /// A confirmed booking starting sooner than this can't be cancelled or moved online by its
+    /// client (the availability marks such slots `cancellable_online: false`).
+    pub cancellation_window_hours: i32,
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "directory",
@@ -149,5 +152,6 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
         accepting_new_clients: p.therapist.accepting_new_clients,
         in_studio: p.therapist.in_studio,
         mobile: p.therapist.mobile,
+        cancellation_window_hours: p.cancellation_window_hours,
     }))
 }

@@ -196,9 +196,42 @@ pub enum CancelRefusal {
     TooLate { window_hours: i32 },
 }
 
-/// Whether `starts` is less than the therapist's cancellation window away.
+/// Whether `starts` is less than the therapist's cancellation window away. A slot inside the
+/// window is marked when it is chosen ("can't be cancelled online"): once confirmed, its client
+/// can no longer cancel or move it online, so booking it needs the client's acknowledgement
+/// (`BookingRequest::window_acknowledged`).
 pub fn inside_window(starts: DateTime<Utc>, now: DateTime<Utc>, window_hours: i32) -> bool {
     starts - now < Duration::hours(window_hours as i64)
+}
+
+/// A slot that can't be cancelled online: it has not started and is inside the therapist's
+/// cancellation window ([`inside_window`]). Pages mark it when it is chosen, the API says it
+/// (`cancellable_online: false`), and booking it needs the client's acknowledgement.
+pub fn cannot_cancel_online(starts: DateTime<Utc>, now: DateTime<Utc>, window_hours: i32) -> bool {
+    starts > now && inside_window(starts, now, window_hours)
+}
+
+/// How long a therapist has to answer a request, at most.
+pub const CONFIRM_WITHIN_HOURS: i64 = 24;
+/// A request is answered at least this long before its start (when it was made earlier).
+pub const CONFIRM_BEFORE_START_HOURS: i64 = 2;
+
+/// By when the therapist is asked to confirm or decline a request made at `requested`:
+/// [`CONFIRM_WITHIN_HOURS`] after it, but never later than [`CONFIRM_BEFORE_START_HOURS`]
+/// before the start; a request made later than that is answered before it starts. Only
+/// requests (`awaits_decision`) have one. Nothing happens by itself when it passes: the client
+/// may withdraw the request (always possible while it is requested).
+pub fn confirm_by(
+    status: AppointmentStatus,
+    requested: DateTime<Utc>,
+    starts: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if !status.awaits_decision() {
+        return None;
+    }
+    let by = (requested + Duration::hours(CONFIRM_WITHIN_HOURS))
+        .min(starts - Duration::hours(CONFIRM_BEFORE_START_HOURS));
+    Some(if by > requested { by } else { starts })
 }
 
 /// The client's cancel rule: a request may be withdrawn any time before it starts; the
@@ -470,6 +503,33 @@ mod tests {
             client_options(Cancelled, at(30), now, 24),
             ClientOptions::default()
         );
+    }
+
+    #[test]
+    fn a_request_is_answered_within_a_day_but_before_the_start() {
+        use AppointmentStatus::*;
+        // A week ahead: 24 hours after the request.
+        assert_eq!(confirm_by(Requested, at(0), at(24 * 7)), Some(at(24)));
+        // Ten hours ahead: two hours before the start.
+        assert_eq!(confirm_by(Requested, at(0), at(10)), Some(at(8)));
+        // One hour ahead: before it starts.
+        assert_eq!(confirm_by(Requested, at(0), at(1)), Some(at(1)));
+        assert_eq!(confirm_by(Requested, at(0), at(2)), Some(at(2)));
+        for s in [Confirmed, Cancelled, Completed, NoShow] {
+            assert_eq!(confirm_by(s, at(0), at(48)), None);
+        }
+    }
+
+    #[test]
+    fn the_window_marks_slots_that_start_too_soon_to_cancel_online() {
+        let now = at(0);
+        assert!(inside_window(at(23), now, 24));
+        assert!(!inside_window(at(24), now, 24));
+        assert!(!inside_window(at(1), now, 0));
+        assert!(cannot_cancel_online(at(23), now, 24));
+        assert!(!cannot_cancel_online(at(25), now, 24));
+        // Started (or past) slots are refused for other reasons.
+        assert!(!cannot_cancel_online(at(0), now, 24));
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct Schedule {
     pub min_notice_hours: i32,
     pub max_advance_days: i32,
     pub buffer_min: i32,
+    /// A slot starting sooner than this can't be cancelled online once confirmed.
+    pub cancellation_window_hours: i32,
 }
 
 impl Schedule {
@@ -114,7 +116,7 @@ pub fn load_schedules(
     if ids.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(i64, String, i32, i32, i32)> = therapists::table
+    let rows: Vec<(i64, String, i32, i32, i32, i32)> = therapists::table
         .inner_join(booking_policies::table)
         .filter(therapists::id.eq_any(ids))
         .select((
@@ -123,9 +125,10 @@ pub fn load_schedules(
             booking_policies::min_notice_hours,
             booking_policies::max_advance_days,
             booking_policies::buffer_min,
+            booking_policies::cancellation_window_hours,
         ))
         .load(conn)?;
-    for (id, tz, notice, advance, buffer) in rows {
+    for (id, tz, notice, advance, buffer, window) in rows {
         out.insert(
             id,
             Schedule {
@@ -136,6 +139,7 @@ pub fn load_schedules(
                 min_notice_hours: notice,
                 max_advance_days: advance,
                 buffer_min: buffer,
+                cancellation_window_hours: window,
             },
         );
     }
@@ -535,6 +539,9 @@ pub struct RawSlots {
     pub tz: Tz,
     pub min_notice_hours: i32,
     pub max_advance_days: i32,
+    /// The therapist's cancellation window (a policy change bumps the schedule version, so
+    /// it is as fresh as the slots).
+    pub cancellation_window_hours: i32,
     pub slots: Vec<Interval>,
     /// Each slot as its JSON object, when asked for by the API (`{"starts_at":..,"ends_at":..}`).
     pub json: Option<Vec<Box<str>>>,
@@ -1097,6 +1104,7 @@ impl ScheduleCache {
                         tz: c.schedule.tz,
                         min_notice_hours: c.schedule.min_notice_hours,
                         max_advance_days: c.schedule.max_advance_days,
+                        cancellation_window_hours: c.schedule.cancellation_window_hours,
                         slots: Vec::new(),
                         json: None,
                     },
@@ -1148,6 +1156,7 @@ fn compute_raw(
         tz: s.tz,
         min_notice_hours: s.min_notice_hours,
         max_advance_days: s.max_advance_days,
+        cancellation_window_hours: s.cancellation_window_hours,
         slots,
         json,
     })
@@ -1191,6 +1200,7 @@ mod tests {
             tz: chrono_tz::America::New_York,
             min_notice_hours: notice_h,
             max_advance_days: advance_d,
+            cancellation_window_hours: 24,
             slots: starts
                 .iter()
                 .map(|q| Interval {

@@ -53,7 +53,14 @@ pub struct BookingRequest {
     pub starts_at: DateTime<Utc>,
     pub answers: BTreeMap<String, bool>,
     pub clearance_confirmed: bool,
+    /// The client knows that this time can't be cancelled online once confirmed: required
+    /// when it starts inside the therapist's cancellation window
+    /// ([`rules::cannot_cancel_online`]), else ignored.
+    pub window_acknowledged: bool,
 }
+
+/// The error of a booking inside the cancellation window without the client's acknowledgement.
+pub const WINDOW_NOT_ACKNOWLEDGED: &str = "cancellation_window_not_acknowledged";
 
 /// Screens the answers for a technique: the outcomes that stop a booking become errors that
 /// carry the screening result.
@@ -241,6 +248,16 @@ pub fn book(
             None,
         )?;
         let policy = BookingPolicy::find(conn, therapist.id)?;
+        // A free time inside the window is booked only knowingly.
+        let window_hours = policy.cancellation_window_hours;
+        if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged {
+            return Err(AppError::Rule {
+                code: WINDOW_NOT_ACKNOWLEDGED,
+                message: format!(
+                    "This time starts within the therapist's {window_hours}-hour cancellation window: once confirmed, it can't be cancelled or moved online. Confirm that you know this to book it."
+                ),
+            });
+        }
         let flagged = eval.outcome >= Outcome::Caution;
         let status = if policy.auto_confirm && !flagged {
             AppointmentStatus::Confirmed
@@ -362,6 +379,9 @@ pub struct AppointmentView {
     pub appt: Appointment,
     pub party: Party,
     pub therapist_name: String,
+    /// How the client reaches the therapist (shown wherever a page says "contact them"; a later
+    /// change adds the practice's address and phone).
+    pub therapist_email: String,
     pub client_name: String,
     pub timezone: String,
     pub technique: String,
@@ -382,6 +402,14 @@ impl AppointmentView {
     }
     pub fn is_flagged(&self) -> bool {
         is_flagged(&self.appt.screening_outcome)
+    }
+    /// By when the therapist is asked to answer a request (see [`rules::confirm_by`]).
+    pub fn confirm_by(&self) -> Option<DateTime<Utc>> {
+        rules::confirm_by(
+            self.appt.status,
+            self.appt.created_at.and_utc(),
+            self.starts(),
+        )
     }
     /// Where it stands for its client (see [`ClientState`]).
     pub fn client_state(&self, now: DateTime<Utc>) -> ClientState {
@@ -427,9 +455,9 @@ pub fn view(
         Therapist::find(conn, appt.therapist_id)?,
         Service::find(conn, appt.service_id)?,
     );
-    let therapist_name: String = users::table
+    let (therapist_name, therapist_email): (String, String) = users::table
         .find(therapist.user_id)
-        .select(users::name)
+        .select((users::name, users::email))
         .first(conn)?;
     let client_name: String = users::table
         .find(appt.client_id)
@@ -472,6 +500,7 @@ pub fn view(
     Ok(AppointmentView {
         party,
         therapist_name,
+        therapist_email,
         client_name,
         timezone: therapist.timezone,
         technique: service.technique_slug,
@@ -528,6 +557,8 @@ pub struct ListItem {
     pub cancel_reason: Option<String>,
     /// Stored text of [`CancelKind`]; read it with [`ListItem::cancel_kind`].
     pub cancel_kind: Option<String>,
+    /// When it was requested.
+    pub created_at: NaiveDateTime,
 }
 
 impl ListItem {
@@ -547,6 +578,14 @@ impl ListItem {
     }
     pub fn cancel_kind(&self) -> Option<CancelKind> {
         self.cancel_kind.as_deref().and_then(CancelKind::parse)
+    }
+    /// By when the therapist is asked to answer a request (see [`rules::confirm_by`]).
+    pub fn confirm_by(&self) -> Option<DateTime<Utc>> {
+        rules::confirm_by(
+            self.status,
+            self.created_at.and_utc(),
+            self.starts_at.and_utc(),
+        )
     }
     /// Where it stands for its client (see [`ClientState`]).
     pub fn client_state(&self, now: DateTime<Utc>) -> ClientState {
@@ -588,6 +627,7 @@ type ListColumns = (
     appointments::cancelled_by,
     appointments::cancel_reason,
     appointments::cancel_kind,
+    appointments::created_at,
 );
 
 const LIST_COLUMNS: ListColumns = (
@@ -607,6 +647,7 @@ const LIST_COLUMNS: ListColumns = (
     appointments::cancelled_by,
     appointments::cancel_reason,
     appointments::cancel_kind,
+    appointments::created_at,
 );
 
 /// A line of the client's bookings list: the appointment and where it stands for them.

@@ -369,6 +369,9 @@ pub struct PublicProfile {
     pub training_hours: i32,
     pub hours_verified: bool,
     pub languages: Vec<&'static str>,
+    /// The therapist's cancellation window: a confirmed booking starting sooner than this can't
+    /// be cancelled or moved online by its client (`domain::appointment::cannot_cancel_online`).
+    pub cancellation_window_hours: i32,
 }
 
 impl PublicProfile {
@@ -419,7 +422,10 @@ pub fn public_profile(
         .split(',')
         .filter_map(profile::language_name)
         .collect();
+    let cancellation_window_hours =
+        crate::models::booking_policy::BookingPolicy::find(conn, id)?.cancellation_window_hours;
     Ok(PublicProfile {
+        cancellation_window_hours,
         name,
         techniques,
         services,

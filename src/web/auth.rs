@@ -36,10 +36,49 @@ pub struct LoginPage {
     pub email: String,
     pub next: String,
     pub error: Option<String>,
+    /// What the login is for, when it comes from a chosen time ([`booking_purpose`]).
+    pub purpose: Option<String>,
 }
 
-pub async fn login_form(ctx: PageCtx, q: web::Query<NextQuery>) -> PageResult<HttpResponse> {
+/// The chosen time of a booking link (`/book?therapist=..&service=..&start=..`).
+#[derive(Debug, Deserialize)]
+struct ChosenTime {
+    therapist: i64,
+    service: i64,
+    start: String,
+}
+
+/// What a login or registration that comes back to `next` is for, when `next` is a booking
+/// link: "Swedish massage with Maya Lee, tomorrow, 09:00 New York time". None for any other
+/// path, or a link that names no bookable service.
+async fn booking_purpose(req: &HttpRequest, next: &str) -> Option<String> {
+    let query = next.strip_prefix("/book?")?;
+    let chosen: ChosenTime = serde_urlencoded::from_str(query).ok()?;
+    let start = chrono::DateTime::parse_from_rfc3339(chosen.start.trim()).ok()?;
+    let state = app_state(req);
+    let today = chrono::Utc::now().date_naive();
+    let p = with_conn(&state.pool, move |conn| {
+        crate::services::directory::public_profile(conn, chosen.therapist, today)
+    })
+    .await
+    .ok()?;
+    let service = p.services.iter().find(|s| s.id == chosen.service)?;
+    let tz = crate::models::therapist::zone(&p.therapist.timezone);
+    Some(format!(
+        "{} with {}, {}",
+        crate::web::format::technique_name(&service.technique_slug),
+        p.name,
+        crate::web::format::local_time(start.to_utc(), tz, chrono::Utc::now())
+    ))
+}
+
+pub async fn login_form(
+    req: HttpRequest,
+    ctx: PageCtx,
+    q: web::Query<NextQuery>,
+) -> PageResult<HttpResponse> {
     let next = safe_next(q.next.as_deref()).unwrap_or_default();
+    let purpose = booking_purpose(&req, &next).await;
     render(
         StatusCode::OK,
         &LoginPage {
@@ -47,6 +86,7 @@ pub async fn login_form(ctx: PageCtx, q: web::Query<NextQuery>) -> PageResult<Ht
             email: String::new(),
             next,
             error: None,
+            purpose,
         },
     )
 }
@@ -58,11 +98,16 @@ pub async fn login(
     let state = app_state(&req);
     let ctx = PageCtx::from_request(&req).await?;
     let next = safe_next(Some(&form.next));
+    let purpose = match &next {
+        Some(n) => booking_purpose(&req, n).await,
+        None => None,
+    };
     if let Err(wait) = state.login_limiter.check(client_ip(&req)) {
         return login_failed(
             ctx,
             &form,
             next,
+            purpose,
             AppError::TooManyRequests {
                 retry_after_secs: wait,
             },
@@ -85,7 +130,7 @@ pub async fn login(
             Ok(resp)
         }
         Err(e @ (AppError::InvalidCredentials | AppError::TooManyRequests { .. })) => {
-            login_failed(ctx, &form, next, e)
+            login_failed(ctx, &form, next, purpose, e)
         }
         Err(e) => Err(e.into()),
     }
@@ -95,6 +140,7 @@ fn login_failed(
     ctx: PageCtx,
     form: &LoginForm,
     next: Option<String>,
+    purpose: Option<String>,
     e: AppError,
 ) -> PageResult<HttpResponse> {
     let mut resp = render(
@@ -104,6 +150,7 @@ fn login_failed(
             email: form.email.clone(),
             next: next.unwrap_or_default(),
             error: Some(e.public_message()),
+            purpose,
         },
     )?;
     if let AppError::TooManyRequests { retry_after_secs } = e {
@@ -137,6 +184,8 @@ pub struct RegisterPage {
     pub name: String,
     pub role: String,
     pub next: String,
+    /// What the account is for, when it comes from a chosen time ([`booking_purpose`]).
+    pub purpose: Option<String>,
     pub errors: FieldErrors,
     pub min_chars: usize,
     pub max_chars: usize,
@@ -150,6 +199,7 @@ impl RegisterPage {
             name: String::new(),
             role: "client".into(),
             next: String::new(),
+            purpose: None,
             errors: FieldErrors::new(),
             min_chars: PASSWORD_MIN_CHARS,
             max_chars: PASSWORD_MAX_CHARS,
@@ -165,9 +215,14 @@ impl RegisterPage {
     }
 }
 
-pub async fn register_form(ctx: PageCtx, q: web::Query<NextQuery>) -> PageResult<HttpResponse> {
+pub async fn register_form(
+    req: HttpRequest,
+    ctx: PageCtx,
+    q: web::Query<NextQuery>,
+) -> PageResult<HttpResponse> {
     let mut page = RegisterPage::new(ctx);
     page.next = safe_next(q.next.as_deref()).unwrap_or_default();
+    page.purpose = booking_purpose(&req, &page.next).await;
     render(StatusCode::OK, &page)
 }
 
@@ -214,6 +269,7 @@ pub async fn register(
             page.name = form.name;
             page.role = form.role;
             page.next = safe_next(Some(&form.next)).unwrap_or_default();
+            page.purpose = booking_purpose(&req, &page.next).await;
             page.errors = errors;
             render(e.status(), &page)
         }

@@ -10,7 +10,7 @@ use askama::Template;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::domain::appointment::{CancelKind, ClientOptions, ClientState};
+use crate::domain::appointment::{cannot_cancel_online, CancelKind, ClientOptions, ClientState};
 use crate::domain::screening::{self, Evaluation, Question};
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::AppError;
@@ -74,6 +74,12 @@ pub struct BookPage {
     pub error: Option<String>,
     /// Shown when the answers need a practitioner's clearance.
     pub clearance: Option<Evaluation>,
+    /// The time starts inside the therapist's cancellation window: the page says so and asks
+    /// the client to confirm it knowingly (`domain::appointment::cannot_cancel_online`).
+    pub late: bool,
+    pub window_hours: i32,
+    /// The acknowledgement was missing (shown next to its box).
+    pub window_error: Option<String>,
 }
 
 impl BookPage {
@@ -82,7 +88,14 @@ impl BookPage {
             .get(&format!("q_{id}"))
             .is_some_and(|v| v == value)
     }
+    /// The client ticked the cancellation-window box (kept when the form comes back).
+    pub fn window_acknowledged(&self) -> bool {
+        self.answers.contains_key(WINDOW_FIELD)
+    }
 }
+
+/// The booking form's box "I understand this can't be cancelled online".
+const WINDOW_FIELD: &str = "window_acknowledged";
 
 fn parse_start(s: &str) -> Result<DateTime<Utc>, AppError> {
     DateTime::parse_from_rfc3339(s.trim())
@@ -115,7 +128,11 @@ async fn book_page(
         .cloned()
         .ok_or(AppError::NotFound)?;
     let tz = crate::models::therapist::zone(&p.therapist.timezone);
+    let now = Utc::now();
     Ok(BookPage {
+        late: cannot_cancel_online(when, now, p.cancellation_window_hours),
+        window_hours: p.cancellation_window_hours,
+        window_error: None,
         ctx,
         therapist_id,
         therapist_name: p.name,
@@ -124,7 +141,7 @@ async fn book_page(
         duration_min: service.duration_min,
         price_cents: service.price_cents,
         start: start.to_string(),
-        when: local_time(when, tz, Utc::now()),
+        when: local_time(when, tz, now),
         questions: &screening::questionnaire().questions,
         answers: HashMap::new(),
         error: None,
@@ -188,6 +205,7 @@ pub async fn book(
         starts_at: parse_start(&start)?,
         answers,
         clearance_confirmed: form.contains_key("clearance_confirmed"),
+        window_acknowledged: form.contains_key(WINDOW_FIELD),
     };
     let state = app_state(&req);
     let st = state.clone();
@@ -235,6 +253,14 @@ pub async fn book(
                     screening: *screening,
                 },
             )?)
+        }
+        Err(AppError::Rule {
+            code: booking::WINDOW_NOT_ACKNOWLEDGED,
+            message,
+        }) => {
+            page.late = true;
+            page.window_error = Some(message);
+            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         Err(AppError::Screening {
             screening, message, ..

@@ -6,6 +6,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::appointment::cannot_cancel_online;
 use crate::domain::gazetteer::DistanceUnit;
 use crate::domain::profile::LANGUAGES;
 use crate::domain::technique::{Technique, CATALOGUE};
@@ -219,6 +220,113 @@ pub async fn search(
     }
 }
 
+/// A free time as the profile offers it.
+#[derive(Debug, Clone)]
+pub struct SlotView {
+    /// RFC 3339 (UTC), as the booking link carries it.
+    pub start: String,
+    /// "09:00" on the therapist's clock.
+    pub label: String,
+    /// Inside the therapist's cancellation window: "can't be cancelled online" once confirmed
+    /// (`domain::appointment::cannot_cancel_online`).
+    pub late: bool,
+}
+
+/// A local day of free times: a few of them in the strip, all of them on the day's own list.
+#[derive(Debug, Clone)]
+pub struct DayView {
+    pub date: chrono::NaiveDate,
+    /// "Tomorrow, Monday 30 November".
+    pub heading: String,
+    /// The times shown (a few spread over the day in the strip, all on a day's list).
+    pub shown: Vec<SlotView>,
+    /// How many more the day has ("7 more times").
+    pub more: usize,
+}
+
+/// How many times a day shows in the strip of the next days.
+pub const STRIP_TIMES: usize = 4;
+/// How many days the strip shows.
+pub const STRIP_DAYS: i64 = 7;
+/// Times in the strip are at least this far apart, so that the few shown spread over the day.
+const STRIP_SPREAD_MIN: i64 = 120;
+
+/// Up to `n` of a day's times (sorted), spread out: the first, then each next one at least
+/// `spread_min` minutes after the last taken; when that leaves fewer than `n`, the earliest of
+/// the others fill up (in order).
+pub fn spread(times: &[DateTime<Utc>], n: usize, spread_min: i64) -> Vec<usize> {
+    let mut picked: Vec<usize> = Vec::new();
+    for (i, t) in times.iter().enumerate() {
+        if picked.len() == n {
+            break;
+        }
+        match picked.last() {
+            Some(&last) if *t - times[last] < chrono::Duration::minutes(spread_min) => {}
+            _ => picked.push(i),
+        }
+    }
+    let mut i = 0;
+    while picked.len() < n && i < times.len() {
+        if !picked.contains(&i) {
+            picked.push(i);
+        }
+        i += 1;
+    }
+    picked.sort_unstable();
+    picked
+}
+
+/// The free slots of `dates` by local day, each day even without times; a day keeps all its
+/// times when `all`, else a few spread over it ([`spread`]).
+fn day_views(
+    slots: &[crate::domain::availability::Interval],
+    dates: impl Iterator<Item = chrono::NaiveDate>,
+    tz: Tz,
+    now: DateTime<Utc>,
+    window_hours: i32,
+    all: bool,
+) -> Vec<DayView> {
+    let today = now.with_timezone(&tz).date_naive();
+    dates
+        .map(|date| {
+            let starts: Vec<DateTime<Utc>> = slots
+                .iter()
+                .map(|s| s.start)
+                .filter(|s| s.with_timezone(&tz).date_naive() == date)
+                .collect();
+            let keep: Vec<usize> = if all {
+                (0..starts.len()).collect()
+            } else {
+                spread(&starts, STRIP_TIMES, STRIP_SPREAD_MIN)
+            };
+            DayView {
+                date,
+                heading: format::day_heading(date, today),
+                more: starts.len() - keep.len(),
+                shown: keep
+                    .into_iter()
+                    .map(|i| SlotView {
+                        start: starts[i].to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        label: starts[i].with_timezone(&tz).format("%H:%M").to_string(),
+                        late: cannot_cancel_online(starts[i], now, window_hours),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+impl DayView {
+    /// Some time shown is inside the cancellation window.
+    pub fn any_late(&self) -> bool {
+        self.shown.iter().any(|s| s.late)
+    }
+    /// Some time shown is outside it.
+    pub fn any_open(&self) -> bool {
+        self.shown.iter().any(|s| !s.late)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "directory/profile.html")]
 pub struct ProfilePage {
@@ -227,20 +335,28 @@ pub struct ProfilePage {
     pub license_status: String,
     /// The service whose free times are shown.
     pub service_id: Option<i64>,
-    /// Free times by local day: (label, [(start rfc3339, "09:00")]).
-    pub days: Vec<(String, Vec<(String, String)>)>,
+    /// The strip of the next days (a few times each), or the one day asked for (all its times).
+    pub days: Vec<DayView>,
+    /// A day's full list is shown (`?day=`), not the strip.
+    pub one_day: bool,
     pub zone: String,
     pub from: chrono::NaiveDate,
     /// `from` as a person reads it ("today", "Mon 7 Dec").
     pub from_label: String,
     pub next_from: String,
     pub prev_from: Option<String>,
+    /// The first free time shown, for the "Book" action: (booking link, "tomorrow, 09:00").
+    pub first: Option<(String, String)>,
+    /// Some shown time is inside the cancellation window.
+    pub any_late: bool,
 }
 
 #[derive(Debug, serde::Deserialize)]
 pub struct ProfileQuery {
     pub service: Option<i64>,
     pub from: Option<chrono::NaiveDate>,
+    /// One day's full list of times.
+    pub day: Option<chrono::NaiveDate>,
 }
 
 impl ProfilePage {
@@ -250,6 +366,48 @@ impl ProfilePage {
     pub fn trained_in_several(&self) -> bool {
         self.p.techniques.len() >= 2
     }
+    /// The booking page of a time of the chosen service.
+    pub fn book_link(&self, start: &str) -> String {
+        book_link(self.p.therapist.id, self.service_id.unwrap_or(0), start)
+    }
+    /// A day's full list of times.
+    pub fn day_link(&self, date: impl std::fmt::Display) -> String {
+        self.link(&format!("day={date}"))
+    }
+    /// The strip of seven days from `date`.
+    pub fn from_link(&self, date: impl std::fmt::Display) -> String {
+        self.link(&format!("from={date}"))
+    }
+    /// No time to show at all.
+    pub fn no_times(&self) -> bool {
+        self.days.iter().all(|d| d.shown.is_empty())
+    }
+    /// This profile at the chosen service, with more query (`day=...`, `from=...`).
+    pub fn link(&self, more: &str) -> String {
+        let mut q = Vec::new();
+        if let Some(s) = self.service_id {
+            q.push(format!("service={s}"));
+        }
+        if !more.is_empty() {
+            q.push(more.to_string());
+        }
+        format!("/therapists/{}?{}#book", self.p.therapist.id, q.join("&"))
+    }
+}
+
+fn book_link(therapist: i64, service: i64, start: &str) -> String {
+    format!(
+        "/book?therapist={therapist}&service={service}&start={}",
+        urlencoding(start)
+    )
+}
+
+/// Percent-encodes a query value.
+fn urlencoding(v: &str) -> String {
+    serde_urlencoded::to_string([("v", v)])
+        .unwrap_or_default()
+        .trim_start_matches("v=")
+        .to_string()
 }
 
 pub async fn profile(
@@ -258,7 +416,8 @@ pub async fn profile(
     id: web::Path<i64>,
     q: web::Query<ProfileQuery>,
 ) -> PageResult<HttpResponse> {
-    let today = Utc::now().date_naive();
+    let now = Utc::now();
+    let today = now.date_naive();
     let id = id.into_inner();
     let state = app_state(&req);
     let p = with_conn(&state.pool, move |conn| {
@@ -271,12 +430,17 @@ pub async fn profile(
         .map(|l| l.license_status(today).to_string())
         .unwrap_or_default();
     let tz: Tz = crate::models::therapist::zone(&p.therapist.timezone);
-    let local_today = Utc::now().with_timezone(&tz).date_naive();
-    let from = q
-        .from
+    let local_today = now.with_timezone(&tz).date_naive();
+    let last = local_today + chrono::Duration::days(365);
+    let day = q.day.map(|d| d.clamp(local_today, last));
+    let from = day
+        .or(q.from)
         .unwrap_or(local_today)
-        .max(local_today)
-        .min(local_today + chrono::Duration::days(365));
+        .clamp(local_today, last);
+    let to = match day {
+        Some(d) => d,
+        None => from + chrono::Duration::days(STRIP_DAYS - 1),
+    };
     // The chosen service, else the first one.
     let service_id = q
         .service
@@ -285,21 +449,36 @@ pub async fn profile(
     let days = match service_id {
         Some(sid) => {
             let (_, slots) = with_conn(&state.pool, move |conn| {
-                crate::services::booking::slots(
-                    conn,
-                    id,
-                    sid,
-                    from,
-                    from + chrono::Duration::days(6),
-                    Utc::now(),
-                )
+                crate::services::booking::slots(conn, id, sid, from, to, now)
             })
             .await?;
-            crate::web::format::group_by_day(&slots, tz, Utc::now())
+            day_views(
+                &slots,
+                from.iter_days().take_while(|d| *d <= to),
+                tz,
+                now,
+                p.cancellation_window_hours,
+                day.is_some(),
+            )
         }
         None => Vec::new(),
     };
-    let prev = from - chrono::Duration::days(7);
+    let first = days
+        .iter()
+        .flat_map(|d| d.shown.first().map(|s| (d, s)))
+        .next()
+        .map(|(_, s)| {
+            let t = DateTime::parse_from_rfc3339(&s.start)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now);
+            (
+                book_link(id, service_id.unwrap_or(0), &s.start),
+                format::local_time(t, tz, now),
+            )
+        });
+    let any_late = days.iter().any(|d| d.shown.iter().any(|s| s.late));
+    let step = if day.is_some() { 1 } else { STRIP_DAYS };
+    let prev = from - chrono::Duration::days(step);
     render(
         StatusCode::OK,
         &ProfilePage {
@@ -308,11 +487,48 @@ pub async fn profile(
             license_status,
             service_id,
             days,
+            one_day: day.is_some(),
             zone: zone_city(tz),
             from,
             from_label: format::day_words(from, local_today),
-            next_from: (from + chrono::Duration::days(7)).to_string(),
+            next_from: (from + chrono::Duration::days(step)).to_string(),
             prev_from: (from > local_today).then(|| prev.max(local_today).to_string()),
+            first,
+            any_late,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_few_times_spread_over_the_day() {
+        let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap();
+        // 09:00 to 16:45 every 15 minutes.
+        let times: Vec<_> = (9..17)
+            .flat_map(|h| [0, 15, 30, 45].map(|m| at(h, m)))
+            .collect();
+        let picked: Vec<_> = spread(&times, 4, 120)
+            .into_iter()
+            .map(|i| times[i])
+            .collect();
+        assert_eq!(picked, [at(9, 0), at(11, 0), at(13, 0), at(15, 0)]);
+        // A short day fills up with the earliest of the rest.
+        let short = [at(9, 0), at(9, 15), at(9, 30)];
+        assert_eq!(spread(&short, 4, 120), [0, 1, 2]);
+        let some = [at(9, 0), at(9, 15), at(12, 0), at(12, 15), at(12, 30)];
+        assert_eq!(spread(&some, 4, 120), [0, 1, 2, 3]);
+        assert!(spread(&[], 4, 120).is_empty());
+    }
+
+    #[test]
+    fn booking_links_encode_the_time() {
+        assert_eq!(
+            book_link(3, 5, "2026-12-01T14:00:00+00:00"),
+            "/book?therapist=3&service=5&start=2026-12-01T14%3A00%3A00%2B00%3A00"
+        );
+    }
 }

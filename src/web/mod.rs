@@ -305,7 +305,7 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
     let n = next?.trim();
     let ok = n.starts_with('/')
         && !n.starts_with("//")
-        && !n.starts_with("/\\")
+        && !n.contains('\\')
         && n.len() <= 512
         && !n.chars().any(|c| c.is_control());
     ok.then(|| n.to_string())

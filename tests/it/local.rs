@@ -141,7 +141,7 @@ async fn a_card_shows_the_searched_technique_s_price_and_the_next_free_time_on_t
     let profile = app
         .get_html(&format!("/therapists/{}?service={deep}", both.therapist_id))
         .await;
-    assert!(profile.contains("aria-current=\"true\">Deep tissue 60 min<"));
+    assert!(profile.contains(&format!("name=\"service\" value=\"{deep}\" checked")));
     assert!(profile.contains("Times are in New York time."));
     assert!(profile.contains("Today, ") || profile.contains("Tomorrow, "));
 }

@@ -89,6 +89,8 @@ pub async fn slots(app: &TestApp, m: &Made, from: NaiveDate, to: NaiveDate) -> V
         .collect()
 }
 
+/// Books through the API as a client who read the availability: a time inside the cancellation
+/// window is acknowledged (`cancellation_window_acknowledged`), as the API asks.
 pub async fn book(
     app: &TestApp,
     token: &str,
@@ -100,7 +102,7 @@ pub async fn book(
     app.api_post(
         "/api/v1/appointments",
         Some(token),
-        json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "starts_at": start, "answers": answers(yes), "clearance_confirmed": clearance}),
+        json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "starts_at": start, "answers": answers(yes), "clearance_confirmed": clearance, "cancellation_window_acknowledged": true}),
     )
     .await
 }

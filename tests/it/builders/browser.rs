@@ -196,8 +196,14 @@ pub async fn press(b: &WebDriver, label: &str) -> WebDriverResult<()> {
         .await
 }
 
+/// Opens the booking form of the first free time that can still be cancelled online (times
+/// inside the cancellation window ask for an acknowledgement first).
 pub async fn pick_first_slot(b: &WebDriver) -> WebDriverResult<()> {
-    b.query(By::Css("a.slot")).first().await?.click().await?;
+    b.query(By::Css("a.slot:not(.late)"))
+        .first()
+        .await?
+        .click()
+        .await?;
     b.query(By::Css("fieldset.questions")).first().await?;
     Ok(())
 }

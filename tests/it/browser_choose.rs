@@ -1,0 +1,231 @@
+//! Browser journeys of choosing a time (fixtures in `builders::browser`): a time inside the
+//! cancellation window is marked and booked only knowingly, a request is withdrawn, logging in
+//! from a chosen time comes back to it, and at phone width the first free time and the first
+//! search result are on the first screen.
+
+use thirtyfour::prelude::*;
+
+use crate::builders::browser::{answer, browser, finish, log_in_as, press, register};
+use crate::builders::{book, scene, set_cancellation_window, some_day, Scene, PASSWORD};
+
+/// The first element matching `css`: its bottom edge, the viewport's height, and the page's
+/// width as laid out (for horizontal overflow).
+async fn rect_of(b: &WebDriver, css: &str) -> WebDriverResult<(f64, f64, f64)> {
+    let ret = b
+        .execute(
+            "const el = document.querySelector(arguments[0]);
+             const r = el.getBoundingClientRect();
+             return [r.bottom, window.innerHeight, document.documentElement.scrollWidth, window.innerWidth];",
+            vec![serde_json::json!(css)],
+        )
+        .await?;
+    let v = ret.json().as_array().cloned().unwrap_or_default();
+    let n = |i: usize| v.get(i).and_then(|x| x.as_f64()).unwrap_or(f64::MAX);
+    assert!(n(2) <= n(3), "no horizontal overflow: {v:?}");
+    Ok((n(0), n(1), n(2)))
+}
+
+async fn window_scene(hours: i32) -> Scene {
+    let s = scene().await;
+    set_cancellation_window(&s.app, &s.m, hours).await;
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_booking_inside_the_window_warns_and_needs_the_confirmation() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let s = window_scene(48).await;
+    let result = async {
+        register(&b, &s.app, "Dana Client", "dana@example.com").await?;
+        b.goto(s.app.url(&format!("/therapists/{}", s.m.therapist_id)))
+            .await?;
+        let note = b.query(By::Id("late-note")).first().await?.text().await?;
+        assert!(note.contains("48-hour cancellation window"), "{note}");
+        b.query(By::Css("a.slot.late"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        let warning = b
+            .query(By::Css("[data-testid=window-warning]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(warning.contains("can't be cancelled online"), "{warning}");
+        answer(&b, &[]).await?;
+        press(&b, "Book this time").await?;
+        // Not ticked: the form comes back with the message next to the box.
+        let error = b
+            .query(By::Id("window-error"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(error.contains("cancellation window"), "{error}");
+        assert!(b.find_all(By::Css(".flash")).await?.is_empty());
+        b.query(By::Id("window_acknowledged"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        answer(&b, &[]).await?;
+        press(&b, "Book this time").await?;
+        let flash = b.query(By::Css(".flash")).first().await?.text().await?;
+        assert!(flash.starts_with("Booking requested:"), "{flash}");
+        let next = b
+            .query(By::Css("[data-testid=what-next]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(next.contains("at the latest"), "{next}");
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_a_client_withdraws_a_request() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let s = scene().await;
+    let (_, client) = s.app.api_user("cleo@example.com", "client").await;
+    let start = format!("{}T15:00:00Z", some_day());
+    let r = book(&s.app, &client, &s.m, &start, &[], false).await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let result = async {
+        log_in_as(&b, &s.app, "cleo@example.com").await?;
+        b.goto(s.app.url(&format!("/bookings/{id}"))).await?;
+        let contact = b
+            .query(By::Css("[data-testid=what-next] a[href^='mailto:']"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert_eq!(contact, "t@example.com");
+        press(&b, "Withdraw request").await?;
+        let flash = b.query(By::Css(".flash")).first().await?.text().await?;
+        assert_eq!(flash, "Your request is withdrawn.");
+        b.goto(s.app.url(&format!("/bookings/{id}"))).await?;
+        let status = b
+            .query(By::Css("[data-testid=status]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert_eq!(status, "Request withdrawn by you");
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_login_from_a_slot_says_what_for_and_comes_back_to_the_booking() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let s = scene().await;
+    s.app.api_user("lee@example.com", "client").await;
+    let result = async {
+        b.goto(s.app.url(&format!("/therapists/{}", s.m.therapist_id)))
+            .await?;
+        b.query(By::Css("a.slot:not(.late)"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        let purpose = b
+            .query(By::Css("[data-testid=purpose]"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            purpose.starts_with("Log in to book Swedish with Open Therapist, ")
+                && purpose.contains(" New York time"),
+            "{purpose}"
+        );
+        b.query(By::Id("email"))
+            .first()
+            .await?
+            .send_keys("lee@example.com")
+            .await?;
+        b.query(By::Id("password"))
+            .first()
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        b.query(By::Css("main button[type=submit]"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        let h1 = b.query(By::Css("h1")).first().await?.text().await?;
+        assert_eq!(h1, "Book Swedish with Open Therapist");
+        assert!(b.current_url().await?.path().starts_with("/book"));
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_on_a_phone_the_first_free_time_and_the_first_result_are_on_the_first_screen() {
+    let Some((_driver, b, _profile)) = browser().await else {
+        return;
+    };
+    let s = window_scene(24).await;
+    let result = async {
+        b.set_window_rect(0, 0, 390, 844).await?;
+        b.goto(s.app.url(&format!("/therapists/{}", s.m.therapist_id)))
+            .await?;
+        let (bottom, screen, _) = rect_of(&b, "a.slot").await?;
+        assert!(
+            bottom <= screen,
+            "first free time ends at {bottom}, screen {screen}"
+        );
+        // The sticky Book action is on screen too.
+        let (bottom, screen, _) = rect_of(&b, "[data-testid=sticky-book] a").await?;
+        assert!(bottom <= screen, "Book at {bottom}, screen {screen}");
+
+        b.goto(s.app.url("/therapists?near=Boston")).await?;
+        let (bottom, screen, _) = rect_of(&b, "[data-testid=hit] h3").await?;
+        assert!(
+            bottom <= screen,
+            "first result ends at {bottom}, screen {screen}"
+        );
+        // The filters wait behind one button that says how many results there are.
+        let summary = b
+            .query(By::Css("[data-testid=filter-fold] summary"))
+            .first()
+            .await?;
+        assert_eq!(summary.text().await?, "Filters · 1 therapist");
+        assert!(
+            !b.query(By::Id("near"))
+                .first()
+                .await?
+                .is_displayed()
+                .await?
+        );
+        summary.click().await?;
+        assert!(
+            b.query(By::Id("near"))
+                .first()
+                .await?
+                .is_displayed()
+                .await?
+        );
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
