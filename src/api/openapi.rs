@@ -119,6 +119,7 @@ use crate::api::{
         crate::domain::schedule::PolicyInput,
         screening::QuestionOut,
         screening::QuestionnaireOut,
+        screening::GroupOut,
         screening::EvaluateBody,
     )),
     modifiers(&BearerAuth)
