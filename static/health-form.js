@@ -9,11 +9,14 @@
     var none = form.querySelector("input[name=applies][value=none]");
     if (!list || !some || !none) { return; }
     var boxes = list.querySelectorAll("input[type=checkbox]");
+    var summaries = form.querySelectorAll("[data-summary]");
     function sync() {
       // Keep the list in view while it holds ticks or an error, so nothing is hidden that counts.
       var keep = some.checked || list.classList.contains("has-error") ||
         (!none.checked && list.querySelector("input:checked"));
       list.hidden = !keep;
+      // The checklist names every item itself: the short summary above it is then not needed.
+      summaries.forEach(function (p) { p.hidden = !!keep; });
       // "None apply": the hidden ticks are not sent (and come back if "Some apply" is chosen).
       boxes.forEach(function (b) { b.disabled = none.checked && !list.classList.contains("has-error"); });
     }

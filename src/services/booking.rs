@@ -337,12 +337,21 @@ pub fn decline_alternatives(
     let p = crate::services::directory::public_profile(conn, therapist_id, now_utc.date_naive())?;
     let tz = crate::models::therapist::zone(&p.therapist.timezone);
     let day = start.with_timezone(&tz).date_naive();
-    let mut services = Vec::new();
-    for service in p
+    let rank = |slug: &str| {
+        screening
+            .suggested_techniques
+            .iter()
+            .position(|s| s == slug)
+    };
+    // In the order of the suggestion, then as the profile lists them.
+    let mut offered: Vec<Service> = p
         .services
         .into_iter()
-        .filter(|s| screening.suggested_techniques.contains(&s.technique_slug))
-    {
+        .filter(|s| rank(&s.technique_slug).is_some())
+        .collect();
+    offered.sort_by_key(|s| rank(&s.technique_slug));
+    let mut services = Vec::new();
+    for service in offered {
         let (_, free) = slots(conn, therapist_id, service.id, day, day, now_utc)?;
         let same_time_free = free.iter().any(|i| i.start == start);
         let day_times = if same_time_free {

@@ -378,13 +378,18 @@ pub async fn book(
             code: "screening_refer",
             screening,
             ..
-        }) => no_store(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ReferPage {
-                ctx: user.ctx,
-                screening: *screening,
-            },
-        )?),
+        }) => {
+            let mut resp = no_store(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ReferPage {
+                    ctx: user.ctx,
+                    screening: *screening,
+                },
+            )?)?;
+            // The page says the answers are not kept: nor are those of an earlier attempt.
+            let _ = resp.add_cookie(&crate::web::removal_cookie(&state, RETRY_COOKIE));
+            Ok(resp)
+        }
         Err(AppError::Screening {
             code: "screening_decline",
             screening,
