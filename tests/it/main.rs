@@ -12,6 +12,7 @@ mod calendar;
 mod client_bookings;
 mod database;
 mod directory;
+mod health_form;
 mod layering;
 mod listing;
 mod local;
