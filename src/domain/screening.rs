@@ -81,9 +81,7 @@ impl Outcome {
         match self {
             Outcome::Ok => "Nothing in your answers stands in the way",
             Outcome::Caution => "You can book; your therapist will take care as noted",
-            Outcome::NeedsClearance => {
-                "You can book once your healthcare practitioner has agreed"
-            }
+            Outcome::NeedsClearance => "You can book once your healthcare practitioner has agreed",
             Outcome::Decline => "This technique is not right for you now",
             Outcome::Refer => "Please see a healthcare provider first",
         }
@@ -229,7 +227,12 @@ impl Questionnaire {
     pub fn grouped(&self) -> Vec<(&Group, Vec<&Question>)> {
         self.groups
             .iter()
-            .map(|g| (g, self.questions.iter().filter(|q| q.group == g.id).collect()))
+            .map(|g| {
+                (
+                    g,
+                    self.questions.iter().filter(|q| q.group == g.id).collect(),
+                )
+            })
             .collect()
     }
 
@@ -348,14 +351,26 @@ pub fn checklist_of(
     q: &Questionnaire,
     answers: &BTreeMap<String, bool>,
 ) -> Option<(Applies, BTreeSet<String>)> {
-    check_answers(q, &answers.iter().filter(|(id, _)| q.question(id).is_some()).map(|(k, v)| (k.clone(), *v)).collect()).ok()?;
+    check_answers(
+        q,
+        &answers
+            .iter()
+            .filter(|(id, _)| q.question(id).is_some())
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+    )
+    .ok()?;
     let yes: BTreeSet<String> = q
         .questions
         .iter()
         .filter(|qn| answers.get(&qn.id) == Some(&true))
         .map(|qn| qn.id.clone())
         .collect();
-    let applies = if yes.is_empty() { Applies::None } else { Applies::Some };
+    let applies = if yes.is_empty() {
+        Applies::None
+    } else {
+        Applies::Some
+    };
     Some((applies, yes))
 }
 
@@ -1367,9 +1382,18 @@ mod tests {
         let titles: Vec<&str> = q().groups.iter().map(|g| g.title.as_str()).collect();
         assert_eq!(
             titles,
-            ["Urgent signs", "Conditions", "Medicines", "Pregnancy and skin"]
+            [
+                "Urgent signs",
+                "Conditions",
+                "Medicines",
+                "Pregnancy and skin"
+            ]
         );
-        let listed: Vec<&str> = q().in_form_order().iter().map(|qn| qn.id.as_str()).collect();
+        let listed: Vec<&str> = q()
+            .in_form_order()
+            .iter()
+            .map(|qn| qn.id.as_str())
+            .collect();
         assert_eq!(listed.len(), q().questions.len());
         assert_eq!(listed.iter().collect::<BTreeSet<_>>().len(), listed.len());
         assert_eq!(listed[0], "unhealed_fracture");
@@ -1418,7 +1442,9 @@ mod tests {
         );
         assert_eq!(ChecklistError::NoChoice.field(), "applies");
         assert_eq!(ChecklistError::NothingTicked.field(), "checklist");
-        assert!(ChecklistError::NoneButTicked(2).to_string().contains("ticked 2"));
+        assert!(ChecklistError::NoneButTicked(2)
+            .to_string()
+            .contains("ticked 2"));
         assert_eq!(Applies::parse("some"), Some(Applies::Some));
         assert_eq!(Applies::parse("yes"), None);
     }

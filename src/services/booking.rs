@@ -311,7 +311,11 @@ pub struct Alternative {
 }
 
 /// The free starts of `all` nearest to `wanted`, at most `n`, in time order.
-fn nearest_starts(all: &[availability::Interval], wanted: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+fn nearest_starts(
+    all: &[availability::Interval],
+    wanted: DateTime<Utc>,
+    n: usize,
+) -> Vec<DateTime<Utc>> {
     let mut starts: Vec<DateTime<Utc>> = all.iter().map(|i| i.start).collect();
     starts.sort_by_key(|t| ((*t - wanted).num_seconds().abs(), *t));
     starts.truncate(n);

@@ -90,7 +90,10 @@ impl HealthForm {
         let ticked: Vec<String> = q
             .questions
             .iter()
-            .filter(|qn| form.get(&format!("q_{}", qn.id)).is_some_and(|v| v == "yes"))
+            .filter(|qn| {
+                form.get(&format!("q_{}", qn.id))
+                    .is_some_and(|v| v == "yes")
+            })
             .map(|qn| qn.id.clone())
             .collect();
         f.ticked = ticked.iter().cloned().collect();
@@ -101,8 +104,7 @@ impl HealthForm {
 
     /// Fills the form in from earlier answers when they cover every question.
     fn prefill(&mut self, answers: &BTreeMap<String, bool>, from: Prefill) {
-        if let Some((applies, yes)) = screening::checklist_of(screening::questionnaire(), answers)
-        {
+        if let Some((applies, yes)) = screening::checklist_of(screening::questionnaire(), answers) {
             self.applies = Some(applies);
             self.ticked = yes;
             self.prefilled = Some(from);
@@ -166,7 +168,9 @@ fn retry_answers(req: &HttpRequest, user_id: i64) -> Option<BTreeMap<String, boo
         .ok()?;
     let kept: RetryAnswers = serde_json::from_slice(&plain).ok()?;
     let age = Utc::now().timestamp() - kept.kept_at;
-    (0..RETRY_HOURS * 3600).contains(&age).then_some(kept.answers)
+    (0..RETRY_HOURS * 3600)
+        .contains(&age)
+        .then_some(kept.answers)
 }
 
 fn retry_cookie(

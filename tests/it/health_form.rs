@@ -26,7 +26,13 @@ struct Setup {
 async fn setup() -> Setup {
     let app = spawn_app().await;
     let (admin_id, _) = app.api_admin("admin@example.com").await;
-    let m = open_therapist(&app, admin_id, "maya@example.com", &["deep-tissue", "swedish"]).await;
+    let m = open_therapist(
+        &app,
+        admin_id,
+        "maya@example.com",
+        &["deep-tissue", "swedish"],
+    )
+    .await;
     let swedish_60 = with_service(&app, &m, "swedish", 60, 9000).await;
     let swedish_90 = with_service(&app, &m, "swedish", 90, 13000).await;
     let (_, token) = app.api_user("dana@example.com", "client").await;
@@ -84,7 +90,9 @@ async fn day_starts(app: &TestApp, therapist_id: i64, service_id: i64) -> Vec<St
         .map(|s| s["starts_at"].as_str().unwrap().to_string())
         .collect();
     let first_day = all[0][..10].to_string();
-    all.into_iter().filter(|s| s.starts_with(&first_day)).collect()
+    all.into_iter()
+        .filter(|s| s.starts_with(&first_day))
+        .collect()
 }
 
 /// The booking form's address as the pages write it (the start in UTC with `Z`).
@@ -149,7 +157,10 @@ async fn stored_answers(s: &Setup, r: &reqwest::Response) -> serde_json::Map<Str
         .json()
         .await
         .unwrap();
-    v["answers"].as_object().expect("answers for the client").clone()
+    v["answers"]
+        .as_object()
+        .expect("answers for the client")
+        .clone()
 }
 
 fn cookie<'a>(r: &'a reqwest::Response, name: &str) -> Option<&'a str> {
@@ -227,7 +238,9 @@ async fn some_apply_with_nothing_ticked_is_marked_on_the_checklist_and_books_not
     let html = r.text().await.unwrap();
     // The summary takes focus and links to the first checkbox.
     assert!(
-        html.contains(r#"class="error-summary" role="alert" id="book-error" tabindex="-1" autofocus"#),
+        html.contains(
+            r#"class="error-summary" role="alert" id="book-error" tabindex="-1" autofocus"#
+        ),
         "{html}"
     );
     assert!(html.contains(r##"<a href="#q-unhealed_fracture">You chose “Some apply”"##));
@@ -256,8 +269,16 @@ async fn no_choice_is_marked_on_the_first_question_and_ticks_alone_say_some_appl
     let r = post_book(&s, s.swedish_60, &start, &[]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains(r##"<a href="#applies-none">Choose “None of these apply to me” or “Some apply”.</a>"##), "{html}");
-    assert!(html.contains(r#"id="applies-none"  aria-invalid="true" aria-describedby="applies-error""#), "{html}");
+    assert!(
+        html.contains(
+            r##"<a href="#applies-none">Choose “None of these apply to me” or “Some apply”.</a>"##
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"id="applies-none"  aria-invalid="true" aria-describedby="applies-error""#),
+        "{html}"
+    );
     assert!(!html.contains("checklist-error"));
 
     // Ticks without the first choice are read as "some apply".
@@ -298,14 +319,25 @@ async fn a_decline_keeps_the_time_for_the_suggested_service_and_carries_the_answ
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.headers()["cache-control"], "no-store");
-    let kept = cookie(&r, "bw_retry").expect("the answers are kept for the next try").to_string();
-    assert!(kept.contains("HttpOnly") && kept.contains("Max-Age=7200"), "{kept}");
-    assert!(!kept.contains("pregnant") && !kept.contains("true"), "encrypted: {kept}");
+    let kept = cookie(&r, "bw_retry")
+        .expect("the answers are kept for the next try")
+        .to_string();
+    assert!(
+        kept.contains("HttpOnly") && kept.contains("Max-Age=7200"),
+        "{kept}"
+    );
+    assert!(
+        !kept.contains("pregnant") && !kept.contains("true"),
+        "encrypted: {kept}"
+    );
     let html = r.text().await.unwrap();
     assert!(html.contains("Deep tissue is not right for you today"));
     // Swedish 60 keeps the time: a link straight to its form at the same start.
     let same = book_url(s.m.therapist_id, s.swedish_60, &start).replace('&', "&amp;");
-    assert!(html.contains(&format!(r#"href="{same}""#)), "{same} in {html}");
+    assert!(
+        html.contains(&format!(r#"href="{same}""#)),
+        "{same} in {html}"
+    );
     // No answer travels in an address.
     for a in addresses(&html) {
         for id in question_ids() {
@@ -351,16 +383,25 @@ async fn a_decline_says_plainly_when_the_time_is_not_free_and_offers_that_days_t
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("is not free for this service. Free times that day"), "{html}");
+    assert!(
+        html.contains("is not free for this service. Free times that day"),
+        "{html}"
+    );
     let ninety_free = day_starts(&s.app, s.m.therapist_id, s.swedish_90).await;
     let wanted: DateTime<Utc> = last.parse().unwrap();
     let nearest = ninety_free
         .iter()
-        .min_by_key(|t| (t.parse::<DateTime<Utc>>().unwrap() - wanted).num_seconds().abs())
+        .min_by_key(|t| {
+            (t.parse::<DateTime<Utc>>().unwrap() - wanted)
+                .num_seconds()
+                .abs()
+        })
         .unwrap();
     let link = book_url(s.m.therapist_id, s.swedish_90, nearest).replace('&', "&amp;");
     assert!(html.contains(&format!(r#"href="{link}""#)), "{link}");
-    let offered = html.matches(&format!("service={}&amp;start=", s.swedish_90)).count();
+    let offered = html
+        .matches(&format!("service={}&amp;start=", s.swedish_90))
+        .count();
     assert!((1..=12).contains(&offered), "{offered}");
     // Swedish 60 still keeps the time.
     let same = book_url(s.m.therapist_id, s.swedish_60, &last).replace('&', "&amp;");
@@ -420,7 +461,10 @@ async fn outcome_pages_speak_only_of_what_was_answered() {
     assert!(html.contains("A fever, chills or sweats"));
     let main = &html[html.find("<main").unwrap()..];
     for never_said in ["back pain", "bowel", "bladder", "numbness", "wakes you"] {
-        assert!(!main.contains(never_said), "the page speaks of {never_said}");
+        assert!(
+            !main.contains(never_said),
+            "the page speaks of {never_said}"
+        );
     }
 }
 
@@ -472,7 +516,15 @@ async fn the_questionnaire_api_gives_the_groups_and_keeps_per_question_answers()
         .iter()
         .map(|g| g["title"].as_str().unwrap())
         .collect();
-    assert_eq!(groups, ["Urgent signs", "Conditions", "Medicines", "Pregnancy and skin"]);
+    assert_eq!(
+        groups,
+        [
+            "Urgent signs",
+            "Conditions",
+            "Medicines",
+            "Pregnancy and skin"
+        ]
+    );
     let fever = v["questions"]
         .as_array()
         .unwrap()

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod booking;
 mod browser;
+mod browser_form;
 mod calendar;
 mod client_bookings;
 mod database;

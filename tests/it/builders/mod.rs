@@ -10,8 +10,8 @@
 //!   window, another service for a therapist (`with_service`).
 
 mod app;
-pub mod browser;
 mod booking;
+pub mod browser;
 mod therapist;
 
 pub use app::{
