@@ -105,6 +105,7 @@ use crate::api::{
         appointments::ScreeningOut,
         appointments::ReasonOut,
         appointments::BookBody,
+        appointments::AlternativeOut,
         appointments::BookingLine,
         appointments::ConfirmBody,
         appointments::ReasonBody,

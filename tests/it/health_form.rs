@@ -535,3 +535,23 @@ async fn the_questionnaire_api_gives_the_groups_and_keeps_per_question_answers()
     assert_eq!(fever["label"], "Fever, chills or sweats");
     assert_eq!(fever["text"], "Do you have a fever, chills or sweats?");
 }
+
+#[tokio::test]
+async fn the_api_decline_offers_the_same_alternatives_with_the_time_checked() {
+    let s = setup().await;
+    let starts = day_starts(&s.app, s.m.therapist_id, s.m.service_id).await;
+    let last = starts.last().unwrap().clone();
+    let r = crate::builders::book(&s.app, &s.token, &s.m, &last, &["pregnant"], false).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "screening_decline");
+    assert_eq!(v["error"]["screening"]["outcome"], "decline");
+    let alts = v["error"]["alternatives"].as_array().expect("alternatives");
+    let by_id = |id: i64| alts.iter().find(|a| a["service_id"] == id).unwrap();
+    assert_eq!(by_id(s.swedish_60)["same_time_free"], true);
+    assert_eq!(by_id(s.swedish_60)["day_times"], serde_json::json!([]));
+    let ninety = by_id(s.swedish_90);
+    assert_eq!(ninety["same_time_free"], false);
+    let times = ninety["day_times"].as_array().unwrap();
+    assert!((1..=12).contains(&times.len()), "{ninety}");
+}
