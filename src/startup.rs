@@ -172,6 +172,14 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../static/style.css"))
 }
 
+/// The short health form's script (progressive enhancement; the form works without it).
+async fn health_form_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../static/health-form.js"))
+}
+
 /// Who may call a route (declared in [`route_table`], and enforced by [`routes`] before any
 /// extractor runs; `tests/it/routes.rs` checks each route against its declaration, and that
 /// everything under `/admin` and `/api/v1/admin` is admin only).
@@ -250,6 +258,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Public, GET "/healthz" => healthz),
         route!(Public, GET "/api/openapi.json" => api::openapi::openapi_json),
         route!(Public, GET "/static/style.css" => stylesheet),
+        route!(Public, GET "/static/health-form.js" => health_form_script),
         route!(Public, GET "/" => pages::home::home),
         route!(Public, GET "/login" => pages::auth::login_form),
         route!(Public, POST "/login" => pages::auth::login),

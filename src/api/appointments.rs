@@ -165,10 +165,25 @@ pub struct BookBody {
     pub cancellation_window_acknowledged: bool,
 }
 
+/// A service of the same therapist in a technique the screening suggests, offered with a
+/// `screening_decline` (what the booking page's decline shows).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlternativeOut {
+    pub service_id: i64,
+    pub technique: String,
+    pub duration_min: i32,
+    pub price_cents: i64,
+    /// The declined `starts_at` can be booked with this service as it is.
+    pub same_time_free: bool,
+    /// When it cannot: that day's free starts for this service (at most 12, the nearest to the
+    /// declined time), on the therapist's clock.
+    pub day_times: Vec<String>,
+}
+
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = BookBody,
     responses((status = 201, body = AppointmentOut),
               (status = 409, description = "slot_taken, slot_unavailable"),
-              (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
+              (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body; a screening_decline also has `alternatives`: [AlternativeOut], this therapist's services in the suggested techniques with whether the same time is free), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
 pub async fn create(
     req: HttpRequest,
@@ -185,14 +200,57 @@ pub async fn create(
         clearance_confirmed: b.clearance_confirmed,
         window_acknowledged: b.cancellation_window_acknowledged,
     };
+    let (therapist_id, starts_at) = (request.therapist_id, request.starts_at);
     let client = caller.who;
     let st = state.clone();
-    let v = with_conn(&state.pool, move |conn| {
+    let booked = with_conn(&state.pool, move |conn| {
         let (appt, _) = booking::book(conn, &st.cipher, &client, &request)?;
         booking::view(conn, &st.cipher, client.user(), appt.id, "api")
     })
-    .await?;
-    Ok(HttpResponse::Created().json(appointment_out(v)))
+    .await;
+    match booked {
+        Ok(v) => Ok(HttpResponse::Created().json(appointment_out(v))),
+        Err(
+            e @ AppError::Screening {
+                code: "screening_decline",
+                ..
+            },
+        ) => {
+            let AppError::Screening { screening, .. } = &e else {
+                return Err(e.into());
+            };
+            let s = (**screening).clone();
+            let alt = with_conn(&state.pool, move |conn| {
+                booking::decline_alternatives(conn, therapist_id, &s, starts_at, Utc::now())
+            })
+            .await?;
+            let alternatives: Vec<AlternativeOut> = alt
+                .services
+                .into_iter()
+                .map(|a| AlternativeOut {
+                    service_id: a.service.id,
+                    technique: a.service.technique_slug,
+                    duration_min: a.service.duration_min,
+                    price_cents: a.service.price_cents,
+                    same_time_free: a.same_time_free,
+                    day_times: a
+                        .day_times
+                        .into_iter()
+                        .map(|t| rfc3339(t, alt.tz))
+                        .collect(),
+                })
+                .collect();
+            Ok(HttpResponse::UnprocessableEntity().json(serde_json::json!({
+                "error": {
+                    "code": e.code(),
+                    "message": e.public_message(),
+                    "screening": screening,
+                    "alternatives": alternatives,
+                }
+            })))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments",

@@ -107,6 +107,7 @@ use crate::api::{
         appointments::ScreeningOut,
         appointments::ReasonOut,
         appointments::BookBody,
+        appointments::AlternativeOut,
         appointments::BookingLine,
         appointments::AgendaOut,
         appointments::WeekOut,
@@ -126,6 +127,7 @@ use crate::api::{
         crate::domain::schedule::PolicyInput,
         screening::QuestionOut,
         screening::QuestionnaireOut,
+        screening::GroupOut,
         screening::EvaluateBody,
     )),
     modifiers(&BearerAuth)

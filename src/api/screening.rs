@@ -14,12 +14,25 @@ pub struct QuestionOut {
     pub id: String,
     pub text: String,
     pub why: String,
+    /// The id of the checklist heading (`groups`) the booking form lists it under.
+    pub group: String,
+    /// The question as a checklist item (a phrase the client ticks when it applies).
+    pub label: String,
+}
+
+/// A heading of the booking form's checklist, in the order shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupOut {
+    pub id: String,
+    pub title: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuestionnaireOut {
     pub version: i32,
     pub questions: Vec<QuestionOut>,
+    /// The checklist's headings; answers stay per question (`answers` of a booking).
+    pub groups: Vec<GroupOut>,
 }
 
 #[utoipa::path(get, path = "/api/v1/screening/questionnaire", tag = "screening",
@@ -35,6 +48,16 @@ pub async fn questionnaire() -> web::Json<QuestionnaireOut> {
                 id: x.id.clone(),
                 text: x.text.clone(),
                 why: x.why.clone(),
+                group: x.group.clone(),
+                label: x.label.clone(),
+            })
+            .collect(),
+        groups: q
+            .groups
+            .iter()
+            .map(|g| GroupOut {
+                id: g.id.clone(),
+                title: g.title.clone(),
             })
             .collect(),
     })

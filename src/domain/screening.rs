@@ -76,6 +76,25 @@ impl Outcome {
         Outcome::ALL.into_iter().find(|o| o.as_str() == s)
     }
 
+    /// The outcome in words a client understands (pages; the API keeps [`Outcome::as_str`]).
+    pub fn client_words(self) -> &'static str {
+        match self {
+            Outcome::Ok => "Nothing in your answers stands in the way",
+            Outcome::Caution => "You can book; your therapist will take care as noted",
+            Outcome::NeedsClearance => "You can book once your healthcare practitioner has agreed",
+            Outcome::Decline => "This technique is not right for you now",
+            Outcome::Refer => "Please see a healthcare provider first",
+        }
+    }
+
+    /// [`Outcome::client_words`] for a stored outcome (unknown text is shown as it is).
+    pub fn client_words_str(stored: &str) -> &str {
+        match Outcome::parse(stored) {
+            Some(o) => o.client_words(),
+            None => stored,
+        }
+    }
+
     /// Whether a booking with this outcome can go ahead at all (possibly with clearance).
     pub fn allows_booking(self) -> bool {
         self < Outcome::Decline
@@ -137,6 +156,21 @@ pub struct Question {
     pub text: String,
     /// Why we ask, in plain words.
     pub why: String,
+    /// The id of the [`Group`] the booking form lists it under.
+    pub group: String,
+    /// The question as a checklist item: a phrase the client ticks when it applies to them.
+    pub label: String,
+}
+
+/// A heading of the booking form's checklist. Presentation only: a group never changes what a
+/// question means or which rule applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Stable snake_case id, named by each question's `group`.
+    pub id: String,
+    /// The heading, for people.
+    pub title: String,
 }
 
 /// The techniques a rule applies to: `"all"` or a list of catalogue slugs in the data file.
@@ -194,6 +228,8 @@ pub struct Rule {
 #[serde(deny_unknown_fields)]
 pub struct Questionnaire {
     pub version: i32,
+    /// The checklist's headings, in the order shown.
+    pub groups: Vec<Group>,
     pub questions: Vec<Question>,
     pub rules: Vec<Rule>,
 }
@@ -202,6 +238,156 @@ impl Questionnaire {
     pub fn question(&self, id: &str) -> Option<&Question> {
         self.questions.iter().find(|q| q.id == id)
     }
+
+    /// The questions under their headings: groups in their order, questions in file order.
+    pub fn grouped(&self) -> Vec<(&Group, Vec<&Question>)> {
+        self.groups
+            .iter()
+            .map(|g| {
+                (
+                    g,
+                    self.questions.iter().filter(|q| q.group == g.id).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The questions in the order the checklist shows them (by group).
+    pub fn in_form_order(&self) -> Vec<&Question> {
+        self.grouped().into_iter().flat_map(|(_, qs)| qs).collect()
+    }
+}
+
+/// The short health form's first question: does anything on the list apply?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    /// "None of these apply to me": every answer is no.
+    None,
+    /// "Some apply": the ticked questions are yes, the others no; at least one must be ticked.
+    Some,
+}
+
+impl Applies {
+    /// The form's values: `none` and `some`.
+    pub fn parse(s: &str) -> Option<Applies> {
+        match s {
+            "none" => Some(Applies::None),
+            "some" => Some(Applies::Some),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applies::None => "none",
+            Applies::Some => "some",
+        }
+    }
+}
+
+/// What is wrong with a filled-in short form; `Display` is the message the client reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChecklistError {
+    /// Neither "none apply" nor "some apply" was chosen, and nothing was ticked.
+    NoChoice,
+    /// "Some apply" with nothing ticked.
+    NothingTicked,
+    /// "None apply" and yet some ticked: we never drop a yes the client gave.
+    NoneButTicked(usize),
+    /// A ticked value that is not one of the questions.
+    UnknownQuestion(String),
+}
+
+impl ChecklistError {
+    /// Which part of the form the message belongs to: `applies` (the first choice) or
+    /// `checklist`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ChecklistError::NoChoice => "applies",
+            ChecklistError::NothingTicked
+            | ChecklistError::NoneButTicked(_)
+            | ChecklistError::UnknownQuestion(_) => "checklist",
+        }
+    }
+}
+
+impl fmt::Display for ChecklistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChecklistError::NoChoice => {
+                f.write_str("Choose \u{201c}None of these apply to me\u{201d} or \u{201c}Some apply\u{201d}.")
+            }
+            ChecklistError::NothingTicked => f.write_str(
+                "You chose \u{201c}Some apply\u{201d}: tick each one that applies to you, or choose \u{201c}None of these apply to me\u{201d}.",
+            ),
+            ChecklistError::NoneButTicked(n) => write!(
+                f,
+                "You chose \u{201c}None of these apply to me\u{201d} but ticked {n}. Choose \u{201c}Some apply\u{201d} to keep {}, or untick {}.",
+                if *n == 1 { "it" } else { "them" },
+                if *n == 1 { "it" } else { "them" },
+            ),
+            ChecklistError::UnknownQuestion(_) => {
+                f.write_str("Tick only the items listed here.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ChecklistError {}
+
+/// The full yes/no answers from the short form: the first choice (`applies`, when made) and the
+/// ticked question ids. "None apply" means every answer is no; "some apply" means the ticked ones
+/// are yes and needs at least one; no choice with ticks is read as "some apply" (the ticks say
+/// it); a contradiction (none, yet ticked) is an error rather than a dropped yes.
+pub fn checklist_answers(
+    q: &Questionnaire,
+    applies: Option<Applies>,
+    ticked: &[String],
+) -> Result<BTreeMap<String, bool>, ChecklistError> {
+    if let Some(unknown) = ticked.iter().find(|id| q.question(id).is_none()) {
+        return Err(ChecklistError::UnknownQuestion(unknown.clone()));
+    }
+    let ticked: BTreeSet<&str> = ticked.iter().map(String::as_str).collect();
+    match (applies, ticked.is_empty()) {
+        (None, true) => return Err(ChecklistError::NoChoice),
+        (Some(Applies::Some), true) => return Err(ChecklistError::NothingTicked),
+        (Some(Applies::None), false) => return Err(ChecklistError::NoneButTicked(ticked.len())),
+        _ => {}
+    }
+    Ok(q.questions
+        .iter()
+        .map(|qn| (qn.id.clone(), ticked.contains(qn.id.as_str())))
+        .collect())
+}
+
+/// The short form filled in from earlier answers (a self-check, a declined attempt): the choice
+/// and the ticked ids. Answers to questions this questionnaire does not have are left out; `None`
+/// when the earlier answers do not cover every question (nothing is guessed).
+pub fn checklist_of(
+    q: &Questionnaire,
+    answers: &BTreeMap<String, bool>,
+) -> Option<(Applies, BTreeSet<String>)> {
+    check_answers(
+        q,
+        &answers
+            .iter()
+            .filter(|(id, _)| q.question(id).is_some())
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+    )
+    .ok()?;
+    let yes: BTreeSet<String> = q
+        .questions
+        .iter()
+        .filter(|qn| answers.get(&qn.id) == Some(&true))
+        .map(|qn| qn.id.clone())
+        .collect();
+    let applies = if yes.is_empty() {
+        Applies::None
+    } else {
+        Applies::Some
+    };
+    Some((applies, yes))
 }
 
 /// Why a screening came out as it did: one per matched rule, for the client.
@@ -274,6 +460,21 @@ pub fn validate(q: &Questionnaire) -> Result<(), String> {
     if q.questions.is_empty() {
         problems.push("there are no questions".to_string());
     }
+    let mut group_ids = HashSet::new();
+    for g in &q.groups {
+        if !is_snake_case(&g.id) {
+            problems.push(format!("group id {:?} is not snake_case", g.id));
+        }
+        if !group_ids.insert(g.id.as_str()) {
+            problems.push(format!("group id {:?} appears more than once", g.id));
+        }
+        if g.title.trim().is_empty() {
+            problems.push(format!("group {:?} has no title", g.id));
+        }
+        if !q.questions.iter().any(|qn| qn.group == g.id) {
+            problems.push(format!("group {:?} has no questions", g.id));
+        }
+    }
     let mut ids = HashSet::new();
     for question in &q.questions {
         let id = &question.id;
@@ -288,6 +489,15 @@ pub fn validate(q: &Questionnaire) -> Result<(), String> {
         }
         if question.why.trim().is_empty() {
             problems.push(format!("question {id:?} does not say why we ask"));
+        }
+        if question.label.trim().is_empty() {
+            problems.push(format!("question {id:?} has no checklist label"));
+        }
+        if !group_ids.contains(question.group.as_str()) {
+            problems.push(format!(
+                "question {id:?} is in group {:?}, which is not listed",
+                question.group
+            ));
         }
     }
     for (i, rule) in q.rules.iter().enumerate() {
@@ -1152,8 +1362,13 @@ mod tests {
     fn parse_refuses_malformed_data() {
         let ok = r#"
             version = 2
+            [[groups]]
+            id = "urgent"
+            title = "Urgent signs"
             [[questions]]
             id = "fever"
+            group = "urgent"
+            label = "Fever"
             text = "Do you have a fever?"
             why = "Because."
             [[rules]]
@@ -1183,5 +1398,127 @@ mod tests {
         let err =
             parse(&ok.replace(r#"question = "fever""#, r#"question = "chills""#)).unwrap_err();
         assert!(err.contains("no such question"), "{err}");
+    }
+
+    // --- The short form (the checklist) --------------------------------------------------------
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        strings(v)
+    }
+
+    #[test]
+    fn every_question_is_in_exactly_one_listed_group_and_groups_are_in_order() {
+        let titles: Vec<&str> = q().groups.iter().map(|g| g.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Urgent signs",
+                "Conditions",
+                "Medicines",
+                "Pregnancy and skin"
+            ]
+        );
+        let listed: Vec<&str> = q()
+            .in_form_order()
+            .iter()
+            .map(|qn| qn.id.as_str())
+            .collect();
+        assert_eq!(listed.len(), q().questions.len());
+        assert_eq!(listed.iter().collect::<BTreeSet<_>>().len(), listed.len());
+        assert_eq!(listed[0], "unhealed_fracture");
+        assert_eq!(listed.last(), Some(&"pregnant"));
+        // Every refer question is an urgent sign.
+        for r in q().rules.iter().filter(|r| r.outcome == Refer) {
+            assert_eq!(q().question(&r.question).unwrap().group, "urgent");
+        }
+        for qn in &q().questions {
+            assert!(!qn.label.ends_with('?'), "{}", qn.id);
+        }
+    }
+
+    #[test]
+    fn none_apply_means_every_answer_is_no() {
+        let a = checklist_answers(q(), Some(Applies::None), &[]).unwrap();
+        assert_eq!(a, answers(&[]));
+    }
+
+    #[test]
+    fn some_apply_makes_the_ticked_ones_yes_and_the_rest_no() {
+        let a = checklist_answers(q(), Some(Applies::Some), &ids(&["pregnant", "fever"])).unwrap();
+        assert_eq!(a, answers(&["pregnant", "fever"]));
+        // Ticks without the first choice say "some apply" by themselves.
+        let a = checklist_answers(q(), None, &ids(&["herniated_disc"])).unwrap();
+        assert_eq!(a, answers(&["herniated_disc"]));
+    }
+
+    #[test]
+    fn the_short_form_refuses_what_it_cannot_read_without_guessing() {
+        assert_eq!(
+            checklist_answers(q(), None, &[]),
+            Err(ChecklistError::NoChoice)
+        );
+        assert_eq!(
+            checklist_answers(q(), Some(Applies::Some), &[]),
+            Err(ChecklistError::NothingTicked)
+        );
+        assert_eq!(
+            checklist_answers(q(), Some(Applies::None), &ids(&["pregnant"])),
+            Err(ChecklistError::NoneButTicked(1))
+        );
+        assert_eq!(
+            checklist_answers(q(), Some(Applies::Some), &ids(&["feeling_lucky"])),
+            Err(ChecklistError::UnknownQuestion("feeling_lucky".into()))
+        );
+        assert_eq!(ChecklistError::NoChoice.field(), "applies");
+        assert_eq!(ChecklistError::NothingTicked.field(), "checklist");
+        assert!(ChecklistError::NoneButTicked(2)
+            .to_string()
+            .contains("ticked 2"));
+        assert_eq!(Applies::parse("some"), Some(Applies::Some));
+        assert_eq!(Applies::parse("yes"), None);
+    }
+
+    #[test]
+    fn earlier_answers_fill_the_short_form_in_only_when_complete() {
+        assert_eq!(
+            checklist_of(q(), &answers(&[])),
+            Some((Applies::None, BTreeSet::new()))
+        );
+        let (applies, yes) = checklist_of(q(), &answers(&["pregnant"])).unwrap();
+        assert_eq!(applies, Applies::Some);
+        assert_eq!(yes, BTreeSet::from(["pregnant".to_string()]));
+        let mut partial = answers(&[]);
+        partial.remove("fever");
+        assert_eq!(checklist_of(q(), &partial), None);
+        let mut extra = answers(&["fever"]);
+        extra.insert("retired_question".into(), true);
+        assert_eq!(
+            checklist_of(q(), &extra).map(|(_, y)| y),
+            Some(BTreeSet::from(["fever".to_string()]))
+        );
+    }
+
+    #[test]
+    fn validate_refuses_a_question_in_an_unlisted_group_and_an_empty_group() {
+        let err = broken(|q| q.questions[0].group = "misc".into());
+        assert!(err.contains("which is not listed"), "{err}");
+        let err = broken(|q| {
+            q.groups.push(Group {
+                id: "extra".into(),
+                title: "Extra".into(),
+            })
+        });
+        assert!(err.contains("\"extra\" has no questions"), "{err}");
+        let err = broken(|q| q.questions[2].label = " ".into());
+        assert!(err.contains("no checklist label"), "{err}");
+    }
+
+    #[test]
+    fn outcomes_have_words_for_clients() {
+        for o in Outcome::ALL {
+            assert!(!o.client_words().contains('_'), "{o}");
+            assert_eq!(Outcome::client_words_str(o.as_str()), o.client_words());
+        }
+        assert_eq!(Outcome::client_words_str("legacy"), "legacy");
     }
 }

@@ -303,33 +303,92 @@ pub fn book(
 #[derive(Debug, Clone)]
 pub struct DeclineAlternatives {
     pub therapist_name: String,
+    /// The therapist's zone, for the times.
+    pub tz: chrono_tz::Tz,
     /// The techniques the screening suggests, in its order.
     pub suggested: Vec<&'static Technique>,
-    /// This therapist's services in the suggested techniques.
-    pub services: Vec<Service>,
+    /// This therapist's services in the suggested techniques, each with the declined time.
+    pub services: Vec<Alternative>,
 }
 
-/// The alternatives to a declined technique at this therapist (404 when not bookable: unknown or
-/// suspended).
+/// At most this many of a day's free times are offered for an alternative whose declined time
+/// is not free: the nearest to it.
+pub const DAY_TIMES_SHOWN: usize = 12;
+
+/// One of the therapist's services in a suggested technique, and whether the time the client
+/// chose is still free for it (its own duration and the therapist's buffer).
+#[derive(Debug, Clone)]
+pub struct Alternative {
+    pub service: Service,
+    /// The declined start can be booked with this service as it is.
+    pub same_time_free: bool,
+    /// When it cannot: that day's free starts for this service (the therapist's local day), at
+    /// most [`DAY_TIMES_SHOWN`], the nearest to the declined start, in time order.
+    pub day_times: Vec<DateTime<Utc>>,
+}
+
+/// The free starts of `all` nearest to `wanted`, at most `n`, in time order.
+fn nearest_starts(
+    all: &[availability::Interval],
+    wanted: DateTime<Utc>,
+    n: usize,
+) -> Vec<DateTime<Utc>> {
+    let mut starts: Vec<DateTime<Utc>> = all.iter().map(|i| i.start).collect();
+    starts.sort_by_key(|t| ((*t - wanted).num_seconds().abs(), *t));
+    starts.truncate(n);
+    starts.sort();
+    starts
+}
+
+/// The alternatives to a declined technique at this therapist, each saying whether `start` (the
+/// declined time) is still free for it, and if not that day's free times (404 when not
+/// bookable: unknown or suspended).
 pub fn decline_alternatives(
     conn: &mut DbConnection,
     therapist_id: i64,
     screening: &Evaluation,
-    today: chrono::NaiveDate,
+    start: DateTime<Utc>,
+    now_utc: DateTime<Utc>,
 ) -> Result<DeclineAlternatives, AppError> {
     let suggested = screening
         .suggested_techniques
         .iter()
         .filter_map(|s| technique::find(s))
         .collect();
-    let p = crate::services::directory::public_profile(conn, therapist_id, today)?;
-    let services = p
+    let p = crate::services::directory::public_profile(conn, therapist_id, now_utc.date_naive())?;
+    let tz = crate::models::therapist::zone(&p.therapist.timezone);
+    let day = start.with_timezone(&tz).date_naive();
+    let rank = |slug: &str| {
+        screening
+            .suggested_techniques
+            .iter()
+            .position(|s| s == slug)
+    };
+    // In the order of the suggestion, then as the profile lists them.
+    let mut offered: Vec<Service> = p
         .services
         .into_iter()
-        .filter(|s| screening.suggested_techniques.contains(&s.technique_slug))
+        .filter(|s| rank(&s.technique_slug).is_some())
         .collect();
+    offered.sort_by_key(|s| rank(&s.technique_slug));
+    let mut services = Vec::new();
+    for service in offered {
+        let (_, free) = slots(conn, therapist_id, service.id, day, day, now_utc)?;
+        let same_time_free = free.iter().any(|i| i.start == start);
+        let day_times = if same_time_free {
+            Vec::new()
+        } else {
+            nearest_starts(&free, start, DAY_TIMES_SHOWN)
+        };
+        services.push(Alternative {
+            service,
+            same_time_free,
+            day_times,
+        });
+    }
     Ok(DeclineAlternatives {
         therapist_name: p.name,
+        tz,
         suggested,
         services,
     })

@@ -294,5 +294,6 @@ pub async fn logout(
     }
     let mut resp = redirect_with_flash("/", "You are logged out.");
     let _ = resp.add_cookie(&removal_cookie(&state, SESSION_COOKIE));
+    let _ = resp.add_cookie(&removal_cookie(&state, crate::web::RETRY_COOKIE));
     Ok(resp)
 }

@@ -2,21 +2,23 @@
 //! a safer technique, or "see a healthcare provider first"), the bookings list and detail,
 //! withdraw, cancel and reschedule; and the standalone self-check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::appointment::{cannot_cancel_online, CancelKind, ClientOptions, ClientState};
-use crate::domain::screening::{self, Evaluation, Question};
+use crate::domain::screening::{
+    self, Applies, ChecklistError, Evaluation, Group, Outcome, Question,
+};
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::AppError;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{
-    self, AppointmentView, BookingRequest, ClientBooking, ClientBookings,
+    self, Alternative, AppointmentView, BookingRequest, ClientBooking, ClientBookings,
 };
 use crate::services::directory;
 use crate::services::with_conn;
@@ -24,30 +26,171 @@ use crate::web::filters;
 use crate::web::format::group_by_day;
 use crate::web::format::local_time;
 use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
-use crate::web::{remembered_answers, ANSWERS_AAD, ANSWERS_COOKIE};
+use crate::web::{remembered_answers, ANSWERS_AAD, ANSWERS_COOKIE, RETRY_COOKIE};
 
-/// Reads the yes/no radios `q_<id>`; a missing answer is an error, not a guess.
-fn read_answers(form: &HashMap<String, String>) -> Result<BTreeMap<String, bool>, String> {
-    let mut out = BTreeMap::new();
-    let mut missing = 0;
-    for q in &screening::questionnaire().questions {
-        match form.get(&format!("q_{}", q.id)).map(String::as_str) {
-            Some("yes") => {
-                out.insert(q.id.clone(), true);
-            }
-            Some("no") => {
-                out.insert(q.id.clone(), false);
-            }
-            _ => missing += 1,
+// ---- The short health form (booking and self-check) ----------------------------------------
+
+/// Where earlier answers that fill the form in came from, said on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefill {
+    /// The answers of this client's declined attempt (the retry cookie).
+    DeclinedAttempt,
+    /// The self-check answers kept in this browser session (the answers cookie).
+    SelfCheck,
+}
+
+impl Prefill {
+    pub fn words(self) -> &'static str {
+        match self {
+            Prefill::DeclinedAttempt => "We filled in the answers you gave a moment ago.",
+            Prefill::SelfCheck => "We filled in the answers of your self-check.",
         }
     }
-    if missing > 0 {
-        Err(format!(
-            "Please answer every question ({missing} not answered yet)."
-        ))
-    } else {
-        Ok(out)
+}
+
+/// The short health form as shown: the first choice ("none apply" / "some apply"), the ticked
+/// questions of the grouped checklist, the error on one of the two parts, and where prefilled
+/// answers came from. The rules are `screening::checklist_answers`; this only reads and shows.
+pub struct HealthForm {
+    pub groups: Vec<(&'static Group, Vec<&'static Question>)>,
+    pub applies: Option<Applies>,
+    pub ticked: BTreeSet<String>,
+    pub error: Option<ChecklistError>,
+    pub prefilled: Option<Prefill>,
+    /// Who can read the answers, true for the page it is on.
+    pub privacy: &'static str,
+}
+
+/// On the booking form: the answers are stored with the booking.
+const BOOKING_PRIVACY: &str = "Your answers are stored encrypted with your booking: only you and your therapist can read them.";
+/// On the self-check: nothing is stored unless the visitor asks to keep them in the browser.
+const SELF_CHECK_PRIVACY: &str = "Your answers are not stored on our server. If you ask us to keep them, they stay encrypted in this browser session only.";
+
+impl HealthForm {
+    fn blank(privacy: &'static str) -> HealthForm {
+        HealthForm {
+            groups: screening::questionnaire().grouped(),
+            applies: None,
+            ticked: BTreeSet::new(),
+            error: None,
+            prefilled: None,
+            privacy,
+        }
     }
+
+    /// Reads the posted form (`applies` = none|some, a checkbox `q_<id>` = yes per ticked
+    /// question) into the page state and, through the domain's rule, the full yes/no answers.
+    fn read(
+        form: &HashMap<String, String>,
+        privacy: &'static str,
+    ) -> (HealthForm, Result<BTreeMap<String, bool>, ChecklistError>) {
+        let q = screening::questionnaire();
+        let mut f = HealthForm::blank(privacy);
+        f.applies = form.get("applies").and_then(|v| Applies::parse(v));
+        let ticked: Vec<String> = q
+            .questions
+            .iter()
+            .filter(|qn| {
+                form.get(&format!("q_{}", qn.id))
+                    .is_some_and(|v| v == "yes")
+            })
+            .map(|qn| qn.id.clone())
+            .collect();
+        f.ticked = ticked.iter().cloned().collect();
+        let answers = screening::checklist_answers(q, f.applies, &ticked);
+        f.error = answers.as_ref().err().cloned();
+        (f, answers)
+    }
+
+    /// Fills the form in from earlier answers when they cover every question.
+    fn prefill(&mut self, answers: &BTreeMap<String, bool>, from: Prefill) {
+        if let Some((applies, yes)) = screening::checklist_of(screening::questionnaire(), answers) {
+            self.applies = Some(applies);
+            self.ticked = yes;
+            self.prefilled = Some(from);
+        }
+    }
+
+    pub fn applies_is(&self, value: &str) -> bool {
+        self.applies.is_some_and(|a| a.as_str() == value)
+    }
+
+    pub fn is_ticked(&self, id: &str) -> bool {
+        self.ticked.contains(id)
+    }
+
+    /// The message on `field` (`applies` or `checklist`), if any.
+    pub fn error_on(&self, field: &str) -> Option<String> {
+        self.error
+            .as_ref()
+            .filter(|e| e.field() == field)
+            .map(|e| e.to_string())
+    }
+
+    /// The error summary's line: (the id of the control it leads to, the message).
+    pub fn summary(&self) -> Option<(String, String)> {
+        let e = self.error.as_ref()?;
+        let target = match e.field() {
+            "applies" => "applies-none".to_string(),
+            _ => match self.ticked.iter().next() {
+                Some(id) if matches!(e, ChecklistError::NoneButTicked(_)) => format!("q-{id}"),
+                _ => self
+                    .groups
+                    .first()
+                    .and_then(|(_, qs)| qs.first())
+                    .map_or("checklist".into(), |qn| format!("q-{}", qn.id)),
+            },
+        };
+        Some((target, e.to_string()))
+    }
+}
+
+/// How long a declined attempt's answers are kept for the next try ([`RETRY_COOKIE`]).
+const RETRY_HOURS: i64 = 2;
+
+fn retry_aad(user_id: i64) -> Vec<u8> {
+    format!("bodywork-booking-retry:{user_id}").into_bytes()
+}
+
+#[derive(Serialize, Deserialize)]
+struct RetryAnswers {
+    /// Unix seconds when kept: older than [`RETRY_HOURS`] is ignored.
+    kept_at: i64,
+    answers: BTreeMap<String, bool>,
+}
+
+/// The declined attempt's answers of this client, while fresh.
+fn retry_answers(req: &HttpRequest, user_id: i64) -> Option<BTreeMap<String, bool>> {
+    let c = req.cookie(RETRY_COOKIE)?;
+    let plain = app_state(req)
+        .cipher
+        .decrypt(c.value(), &retry_aad(user_id))
+        .ok()?;
+    let kept: RetryAnswers = serde_json::from_slice(&plain).ok()?;
+    let age = Utc::now().timestamp() - kept.kept_at;
+    (0..RETRY_HOURS * 3600)
+        .contains(&age)
+        .then_some(kept.answers)
+}
+
+fn retry_cookie(
+    req: &HttpRequest,
+    user_id: i64,
+    answers: &BTreeMap<String, bool>,
+) -> Result<actix_web::cookie::Cookie<'static>, AppError> {
+    let state = app_state(req);
+    let json = serde_json::to_vec(&RetryAnswers {
+        kept_at: Utc::now().timestamp(),
+        answers: answers.clone(),
+    })
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let mut c = crate::web::cookie(
+        &state,
+        RETRY_COOKIE,
+        state.cipher.encrypt(&json, &retry_aad(user_id)),
+    );
+    c.set_max_age(actix_web::cookie::time::Duration::hours(RETRY_HOURS));
+    Ok(c)
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,8 +212,8 @@ pub struct BookPage {
     pub price_cents: i64,
     pub start: String,
     pub when: String,
-    pub questions: &'static [Question],
-    pub answers: HashMap<String, String>,
+    pub health: HealthForm,
+    /// A message that belongs to no field (the time was taken, ...).
     pub error: Option<String>,
     /// Shown when the answers need a practitioner's clearance.
     pub clearance: Option<Evaluation>,
@@ -80,17 +223,27 @@ pub struct BookPage {
     pub window_hours: i32,
     /// The acknowledgement was missing (shown next to its box).
     pub window_error: Option<String>,
+    /// The client ticked the cancellation-window box (kept when the form comes back).
+    pub window_acknowledged: bool,
+    /// The clearance box was not ticked on a form that showed it.
+    pub clearance_error: Option<String>,
 }
 
 impl BookPage {
-    pub fn answered(&self, id: &str, value: &str) -> bool {
-        self.answers
-            .get(&format!("q_{id}"))
-            .is_some_and(|v| v == value)
+    /// The error summary: (the id of the control, the message) per field in error.
+    pub fn summary(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self.health.summary().into_iter().collect();
+        if let Some(e) = &self.clearance_error {
+            out.push(("clearance_confirmed".into(), e.clone()));
+        }
+        if let Some(e) = &self.window_error {
+            out.push((WINDOW_FIELD.into(), e.clone()));
+        }
+        out
     }
-    /// The client ticked the cancellation-window box (kept when the form comes back).
-    pub fn window_acknowledged(&self) -> bool {
-        self.answers.contains_key(WINDOW_FIELD)
+
+    pub fn has_errors(&self) -> bool {
+        self.error.is_some() || !self.summary().is_empty()
     }
 }
 
@@ -142,20 +295,27 @@ async fn book_page(
         price_cents: service.price_cents,
         start: start.to_string(),
         when: local_time(when, tz, now),
-        questions: &screening::questionnaire().questions,
-        answers: HashMap::new(),
+        health: HealthForm::blank(BOOKING_PRIVACY),
+        window_acknowledged: false,
         error: None,
         clearance: None,
+        clearance_error: None,
     })
 }
 
-/// The screening questions for a chosen time (log in first; the page comes back here).
+/// The health form for a chosen time (log in first; the page comes back here), filled in from
+/// this client's declined attempt or else from the self-check kept in this browser session.
 pub async fn book_form(
     req: HttpRequest,
     user: As<access::Client>,
     q: web::Query<BookQuery>,
 ) -> PageResult<HttpResponse> {
-    let page = book_page(&req, user.ctx, q.therapist, q.service, &q.start).await?;
+    let mut page = book_page(&req, user.ctx, q.therapist, q.service, &q.start).await?;
+    if let Some(a) = retry_answers(&req, user.who.user().id) {
+        page.health.prefill(&a, Prefill::DeclinedAttempt);
+    } else if let Some(a) = remembered_answers(&req) {
+        page.health.prefill(&a, Prefill::SelfCheck);
+    }
     no_store(render(StatusCode::OK, &page)?)
 }
 
@@ -176,9 +336,24 @@ pub struct DeclinePage {
     pub technique: String,
     pub therapist_id: i64,
     pub therapist_name: String,
-    /// This therapist's services in the suitable techniques.
-    pub alternatives: Vec<crate::models::service::Service>,
+    /// The declined time: its RFC 3339 form (for links) and in words.
+    pub start: String,
+    pub when: String,
+    pub tz: chrono_tz::Tz,
+    /// This therapist's services in the suitable techniques, with the declined time.
+    pub alternatives: Vec<Alternative>,
     pub suggested: Vec<&'static Technique>,
+}
+
+impl DeclinePage {
+    /// A time as a link parameter.
+    pub fn rfc3339(&self, t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+    /// A time of the declined day: "09:30".
+    pub fn clock(&self, t: &DateTime<Utc>) -> String {
+        t.with_timezone(&self.tz).format("%H:%M").to_string()
+    }
 }
 
 pub async fn book(
@@ -191,68 +366,83 @@ pub async fn book(
     let service_id: i64 = field("service").parse().map_err(|_| AppError::NotFound)?;
     let start = field("start");
     let mut page = book_page(&req, user.ctx.clone(), therapist_id, service_id, &start).await?;
-    page.answers = form.clone();
-    let answers = match read_answers(&form) {
-        Ok(a) => a,
-        Err(msg) => {
-            page.error = Some(msg);
-            return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
-        }
+    let (health, answers) = HealthForm::read(&form, BOOKING_PRIVACY);
+    page.health = health;
+    page.window_acknowledged = form.contains_key(WINDOW_FIELD);
+    let Ok(answers) = answers else {
+        return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
     };
+    let starts_at = parse_start(&start)?;
+    let clearance_confirmed = form.contains_key("clearance_confirmed");
     let request = BookingRequest {
         therapist_id,
         service_id,
-        starts_at: parse_start(&start)?,
-        answers,
-        clearance_confirmed: form.contains_key("clearance_confirmed"),
+        starts_at,
+        answers: answers.clone(),
+        clearance_confirmed,
         window_acknowledged: form.contains_key(WINDOW_FIELD),
     };
     let state = app_state(&req);
     let st = state.clone();
     let client = user.who.clone();
+    let user_id = user.who.user().id;
     match with_conn(&state.pool, move |conn| {
         booking::book(conn, &st.cipher, &client, &request)
     })
     .await
     {
-        Ok((appt, _)) => Ok(redirect_with_flash(
-            &format!("/bookings/{}", appt.id),
-            format!("Booking {}: {}", appt.status, page.when),
-        )),
+        Ok((appt, _)) => {
+            let mut resp = redirect_with_flash(
+                &format!("/bookings/{}", appt.id),
+                format!("Booking {}: {}", appt.status, page.when),
+            );
+            let _ = resp.add_cookie(&crate::web::removal_cookie(&state, RETRY_COOKIE));
+            Ok(resp)
+        }
         Err(AppError::Screening {
             code: "screening_refer",
             screening,
             ..
-        }) => no_store(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ReferPage {
-                ctx: user.ctx,
-                screening: *screening,
-            },
-        )?),
+        }) => {
+            let mut resp = no_store(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ReferPage {
+                    ctx: user.ctx,
+                    screening: *screening,
+                },
+            )?)?;
+            // The page says the answers are not kept: nor are those of an earlier attempt.
+            let _ = resp.add_cookie(&crate::web::removal_cookie(&state, RETRY_COOKIE));
+            Ok(resp)
+        }
         Err(AppError::Screening {
             code: "screening_decline",
             screening,
             ..
         }) => {
-            let today = Utc::now().date_naive();
             let s = screening.clone();
             let alt = with_conn(&state.pool, move |conn| {
-                booking::decline_alternatives(conn, therapist_id, &s, today)
+                booking::decline_alternatives(conn, therapist_id, &s, starts_at, Utc::now())
             })
             .await?;
-            no_store(render(
+            let mut resp = no_store(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &DeclinePage {
                     ctx: user.ctx,
                     technique: page.technique.clone(),
                     therapist_id,
                     therapist_name: alt.therapist_name,
+                    start: starts_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    when: page.when.clone(),
+                    tz: alt.tz,
                     alternatives: alt.services,
                     suggested: alt.suggested,
                     screening: *screening,
                 },
-            )?)
+            )?)?;
+            // The answers carry over to the suggested service's form (encrypted, this client's).
+            let _ = resp.add_cookie(&retry_cookie(&req, user_id, &answers)?);
+            Ok(resp)
         }
         Err(AppError::Rule {
             code: booking::WINDOW_NOT_ACKNOWLEDGED,
@@ -265,7 +455,7 @@ pub async fn book(
         Err(AppError::Screening {
             screening, message, ..
         }) => {
-            page.error = Some(message);
+            page.clearance_error = Some(message);
             page.clearance = Some(*screening);
             no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
@@ -552,40 +742,41 @@ pub async fn reschedule(
 pub struct SelfCheckPage {
     pub ctx: PageCtx,
     pub techniques: &'static [Technique],
-    pub questions: &'static [Question],
     pub technique: String,
-    pub answers: HashMap<String, String>,
+    pub health: HealthForm,
     pub error: Option<String>,
     pub result: Option<Evaluation>,
-    /// Answers are kept (encrypted, in a session cookie) for the search filter.
+    /// Answers are kept (encrypted, in a session cookie) for the booking form and search.
     pub remembered: bool,
 }
 
 impl SelfCheckPage {
-    pub fn answered(&self, id: &str, value: &str) -> bool {
-        self.answers
-            .get(&format!("q_{id}"))
-            .is_some_and(|v| v == value)
+    pub fn outcome_words(&self, o: &Outcome) -> &'static str {
+        o.client_words()
     }
 }
 
-/// `/screening`: anyone can answer the questions for a technique; nothing is stored, and the
-/// answers travel in a POST body, never in the URL.
+/// `/screening`: anyone can answer the questions for a technique; nothing is stored on the
+/// server, the answers travel in a POST body, never in the URL, and on request they are kept
+/// encrypted in a session cookie (the booking form and the search filter read them).
 pub async fn self_check_form(req: HttpRequest, ctx: PageCtx) -> PageResult<HttpResponse> {
-    let remembered = remembered_answers(&req).is_some();
-    render(
+    let kept = remembered_answers(&req);
+    let mut health = HealthForm::blank(SELF_CHECK_PRIVACY);
+    if let Some(a) = &kept {
+        health.prefill(a, Prefill::SelfCheck);
+    }
+    no_store(render(
         StatusCode::OK,
         &SelfCheckPage {
             ctx,
             techniques: CATALOGUE,
-            questions: &screening::questionnaire().questions,
             technique: "swedish".into(),
-            answers: HashMap::new(),
+            health,
             error: None,
             result: None,
-            remembered,
+            remembered: kept.is_some(),
         },
-    )
+    )?)
 }
 
 pub async fn self_check(
@@ -594,22 +785,19 @@ pub async fn self_check(
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> PageResult<HttpResponse> {
     let technique = form.get("technique").cloned().unwrap_or_default();
+    let (health, answers) = HealthForm::read(&form, SELF_CHECK_PRIVACY);
     let mut page = SelfCheckPage {
         ctx,
         techniques: CATALOGUE,
-        questions: &screening::questionnaire().questions,
         technique: technique.clone(),
-        answers: form.clone(),
+        health,
         error: None,
         result: None,
         remembered: false,
     };
     let mut remember = None;
-    let status = match read_answers(&form) {
-        Err(msg) => {
-            page.error = Some(msg);
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+    let status = match answers {
+        Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Ok(answers) => {
             match screening::evaluate(screening::questionnaire(), &technique, &answers) {
                 Ok(e) => {

@@ -400,6 +400,10 @@ fn decode_flash(value: &str) -> Option<String> {
 pub const ANSWERS_COOKIE: &str = "bw_answers";
 pub const ANSWERS_AAD: &[u8] = b"bodywork-self-check";
 
+/// The cookie that keeps a declined booking attempt's answers for the next try: encrypted,
+/// bound to the client, for two hours, removed by a booking and by logging out.
+pub const RETRY_COOKIE: &str = "bw_retry";
+
 /// The self-check answers kept in the visitor's session cookie, if any.
 pub fn remembered_answers(req: &HttpRequest) -> Option<BTreeMap<String, bool>> {
     let c = req.cookie(ANSWERS_COOKIE)?;

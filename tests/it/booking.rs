@@ -793,7 +793,7 @@ async fn the_self_check_stores_nothing_and_its_answers_filter_search_from_the_se
     );
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("For Deep tissue: decline"),
+        html.contains("For Deep tissue: This technique is not right for you now"),
         "the result is shown"
     );
     assert!(html.contains("Prenatal") && html.contains("Swedish"));

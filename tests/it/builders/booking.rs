@@ -48,6 +48,26 @@ pub async fn open_therapist(
     m
 }
 
+/// Adds a service to `m`'s therapist through the API and returns its id.
+pub async fn with_service(
+    app: &TestApp,
+    m: &Made,
+    technique: &str,
+    duration_min: i32,
+    price_cents: i64,
+) -> i64 {
+    let r = app
+        .api_post(
+            "/api/v1/me/services",
+            Some(&m.token),
+            json!({"technique": technique, "duration_min": duration_min, "price_cents": price_cents}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    v["id"].as_i64().expect("service id")
+}
+
 /// The usual start of a booking test: a server, its admin (admin@example.com) and one open
 /// therapist (t@example.com, Swedish, every day 09:00-17:00 New York time).
 pub struct Scene {

@@ -172,17 +172,28 @@ pub async fn log_in_as(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverRe
     Ok(())
 }
 
-/// Answers every question "no", then "yes" to `yes`.
+/// Fills in the short health form: "None of these apply to me" when `yes` is empty, else
+/// "Some apply" and a tick for each of `yes` (question ids). Ticks already there (a prefilled
+/// form) that are not in `yes` are taken off.
 pub async fn answer(b: &WebDriver, yes: &[&str]) -> WebDriverResult<()> {
-    for radio in b.find_all(By::Css("input[type=radio][value=no]")).await? {
-        radio.click().await?;
+    let choice = if yes.is_empty() { "none" } else { "some" };
+    b.query(By::Id(format!("applies-{choice}")))
+        .first()
+        .await?
+        .click()
+        .await?;
+    if yes.is_empty() {
+        return Ok(());
     }
-    for id in yes {
-        b.query(By::Css(format!("input[name=q_{id}][value=yes]")))
-            .first()
-            .await?
-            .click()
-            .await?;
+    for id in bodywork::domain::screening::questionnaire()
+        .questions
+        .iter()
+        .map(|q| q.id.as_str())
+    {
+        let boxed = b.query(By::Id(format!("q-{id}"))).first().await?;
+        if boxed.is_selected().await? != yes.contains(&id) {
+            boxed.click().await?;
+        }
     }
     Ok(())
 }
@@ -204,6 +215,6 @@ pub async fn pick_first_slot(b: &WebDriver) -> WebDriverResult<()> {
         .await?
         .click()
         .await?;
-    b.query(By::Css("fieldset.questions")).first().await?;
+    b.query(By::Css("[data-health-form]")).first().await?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! - `browser`: Chromium through WebDriver and the steps journeys share (log in, answer, press).
 //! - `booking`: an open therapist with weekly hours, the usual booking scene, free slots, a
 //!   booking through the API, an appointment at any time written directly, the cancellation
-//!   window.
+//!   window, another service for a therapist (`with_service`).
 
 mod app;
 mod booking;
@@ -19,6 +19,6 @@ pub use app::{
 };
 pub use booking::{
     answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
-    Scene,
+    with_service, Scene,
 };
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec};
