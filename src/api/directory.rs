@@ -106,6 +106,10 @@ pub struct TherapistOut {
     pub accepting_new_clients: bool,
     pub in_studio: bool,
     pub mobile: bool,
+    /// The photo, 320 by 320 pixels (a versioned URL, cached for good); None without one.
+    pub photo_url: Option<String>,
+    /// The photo at 192 by 192 pixels, for result cards.
+    pub photo_card_url: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "directory",
@@ -149,5 +153,7 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
         accepting_new_clients: p.therapist.accepting_new_clients,
         in_studio: p.therapist.in_studio,
         mobile: p.therapist.mobile,
+        photo_url: p.photo.as_ref().map(|u| u.photo_url.clone()),
+        photo_card_url: p.photo.map(|u| u.photo_card_url),
     }))
 }

@@ -369,6 +369,8 @@ pub struct PublicProfile {
     pub training_hours: i32,
     pub hours_verified: bool,
     pub languages: Vec<&'static str>,
+    /// The therapist's photo, if they have one.
+    pub photo: Option<crate::services::photos::PhotoUrls>,
 }
 
 impl PublicProfile {
@@ -428,6 +430,7 @@ pub fn public_profile(
         training_hours: therapist.verified_hours,
         hours_verified: therapist.verified_hours >= HOURS_BADGE,
         languages,
+        photo: crate::services::photos::PhotoUrls::of(therapist.id, therapist.photo_version),
         therapist,
     })
 }
