@@ -201,7 +201,7 @@ fn demo_picture(seed: u32) -> image::DynamicImage {
                 (h % 280) as f32 + 20.0,
                 ((h / 280) % 280) as f32 + 20.0,
                 60.0 + ((h / 78_400) % 70) as f32,
-                PALETTE[((h / 7) % 8) as usize].map(|c| c.saturating_sub(40)),
+                PALETTE[((h / 7) % 8) as usize].map(|c| c.saturating_sub(90)),
             )
         })
         .collect();
@@ -214,7 +214,7 @@ fn demo_picture(seed: u32) -> image::DynamicImage {
         for (cx, cy, r, colour) in &circles {
             let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
             // Soft edges: fully in inside r - 12, fading out to r.
-            let alpha = (((r - d) / 12.0).clamp(0.0, 1.0)) * 0.35;
+            let alpha = (((r - d) / 12.0).clamp(0.0, 1.0)) * 0.45;
             for c in 0..3 {
                 px[c] = px[c] * (1.0 - alpha) + colour[c] as f32 * alpha;
             }

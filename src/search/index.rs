@@ -802,6 +802,7 @@ mod tests {
             license_verified_until: None,
             price_from_cents: None,
             technique_mask: Some(0),
+            photo_version: Some(0),
             stamp,
             name: Some(format!("T{id}")),
             schedule_version: Some(version),
