@@ -10,11 +10,13 @@ use crate::domain::stats::WeekValue;
 /// The drawing's coordinate box (it scales to the page's width; at 390 px a phone shows it at
 /// about 0.85 of these units, so text stays at about 11 px).
 pub const WIDTH: u32 = 400;
-pub const HEIGHT: u32 = 220;
+pub const HEIGHT: u32 = 240;
 const LEFT: f64 = 8.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 22.0;
-const BOTTOM: f64 = 30.0;
+const BOTTOM: f64 = 46.0;
+/// About how wide a character of the labels is, in the chart's units (14-unit text).
+const CHAR_WIDTH: f64 = 8.0;
 
 /// One bar, in the chart's coordinates.
 #[derive(Debug, Clone)]
@@ -31,8 +33,9 @@ pub struct Bar {
     pub label: String,
     /// The value as people read it ("12", "4.5").
     pub value_text: String,
-    /// Whether the label is written under the bar (every other one when they would crowd).
-    pub show_label: bool,
+    /// The label as written under the bar: up to two lines (y, text), none when it would crowd
+    /// its neighbours (then every other bar is labelled).
+    pub label_lines: Vec<(f64, String)>,
     pub is_zero: bool,
 }
 
@@ -52,8 +55,6 @@ pub struct BarChart {
     pub bars: Vec<Bar>,
     /// The baseline's height in the chart's coordinates.
     pub baseline: f64,
-    /// Where the category labels are written.
-    pub label_y: f64,
 }
 
 impl BarChart {
@@ -72,8 +73,10 @@ impl BarChart {
         let width = (slot * 0.7).max(1.0);
         let max = values.iter().map(|v| v.1).fold(0.0, f64::max);
         let baseline = TOP + plot_h;
-        // Labels about 40 units wide: write every other one when the slots are narrower.
-        let every = if slot < 40.0 { 2 } else { 1 };
+        // Labels of a week ("Nov 23") are about 48 units wide: every other one when slots are
+        // narrower; a longer label wraps on two lines.
+        let every = if slot < 48.0 { 2 } else { 1 };
+        let max_chars = ((slot * every as f64) / CHAR_WIDTH).floor().max(4.0) as usize;
         let last = values.len().saturating_sub(1);
         let bars = values
             .into_iter()
@@ -94,9 +97,18 @@ impl BarChart {
                     height: round(drawn),
                     centre: round(x + width / 2.0),
                     value_y: round(baseline - drawn - 5.0),
+                    label_lines: if (last - i) % every == 0 {
+                        wrap(&label, max_chars)
+                            .into_iter()
+                            .take(2)
+                            .enumerate()
+                            .map(|(k, line)| (round(baseline + 20.0 + 16.0 * k as f64), line))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                     label,
                     value_text,
-                    show_label: (last - i) % every == 0,
                     is_zero: h == 0.0,
                 }
             })
@@ -112,7 +124,6 @@ impl BarChart {
             height: HEIGHT,
             bars,
             baseline: round(baseline),
-            label_y: round(baseline + 18.0),
         }
     }
 
@@ -144,6 +155,22 @@ impl BarChart {
 /// "Nov 9": the Monday a week starts on.
 pub fn week_label(monday: NaiveDate) -> String {
     monday.format("%b %-d").to_string()
+}
+
+/// The words of `label` in lines of at most `max` characters (a longer word has a line of its
+/// own).
+fn wrap(label: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in label.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= max => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 fn round(v: f64) -> f64 {
@@ -197,7 +224,26 @@ mod tests {
             .collect();
         let c = BarChart::weekly("w", "Weeks", "Count", &weeks, |v| (v as f64, v.to_string()));
         assert_eq!(c.bars[0].label, "Sep 7");
-        assert!(c.bars[11].show_label && !c.bars[10].show_label && c.bars[9].show_label);
+        assert_eq!(c.bars[11].label_lines.len(), 1);
+        assert!(c.bars[10].label_lines.is_empty() && !c.bars[9].label_lines.is_empty());
+        // Five wide slots: every label, long ones on two lines.
+        let c = BarChart::new(
+            "q",
+            "Queue",
+            "Waiting",
+            "Count",
+            ["Under 1 day", "1 to 2 days", "3 to 6 days", "1 to 2 weeks", "Over 2 weeks"]
+                .iter()
+                .map(|l| (l.to_string(), 1.0, "1".to_string()))
+                .collect(),
+        );
+        let lines: Vec<Vec<String>> = c
+            .bars
+            .iter()
+            .map(|b| b.label_lines.iter().map(|l| l.1.clone()).collect())
+            .collect();
+        assert_eq!(lines[0], vec!["Under 1", "day"]);
+        assert_eq!(lines[4], vec!["Over 2", "weeks"]);
     }
 
     #[test]
