@@ -167,8 +167,7 @@ fn add_photos(conn: &mut DbConnection) -> Result<(), AppError> {
         .map(|t| t.email)
         .chain(generated.iter().map(|t| t.email));
     for (k, email) in emails.enumerate() {
-        if email.starts_with("sam@") || (k >= THERAPISTS.len() && (k - THERAPISTS.len()) % 4 == 1)
-        {
+        if email.starts_with("sam@") || (k >= THERAPISTS.len() && (k - THERAPISTS.len()) % 4 == 1) {
             continue;
         }
         let therapist = therapist_of(conn, email)?;
@@ -237,9 +236,9 @@ fn add_chart_history(conn: &mut DbConnection, client: &User) -> Result<(), AppEr
     // 19:00 UTC: afternoon in the US zones, clear of the other demo bookings (15:00 UTC and
     // the demo client's bookings, made from free slots before this runs).
     let add = |conn: &mut DbConnection,
-                   therapist_id: i64,
-                   service: &crate::models::service::Service,
-                   day: NaiveDate|
+               therapist_id: i64,
+               service: &crate::models::service::Service,
+               day: NaiveDate|
      -> Result<(), AppError> {
         let starts = day
             .and_hms_opt(19, 0, 0)
@@ -300,7 +299,8 @@ fn add_chart_history(conn: &mut DbConnection, client: &User) -> Result<(), AppEr
             }
         }
     }
-    // Licenses that expire over the coming weeks (their therapists have no renewal yet).
+    // Licenses that expire over the coming weeks (their therapists have no renewal yet), after
+    // the 30 days of the expiry warning, which one license of the admin cases is inside.
     for (k, i) in [0, 2, 5, 8, 10, 13, 16].into_iter().enumerate() {
         let t = therapist_of(conn, &format!("t{i:02}@demo.bodywork.test"))?;
         if t.license_verified_until.is_none() {
@@ -311,7 +311,7 @@ fn add_chart_history(conn: &mut DbConnection, client: &User) -> Result<(), AppEr
                 .filter(licenses::therapist_id.eq(t.id))
                 .filter(licenses::status.eq(CredentialStatus::Verified.as_str())),
         )
-        .set(licenses::expires_on.eq(today + Duration::days(9 + 11 * k as i64)))
+        .set(licenses::expires_on.eq(today + Duration::days(32 + 7 * k as i64)))
         .execute(conn)?;
         crate::services::profile::refresh_summary(conn, t.id)?;
     }

@@ -399,7 +399,8 @@ pub async fn put_photo(
     let limit = crate::domain::photo::MAX_UPLOAD_BYTES;
     let (mut body, mut read, mut too_large) = (Vec::new(), 0usize, false);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AppError::BadRequest("The body could not be read.".into()))?;
+        let chunk =
+            chunk.map_err(|_| AppError::BadRequest("The body could not be read.".into()))?;
         read += chunk.len();
         if read > limit * 4 {
             return Err(AppError::PayloadTooLarge.into());

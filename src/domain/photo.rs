@@ -65,7 +65,9 @@ pub fn url(therapist_id: i64, version: i64, size: PhotoSize) -> Option<String> {
 pub enum PhotoError {
     #[error("Choose a photo to upload.")]
     Empty,
-    #[error("The photo is larger than 5 MB. Choose a smaller file, or save it at a lower quality.")]
+    #[error(
+        "The photo is larger than 5 MB. Choose a smaller file, or save it at a lower quality."
+    )]
     TooLarge,
     #[error("This file is not a JPEG or PNG image. Choose a photo saved as JPEG or PNG.")]
     NotAnImage,
@@ -73,7 +75,9 @@ pub enum PhotoError {
     TooManyPixels { width: u32, height: u32 },
     #[error("The image is {width} by {height} pixels: at least 64 pixels a side are needed.")]
     TooSmall { width: u32, height: u32 },
-    #[error("The image could not be read: the file may be damaged or cut short. Try saving it again.")]
+    #[error(
+        "The image could not be read: the file may be damaged or cut short. Try saving it again."
+    )]
     Damaged,
 }
 
@@ -150,7 +154,9 @@ fn decode(upload: &[u8]) -> Result<DynamicImage, PhotoError> {
     }
     let mut reader = reader()?;
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|e| refusal(e, width, height))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| refusal(e, width, height))?;
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -201,7 +207,12 @@ mod tests {
 
     fn png(width: u32, height: u32) -> Vec<u8> {
         let img = image::RgbaImage::from_fn(width, height, |x, y| {
-            image::Rgba([(x % 256) as u8, (y % 256) as u8, 128, if x < 10 { 0 } else { 255 }])
+            image::Rgba([
+                (x % 256) as u8,
+                (y % 256) as u8,
+                128,
+                if x < 10 { 0 } else { 255 },
+            ])
         });
         let mut out = Vec::new();
         DynamicImage::ImageRgba8(img)

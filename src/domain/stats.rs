@@ -123,7 +123,18 @@ mod tests {
     fn queue_items_fall_in_one_age_group_each() {
         let now = d("2026-11-30").and_hms_opt(12, 0, 0).unwrap();
         let ago = |h: i64| now - Duration::hours(h);
-        let g = age_groups(now, &[ago(1), ago(23), ago(24), ago(71), ago(72), ago(24 * 13), ago(24 * 40)]);
+        let g = age_groups(
+            now,
+            &[
+                ago(1),
+                ago(23),
+                ago(24),
+                ago(71),
+                ago(72),
+                ago(24 * 13),
+                ago(24 * 40),
+            ],
+        );
         let counts: Vec<i64> = g.iter().map(|g| g.count).collect();
         assert_eq!(counts, vec![2, 2, 1, 1, 1]);
     }

@@ -211,14 +211,26 @@ pub async fn dashboard(req: HttpRequest, user: As<access::Admin>) -> PageResult<
 }
 
 /// The dashboard's charts, each with a sentence that says what it shows.
-fn admin_charts(bookings: &[WeekValue], queue: &[AgeGroup], expiring: &[WeekValue]) -> Vec<BarChart> {
+fn admin_charts(
+    bookings: &[WeekValue],
+    queue: &[AgeGroup],
+    expiring: &[WeekValue],
+) -> Vec<BarChart> {
     let count = |v: i64| (v as f64, v.to_string());
     let total = |w: &[WeekValue]| w.iter().map(|w| w.value).sum::<i64>();
     let span = |w: &[WeekValue]| match (w.first(), w.last()) {
-        (Some(a), Some(b)) => format!("from the week of {} to the week of {}", chart::week_label(a.week_start), chart::week_label(b.week_start)),
+        (Some(a), Some(b)) => format!(
+            "from the week of {} to the week of {}",
+            chart::week_label(a.week_start),
+            chart::week_label(b.week_start)
+        ),
         _ => String::new(),
     };
-    let most = |w: &[WeekValue]| w.iter().max_by_key(|w| w.value).map(|w| (w.value, chart::week_label(w.week_start)));
+    let most = |w: &[WeekValue]| {
+        w.iter()
+            .max_by_key(|w| w.value)
+            .map(|w| (w.value, chart::week_label(w.week_start)))
+    };
     let bookings_chart = BarChart::weekly(
         "bookings",
         "Bookings per week",

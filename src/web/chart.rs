@@ -210,7 +210,10 @@ mod tests {
         assert!(c.bars[0].is_zero && c.bars[0].height == 2.0);
         assert!(c.bars.iter().all(|b| b.y + b.height <= c.baseline + 0.01));
         assert!(c.bars[0].x < c.bars[1].x && c.bars[1].x < c.bars[2].x);
-        assert!(c.bars.iter().all(|b| b.x >= 0.0 && b.x + b.width <= WIDTH as f64));
+        assert!(c
+            .bars
+            .iter()
+            .all(|b| b.x >= 0.0 && b.x + b.width <= WIDTH as f64));
     }
 
     #[test]
@@ -232,10 +235,16 @@ mod tests {
             "Queue",
             "Waiting",
             "Count",
-            ["Under 1 day", "1 to 2 days", "3 to 6 days", "1 to 2 weeks", "Over 2 weeks"]
-                .iter()
-                .map(|l| (l.to_string(), 1.0, "1".to_string()))
-                .collect(),
+            [
+                "Under 1 day",
+                "1 to 2 days",
+                "3 to 6 days",
+                "1 to 2 weeks",
+                "Over 2 weeks",
+            ]
+            .iter()
+            .map(|l| (l.to_string(), 1.0, "1".to_string()))
+            .collect(),
         );
         let lines: Vec<Vec<String>> = c
             .bars

@@ -38,15 +38,15 @@ pub async fn dashboard(req: HttpRequest, user: As<access::Therapist>) -> PageRes
 use actix_web::web;
 use serde::Deserialize;
 
+use crate::domain::photo::PhotoError;
 use crate::domain::profile::{LicenseInput, ProfileInput, ServiceInput, TrainingInput, LANGUAGES};
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::credential::{License, TrainingRecord};
 use crate::models::service::Service;
 use crate::services::access;
-use crate::services::profile;
-use crate::domain::photo::PhotoError;
 use crate::services::photos::{self, PhotoUrls};
+use crate::services::profile;
 use crate::web::{redirect_with_flash, CsrfForm, CsrfUpload};
 
 /// US zones offered in the form (any IANA name is accepted through the API).
@@ -103,7 +103,11 @@ pub async fn profile_form(
 }
 
 /// The profile page as stored, with the photo's refusal when there is one.
-fn profile_page(ctx: PageCtx, own: profile::OwnProfile, photo_error: Option<String>) -> ProfilePage {
+fn profile_page(
+    ctx: PageCtx,
+    own: profile::OwnProfile,
+    photo_error: Option<String>,
+) -> ProfilePage {
     let t = own.therapist;
     let photo = PhotoUrls::of(t.id, t.photo_version);
     let form = ProfileInput {
@@ -685,9 +689,13 @@ pub async fn hours(req: HttpRequest, user: As<access::Therapist>) -> PageResult<
         ),
         _ => String::new(),
     };
-    let chart = BarChart::weekly("hours", "Booked hours per week", "Hours booked", &h.weeks, |m| {
-        (m as f64, hours_text(m))
-    })
+    let chart = BarChart::weekly(
+        "hours",
+        "Booked hours per week",
+        "Hours booked",
+        &h.weeks,
+        |m| (m as f64, hours_text(m)),
+    )
     .described(format!(
         "Hours of confirmed and completed sessions per week, {span}: {total} hours in all{busiest}."
     ));

@@ -26,7 +26,12 @@ async fn therapist(app: &TestApp) -> Made {
 }
 
 /// Posts `file` from the profile page's photo form as the logged-in therapist `c`.
-async fn upload_page(app: &TestApp, c: &reqwest::Client, name: &str, file: &[u8]) -> reqwest::Response {
+async fn upload_page(
+    app: &TestApp,
+    c: &reqwest::Client,
+    name: &str,
+    file: &[u8],
+) -> reqwest::Response {
     let html = c
         .get(app.url("/therapist/profile"))
         .send()
@@ -57,7 +62,11 @@ async fn upload_api(app: &TestApp, token: &str, file: Vec<u8>) -> reqwest::Respo
 }
 
 async fn bytes_of(app: &TestApp, url: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
-    let r = reqwest::Client::new().get(app.url(url)).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(app.url(url))
+        .send()
+        .await
+        .unwrap();
     let (status, headers) = (r.status(), r.headers().clone());
     (status, headers, r.bytes().await.unwrap().to_vec())
 }
@@ -77,8 +86,14 @@ async fn a_png_uploaded_on_the_profile_page_is_served_square_on_the_profile_and_
         .json()
         .await
         .unwrap();
-    let large = profile["photo_url"].as_str().expect("a photo URL").to_string();
-    let card = profile["photo_card_url"].as_str().expect("a card URL").to_string();
+    let large = profile["photo_url"]
+        .as_str()
+        .expect("a photo URL")
+        .to_string();
+    let card = profile["photo_card_url"]
+        .as_str()
+        .expect("a card URL")
+        .to_string();
     for (url, side) in [(&large, 320), (&card, 192)] {
         let (status, headers, body) = bytes_of(&app, url).await;
         assert_eq!(status, StatusCode::OK);
@@ -98,7 +113,9 @@ async fn a_png_uploaded_on_the_profile_page_is_served_square_on_the_profile_and_
     assert_eq!(hits["results"][0]["photo_url"], large.as_str());
     let page = app.get_html("/therapists?near=Boston").await;
     assert!(page.contains(&format!("src=\"{card}\" alt=\"\"")), "{page}");
-    let page = app.get_html(&format!("/therapists/{}", m.therapist_id)).await;
+    let page = app
+        .get_html(&format!("/therapists/{}", m.therapist_id))
+        .await;
     assert!(page.contains(&format!("src=\"{large}\" alt=\"Photo of Maya Okafor\"")));
     let own = c
         .get(app.url("/therapist/profile"))
@@ -124,7 +141,9 @@ async fn without_a_photo_cards_and_profiles_show_a_placeholder_not_a_broken_imag
     assert!(hits["results"][0]["photo_card_url"].is_null());
     let page = app.get_html("/therapists?near=Boston").await;
     assert!(page.contains("avatar-none") && !page.contains("/photos/"));
-    let page = app.get_html(&format!("/therapists/{}", m.therapist_id)).await;
+    let page = app
+        .get_html(&format!("/therapists/{}", m.therapist_id))
+        .await;
     assert!(page.contains("avatar-none") && !page.contains("<img"));
 }
 
@@ -135,15 +154,27 @@ async fn bad_files_come_back_with_the_reason_next_to_the_field() {
     let c = page_login(&app, "t@example.com").await;
     let good = png(300, 300);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("notes.jpg", b"these are not the pixels you are looking for".to_vec(), "not a JPEG or PNG"),
-        ("cut.png", good[..good.len() / 2].to_vec(), "damaged or cut short"),
+        (
+            "notes.jpg",
+            b"these are not the pixels you are looking for".to_vec(),
+            "not a JPEG or PNG",
+        ),
+        (
+            "cut.png",
+            good[..good.len() / 2].to_vec(),
+            "damaged or cut short",
+        ),
         ("bomb.jpg", jpeg_claiming(60_000), "60000 by 60000 pixels"),
         ("tiny.png", png(20, 20), "at least 64 pixels"),
-        ("big.png", {
-            let mut v = png(100, 100);
-            v.resize(5 * 1024 * 1024 + 1, 0);
-            v
-        }, "larger than 5 MB"),
+        (
+            "big.png",
+            {
+                let mut v = png(100, 100);
+                v.resize(5 * 1024 * 1024 + 1, 0);
+                v
+            },
+            "larger than 5 MB",
+        ),
         ("", Vec::new(), "Choose a photo"),
     ];
     for (name, file, why) in cases {
@@ -154,7 +185,10 @@ async fn bad_files_come_back_with_the_reason_next_to_the_field() {
             .split("id=\"photo-error\"")
             .nth(1)
             .unwrap_or_else(|| panic!("{name}: no error next to the field: {html}"));
-        assert!(error[..400.min(error.len())].contains(why), "{name}: {error}");
+        assert!(
+            error[..400.min(error.len())].contains(why),
+            "{name}: {error}"
+        );
         assert!(html.contains("aria-invalid=\"true\""));
     }
     // Nothing was stored.
@@ -175,7 +209,13 @@ async fn bad_files_come_back_with_the_reason_next_to_the_field() {
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["error"]["code"], "validation_failed");
-        assert!(v["error"]["fields"]["photo"].as_str().unwrap().contains(why), "{v}");
+        assert!(
+            v["error"]["fields"]["photo"]
+                .as_str()
+                .unwrap()
+                .contains(why),
+            "{v}"
+        );
     }
     let mut big = jpeg(100, 100);
     big.resize(6 * 1024 * 1024, 0);
@@ -222,7 +262,10 @@ async fn what_is_served_keeps_no_exif_and_is_cached_for_good_by_version() {
             headers[header::CACHE_CONTROL],
             "public, max-age=31536000, immutable"
         );
-        assert!(headers.get(header::SET_COOKIE).is_none(), "a cached photo sets no cookie");
+        assert!(
+            headers.get(header::SET_COOKIE).is_none(),
+            "a cached photo sets no cookie"
+        );
         let etag = headers[header::ETAG].to_str().unwrap().to_string();
         let again = reqwest::Client::new()
             .get(app.url(url))
@@ -267,7 +310,10 @@ async fn what_is_served_keeps_no_exif_and_is_cached_for_good_by_version() {
 async fn the_remove_button_removes_the_photo() {
     let app = spawn_app().await;
     let m = therapist(&app).await;
-    assert_eq!(upload_api(&app, &m.token, jpeg(200, 200)).await.status(), StatusCode::OK);
+    assert_eq!(
+        upload_api(&app, &m.token, jpeg(200, 200)).await.status(),
+        StatusCode::OK
+    );
     let c = page_login(&app, "t@example.com").await;
     let html = c
         .get(app.url("/therapist/profile"))

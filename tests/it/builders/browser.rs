@@ -113,7 +113,12 @@ pub async fn finish(b: WebDriver, result: WebDriverResult<()>) {
     result.expect("browser journey");
 }
 
-pub async fn register(b: &WebDriver, app: &TestApp, name: &str, email: &str) -> WebDriverResult<()> {
+pub async fn register(
+    b: &WebDriver,
+    app: &TestApp,
+    name: &str,
+    email: &str,
+) -> WebDriverResult<()> {
     b.goto(app.url("/register")).await?;
     b.query(By::Id("name"))
         .first()

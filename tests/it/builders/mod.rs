@@ -12,8 +12,8 @@
 //!   window.
 
 mod app;
-pub mod browser;
 mod booking;
+pub mod browser;
 pub mod photo;
 mod therapist;
 
