@@ -97,7 +97,7 @@ impl BarChart {
                     height: round(drawn),
                     centre: round(x + width / 2.0),
                     value_y: round(baseline - drawn - 5.0),
-                    label_lines: if (last - i) % every == 0 {
+                    label_lines: if (last - i).is_multiple_of(every) {
                         wrap(&label, max_chars)
                             .into_iter()
                             .take(2)

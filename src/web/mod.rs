@@ -437,15 +437,16 @@ pub async fn page_middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let is_api = req.path().starts_with("/api/");
-    // Photos are cached publicly: a response that sets a cookie must not be.
+    // Photos are cached publicly: their responses set no cookie (no CSRF cookie, and a flash
+    // message waits for the next page).
     let is_asset = req.path().starts_with("/photos/");
     let needs_csrf_cookie = !is_api && !is_asset && anon_csrf(req.request()).is_none();
     if needs_csrf_cookie {
         req.extensions_mut()
             .insert(AnonCsrf(tokens::random_token()));
     }
-    let had_flash = req.cookie(FLASH_COOKIE).is_some();
-    if let Some(c) = req.cookie(FLASH_COOKIE) {
+    let had_flash = !is_asset && req.cookie(FLASH_COOKIE).is_some();
+    if let Some(c) = req.cookie(FLASH_COOKIE).filter(|_| !is_asset) {
         if let Some(msg) = decode_flash(c.value()) {
             req.extensions_mut().insert(FlashIn(msg));
         }
