@@ -143,7 +143,199 @@ pub fn fill(
     }
     add_bookings(conn, cipher, &client)?;
     add_admin_cases(conn, &access::Admin::prove(admin.clone())?)?;
+    add_photos(conn)?;
+    add_chart_history(conn, &client)?;
     Ok(logins)
+}
+
+/// The therapist of a demo email.
+fn therapist_of(
+    conn: &mut DbConnection,
+    email: &str,
+) -> Result<crate::models::therapist::Therapist, AppError> {
+    let user = User::find_by_email(conn, email)?.ok_or(AppError::NotFound)?;
+    crate::models::therapist::Therapist::find_by_user(conn, user.id)?.ok_or(AppError::NotFound)
+}
+
+/// Profile photos, drawn here (no download): a soft gradient with a few translucent circles,
+/// different for each therapist and the same on every run. A few therapists have none, so the
+/// placeholder shows too.
+fn add_photos(conn: &mut DbConnection) -> Result<(), AppError> {
+    let generated = generated_therapists();
+    let emails = THERAPISTS
+        .iter()
+        .map(|t| t.email)
+        .chain(generated.iter().map(|t| t.email));
+    for (k, email) in emails.enumerate() {
+        if email.starts_with("sam@") || (k >= THERAPISTS.len() && (k - THERAPISTS.len()) % 4 == 1) {
+            continue;
+        }
+        let therapist = therapist_of(conn, email)?;
+        let photo = crate::domain::photo::from_image(&demo_picture(k as u32))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("demo photo: {e}")))?;
+        crate::models::photo::replace(conn, therapist.id, &photo, now())?;
+    }
+    Ok(())
+}
+
+/// A 320-pixel square picture from a seed: pastel gradient and soft circles.
+fn demo_picture(seed: u32) -> image::DynamicImage {
+    const PALETTE: [[u8; 3]; 8] = [
+        [196, 222, 214],
+        [232, 212, 196],
+        [204, 214, 236],
+        [236, 224, 180],
+        [214, 200, 226],
+        [190, 218, 228],
+        [226, 204, 204],
+        [206, 226, 194],
+    ];
+    let size = 320u32;
+    let a = PALETTE[(seed % 8) as usize];
+    let b = PALETTE[((seed * 3 + 5) % 8) as usize];
+    let circles: Vec<(f32, f32, f32, [u8; 3])> = (0..3u32)
+        .map(|i| {
+            let h = seed.wrapping_mul(2_654_435_761).wrapping_add(i * 40_503);
+            (
+                (h % 280) as f32 + 20.0,
+                ((h / 280) % 280) as f32 + 20.0,
+                60.0 + ((h / 78_400) % 70) as f32,
+                PALETTE[((h / 7) % 8) as usize].map(|c| c.saturating_sub(90)),
+            )
+        })
+        .collect();
+    let img = image::RgbImage::from_fn(size, size, |x, y| {
+        let t = (x + y) as f32 / (2 * size) as f32;
+        let mut px = [0f32; 3];
+        for c in 0..3 {
+            px[c] = a[c] as f32 * (1.0 - t) + b[c] as f32 * t;
+        }
+        for (cx, cy, r, colour) in &circles {
+            let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+            // Soft edges: fully in inside r - 12, fading out to r.
+            let alpha = (((r - d) / 12.0).clamp(0.0, 1.0)) * 0.45;
+            for c in 0..3 {
+                px[c] = px[c] * (1.0 - alpha) + colour[c] as f32 * alpha;
+            }
+        }
+        image::Rgb(px.map(|v| v.round().clamp(0.0, 255.0) as u8))
+    });
+    image::DynamicImage::ImageRgb8(img)
+}
+
+/// What the charts show: past sessions of the demo therapist over twelve weeks (her booked
+/// hours), sessions of a dozen other therapists from eight weeks back to three ahead (the
+/// admin's bookings per week), licenses expiring over the coming weeks and a verification queue
+/// of different ages.
+fn add_chart_history(conn: &mut DbConnection, client: &User) -> Result<(), AppError> {
+    use crate::domain::appointment::AppointmentStatus;
+    use crate::models::appointment::NewAppointment;
+    let now_utc = Utc::now().naive_utc();
+    let today = now_utc.date();
+    let monday = crate::domain::stats::week_start(today);
+    // 19:00 UTC: afternoon in the US zones, clear of the other demo bookings (15:00 UTC and
+    // the demo client's bookings, made from free slots before this runs).
+    let add = |conn: &mut DbConnection,
+               therapist_id: i64,
+               service: &crate::models::service::Service,
+               day: NaiveDate|
+     -> Result<(), AppError> {
+        let starts = day
+            .and_hms_opt(19, 0, 0)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no 19:00 on {day}")))?;
+        let ends = starts + Duration::minutes(service.duration_min as i64);
+        let past = ends < now_utc;
+        if !past && starts < now_utc + Duration::days(2) {
+            return Ok(());
+        }
+        NewAppointment {
+            therapist_id,
+            client_id: client.id,
+            service_id: service.id,
+            starts_at: starts,
+            ends_at: ends,
+            blocked_until: ends,
+            status: if past {
+                AppointmentStatus::Completed
+            } else {
+                AppointmentStatus::Confirmed
+            },
+            screening_version: crate::domain::screening::questionnaire().version,
+            screening_answers: String::new(),
+            screening_outcome: "ok".into(),
+            clearance_confirmed: false,
+            created_at: starts.min(now_utc) - Duration::days(5),
+            updated_at: starts.min(now_utc),
+        }
+        .insert(conn)?;
+        Ok(())
+    };
+    // The demo therapist: 2 to 6 sessions a week, Monday to Saturday, up to today.
+    let maya = therapist_of(conn, THERAPISTS[0].email)?;
+    let services = crate::services::profile::services_of(conn, maya.id, false)?;
+    let per_week = [3usize, 5, 4, 6, 2, 5, 6, 4, 6, 5, 3, 2];
+    for (w, n) in per_week.iter().enumerate() {
+        let week = monday - Duration::weeks(11 - w as i64);
+        for d in 0..*n {
+            let day = week + Duration::days(d as i64);
+            if day >= today {
+                break;
+            }
+            add(conn, maya.id, &services[(w + d) % services.len()], day)?;
+        }
+    }
+    // A dozen other therapists (not the suspended t06), on Tuesdays and Thursdays.
+    for i in (0..12).filter(|i| *i != 6) {
+        let t = therapist_of(conn, &format!("t{i:02}@demo.bodywork.test"))?;
+        let services = crate::services::profile::services_of(conn, t.id, false)?;
+        let Some(service) = services.first() else {
+            continue;
+        };
+        for w in -8i64..=3 {
+            let n = ((i as i64 + w * 5).rem_euclid(4)) as usize;
+            for k in 0..n.min(2) {
+                let day = monday + Duration::weeks(w) + Duration::days(1 + 2 * k as i64);
+                add(conn, t.id, service, day)?;
+            }
+        }
+    }
+    // Licenses that expire over the coming weeks (their therapists have no renewal yet), after
+    // the 30 days of the expiry warning, which one license of the admin cases is inside.
+    for (k, i) in [0, 2, 5, 8, 10, 13, 16].into_iter().enumerate() {
+        let t = therapist_of(conn, &format!("t{i:02}@demo.bodywork.test"))?;
+        if t.license_verified_until.is_none() {
+            continue;
+        }
+        diesel::update(
+            licenses::table
+                .filter(licenses::therapist_id.eq(t.id))
+                .filter(licenses::status.eq(CredentialStatus::Verified.as_str())),
+        )
+        .set(licenses::expires_on.eq(today + Duration::days(32 + 7 * k as i64)))
+        .execute(conn)?;
+        crate::services::profile::refresh_summary(conn, t.id)?;
+    }
+    // Submissions that have waited from hours to weeks.
+    let waiting = CredentialStatus::Submitted.as_str();
+    let ids: Vec<i64> = licenses::table
+        .filter(licenses::status.eq(waiting))
+        .select(licenses::id)
+        .load(conn)?;
+    for id in ids {
+        diesel::update(licenses::table.find(id))
+            .set(licenses::submitted_at.eq(now() - Duration::hours(5 + (id * 53) % 500)))
+            .execute(conn)?;
+    }
+    let ids: Vec<i64> = training_records::table
+        .filter(training_records::status.eq(waiting))
+        .select(training_records::id)
+        .load(conn)?;
+    for id in ids {
+        diesel::update(training_records::table.find(id))
+            .set(training_records::submitted_at.eq(now() - Duration::hours(20 + (id * 97) % 260)))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// What the admin area shows: a rejected license with its reason and a resubmission, a

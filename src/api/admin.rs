@@ -16,7 +16,7 @@ use crate::http::app_state;
 use crate::services::access;
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
-use crate::services::with_conn;
+use crate::services::{stats, with_conn};
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -368,6 +368,89 @@ pub async fn dashboard(
         flagged_bookings: d.flagged_bookings,
         new_therapists_this_week: d.new_therapists_this_week,
     }))
+}
+
+// ---- Charts --------------------------------------------------------------------------------
+
+/// A weekly series of counts (weeks run Monday to Sunday, UTC).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeeklyCountsOut {
+    pub weeks: Vec<WeekCountOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeekCountOut {
+    /// The Monday the week starts on.
+    pub week_start: NaiveDate,
+    pub count: i64,
+}
+
+fn weekly_counts(weeks: Vec<crate::domain::stats::WeekValue>) -> WeeklyCountsOut {
+    WeeklyCountsOut {
+        weeks: weeks
+            .into_iter()
+            .map(|w| WeekCountOut {
+                week_start: w.week_start,
+                count: w.value,
+            })
+            .collect(),
+    }
+}
+
+/// Bookings per week by the day they take place: the 8 weeks before the current one, the current
+/// one and the 3 after it; cancelled and declined ones are not counted.
+#[utoipa::path(get, path = "/api/v1/admin/stats/bookings", tag = "admin",
+    responses((status = 200, body = WeeklyCountsOut), (status = 401), (status = 403)))]
+pub async fn stats_bookings(
+    req: HttpRequest,
+    caller: ApiAs<access::Admin>,
+) -> ApiResult<web::Json<WeeklyCountsOut>> {
+    let me = caller.who;
+    let state = app_state(&req);
+    let today = chrono::Utc::now().date_naive();
+    let weeks = with_conn(&state.pool, move |conn| {
+        stats::bookings_per_week(conn, &me, today)
+    })
+    .await?;
+    Ok(web::Json(weekly_counts(weeks)))
+}
+
+/// Verified licenses expiring per week without a renewal, from today for 12 weeks.
+#[utoipa::path(get, path = "/api/v1/admin/stats/expiring", tag = "admin",
+    responses((status = 200, body = WeeklyCountsOut), (status = 401), (status = 403)))]
+pub async fn stats_expiring(
+    req: HttpRequest,
+    caller: ApiAs<access::Admin>,
+) -> ApiResult<web::Json<WeeklyCountsOut>> {
+    let me = caller.who;
+    let state = app_state(&req);
+    let today = chrono::Utc::now().date_naive();
+    let weeks = with_conn(&state.pool, move |conn| {
+        stats::licenses_expiring_per_week(conn, &me, today)
+    })
+    .await?;
+    Ok(web::Json(weekly_counts(weeks)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueAgeOut {
+    /// Licenses and training records waiting for verification, by how long they have waited.
+    pub groups: Vec<crate::domain::stats::AgeGroup>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/stats/queue-age", tag = "admin",
+    responses((status = 200, body = QueueAgeOut), (status = 401), (status = 403)))]
+pub async fn stats_queue_age(
+    req: HttpRequest,
+    caller: ApiAs<access::Admin>,
+) -> ApiResult<web::Json<QueueAgeOut>> {
+    let me = caller.who;
+    let state = app_state(&req);
+    let groups = with_conn(&state.pool, move |conn| {
+        stats::queue_age(conn, &me, crate::models::now())
+    })
+    .await?;
+    Ok(web::Json(QueueAgeOut { groups }))
 }
 
 // ---- Therapists ----------------------------------------------------------------------------

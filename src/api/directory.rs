@@ -109,6 +109,10 @@ pub struct TherapistOut {
     /// A confirmed booking starting sooner than this can't be cancelled or moved online by its
     /// client (the availability marks such slots `cancellable_online: false`).
     pub cancellation_window_hours: i32,
+    /// The photo, 320 by 320 pixels (a versioned URL, cached for good); None without one.
+    pub photo_url: Option<String>,
+    /// The photo at 192 by 192 pixels, for result cards.
+    pub photo_card_url: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "directory",
@@ -153,5 +157,7 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
         in_studio: p.therapist.in_studio,
         mobile: p.therapist.mobile,
         cancellation_window_hours: p.cancellation_window_hours,
+        photo_url: p.photo.as_ref().map(|u| u.photo_url.clone()),
+        photo_card_url: p.photo.map(|u| u.photo_card_url),
     }))
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::ApiAs;
-use crate::error::ApiResult;
+use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
 use crate::services::access::{self, Proof};
 use crate::services::{therapists, with_conn};
@@ -54,7 +54,7 @@ use serde::Deserialize;
 
 use crate::api::directory::ServiceOut;
 use crate::domain::profile::{LicenseInput, ProfileInput, ServiceInput, TrainingInput};
-use crate::services::profile;
+use crate::services::{photos, profile};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileOut {
@@ -68,11 +68,18 @@ pub struct ProfileOut {
     pub accepting_new_clients: bool,
     pub in_studio: bool,
     pub mobile: bool,
+    /// The photo, 320 by 320 pixels (a versioned URL); None without one.
+    pub photo_url: Option<String>,
+    /// The photo at 192 by 192 pixels, for result cards.
+    pub photo_card_url: Option<String>,
 }
 
 fn profile_out(p: profile::OwnProfile) -> ProfileOut {
     let t = p.therapist;
+    let photo = photos::PhotoUrls::of(t.id, t.photo_version);
     ProfileOut {
+        photo_url: photo.as_ref().map(|u| u.photo_url.clone()),
+        photo_card_url: photo.map(|u| u.photo_card_url),
         therapist_id: t.id,
         name: p.name,
         bio: t.bio,
@@ -371,6 +378,103 @@ pub async fn credentials(
                 completed_on: t.completed_on,
                 status: t.status,
                 rejection_reason: t.rejection_reason,
+            })
+            .collect(),
+    }))
+}
+
+/// The body of `PUT /api/v1/me/photo` is the image file itself.
+#[utoipa::path(put, path = "/api/v1/me/photo", tag = "therapist",
+    request_body(content = Vec<u8>, description = "The photo: a JPEG or PNG file of up to 5 MB (5,242,880 bytes), at most 8000 pixels a side and at least 64. It is cropped to a centred square and re-encoded as JPEG (metadata dropped).", content_type = "image/jpeg"),
+    responses((status = 200, body = photos::PhotoUrls),
+        (status = 422, description = "validation_failed with fields.photo: not a JPEG or PNG, damaged or cut short, too many or too few pixels, over 5 MB"),
+        (status = 413, description = "payload_too_large: over four times the limit"),
+        (status = 401), (status = 403)))]
+pub async fn put_photo(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+    mut payload: web::Payload,
+) -> ApiResult<web::Json<photos::PhotoUrls>> {
+    use futures_util::StreamExt;
+    let limit = crate::domain::photo::MAX_UPLOAD_BYTES;
+    let (mut body, mut read, mut too_large) = (Vec::new(), 0usize, false);
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::BadRequest("The body could not be read.".into()))?;
+        read += chunk.len();
+        if read > limit * 4 {
+            return Err(AppError::PayloadTooLarge.into());
+        }
+        if read > limit {
+            too_large = true;
+            body = Vec::new();
+        } else {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if too_large {
+        return Err(photos::refused(crate::domain::photo::PhotoError::TooLarge).into());
+    }
+    let photo = web::block(move || photos::process(&body))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("photo worker: {e}")))??;
+    let me = caller.who.clone();
+    let state = app_state(&req);
+    let urls = with_conn(&state.pool, move |conn| photos::store(conn, &me, &photo)).await?;
+    Ok(web::Json(urls))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/photo", tag = "therapist",
+    responses((status = 204, description = "removed (or there was none)"), (status = 401), (status = 403)))]
+pub async fn delete_photo(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+) -> ApiResult<HttpResponse> {
+    let me = caller.who.clone();
+    let state = app_state(&req);
+    with_conn(&state.pool, move |conn| photos::remove(conn, &me)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoursOut {
+    /// The therapist's IANA zone: weeks run Monday to Sunday on this clock.
+    pub timezone: String,
+    /// The last 12 weeks, the current one last.
+    pub weeks: Vec<WeekHoursOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeekHoursOut {
+    /// The Monday the week starts on.
+    pub week_start: NaiveDate,
+    /// Minutes of confirmed, completed and no-show sessions starting that week.
+    pub minutes: i64,
+    /// The same in hours.
+    pub hours: f64,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/stats/hours", tag = "therapist",
+    responses((status = 200, body = HoursOut), (status = 401), (status = 403)))]
+pub async fn hours(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+) -> ApiResult<web::Json<HoursOut>> {
+    let me = caller.who.clone();
+    let state = app_state(&req);
+    let h = with_conn(&state.pool, move |conn| {
+        crate::services::stats::hours_per_week(conn, &me, chrono::Utc::now())
+    })
+    .await?;
+    Ok(web::Json(HoursOut {
+        timezone: h.timezone,
+        weeks: h
+            .weeks
+            .into_iter()
+            .map(|w| WeekHoursOut {
+                week_start: w.week_start,
+                minutes: w.value,
+                hours: (w.value as f64 / 6.0).round() / 10.0,
             })
             .collect(),
     }))

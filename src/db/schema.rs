@@ -80,6 +80,19 @@ diesel::table! {
         directory_stamp -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// The stored photo's version (`therapist_photos.version`), 0 without one.
+        photo_version -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// A therapist's profile photo, re-encoded at each fixed size (`domain::photo`).
+    therapist_photos (therapist_id) {
+        therapist_id -> BigInt,
+        version -> BigInt,
+        card_jpeg -> Binary,
+        profile_jpeg -> Binary,
+        created_at -> Timestamp,
     }
 }
 
@@ -218,6 +231,7 @@ diesel::joinable!(therapists -> users (user_id));
 diesel::joinable!(therapist_techniques -> therapists (therapist_id));
 diesel::joinable!(therapist_techniques -> techniques (technique_slug));
 diesel::joinable!(services -> therapists (therapist_id));
+diesel::joinable!(therapist_photos -> therapists (therapist_id));
 diesel::joinable!(licenses -> therapists (therapist_id));
 diesel::joinable!(training_records -> therapists (therapist_id));
 diesel::joinable!(weekly_hours -> therapists (therapist_id));
@@ -235,6 +249,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     techniques,
     therapists,
+    therapist_photos,
     therapist_techniques,
     services,
     licenses,

@@ -35,6 +35,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("license.verify", "License verified"),
     ("license.reject", "License rejected"),
     ("profile.update", "Profile updated"),
+    ("profile.photo", "Profile photo changed or removed"),
     ("schedule.", "Schedule: every action"),
     ("schedule.weekly_hours", "Weekly hours changed"),
     ("schedule.policy", "Booking policy changed"),

@@ -8,9 +8,11 @@ pub mod credential;
 pub mod gazetteer;
 pub mod license_lookup;
 pub mod paging;
+pub mod photo;
 pub mod profile;
 pub mod schedule;
 pub mod screening;
+pub mod stats;
 pub mod technique;
 
 /// Field name → what is wrong with it (forms show it next to the field, the API in `fields`).

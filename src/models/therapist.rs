@@ -28,6 +28,8 @@ pub struct Therapist {
     pub price_from_cents: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The stored photo's version (`domain::photo::url`), 0 without one.
+    pub photo_version: i64,
 }
 
 /// A stored IANA zone name as a zone (names are validated when saved; New York otherwise).

@@ -39,6 +39,7 @@ use crate::domain::credential::license_counts;
 use crate::domain::gazetteer::{
     bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, DistanceUnit, Near,
 };
+use crate::domain::photo::{self, PhotoSize};
 use crate::domain::technique;
 use crate::error::AppError;
 use crate::search::index as directory_index;
@@ -133,6 +134,11 @@ pub struct SearchHit {
     pub service_technique: Option<&'static str>,
     pub service_duration_min: Option<i32>,
     pub service_price_cents: Option<i64>,
+    /// The therapist's photo, 320 by 320 pixels (a versioned URL, cached for good); None
+    /// without one.
+    pub photo_url: Option<String>,
+    /// The same photo at 192 by 192 pixels, for a result card.
+    pub photo_card_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +166,7 @@ struct Label {
     region: Option<String>,
     license_verified_until: Option<NaiveDate>,
     techniques: Vec<String>,
+    photo_version: i64,
 }
 
 /// Whether an entry of the directory index passes every filter but the place and the words
@@ -400,6 +407,7 @@ pub fn search_synced(
                         city: e.city.clone(),
                         region: e.region.clone(),
                         license_verified_until: e.license_verified_until,
+                        photo_version: e.photo_version,
                         techniques: technique::CATALOGUE
                             .iter()
                             .enumerate()
@@ -462,6 +470,8 @@ pub fn search_synced(
                 service_technique: service.map(|s| s.technique),
                 service_duration_min: service.map(|s| s.duration_min),
                 service_price_cents: service.map(|s| s.price_cents),
+                photo_url: photo::url(c.id, l.photo_version, PhotoSize::Profile),
+                photo_card_url: photo::url(c.id, l.photo_version, PhotoSize::Card),
             }
         })
         .collect();

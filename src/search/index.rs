@@ -55,6 +55,9 @@ pub struct Entry {
     pub license_verified_until: Option<NaiveDate>,
     pub price_from_cents: Option<i64>,
     pub technique_mask: i64,
+    /// The stored photo's version (`domain::photo::url`), 0 without one: result lines carry the
+    /// photo's URL without a query.
+    pub photo_version: i64,
     /// What the free-time answers of this therapist are cached by.
     pub schedule_version: i64,
     stamp: i64,
@@ -84,6 +87,7 @@ impl Entry {
             license_verified_until,
             price_from_cents,
             technique_mask,
+            photo_version,
             schedule_version: _,
             stamp: _,
             pos: _,
@@ -104,6 +108,7 @@ impl Entry {
             && *license_verified_until == o.license_verified_until
             && *price_from_cents == o.price_from_cents
             && *technique_mask == o.technique_mask
+            && *photo_version == o.photo_version
     }
 }
 
@@ -359,6 +364,7 @@ listing! {
     license_verified_until: NaiveDate = Date, therapists.license_verified_until;
     price_from_cents: i64 = BigInt, therapists.price_from_cents;
     technique_mask: i64 = BigInt, therapists.technique_mask;
+    photo_version: i64 = BigInt, therapists.photo_version;
 }
 
 /// The rows stamped after `$1` and the deletions stamped after it, in one statement (so in one
@@ -404,6 +410,7 @@ impl Row {
             license_verified_until,
             price_from_cents,
             technique_mask,
+            photo_version,
             stamp,
             schedule_version,
             removed: _,
@@ -432,6 +439,7 @@ impl Row {
             license_verified_until,
             price_from_cents,
             technique_mask: technique_mask.unwrap_or(0),
+            photo_version: photo_version.unwrap_or(0),
             schedule_version: schedule_version.unwrap_or(0),
             stamp,
             pos: 0,
@@ -794,6 +802,7 @@ mod tests {
             license_verified_until: None,
             price_from_cents: None,
             technique_mask: Some(0),
+            photo_version: Some(0),
             stamp,
             name: Some(format!("T{id}")),
             schedule_version: Some(version),

@@ -372,6 +372,8 @@ pub struct PublicProfile {
     /// The therapist's cancellation window: a confirmed booking starting sooner than this can't
     /// be cancelled or moved online by its client (`domain::appointment::cannot_cancel_online`).
     pub cancellation_window_hours: i32,
+    /// The therapist's photo, if they have one.
+    pub photo: Option<crate::services::photos::PhotoUrls>,
 }
 
 impl PublicProfile {
@@ -434,6 +436,7 @@ pub fn public_profile(
         training_hours: therapist.verified_hours,
         hours_verified: therapist.verified_hours >= HOURS_BADGE,
         languages,
+        photo: crate::services::photos::PhotoUrls::of(therapist.id, therapist.photo_version),
         therapist,
     })
 }

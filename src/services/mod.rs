@@ -8,9 +8,11 @@ pub mod calendar;
 pub mod crypto;
 pub mod directory;
 pub mod password;
+pub mod photos;
 pub mod profile;
 pub mod rate_limit;
 pub mod schedule;
+pub mod stats;
 pub mod therapists;
 pub mod tokens;
 

@@ -177,6 +177,10 @@ fn field_message(e: AppError, field: &str, fallback: &str) -> String {
     .unwrap_or_else(|| fallback.to_string())
 }
 
+use crate::domain::stats::{AgeGroup, WeekValue};
+use crate::services::stats;
+use crate::web::chart::{self, BarChart};
+
 // ---- Dashboard -----------------------------------------------------------------------------
 
 #[derive(Template)]
@@ -184,13 +188,94 @@ fn field_message(e: AppError, field: &str, fallback: &str) -> String {
 pub struct DashboardPage {
     pub ctx: PageCtx,
     pub d: AdminDashboard,
+    /// Bookings per week, the queue's age, licenses expiring per week.
+    pub charts: Vec<BarChart>,
 }
 
 pub async fn dashboard(req: HttpRequest, user: As<access::Admin>) -> PageResult<HttpResponse> {
     let ctx = user.ctx;
+    let me = user.who;
     let state = app_state(&req);
-    let d = with_conn(&state.pool, admin::dashboard).await?;
-    render(StatusCode::OK, &DashboardPage { ctx, d })
+    let (d, bookings, queue, expiring) = with_conn(&state.pool, move |conn| {
+        let today = chrono::Utc::now().date_naive();
+        Ok::<_, AppError>((
+            admin::dashboard(conn)?,
+            stats::bookings_per_week(conn, &me, today)?,
+            stats::queue_age(conn, &me, crate::models::now())?,
+            stats::licenses_expiring_per_week(conn, &me, today)?,
+        ))
+    })
+    .await?;
+    let charts = admin_charts(&bookings, &queue, &expiring);
+    render(StatusCode::OK, &DashboardPage { ctx, d, charts })
+}
+
+/// The dashboard's charts, each with a sentence that says what it shows.
+fn admin_charts(
+    bookings: &[WeekValue],
+    queue: &[AgeGroup],
+    expiring: &[WeekValue],
+) -> Vec<BarChart> {
+    let count = |v: i64| (v as f64, v.to_string());
+    let total = |w: &[WeekValue]| w.iter().map(|w| w.value).sum::<i64>();
+    let span = |w: &[WeekValue]| match (w.first(), w.last()) {
+        (Some(a), Some(b)) => format!(
+            "from the week of {} to the week of {}",
+            chart::week_label(a.week_start),
+            chart::week_label(b.week_start)
+        ),
+        _ => String::new(),
+    };
+    let most = |w: &[WeekValue]| {
+        w.iter()
+            .max_by_key(|w| w.value)
+            .map(|w| (w.value, chart::week_label(w.week_start)))
+    };
+    let bookings_chart = BarChart::weekly(
+        "bookings",
+        "Bookings per week",
+        "Bookings",
+        bookings,
+        count,
+    )
+    .described(format!(
+        "Bookings by the week they take place (UTC), {}, not counting cancelled or declined ones: {} in all{}.",
+        span(bookings),
+        total(bookings),
+        most(bookings).map(|(n, w)| format!(", at most {n} in the week of {w}")).unwrap_or_default()
+    ));
+    let waiting: i64 = queue.iter().map(|g| g.count).sum();
+    let queue_chart = BarChart::new(
+        "queue-age",
+        "How long verifications have waited",
+        "Waiting",
+        "Licenses and training records",
+        queue
+            .iter()
+            .map(|g| (g.label.clone(), g.count as f64, g.count.to_string()))
+            .collect(),
+    )
+    .described(format!(
+        "{waiting} licenses and training records wait for verification: {}.",
+        queue
+            .iter()
+            .map(|g| format!("{} {}", g.count, g.label.to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let expiring_chart = BarChart::weekly(
+        "expiring",
+        "Licenses expiring per week",
+        "Licenses expiring",
+        expiring,
+        count,
+    )
+    .described(format!(
+        "Verified licenses that expire without a renewal, by week, {}: {} in all.",
+        span(expiring),
+        total(expiring)
+    ));
+    vec![bookings_chart, queue_chart, expiring_chart]
 }
 
 // ---- Licenses ------------------------------------------------------------------------------

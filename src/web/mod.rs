@@ -5,11 +5,13 @@ pub mod admin;
 pub mod auth;
 pub mod booking;
 pub mod calendar;
+pub mod chart;
 pub mod directory;
 pub mod errors;
 pub mod filters;
 pub mod format;
 pub mod home;
+pub mod photos;
 pub mod schedule;
 pub mod therapist;
 
@@ -253,21 +255,115 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             }
             let fields: HashMap<String, String> = serde_urlencoded::from_bytes(&body)
                 .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-            let sent = fields.get(CSRF_FIELD).map(String::as_str).unwrap_or("");
-            let expected = match viewer(&req).await? {
-                Some(s) => Some(s.csrf_token),
-                None => req
-                    .cookie(CSRF_COOKIE)
-                    .map(|c| c.value().to_string())
-                    .filter(|v| v.len() >= 32),
-            };
-            match expected {
-                Some(expected) if tokens::same_secret(sent, &expected) => {}
-                _ => return Err(AppError::Csrf.into()),
-            }
+            check_csrf(&req, fields.get(CSRF_FIELD).map(String::as_str)).await?;
             let value: T = serde_html_form::from_bytes(&body)
                 .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
             Ok(CsrfForm(value))
+        })
+    }
+}
+
+/// Refuses (403) a form whose CSRF token is not the session's (logged in) or the visitor's
+/// CSRF cookie's (anonymous).
+async fn check_csrf(req: &HttpRequest, sent: Option<&str>) -> Result<(), PageError> {
+    let sent = sent.unwrap_or("");
+    let expected = match viewer(req).await? {
+        Some(s) => Some(s.csrf_token),
+        None => req
+            .cookie(CSRF_COOKIE)
+            .map(|c| c.value().to_string())
+            .filter(|v| v.len() >= 32),
+    };
+    match expected {
+        Some(expected) if tokens::same_secret(sent, &expected) => Ok(()),
+        _ => Err(AppError::Csrf.into()),
+    }
+}
+
+/// The most text a field of a [`CsrfUpload`] may hold, and how many fields it may have.
+const UPLOAD_TEXT_FIELD_BYTES: usize = 4096;
+const UPLOAD_MAX_FIELDS: usize = 16;
+/// An upload this many times over its file limit is refused outright (413) instead of being
+/// read to the end to answer next to the field.
+const UPLOAD_HARD_FACTOR: usize = 4;
+
+/// A `multipart/form-data` form with one file (the photo upload), its CSRF token checked like
+/// [`CsrfForm`]'s. Text fields hold up to 4 KB each (16 fields at most); the file up to
+/// `domain::photo::MAX_UPLOAD_BYTES`: a larger one is read to the end and dropped
+/// (`too_large`), so that the page answers next to the field, unless it is four times over the
+/// limit (413).
+pub struct CsrfUpload {
+    pub fields: HashMap<String, String>,
+    /// The bytes of the file field (empty when none was chosen).
+    pub file: Vec<u8>,
+    /// The file was larger than the limit (and `file` is empty).
+    pub too_large: bool,
+}
+
+impl FromRequest for CsrfUpload {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<CsrfUpload, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let limit = crate::domain::photo::MAX_UPLOAD_BYTES;
+            let hard = limit * UPLOAD_HARD_FACTOR;
+            let declared = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > hard) {
+                return Err(AppError::PayloadTooLarge.into());
+            }
+            let unreadable = || AppError::BadRequest("The form could not be read.".into());
+            let mut form = actix_multipart::Multipart::new(req.headers(), payload);
+            let mut upload = CsrfUpload {
+                fields: HashMap::new(),
+                file: Vec::new(),
+                too_large: false,
+            };
+            let (mut read, mut count) = (0usize, 0usize);
+            while let Some(field) = form.next().await {
+                let mut field = field.map_err(|_| unreadable())?;
+                count += 1;
+                if count > UPLOAD_MAX_FIELDS {
+                    return Err(unreadable().into());
+                }
+                let name = field.name().unwrap_or_default().to_string();
+                let is_file = field
+                    .content_disposition()
+                    .is_some_and(|d| d.get_filename().is_some());
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(|_| unreadable())?;
+                    read += chunk.len();
+                    if read > hard {
+                        return Err(AppError::PayloadTooLarge.into());
+                    }
+                    if !is_file {
+                        if bytes.len() + chunk.len() > UPLOAD_TEXT_FIELD_BYTES {
+                            return Err(unreadable().into());
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    } else if !upload.too_large {
+                        if upload.file.len() + chunk.len() > limit {
+                            upload.too_large = true;
+                            upload.file = Vec::new();
+                        } else {
+                            upload.file.extend_from_slice(&chunk);
+                        }
+                    }
+                }
+                if !is_file {
+                    let text = String::from_utf8(bytes).map_err(|_| unreadable())?;
+                    upload.fields.insert(name, text);
+                }
+            }
+            check_csrf(&req, upload.fields.get(CSRF_FIELD).map(String::as_str)).await?;
+            Ok(upload)
         })
     }
 }
@@ -341,13 +437,16 @@ pub async fn page_middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let is_api = req.path().starts_with("/api/");
-    let needs_csrf_cookie = !is_api && anon_csrf(req.request()).is_none();
+    // Photos are cached publicly: their responses set no cookie (no CSRF cookie, and a flash
+    // message waits for the next page).
+    let is_asset = req.path().starts_with("/photos/");
+    let needs_csrf_cookie = !is_api && !is_asset && anon_csrf(req.request()).is_none();
     if needs_csrf_cookie {
         req.extensions_mut()
             .insert(AnonCsrf(tokens::random_token()));
     }
-    let had_flash = req.cookie(FLASH_COOKIE).is_some();
-    if let Some(c) = req.cookie(FLASH_COOKIE) {
+    let had_flash = !is_asset && req.cookie(FLASH_COOKIE).is_some();
+    if let Some(c) = req.cookie(FLASH_COOKIE).filter(|_| !is_asset) {
         if let Some(msg) = decode_flash(c.value()) {
             req.extensions_mut().insert(FlashIn(msg));
         }

@@ -103,14 +103,16 @@ pub async fn dashboard(req: HttpRequest, user: As<access::Therapist>) -> PageRes
 use actix_web::web;
 use serde::Deserialize;
 
+use crate::domain::photo::PhotoError;
 use crate::domain::profile::{LicenseInput, ProfileInput, ServiceInput, TrainingInput, LANGUAGES};
 use crate::domain::technique::{Technique, CATALOGUE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::credential::{License, TrainingRecord};
 use crate::models::service::Service;
 use crate::services::access;
+use crate::services::photos::{self, PhotoUrls};
 use crate::services::profile;
-use crate::web::{redirect_with_flash, CsrfForm};
+use crate::web::{redirect_with_flash, CsrfForm, CsrfUpload};
 
 /// US zones offered in the form (any IANA name is accepted through the API).
 pub const ZONES: &[&str] = &[
@@ -136,6 +138,10 @@ pub struct ProfilePage {
     pub all_techniques: &'static [Technique],
     pub languages: &'static [(&'static str, &'static str)],
     pub zones: &'static [&'static str],
+    /// The stored photo, if any.
+    pub photo: Option<PhotoUrls>,
+    /// Why the last upload was refused.
+    pub photo_error: Option<String>,
 }
 
 impl ProfilePage {
@@ -158,7 +164,17 @@ pub async fn profile_form(
     let state = app_state(&req);
     let _user_id = user.session.user.id;
     let own = with_conn(&state.pool, move |conn| profile::own(conn, &me)).await?;
+    render(StatusCode::OK, &profile_page(user.ctx, own, None))
+}
+
+/// The profile page as stored, with the photo's refusal when there is one.
+fn profile_page(
+    ctx: PageCtx,
+    own: profile::OwnProfile,
+    photo_error: Option<String>,
+) -> ProfilePage {
     let t = own.therapist;
+    let photo = PhotoUrls::of(t.id, t.photo_version);
     let form = ProfileInput {
         name: own.name,
         bio: t.bio,
@@ -179,17 +195,16 @@ pub async fn profile_form(
         in_studio: Some(t.in_studio),
         mobile: Some(t.mobile),
     };
-    render(
-        StatusCode::OK,
-        &ProfilePage {
-            ctx: user.ctx,
-            form,
-            errors: FieldErrors::new(),
-            all_techniques: CATALOGUE,
-            languages: LANGUAGES,
-            zones: ZONES,
-        },
-    )
+    ProfilePage {
+        ctx,
+        form,
+        errors: FieldErrors::new(),
+        all_techniques: CATALOGUE,
+        languages: LANGUAGES,
+        zones: ZONES,
+        photo,
+        photo_error,
+    }
 }
 
 pub async fn profile_save(
@@ -208,19 +223,82 @@ pub async fn profile_save(
     .await
     {
         Ok(()) => Ok(redirect_with_flash("/therapist", "Your profile is saved.")),
-        Err(AppError::Validation { fields, .. }) => render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ProfilePage {
-                ctx: user.ctx,
-                form,
-                errors: fields,
-                all_techniques: CATALOGUE,
-                languages: LANGUAGES,
-                zones: ZONES,
-            },
-        ),
+        Err(AppError::Validation { fields, .. }) => {
+            let me = user.who.clone();
+            let own = with_conn(&state.pool, move |conn| profile::own(conn, &me)).await?;
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ProfilePage {
+                    form,
+                    errors: fields,
+                    ..profile_page(user.ctx, own, None)
+                },
+            )
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- Photo ---------------------------------------------------------------------------------
+
+/// Takes a new profile photo (multipart, CSRF checked): stored re-encoded, or the profile page
+/// again with the reason next to the photo field.
+pub async fn photo_upload(
+    req: HttpRequest,
+    user: As<access::Therapist>,
+    upload: CsrfUpload,
+) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let processed = if upload.too_large {
+        Err(photos::refused(PhotoError::TooLarge))
+    } else {
+        let file = upload.file;
+        web::block(move || photos::process(&file))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("photo worker: {e}")))?
+    };
+    let me = user.who.clone();
+    let stored = match processed {
+        Ok(photo) => with_conn(&state.pool, move |conn| photos::store(conn, &me, &photo)).await,
+        Err(e) => Err(e),
+    };
+    match stored {
+        Ok(_) => Ok(redirect_with_flash(
+            "/therapist/profile",
+            "Your photo is saved. Clients see it on your profile and in search results.",
+        )),
+        Err(AppError::Validation { fields, .. }) => {
+            let me = user.who.clone();
+            let own = with_conn(&state.pool, move |conn| profile::own(conn, &me)).await?;
+            let why = fields.get(photos::FIELD).cloned();
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &profile_page(user.ctx, own, why),
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+pub async fn photo_remove(
+    req: HttpRequest,
+    user: As<access::Therapist>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let me = user.who.clone();
+    let removed = with_conn(&state.pool, move |conn| photos::remove(conn, &me)).await?;
+    Ok(redirect_with_flash(
+        "/therapist/profile",
+        if removed {
+            "Your photo is removed."
+        } else {
+            "There was no photo to remove."
+        },
+    ))
 }
 
 // ---- Services ------------------------------------------------------------------------------
@@ -628,4 +706,71 @@ pub async fn training_submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- Booked hours --------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "therapist/hours.html")]
+pub struct HoursPage {
+    pub ctx: PageCtx,
+    pub chart: crate::web::chart::BarChart,
+    /// "New York": the clock the weeks follow.
+    pub zone: String,
+    /// The hours of the whole period, in words.
+    pub total: String,
+}
+
+/// The therapist's booked hours per week over the last 12 weeks, as a chart and a table.
+pub async fn hours(req: HttpRequest, user: As<access::Therapist>) -> PageResult<HttpResponse> {
+    use crate::web::chart::{hours_text, week_label, BarChart};
+    let me = user.who.clone();
+    let state = app_state(&req);
+    let h = with_conn(&state.pool, move |conn| {
+        crate::services::stats::hours_per_week(conn, &me, chrono::Utc::now())
+    })
+    .await?;
+    let zone = crate::web::format::zone_city(crate::models::therapist::zone(&h.timezone));
+    let minutes: i64 = h.weeks.iter().map(|w| w.value).sum();
+    let total = hours_text(minutes);
+    let busiest = h
+        .weeks
+        .iter()
+        .filter(|w| w.value > 0)
+        .max_by_key(|w| w.value)
+        .map(|w| {
+            format!(
+                ", most in the week of {} ({} hours)",
+                week_label(w.week_start),
+                hours_text(w.value)
+            )
+        })
+        .unwrap_or_default();
+    let span = match (h.weeks.first(), h.weeks.last()) {
+        (Some(a), Some(b)) => format!(
+            "from the week of {} to this week (of {})",
+            week_label(a.week_start),
+            week_label(b.week_start)
+        ),
+        _ => String::new(),
+    };
+    let chart = BarChart::weekly(
+        "hours",
+        "Booked hours per week",
+        "Hours booked",
+        &h.weeks,
+        |m| (m as f64, hours_text(m)),
+    )
+    .described(format!(
+        "Hours of confirmed and completed sessions per week, {span}: {total} hours in all{busiest}."
+    ));
+    render(
+        StatusCode::OK,
+        &HoursPage {
+            ctx: user.ctx,
+            chart,
+            zone,
+            total,
+        },
+    )
 }

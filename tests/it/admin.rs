@@ -905,6 +905,9 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
         ("GET", "/api/v1/admin/dashboard".into(), Value::Null),
         ("GET", "/api/v1/admin/licenses".into(), Value::Null),
         ("GET", "/api/v1/admin/licenses/expiring".into(), Value::Null),
+        ("GET", "/api/v1/admin/stats/bookings".into(), Value::Null),
+        ("GET", "/api/v1/admin/stats/queue-age".into(), Value::Null),
+        ("GET", "/api/v1/admin/stats/expiring".into(), Value::Null),
         (
             "POST",
             format!("/api/v1/admin/licenses/{lic}/verify"),

@@ -101,6 +101,7 @@ fn change_of(table: &str, column: &str, id: i64) -> String {
         }
         ("therapists", "price_from_cents") => "price_from_cents = 12345".to_string(),
         ("therapists", "technique_mask") => "technique_mask = technique_mask + 1024".to_string(),
+        ("therapists", "photo_version") => "photo_version = photo_version + 1".to_string(),
         _ => panic!("add a change of the listing column {table}.{column} to this test"),
     };
     format!("UPDATE {table} SET {set} WHERE id = {id}")

@@ -15,6 +15,8 @@ fn concrete(path: &str) -> String {
     path.replace("{queue:licenses|training}", "licenses")
         .replace("{token}", "aVeryUnlikelyFeedTokenThatNobodyHasAtAll00")
         .replace("{id}", "987654")
+        .replace("{version}", "1")
+        .replace("{size}", "card")
 }
 
 fn is_api(path: &str) -> bool {

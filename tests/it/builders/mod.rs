@@ -5,6 +5,8 @@
 //!   direct data-layer access.
 //! - `therapist`: a therapist made through the API with verified credentials (`make_therapist`).
 //! - `browser`: Chromium through WebDriver and the steps journeys share (log in, answer, press).
+//! - `photo`: files to upload as photos (real, with EXIF, a bomb's header) and the multipart
+//!   body a browser sends.
 //! - `booking`: an open therapist with weekly hours, the usual booking scene, free slots, a
 //!   booking through the API, an appointment at any time written directly, the cancellation
 //!   window, another service for a therapist (`with_service`).
@@ -12,6 +14,7 @@
 mod app;
 mod booking;
 pub mod browser;
+pub mod photo;
 mod therapist;
 
 pub use app::{
