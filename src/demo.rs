@@ -835,6 +835,7 @@ fn add_therapist_day(
             starts_at: slot.start,
             answers: answers(if k == 1 { &["herniated_disc"] } else { &[] }),
             clearance_confirmed: false,
+            window_acknowledged: true,
         };
         booking::book(conn, cipher, client, &req)?;
     }

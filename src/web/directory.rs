@@ -76,7 +76,6 @@ impl SearchPage {
         let t = DateTime::parse_from_rfc3339(hit.next_free_at.as_deref()?).ok()?;
         let tz: Tz = hit
             .timezone
-            .as_deref()
             .and_then(|z| z.parse().ok())
             .unwrap_or(chrono_tz::UTC);
         Some(format::local_time(t.with_timezone(&Utc), tz, self.now))
@@ -92,7 +91,7 @@ impl SearchPage {
     /// "Deep tissue, 60 min, $110" (the searched technique's service), else "from $90".
     pub fn price_line(&self, hit: &SearchHit) -> Option<String> {
         match (
-            hit.service_technique.as_deref(),
+            hit.service_technique,
             hit.service_duration_min,
             hit.service_price_cents,
         ) {
