@@ -144,7 +144,7 @@ pub fn fill(
     add_bookings(conn, cipher, &client)?;
     add_admin_cases(conn, &access::Admin::prove(admin.clone())?)?;
     add_photos(conn)?;
-    add_chart_history(conn, &client)?;
+    add_chart_history(conn)?;
     Ok(logins)
 }
 
@@ -227,18 +227,33 @@ fn demo_picture(seed: u32) -> image::DynamicImage {
 /// hours), sessions of a dozen other therapists from eight weeks back to three ahead (the
 /// admin's bookings per week), licenses expiring over the coming weeks and a verification queue
 /// of different ages.
-fn add_chart_history(conn: &mut DbConnection, client: &User) -> Result<(), AppError> {
+fn add_chart_history(conn: &mut DbConnection) -> Result<(), AppError> {
     use crate::domain::appointment::AppointmentStatus;
     use crate::models::appointment::NewAppointment;
+    // The therapist's regular clients (made with her day), not the demo client, whose bookings
+    // list shows the journeys of one person.
+    let mut regulars = Vec::new();
+    for email in [
+        "rosa@demo.bodywork.test",
+        "lee@demo.bodywork.test",
+        "ana@demo.bodywork.test",
+    ] {
+        regulars.push(
+            User::find_by_email(conn, email)?
+                .ok_or(AppError::NotFound)?
+                .id,
+        );
+    }
+    let mut turn = 0usize;
     let now_utc = Utc::now().naive_utc();
     let today = now_utc.date();
     let monday = crate::domain::stats::week_start(today);
     // 19:00 UTC: afternoon in the US zones, clear of the other demo bookings (15:00 UTC and
     // the demo client's bookings, made from free slots before this runs).
-    let add = |conn: &mut DbConnection,
-               therapist_id: i64,
-               service: &crate::models::service::Service,
-               day: NaiveDate|
+    let mut add = |conn: &mut DbConnection,
+                   therapist_id: i64,
+                   service: &crate::models::service::Service,
+                   day: NaiveDate|
      -> Result<(), AppError> {
         let starts = day
             .and_hms_opt(19, 0, 0)
@@ -248,9 +263,10 @@ fn add_chart_history(conn: &mut DbConnection, client: &User) -> Result<(), AppEr
         if !past && starts < now_utc + Duration::days(2) {
             return Ok(());
         }
+        turn += 1;
         NewAppointment {
             therapist_id,
-            client_id: client.id,
+            client_id: regulars[turn % regulars.len()],
             service_id: service.id,
             starts_at: starts,
             ends_at: ends,
@@ -678,8 +694,9 @@ fn add_bookings(
         conn,
         therapist.id,
         swedish.id,
-        today + Duration::days(2),
-        today + Duration::days(9),
+        // Past Maya's 48-hour cancellation window, so the bookings can still be moved online.
+        today + Duration::days(3),
+        today + Duration::days(10),
         Utc::now(),
     )?;
     let questions = &crate::domain::screening::questionnaire().questions;

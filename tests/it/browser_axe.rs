@@ -32,10 +32,12 @@ const PER_ROUTE: usize = 2;
 /// The most pages one role visits (a bound, should the links ever loop through queries).
 const MAX_PAGES: usize = 80;
 
-/// GET routes that are not pages a person reads: files, feeds, the health check.
-const NOT_PAGES: [&str; 4] = [
+/// GET routes that are not pages a person reads: files, images, feeds, the health check.
+const NOT_PAGES: [&str; 6] = [
     "/healthz",
     "/static/style.css",
+    "/static/health-form.js",
+    "/photos/{id}/{version}/{size}.jpg",
     "/calendar/{token}.ics",
     "/bookings/{id}/calendar.ics",
 ];

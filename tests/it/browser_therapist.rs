@@ -52,6 +52,8 @@ async fn browser_therapist_confirms_and_declines_from_the_dashboard_and_sees_the
             .await?;
         assert!(card.text().await?.contains("Dana Client"));
         card.find(By::Css("button.primary")).await?.click().await?;
+        // The dashboard comes back as a new page: wait for the old card to go.
+        card.wait_until().stale().await?;
         let flash = b.query(By::Css(".flash")).first().await?.text().await?;
         assert_eq!(flash, "Confirmed.");
         assert_eq!(count(&b).await?, "1 request waits for you to confirm");
@@ -70,6 +72,7 @@ async fn browser_therapist_confirms_and_declines_from_the_dashboard_and_sees_the
             .send_keys("Away at a course that day.")
             .await?;
         card.find(By::Css("button.danger")).await?.click().await?;
+        card.wait_until().stale().await?;
         let flash = b.query(By::Css(".flash")).first().await?.text().await?;
         assert_eq!(flash, "Declined. The client sees your reason.");
         assert_eq!(count(&b).await?, "No requests wait for you");
