@@ -100,7 +100,8 @@ impl SearchParams {
     }
 }
 
-/// One therapist in the results.
+/// One therapist in the results. The fields added with local times, the searched service and
+/// photos are left out when they have no value (a result line's JSON stays small).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
     pub id: i64,
@@ -121,23 +122,32 @@ pub struct SearchHit {
     pub next_free_at: Option<String>,
     /// The next free time in the therapist's time zone (RFC 3339 with its offset,
     /// "2026-11-30T09:00:00-05:00"), with `next_free_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_free_local: Option<String>,
     /// The therapist's IANA time zone ("America/New_York"), with `next_free_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<&'static str>,
     /// Great-circle miles from `near`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_mi: Option<f64>,
     /// With `technique`: the service of that technique this line shows (the therapist's
     /// cheapest active one; `price_from_cents` stays the cheapest service of any technique).
     /// None without `technique` or when the therapist lists no service of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_id: Option<i64>,
     /// The technique slug of `service_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_technique: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_duration_min: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_price_cents: Option<i64>,
     /// The therapist's photo, 320 by 320 pixels (a versioned URL, cached for good); None
     /// without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_url: Option<String>,
     /// The same photo at 192 by 192 pixels, for a result card.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_card_url: Option<String>,
 }
 

@@ -76,6 +76,8 @@ async fn readme_screenshots() {
             .click()
             .await?;
         let profile_url = b.current_url().await?;
+        // The link lands on the times; the picture starts at the top of the profile.
+        b.execute("window.scrollTo(0, 0);", Vec::new()).await?;
         shot(&b, &dir, "profile", 1200, 1100).await?;
         shot(&b, &dir, "profile-phone", 390, 844).await?;
         b.set_window_rect(0, 0, 1200, 1000).await?;
