@@ -6,7 +6,7 @@ use thirtyfour::prelude::*;
 use serde_json::json;
 
 use crate::builders::browser::{
-    answer, browser, finish, log_in_as, pick_first_slot, press, register, Driver,
+    answer, browser, finish, log_in_as, pick_first_slot, press, register, submit, type_into, Driver,
 };
 use crate::builders::{make_therapist, open_therapist, spawn_app, Spec, TestApp, PASSWORD};
 
@@ -33,26 +33,10 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
     let b = driver.browser(profile.path()).await;
     let result = async {
         b.goto(app.url("/register")).await?;
-        b.query(By::Id("name"))
-            .first()
-            .await?
-            .send_keys("Rosa Parks-Lee")
-            .await?;
-        b.query(By::Id("email"))
-            .first()
-            .await?
-            .send_keys("rosa@example.com")
-            .await?;
-        b.query(By::Id("password"))
-            .first()
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        b.query(By::Css("main button[type=submit]"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        type_into(&b, "name", "Rosa Parks-Lee").await?;
+        type_into(&b, "email", "rosa@example.com").await?;
+        type_into(&b, "password", PASSWORD).await?;
+        submit(&b).await?;
         let nav = b.query(By::Css("[data-testid=nav-user]")).first().await?;
         assert_eq!(nav.text().await?, "Rosa Parks-Lee");
 
@@ -62,21 +46,9 @@ async fn browser_register_logout_login_shows_the_name_in_the_navigation() {
             .await?
             .click()
             .await?;
-        b.query(By::Id("email"))
-            .first()
-            .await?
-            .send_keys("rosa@example.com")
-            .await?;
-        b.query(By::Id("password"))
-            .first()
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        b.query(By::Css("main button[type=submit]"))
-            .first()
-            .await?
-            .click()
-            .await?;
+        type_into(&b, "email", "rosa@example.com").await?;
+        type_into(&b, "password", PASSWORD).await?;
+        submit(&b).await?;
         let nav = b.query(By::Css("[data-testid=nav-user]")).first().await?;
         assert_eq!(nav.text().await?, "Rosa Parks-Lee");
         let flash = b.query(By::Css(".flash")).first().await?.text().await?;

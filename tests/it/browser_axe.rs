@@ -20,7 +20,7 @@ use bodywork::demo::{fill, DEMO_PASSWORD};
 use bodywork::services::crypto::AnswerCipher;
 use bodywork::startup::route_table;
 
-use crate::builders::browser::Driver;
+use crate::builders::browser::{log_in_with, log_out, submit, type_into, Driver};
 use crate::builders::{spawn_app, with_conn, TestApp};
 
 /// The widths every page is checked at (CSS pixels): a desktop and a phone.
@@ -204,65 +204,18 @@ impl Checker {
     }
 }
 
-async fn log_in(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
-    b.goto(app.url("/login")).await?;
-    b.query(By::Id("email"))
-        .first()
-        .await?
-        .send_keys(email)
-        .await?;
-    b.query(By::Id("password"))
-        .first()
-        .await?
-        .send_keys(DEMO_PASSWORD)
-        .await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
-    b.query(By::Css("[data-testid=nav-user]")).first().await?;
-    Ok(())
-}
-
-async fn log_out(b: &WebDriver) -> WebDriverResult<()> {
-    b.query(By::XPath("//button[normalize-space()='Log out']"))
-        .first()
-        .await?
-        .click()
-        .await?;
-    b.query(By::LinkText("Log in")).first().await?;
-    Ok(())
-}
-
 /// Pages that answer a form: the forms with their errors shown.
 async fn form_pages(b: &WebDriver, app: &TestApp, c: &mut Checker) -> WebDriverResult<()> {
     // Log in with a wrong password: the form with its error.
     b.goto(app.url("/login")).await?;
-    b.query(By::Id("email"))
-        .first()
-        .await?
-        .send_keys("nobody@demo.bodywork.test")
-        .await?;
-    b.query(By::Id("password"))
-        .first()
-        .await?
-        .send_keys("not the password")
-        .await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
+    type_into(b, "email", "nobody@demo.bodywork.test").await?;
+    type_into(b, "password", "not the password").await?;
+    submit(b).await?;
     c.check_open_page(b, "anonymous login with an error")
         .await?;
     // Register with nothing filled in.
     b.goto(app.url("/register")).await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
+    submit(b).await?;
     c.check_open_page(b, "anonymous register with errors")
         .await?;
     Ok(())
@@ -303,7 +256,7 @@ async fn browser_axe_finds_no_violation_on_any_page_of_any_role_at_desktop_and_p
             ("therapist", "therapist@demo.bodywork.test", "/therapist"),
             ("admin", "admin@demo.bodywork.test", "/admin"),
         ] {
-            log_in(&b, &app, email).await?;
+            log_in_with(&b, &app, email, DEMO_PASSWORD).await?;
             c.crawl(&b, &app, role, &[start, "/"]).await?;
             log_out(&b).await?;
         }

@@ -10,8 +10,8 @@ use thirtyfour::prelude::*;
 use bodywork::demo::{fill, DEMO_PASSWORD};
 use bodywork::services::crypto::AnswerCipher;
 
-use crate::builders::browser::Driver;
-use crate::builders::{spawn_app, with_conn, TestApp};
+use crate::builders::browser::{log_in_with, Driver};
+use crate::builders::{spawn_app, with_conn};
 
 /// The page of the therapist's week.
 const WEEK: &str = "/therapist/appointments";
@@ -27,27 +27,6 @@ async fn shot(
     let png = b.screenshot_as_png().await?;
     std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
     eprintln!("wrote {name}.png");
-    Ok(())
-}
-
-async fn log_in(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
-    b.goto(app.url("/login")).await?;
-    b.query(By::Id("email"))
-        .first()
-        .await?
-        .send_keys(email)
-        .await?;
-    b.query(By::Id("password"))
-        .first()
-        .await?
-        .send_keys(DEMO_PASSWORD)
-        .await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
-    b.query(By::Css("[data-testid=nav-user]")).first().await?;
     Ok(())
 }
 
@@ -81,16 +60,11 @@ async fn readme_screenshots() {
         shot(&b, &dir, "profile", 1200, 1100).await?;
         shot(&b, &dir, "profile-phone", 390, 844).await?;
         b.set_window_rect(0, 0, 1200, 1000).await?;
-        log_in(&b, &app, "client@demo.bodywork.test").await?;
+        log_in_with(&b, &app, "client@demo.bodywork.test", DEMO_PASSWORD).await?;
         b.goto(profile_url.as_str()).await?;
         b.query(By::Css("a.slot")).first().await?.click().await?;
         shot(&b, &dir, "booking-form", 1200, 1300).await?;
-        b.query(By::XPath("//button[normalize-space()='Log out']"))
-            .first()
-            .await?
-            .click()
-            .await?;
-        log_in(&b, &app, "therapist@demo.bodywork.test").await?;
+        log_in_with(&b, &app, "therapist@demo.bodywork.test", DEMO_PASSWORD).await?;
         b.goto(app.url(WEEK)).await?;
         shot(&b, &dir, "therapist-week", 1200, 1000).await?;
         Ok::<_, WebDriverError>(())

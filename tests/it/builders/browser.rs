@@ -113,6 +113,21 @@ pub async fn finish(b: WebDriver, result: WebDriverResult<()>) {
     result.expect("browser journey");
 }
 
+/// Types `text` into the field with id `id`.
+pub async fn type_into(b: &WebDriver, id: &str, text: &str) -> WebDriverResult<()> {
+    b.query(By::Id(id)).first().await?.send_keys(text).await
+}
+
+/// Presses the main form's submit button.
+pub async fn submit(b: &WebDriver) -> WebDriverResult<()> {
+    b.query(By::Css("main button[type=submit]"))
+        .first()
+        .await?
+        .click()
+        .await
+}
+
+/// Registers a client with [`PASSWORD`] and waits for the navigation to name them.
 pub async fn register(
     b: &WebDriver,
     app: &TestApp,
@@ -120,31 +135,16 @@ pub async fn register(
     email: &str,
 ) -> WebDriverResult<()> {
     b.goto(app.url("/register")).await?;
-    b.query(By::Id("name"))
-        .first()
-        .await?
-        .send_keys(name)
-        .await?;
-    b.query(By::Id("email"))
-        .first()
-        .await?
-        .send_keys(email)
-        .await?;
-    b.query(By::Id("password"))
-        .first()
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
+    type_into(b, "name", name).await?;
+    type_into(b, "email", email).await?;
+    type_into(b, "password", PASSWORD).await?;
+    submit(b).await?;
     b.query(By::Css("[data-testid=nav-user]")).first().await?;
     Ok(())
 }
 
-pub async fn log_in_as(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
+/// Logs out when logged in (and waits for the "Log in" link).
+pub async fn log_out(b: &WebDriver) -> WebDriverResult<()> {
     if let Ok(out) = b
         .find(By::XPath("//button[normalize-space()='Log out']"))
         .await
@@ -152,24 +152,28 @@ pub async fn log_in_as(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverRe
         out.click().await?;
         b.query(By::LinkText("Log in")).first().await?;
     }
+    Ok(())
+}
+
+/// Logs in as `email` with `password` (logging out first), and waits for the navigation.
+pub async fn log_in_with(
+    b: &WebDriver,
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> WebDriverResult<()> {
+    log_out(b).await?;
     b.goto(app.url("/login")).await?;
-    b.query(By::Id("email"))
-        .first()
-        .await?
-        .send_keys(email)
-        .await?;
-    b.query(By::Id("password"))
-        .first()
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
-    b.query(By::Css("main button[type=submit]"))
-        .first()
-        .await?
-        .click()
-        .await?;
+    type_into(b, "email", email).await?;
+    type_into(b, "password", password).await?;
+    submit(b).await?;
     b.query(By::Css("[data-testid=nav-user]")).first().await?;
     Ok(())
+}
+
+/// Logs in as `email` with the tests' [`PASSWORD`].
+pub async fn log_in_as(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
+    log_in_with(b, app, email, PASSWORD).await
 }
 
 /// Fills in the short health form: "None of these apply to me" when `yes` is empty, else
