@@ -1,7 +1,7 @@
 //! The numbers behind the charts, as pure rules: weeks (Monday to Sunday), counts and minutes
 //! summed per week, and the age groups of the verification queue.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 /// How many weeks a weekly chart shows.
 pub const WEEKS: usize = 12;
@@ -9,10 +9,8 @@ pub const WEEKS: usize = 12;
 /// rest are the current week and the ones after it, which hold bookings already made).
 pub const BOOKING_WEEKS_BEFORE: usize = 8;
 
-/// The Monday of the week of `day`.
-pub fn week_start(day: NaiveDate) -> NaiveDate {
-    day - Duration::days(day.weekday().num_days_from_monday() as i64)
-}
+/// The first day (Monday) of the week of `day`: the week of the therapist's calendar.
+pub use crate::domain::schedule::week_start;
 
 /// One week of a weekly series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

@@ -11,6 +11,7 @@ use crate::db::schema::appointments;
 use crate::db::DbConnection;
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::credential::CredentialStatus;
+use crate::domain::schedule::{day_begins, local_today};
 use crate::domain::stats::{self, AgeGroup, WeekValue, BOOKING_WEEKS_BEFORE, WEEKS};
 use crate::error::AppError;
 use crate::models::therapist::zone;
@@ -115,15 +116,11 @@ pub fn hours_per_week(
 ) -> Result<HoursPerWeek, AppError> {
     let therapist = own_profile(conn, who)?;
     let tz = zone(&therapist.timezone);
-    let today = now.with_timezone(&tz).date_naive();
+    let today = local_today(now, tz);
     let first = stats::week_start(today) - Duration::weeks(WEEKS as i64 - 1);
     let end = stats::week_start(today) + Duration::weeks(1);
-    let utc_of = |d: NaiveDate| {
-        tz.from_local_datetime(&midnight(d))
-            .earliest()
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(|| midnight(d))
-    };
+    // A local day begins at its first instant, also where midnight falls in a DST gap.
+    let utc_of = |d: NaiveDate| day_begins(d, tz).naive_utc();
     let rows: Vec<(NaiveDateTime, NaiveDateTime)> = appointments::table
         .filter(appointments::therapist_id.eq(therapist.id))
         .filter(appointments::starts_at.ge(utc_of(first)))
