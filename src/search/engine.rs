@@ -43,7 +43,7 @@ use crate::domain::photo::{self, PhotoSize};
 use crate::domain::technique;
 use crate::error::AppError;
 use crate::search::index as directory_index;
-use crate::search::schedules::{local_rfc3339, FreeTimeOracle};
+use crate::search::schedules::FreeTimeOracle;
 
 /// The most candidates one search checks for free time (`available_on`, the soonest sort); a
 /// broader search is asked to add a place or a technique.
@@ -108,7 +108,8 @@ pub struct SearchHit {
     pub name: String,
     /// "Boston, MA".
     pub city: Option<String>,
-    pub techniques: Vec<String>,
+    /// Technique slugs, in the catalogue's order.
+    pub techniques: Vec<&'static str>,
     /// The sum of verified training records.
     pub training_hours: i32,
     /// True when `training_hours` is at least 500.
@@ -175,7 +176,7 @@ struct Label {
     city: Option<String>,
     region: Option<String>,
     license_verified_until: Option<NaiveDate>,
-    techniques: Vec<String>,
+    techniques: Vec<&'static str>,
     photo_version: i64,
 }
 
@@ -285,8 +286,12 @@ pub fn search_synced(
     index: &directory_index::DirectoryIndex,
 ) -> Result<Option<SearchResult>, AppError> {
     let offset = (p.page - 1) * p.per_page;
-    let mut labels: HashMap<i64, Label> = HashMap::new();
-    let (total, page_rows, distances): (i64, Vec<Candidate>, HashMap<i64, f64>) = {
+    let (total, page_rows, distances, labels): (
+        i64,
+        Vec<Candidate>,
+        HashMap<i64, f64>,
+        Vec<Label>,
+    ) = {
         // The candidates come from the directory index (synced by the caller).
         let masks = (
             technique::mask_of(p.technique),
@@ -320,7 +325,14 @@ pub fn search_synced(
             .near
             .as_ref()
             .map(|near| (unit_vector(near.point), chord2_of_km(p.radius_km)));
-        let mut rows: Vec<(Candidate, Option<f64>)> = Vec::new();
+        // Room for every key of the cells read (at most the candidates weighed, and one more
+        // for the refusal), so the list never grows by copying.
+        let room: usize = idx
+            .cell_keys(cells.as_deref())
+            .map(|(_, _, keys)| keys.len())
+            .sum();
+        let mut rows: Vec<(Candidate, Option<f64>)> =
+            Vec::with_capacity(room.min(MAX_CANDIDATES + 1));
         // Without a place, every cell, and therapists without a place count too.
         for (cell, generation, keys) in idx.cell_keys(cells.as_deref()) {
             let holding: Vec<_> = p
@@ -406,13 +418,13 @@ pub fn search_synced(
                 c
             })
             .collect();
-        // The result lines from the index (as synced above, or newer).
+        // The result lines from the index (as synced above, or newer), in the page's order.
         let idx = index.read();
-        for c in &page_rows {
-            if let Some(e) = idx.get(c.id) {
-                labels.insert(
-                    c.id,
-                    Label {
+        let labels: Vec<Label> = page_rows
+            .iter()
+            .map(|c| {
+                idx.get(c.id)
+                    .map(|e| Label {
                         name: e.name.clone(),
                         city: e.city.clone(),
                         region: e.region.clone(),
@@ -422,13 +434,13 @@ pub fn search_synced(
                             .iter()
                             .enumerate()
                             .filter(|(i, _)| e.technique_mask & (1i64 << i) != 0)
-                            .map(|(_, t)| t.slug.to_string())
+                            .map(|(_, t)| t.slug)
                             .collect(),
-                    },
-                );
-            }
-        }
-        (total, page_rows, distances)
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        (total, page_rows, distances, labels)
     };
 
     let versions: Vec<(i64, i64)> = page_rows
@@ -448,11 +460,9 @@ pub fn search_synced(
     };
     let hits = page_rows
         .into_iter()
+        .zip(labels)
         .enumerate()
-        .map(|(i, c)| {
-            let l = labels.remove(&c.id).unwrap_or_default();
-            let mut ts = l.techniques;
-            ts.sort_by_key(|s| technique::CATALOGUE.iter().position(|t| t.slug == s));
+        .map(|(i, (c, l))| {
             let next = next_free.get(&c.id);
             let service = p
                 .technique
@@ -466,14 +476,14 @@ pub fn search_synced(
                     Some(r) => format!("{city}, {r}"),
                     None => city,
                 }),
-                techniques: ts,
+                techniques: l.techniques,
                 training_hours: c.verified_hours,
                 hours_verified: c.verified_hours >= HOURS_BADGE,
                 license_verified: license_counts(l.license_verified_until, today),
                 distance_km: km.map(tenths),
                 price_from_cents: c.price_from_cents,
-                next_free_at: next.map(|n| n.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                next_free_local: next.map(|n| local_rfc3339(n.at, n.tz)),
+                next_free_at: next.map(|n| n.utc.as_str().to_owned()),
+                next_free_local: next.map(|n| n.local.as_str().to_owned()),
                 timezone: next.map(|n| n.tz.name()),
                 distance_mi: km.map(|d| tenths(DistanceUnit::Mi.of_km(d))),
                 service_id: service.map(|s| s.service_id),

@@ -511,6 +511,60 @@ pub trait FreeTimeOracle {
 pub struct NextFreeAt {
     pub at: DateTime<Utc>,
     pub tz: Tz,
+    /// `at` in RFC 3339, UTC ("2026-11-30T14:00:00Z"), written once when it was computed.
+    pub utc: Stamp,
+    /// `at` in RFC 3339 on the therapist's clock ("2026-11-30T09:00:00-05:00"), written once.
+    pub local: Stamp,
+}
+
+impl NextFreeAt {
+    fn of(at: DateTime<Utc>, tz: Tz) -> NextFreeAt {
+        NextFreeAt {
+            at,
+            tz,
+            utc: Stamp::of(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            local: Stamp::of(&local_rfc3339(at, tz)),
+        }
+    }
+}
+
+/// A time written out (RFC 3339 to the second: at most 25 bytes for years 0 to 9999), kept
+/// inline so that a remembered answer stays `Copy` and a result line copies it without
+/// formatting again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    len: u8,
+    buf: [u8; Stamp::CAPACITY],
+}
+
+impl Stamp {
+    const CAPACITY: usize = 32;
+
+    /// `s` kept whole (an RFC 3339 time fits; anything longer is cut at a character boundary,
+    /// which no time of years 0 to 9999 is).
+    fn of(s: &str) -> Stamp {
+        let mut end = s.len().min(Self::CAPACITY);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut buf = [0u8; Self::CAPACITY];
+        buf[..end].copy_from_slice(&s.as_bytes()[..end]);
+        Stamp {
+            len: end as u8,
+            buf,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only whole characters of a `&str` are ever copied in (see `of`).
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// How many therapists' schedules [`ScheduleCache`] keeps (each a few hundred bytes).
@@ -614,10 +668,9 @@ struct NextFree {
     version: i64,
     /// The first date of the slots it was computed from (the day before that `now`'s date).
     from: NaiveDate,
-    at: Option<DateTime<Utc>>,
+    /// The next free time with the schedule's time zone, written out once.
+    at: Option<NextFreeAt>,
     valid_until: DateTime<Utc>,
-    /// The schedule's time zone.
-    tz: Tz,
 }
 
 impl NextFree {
@@ -633,19 +686,13 @@ impl NextFree {
         NextFree {
             version,
             from,
-            at,
+            at: at.map(|at| NextFreeAt::of(at, raw.tz)),
             valid_until,
-            tz: raw.tz,
         }
     }
 
     /// The answer at `now`, if this one still is it.
-    fn at(
-        &self,
-        version: i64,
-        from: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> Option<Option<DateTime<Utc>>> {
+    fn at(&self, version: i64, from: NaiveDate, now: DateTime<Utc>) -> Option<Option<NextFreeAt>> {
         (self.version == version && self.from == from && now <= self.valid_until).then_some(self.at)
     }
 }
@@ -765,14 +812,10 @@ impl ScheduleCache {
         let mut out = HashMap::with_capacity(wanted.len());
         let mut need = Vec::new();
         for &(id, version) in wanted {
-            match self
-                .next
-                .get(&id)
-                .and_then(|n| Some((n.at(version, from, now)?, n.tz)))
-            {
-                Some((at, tz)) => {
+            match self.next.get(&id).and_then(|n| n.at(version, from, now)) {
+                Some(at) => {
                     if let Some(at) = at {
-                        out.insert(id, NextFreeAt { at, tz });
+                        out.insert(id, at);
                     }
                 }
                 None => need.push((id, version)),
@@ -800,7 +843,7 @@ impl ScheduleCache {
                     self.next.insert(id, n);
                 }
                 if let Some(at) = n.at {
-                    out.insert(id, NextFreeAt { at, tz: n.tz });
+                    out.insert(id, at);
                 }
             }
         }
@@ -1229,13 +1272,19 @@ mod tests {
             let now = base + Duration::minutes(15 * now_q);
             let n = NextFree::of(1, day, &raw, now);
             let fresh = |at: DateTime<Utc>| raw.bookable(at).next().map(|(_, s)| s.start);
-            proptest::prop_assert_eq!(n.at(1, day, now), Some(fresh(now)));
+            let at = |version, now| n.at(version, day, now).map(|a| a.map(|a| a.at));
+            proptest::prop_assert_eq!(at(1, now), Some(fresh(now)));
             let later = now + Duration::minutes(7 * later_q);
-            if let Some(answer) = n.at(1, day, later) {
+            if let Some(answer) = at(1, later) {
                 proptest::prop_assert_eq!(answer, fresh(later));
             }
-            proptest::prop_assert_eq!(n.at(2, day, now), None, "another version");
-            let answer = n.at(1, day, n.valid_until);
+            proptest::prop_assert_eq!(at(2, now), None, "another version");
+            if let Some(Some(a)) = n.at(1, day, now) {
+                // What is written out once is what formatting the time afresh writes.
+                proptest::prop_assert_eq!(a.utc.as_str(), a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                proptest::prop_assert_eq!(a.local.as_str(), local_rfc3339(a.at, a.tz));
+            }
+            let answer = at(1, n.valid_until);
             proptest::prop_assert_eq!(answer, Some(fresh(n.valid_until.min(far_future()))));
         }
 
