@@ -180,6 +180,14 @@ async fn health_form_script() -> HttpResponse {
         .body(include_str!("../static/health-form.js"))
 }
 
+/// The script that puts the viewer's clock beside the therapist's (progressive enhancement).
+async fn local_time_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../static/local-time.js"))
+}
+
 /// Who may call a route (declared in [`route_table`], and enforced by [`routes`] before any
 /// extractor runs; `tests/it/routes.rs` checks each route against its declaration, and that
 /// everything under `/admin` and `/api/v1/admin` is admin only).
@@ -259,6 +267,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Public, GET "/api/openapi.json" => api::openapi::openapi_json),
         route!(Public, GET "/static/style.css" => stylesheet),
         route!(Public, GET "/static/health-form.js" => health_form_script),
+        route!(Public, GET "/static/local-time.js" => local_time_script),
         route!(Public, GET "/" => pages::home::home),
         route!(Public, GET "/login" => pages::auth::login_form),
         route!(Public, POST "/login" => pages::auth::login),

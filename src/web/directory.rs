@@ -339,6 +339,8 @@ pub struct ProfilePage {
     /// A day's full list is shown (`?day=`), not the strip.
     pub one_day: bool,
     pub zone: String,
+    /// The IANA name of the therapist's zone (the viewer's clock is put beside it by script).
+    pub zone_name: &'static str,
     pub from: chrono::NaiveDate,
     /// `from` as a person reads it ("today", "Mon 7 Dec").
     pub from_label: String,
@@ -488,6 +490,7 @@ pub async fn profile(
             days,
             one_day: day.is_some(),
             zone: zone_city(tz),
+            zone_name: tz.name(),
             from,
             from_label: format::day_words(from, local_today),
             next_from: (from + chrono::Duration::days(step)).to_string(),

@@ -103,6 +103,20 @@ pub fn local_time<T: Instant, Z: Zone>(at: T, _: &dyn Values, tz: Z) -> askama::
     ))
 }
 
+/// `{{ at|rfc3339 }}`: the instant in RFC 3339, UTC ("2026-11-30T14:00:00Z"), for a `data-at`.
+#[askama::filter_fn]
+pub fn rfc3339<T: Instant>(at: T, _: &dyn Values) -> askama::Result<String> {
+    Ok(at
+        .instant()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// `{{ tz|zone_name }}`: the IANA name ("America/New_York"), for a `data-zone`.
+#[askama::filter_fn]
+pub fn zone_name<Z: Zone>(tz: Z, _: &dyn Values) -> askama::Result<&'static str> {
+    Ok(tz.zone().name())
+}
+
 /// `{{ start|local_span(end, tz) }}`: "Tue 8 Dec, 09:00 to 17:00 New York time".
 #[askama::filter_fn]
 pub fn local_span<T: Instant, E: Instant, Z: Zone>(

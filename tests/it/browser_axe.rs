@@ -33,10 +33,11 @@ const PER_ROUTE: usize = 2;
 const MAX_PAGES: usize = 80;
 
 /// GET routes that are not pages a person reads: files, images, feeds, the health check.
-const NOT_PAGES: [&str; 6] = [
+const NOT_PAGES: [&str; 7] = [
     "/healthz",
     "/static/style.css",
     "/static/health-form.js",
+    "/static/local-time.js",
     "/photos/{id}/{version}/{size}.jpg",
     "/calendar/{token}.ics",
     "/bookings/{id}/calendar.ics",

@@ -1,11 +1,14 @@
 //! Browser journeys of choosing a time (fixtures in `builders::browser`): a time inside the
 //! cancellation window is marked and booked only knowingly, a request is withdrawn, logging in
 //! from a chosen time comes back to it, and at phone width the first free time and the first
-//! search result are on the first screen.
+//! search result are on the first screen; a viewer on another clock sees theirs beside the
+//! therapist's.
 
 use thirtyfour::prelude::*;
 
-use crate::builders::browser::{answer, browser, finish, log_in_as, press, register};
+use crate::builders::browser::{
+    answer, browser, browser_in_zone, finish, log_in_as, pick_first_slot, press, register,
+};
 use crate::builders::{book, scene, set_cancellation_window, some_day, Scene, PASSWORD};
 
 /// The first element matching `css`: its bottom edge, the viewport's height, and the page's
@@ -224,6 +227,55 @@ async fn browser_on_a_phone_the_first_free_time_and_the_first_result_are_on_the_
                 .is_displayed()
                 .await?
         );
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+}
+
+/// The viewer's clock, by script, beside the therapist's: on the profile and on the booking,
+/// only when the browser's zone differs (Asia/Kolkata: no daylight saving, a half-hour offset).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_a_viewer_on_another_clock_sees_their_time_beside_the_therapists() {
+    let Some((_driver, b, _profile)) = browser_in_zone("Asia/Kolkata").await else {
+        return;
+    };
+    let s = scene().await;
+    let profile = s.app.url(&format!("/therapists/{}", s.m.therapist_id));
+    let mut therapist_zone = String::new();
+    let result = async {
+        register(&b, &s.app, "Dana Client", "dana@example.com").await?;
+        b.goto(&profile).await?;
+        let note = b.query(By::Css(".viewer-zone")).first().await?;
+        therapist_zone = note.attr("data-zone").await?.unwrap_or_default();
+        assert_ne!(therapist_zone, "Asia/Kolkata");
+        assert!(note.is_displayed().await?, "shown on another clock");
+        let text = note.text().await?;
+        assert!(
+            // Chromium names the zone by its older name, Asia/Calcutta.
+            text.contains("30 minutes ahead (Asia/"),
+            "{text} (therapist in {therapist_zone})"
+        );
+        pick_first_slot(&b).await?;
+        answer(&b, &[]).await?;
+        press(&b, "Book this time").await?;
+        let mine = b.query(By::Css(".card .viewer-time")).first().await?;
+        assert!(mine.is_displayed().await?);
+        let text = mine.text().await?;
+        assert!(text.ends_with("your time)"), "{text}");
+        Ok(())
+    }
+    .await;
+    finish(b, result).await;
+
+    // On the therapist's own clock nothing is added.
+    let Some((_driver, b, _profile)) = browser_in_zone(&therapist_zone).await else {
+        return;
+    };
+    let result = async {
+        b.goto(&profile).await?;
+        let note = b.query(By::Css(".viewer-zone")).first().await?;
+        assert!(!note.is_displayed().await?, "hidden on the same clock");
         Ok(())
     }
     .await;

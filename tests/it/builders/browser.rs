@@ -26,6 +26,12 @@ pub struct Driver {
 
 impl Driver {
     pub async fn start() -> Option<Driver> {
+        Driver::start_in_zone(None).await
+    }
+
+    /// A driver whose browsers run on the clock of `zone` (an IANA name, through `TZ`), or the
+    /// machine's.
+    pub async fn start_in_zone(zone: Option<&str>) -> Option<Driver> {
         let Some(path) = chromedriver_path() else {
             if std::env::var("BODYWORK_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
                 panic!("chromedriver not found but BODYWORK_REQUIRE_BROWSER=1");
@@ -38,7 +44,11 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
-        let process = tokio::process::Command::new(path)
+        let mut command = tokio::process::Command::new(path);
+        if let Some(zone) = zone {
+            command.env("TZ", zone);
+        }
+        let process = command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -98,6 +108,14 @@ impl Drop for Driver {
 /// Starts the driver and a browser, or returns None when chromedriver is missing.
 pub async fn browser() -> Option<(Driver, WebDriver, tempfile::TempDir)> {
     let driver = Driver::start().await?;
+    let profile = tempfile::tempdir().unwrap();
+    let b = driver.browser(profile.path()).await;
+    Some((driver, b, profile))
+}
+
+/// A browser on the clock of `zone` (see [`Driver::start_in_zone`]).
+pub async fn browser_in_zone(zone: &str) -> Option<(Driver, WebDriver, tempfile::TempDir)> {
+    let driver = Driver::start_in_zone(Some(zone)).await?;
     let profile = tempfile::tempdir().unwrap();
     let b = driver.browser(profile.path()).await;
     Some((driver, b, profile))
