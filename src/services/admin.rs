@@ -26,6 +26,8 @@ use crate::models::therapist::Therapist;
 use crate::models::user::{people, Person, User};
 use crate::services::access::{Admin, Proof};
 use crate::services::accounts::{self, RegisterInput};
+use crate::services::mail::{render_credential, CredentialEvent, CredentialMail, MailCtx};
+use crate::services::outbox::{self, Outgoing};
 use crate::services::profile::refresh_summary;
 
 pub use crate::domain::credential::EXPIRY_WARNING_DAYS;
@@ -828,5 +830,54 @@ pub fn decide(
             &summary,
         )?;
         Ok(())
+    })
+}
+
+// ---- Mails about credentials -----------------------------------------------------------------
+
+/// "License 12345 (MA, Board of Massage Therapy)".
+fn license_words(l: &License) -> String {
+    format!("{} ({}, {})", l.number, l.jurisdiction, l.issuing_body)
+}
+
+/// Tells each therapist whose verified license expires within [`EXPIRY_WARNING_DAYS`] (and who
+/// has no later one verified), once per license: the mail and the license's `expiry_warned_at`
+/// in one transaction. The mail worker runs it at its housekeeping. Returns how many were told.
+pub fn warn_expiring_licenses(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    now_utc: chrono::DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let today = now_utc.date_naive();
+    let until = today + Duration::days(EXPIRY_WARNING_DAYS);
+    write_transaction(conn, |conn| {
+        let due = credential::expiring_unwarned(conn, today, until)?;
+        let mut told = 0;
+        for (license, user_id, name, email) in due {
+            if !credential::mark_expiry_warned(conn, license.id, now())? {
+                continue;
+            }
+            let m = CredentialMail {
+                event: CredentialEvent::LicenseExpiring,
+                to_name: name,
+                what: license_words(&license),
+                reason: None,
+                expires_on: Some(license.expires_on.format("%A %-d %B %Y").to_string()),
+                link: ctx.link("/therapist/credentials"),
+            };
+            outbox::enqueue(
+                conn,
+                Outgoing {
+                    kind: m.event.kind(),
+                    to_email: email,
+                    user_id: Some(user_id),
+                    appointment_id: None,
+                    send_after: None,
+                    rendered: render_credential(ctx, &m)?,
+                },
+            )?;
+            told += 1;
+        }
+        Ok(told)
     })
 }
