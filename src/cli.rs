@@ -142,7 +142,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             let pool = crate::db::build_pool(&settings.database_url, 1)?;
             let mut conn = pool.get()?;
             let cipher = crate::services::crypto::AnswerCipher::from_settings(&settings)?;
-            let logins = crate::demo::fill(&mut conn, &cipher)?;
+            let logins = crate::demo::fill(&mut conn, app.mail(), &cipher)?;
             crate::demo::print_logins(&logins);
         }
         tracing::info!(

@@ -81,7 +81,8 @@ impl Application {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", display_addr(&settings.addr, port))),
             settings.reminder_hours,
-        );
+        )
+        .with_organizer(settings.mail_from_mailbox()?.email.as_ref());
         let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
             // Each SMTP command is answered within a quarter of the lease, so a send always
             // ends while its claim holds.

@@ -221,8 +221,9 @@ async fn decide(
     let admin = caller.who;
     let state = app_state(req);
     let r = reason.clone();
+    let mail = state.mail.clone();
     with_conn(&state.pool, move |conn| {
-        admin::decide(conn, &admin, kind, id, verify, r.as_deref())
+        admin::decide(conn, &mail, &admin, kind, id, verify, r.as_deref())
     })
     .await?;
     Ok(web::Json(DecidedOut {
@@ -645,8 +646,9 @@ pub async fn suspend(
     let admin = caller.who;
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
     let state = app_state(&req);
+    let mail = state.mail.clone();
     let s = with_conn(&state.pool, move |conn| {
-        admin::suspend(conn, &admin, id, reason.as_deref())
+        admin::suspend(conn, &mail, &admin, id, reason.as_deref())
     })
     .await?;
     Ok(web::Json(s.into()))
@@ -664,8 +666,9 @@ pub async fn reinstate(
     let admin = caller.who;
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
     let state = app_state(&req);
+    let mail = state.mail.clone();
     let s = with_conn(&state.pool, move |conn| {
-        admin::reinstate(conn, &admin, id, reason.as_deref())
+        admin::reinstate(conn, &mail, &admin, id, reason.as_deref())
     })
     .await?;
     Ok(web::Json(s.into()))

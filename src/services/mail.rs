@@ -21,6 +21,8 @@ pub struct MailCtx {
     pub base_url: String,
     /// How many hours before a session its reminders go out (`BODYWORK_REMINDER_HOURS`).
     pub reminder_hours: i64,
+    /// The address of `MAIL_FROM`: the organizer of the calendar invitations mails carry.
+    pub organizer: String,
 }
 
 impl MailCtx {
@@ -28,7 +30,14 @@ impl MailCtx {
         MailCtx {
             base_url: base_url.trim_end_matches('/').to_string(),
             reminder_hours,
+            organizer: "no-reply@localhost".into(),
         }
+    }
+
+    /// With the invitations' organizer address.
+    pub fn with_organizer(mut self, address: &str) -> MailCtx {
+        self.organizer = address.to_string();
+        self
     }
 
     /// An absolute link to a path of the site (`/bookings/7`).

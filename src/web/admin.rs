@@ -362,8 +362,17 @@ async fn decide(
     reason: Option<String>,
 ) -> Result<(), AppError> {
     let state = app_state(req);
+    let mail = state.mail.clone();
     with_conn(&state.pool, move |conn| {
-        admin::decide(conn, &admin, kind, id, reason.is_none(), reason.as_deref())
+        admin::decide(
+            conn,
+            &mail,
+            &admin,
+            kind,
+            id,
+            reason.is_none(),
+            reason.as_deref(),
+        )
     })
     .await
 }
@@ -700,11 +709,12 @@ async fn change_standing(
     }
     let state = app_state(&req);
     let reason = form.reason.clone();
+    let mail = state.mail.clone();
     let done = with_conn(&state.pool, move |conn| {
         if suspend {
-            admin::suspend(conn, &admin, id, Some(&reason))
+            admin::suspend(conn, &mail, &admin, id, Some(&reason))
         } else {
-            admin::reinstate(conn, &admin, id, Some(&reason))
+            admin::reinstate(conn, &mail, &admin, id, Some(&reason))
         }
     })
     .await;

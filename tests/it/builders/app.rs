@@ -165,6 +165,11 @@ pub fn csrf_from(html: &str) -> String {
 }
 
 impl TestApp {
+    /// What the server's mails know (links to this server), for services called directly.
+    pub fn mail_ctx(&self) -> bodywork::services::mail::MailCtx {
+        bodywork::services::mail::MailCtx::new(&self.address, self.settings.reminder_hours)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
