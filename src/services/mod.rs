@@ -15,6 +15,7 @@ pub mod notify;
 pub mod outbox;
 pub mod password;
 pub mod photos;
+pub mod preferences;
 pub mod profile;
 pub mod rate_limit;
 pub mod schedule;
