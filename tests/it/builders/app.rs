@@ -99,7 +99,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub db_url: DatabaseUrl,
     /// Where the server writes mails as `.eml` files when a test gives it no SMTP server.
-    _mail_dir: tempfile::TempDir,
+    pub mail_dir: tempfile::TempDir,
     _db: TestDb,
 }
 
@@ -129,7 +129,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         pool,
         settings,
         db_url,
-        _mail_dir: mail_dir,
+        mail_dir,
         _db: db,
     }
 }
