@@ -946,6 +946,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
             reason.clone(),
         ),
         ("GET", "/api/v1/admin/bookings/flagged".into(), Value::Null),
+        ("GET", "/api/v1/admin/outbox".into(), Value::Null),
         ("GET", "/api/v1/admin/admins".into(), Value::Null),
         ("POST", "/api/v1/admin/admins".into(), new_admin.clone()),
         ("GET", "/api/v1/admin/audit".into(), Value::Null),
@@ -990,6 +991,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
         "/admin/therapists".into(),
         format!("/admin/therapists/{tid}"),
         "/admin/bookings".into(),
+        "/admin/outbox".into(),
         "/admin/admins".into(),
         "/admin/audit".into(),
     ];
@@ -1568,6 +1570,7 @@ async fn every_list_pages_by_one_policy_on_the_api_and_the_pages() {
         "/admin/training",
         "/admin/therapists",
         "/admin/bookings",
+        "/admin/outbox",
     ] {
         let (status, html) = page(&app, &client, &format!("{path}?page=0")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
