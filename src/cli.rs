@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::services::accounts::{self, RegisterInput};
-use crate::startup::Application;
+use crate::startup::{display_addr, Application};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -142,7 +142,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             let pool = crate::db::build_pool(&settings.database_url, 1)?;
             let mut conn = pool.get()?;
             let cipher = crate::services::crypto::AnswerCipher::from_settings(&settings)?;
-            let logins = crate::demo::fill(&mut conn, &cipher)?;
+            let logins = crate::demo::fill(&mut conn, app.mail(), &cipher)?;
             crate::demo::print_logins(&logins);
         }
         tracing::info!(
@@ -150,19 +150,14 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             backend = settings.database_url.backend_name(),
             "Bodywork is listening"
         );
+        tracing::info!(mail = %app.mail_destination(), "mail goes to {}", app.mail_destination());
         println!(
             "Bodywork is serving on http://{}",
             display_addr(&settings.addr, app.port())
         );
+        println!("Mail goes to {}.", app.mail_destination());
         app.run_until_stopped().await?;
         tracing::info!("Bodywork has stopped");
         Ok(())
     })
-}
-
-fn display_addr(addr: &str, port: u16) -> String {
-    match addr.rsplit_once(':') {
-        Some((host, _)) => format!("{host}:{port}"),
-        None => format!("{addr}:{port}"),
-    }
 }

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use crate::db::DatabaseUrl;
 use crate::domain::gazetteer::{self, DistanceUnit};
+use crate::domain::mail::SmtpUrl;
+
+/// The sender of mails when `MAIL_FROM` is not set.
+pub const DEFAULT_MAIL_FROM: &str = "Bodywork <no-reply@localhost>";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -43,6 +47,32 @@ pub struct Settings {
     /// search radius in. Default: the unit of the gazetteer's country (US places: `mi`). The API
     /// keeps km (`radius_km`, `distance_km`) and adds miles beside them.
     pub distance_unit: DistanceUnit,
+    /// `SMTP_URL`: where mail is sent (`smtp://host:port`, `smtp://user:pass@host:port?tls=starttls`,
+    /// `smtps://user:pass@host:port`). Unset: each mail is written as an `.eml` file to
+    /// [`Settings::mail_dir`].
+    pub smtp_url: Option<SmtpUrl>,
+    /// `MAIL_FROM`, default `Bodywork <no-reply@localhost>`: the sender of every mail.
+    pub mail_from: String,
+    /// `BODYWORK_BASE_URL`: the site's address for links in mails (`https://bodywork.example`);
+    /// default `http://` + the listen address.
+    pub base_url: Option<String>,
+    /// `BODYWORK_MAIL_DIR`, default `./bodywork-mail`: the folder of `.eml` files without SMTP.
+    pub mail_dir: std::path::PathBuf,
+    /// `BODYWORK_MAIL_WORKER`, default true: run the mail worker in this server process.
+    pub mail_worker: bool,
+    /// `BODYWORK_MAIL_POLL_MS`, default 2000: how long the worker sleeps when nothing is due.
+    pub mail_poll: Duration,
+    /// `BODYWORK_MAIL_LEASE_SECONDS`, default 120: how long a claim holds a mail (longer than a
+    /// send can take: the SMTP timeout is a quarter of it).
+    pub mail_lease: Duration,
+    /// `BODYWORK_MAIL_KEEP_DAYS`, default 30: sent, failed and withdrawn mails older than this are
+    /// deleted.
+    pub mail_keep: Duration,
+    /// `BODYWORK_MAIL_HOUSEKEEPING_SECONDS`, default 3600: how often the worker purges old mails
+    /// and looks for licenses about to expire.
+    pub mail_housekeeping: Duration,
+    /// `BODYWORK_REMINDER_HOURS`, default 24: how long before a session its reminders go out.
+    pub reminder_hours: i64,
 }
 
 impl Default for Settings {
@@ -64,6 +94,16 @@ impl Default for Settings {
             answers_key: None,
             answers_key_file: "bodywork-answers.key".into(),
             distance_unit: DistanceUnit::of_country(gazetteer::COUNTRY),
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.into(),
+            base_url: None,
+            mail_dir: "bodywork-mail".into(),
+            mail_worker: true,
+            mail_poll: Duration::from_millis(2000),
+            mail_lease: Duration::from_secs(120),
+            mail_keep: Duration::from_secs(30 * 24 * 3600),
+            mail_housekeeping: Duration::from_secs(3600),
+            reminder_hours: crate::domain::mail::DEFAULT_REMINDER_HOURS,
         }
     }
 }
@@ -156,7 +196,65 @@ impl Settings {
                 )
             })?;
         }
+        if let Some(v) = var("SMTP_URL") {
+            s.smtp_url = Some(SmtpUrl::parse(&v).map_err(anyhow::Error::msg)?);
+        }
+        if let Some(v) = var("MAIL_FROM") {
+            v.trim()
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| anyhow::anyhow!("MAIL_FROM is not an address ({e}): {v:?}"))?;
+            s.mail_from = v.trim().to_string();
+        }
+        if let Some(v) = var("BODYWORK_BASE_URL") {
+            let v = v.trim().trim_end_matches('/');
+            anyhow::ensure!(
+                (v.starts_with("http://") || v.starts_with("https://"))
+                    && v.len() > "https://".len(),
+                "BODYWORK_BASE_URL must start with http:// or https://, not {v:?}"
+            );
+            s.base_url = Some(v.to_string());
+        }
+        if let Some(v) = var("BODYWORK_MAIL_DIR") {
+            s.mail_dir = v.into();
+        }
+        if let Some(v) = parse_bool("BODYWORK_MAIL_WORKER")? {
+            s.mail_worker = v;
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_MAIL_POLL_MS")? {
+            s.mail_poll = Duration::from_millis(v.clamp(10, 600_000));
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_MAIL_LEASE_SECONDS")? {
+            s.mail_lease = Duration::from_secs(v.clamp(4, 3600));
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_MAIL_KEEP_DAYS")? {
+            s.mail_keep = Duration::from_secs(v.clamp(1, 3650) * 24 * 3600);
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_MAIL_HOUSEKEEPING_SECONDS")? {
+            s.mail_housekeeping = Duration::from_secs(v.clamp(1, 86_400));
+        }
+        if let Some(v) = parse_var::<i64>("BODYWORK_REMINDER_HOURS")? {
+            anyhow::ensure!(
+                (1..=168).contains(&v),
+                "BODYWORK_REMINDER_HOURS must be 1 to 168"
+            );
+            s.reminder_hours = v;
+        }
         Ok(s)
+    }
+
+    /// The sender of every mail, parsed (`MAIL_FROM` is checked when read).
+    pub fn mail_from_mailbox(&self) -> anyhow::Result<lettre::message::Mailbox> {
+        self.mail_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("MAIL_FROM is not an address ({e}): {:?}", self.mail_from))
+    }
+
+    /// Where mail goes, in words: the SMTP server, or the folder of `.eml` files.
+    pub fn mail_destination(&self) -> String {
+        match &self.smtp_url {
+            Some(u) => format!("SMTP {}", u.display()),
+            None => format!("the folder {}", self.mail_dir.display()),
+        }
     }
 
     /// No key is set and the key file does not exist (a start would create a new key).

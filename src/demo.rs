@@ -15,6 +15,7 @@ use crate::models::service::NewService;
 use crate::models::user::User;
 use crate::services::access::{self, Proof};
 use crate::services::accounts::{self, RegisterInput};
+use crate::services::mail::MailCtx;
 
 pub const DEMO_PASSWORD: &str = "bodywork-demo";
 
@@ -98,9 +99,77 @@ const THERAPISTS: &[DemoTherapist] = &[
     },
 ];
 
+/// Mails the demo's admin outbox page has to show beside the real ones the demo's own actions
+/// wrote (those go out through the worker, to the mail folder without `SMTP_URL`): two sent
+/// some days ago and one given up.
+fn add_outbox_examples(conn: &mut DbConnection, mail: &MailCtx) -> Result<(), AppError> {
+    use crate::db::schema::outbox as o;
+    use crate::domain::mail::{OutboxStatus, MAX_ATTEMPTS};
+    use crate::services::mail::{render_account, AccountEvent, AccountMail};
+    use crate::services::outbox::{enqueue, Outgoing};
+    let examples = [
+        (
+            "client@demo.bodywork.test",
+            "Dana Client",
+            3,
+            OutboxStatus::Sent,
+            None,
+        ),
+        (
+            "admin@demo.bodywork.test",
+            "Ada Admin",
+            2,
+            OutboxStatus::Sent,
+            None,
+        ),
+        (
+            "old-address@demo.bodywork.test",
+            "Former Client",
+            1,
+            OutboxStatus::Failed,
+            Some("550 5.1.1 <old-address@demo.bodywork.test>: mailbox unavailable"),
+        ),
+    ];
+    for (to, name, days_ago, status, error) in examples {
+        let m = AccountMail {
+            event: AccountEvent::PasswordChanged,
+            to_name: name.into(),
+            link: mail.link("/login"),
+            valid_for: None,
+            new_email: None,
+            invited_by: None,
+        };
+        let id = enqueue(
+            conn,
+            Outgoing {
+                kind: m.event.kind(),
+                to_email: to.into(),
+                user_id: None,
+                appointment_id: None,
+                send_after: None,
+                rendered: render_account(mail, &m)?,
+            },
+        )?;
+        let at = crate::models::now() - Duration::days(days_ago);
+        let sent = status == OutboxStatus::Sent;
+        diesel::update(o::table.find(id))
+            .set((
+                o::status.eq(status.as_str()),
+                o::attempts.eq(if sent { 1 } else { MAX_ATTEMPTS }),
+                o::last_error.eq(error),
+                o::created_at.eq(at),
+                o::send_after.eq(at),
+                o::sent_at.eq(sent.then_some(at + Duration::seconds(2))),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Fills the demo data when it is not there yet; returns the logins to print.
 pub fn fill(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     cipher: &crate::services::crypto::AnswerCipher,
 ) -> Result<Vec<DemoLogin>, AppError> {
     let logins = vec![
@@ -141,8 +210,9 @@ pub fn fill(
             tracing::debug!(count = i + 1, "demo therapists added");
         }
     }
-    add_bookings(conn, cipher, &client)?;
-    add_admin_cases(conn, &access::Admin::prove(admin.clone())?)?;
+    add_bookings(conn, mail, cipher, &client)?;
+    add_admin_cases(conn, mail, &access::Admin::prove(admin.clone())?)?;
+    add_outbox_examples(conn, mail)?;
     add_photos(conn)?;
     add_chart_history(conn)?;
     Ok(logins)
@@ -356,7 +426,11 @@ fn add_chart_history(conn: &mut DbConnection) -> Result<(), AppError> {
 
 /// What the admin area shows: a rejected license with its reason and a resubmission, a
 /// verified license expiring within 30 days (its renewal waiting), a suspended therapist.
-fn add_admin_cases(conn: &mut DbConnection, admin: &access::Admin) -> Result<(), AppError> {
+fn add_admin_cases(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    admin: &access::Admin,
+) -> Result<(), AppError> {
     use crate::domain::profile::LicenseInput;
     use crate::models::credential;
     use crate::models::therapist::Therapist;
@@ -376,6 +450,7 @@ fn add_admin_cases(conn: &mut DbConnection, admin: &access::Admin) -> Result<(),
     if let Some(first) = credential::licenses_of(conn, hannah)?.first() {
         admin::decide(
             conn,
+            mail,
             admin,
             Credential::License,
             first.id,
@@ -406,12 +481,21 @@ fn add_admin_cases(conn: &mut DbConnection, admin: &access::Admin) -> Result<(),
             expires_on: Some(today + Duration::days(18)),
         },
     )?;
-    admin::decide(conn, admin, Credential::License, expiring.id, true, None)?;
+    admin::decide(
+        conn,
+        mail,
+        admin,
+        Credential::License,
+        expiring.id,
+        true,
+        None,
+    )?;
 
     // One therapist is suspended while a complaint is reviewed.
     let (_, suspended) = find(conn, "t06@demo.bodywork.test")?;
     admin::suspend(
         conn,
+        mail,
         admin,
         suspended,
         Some("Client complaint under review."),
@@ -666,6 +750,7 @@ const DEMO_WINDOW_HOURS: i32 = 48;
 /// completed one: every group of the bookings page.
 fn add_bookings(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     cipher: &crate::services::crypto::AnswerCipher,
     client: &User,
 ) -> Result<(), AppError> {
@@ -737,18 +822,19 @@ fn add_bookings(
             clearance_confirmed: clearance,
             window_acknowledged: true,
         };
-        let (appt, _) = booking::book(conn, cipher, &client, &req)?;
+        let (appt, _) = booking::book(conn, mail, cipher, &client, &req)?;
         match k {
-            2 => booking::confirm(conn, &therapist_proof, appt.id, true)?,
+            2 => booking::confirm(conn, mail, &therapist_proof, appt.id, true)?,
             3 => booking::decline(
                 conn,
+                mail,
                 &therapist_proof,
                 appt.id,
                 "I am away at a training course that week. Kenji Watanabe in Cambridge has free times.",
             )?,
             4 => {
-                booking::confirm(conn, &therapist_proof, appt.id, true)?;
-                booking::cancel(conn, client.user(), appt.id, "My plans changed.")?;
+                booking::confirm(conn, mail, &therapist_proof, appt.id, true)?;
+                booking::cancel(conn, mail, client.user(), appt.id, "My plans changed.")?;
             }
             _ => {}
         }
@@ -756,6 +842,7 @@ fn add_bookings(
     add_past_booking(conn, &client, therapist.id, &swedish)?;
     add_therapist_day(
         conn,
+        mail,
         cipher,
         &therapist_proof,
         therapist.id,
@@ -769,6 +856,7 @@ fn add_bookings(
 /// and an afternoon off later in the week.
 fn add_therapist_day(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     cipher: &crate::services::crypto::AnswerCipher,
     therapist: &access::Therapist,
     therapist_id: i64,
@@ -854,7 +942,7 @@ fn add_therapist_day(
             clearance_confirmed: false,
             window_acknowledged: true,
         };
-        booking::book(conn, cipher, client, &req)?;
+        booking::book(conn, mail, cipher, client, &req)?;
     }
     Ok(())
 }

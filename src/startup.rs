@@ -2,6 +2,7 @@
 //! on port 0.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::http::Method;
@@ -16,12 +17,19 @@ use crate::error::{ApiError, AppError};
 use crate::http::guard;
 pub use crate::http::AppState;
 use crate::services::access::{Admin, Client, Therapist};
+use crate::services::mail::MailCtx;
+use crate::services::mail_worker::{MailWorker, WorkerConfig};
+use crate::services::mailer::{FileMailer, Mailer, SmtpMailer};
 use crate::services::rate_limit::IpLimiter;
 use crate::{api, models, web as pages};
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// The mail worker (None with `BODYWORK_MAIL_WORKER=false`).
+    worker: Option<MailWorker>,
+    mail: MailCtx,
+    mail_destination: String,
 }
 
 /// Content-Security-Policy: nothing inline, nothing from elsewhere.
@@ -67,6 +75,29 @@ impl Application {
         let listener = TcpListener::bind(&settings.addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
         let port = listener.local_addr()?.port();
+        let mail = MailCtx::new(
+            &settings
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", display_addr(&settings.addr, port))),
+            settings.reminder_hours,
+        )
+        .with_organizer(settings.mail_from_mailbox()?.email.as_ref());
+        let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
+            // Each SMTP command is answered within a quarter of the lease, so a send always
+            // ends while its claim holds.
+            Some(url) => Arc::new(SmtpMailer::new(url, settings.mail_lease / 4)?),
+            None => Arc::new(FileMailer::new(&settings.mail_dir)?),
+        };
+        let mail_destination = mailer.describe();
+        let worker_config = WorkerConfig {
+            poll: settings.mail_poll,
+            lease: settings.mail_lease,
+            batch: 20,
+            keep: settings.mail_keep,
+            housekeeping: settings.mail_housekeeping,
+            from: settings.mail_from_mailbox()?,
+        };
         // The directory index is loaded before the first request (a large directory takes a
         // second or two), so no request waits for it.
         let engine = {
@@ -80,7 +111,12 @@ impl Application {
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
             engine,
             settings,
+            mail: mail.clone(),
         });
+        let worker = state
+            .settings
+            .mail_worker
+            .then(|| MailWorker::start(state.pool.clone(), mailer, worker_config, mail.clone()));
         let body_limit = state.settings.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
@@ -99,20 +135,56 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(20)
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            worker,
+            mail,
+            mail_destination,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until stopped; SIGTERM and Ctrl-C shut down gracefully (in-flight requests finish).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The site's address and what mails need (`BODYWORK_BASE_URL` or the listen address).
+    pub fn mail(&self) -> &MailCtx {
+        &self.mail
     }
 
+    /// Where mail goes, in words ("SMTP smtp://...", "files in ./bodywork-mail").
+    pub fn mail_destination(&self) -> &str {
+        &self.mail_destination
+    }
+
+    /// Serves until stopped; SIGTERM and Ctrl-C shut down gracefully (in-flight requests
+    /// finish), then the mail worker stops (the send in progress finishes, unsent claims are
+    /// given back).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Some(worker) = self.worker {
+            worker.stop().await;
+        }
+        result
+    }
+
+    /// The server alone; the mail worker runs on, detached, until the runtime ends.
     pub fn server(self) -> Server {
         self.server
+    }
+
+    /// The server and the mail worker, for a caller that stops them itself.
+    pub fn into_parts(self) -> (Server, Option<MailWorker>) {
+        (self.server, self.worker)
+    }
+}
+
+/// `host:port` of a listen address with the port it really got ("127.0.0.1:0" → the port).
+pub fn display_addr(addr: &str, port: u16) -> String {
+    match addr.rsplit_once(':') {
+        Some((host, _)) => format!("{host}:{port}"),
+        None => format!("{addr}:{port}"),
     }
 }
 
@@ -274,6 +346,8 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Public, GET "/register" => pages::auth::register_form),
         route!(Public, POST "/register" => pages::auth::register),
         route!(Signed, POST "/logout" => pages::auth::logout),
+        route!(Signed, GET "/account" => pages::account::page),
+        route!(Signed, POST "/account/notifications" => pages::account::save_notifications),
         route!(Public, GET "/techniques" => pages::directory::techniques),
         route!(Public, GET "/therapists" => pages::directory::search),
         route!(Public, GET "/therapists/{id}" => pages::directory::profile),
@@ -324,6 +398,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Only(Role::Admin), POST "/admin/therapists/{id}/suspend" => pages::admin::suspend),
         route!(Only(Role::Admin), POST "/admin/therapists/{id}/reinstate" => pages::admin::reinstate),
         route!(Only(Role::Admin), GET "/admin/bookings" => pages::admin::flagged),
+        route!(Only(Role::Admin), GET "/admin/outbox" => pages::admin::outbox),
         route!(Only(Role::Admin), GET "/admin/admins" => pages::admin::admins),
         route!(Only(Role::Admin), POST "/admin/admins" => pages::admin::invite_admin),
         route!(Only(Role::Admin), GET "/admin/audit" => pages::admin::audit),
@@ -331,6 +406,8 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Public, POST "/api/v1/auth/login" => api::auth::login),
         route!(Signed, POST "/api/v1/auth/logout" => api::auth::logout),
         route!(Signed, GET "/api/v1/me" => api::auth::me),
+        route!(Signed, GET "/api/v1/me/notifications" => api::notifications::get_notifications),
+        route!(Signed, PUT "/api/v1/me/notifications" => api::notifications::put_notifications),
         route!(Only(Role::Therapist), GET "/api/v1/me/booking-policy" => api::me::get_booking_policy),
         route!(Only(Role::Therapist), GET "/api/v1/me/profile" => api::me::get_profile),
         route!(Only(Role::Therapist), PUT "/api/v1/me/profile" => api::me::put_profile),
@@ -383,6 +460,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Only(Role::Admin), POST "/api/v1/admin/therapists/{id}/suspend" => api::admin::suspend),
         route!(Only(Role::Admin), POST "/api/v1/admin/therapists/{id}/reinstate" => api::admin::reinstate),
         route!(Only(Role::Admin), GET "/api/v1/admin/bookings/flagged" => api::admin::flagged),
+        route!(Only(Role::Admin), GET "/api/v1/admin/outbox" => api::admin::outbox),
         route!(Only(Role::Admin), GET "/api/v1/admin/admins" => api::admin::admins),
         route!(Only(Role::Admin), POST "/api/v1/admin/admins" => api::admin::invite_admin),
         route!(Only(Role::Admin), GET "/api/v1/admin/audit" => api::admin::audit),

@@ -16,7 +16,7 @@ use crate::http::app_state;
 use crate::services::access;
 use crate::services::accounts::RegisterInput;
 use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
-use crate::services::{stats, with_conn};
+use crate::services::{outbox, stats, with_conn};
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -221,8 +221,9 @@ async fn decide(
     let admin = caller.who;
     let state = app_state(req);
     let r = reason.clone();
+    let mail = state.mail.clone();
     with_conn(&state.pool, move |conn| {
-        admin::decide(conn, &admin, kind, id, verify, r.as_deref())
+        admin::decide(conn, &mail, &admin, kind, id, verify, r.as_deref())
     })
     .await?;
     Ok(web::Json(DecidedOut {
@@ -645,8 +646,9 @@ pub async fn suspend(
     let admin = caller.who;
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
     let state = app_state(&req);
+    let mail = state.mail.clone();
     let s = with_conn(&state.pool, move |conn| {
-        admin::suspend(conn, &admin, id, reason.as_deref())
+        admin::suspend(conn, &mail, &admin, id, reason.as_deref())
     })
     .await?;
     Ok(web::Json(s.into()))
@@ -664,8 +666,9 @@ pub async fn reinstate(
     let admin = caller.who;
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
     let state = app_state(&req);
+    let mail = state.mail.clone();
     let s = with_conn(&state.pool, move |conn| {
-        admin::reinstate(conn, &admin, id, reason.as_deref())
+        admin::reinstate(conn, &mail, &admin, id, reason.as_deref())
     })
     .await?;
     Ok(web::Json(s.into()))
@@ -715,6 +718,69 @@ pub async fn flagged(
         total,
         page,
         per_page,
+        results,
+    }))
+}
+
+// ---- Outbox --------------------------------------------------------------------------------
+
+/// A mail in the outbox, never its body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxOut {
+    pub id: i64,
+    /// The recipient's address.
+    pub to: String,
+    /// What it is about (`booking_confirmed`, `reminder`, ...).
+    pub kind: String,
+    /// `queued`, `sent`, `failed` or `withdrawn`.
+    pub status: String,
+    /// Sends tried so far.
+    pub attempts: i32,
+    /// The last failed send's error (or why it was withdrawn).
+    pub last_error: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC: when a queued mail is next tried.
+    pub send_after: String,
+    pub sent_at: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "admin",
+    params(("status" = Option<String>, Query, description = "queued (default: also those waiting for a retry), sent, failed (given up) or withdrawn"),
+           ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)),
+    responses((status = 200, description = "{total, page, per_page, results: [OutboxOut]}, newest first; never a mail's body"),
+              (status = 401), (status = 403), (status = 422)))]
+pub async fn outbox(
+    req: HttpRequest,
+    caller: ApiAs<access::Admin>,
+    q: web::Query<QueueQuery>,
+) -> ApiResult<web::Json<ListOut<OutboxOut>>> {
+    let status = outbox::parse_status(q.status.as_deref())?;
+    let page = paging(&q.paging)?;
+    let state = app_state(&req);
+    let admin = caller.who;
+    let (total, rows) = with_conn(&state.pool, move |conn| {
+        outbox::lines(conn, &admin, status, page)
+    })
+    .await?;
+    let results = rows
+        .into_iter()
+        .map(|r| OutboxOut {
+            id: r.id,
+            to: r.to_email,
+            kind: r.kind,
+            status: r.status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            created_at: rfc3339(r.created_at),
+            send_after: rfc3339(r.send_after),
+            sent_at: r.sent_at.map(rfc3339),
+        })
+        .collect();
+    Ok(web::Json(ListOut {
+        total,
+        page: page.page,
+        per_page: page.per_page,
         results,
     }))
 }

@@ -204,7 +204,7 @@ pub async fn create(
     let client = caller.who;
     let st = state.clone();
     let booked = with_conn(&state.pool, move |conn| {
-        let (appt, _) = booking::book(conn, &st.cipher, &client, &request)?;
+        let (appt, _) = booking::book(conn, &st.mail, &st.cipher, &client, &request)?;
         booking::view(conn, &st.cipher, client.user(), appt.id, "api")
     })
     .await;
@@ -648,8 +648,9 @@ pub async fn confirm(
 ) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let (id, ack, user) = (id.into_inner(), body.acknowledged_flags, caller.who.clone());
+    let mail = state.mail.clone();
     with_conn(&state.pool, move |conn| {
-        booking::confirm(conn, &user, id, ack)
+        booking::confirm(conn, &mail, &user, id, ack)
     })
     .await?;
     after_change(&req, caller.who.user().clone(), id).await
@@ -669,8 +670,9 @@ pub async fn decline(
         body.into_inner().reason,
         caller.who.clone(),
     );
+    let mail = state.mail.clone();
     with_conn(&state.pool, move |conn| {
-        booking::decline(conn, &user, id, &reason)
+        booking::decline(conn, &mail, &user, id, &reason)
     })
     .await?;
     after_change(&req, caller.who.user().clone(), id).await
@@ -690,8 +692,9 @@ pub async fn cancel(
     let state = app_state(&req);
     let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
     let (id, user) = (id.into_inner(), caller.user.clone());
+    let mail = state.mail.clone();
     with_conn(&state.pool, move |conn| {
-        booking::cancel(conn, &user, id, &reason)
+        booking::cancel(conn, &mail, &user, id, &reason)
     })
     .await?;
     after_change(&req, caller.user, id).await
@@ -747,8 +750,9 @@ pub async fn reschedule(
         body.starts_at.with_timezone(&Utc),
         caller.user.clone(),
     );
+    let mail = state.mail.clone();
     let new = with_conn(&state.pool, move |conn| {
-        booking::reschedule(conn, &user, id, start)
+        booking::reschedule(conn, &mail, &user, id, start)
     })
     .await?;
     after_change(&req, caller.user, new.id).await

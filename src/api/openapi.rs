@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::api::{
-    admin, appointments, auth, calendar, directory, me, schedule, screening, UserOut,
+    admin, appointments, auth, calendar, directory, me, notifications, schedule, screening, UserOut,
 };
 
 #[derive(OpenApi)]
@@ -15,6 +15,8 @@ use crate::api::{
         auth::login,
         auth::logout,
         auth::me,
+        notifications::get_notifications,
+        notifications::put_notifications,
         me::get_booking_policy,
         me::get_profile,
         me::put_profile,
@@ -45,6 +47,7 @@ use crate::api::{
         admin::suspend,
         admin::reinstate,
         admin::flagged,
+        admin::outbox,
         admin::admins,
         admin::invite_admin,
         admin::audit,
@@ -114,6 +117,8 @@ use crate::api::{
         admin::AdminTherapistDetailOut,
         admin::StandingOut,
         admin::FlaggedBookingOut,
+        admin::OutboxOut,
+        notifications::NotificationsBody,
         admin::AdminBody,
         admin::AuditOut,
         appointments::AppointmentOut,

@@ -9,6 +9,8 @@ diesel::table! {
         name -> Text,
         role -> Text,
         created_at -> Timestamp,
+        /// Whether the person wants reminder mails before their sessions.
+        reminders -> Bool,
     }
 }
 
@@ -128,6 +130,8 @@ diesel::table! {
         decided_by -> Nullable<BigInt>,
         decided_at -> Nullable<Timestamp>,
         rejection_reason -> Nullable<Text>,
+        /// When the "expires within 30 days" mail went out (once per license).
+        expiry_warned_at -> Nullable<Timestamp>,
     }
 }
 
@@ -200,6 +204,10 @@ diesel::table! {
         updated_at -> Timestamp,
         /// How a cancelled appointment ended (`domain::appointment::CancelKind`).
         cancel_kind -> Nullable<Text>,
+        /// The first appointment of a chain of moves (null: this one): the calendar UID's id.
+        calendar_series -> Nullable<BigInt>,
+        /// The iCalendar SEQUENCE, one more at each move.
+        calendar_sequence -> Integer,
     }
 }
 
@@ -222,6 +230,30 @@ diesel::table! {
         object_id -> Nullable<BigInt>,
         summary -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Mails waiting to be sent, sent, given up or withdrawn (`services::outbox`).
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        to_email -> Text,
+        user_id -> Nullable<BigInt>,
+        appointment_id -> Nullable<BigInt>,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        ics -> Nullable<Text>,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        send_after -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
     }
 }
 
@@ -260,6 +292,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointments,
     screening_access_log,
     audit_log,
+    outbox,
 );
 
 // SQLite only: the stamp counter (PostgreSQL takes stamps from `directory_stamp_seq`, and its

@@ -20,6 +20,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("account.create", "Account created"),
     ("account.login", "Logged in"),
     ("account.logout", "Logged out"),
+    ("account.notifications", "Mail choices changed"),
     ("appointment.", "Appointments: every action"),
     ("appointment.create", "Appointment booked"),
     ("appointment.confirmed", "Appointment confirmed"),

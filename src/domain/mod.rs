@@ -7,6 +7,7 @@ pub mod availability;
 pub mod credential;
 pub mod gazetteer;
 pub mod license_lookup;
+pub mod mail;
 pub mod paging;
 pub mod photo;
 pub mod profile;

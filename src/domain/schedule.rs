@@ -270,6 +270,15 @@ pub fn grid_rows(start: u16, end: u16, axis_start: u16) -> (u16, u16) {
     (first, after.max(first + 1))
 }
 
+/// A zone as people name it: its city ("New York" for `America/New_York`).
+pub fn zone_city(tz: chrono_tz::Tz) -> String {
+    tz.name()
+        .rsplit('/')
+        .next()
+        .unwrap_or(tz.name())
+        .replace('_', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

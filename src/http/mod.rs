@@ -23,6 +23,8 @@ pub struct AppState {
     pub login_limiter: IpLimiter,
     /// The directory index and the schedule caches (see `search`).
     pub engine: crate::search::SearchEngine,
+    /// What mails need: the site's absolute address, when reminders go out.
+    pub mail: crate::services::mail::MailCtx,
 }
 
 impl AppState {

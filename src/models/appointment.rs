@@ -30,6 +30,17 @@ pub struct Appointment {
     pub updated_at: NaiveDateTime,
     /// Stored text of [`CancelKind`]; read it with [`Appointment::cancel_kind`].
     pub cancel_kind: Option<String>,
+    /// The first appointment of a chain of moves (None: this one); see [`Appointment::calendar_uid`].
+    pub calendar_series: Option<i64>,
+    /// The iCalendar SEQUENCE: one more at each move.
+    pub calendar_sequence: i32,
+}
+
+impl Appointment {
+    /// The id its calendar event is known by: the same across moves.
+    pub fn calendar_id(&self) -> i64 {
+        self.calendar_series.unwrap_or(self.id)
+    }
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -177,6 +177,42 @@ pub fn expiring(
     ))
 }
 
+/// The licenses [`expiring`] lists whose therapist has not been told yet (`expiry_warned_at`
+/// unset), with the therapist's user id, name and email.
+pub fn expiring_unwarned(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(License, i64, String, String)>> {
+    licenses::table
+        .inner_join(therapists::table.inner_join(users::table))
+        .filter(licenses::status.eq(CredentialStatus::Verified.as_str()))
+        .filter(licenses::expires_on.ge(from))
+        .filter(licenses::expires_on.le(to))
+        .filter(therapists::license_verified_until.le(to))
+        .filter(licenses::expiry_warned_at.is_null())
+        .order((licenses::expires_on.asc(), licenses::id.asc()))
+        .select((License::as_select(), users::id, users::name, users::email))
+        .load(conn)
+}
+
+/// Records that the license's therapist was told it expires soon; false when another server
+/// did it first.
+pub fn mark_expiry_warned(
+    conn: &mut DbConnection,
+    id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        licenses::table
+            .find(id)
+            .filter(licenses::expiry_warned_at.is_null()),
+    )
+    .set(licenses::expiry_warned_at.eq(Some(at)))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
 /// A training record in the verification queue, with the therapist's name.
 #[derive(Debug, Clone)]
 pub struct TrainingQueueItem {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod booking_policy;
 pub mod credential;
 pub mod login_attempt;
+pub mod outbox;
 pub mod photo;
 pub mod service;
 pub mod session;

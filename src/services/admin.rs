@@ -26,6 +26,11 @@ use crate::models::therapist::Therapist;
 use crate::models::user::{people, Person, User};
 use crate::services::access::{Admin, Proof};
 use crate::services::accounts::{self, RegisterInput};
+use crate::services::mail::{
+    render_credential, render_standing, CredentialEvent, CredentialMail, MailCtx, StandingEvent,
+    StandingMail,
+};
+use crate::services::outbox::{self, Outgoing};
 use crate::services::profile::refresh_summary;
 
 pub use crate::domain::credential::EXPIRY_WARNING_DAYS;
@@ -402,10 +407,44 @@ pub struct Standing {
     pub upcoming_appointments: usize,
 }
 
-/// Suspends a therapist: they leave search and their public profile at once. Their upcoming
-/// appointments stay as they are; the answer counts them for the admin to handle.
+/// The therapist's mail about their standing, in the change's transaction.
+fn tell_standing(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    t: &Therapist,
+    event: StandingEvent,
+    reason: &str,
+) -> Result<(), AppError> {
+    let user = User::find(conn, t.user_id)?;
+    let m = StandingMail {
+        event,
+        to_name: user.name.clone(),
+        reason: reason.to_string(),
+        link: match event {
+            StandingEvent::Suspended => mail.link("/"),
+            StandingEvent::Reinstated => mail.link("/therapist"),
+        },
+    };
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: event.kind(),
+            to_email: user.email,
+            user_id: Some(user.id),
+            appointment_id: None,
+            send_after: None,
+            rendered: render_standing(mail, &m)?,
+        },
+    )?;
+    Ok(())
+}
+
+/// Suspends a therapist: they leave search and their public profile at once, and are mailed.
+/// Their upcoming appointments stay as they are; the answer counts them for the admin to handle
+/// (an admin's cancel mails each client).
 pub fn suspend(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     admin: &Admin,
     therapist_id: i64,
     reason: Option<&str>,
@@ -436,6 +475,7 @@ pub fn suspend(
             Some(therapist_id),
             &format!("therapist suspended: {reason}"),
         )?;
+        tell_standing(conn, mail, &t, StandingEvent::Suspended, &reason)?;
         Ok(Standing {
             therapist_id,
             suspended_at: Some(now),
@@ -448,6 +488,7 @@ pub fn suspend(
 /// Lifts a suspension; the reason goes to the audit log.
 pub fn reinstate(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     admin: &Admin,
     therapist_id: i64,
     reason: Option<&str>,
@@ -478,6 +519,7 @@ pub fn reinstate(
             Some(therapist_id),
             &format!("therapist reinstated: {reason}"),
         )?;
+        tell_standing(conn, mail, &t, StandingEvent::Reinstated, &reason)?;
         Ok(Standing {
             therapist_id,
             suspended_at: None,
@@ -750,10 +792,64 @@ impl Credential {
     }
 }
 
+/// The therapist's mail about a decision on their credential (`reason`: a rejection's).
+fn tell_decision(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    kind: Credential,
+    id: i64,
+    therapist_id: i64,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
+    let what = match kind {
+        Credential::License => {
+            let l: License = licenses::table
+                .find(id)
+                .select(License::as_select())
+                .first(conn)?;
+            format!("license {}", license_words(&l))
+        }
+        Credential::Training => {
+            let t: TrainingRecord = training_records::table
+                .find(id)
+                .select(TrainingRecord::as_select())
+                .first(conn)?;
+            format!("training \"{}\", {} hours", t.program, t.hours)
+        }
+    };
+    let t = Therapist::find(conn, therapist_id)?;
+    let user = User::find(conn, t.user_id)?;
+    let m = CredentialMail {
+        event: if reason.is_some() {
+            CredentialEvent::Rejected
+        } else {
+            CredentialEvent::Verified
+        },
+        to_name: user.name.clone(),
+        what,
+        reason: reason.map(str::to_string),
+        expires_on: None,
+        link: mail.link("/therapist/credentials"),
+    };
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: m.event.kind(),
+            to_email: user.email,
+            user_id: Some(user.id),
+            appointment_id: None,
+            send_after: None,
+            rendered: render_credential(mail, &m)?,
+        },
+    )?;
+    Ok(())
+}
+
 /// Verifies, or rejects with a reason the therapist sees, a submitted credential. Records who
-/// and when, refreshes the therapist's badges, and writes the audit row.
+/// and when, refreshes the therapist's badges, mails the therapist, and writes the audit row.
 pub fn decide(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     admin: &Admin,
     kind: Credential,
     id: i64,
@@ -811,6 +907,7 @@ pub fn decide(
                 .execute(conn)?,
         };
         refresh_summary(conn, therapist_id)?;
+        tell_decision(conn, mail, kind, id, therapist_id, reason.as_deref())?;
         let summary = match &reason {
             None => format!("{} {status}", kind.object()),
             Some(r) => format!("{} {status}: {r}", kind.object()),
@@ -828,5 +925,54 @@ pub fn decide(
             &summary,
         )?;
         Ok(())
+    })
+}
+
+// ---- Mails about credentials -----------------------------------------------------------------
+
+/// "License 12345 (MA, Board of Massage Therapy)".
+fn license_words(l: &License) -> String {
+    format!("{} ({}, {})", l.number, l.jurisdiction, l.issuing_body)
+}
+
+/// Tells each therapist whose verified license expires within [`EXPIRY_WARNING_DAYS`] (and who
+/// has no later one verified), once per license: the mail and the license's `expiry_warned_at`
+/// in one transaction. The mail worker runs it at its housekeeping. Returns how many were told.
+pub fn warn_expiring_licenses(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    now_utc: chrono::DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let today = now_utc.date_naive();
+    let until = today + Duration::days(EXPIRY_WARNING_DAYS);
+    write_transaction(conn, |conn| {
+        let due = credential::expiring_unwarned(conn, today, until)?;
+        let mut told = 0;
+        for (license, user_id, name, email) in due {
+            if !credential::mark_expiry_warned(conn, license.id, now())? {
+                continue;
+            }
+            let m = CredentialMail {
+                event: CredentialEvent::LicenseExpiring,
+                to_name: name,
+                what: license_words(&license),
+                reason: None,
+                expires_on: Some(license.expires_on.format("%A %-d %B %Y").to_string()),
+                link: ctx.link("/therapist/credentials"),
+            };
+            outbox::enqueue(
+                conn,
+                Outgoing {
+                    kind: m.event.kind(),
+                    to_email: email,
+                    user_id: Some(user_id),
+                    appointment_id: None,
+                    send_after: None,
+                    rendered: render_credential(ctx, &m)?,
+                },
+            )?;
+            told += 1;
+        }
+        Ok(told)
     })
 }

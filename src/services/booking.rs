@@ -28,6 +28,8 @@ use crate::models::user::User;
 use crate::search::schedules::{load_schedules, utc_window};
 use crate::services::access::{self, Proof};
 use crate::services::crypto::AnswerCipher;
+use crate::services::mail::MailCtx;
+use crate::services::notify::{self, Canceller};
 
 /// Inserts an appointment inside a write transaction (BEGIN IMMEDIATE on SQLite) and audits it.
 pub fn insert_appointment(conn: &mut DbConnection, new: &NewAppointment) -> Result<i64, AppError> {
@@ -217,6 +219,7 @@ fn bookable(
 /// engine and inserts; the database constraint is the last word.
 pub fn book(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     cipher: &AnswerCipher,
     client: &access::Client,
     req: &BookingRequest,
@@ -294,6 +297,7 @@ pub fn book(
                 eval.outcome.as_str()
             ),
         )?;
+        notify::booked(conn, mail, id)?;
         Ok::<_, AppError>(id)
     })?;
     Ok((Appointment::find(conn, id)?, eval))
@@ -618,6 +622,9 @@ pub struct ListItem {
     pub cancel_kind: Option<String>,
     /// When it was requested.
     pub created_at: NaiveDateTime,
+    /// The calendar event's chain of moves and sequence (see `Appointment::calendar_id`).
+    pub calendar_series: Option<i64>,
+    pub calendar_sequence: i32,
 }
 
 impl ListItem {
@@ -687,6 +694,8 @@ type ListColumns = (
     appointments::cancel_reason,
     appointments::cancel_kind,
     appointments::created_at,
+    appointments::calendar_series,
+    appointments::calendar_sequence,
 );
 
 const LIST_COLUMNS: ListColumns = (
@@ -707,6 +716,8 @@ const LIST_COLUMNS: ListColumns = (
     appointments::cancel_reason,
     appointments::cancel_kind,
     appointments::created_at,
+    appointments::calendar_series,
+    appointments::calendar_sequence,
 );
 
 /// A line of the client's bookings list: the appointment and where it stands for them.
@@ -914,6 +925,8 @@ struct Cancelled<'a> {
     kind: CancelKind,
 }
 
+/// Changes the status (only from the one read: `changed_meanwhile` otherwise), audits it, and
+/// writes the event's mails (`then`) in the same transaction.
 fn set_status(
     conn: &mut DbConnection,
     actor: &User,
@@ -921,6 +934,7 @@ fn set_status(
     status: AppointmentStatus,
     cancelled: Option<Cancelled<'_>>,
     summary: &str,
+    then: impl FnOnce(&mut DbConnection) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
     write_transaction(conn, |conn| {
         let changed = diesel::update(
@@ -956,13 +970,14 @@ fn set_status(
             Some(appt.id),
             summary,
         )?;
-        Ok(())
+        then(conn)
     })
 }
 
 /// The therapist confirms; flagged bookings need `acknowledged_flags` (auto-confirm never skips it).
 pub fn confirm(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     therapist: &access::Therapist,
     id: i64,
     acknowledged_flags: bool,
@@ -999,6 +1014,7 @@ pub fn confirm(
         } else {
             "confirmed"
         },
+        |conn| notify::confirmed(conn, mail, id),
     )
 }
 
@@ -1019,6 +1035,7 @@ fn check_reason(reason: &str, required: bool) -> Result<String, AppError> {
 /// The therapist declines a request, with a reason the client sees.
 pub fn decline(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     therapist: &access::Therapist,
     id: i64,
     reason: &str,
@@ -1040,6 +1057,7 @@ pub fn decline(
             kind: CancelKind::Declined,
         }),
         "declined by the therapist (reason given to the client)",
+        |conn| notify::declined(conn, mail, id),
     )
 }
 
@@ -1067,10 +1085,12 @@ fn refusal_error(appt: &Appointment, refusal: CancelRefusal) -> AppError {
 
 /// Cancels. The client withdraws a request any time before it starts, and cancels a confirmed
 /// booking only outside the cancellation window (`too_late_to_cancel`; the rule is
-/// [`rules::client_cancel`]); the therapist cancels any time before the start. Returns how it
-/// ended: withdrawn or cancelled.
+/// [`rules::client_cancel`]); the therapist, or an admin (a suspended therapist's bookings, say),
+/// cancels any time before the start. The other side is mailed in the same transaction
+/// (`services::notify::cancelled`). Returns how it ended: withdrawn or cancelled.
 pub fn cancel(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     user: &User,
     id: i64,
     reason: &str,
@@ -1081,7 +1101,6 @@ pub fn cancel(
     let now_utc = Utc::now();
     let starts = appt.starts_at.and_utc();
     let kind = match who {
-        Party::Admin => return Err(AppError::Forbidden),
         Party::Client => {
             let policy = BookingPolicy::find(conn, appt.therapist_id)?;
             match rules::client_cancel(
@@ -1095,7 +1114,7 @@ pub fn cancel(
                 Err(refusal) => return Err(refusal_error(&appt, refusal)),
             }
         }
-        Party::Therapist => {
+        Party::Therapist | Party::Admin => {
             if !appt.status.is_active() {
                 return Err(transition_error(&appt, "cancelled"));
             }
@@ -1105,10 +1124,17 @@ pub fn cancel(
             CancelKind::Cancelled
         }
     };
-    let (by, done) = match (who, kind) {
-        (Party::Client, CancelKind::Withdrawn) => ("client", "withdrawn"),
-        (Party::Client, _) => ("client", "cancelled"),
-        _ => ("therapist", "cancelled"),
+    let (by, done, canceller) = match (who, kind) {
+        (Party::Client, CancelKind::Withdrawn) => {
+            ("client", "withdrawn", Canceller::Client { withdrawn: true })
+        }
+        (Party::Client, _) => (
+            "client",
+            "cancelled",
+            Canceller::Client { withdrawn: false },
+        ),
+        (Party::Admin, _) => ("admin", "cancelled", Canceller::Admin),
+        (Party::Therapist, _) => ("therapist", "cancelled", Canceller::Therapist),
     };
     // The reason may hold health details: it stays on the appointment, not in the audit log.
     let summary = if reason.is_empty() {
@@ -1116,6 +1142,7 @@ pub fn cancel(
     } else {
         format!("{done} by the {by} (reason given)")
     };
+    let was_confirmed = appt.status == AppointmentStatus::Confirmed;
     set_status(
         conn,
         user,
@@ -1127,6 +1154,7 @@ pub fn cancel(
             kind,
         }),
         &summary,
+        |conn| notify::cancelled(conn, mail, id, canceller, was_confirmed),
     )?;
     Ok(kind)
 }
@@ -1161,13 +1189,22 @@ pub fn finish(
             message: "This appointment has not started yet.".into(),
         });
     }
-    set_status(conn, therapist_user, &appt, status, None, status.as_str())
+    set_status(
+        conn,
+        therapist_user,
+        &appt,
+        status,
+        None,
+        status.as_str(),
+        |_| Ok(()),
+    )
 }
 
 /// Moves a client's booking to a new start: cancel and book as one transaction (both or neither),
-/// with the same service and screening answers.
+/// with the same service and screening answers; both are mailed in it (`services::notify::moved`).
 pub fn reschedule(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     client: &User,
     id: i64,
     new_start: DateTime<Utc>,
@@ -1236,11 +1273,14 @@ pub fn reschedule(
             updated_at: now(),
         };
         let new_id = new.insert(conn)?;
-        if appt.flags_acknowledged_at.is_some() {
-            diesel::update(appointments::table.find(new_id))
-                .set(appointments::flags_acknowledged_at.eq(appt.flags_acknowledged_at))
-                .execute(conn)?;
-        }
+        // The calendar event moves with it: same UID, one more in sequence.
+        diesel::update(appointments::table.find(new_id))
+            .set((
+                appointments::flags_acknowledged_at.eq(appt.flags_acknowledged_at),
+                appointments::calendar_series.eq(Some(appt.calendar_id())),
+                appointments::calendar_sequence.eq(appt.calendar_sequence + 1),
+            ))
+            .execute(conn)?;
         audit::record(
             conn,
             Some(client.id),
@@ -1252,6 +1292,7 @@ pub fn reschedule(
                 appt.id, appt.starts_at, new.starts_at
             ),
         )?;
+        notify::moved(conn, mail, &appt, new_id)?;
         Ok::<_, AppError>(new_id)
     })?;
     Ok(Appointment::find(conn, new_id)?)

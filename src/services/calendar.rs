@@ -6,12 +6,10 @@
 //! **Nothing health-related goes into a calendar**: no screening outcome, answers, flags or
 //! notes. Calendars end up synced to phones, shared with assistants and on lock screens.
 
-use chrono::{DateTime, Duration, Utc};
-use icalendar::{Calendar, Class, Component, Event, EventLike, EventStatus};
+use chrono::{Duration, Utc};
 
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::account::Role;
-use crate::domain::appointment::AppointmentStatus;
 use crate::error::AppError;
 use crate::models::audit;
 use crate::models::service::Service;
@@ -19,108 +17,13 @@ use crate::models::therapist::Therapist;
 use crate::models::user::User;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{self, ListItem};
+pub use crate::services::ics::{appointment_ics, Audience, CalendarEntry};
+use crate::services::ics::{new_calendar, CalendarMethod};
 use crate::services::tokens::{hash_token, random_token};
 
 /// How far back and ahead the feed reaches.
 pub const FEED_DAYS_BACK: i64 = 30;
 pub const FEED_DAYS_AHEAD: i64 = 180;
-
-/// Whose calendar an event is written for: the summary names the other party.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    /// "Swedish massage with Maya Okafor"
-    Client,
-    /// "Swedish 60 min: Dana Client"
-    Therapist,
-}
-
-/// What a calendar may know about an appointment: when, what, with whom, and its status.
-#[derive(Debug, Clone)]
-pub struct CalendarEntry {
-    pub id: i64,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub status: AppointmentStatus,
-    /// The technique's slug.
-    pub technique: String,
-    pub duration_min: i32,
-    pub therapist_name: String,
-    pub client_name: String,
-}
-
-impl CalendarEntry {
-    fn from_list_item(item: &ListItem, client_name: &str) -> CalendarEntry {
-        CalendarEntry {
-            id: item.id,
-            starts_at: item.starts_at.and_utc(),
-            ends_at: item.ends_at.and_utc(),
-            status: item.status,
-            technique: item.technique.clone(),
-            duration_min: item.duration_min,
-            therapist_name: item.therapist_name.clone(),
-            client_name: client_name.to_string(),
-        }
-    }
-
-    fn summary(&self, audience: Audience) -> String {
-        let name = crate::domain::technique::find(&self.technique)
-            .map(|t| t.name)
-            .unwrap_or(&self.technique);
-        match audience {
-            Audience::Client => {
-                let lower = name.to_lowercase();
-                if lower.contains("massage") || lower.contains("therapy") {
-                    format!("{name} with {}", self.therapist_name)
-                } else {
-                    format!("{name} massage with {}", self.therapist_name)
-                }
-            }
-            Audience::Therapist => {
-                format!("{name} {} min: {}", self.duration_min, self.client_name)
-            }
-        }
-    }
-
-    fn event_status(&self) -> EventStatus {
-        match self.status {
-            AppointmentStatus::Requested => EventStatus::Tentative,
-            AppointmentStatus::Cancelled => EventStatus::Cancelled,
-            // The time was held.
-            AppointmentStatus::Confirmed
-            | AppointmentStatus::Completed
-            | AppointmentStatus::NoShow => EventStatus::Confirmed,
-        }
-    }
-
-    fn event(&self, audience: Audience, stamp: DateTime<Utc>) -> Event {
-        Event::new()
-            .uid(&format!("appointment-{}@bodywork", self.id))
-            .timestamp(stamp)
-            .starts(self.starts_at)
-            .ends(self.ends_at)
-            .summary(&self.summary(audience))
-            .description(&format!("Booked through Bodywork (booking {}).", self.id))
-            .status(self.event_status())
-            .class(Class::Private)
-            .done()
-    }
-}
-
-fn new_calendar() -> Calendar {
-    let mut cal = Calendar::empty();
-    cal.append_property(("VERSION", "2.0"))
-        .append_property(("PRODID", "-//Bodywork//Bodywork//EN"))
-        .append_property(("CALSCALE", "GREGORIAN"))
-        .append_property(("METHOD", "PUBLISH"));
-    cal
-}
-
-/// A calendar file with one appointment, written for `audience`. Times are in UTC.
-pub fn appointment_ics(entry: &CalendarEntry, audience: Audience) -> String {
-    let mut cal = new_calendar();
-    cal.push(entry.event(audience, Utc::now()));
-    cal.to_string()
-}
 
 /// The .ics of an appointment for its client or its therapist; anyone else (admins too: a
 /// calendar is for the people who attend) gets 404.
@@ -139,6 +42,8 @@ pub fn appointment_ics_for(
     let service = Service::find(conn, appt.service_id)?;
     let entry = CalendarEntry {
         id: appt.id,
+        uid_id: appt.calendar_id(),
+        sequence: appt.calendar_sequence,
         starts_at: appt.starts_at.and_utc(),
         ends_at: appt.ends_at.and_utc(),
         status: appt.status,
@@ -159,13 +64,29 @@ pub fn feed_ics(conn: &mut DbConnection, therapist_id: i64) -> Result<String, Ap
     let from = (now - Duration::days(FEED_DAYS_BACK)).naive_utc();
     let to = (now + Duration::days(FEED_DAYS_AHEAD)).naive_utc();
     let items = booking::therapist_list(conn, therapist_id, from, to)?;
-    let mut cal = new_calendar();
+    let mut cal = new_calendar(CalendarMethod::Publish);
     cal.name(&format!("Bodywork: {name}"))
         .ttl(&Duration::hours(1));
     for (item, client_name) in items.iter().filter(|(i, _)| i.status.is_active()) {
-        cal.push(CalendarEntry::from_list_item(item, client_name).event(Audience::Therapist, now));
+        cal.push(entry_of(item, client_name).event(Audience::Therapist, now));
     }
     Ok(cal.to_string())
+}
+
+/// What a calendar may know of a line of the therapist's list.
+fn entry_of(item: &ListItem, client_name: &str) -> CalendarEntry {
+    CalendarEntry {
+        id: item.id,
+        uid_id: item.calendar_series.unwrap_or(item.id),
+        sequence: item.calendar_sequence,
+        starts_at: item.starts_at.and_utc(),
+        ends_at: item.ends_at.and_utc(),
+        status: item.status,
+        technique: item.technique.clone(),
+        duration_min: item.duration_min,
+        therapist_name: item.therapist_name.clone(),
+        client_name: client_name.to_string(),
+    }
 }
 
 fn therapist_of(conn: &mut DbConnection, user_id: i64) -> Result<Therapist, AppError> {
@@ -245,55 +166,4 @@ pub fn feed_for_token(conn: &mut DbConnection, token: &str) -> Result<String, Ap
     let therapist = Therapist::find_by_calendar_token_hash(conn, &hash_token(token))?
         .ok_or(AppError::NotFound)?;
     feed_ics(conn, therapist.id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn entry(status: &str) -> CalendarEntry {
-        CalendarEntry {
-            id: 42,
-            starts_at: Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap(),
-            ends_at: Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap(),
-            status: AppointmentStatus::parse(status).unwrap(),
-            technique: "swedish".into(),
-            duration_min: 60,
-            therapist_name: "Maya Okafor".into(),
-            client_name: "Dana Client".into(),
-        }
-    }
-
-    #[test]
-    fn one_appointment_in_utc_with_a_summary_per_audience() {
-        let ics = appointment_ics(&entry("confirmed"), Audience::Client);
-        assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "{ics}");
-        assert!(ics.contains("UID:appointment-42@bodywork\r\n"), "{ics}");
-        assert!(ics.contains("DTSTART:20261201T150000Z\r\n"), "{ics}");
-        assert!(ics.contains("DTEND:20261201T160000Z\r\n"), "{ics}");
-        assert!(
-            ics.contains("SUMMARY:Swedish massage with Maya Okafor\r\n"),
-            "{ics}"
-        );
-        assert!(ics.contains("STATUS:CONFIRMED\r\n"), "{ics}");
-        let ics = appointment_ics(&entry("requested"), Audience::Therapist);
-        assert!(
-            ics.contains("SUMMARY:Swedish 60 min: Dana Client\r\n"),
-            "{ics}"
-        );
-        assert!(ics.contains("STATUS:TENTATIVE\r\n"), "{ics}");
-        let ics = appointment_ics(&entry("cancelled"), Audience::Client);
-        assert!(ics.contains("STATUS:CANCELLED\r\n"), "{ics}");
-    }
-
-    #[test]
-    fn technique_names_that_already_say_what_they_are_are_not_doubled() {
-        let mut e = entry("confirmed");
-        e.technique = "trigger-point".into();
-        assert_eq!(
-            e.summary(Audience::Client),
-            "Trigger point therapy with Maya Okafor"
-        );
-    }
 }

@@ -10,10 +10,12 @@ use serde::Deserialize;
 use crate::domain::audit as audit_words;
 use crate::domain::credential::{license_counts, CredentialStatus};
 use crate::domain::license_lookup::{self, LicenseLookup};
+use crate::domain::mail::{MailKind, OutboxStatus};
 use crate::domain::paging::{Page, PageQuery, DEFAULT_PER_PAGE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::audit::{AuditEntry, AuditRow};
 use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, TrainingQueueItem};
+use crate::models::outbox::OutboxLine;
 use crate::models::user::{Person, User};
 use crate::services::access;
 use crate::services::accounts::RegisterInput;
@@ -21,7 +23,7 @@ use crate::services::admin::{
     self, AdminDashboard, AuditQuery, Credential, FlaggedBooking, Queued, TherapistDetail,
     TherapistRow,
 };
-use crate::services::with_conn;
+use crate::services::{outbox, with_conn};
 use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
 
@@ -362,8 +364,17 @@ async fn decide(
     reason: Option<String>,
 ) -> Result<(), AppError> {
     let state = app_state(req);
+    let mail = state.mail.clone();
     with_conn(&state.pool, move |conn| {
-        admin::decide(conn, &admin, kind, id, reason.is_none(), reason.as_deref())
+        admin::decide(
+            conn,
+            &mail,
+            &admin,
+            kind,
+            id,
+            reason.is_none(),
+            reason.as_deref(),
+        )
     })
     .await
 }
@@ -700,11 +711,12 @@ async fn change_standing(
     }
     let state = app_state(&req);
     let reason = form.reason.clone();
+    let mail = state.mail.clone();
     let done = with_conn(&state.pool, move |conn| {
         if suspend {
-            admin::suspend(conn, &admin, id, Some(&reason))
+            admin::suspend(conn, &mail, &admin, id, Some(&reason))
         } else {
-            admin::reinstate(conn, &admin, id, Some(&reason))
+            admin::reinstate(conn, &mail, &admin, id, Some(&reason))
         }
     })
     .await;
@@ -794,6 +806,70 @@ pub async fn flagged(
                 base: base_of(page),
                 path: "/admin/bookings",
             },
+        },
+    )
+}
+
+// ---- Outbox --------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OutboxQuery {
+    pub status: Option<String>,
+    #[serde(flatten)]
+    pub paging: PageQuery,
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+pub struct OutboxPage {
+    pub ctx: PageCtx,
+    pub status: OutboxStatus,
+    pub rows: Vec<OutboxLine>,
+    pub paging: Paging,
+    pub statuses: [OutboxStatus; 4],
+}
+
+impl OutboxPage {
+    pub fn kind_label<'a>(&self, kind: &'a str) -> &'a str {
+        match MailKind::parse(kind) {
+            Some(k) => k.label(),
+            None => kind,
+        }
+    }
+}
+
+/// The mails of one status, newest first, never a body: what waits (also for a retry), what
+/// went, what was given up (with the error) and what was withdrawn.
+pub async fn outbox(
+    req: HttpRequest,
+    user: As<access::Admin>,
+    q: web::Query<OutboxQuery>,
+) -> PageResult<HttpResponse> {
+    let ctx = user.ctx;
+    let status = outbox::parse_status(q.status.as_deref())?;
+    let page = page_of(&q.paging)?;
+    let state = app_state(&req);
+    let admin = user.who;
+    let (total, rows) = with_conn(&state.pool, move |conn| {
+        outbox::lines(conn, &admin, status, page)
+    })
+    .await?;
+    let mut base: Vec<(&str, String)> = vec![("status", status.as_str().to_string())];
+    base.extend(per_page_pair(page));
+    render(
+        StatusCode::OK,
+        &OutboxPage {
+            ctx,
+            status,
+            rows,
+            paging: Paging {
+                total,
+                page: page.page,
+                per_page: page.per_page,
+                base: serde_urlencoded::to_string(&base).unwrap_or_default(),
+                path: "/admin/outbox",
+            },
+            statuses: OutboxStatus::ALL,
         },
     )
 }

@@ -387,7 +387,7 @@ pub async fn book(
     let client = user.who.clone();
     let user_id = user.who.user().id;
     match with_conn(&state.pool, move |conn| {
-        booking::book(conn, &st.cipher, &client, &request)
+        booking::book(conn, &st.mail, &st.cipher, &client, &request)
     })
     .await
     {
@@ -606,8 +606,9 @@ pub async fn cancel(
     let id = id.into_inner();
     let state = app_state(&req);
     let client = user.session.user.clone();
+    let mail = state.mail.clone();
     match with_conn(&state.pool, move |conn| {
-        booking::cancel(conn, &client, id, &form.reason)
+        booking::cancel(conn, &mail, &client, id, &form.reason)
     })
     .await
     {
@@ -710,8 +711,9 @@ pub async fn reschedule(
     let start = parse_start(&form.start)?;
     let state = app_state(&req);
     let client = user.session.user.clone();
+    let mail = state.mail.clone();
     match with_conn(&state.pool, move |conn| {
-        booking::reschedule(conn, &client, id, start)
+        booking::reschedule(conn, &mail, &client, id, start)
     })
     .await
     {

@@ -105,11 +105,7 @@ pub fn distance(value: f64, unit: DistanceUnit) -> String {
 }
 
 pub fn zone_city(tz: Tz) -> String {
-    tz.name()
-        .rsplit('/')
-        .next()
-        .unwrap_or(tz.name())
-        .replace('_', " ")
+    crate::domain::schedule::zone_city(tz)
 }
 
 pub fn technique_name(slug: &str) -> &str {

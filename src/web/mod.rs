@@ -1,6 +1,7 @@
 //! HTML pages: handlers and their askama template structs. Handlers parse, call a service and
 //! render; they never decide a rule and never touch `db::schema`.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod booking;

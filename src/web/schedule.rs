@@ -588,13 +588,13 @@ pub async fn act(
     let action = form.action.clone();
     let to_dashboard = form.from == "dashboard";
     let typed_reason = form.reason.clone();
+    let mail = state.mail.clone();
     let result = with_conn(&state.pool, move |conn| match action.as_str() {
-        "confirm" => {
-            booking::confirm(conn, &me, id, form.acknowledged_flags.is_some()).map(|_| "Confirmed.")
-        }
-        "decline" => booking::decline(conn, &me, id, &form.reason)
+        "confirm" => booking::confirm(conn, &mail, &me, id, form.acknowledged_flags.is_some())
+            .map(|_| "Confirmed."),
+        "decline" => booking::decline(conn, &mail, &me, id, &form.reason)
             .map(|_| "Declined. The client sees your reason."),
-        "cancel" => booking::cancel(conn, me.user(), id, &form.reason).map(|_| "Cancelled."),
+        "cancel" => booking::cancel(conn, &mail, me.user(), id, &form.reason).map(|_| "Cancelled."),
         "complete" => booking::finish(conn, &me, id, true).map(|_| "Marked as completed."),
         "no_show" => booking::finish(conn, &me, id, false).map(|_| "Marked as a no-show."),
         _ => Err(AppError::BadRequest("Unknown action.".into())),

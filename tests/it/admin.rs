@@ -946,6 +946,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
             reason.clone(),
         ),
         ("GET", "/api/v1/admin/bookings/flagged".into(), Value::Null),
+        ("GET", "/api/v1/admin/outbox".into(), Value::Null),
         ("GET", "/api/v1/admin/admins".into(), Value::Null),
         ("POST", "/api/v1/admin/admins".into(), new_admin.clone()),
         ("GET", "/api/v1/admin/audit".into(), Value::Null),
@@ -990,6 +991,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
         "/admin/therapists".into(),
         format!("/admin/therapists/{tid}"),
         "/admin/bookings".into(),
+        "/admin/outbox".into(),
         "/admin/admins".into(),
         "/admin/audit".into(),
     ];
@@ -1462,8 +1464,9 @@ async fn the_dashboard_counts_what_needs_attention_and_links_to_each_list() {
 async fn the_demo_data_shows_each_admin_case() {
     let app = spawn_app().await;
     let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&app.settings).unwrap();
+    let mail = app.mail_ctx();
     with_conn(&app, |conn| {
-        bodywork::demo::fill(conn, &cipher).expect("demo data")
+        bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
     });
     let r = app
         .api_post(
@@ -1567,6 +1570,7 @@ async fn every_list_pages_by_one_policy_on_the_api_and_the_pages() {
         "/admin/training",
         "/admin/therapists",
         "/admin/bookings",
+        "/admin/outbox",
     ] {
         let (status, html) = page(&app, &client, &format!("{path}?page=0")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");

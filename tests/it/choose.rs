@@ -148,7 +148,7 @@ async fn a_request_carries_its_confirm_by_in_the_api_and_on_both_pages() {
     assert!(html.contains("data-testid=\"what-next\""), "{html}");
     assert!(html.contains("Open Therapist confirms or declines your request"));
     assert!(html.contains("data-testid=\"confirm-by\""));
-    assert!(html.contains("does not send emails"));
+    assert!(html.contains("We email you their answer"));
     assert!(html.contains("href=\"mailto:t@example.com\""));
 
     // The therapist sees the same confirm-by.

@@ -619,12 +619,22 @@ async fn a_rejection_reason_reaches_the_therapist_and_resubmission_works() {
         .await
         .unwrap();
     let id = creds["licenses"][0]["id"].as_i64().unwrap();
+    let mail = &app.mail_ctx();
     with_conn(&app, |conn| {
         let admin_id = &admin_proof(conn, admin_id);
-        let no_reason = admin::decide(conn, admin_id, Credential::License, id, false, Some(" "));
+        let no_reason = admin::decide(
+            conn,
+            mail,
+            admin_id,
+            Credential::License,
+            id,
+            false,
+            Some(" "),
+        );
         assert!(no_reason.is_err());
         admin::decide(
             conn,
+            mail,
             admin_id,
             Credential::License,
             id,
@@ -633,7 +643,7 @@ async fn a_rejection_reason_reaches_the_therapist_and_resubmission_works() {
         )
         .unwrap();
         assert!(
-            admin::decide(conn, admin_id, Credential::License, id, true, None).is_err(),
+            admin::decide(conn, mail, admin_id, Credential::License, id, true, None).is_err(),
             "decided once"
         );
     });

@@ -23,6 +23,7 @@ mod health_form;
 mod layering;
 mod listing;
 mod local;
+mod mail;
 mod photos;
 mod routes;
 mod screenshots;

@@ -98,6 +98,8 @@ pub struct TestApp {
     pub pool: Pool,
     pub settings: Settings,
     pub db_url: DatabaseUrl,
+    /// Where the server writes mails as `.eml` files when a test gives it no SMTP server.
+    pub mail_dir: tempfile::TempDir,
     _db: TestDb,
 }
 
@@ -107,11 +109,13 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (db_url, db) = fresh_database();
+    let mail_dir = tempfile::tempdir().expect("mail dir");
     let mut settings = Settings {
         database_url: db_url.clone(),
         addr: "127.0.0.1:0".into(),
         pool_size: 8,
         answers_key: Some(bodywork::services::crypto::AnswerCipher::generate_key_base64()),
+        mail_dir: mail_dir.path().to_path_buf(),
         ..Settings::default()
     };
     configure(&mut settings);
@@ -125,6 +129,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         pool,
         settings,
         db_url,
+        mail_dir,
         _db: db,
     }
 }
@@ -160,6 +165,11 @@ pub fn csrf_from(html: &str) -> String {
 }
 
 impl TestApp {
+    /// What the server's mails know (links to this server), for services called directly.
+    pub fn mail_ctx(&self) -> bodywork::services::mail::MailCtx {
+        bodywork::services::mail::MailCtx::new(&self.address, self.settings.reminder_hours)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

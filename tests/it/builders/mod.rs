@@ -10,10 +10,13 @@
 //! - `booking`: an open therapist with weekly hours, the usual booking scene, free slots, a
 //!   booking through the API, an appointment at any time written directly, the cancellation
 //!   window, another service for a therapist (`with_service`).
+//! - `mail`: an SMTP sink in the test binary (`SmtpSink`), a server whose mail worker sends to
+//!   it (`spawn_mailing_app`), and the screening words no mail may hold.
 
 mod app;
 mod booking;
 pub mod browser;
+mod mail;
 pub mod photo;
 mod therapist;
 
@@ -24,4 +27,5 @@ pub use booking::{
     answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
     with_service, Scene,
 };
+pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app, Mail, SmtpSink};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec};

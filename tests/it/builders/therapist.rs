@@ -106,11 +106,13 @@ pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
         .json()
         .await
         .unwrap();
+    let mail = app.mail_ctx();
     with_conn(app, |conn| {
         let admin = admin_proof(conn, admin_id);
         if s.verify_license {
             admin::decide(
                 conn,
+                &mail,
                 &admin,
                 Credential::License,
                 lic["id"].as_i64().unwrap(),
@@ -122,6 +124,7 @@ pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
         if s.verify_training {
             admin::decide(
                 conn,
+                &mail,
                 &admin,
                 Credential::Training,
                 tr["id"].as_i64().unwrap(),

@@ -1,0 +1,239 @@
+//! iCalendar text for one appointment: the `.ics` download and feed events
+//! (`services::calendar`) and the scheduling messages mails carry (`METHOD:REQUEST`,
+//! `METHOD:CANCEL`, see `domain::mail::calendar_update`). An event's UID names the first
+//! appointment of its chain of moves, so a calendar that holds it updates it in place.
+//!
+//! **Nothing health-related goes into a calendar**: no screening outcome, answers, flags or
+//! notes. Calendars end up synced to phones, shared with assistants and on lock screens.
+
+use chrono::{DateTime, Utc};
+use icalendar::{Calendar, Class, Component, Event, EventLike, EventStatus};
+
+use crate::domain::appointment::AppointmentStatus;
+pub use crate::domain::mail::CalendarMethod as MailMethod;
+
+/// The `METHOD` of a calendar file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarMethod {
+    /// A file to import or subscribe to (downloads, feeds).
+    Publish,
+    /// A scheduling message in a mail.
+    Mail(MailMethod),
+}
+
+impl CalendarMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            CalendarMethod::Publish => "PUBLISH",
+            CalendarMethod::Mail(m) => m.as_str(),
+        }
+    }
+}
+
+/// Whose calendar an event is written for: the summary names the other party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// "Swedish massage with Maya Okafor"
+    Client,
+    /// "Swedish 60 min: Dana Client"
+    Therapist,
+}
+
+/// What a calendar may know about an appointment: when, what, with whom, and its status.
+#[derive(Debug, Clone)]
+pub struct CalendarEntry {
+    pub id: i64,
+    /// The id in the event's UID: the first appointment of its chain of moves.
+    pub uid_id: i64,
+    /// The iCalendar SEQUENCE: one more at each move.
+    pub sequence: i32,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    /// The technique's slug.
+    pub technique: String,
+    pub duration_min: i32,
+    pub therapist_name: String,
+    pub client_name: String,
+}
+
+impl CalendarEntry {
+    fn summary(&self, audience: Audience) -> String {
+        let name = crate::domain::technique::find(&self.technique)
+            .map(|t| t.name)
+            .unwrap_or(&self.technique);
+        match audience {
+            Audience::Client => {
+                let lower = name.to_lowercase();
+                if lower.contains("massage") || lower.contains("therapy") {
+                    format!("{name} with {}", self.therapist_name)
+                } else {
+                    format!("{name} massage with {}", self.therapist_name)
+                }
+            }
+            Audience::Therapist => {
+                format!("{name} {} min: {}", self.duration_min, self.client_name)
+            }
+        }
+    }
+
+    fn event_status(&self) -> EventStatus {
+        match self.status {
+            AppointmentStatus::Requested => EventStatus::Tentative,
+            AppointmentStatus::Cancelled => EventStatus::Cancelled,
+            // The time was held.
+            AppointmentStatus::Confirmed
+            | AppointmentStatus::Completed
+            | AppointmentStatus::NoShow => EventStatus::Confirmed,
+        }
+    }
+
+    /// The UID calendars know the event by.
+    pub fn uid(&self) -> String {
+        format!("appointment-{}@bodywork", self.uid_id)
+    }
+
+    /// The event as `audience` sees it.
+    pub fn event(&self, audience: Audience, stamp: DateTime<Utc>) -> Event {
+        Event::new()
+            .uid(&self.uid())
+            .sequence(self.sequence.max(0) as u32)
+            .timestamp(stamp)
+            .starts(self.starts_at)
+            .ends(self.ends_at)
+            .summary(&self.summary(audience))
+            .description(&format!("Booked through Bodywork (booking {}).", self.id))
+            .status(self.event_status())
+            .class(Class::Private)
+            .done()
+    }
+}
+
+/// An empty calendar with `method`.
+pub fn new_calendar(method: CalendarMethod) -> Calendar {
+    let mut cal = Calendar::empty();
+    cal.append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", "-//Bodywork//Bodywork//EN"))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", method.as_str()));
+    cal
+}
+
+/// A calendar file with one appointment, written for `audience`. Times are in UTC.
+pub fn appointment_ics(entry: &CalendarEntry, audience: Audience) -> String {
+    let mut cal = new_calendar(CalendarMethod::Publish);
+    cal.push(entry.event(audience, Utc::now()));
+    cal.to_string()
+}
+
+/// The scheduling message a client's booking mail carries: `REQUEST` adds or updates the
+/// event (at `sequence`), `CANCEL` removes it. `organizer` is the mails' sender address,
+/// `attendee` the client's.
+pub fn invitation(
+    entry: &CalendarEntry,
+    method: MailMethod,
+    sequence: i32,
+    organizer: &str,
+    attendee: &str,
+) -> String {
+    let mut entry = entry.clone();
+    entry.sequence = sequence;
+    if method == MailMethod::Cancel {
+        entry.status = AppointmentStatus::Cancelled;
+    }
+    let mut event = entry.event(Audience::Client, Utc::now());
+    event
+        .add_property("ORGANIZER", format!("mailto:{organizer}"))
+        .add_property("ATTENDEE", format!("mailto:{attendee}"));
+    let mut cal = new_calendar(CalendarMethod::Mail(method));
+    cal.push(event.done());
+    cal.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn entry(status: &str) -> CalendarEntry {
+        CalendarEntry {
+            id: 42,
+            uid_id: 42,
+            sequence: 0,
+            starts_at: Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap(),
+            ends_at: Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap(),
+            status: AppointmentStatus::parse(status).unwrap(),
+            technique: "swedish".into(),
+            duration_min: 60,
+            therapist_name: "Maya Okafor".into(),
+            client_name: "Dana Client".into(),
+        }
+    }
+
+    #[test]
+    fn one_appointment_in_utc_with_a_summary_per_audience() {
+        let ics = appointment_ics(&entry("confirmed"), Audience::Client);
+        assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "{ics}");
+        assert!(ics.contains("METHOD:PUBLISH\r\n"), "{ics}");
+        assert!(ics.contains("UID:appointment-42@bodywork\r\n"), "{ics}");
+        assert!(ics.contains("DTSTART:20261201T150000Z\r\n"), "{ics}");
+        assert!(ics.contains("DTEND:20261201T160000Z\r\n"), "{ics}");
+        assert!(
+            ics.contains("SUMMARY:Swedish massage with Maya Okafor\r\n"),
+            "{ics}"
+        );
+        assert!(ics.contains("STATUS:CONFIRMED\r\n"), "{ics}");
+        let ics = appointment_ics(&entry("requested"), Audience::Therapist);
+        assert!(
+            ics.contains("SUMMARY:Swedish 60 min: Dana Client\r\n"),
+            "{ics}"
+        );
+        assert!(ics.contains("STATUS:TENTATIVE\r\n"), "{ics}");
+        let ics = appointment_ics(&entry("cancelled"), Audience::Client);
+        assert!(ics.contains("STATUS:CANCELLED\r\n"), "{ics}");
+    }
+
+    #[test]
+    fn technique_names_that_already_say_what_they_are_are_not_doubled() {
+        let mut e = entry("confirmed");
+        e.technique = "trigger-point".into();
+        assert_eq!(
+            e.summary(Audience::Client),
+            "Trigger point therapy with Maya Okafor"
+        );
+    }
+
+    #[test]
+    fn a_moved_booking_keeps_its_uid_with_a_higher_sequence_and_a_cancel_cancels() {
+        let mut moved = entry("confirmed");
+        moved.id = 43;
+        let ics = invitation(
+            &moved,
+            MailMethod::Request,
+            1,
+            "no-reply@localhost",
+            "dana@example.com",
+        );
+        assert!(ics.contains("METHOD:REQUEST\r\n"), "{ics}");
+        assert!(ics.contains("UID:appointment-42@bodywork\r\n"), "{ics}");
+        assert!(ics.contains("SEQUENCE:1\r\n"), "{ics}");
+        assert!(
+            ics.contains("ORGANIZER:mailto:no-reply@localhost\r\n"),
+            "{ics}"
+        );
+        assert!(
+            ics.contains("ATTENDEE:mailto:dana@example.com\r\n"),
+            "{ics}"
+        );
+        let ics = invitation(
+            &moved,
+            MailMethod::Cancel,
+            2,
+            "no-reply@localhost",
+            "dana@example.com",
+        );
+        assert!(ics.contains("METHOD:CANCEL\r\n"), "{ics}");
+        assert!(ics.contains("SEQUENCE:2\r\n"), "{ics}");
+        assert!(ics.contains("STATUS:CANCELLED\r\n"), "{ics}");
+    }
+}

@@ -1,0 +1,637 @@
+//! Mails as people read them: the facts of each kind (a struct per family: [`BookingMail`],
+//! [`CredentialMail`], [`StandingMail`], [`AccountMail`]) rendered by askama into a subject, a
+//! plain-text part and an HTML part ([`Rendered`]), from a `.txt` and an `.html` template per
+//! kind in `templates/mail/` (both extend `_layout`). [`MailCtx`] carries what every mail needs
+//! from the settings: the site's absolute address for links, and when reminders go out.
+//!
+//! The structs have no field for screening answers, outcomes, reasons or notes, so no template
+//! can print them: a flagged booking's mail says only that there is something to read
+//! ([`BookingMail::flagged`]), with a link. HTML templates escape everything they print.
+
+use askama::Template;
+
+use crate::domain::mail::{MailKind, DEFAULT_REMINDER_HOURS};
+use crate::error::AppError;
+
+/// What every mail needs from the settings.
+#[derive(Debug, Clone)]
+pub struct MailCtx {
+    /// The site's absolute address without a trailing slash (`BODYWORK_BASE_URL`, default
+    /// `http://` + the listen address): links in mails start with it.
+    pub base_url: String,
+    /// How many hours before a session its reminders go out (`BODYWORK_REMINDER_HOURS`).
+    pub reminder_hours: i64,
+    /// The address of `MAIL_FROM`: the organizer of the calendar invitations mails carry.
+    pub organizer: String,
+}
+
+impl MailCtx {
+    pub fn new(base_url: &str, reminder_hours: i64) -> MailCtx {
+        MailCtx {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            reminder_hours,
+            organizer: "no-reply@localhost".into(),
+        }
+    }
+
+    /// With the invitations' organizer address.
+    pub fn with_organizer(mut self, address: &str) -> MailCtx {
+        self.organizer = address.to_string();
+        self
+    }
+
+    /// An absolute link to a path of the site (`/bookings/7`).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+impl Default for MailCtx {
+    fn default() -> Self {
+        MailCtx::new("http://127.0.0.1:8080", DEFAULT_REMINDER_HOURS)
+    }
+}
+
+/// A mail ready for the outbox: subject, both bodies and the calendar file if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// An iCalendar file (`METHOD:REQUEST` or `METHOD:CANCEL`), attached as `booking.ics`.
+    pub ics: Option<String>,
+}
+
+/// Which booking mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingEvent {
+    Requested,
+    Received,
+    Confirmed,
+    Declined,
+    CancelledByClient,
+    CancelledByTherapist,
+    Moved,
+    Reminder,
+}
+
+impl BookingEvent {
+    pub fn kind(self) -> MailKind {
+        match self {
+            BookingEvent::Requested => MailKind::BookingRequested,
+            BookingEvent::Received => MailKind::BookingReceived,
+            BookingEvent::Confirmed => MailKind::BookingConfirmed,
+            BookingEvent::Declined => MailKind::BookingDeclined,
+            BookingEvent::CancelledByClient => MailKind::BookingCancelledByClient,
+            BookingEvent::CancelledByTherapist => MailKind::BookingCancelledByTherapist,
+            BookingEvent::Moved => MailKind::BookingMoved,
+            BookingEvent::Reminder => MailKind::Reminder,
+        }
+    }
+}
+
+/// The facts of a booking mail. Times are written by `domain::mail::mail_time` on the
+/// therapist's clock.
+#[derive(Debug, Clone)]
+pub struct BookingMail {
+    pub event: BookingEvent,
+    /// The recipient's name (the greeting).
+    pub to_name: String,
+    /// Whether the recipient is the therapist (else the client).
+    pub for_therapist: bool,
+    pub therapist_name: String,
+    pub client_name: String,
+    /// "Swedish, 60 minutes".
+    pub service: String,
+    /// When it starts (a move: the new time).
+    pub when: String,
+    /// A move: the time it had before.
+    pub old_when: Option<String>,
+    /// By when the therapist answers a request.
+    pub confirm_by: Option<String>,
+    /// The therapist's reason for a decline or cancel, written for the client. Never the
+    /// client's own cancel reason (it may speak of their health).
+    pub reason: Option<String>,
+    /// The screening flagged something the therapist must read before confirming: the mail
+    /// says only that, with the link.
+    pub flagged: bool,
+    /// Booked at once with auto-confirm (not a request).
+    pub confirmed: bool,
+    /// The client withdrew a request (rather than cancelling a confirmed booking).
+    pub withdrawn: bool,
+    /// An admin cancelled it (not the therapist).
+    pub by_admin: bool,
+    /// The recipient's page of this booking.
+    pub link: String,
+    /// Where reminders are turned off (reminders only).
+    pub settings_link: String,
+}
+
+/// Which credential mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialEvent {
+    Verified,
+    Rejected,
+    LicenseExpiring,
+}
+
+impl CredentialEvent {
+    pub fn kind(self) -> MailKind {
+        match self {
+            CredentialEvent::Verified => MailKind::CredentialVerified,
+            CredentialEvent::Rejected => MailKind::CredentialRejected,
+            CredentialEvent::LicenseExpiring => MailKind::LicenseExpiring,
+        }
+    }
+}
+
+/// The facts of a credential mail to a therapist.
+#[derive(Debug, Clone)]
+pub struct CredentialMail {
+    pub event: CredentialEvent,
+    pub to_name: String,
+    /// "License MA-12345 (MA, Board of Massage Therapy)" or "Training: Swedish course, 120 hours".
+    pub what: String,
+    /// The admin's reason for a rejection.
+    pub reason: Option<String>,
+    /// A license's expiry date ("Tuesday 1 December 2026").
+    pub expires_on: Option<String>,
+    /// The therapist's credentials page.
+    pub link: String,
+}
+
+/// Which standing mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StandingEvent {
+    Suspended,
+    Reinstated,
+}
+
+impl StandingEvent {
+    pub fn kind(self) -> MailKind {
+        match self {
+            StandingEvent::Suspended => MailKind::Suspended,
+            StandingEvent::Reinstated => MailKind::Reinstated,
+        }
+    }
+}
+
+/// The facts of a suspension or reinstatement mail to a therapist.
+#[derive(Debug, Clone)]
+pub struct StandingMail {
+    pub event: StandingEvent,
+    pub to_name: String,
+    /// The admin's reason.
+    pub reason: String,
+    /// Where the therapist goes next (their area, or the site).
+    pub link: String,
+}
+
+/// Which account mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountEvent {
+    VerifyEmail,
+    EmailChangeNotice,
+    PasswordReset,
+    PasswordChanged,
+    AdminInvitation,
+}
+
+impl AccountEvent {
+    pub fn kind(self) -> MailKind {
+        match self {
+            AccountEvent::VerifyEmail => MailKind::VerifyEmail,
+            AccountEvent::EmailChangeNotice => MailKind::EmailChangeNotice,
+            AccountEvent::PasswordReset => MailKind::PasswordReset,
+            AccountEvent::PasswordChanged => MailKind::PasswordChanged,
+            AccountEvent::AdminInvitation => MailKind::AdminInvitation,
+        }
+    }
+}
+
+/// The facts of an account mail.
+#[derive(Debug, Clone)]
+pub struct AccountMail {
+    pub event: AccountEvent,
+    pub to_name: String,
+    /// The link to follow (verify, reset, accept the invitation), or the site for notices.
+    pub link: String,
+    /// How long the link works ("48 hours").
+    pub valid_for: Option<String>,
+    /// An email change: the new address (in the notice to the old one).
+    pub new_email: Option<String>,
+    /// An invitation: who invited.
+    pub invited_by: Option<String>,
+}
+
+/// A `.txt` and an `.html` template over one kind's facts (the HTML page's title is the
+/// subject).
+macro_rules! mail_templates {
+    ($($txt:ident, $html:ident ($data:ty) => $txt_path:tt, $html_path:tt;)*) => {
+        $(
+            #[derive(Template)]
+            #[template(path = $txt_path)]
+            struct $txt<'a> {
+                m: &'a $data,
+                base_url: &'a str,
+            }
+
+            #[derive(Template)]
+            #[template(path = $html_path)]
+            struct $html<'a> {
+                m: &'a $data,
+                base_url: &'a str,
+                subject: &'a str,
+            }
+        )*
+    };
+}
+
+mail_templates! {
+    BookingRequestedTxt, BookingRequestedHtml(BookingMail) =>
+        "mail/booking_requested.txt", "mail/booking_requested.html";
+    BookingReceivedTxt, BookingReceivedHtml(BookingMail) =>
+        "mail/booking_received.txt", "mail/booking_received.html";
+    BookingConfirmedTxt, BookingConfirmedHtml(BookingMail) =>
+        "mail/booking_confirmed.txt", "mail/booking_confirmed.html";
+    BookingDeclinedTxt, BookingDeclinedHtml(BookingMail) =>
+        "mail/booking_declined.txt", "mail/booking_declined.html";
+    CancelledByClientTxt, CancelledByClientHtml(BookingMail) =>
+        "mail/booking_cancelled_by_client.txt", "mail/booking_cancelled_by_client.html";
+    CancelledByTherapistTxt, CancelledByTherapistHtml(BookingMail) =>
+        "mail/booking_cancelled_by_therapist.txt", "mail/booking_cancelled_by_therapist.html";
+    BookingMovedTxt, BookingMovedHtml(BookingMail) =>
+        "mail/booking_moved.txt", "mail/booking_moved.html";
+    ReminderTxt, ReminderHtml(BookingMail) =>
+        "mail/reminder.txt", "mail/reminder.html";
+    CredentialVerifiedTxt, CredentialVerifiedHtml(CredentialMail) =>
+        "mail/credential_verified.txt", "mail/credential_verified.html";
+    CredentialRejectedTxt, CredentialRejectedHtml(CredentialMail) =>
+        "mail/credential_rejected.txt", "mail/credential_rejected.html";
+    LicenseExpiringTxt, LicenseExpiringHtml(CredentialMail) =>
+        "mail/license_expiring.txt", "mail/license_expiring.html";
+    SuspendedTxt, SuspendedHtml(StandingMail) =>
+        "mail/suspended.txt", "mail/suspended.html";
+    ReinstatedTxt, ReinstatedHtml(StandingMail) =>
+        "mail/reinstated.txt", "mail/reinstated.html";
+    VerifyEmailTxt, VerifyEmailHtml(AccountMail) =>
+        "mail/verify_email.txt", "mail/verify_email.html";
+    EmailChangeNoticeTxt, EmailChangeNoticeHtml(AccountMail) =>
+        "mail/email_change_notice.txt", "mail/email_change_notice.html";
+    PasswordResetTxt, PasswordResetHtml(AccountMail) =>
+        "mail/password_reset.txt", "mail/password_reset.html";
+    PasswordChangedTxt, PasswordChangedHtml(AccountMail) =>
+        "mail/password_changed.txt", "mail/password_changed.html";
+    AdminInvitationTxt, AdminInvitationHtml(AccountMail) =>
+        "mail/admin_invitation.txt", "mail/admin_invitation.html";
+}
+
+fn rendered(
+    subject: String,
+    text: askama::Result<String>,
+    html: askama::Result<String>,
+    ics: Option<String>,
+) -> Result<Rendered, AppError> {
+    let fail = |e: askama::Error| AppError::Internal(anyhow::anyhow!("mail template: {e}"));
+    Ok(Rendered {
+        text: text.map_err(fail)?,
+        html: html.map_err(fail)?,
+        subject,
+        ics,
+    })
+}
+
+/// Renders both parts of a mail with the templates `$txt` and `$html` over `$m`.
+macro_rules! render_pair {
+    ($ctx:expr, $m:expr, $subject:expr, $txt:ident, $html:ident, $ics:expr) => {{
+        let subject: String = $subject;
+        let (m, base_url) = ($m, $ctx.base_url.as_str());
+        rendered(
+            subject.clone(),
+            $txt { m, base_url }.render(),
+            $html {
+                m,
+                base_url,
+                subject: &subject,
+            }
+            .render(),
+            $ics,
+        )
+    }};
+}
+
+/// A booking mail; `ics` is the calendar file a client's confirmation, move or cancellation
+/// carries (see `domain::mail::calendar_update`).
+pub fn render_booking(
+    ctx: &MailCtx,
+    m: &BookingMail,
+    ics: Option<String>,
+) -> Result<Rendered, AppError> {
+    use BookingEvent as E;
+    match m.event {
+        E::Requested => {
+            let subject = if m.confirmed {
+                format!("New booking: {} on {}", m.client_name, m.when)
+            } else {
+                format!("New request to confirm: {} on {}", m.client_name, m.when)
+            };
+            render_pair!(
+                ctx,
+                m,
+                subject,
+                BookingRequestedTxt,
+                BookingRequestedHtml,
+                ics
+            )
+        }
+        E::Received => render_pair!(
+            ctx,
+            m,
+            format!("Your request to {} was sent", m.therapist_name),
+            BookingReceivedTxt,
+            BookingReceivedHtml,
+            ics
+        ),
+        E::Confirmed => render_pair!(
+            ctx,
+            m,
+            format!("Booked: {} with {}", m.when, m.therapist_name),
+            BookingConfirmedTxt,
+            BookingConfirmedHtml,
+            ics
+        ),
+        E::Declined => render_pair!(
+            ctx,
+            m,
+            format!("{} could not take your request", m.therapist_name),
+            BookingDeclinedTxt,
+            BookingDeclinedHtml,
+            ics
+        ),
+        E::CancelledByClient => {
+            let subject = if m.withdrawn {
+                format!("{} withdrew their request for {}", m.client_name, m.when)
+            } else {
+                format!("{} cancelled their booking on {}", m.client_name, m.when)
+            };
+            render_pair!(
+                ctx,
+                m,
+                subject,
+                CancelledByClientTxt,
+                CancelledByClientHtml,
+                ics
+            )
+        }
+        E::CancelledByTherapist => render_pair!(
+            ctx,
+            m,
+            format!("Cancelled: your booking on {}", m.when),
+            CancelledByTherapistTxt,
+            CancelledByTherapistHtml,
+            ics
+        ),
+        E::Moved => render_pair!(
+            ctx,
+            m,
+            format!("Moved: your booking is now on {}", m.when),
+            BookingMovedTxt,
+            BookingMovedHtml,
+            ics
+        ),
+        E::Reminder => {
+            let with = if m.for_therapist {
+                &m.client_name
+            } else {
+                &m.therapist_name
+            };
+            render_pair!(
+                ctx,
+                m,
+                format!("Reminder: {} with {with}", m.when),
+                ReminderTxt,
+                ReminderHtml,
+                ics
+            )
+        }
+    }
+}
+
+/// A credential mail to a therapist.
+pub fn render_credential(ctx: &MailCtx, m: &CredentialMail) -> Result<Rendered, AppError> {
+    use CredentialEvent as E;
+    match m.event {
+        E::Verified => render_pair!(
+            ctx,
+            m,
+            "Verified: your credential on Bodywork".to_string(),
+            CredentialVerifiedTxt,
+            CredentialVerifiedHtml,
+            None
+        ),
+        E::Rejected => render_pair!(
+            ctx,
+            m,
+            "Not verified: your credential on Bodywork".to_string(),
+            CredentialRejectedTxt,
+            CredentialRejectedHtml,
+            None
+        ),
+        E::LicenseExpiring => render_pair!(
+            ctx,
+            m,
+            "Your license expires soon".to_string(),
+            LicenseExpiringTxt,
+            LicenseExpiringHtml,
+            None
+        ),
+    }
+}
+
+/// A suspension or reinstatement mail to a therapist.
+pub fn render_standing(ctx: &MailCtx, m: &StandingMail) -> Result<Rendered, AppError> {
+    match m.event {
+        StandingEvent::Suspended => render_pair!(
+            ctx,
+            m,
+            "Your Bodywork profile is suspended".to_string(),
+            SuspendedTxt,
+            SuspendedHtml,
+            None
+        ),
+        StandingEvent::Reinstated => render_pair!(
+            ctx,
+            m,
+            "Your Bodywork profile is back".to_string(),
+            ReinstatedTxt,
+            ReinstatedHtml,
+            None
+        ),
+    }
+}
+
+/// An account mail (verification, email change, password, invitation).
+pub fn render_account(ctx: &MailCtx, m: &AccountMail) -> Result<Rendered, AppError> {
+    use AccountEvent as E;
+    match m.event {
+        E::VerifyEmail => render_pair!(
+            ctx,
+            m,
+            "Confirm your email address for Bodywork".to_string(),
+            VerifyEmailTxt,
+            VerifyEmailHtml,
+            None
+        ),
+        E::EmailChangeNotice => render_pair!(
+            ctx,
+            m,
+            "Your Bodywork email address is being changed".to_string(),
+            EmailChangeNoticeTxt,
+            EmailChangeNoticeHtml,
+            None
+        ),
+        E::PasswordReset => render_pair!(
+            ctx,
+            m,
+            "Reset your Bodywork password".to_string(),
+            PasswordResetTxt,
+            PasswordResetHtml,
+            None
+        ),
+        E::PasswordChanged => render_pair!(
+            ctx,
+            m,
+            "Your Bodywork password was changed".to_string(),
+            PasswordChangedTxt,
+            PasswordChangedHtml,
+            None
+        ),
+        E::AdminInvitation => render_pair!(
+            ctx,
+            m,
+            "You are invited to administer Bodywork".to_string(),
+            AdminInvitationTxt,
+            AdminInvitationHtml,
+            None
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn booking(event: BookingEvent) -> BookingMail {
+        BookingMail {
+            event,
+            to_name: "Dana Client".into(),
+            for_therapist: false,
+            therapist_name: "Maya Okafor".into(),
+            client_name: "Dana Client".into(),
+            service: "Swedish, 60 minutes".into(),
+            when: "Tuesday 1 December 2026, 09:00 New York time".into(),
+            old_when: Some("Monday 30 November 2026, 10:00 New York time".into()),
+            confirm_by: Some("Monday 30 November 2026, 09:00 New York time".into()),
+            reason: Some("I am <away> that week".into()),
+            flagged: true,
+            confirmed: false,
+            withdrawn: false,
+            by_admin: false,
+            link: "https://bw.example/bookings/7".into(),
+            settings_link: "https://bw.example/account".into(),
+        }
+    }
+
+    #[test]
+    fn every_booking_mail_renders_both_parts_with_the_link() {
+        let ctx = MailCtx::new("https://bw.example/", 24);
+        for event in [
+            BookingEvent::Requested,
+            BookingEvent::Received,
+            BookingEvent::Confirmed,
+            BookingEvent::Declined,
+            BookingEvent::CancelledByClient,
+            BookingEvent::CancelledByTherapist,
+            BookingEvent::Moved,
+            BookingEvent::Reminder,
+        ] {
+            let r = render_booking(&ctx, &booking(event), None).unwrap();
+            assert!(!r.subject.is_empty());
+            assert!(
+                r.text.contains("https://bw.example/bookings/7"),
+                "{event:?}: {}",
+                r.text
+            );
+            assert!(
+                r.html.contains("https://bw.example/bookings/7"),
+                "{event:?}: {}",
+                r.html
+            );
+            assert!(r.text.contains("Dana Client"), "{event:?}");
+            assert!(r.html.starts_with("<!DOCTYPE html>"), "{event:?}");
+            // HTML escapes what people typed.
+            assert!(!r.html.contains("<away>"), "{event:?}");
+        }
+    }
+
+    #[test]
+    fn a_declined_request_says_the_therapists_reason() {
+        let ctx = MailCtx::default();
+        let r = render_booking(&ctx, &booking(BookingEvent::Declined), None).unwrap();
+        assert!(r.text.contains("I am <away> that week"), "{}", r.text);
+        assert!(
+            r.html.contains("I am &#60;away&#62; that week")
+                || r.html.contains("I am &lt;away&gt; that week"),
+            "{}",
+            r.html
+        );
+    }
+
+    #[test]
+    fn other_mails_render_too() {
+        let ctx = MailCtx::default();
+        for event in [
+            CredentialEvent::Verified,
+            CredentialEvent::Rejected,
+            CredentialEvent::LicenseExpiring,
+        ] {
+            let m = CredentialMail {
+                event,
+                to_name: "Maya".into(),
+                what: "License 123 (MA)".into(),
+                reason: Some("blurry scan".into()),
+                expires_on: Some("Tuesday 1 December 2026".into()),
+                link: ctx.link("/therapist/credentials"),
+            };
+            let r = render_credential(&ctx, &m).unwrap();
+            assert!(r.text.contains("License 123 (MA)"), "{event:?}");
+        }
+        for event in [StandingEvent::Suspended, StandingEvent::Reinstated] {
+            let m = StandingMail {
+                event,
+                to_name: "Maya".into(),
+                reason: "checked".into(),
+                link: ctx.link("/therapist"),
+            };
+            assert!(render_standing(&ctx, &m).unwrap().text.contains("Maya"));
+        }
+        for event in [
+            AccountEvent::VerifyEmail,
+            AccountEvent::EmailChangeNotice,
+            AccountEvent::PasswordReset,
+            AccountEvent::PasswordChanged,
+            AccountEvent::AdminInvitation,
+        ] {
+            let m = AccountMail {
+                event,
+                to_name: "Ada".into(),
+                link: ctx.link("/verify-email?token=abc"),
+                valid_for: Some("48 hours".into()),
+                new_email: Some("new@example.com".into()),
+                invited_by: Some("Grace".into()),
+            };
+            let r = render_account(&ctx, &m).unwrap();
+            assert!(r.text.contains("Ada"), "{event:?}");
+        }
+    }
+}

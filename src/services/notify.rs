@@ -1,0 +1,309 @@
+//! The mails of booking events, written to the outbox inside the transaction of the change:
+//! `services::booking` calls these after its update and before it commits. Each loads what the
+//! mails say (names, addresses, the service, the time on the therapist's clock), picks who is
+//! told ([`booked`], [`confirmed`], [`declined`], [`cancelled`], [`moved`]), attaches the
+//! client's calendar update (`domain::mail::calendar_update`), and plans or withdraws the
+//! reminders.
+//!
+//! **Never health data.** The mails get the screening outcome only as "there is something to
+//! read" for the therapist ([`BookingMail::flagged`]); never answers, outcomes, reasons or notes,
+//! and never the client's own cancel reason (it may speak of their health).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use crate::db::schema::users;
+use crate::db::DbConnection;
+use crate::domain::appointment::{self as rules, AppointmentStatus};
+use crate::domain::mail::{self as mail_rules, CalendarChange};
+use crate::domain::screening::Outcome;
+use crate::error::AppError;
+use crate::models::appointment::Appointment;
+use crate::models::service::Service;
+use crate::models::therapist::{zone, Therapist};
+use crate::services::ics::{self, CalendarEntry};
+use crate::services::mail::{render_booking, BookingEvent, BookingMail, MailCtx};
+use crate::services::outbox::{self, Outgoing};
+
+/// A person a booking mail goes to.
+#[derive(Debug, Clone, Queryable)]
+struct Person {
+    user_id: i64,
+    name: String,
+    email: String,
+    reminders: bool,
+}
+
+fn person(conn: &mut DbConnection, user_id: i64) -> Result<Person, AppError> {
+    Ok(users::table
+        .find(user_id)
+        .select((users::id, users::name, users::email, users::reminders))
+        .first(conn)?)
+}
+
+/// What booking mails say about an appointment.
+struct Facts {
+    appt: Appointment,
+    tz: Tz,
+    technique: String,
+    duration_min: i32,
+    therapist: Person,
+    client: Person,
+}
+
+fn facts(conn: &mut DbConnection, appointment_id: i64) -> Result<Facts, AppError> {
+    let appt = Appointment::find(conn, appointment_id)?;
+    let therapist = Therapist::find(conn, appt.therapist_id)?;
+    let service = Service::find(conn, appt.service_id)?;
+    Ok(Facts {
+        tz: zone(&therapist.timezone),
+        technique: service.technique_slug,
+        duration_min: service.duration_min,
+        therapist: person(conn, therapist.user_id)?,
+        client: person(conn, appt.client_id)?,
+        appt,
+    })
+}
+
+impl Facts {
+    fn starts(&self) -> DateTime<Utc> {
+        self.appt.starts_at.and_utc()
+    }
+
+    fn when(&self) -> String {
+        mail_rules::mail_time(self.starts(), self.tz)
+    }
+
+    fn service(&self) -> String {
+        let name = crate::domain::technique::find(&self.technique)
+            .map(|t| t.name)
+            .unwrap_or(&self.technique);
+        format!("{name}, {} minutes", self.duration_min)
+    }
+
+    /// A mail of `event` to the therapist or the client, with the facts filled in.
+    fn mail(&self, ctx: &MailCtx, event: BookingEvent, for_therapist: bool) -> BookingMail {
+        let id = self.appt.id;
+        BookingMail {
+            event,
+            to_name: if for_therapist {
+                self.therapist.name.clone()
+            } else {
+                self.client.name.clone()
+            },
+            for_therapist,
+            therapist_name: self.therapist.name.clone(),
+            client_name: self.client.name.clone(),
+            service: self.service(),
+            when: self.when(),
+            old_when: None,
+            confirm_by: rules::confirm_by(
+                self.appt.status,
+                self.appt.created_at.and_utc(),
+                self.starts(),
+            )
+            .map(|t| mail_rules::mail_time(t, self.tz)),
+            reason: None,
+            flagged: false,
+            confirmed: self.appt.status == AppointmentStatus::Confirmed,
+            withdrawn: false,
+            by_admin: false,
+            link: if for_therapist {
+                ctx.link(&format!("/therapist/appointments/{id}"))
+            } else {
+                ctx.link(&format!("/bookings/{id}"))
+            },
+            settings_link: ctx.link("/account"),
+        }
+    }
+
+    /// The client's calendar update for `change` (see `domain::mail::calendar_update`).
+    fn client_ics(&self, ctx: &MailCtx, change: CalendarChange, confirmed: bool) -> Option<String> {
+        let (method, sequence) =
+            mail_rules::calendar_update(change, confirmed, self.appt.calendar_sequence)?;
+        let entry = CalendarEntry {
+            id: self.appt.id,
+            uid_id: self.appt.calendar_id(),
+            sequence: self.appt.calendar_sequence,
+            starts_at: self.starts(),
+            ends_at: self.appt.ends_at.and_utc(),
+            status: self.appt.status,
+            technique: self.technique.clone(),
+            duration_min: self.duration_min,
+            therapist_name: self.therapist.name.clone(),
+            client_name: self.client.name.clone(),
+        };
+        Some(ics::invitation(
+            &entry,
+            method,
+            sequence,
+            &ctx.organizer,
+            &self.client.email,
+        ))
+    }
+
+    fn send(
+        &self,
+        conn: &mut DbConnection,
+        ctx: &MailCtx,
+        m: &BookingMail,
+        ics: Option<String>,
+        send_after: Option<DateTime<Utc>>,
+    ) -> Result<i64, AppError> {
+        let to = if m.for_therapist {
+            &self.therapist
+        } else {
+            &self.client
+        };
+        outbox::enqueue(
+            conn,
+            Outgoing {
+                kind: m.event.kind(),
+                to_email: to.email.clone(),
+                user_id: Some(to.user_id),
+                appointment_id: Some(self.appt.id),
+                send_after,
+                rendered: render_booking(ctx, m, ics)?,
+            },
+        )
+    }
+
+    /// Plans the reminders of a confirmed booking, `reminder_hours` before its start, for each
+    /// of its people who wants them; none when that moment has passed.
+    fn plan_reminders(&self, conn: &mut DbConnection, ctx: &MailCtx) -> Result<(), AppError> {
+        let Some(at) = mail_rules::reminder_at(self.starts(), Utc::now(), ctx.reminder_hours)
+        else {
+            return Ok(());
+        };
+        for for_therapist in [false, true] {
+            let who = if for_therapist {
+                &self.therapist
+            } else {
+                &self.client
+            };
+            if who.reminders {
+                let m = self.mail(ctx, BookingEvent::Reminder, for_therapist);
+                self.send(conn, ctx, &m, None, Some(at))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new booking: the therapist is told of the request (or of the booking, with auto-confirm;
+/// "something to read" when screening flagged it), the client that it was received (or that
+/// they are booked, with the calendar file and the reminders planned).
+pub fn booked(conn: &mut DbConnection, ctx: &MailCtx, appointment_id: i64) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let mut to_therapist = f.mail(ctx, BookingEvent::Requested, true);
+    to_therapist.flagged = Outcome::is_flagged_str(&f.appt.screening_outcome);
+    f.send(conn, ctx, &to_therapist, None, None)?;
+    if f.appt.status == AppointmentStatus::Confirmed {
+        let m = f.mail(ctx, BookingEvent::Confirmed, false);
+        let ics = f.client_ics(ctx, CalendarChange::Confirmed, true);
+        f.send(conn, ctx, &m, ics, None)?;
+        f.plan_reminders(conn, ctx)?;
+    } else {
+        let m = f.mail(ctx, BookingEvent::Received, false);
+        f.send(conn, ctx, &m, None, None)?;
+    }
+    Ok(())
+}
+
+/// The therapist confirmed: the client is booked (calendar file), reminders are planned.
+pub fn confirmed(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let m = f.mail(ctx, BookingEvent::Confirmed, false);
+    let ics = f.client_ics(ctx, CalendarChange::Confirmed, true);
+    f.send(conn, ctx, &m, ics, None)?;
+    f.plan_reminders(conn, ctx)
+}
+
+/// The therapist declined a request: the client is told, with the therapist's reason.
+pub fn declined(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    outbox::withdraw_reminders(conn, appointment_id)?;
+    let mut m = f.mail(ctx, BookingEvent::Declined, false);
+    m.reason = f.appt.cancel_reason.clone().filter(|r| !r.is_empty());
+    f.send(conn, ctx, &m, None, None)?;
+    Ok(())
+}
+
+/// Who cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canceller {
+    /// The client cancelled, or withdrew a request (`withdrawn`).
+    Client {
+        withdrawn: bool,
+    },
+    Therapist,
+    Admin,
+}
+
+/// A cancel: the reminders are withdrawn; a client's cancel is told to the therapist (without
+/// the client's reason), a therapist's or an admin's to the client (with the reason they gave,
+/// and `METHOD:CANCEL` when the booking was confirmed, so in the client's calendar).
+pub fn cancelled(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+    by: Canceller,
+    was_confirmed: bool,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    outbox::withdraw_reminders(conn, appointment_id)?;
+    match by {
+        Canceller::Client { withdrawn } => {
+            let mut m = f.mail(ctx, BookingEvent::CancelledByClient, true);
+            m.withdrawn = withdrawn;
+            f.send(conn, ctx, &m, None, None)?;
+        }
+        Canceller::Therapist | Canceller::Admin => {
+            let mut m = f.mail(ctx, BookingEvent::CancelledByTherapist, false);
+            m.by_admin = by == Canceller::Admin;
+            m.reason = f.appt.cancel_reason.clone().filter(|r| !r.is_empty());
+            m.link = ctx.link("/bookings");
+            let ics = f.client_ics(ctx, CalendarChange::Cancelled, was_confirmed);
+            f.send(conn, ctx, &m, ics, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// The client moved a booking (`old`) to a new appointment: both are told (the client's
+/// calendar gets the event again at a higher sequence when it is confirmed), the old reminders
+/// are withdrawn and the new ones planned.
+pub fn moved(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    old: &Appointment,
+    new_id: i64,
+) -> Result<(), AppError> {
+    outbox::withdraw_reminders(conn, old.id)?;
+    let f = facts(conn, new_id)?;
+    let old_tz_time = mail_rules::mail_time(old.starts_at.and_utc(), f.tz);
+    let confirmed = f.appt.status == AppointmentStatus::Confirmed;
+    for for_therapist in [true, false] {
+        let mut m = f.mail(ctx, BookingEvent::Moved, for_therapist);
+        m.old_when = Some(old_tz_time.clone());
+        let ics = if for_therapist {
+            None
+        } else {
+            f.client_ics(ctx, CalendarChange::Moved, confirmed)
+        };
+        f.send(conn, ctx, &m, ics, None)?;
+    }
+    if confirmed {
+        f.plan_reminders(conn, ctx)?;
+    }
+    Ok(())
+}
