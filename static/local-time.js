@@ -4,7 +4,7 @@
 // <span class="viewer-time" data-at="RFC 3339" data-zone="America/New_York" hidden></span>
 //   becomes " (Mon 15:00 your time)" when the browser's zone differs from data-zone.
 // <span class="viewer-zone" data-zone="America/New_York" hidden></span>
-//   becomes " Your clock is 6 hours ahead (Europe/Paris)." on the same condition.
+//   becomes " Your clock (Europe/Paris) is 6 hours ahead." on the same condition.
 (function () {
   "use strict";
   var mine;
@@ -52,8 +52,8 @@
     var h = Math.floor(Math.abs(minutes) / 60), m = Math.abs(minutes) % 60;
     var amount = (h ? h + (h === 1 ? " hour" : " hours") : "") + (h && m ? " " : "") +
       (m ? m + " minutes" : "");
-    el.textContent = " Your clock is " + amount + (minutes > 0 ? " ahead" : " behind") +
-      " (" + mine.replace(/_/g, " ") + ").";
+    el.textContent = " Your clock (" + mine.replace(/_/g, " ") + ") is " + amount +
+      (minutes > 0 ? " ahead." : " behind.");
     el.hidden = false;
   });
 })();

@@ -622,6 +622,10 @@ pub struct ReasonBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RescheduleBody {
     pub starts_at: DateTime<chrono::FixedOffset>,
+    /// Needed (true) when the new time starts inside the therapist's cancellation window, as
+    /// when booking; ignored otherwise.
+    #[serde(default)]
+    pub cancellation_window_acknowledged: bool,
 }
 
 async fn after_change(
@@ -737,7 +741,7 @@ async fn finish(
 
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "appointments", request_body = RescheduleBody,
     responses((status = 200, body = AppointmentOut, description = "the new appointment; the old one is cancelled in the same transaction"),
-              (status = 409, description = "slot_taken, slot_unavailable"), (status = 422, description = "too_late_to_cancel")))]
+              (status = 409, description = "slot_taken, slot_unavailable"), (status = 422, description = "too_late_to_cancel, cancellation_window_not_acknowledged (a new time inside the cancellation window without `cancellation_window_acknowledged: true`)")))]
 pub async fn reschedule(
     req: HttpRequest,
     caller: ApiUser,
@@ -750,9 +754,10 @@ pub async fn reschedule(
         body.starts_at.with_timezone(&Utc),
         caller.user.clone(),
     );
+    let acknowledged = body.cancellation_window_acknowledged;
     let mail = state.mail.clone();
     let new = with_conn(&state.pool, move |conn| {
-        booking::reschedule(conn, &mail, &user, id, start)
+        booking::reschedule(conn, &mail, &user, id, start, acknowledged)
     })
     .await?;
     after_change(&req, caller.user, new.id).await

@@ -79,6 +79,29 @@ impl LicenseStatus {
             LicenseStatus::Expired => "expired",
         }
     }
+
+    /// What the therapist reads about their own license.
+    pub fn therapist_words(self) -> &'static str {
+        match self {
+            LicenseStatus::Submitted => "Waiting for an admin to check it",
+            LicenseStatus::Verified => "Verified: shown as licensed on your profile",
+            LicenseStatus::Rejected => "Not accepted",
+            LicenseStatus::Expired => {
+                "Expired: add your renewed license to be shown as licensed again"
+            }
+        }
+    }
+}
+
+impl CredentialStatus {
+    /// What the therapist reads about their own training record.
+    pub fn training_words(self) -> &'static str {
+        match self {
+            CredentialStatus::Submitted => "Waiting for an admin to check it",
+            CredentialStatus::Verified => "Verified: these hours count",
+            CredentialStatus::Rejected => "Not accepted: these hours don't count",
+        }
+    }
 }
 
 impl fmt::Display for LicenseStatus {

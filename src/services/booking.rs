@@ -64,6 +64,16 @@ pub struct BookingRequest {
 /// The error of a booking inside the cancellation window without the client's acknowledgement.
 pub const WINDOW_NOT_ACKNOWLEDGED: &str = "cancellation_window_not_acknowledged";
 
+/// A time inside the cancellation window chosen without saying so (to `book` or `move to`).
+fn window_not_acknowledged(window_hours: i32, verb: &str) -> AppError {
+    AppError::Rule {
+        code: WINDOW_NOT_ACKNOWLEDGED,
+        message: format!(
+            "This time starts within the therapist's {window_hours}-hour cancellation window: once confirmed, it can't be cancelled or moved online. Confirm that you know this to {verb} it."
+        ),
+    }
+}
+
 /// Screens the answers for a technique: the outcomes that stop a booking become errors that
 /// carry the screening result.
 pub fn screen(
@@ -254,12 +264,7 @@ pub fn book(
         // A free time inside the window is booked only knowingly.
         let window_hours = policy.cancellation_window_hours;
         if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged {
-            return Err(AppError::Rule {
-                code: WINDOW_NOT_ACKNOWLEDGED,
-                message: format!(
-                    "This time starts within the therapist's {window_hours}-hour cancellation window: once confirmed, it can't be cancelled or moved online. Confirm that you know this to book it."
-                ),
-            });
+            return Err(window_not_acknowledged(window_hours, "book"));
         }
         let flagged = eval.outcome >= Outcome::Caution;
         let status = if policy.auto_confirm && !flagged {
@@ -1208,6 +1213,7 @@ pub fn reschedule(
     client: &User,
     id: i64,
     new_start: DateTime<Utc>,
+    window_acknowledged: bool,
 ) -> Result<Appointment, AppError> {
     let appt = Appointment::find(conn, id)?;
     if party(conn, client, &appt)? != Party::Client {
@@ -1227,6 +1233,15 @@ pub fn reschedule(
         policy.cancellation_window_hours,
     ) {
         return Err(too_late("move", policy.cancellation_window_hours));
+    }
+    // A new time inside the window is chosen only knowingly, as when booking.
+    if rules::cannot_cancel_online(new_start, now_utc, policy.cancellation_window_hours)
+        && !window_acknowledged
+    {
+        return Err(window_not_acknowledged(
+            policy.cancellation_window_hours,
+            "move your booking to",
+        ));
     }
     let end = new_start + Duration::minutes(service.duration_min as i64);
     let new_id = write_transaction(conn, |conn| {

@@ -638,6 +638,19 @@ pub struct ReschedulePage {
     pub days: Vec<(String, Vec<(String, String)>)>,
     pub error: Option<String>,
     pub next_from: String,
+    /// A time inside the cancellation window chosen without the acknowledgement: asked again,
+    /// with the box to tick (its RFC 3339 start and how it reads).
+    pub confirm: Option<(String, String)>,
+    pub window_hours: i32,
+    pub now: DateTime<Utc>,
+}
+
+impl ReschedulePage {
+    /// Whether a listed start (RFC 3339) falls inside the cancellation window.
+    pub fn late(&self, start: &str) -> bool {
+        DateTime::parse_from_rfc3339(start)
+            .is_ok_and(|t| cannot_cancel_online(t.with_timezone(&Utc), self.now, self.window_hours))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -651,12 +664,14 @@ async fn reschedule_page(
     id: i64,
     from: Option<NaiveDate>,
     error: Option<String>,
+    confirm: Option<DateTime<Utc>>,
     status: StatusCode,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let st = state.clone();
     let client = user.session.user.clone();
-    let today = Utc::now().date_naive();
+    let now = Utc::now();
+    let today = now.date_naive();
     let from = from
         .unwrap_or(today)
         .clamp(today, today + Duration::days(365));
@@ -668,12 +683,19 @@ async fn reschedule_page(
             v.appt.service_id,
             from,
             from + Duration::days(6),
-            Utc::now(),
+            now,
         )?;
         Ok((v, slots))
     })
     .await?;
-    let days = group_by_day(&slots, v.tz(), Utc::now());
+    let window_hours = v.cancellation_window_hours;
+    let days = group_by_day(&slots, v.tz(), now);
+    let confirm = confirm.map(|t| {
+        (
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            crate::web::format::local_time(t, v.tz(), now),
+        )
+    });
     no_store(render(
         status,
         &ReschedulePage {
@@ -682,6 +704,9 @@ async fn reschedule_page(
             days,
             error,
             next_from: (from + Duration::days(7)).to_string(),
+            confirm,
+            window_hours,
+            now,
         },
     )?)
 }
@@ -692,13 +717,24 @@ pub async fn reschedule_form(
     id: web::Path<i64>,
     q: web::Query<FromQuery>,
 ) -> PageResult<HttpResponse> {
-    reschedule_page(&req, user, id.into_inner(), q.from, None, StatusCode::OK).await
+    reschedule_page(
+        &req,
+        user,
+        id.into_inner(),
+        q.from,
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct RescheduleForm {
     #[serde(default)]
     pub start: String,
+    /// The box "I understand this time can't be cancelled online" (present when ticked).
+    pub window_acknowledged: Option<String>,
 }
 
 pub async fn reschedule(
@@ -712,8 +748,9 @@ pub async fn reschedule(
     let state = app_state(&req);
     let client = user.session.user.clone();
     let mail = state.mail.clone();
+    let acknowledged = form.window_acknowledged.is_some();
     match with_conn(&state.pool, move |conn| {
-        booking::reschedule(conn, &mail, &client, id, start)
+        booking::reschedule(conn, &mail, &client, id, start, acknowledged)
     })
     .await
     {
@@ -722,6 +759,8 @@ pub async fn reschedule(
             "Your booking has moved.",
         )),
         Err(e @ (AppError::Rule { .. } | AppError::Conflict { .. })) => {
+            let confirm = matches!(&e, AppError::Rule { code, .. } if *code == booking::WINDOW_NOT_ACKNOWLEDGED)
+                .then_some(start);
             let msg = e.public_message();
             reschedule_page(
                 &req,
@@ -729,6 +768,7 @@ pub async fn reschedule(
                 id,
                 None,
                 Some(msg),
+                confirm,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

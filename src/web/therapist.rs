@@ -142,6 +142,8 @@ pub struct ProfilePage {
     pub photo: Option<PhotoUrls>,
     /// Why the last upload was refused.
     pub photo_error: Option<String>,
+    /// The photo's removal asked without ticking the confirmation.
+    pub remove_error: Option<String>,
 }
 
 impl ProfilePage {
@@ -204,6 +206,7 @@ fn profile_page(
         zones: ZONES,
         photo,
         photo_error,
+        remove_error: None,
     }
 }
 
@@ -280,15 +283,31 @@ pub async fn photo_upload(
     }
 }
 
+/// The box that confirms a photo's removal (present when ticked).
 #[derive(Debug, Deserialize)]
-pub struct NoFields {}
+pub struct RemovePhotoForm {
+    pub confirm: Option<String>,
+}
 
 pub async fn photo_remove(
     req: HttpRequest,
     user: As<access::Therapist>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<RemovePhotoForm>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(&req);
+    let me = user.who.clone();
+    if form.confirm.is_none() {
+        let own = with_conn(&state.pool, move |conn| profile::own(conn, &me)).await?;
+        return render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ProfilePage {
+                remove_error: Some(
+                    "Tick the box to confirm that your photo should be removed.".into(),
+                ),
+                ..profile_page(user.ctx, own, None)
+            },
+        );
+    }
     let me = user.who.clone();
     let removed = with_conn(&state.pool, move |conn| photos::remove(conn, &me)).await?;
     Ok(redirect_with_flash(
@@ -571,8 +590,11 @@ impl CredentialsPage {
     pub fn terr(&self, f: &str) -> Option<&String> {
         self.training_errors.get(f)
     }
-    pub fn license_status(&self, l: &License) -> String {
-        l.license_status(self.today).to_string()
+    pub fn license_status(&self, l: &License) -> &'static str {
+        l.license_status(self.today).therapist_words()
+    }
+    pub fn training_status(&self, t: &TrainingRecord) -> &'static str {
+        t.status().training_words()
     }
 }
 

@@ -449,3 +449,87 @@ async fn the_search_filters_fold_behind_one_button_with_the_count() {
         "{html}"
     );
 }
+
+/// Moving a booking to a time inside the cancellation window asks for the same
+/// acknowledgement as booking one: the API answers 422 without it, and the page comes back
+/// with the chosen time and the box to tick, then moves it.
+#[tokio::test]
+async fn moving_to_a_time_inside_the_window_needs_the_acknowledgement() {
+    let s = scene().await;
+    set_cancellation_window(&s.app, &s.m, 48).await;
+    let slots = slots_with_window(&s).await;
+    let lates: Vec<String> = slots
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(t, _)| t.clone())
+        .collect();
+    assert!(lates.len() >= 2, "two times inside the window: {slots:?}");
+    let (_, client) = s.app.api_user("c@example.com", "client").await;
+    let later = slots.iter().rev().find(|(_, ok)| *ok).unwrap().0.clone();
+    let r = book(&s.app, &client, &s.m, &later, &[], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+
+    // The API: refused without the acknowledgement, nothing moved.
+    let path = format!("/api/v1/appointments/{id}/reschedule");
+    let r = s
+        .app
+        .api_post(&path, Some(&client), json!({"starts_at": lates[0]}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "cancellation_window_not_acknowledged");
+    let mine: Value = s
+        .app
+        .api_get("/api/v1/me/bookings", Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let starts: Vec<&str> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["status"] == "requested")
+        .map(|b| b["starts_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts.len(), 1);
+    assert_eq!(instant(starts[0]), instant(&later), "still at its time");
+
+    // The page: the late times are marked; choosing one asks again, with the box.
+    let c = page_login(&s.app, "c@example.com").await;
+    let form_page = s.app.url(&format!("/bookings/{id}/reschedule"));
+    let html = c
+        .get(&form_page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("class=\"slot late\""), "late times marked");
+    let csrf = csrf_from(&html);
+    let action = s.app.url(&format!("/bookings/{id}/reschedule"));
+    let r = c
+        .post(&action)
+        .form(&[("csrf_token", csrf.as_str()), ("start", lates[1].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-testid=\"window-confirm\""), "{html}");
+    let chosen = instant(&lates[1]).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(html.contains(&format!("name=\"start\" value=\"{chosen}\"")));
+    let r = c
+        .post(&action)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("start", lates[1].as_str()),
+            ("window_acknowledged", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "moved");
+}

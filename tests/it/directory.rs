@@ -595,7 +595,7 @@ async fn therapist_pages_edit_profile_services_and_credentials() {
         .await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     let creds = app.get_html("/therapist/credentials").await;
-    assert!(creds.contains("MT.0001") && creds.contains("submitted"));
+    assert!(creds.contains("MT.0001") && creds.contains("Waiting for an admin to check it"));
 }
 
 #[tokio::test]

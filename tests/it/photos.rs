@@ -307,7 +307,7 @@ async fn what_is_served_keeps_no_exif_and_is_cached_for_good_by_version() {
 }
 
 #[tokio::test]
-async fn the_remove_button_removes_the_photo() {
+async fn the_remove_button_removes_the_photo_once_confirmed() {
     let app = spawn_app().await;
     let m = therapist(&app).await;
     assert_eq!(
@@ -323,9 +323,30 @@ async fn the_remove_button_removes_the_photo() {
         .text()
         .await
         .unwrap();
+    let csrf = csrf_from(&html);
+    // Without the confirmation: the page again, the error at the box, the photo kept.
     let r = c
         .post(app.url("/therapist/photo/remove"))
-        .form(&[("csrf_token", csrf_from(&html))])
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("id=\"remove-confirm-error\""));
+    let profile: Value = app
+        .api_get(&format!("/api/v1/therapists/{}", m.therapist_id), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(profile["photo_url"].is_string(), "kept");
+    let r = c
+        .post(app.url("/therapist/photo/remove"))
+        .form(&[("csrf_token", csrf.as_str()), ("confirm", "yes")])
         .send()
         .await
         .unwrap();
