@@ -380,9 +380,18 @@ pub fn decline_alternatives(
         .filter(|s| rank(&s.technique_slug).is_some())
         .collect();
     offered.sort_by_key(|s| rank(&s.technique_slug));
+    // One schedule read for every offered service (each only asks another length).
+    let (wf, wt) = utc_window(day, day);
+    let schedule = load_schedules(conn, &[therapist_id], wf, wt, None)?.remove(&therapist_id);
     let mut services = Vec::new();
     for service in offered {
-        let (_, free) = slots(conn, therapist_id, service.id, day, day, now_utc)?;
+        let free = match &schedule {
+            Some(s) => {
+                availability::free_slots(&s.query(service.duration_min as i64, now_utc, day, day))
+                    .map_err(crate::search::schedules::slot_query_error)?
+            }
+            None => Vec::new(),
+        };
         let same_time_free = free.iter().any(|i| i.start == start);
         let day_times = if same_time_free {
             Vec::new()
