@@ -48,7 +48,10 @@ for BACKEND in $BACKENDS; do
   ids=$(echo "$seeded" | grep busy_therapist)
   T=$(echo "$ids" | sed 's/.*busy_therapist=\([0-9]*\).*/\1/')
   S=$(echo "$ids" | sed 's/.*busy_service=\([0-9]*\).*/\1/')
-  RUST_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" >"$WORK/server-$BACKEND.log" 2>&1 &
+  # The mail worker runs (each booking's two mails are part of what a booking costs); its
+  # .eml files go to the throwaway folder.
+  BODYWORK_MAIL_DIR="$WORK/mail" RUST_LOG=warn \
+    "$BIN" serve --addr "127.0.0.1:$PORT" >"$WORK/server-$BACKEND.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
   FROM=$(date -u +%F); TO=$(date -u -d "+30 days" +%F)
