@@ -419,6 +419,16 @@ impl AppointmentsPage {
         format!("{}–{}", fmt(s.item.starts_at), fmt(s.item.ends_at))
     }
     /// Classes of a session by where it stands.
+    /// "short" for a session under an hour and a half: its block holds at most four narrow
+    /// lines, so the grid shows the time and the client there (the state by the block's style,
+    /// which the page's key explains) and keeps the words for screen readers and the phone's list.
+    pub fn session_size(&self, s: &Session) -> &'static str {
+        if s.end_min.saturating_sub(s.start_min) < 90 {
+            "short"
+        } else {
+            ""
+        }
+    }
     pub fn session_class(&self, s: &Session) -> &'static str {
         if s.item.awaiting_acknowledgement() {
             "flagged"
