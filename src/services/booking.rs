@@ -154,6 +154,31 @@ struct StoredAnswers {
     answers: BTreeMap<String, bool>,
 }
 
+/// The answers stored with an appointment, decrypted (None when there are none: destroyed, or
+/// a booking written without them). The caller logs the read (`screening_access_log`).
+pub fn open_answers(
+    cipher: &AnswerCipher,
+    appt: &Appointment,
+) -> Result<Option<BTreeMap<String, bool>>, AppError> {
+    if appt.screening_answers.is_empty() {
+        return Ok(None);
+    }
+    let plain = cipher
+        .decrypt(
+            &appt.screening_answers,
+            &answers_aad(appt.therapist_id, appt.client_id),
+        )
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "answers of appointment {} cannot be decrypted: {e}",
+                appt.id
+            ))
+        })?;
+    let stored: StoredAnswers =
+        serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Some(stored.answers))
+}
+
 /// Whether a proposed start is bookable for this therapist and service right now, answered by
 /// the engine. `Err(slot_taken)` when only another booking is in the way.
 fn check_slot(
@@ -214,11 +239,12 @@ fn bookable(
 }
 
 /// Books: screens the answers, then in one write transaction re-checks the slot against the
-/// engine and inserts; the database constraint is the last word.
+/// engine and inserts; the database constraint is the last word. Only a client whose email is
+/// verified books (`access::VerifiedClient`).
 pub fn book(
     conn: &mut DbConnection,
     cipher: &AnswerCipher,
-    client: &access::Client,
+    client: &access::VerifiedClient,
     req: &BookingRequest,
 ) -> Result<(Appointment, Evaluation), AppError> {
     let client = client.user();

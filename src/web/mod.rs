@@ -1,6 +1,7 @@
 //! HTML pages: handlers and their askama template structs. Handlers parse, call a service and
 //! render; they never decide a rule and never touch `db::schema`.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod booking;
@@ -50,6 +51,9 @@ pub struct NavUser {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    /// The layout asks an unverified account to confirm its address (with a resend button).
+    pub email_verified: bool,
+    pub email: String,
 }
 
 impl NavUser {
@@ -133,6 +137,8 @@ impl PageCtx {
                 id: s.user.id,
                 name: s.user.name.clone(),
                 role: s.user.role(),
+                email_verified: s.user.email_verified(),
+                email: s.user.email.clone(),
             }),
             csrf,
             flash: req.extensions().get::<FlashIn>().map(|f| f.0.clone()),

@@ -1462,8 +1462,9 @@ async fn the_dashboard_counts_what_needs_attention_and_links_to_each_list() {
 async fn the_demo_data_shows_each_admin_case() {
     let app = spawn_app().await;
     let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&app.settings).unwrap();
+    let mail = app.mail_ctx();
     with_conn(&app, |conn| {
-        bodywork::demo::fill(conn, &cipher).expect("demo data")
+        bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
     });
     let r = app
         .api_post(

@@ -231,7 +231,8 @@ async fn browser_axe_finds_no_violation_on_any_page_of_any_role_at_desktop_and_p
     };
     let app = spawn_app().await;
     let cipher = AnswerCipher::from_settings(&app.settings).unwrap();
-    with_conn(&app, |conn| fill(conn, &cipher)).expect("demo data");
+    let mail = app.mail_ctx();
+    with_conn(&app, |conn| fill(conn, &mail, &cipher)).expect("demo data");
     let profile = tempfile::tempdir().unwrap();
     let b = driver.browser(profile.path()).await;
     b.update_timeouts(TimeoutConfiguration::new(

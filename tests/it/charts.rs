@@ -228,8 +228,9 @@ async fn the_queue_is_grouped_by_age_and_expiring_licenses_by_week() {
 async fn the_demo_gives_every_chart_something_to_show_and_most_therapists_a_photo() {
     let app = crate::builders::spawn_app().await;
     let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&app.settings).unwrap();
+    let mail = app.mail_ctx();
     with_conn(&app, |conn| {
-        bodywork::demo::fill(conn, &cipher).expect("demo data")
+        bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
     });
     let login = |email: &'static str| {
         let app = &app;

@@ -40,7 +40,8 @@ async fn readme_screenshots() {
     let driver = Driver::start().await.expect("chromedriver");
     let app = spawn_app().await;
     let cipher = AnswerCipher::from_settings(&app.settings).unwrap();
-    with_conn(&app, |conn| fill(conn, &cipher)).expect("demo data");
+    let mail = app.mail_ctx();
+    with_conn(&app, |conn| fill(conn, &mail, &cipher)).expect("demo data");
     let profile = tempfile::tempdir().unwrap();
     let b = driver.browser(profile.path()).await;
     let result = async {
