@@ -82,15 +82,19 @@ impl NewPassword {
     /// email) counted as guessable. The error says why, in zxcvbn's words.
     pub fn parse_strong(input: &str, context: &[&str]) -> Result<NewPassword, String> {
         let password = NewPassword::parse(input)?;
-        let mut inputs: Vec<&str> = Vec::new();
+        // A name and an address as typed, run together ("anasilva"), and each of their parts
+        // ("ana", "silva", "example"): each is guessable.
+        let mut inputs: Vec<String> = Vec::new();
         for c in context {
-            inputs.push(c);
-            // The parts of a name and an address, each guessable on its own.
+            inputs.push(c.to_string());
+            inputs.push(c.chars().filter(|ch| ch.is_alphanumeric()).collect());
             inputs.extend(
                 c.split(|ch: char| !ch.is_alphanumeric())
-                    .filter(|w| w.chars().count() >= 3),
+                    .filter(|w| w.chars().count() >= 3)
+                    .map(str::to_string),
             );
         }
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let entropy = zxcvbn::zxcvbn(input, &inputs);
         if (entropy.score() as u8) >= PASSWORD_MIN_SCORE {
             return Ok(password);

@@ -367,6 +367,50 @@ impl TestApp {
             .expect("outbox query")
     }
 
+    /// Moves every mailed token `hours` into the past (issued and expiring that much earlier),
+    /// as if the clock had moved on.
+    pub fn age_tokens(&self, hours: i64) {
+        use bodywork::db::schema::account_tokens as t;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        let rows: Vec<(i64, chrono::NaiveDateTime, chrono::NaiveDateTime)> = t::table
+            .select((t::id, t::created_at, t::expires_at))
+            .load(&mut conn)
+            .expect("tokens");
+        let by = chrono::Duration::hours(hours);
+        for (id, created, expires) in rows {
+            diesel::update(t::table.find(id))
+                .set((
+                    t::created_at.eq(created - by),
+                    t::expires_at.eq(expires - by),
+                ))
+                .execute(&mut conn)
+                .expect("age a token");
+        }
+    }
+
+    /// How many mailed tokens are stored.
+    pub fn token_count(&self) -> i64 {
+        use bodywork::db::schema::account_tokens as t;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        t::table.count().get_result(&mut conn).expect("count")
+    }
+
+    /// The text parts of every mail of `kind` to `to`, oldest first.
+    pub fn mail_texts(&self, to: &str, kind: &str) -> Vec<String> {
+        use bodywork::db::schema::outbox;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        outbox::table
+            .filter(outbox::to_email.eq(to))
+            .filter(outbox::kind.eq(kind))
+            .order(outbox::id.asc())
+            .select(outbox::body_text)
+            .load::<String>(&mut conn)
+            .expect("outbox query")
+    }
+
     /// How many mails of `kind` went to `to`.
     pub fn mail_count(&self, to: &str, kind: &str) -> i64 {
         use bodywork::db::schema::outbox;
