@@ -17,7 +17,7 @@ use crate::services::access::{self, Proof};
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::mail::MailCtx;
 
-pub const DEMO_PASSWORD: &str = "bodywork-demo";
+pub const DEMO_PASSWORD: &str = "demo-massage-table";
 
 pub struct DemoLogin {
     pub role: &'static str,
