@@ -1575,6 +1575,18 @@ async fn the_demo_data_shows_each_admin_case() {
     )
     .await;
     assert_eq!(suspended["total"], 1);
+    // An invitation waits to be accepted, and every other demo account is verified.
+    let admins = body(app.api_get("/api/v1/admin/admins", Some(&admin)).await).await;
+    let pending: Vec<&Value> = admins
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["email_verified"] == false)
+        .collect();
+    assert_eq!(pending.len(), 1, "{admins}");
+    assert_eq!(pending[0]["email"], "grace@demo.bodywork.test");
+    let me = body(app.api_get("/api/v1/me", Some(&admin)).await).await;
+    assert_eq!(me["email_verified"], true);
 }
 
 #[tokio::test]
