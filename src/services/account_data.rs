@@ -99,7 +99,7 @@ pub fn export(
         let service = Service::find(conn, a.service_id)?;
         let answers = booking::open_answers(cipher, a)?;
         if answers.is_some() {
-            log_answers_read(conn, a.id, user.id, "export")?;
+            booking::log_answers_read(conn, a.id, user.id, "export")?;
         }
         let reads: Vec<(String, String, NaiveDateTime)> = screening_access_log::table
             .inner_join(users::table)
@@ -305,24 +305,6 @@ fn practice(conn: &mut DbConnection, th: &Therapist) -> Result<Value, AppError> 
             "status": status,
         })).collect::<Vec<_>>(),
     }))
-}
-
-/// Records a read of an appointment's answers (who, how, when), as every read is.
-fn log_answers_read(
-    conn: &mut DbConnection,
-    appointment_id: i64,
-    reader: i64,
-    channel: &str,
-) -> Result<(), AppError> {
-    diesel::insert_into(screening_access_log::table)
-        .values((
-            screening_access_log::appointment_id.eq(appointment_id),
-            screening_access_log::reader_user_id.eq(reader),
-            screening_access_log::channel.eq(channel),
-            screening_access_log::read_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// What an erasure did.
