@@ -123,9 +123,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("Admin {} created (id {}).", user.email, user.id);
                     Ok(())
                 }
-                Err(crate::error::AppError::Validation { fields, .. }) => {
-                    let msgs: Vec<String> =
-                        fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                Err(e) if e.fields().is_some() => {
+                    let msgs: Vec<String> = e
+                        .fields()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect();
                     anyhow::bail!("{}", msgs.join("; "))
                 }
                 Err(e) => anyhow::bail!("{}", e.public_message()),

@@ -34,6 +34,12 @@ pub struct Settings {
     pub login_lock: Duration,
     /// `BODYWORK_LOGIN_PER_IP_PER_MINUTE`, default 20: login attempts from one client address.
     pub login_per_ip_per_minute: u32,
+    /// `BODYWORK_RESET_PER_IP_PER_HOUR`, default 10: password reset requests from one client
+    /// address (429 with `Retry-After` beyond).
+    pub reset_per_ip_per_hour: u32,
+    /// `BODYWORK_ACCOUNT_MAILS_PER_EMAIL_PER_HOUR`, default 5: password reset and verification
+    /// links asked for one email address (429 beyond), so nobody floods a mailbox.
+    pub account_mails_per_email_per_hour: u32,
     /// `BODYWORK_MAX_BODY_BYTES`, default 65536: larger request bodies get 413.
     pub max_body_bytes: usize,
     /// `BODYWORK_TRUST_PROXY`: take the client address from `X-Forwarded-For`. Default false.
@@ -89,6 +95,8 @@ impl Default for Settings {
             login_window: Duration::from_secs(900),
             login_lock: Duration::from_secs(300),
             login_per_ip_per_minute: 20,
+            reset_per_ip_per_hour: 10,
+            account_mails_per_email_per_hour: 5,
             max_body_bytes: 64 * 1024,
             trust_proxy: false,
             answers_key: None,
@@ -178,6 +186,12 @@ impl Settings {
         }
         if let Some(v) = parse_var::<u32>("BODYWORK_LOGIN_PER_IP_PER_MINUTE")? {
             s.login_per_ip_per_minute = v.max(1);
+        }
+        if let Some(v) = parse_var::<u32>("BODYWORK_RESET_PER_IP_PER_HOUR")? {
+            s.reset_per_ip_per_hour = v.max(1);
+        }
+        if let Some(v) = parse_var::<u32>("BODYWORK_ACCOUNT_MAILS_PER_EMAIL_PER_HOUR")? {
+            s.account_mails_per_email_per_hour = v.max(1);
         }
         if let Some(v) = parse_var::<usize>("BODYWORK_MAX_BODY_BYTES")? {
             s.max_body_bytes = v.clamp(1024, 16 * 1024 * 1024);

@@ -17,7 +17,7 @@ use crate::services::access::{self, Proof};
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::mail::MailCtx;
 
-pub const DEMO_PASSWORD: &str = "bodywork-demo";
+pub const DEMO_PASSWORD: &str = "demo-massage-table";
 
 pub struct DemoLogin {
     pub role: &'static str,
@@ -197,7 +197,8 @@ pub fn fill(
         &input("admin@demo.bodywork.test", "Ada Admin", "admin"),
         None,
     )?;
-    let client = accounts::register(
+    // Demo people are verified (they book at once), as if each had followed their link.
+    let client = accounts::register_verified(
         conn,
         &input("client@demo.bodywork.test", "Dana Client", "client"),
     )?;
@@ -215,7 +216,25 @@ pub fn fill(
     add_outbox_examples(conn, mail)?;
     add_photos(conn)?;
     add_chart_history(conn)?;
+    add_pending_invitation(conn, mail, &access::Admin::prove(admin.clone())?)?;
     Ok(logins)
+}
+
+/// An admin invitation waiting to be accepted, so the admins page shows one pending (its mail
+/// goes out like any other; the link in it works for 7 days).
+fn add_pending_invitation(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    admin: &access::Admin,
+) -> Result<(), AppError> {
+    accounts::invite_admin(
+        conn,
+        mail,
+        admin,
+        "grace@demo.bodywork.test",
+        "Grace Hopper",
+    )?;
+    Ok(())
 }
 
 /// The therapist of a demo email.
@@ -610,7 +629,7 @@ fn add_therapist(
     t: &DemoTherapist,
     admin_id: i64,
 ) -> Result<(), AppError> {
-    let user = accounts::register(conn, &input(t.email, t.name, "therapist"))?;
+    let user = accounts::register_verified(conn, &input(t.email, t.name, "therapist"))?;
     let now = now();
     let today = Utc::now().date_naive();
     write_transaction(conn, |conn| {
@@ -755,7 +774,7 @@ fn add_bookings(
     client: &User,
 ) -> Result<(), AppError> {
     use crate::services::booking::{self, BookingRequest};
-    let client = access::Client::prove(client.clone())?;
+    let client = access::VerifiedClient::prove(client.clone())?;
     let therapist_user =
         User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
     let therapist_proof = access::Therapist::prove(therapist_user.clone())?;
@@ -839,7 +858,7 @@ fn add_bookings(
             _ => {}
         }
     }
-    add_past_booking(conn, &client, therapist.id, &swedish)?;
+    add_past_booking(conn, client.client(), therapist.id, &swedish)?;
     add_therapist_day(
         conn,
         mail,
@@ -873,8 +892,8 @@ fn add_therapist_day(
         ("lee@demo.bodywork.test", "Lee Chen"),
         ("ana@demo.bodywork.test", "Ana Souza"),
     ] {
-        let user = accounts::register(conn, &input(email, name, "client"))?;
-        clients.push(access::Client::prove(user)?);
+        let user = accounts::register_verified(conn, &input(email, name, "client"))?;
+        clients.push(access::VerifiedClient::prove(user)?);
     }
     let tz = crate::models::therapist::zone(THERAPISTS[0].tz);
     let today = local_today(Utc::now(), tz);

@@ -17,6 +17,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("You are not allowed to do that.")]
     Forbidden,
+    /// 403 with a specific code and what to do about it (for example `email_unverified`).
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
     #[error(
         "This form has expired or did not come from this site. Reload the page and try again."
     )]
@@ -35,6 +38,13 @@ pub enum AppError {
     /// 422 with a specific code (for example `too_late_to_cancel`).
     #[error("{message}")]
     Rule { code: &'static str, message: String },
+    /// 422 with a specific code and a message per field (for example `password_weak`).
+    #[error("{message}")]
+    FieldRule {
+        code: &'static str,
+        message: String,
+        fields: FieldErrors,
+    },
     /// 422 from the screening (refer, decline, clearance required), with its result.
     #[error("{message}")]
     Screening {
@@ -70,11 +80,12 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Csrf | AppError::Denied { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Validation { .. } | AppError::Rule { .. } | AppError::Screening { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AppError::Validation { .. }
+            | AppError::Rule { .. }
+            | AppError::FieldRule { .. }
+            | AppError::Screening { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,7 +104,9 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict { code, .. }
+            | AppError::Denied { code, .. }
             | AppError::Rule { code, .. }
+            | AppError::FieldRule { code, .. }
             | AppError::Screening { code, .. } => code,
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::PayloadTooLarge => "payload_too_large",
@@ -112,7 +125,9 @@ impl AppError {
 
     pub fn fields(&self) -> Option<&FieldErrors> {
         match self {
-            AppError::Validation { fields, .. } => Some(fields),
+            AppError::Validation { fields, .. } | AppError::FieldRule { fields, .. } => {
+                Some(fields)
+            }
             _ => None,
         }
     }

@@ -156,6 +156,8 @@ struct UserRow {
     name: String,
     role: &'static str,
     created_at: NaiveDateTime,
+    /// Seeded accounts are verified (they book and are booked like real ones).
+    email_verified_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -344,6 +346,7 @@ pub fn seed(
             ),
             role: "client",
             created_at: now,
+            email_verified_at: Some(now),
         });
         client_ids.push(user_id);
         user_id += 1;
@@ -385,6 +388,7 @@ pub fn seed(
                 name,
                 role: "therapist",
                 created_at: now,
+                email_verified_at: Some(now),
             });
             // Up to about 8 km from the centre.
             let lat = place.lat + rng.gen_range(-0.07..0.07);

@@ -20,7 +20,7 @@ use crate::services::access::{Admin, Client, Therapist};
 use crate::services::mail::MailCtx;
 use crate::services::mail_worker::{MailWorker, WorkerConfig};
 use crate::services::mailer::{FileMailer, Mailer, SmtpMailer};
-use crate::services::rate_limit::IpLimiter;
+use crate::services::rate_limit::{EmailLimiter, IpLimiter};
 use crate::{api, models, web as pages};
 
 pub struct Application {
@@ -109,6 +109,8 @@ impl Application {
             pool,
             cipher,
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
+            reset_limiter: IpLimiter::per_hour(settings.reset_per_ip_per_hour),
+            account_mail_limiter: EmailLimiter::per_hour(settings.account_mails_per_email_per_hour),
             engine,
             settings,
             mail: mail.clone(),
@@ -348,6 +350,19 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Signed, POST "/logout" => pages::auth::logout),
         route!(Signed, GET "/account" => pages::account::page),
         route!(Signed, POST "/account/notifications" => pages::account::save_notifications),
+        route!(Public, GET "/verify-email" => pages::account::verify_email_form),
+        route!(Public, POST "/verify-email" => pages::account::verify_email),
+        route!(Public, GET "/password-reset" => pages::account::reset_request_form),
+        route!(Public, POST "/password-reset" => pages::account::reset_request),
+        route!(Public, GET "/password-reset/confirm" => pages::account::reset_confirm_form),
+        route!(Public, POST "/password-reset/confirm" => pages::account::reset_confirm),
+        route!(Public, GET "/accept-invite" => pages::account::accept_invite_form),
+        route!(Public, POST "/accept-invite" => pages::account::accept_invite),
+        route!(Signed, POST "/account/resend-verification" => pages::account::resend_verification),
+        route!(Signed, POST "/account/password" => pages::account::change_password),
+        route!(Signed, POST "/account/email" => pages::account::change_email),
+        route!(Signed, GET "/account/export" => pages::account::export),
+        route!(Only(Role::Client), POST "/account/delete" => pages::account::delete),
         route!(Public, GET "/techniques" => pages::directory::techniques),
         route!(Public, GET "/therapists" => pages::directory::search),
         route!(Public, GET "/therapists/{id}" => pages::directory::profile),
@@ -408,6 +423,15 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Signed, GET "/api/v1/me" => api::auth::me),
         route!(Signed, GET "/api/v1/me/notifications" => api::notifications::get_notifications),
         route!(Signed, PUT "/api/v1/me/notifications" => api::notifications::put_notifications),
+        route!(Public, POST "/api/v1/auth/verify-email" => api::auth::verify_email),
+        route!(Signed, POST "/api/v1/auth/resend-verification" => api::auth::resend_verification),
+        route!(Public, POST "/api/v1/auth/password-reset" => api::auth::password_reset),
+        route!(Public, POST "/api/v1/auth/password-reset/confirm" => api::auth::password_reset_confirm),
+        route!(Public, POST "/api/v1/auth/accept-invite" => api::auth::accept_invite),
+        route!(Signed, POST "/api/v1/me/password" => api::account::change_password),
+        route!(Signed, PUT "/api/v1/me/email" => api::account::change_email),
+        route!(Signed, GET "/api/v1/me/export" => api::account::export),
+        route!(Only(Role::Client), DELETE "/api/v1/me" => api::account::delete_me),
         route!(Only(Role::Therapist), GET "/api/v1/me/booking-policy" => api::me::get_booking_policy),
         route!(Only(Role::Therapist), GET "/api/v1/me/profile" => api::me::get_profile),
         route!(Only(Role::Therapist), PUT "/api/v1/me/profile" => api::me::put_profile),

@@ -14,7 +14,6 @@ use crate::domain::paging::{Page, PageQuery};
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
 use crate::services::access;
-use crate::services::accounts::RegisterInput;
 use crate::services::admin::{self, AuditQuery, Credential, Decision, Standing};
 use crate::services::{outbox, stats, with_conn};
 
@@ -787,18 +786,18 @@ pub async fn outbox(
 
 // ---- Admins --------------------------------------------------------------------------------
 
+/// An invitation: the invitee sets their own password from the mailed link.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AdminBody {
     #[serde(default)]
     pub email: String,
     #[serde(default)]
     pub name: String,
-    #[serde(default)]
-    pub password: String,
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/admins", tag = "admin",
-    responses((status = 200, body = [UserOut]), (status = 401), (status = 403)))]
+    responses((status = 200, body = [UserOut], description = "every admin, oldest first; `email_verified` false: invited, not accepted yet"), (status = 401), (status = 403)))]
 pub async fn admins(
     req: HttpRequest,
     _admin: ApiAs<access::Admin>,
@@ -809,8 +808,10 @@ pub async fn admins(
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/admins", tag = "admin", request_body = AdminBody,
-    responses((status = 201, body = UserOut), (status = 401), (status = 403),
-              (status = 409, description = "email_taken"), (status = 422)))]
+    responses((status = 201, body = UserOut, description = "invited: the account exists without a password (`email_verified` false) and the invitee is mailed a link (`/accept-invite?token=...`, 7 days, once) to set theirs; audited as account.invite"),
+              (status = 400, description = "bad_request: an unknown field (there is no password: the invitee chooses it)"),
+              (status = 401), (status = 403),
+              (status = 409, description = "email_taken"), (status = 422, description = "validation_failed")))]
 pub async fn invite_admin(
     req: HttpRequest,
     caller: ApiAs<access::Admin>,
@@ -818,15 +819,10 @@ pub async fn invite_admin(
 ) -> ApiResult<HttpResponse> {
     let admin = caller.who;
     let b = body.into_inner();
-    let input = RegisterInput {
-        email: b.email,
-        password: b.password,
-        name: b.name,
-        role: "admin".into(),
-    };
     let state = app_state(&req);
+    let mail = state.mail.clone();
     let user = with_conn(&state.pool, move |conn| {
-        admin::invite_admin(conn, &admin, &input)
+        admin::invite_admin(conn, &mail, &admin, &b.email, &b.name)
     })
     .await?;
     Ok(HttpResponse::Created().json(UserOut::from(&user)))

@@ -182,12 +182,13 @@ pub struct AlternativeOut {
 
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = BookBody,
     responses((status = 201, body = AppointmentOut),
+              (status = 403, description = "email_unverified: the client has not confirmed their email address yet (`POST /api/v1/auth/resend-verification` sends a new link)"),
               (status = 409, description = "slot_taken, slot_unavailable"),
               (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body; a screening_decline also has `alternatives`: [AlternativeOut], this therapist's services in the suggested techniques with whether the same time is free), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
 pub async fn create(
     req: HttpRequest,
-    caller: ApiAs<access::Client>,
+    caller: ApiAs<access::VerifiedClient>,
     body: web::Json<BookBody>,
 ) -> ApiResult<HttpResponse> {
     let state = app_state(&req);

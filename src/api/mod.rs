@@ -1,5 +1,6 @@
 //! The JSON API `/api/v1`: the same services as the pages, bearer-token auth.
 
+pub mod account;
 pub mod admin;
 pub mod appointments;
 pub mod auth;
@@ -120,6 +121,9 @@ pub struct UserOut {
     pub name: String,
     /// `client`, `therapist` or `admin`.
     pub role: String,
+    /// Whether the email address is verified (booking needs it; an invited admin who has not
+    /// accepted yet is not).
+    pub email_verified: bool,
 }
 
 impl From<&User> for UserOut {
@@ -129,6 +133,7 @@ impl From<&User> for UserOut {
             email: u.email.clone(),
             name: u.name.clone(),
             role: u.role.clone(),
+            email_verified: u.email_verified(),
         }
     }
 }

@@ -4,7 +4,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::api::{
-    admin, appointments, auth, calendar, directory, me, notifications, schedule, screening, UserOut,
+    account, admin, appointments, auth, calendar, directory, me, notifications, schedule,
+    screening, UserOut,
 };
 
 #[derive(OpenApi)]
@@ -17,6 +18,15 @@ use crate::api::{
         auth::me,
         notifications::get_notifications,
         notifications::put_notifications,
+        auth::verify_email,
+        auth::resend_verification,
+        auth::password_reset,
+        auth::password_reset_confirm,
+        auth::accept_invite,
+        account::change_password,
+        account::change_email,
+        account::export,
+        account::delete_me,
         me::get_booking_policy,
         me::get_profile,
         me::put_profile,
@@ -83,6 +93,12 @@ use crate::api::{
         auth::RegisterOut,
         auth::LoginBody,
         auth::LoginOut,
+        auth::TokenBody,
+        auth::EmailBody,
+        auth::TokenPasswordBody,
+        account::PasswordChangeBody,
+        account::EmailChangeBody,
+        account::DeleteAccountBody,
         me::BookingPolicyOut,
         crate::domain::profile::ProfileInput,
         me::ProfileOut,

@@ -253,6 +253,16 @@ where
     .await?
 }
 
+/// Blocking work that needs no database (argon2: checking and hashing passwords), on the
+/// blocking pool, so a flow hashes before it takes a connection.
+pub async fn blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+{
+    actix_web::web::block(f).await?
+}
+
 /// Like [`with_conn`], for work that is short by construction (indexed reads and answers kept in
 /// memory, such as a cached availability answer, or a search with no free time to decide, whose
 /// page's next free times are at worst loaded for 20 therapists; never a 31-day computation or

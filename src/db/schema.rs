@@ -11,6 +11,24 @@ diesel::table! {
         created_at -> Timestamp,
         /// Whether the person wants reminder mails before their sessions.
         reminders -> Bool,
+        /// When the email address was verified (null: not yet).
+        email_verified_at -> Nullable<Timestamp>,
+        /// When the person erased their account (name and email are a placeholder since).
+        erased_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Single-use tokens sent by mail, stored as SHA-256 (`services::tokens`).
+    account_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        new_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -258,6 +276,7 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(therapists -> users (user_id));
 diesel::joinable!(therapist_techniques -> therapists (therapist_id));
@@ -276,6 +295,7 @@ diesel::joinable!(screening_access_log -> users (reader_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    account_tokens,
     sessions,
     api_tokens,
     login_attempts,

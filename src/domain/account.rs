@@ -1,8 +1,12 @@
-//! Accounts: parsed email, password, name and role. An invalid value cannot exist.
+//! Accounts: parsed email, password, name and role (an invalid value cannot exist), what a
+//! new password must be ([`NewPassword::parse_strong`]: long enough and hard to guess), and the
+//! single-use tokens mailed to people ([`TokenPurpose`]: what each is for and how long it works).
 
 use std::fmt;
 
-pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MIN_CHARS: usize = 10;
+/// The lowest zxcvbn score a new password may have (3: about 10^10 guesses or more).
+pub const PASSWORD_MIN_SCORE: u8 = 3;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 pub const NAME_MAX_CHARS: usize = 100;
 pub const EMAIL_MAX_CHARS: usize = 254;
@@ -50,7 +54,9 @@ impl fmt::Display for Email {
     }
 }
 
-/// A new password: 8 to 128 characters, kept whole (never trimmed or truncated).
+/// A password of the right length: 10 to 128 characters, kept whole (never trimmed or
+/// truncated). A password a person chooses is parsed with [`NewPassword::parse_strong`], which
+/// also refuses one that is easy to guess.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewPassword(String);
 
@@ -68,6 +74,41 @@ impl NewPassword {
             ));
         }
         Ok(NewPassword(input.to_string()))
+    }
+
+    /// A password a person chooses (registration, reset, change, an invitation): the length of
+    /// [`NewPassword::parse`], and not easy to guess: zxcvbn's score at least
+    /// [`PASSWORD_MIN_SCORE`], with what the site knows of the person (`context`: their name and
+    /// email) counted as guessable. The error says why, in zxcvbn's words.
+    pub fn parse_strong(input: &str, context: &[&str]) -> Result<NewPassword, String> {
+        let password = NewPassword::parse(input)?;
+        // A name and an address as typed, run together ("anasilva"), and each of their parts
+        // ("ana", "silva", "example"): each is guessable.
+        let mut inputs: Vec<String> = Vec::new();
+        for c in context {
+            inputs.push(c.to_string());
+            inputs.push(c.chars().filter(|ch| ch.is_alphanumeric()).collect());
+            inputs.extend(
+                c.split(|ch: char| !ch.is_alphanumeric())
+                    .filter(|w| w.chars().count() >= 3)
+                    .map(str::to_string),
+            );
+        }
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let entropy = zxcvbn::zxcvbn(input, &inputs);
+        if (entropy.score() as u8) >= PASSWORD_MIN_SCORE {
+            return Ok(password);
+        }
+        let mut why = String::from("This password is too easy to guess.");
+        match entropy.feedback() {
+            Some(f) if !f.to_string().trim().is_empty() => {
+                why.push(' ');
+                why.push_str(f.to_string().trim());
+            }
+            _ => why.push_str(" Add another word or two. Uncommon words are better."),
+        }
+        drop(password);
+        Err(why)
     }
 
     pub fn expose(&self) -> &str {
@@ -141,9 +182,110 @@ impl Role {
     }
 }
 
+/// What a single-use token sent by mail is for (`account_tokens.purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// Verify an address: the account's own at registration, or a new one (an email change).
+    VerifyEmail,
+    /// Choose a new password after "Forgot your password?".
+    PasswordReset,
+    /// An invited admin sets their password.
+    AdminInvite,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::PasswordReset => "password_reset",
+            TokenPurpose::AdminInvite => "admin_invite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TokenPurpose> {
+        [
+            TokenPurpose::VerifyEmail,
+            TokenPurpose::PasswordReset,
+            TokenPurpose::AdminInvite,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+
+    /// How long a token works after it was sent: 48 hours to verify an address, 1 hour to
+    /// reset a password, 7 days to accept an invitation.
+    pub fn lifetime_hours(self) -> i64 {
+        match self {
+            TokenPurpose::VerifyEmail => 48,
+            TokenPurpose::PasswordReset => 1,
+            TokenPurpose::AdminInvite => 7 * 24,
+        }
+    }
+
+    /// The lifetime as mails say it ("48 hours").
+    pub fn lifetime_words(self) -> String {
+        match self.lifetime_hours() {
+            1 => "1 hour".into(),
+            h if h % 24 == 0 && h > 48 => format!("{} days", h / 24),
+            h => format!("{h} hours"),
+        }
+    }
+
+    /// The page of the site the mail's link opens (`?token=` follows).
+    pub fn page(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "/verify-email",
+            TokenPurpose::PasswordReset => "/password-reset/confirm",
+            TokenPurpose::AdminInvite => "/accept-invite",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_password_is_long_and_hard_to_guess() {
+        assert!(NewPassword::parse_strong("short", &[]).is_err());
+        let weak = NewPassword::parse_strong("password123", &[]).unwrap_err();
+        assert!(
+            weak.starts_with("This password is too easy to guess."),
+            "{weak}"
+        );
+        // What the site knows of the person does not count as secret.
+        assert!(
+            NewPassword::parse_strong("adalovelace1815", &["Ada Lovelace", "ada@example.com"])
+                .is_err()
+        );
+        assert!(NewPassword::parse_strong("quartz lantern orbit meadow", &["Ada"]).is_ok());
+        // The passwords of the demo and the tests pass; the demo's old one does not for its
+        // accounts (their addresses are at demo.bodywork.test).
+        assert!(
+            NewPassword::parse_strong("bodywork-demo", &["Ana", "ana@demo.bodywork.test"]).is_err()
+        );
+        for p in ["a long enough password", "demo-massage-table"] {
+            assert!(
+                NewPassword::parse_strong(p, &["Test Person", "t@example.com"]).is_ok(),
+                "{p}"
+            );
+        }
+        assert!(NewPassword::parse_strong(&"x".repeat(129), &[]).is_err());
+    }
+
+    #[test]
+    fn token_purposes_read_back_and_say_their_lifetime() {
+        for p in [
+            TokenPurpose::VerifyEmail,
+            TokenPurpose::PasswordReset,
+            TokenPurpose::AdminInvite,
+        ] {
+            assert_eq!(TokenPurpose::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(TokenPurpose::VerifyEmail.lifetime_words(), "48 hours");
+        assert_eq!(TokenPurpose::PasswordReset.lifetime_words(), "1 hour");
+        assert_eq!(TokenPurpose::AdminInvite.lifetime_words(), "7 days");
+    }
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {
@@ -170,7 +312,7 @@ mod tests {
 
     #[test]
     fn password_length_is_counted_in_characters_and_kept_whole() {
-        assert!(NewPassword::parse("1234567").is_err());
+        assert!(NewPassword::parse("123456789").is_err());
         let p = NewPassword::parse(" pässwörd ").unwrap();
         assert_eq!(p.expose(), " pässwörd ");
         assert!(NewPassword::parse(&"é".repeat(128)).is_ok());

@@ -18,6 +18,18 @@ pub const OBJECT_TYPES: &[(&str, &str)] = &[
 pub const ACTIONS: &[(&str, &str)] = &[
     ("account.", "Accounts: every action"),
     ("account.create", "Account created"),
+    ("account.verify_email", "Email address confirmed"),
+    ("account.email_change_requested", "Email change asked"),
+    ("account.email_change", "Email address changed"),
+    (
+        "account.password_reset_requested",
+        "Password reset link mailed",
+    ),
+    ("account.password_reset", "Password reset"),
+    ("account.password_change", "Password changed"),
+    ("account.invite", "Admin invited"),
+    ("account.invite_accepted", "Invitation accepted"),
+    ("account.erase", "Account deleted"),
     ("account.login", "Logged in"),
     ("account.logout", "Logged out"),
     ("account.notifications", "Mail choices changed"),

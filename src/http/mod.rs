@@ -21,6 +21,10 @@ pub struct AppState {
     pub cipher: crate::services::crypto::AnswerCipher,
     pub settings: Settings,
     pub login_limiter: IpLimiter,
+    /// Password reset requests per client address.
+    pub reset_limiter: IpLimiter,
+    /// Account mails with a link (reset, verification) per email address.
+    pub account_mail_limiter: crate::services::rate_limit::EmailLimiter,
     /// The directory index and the schedule caches (see `search`).
     pub engine: crate::search::SearchEngine,
     /// What mails need: the site's absolute address, when reminders go out.
@@ -45,6 +49,25 @@ impl AppState {
         self.engine
             .search(&self.pool, self.sqlite(), params, today)
             .await
+    }
+}
+
+impl AppState {
+    /// May another account mail with a link go to `email` (and, for requests anyone can make,
+    /// from `ip`)? 429 with the wait otherwise.
+    pub fn account_mail_allowed(&self, ip: Option<IpAddr>, email: &str) -> Result<(), AppError> {
+        if let Some(ip) = ip {
+            self.reset_limiter
+                .check(&ip)
+                .map_err(|wait| AppError::TooManyRequests {
+                    retry_after_secs: wait,
+                })?;
+        }
+        self.account_mail_limiter
+            .check(&email.trim().to_lowercase())
+            .map_err(|wait| AppError::TooManyRequests {
+                retry_after_secs: wait,
+            })
     }
 }
 

@@ -48,3 +48,45 @@ pub fn revoke(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> 
     .set(api_tokens::revoked_at.eq(now))
     .execute(conn)
 }
+
+/// Revokes every live token of a user but the one whose hash is `except`.
+pub fn revoke_of_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    except_hash: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut q = diesel::update(api_tokens::table)
+        .filter(api_tokens::user_id.eq(user_id))
+        .filter(api_tokens::revoked_at.is_null())
+        .into_boxed();
+    if let Some(h) = except_hash {
+        q = q.filter(api_tokens::token_hash.ne(h));
+    }
+    q.set(api_tokens::revoked_at.eq(now)).execute(conn)
+}
+
+/// A token as an export shows it: when it was made, ends, was revoked (never the hash).
+#[derive(Debug, Clone, Queryable)]
+pub struct TokenLine {
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<TokenLine>> {
+    api_tokens::table
+        .filter(api_tokens::user_id.eq(user_id))
+        .order(api_tokens::id.asc())
+        .select((
+            api_tokens::created_at,
+            api_tokens::expires_at,
+            api_tokens::revoked_at,
+        ))
+        .load(conn)
+}
+
+/// Deletes every token of a user (an erased account).
+pub fn delete_of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(user_id))).execute(conn)
+}

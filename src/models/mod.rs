@@ -1,5 +1,6 @@
 //! One file per table: the row struct, `New*` for inserts, queries returning `QueryResult`.
 
+pub mod account_token;
 pub mod api_token;
 pub mod appointment;
 pub mod audit;

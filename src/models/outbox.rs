@@ -262,3 +262,15 @@ pub fn lines(
         .load(conn)?;
     Ok((total, rows))
 }
+
+/// Replaces the address of every mail to a user with `placeholder` (an erased account: the
+/// rows stay until purged, without the address).
+pub fn forget_recipient(
+    conn: &mut DbConnection,
+    user_id: i64,
+    placeholder: &str,
+) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::user_id.eq(user_id)))
+        .set(outbox::to_email.eq(placeholder))
+        .execute(conn)
+}

@@ -65,6 +65,30 @@ impl Session {
         diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)
     }
 
+    /// Ends every session of a user but `except` (the one the person is using, if any).
+    pub fn delete_of_user(
+        conn: &mut DbConnection,
+        user_id: i64,
+        except: Option<i64>,
+    ) -> QueryResult<usize> {
+        let mut q = diesel::delete(sessions::table)
+            .filter(sessions::user_id.eq(user_id))
+            .into_boxed();
+        if let Some(id) = except {
+            q = q.filter(sessions::id.ne(id));
+        }
+        q.execute(conn)
+    }
+
+    /// The sessions of a user (an export: when each began, was last used, ends).
+    pub fn of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Session>> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .order(sessions::id.asc())
+            .select(Session::as_select())
+            .load(conn)
+    }
+
     pub fn delete_expired(
         conn: &mut DbConnection,
         now: NaiveDateTime,

@@ -13,6 +13,10 @@ pub struct User {
     pub name: String,
     pub role: String,
     pub created_at: NaiveDateTime,
+    /// When the email address was verified (None: not yet).
+    pub email_verified_at: Option<NaiveDateTime>,
+    /// When the person erased their account.
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -23,6 +27,7 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     pub role: &'a str,
     pub created_at: NaiveDateTime,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 impl NewUser<'_> {
@@ -46,6 +51,74 @@ impl User {
             .select(User::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// Whether the account's email address is verified.
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+
+    /// Marks the address verified (a no-op when it is already).
+    pub fn mark_verified(
+        conn: &mut DbConnection,
+        id: i64,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::email_verified_at.is_null()),
+        )
+        .set(users::email_verified_at.eq(Some(at)))
+        .execute(conn)
+    }
+
+    /// Replaces the address with a verified new one (an email change taking effect).
+    pub fn set_email(
+        conn: &mut DbConnection,
+        id: i64,
+        email: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(email),
+                users::email_verified_at.eq(Some(at)),
+            ))
+            .execute(conn)
+    }
+
+    pub fn set_password_hash(conn: &mut DbConnection, id: i64, hash: &str) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(hash))
+            .execute(conn)
+    }
+
+    /// Erases what identifies the person: name and email become `name` and `email` (a
+    /// placeholder), the password `password_hash` (one nothing verifies), no reminders.
+    pub fn erase(
+        conn: &mut DbConnection,
+        id: i64,
+        name: &str,
+        email: &str,
+        password_hash: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::name.eq(name),
+                users::email.eq(email),
+                users::password_hash.eq(password_hash),
+                users::email_verified_at.eq(None::<NaiveDateTime>),
+                users::erased_at.eq(Some(at)),
+                users::reminders.eq(false),
+            ))
+            .execute(conn)
+    }
+
+    /// Whether the person wants reminder mails.
+    pub fn wants_reminders(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+        users::table.find(id).select(users::reminders).first(conn)
     }
 
     pub fn role(&self) -> crate::domain::account::Role {

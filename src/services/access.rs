@@ -4,6 +4,11 @@
 //! nothing to pass, so it does not compile. The pages and the API obtain proofs through their
 //! extractors (`web::As<P>`, `api::ApiAs<P>`), and whole scopes (`/admin`, `/api/v1/admin`) are
 //! guarded as well (`startup::routes`).
+//!
+//! **Booking needs a verified email.** [`VerifiedClient`] is a client whose address is verified;
+//! `services::booking::book` takes it, so every path that books (the booking page, the API)
+//! must make one, through [`VerifiedClient::prove`], the one place of the rule: otherwise 403
+//! `email_unverified`.
 
 use crate::domain::account::Role;
 use crate::error::AppError;
@@ -61,6 +66,44 @@ proof!(
     Role::Client
 );
 
+/// The code of a booking refused because the client's email is not verified yet.
+pub const EMAIL_UNVERIFIED: &str = "email_unverified";
+
+/// A client whose email address is verified: what booking takes.
+#[derive(Debug, Clone)]
+pub struct VerifiedClient(Client);
+
+impl VerifiedClient {
+    /// The client, verified: 403 `email_unverified` (what to do in the message) otherwise.
+    pub fn verified(client: Client) -> Result<VerifiedClient, AppError> {
+        if client.user().email_verified() {
+            Ok(VerifiedClient(client))
+        } else {
+            Err(AppError::Denied {
+                code: EMAIL_UNVERIFIED,
+                message: format!(
+                    "Please confirm your email address before booking: open the link we sent to {}, or ask for a new one.",
+                    client.user().email
+                ),
+            })
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.0
+    }
+}
+
+impl Proof for VerifiedClient {
+    const ROLE: Role = Role::Client;
+    fn prove(user: User) -> Result<Self, AppError> {
+        VerifiedClient::verified(Client::prove(user)?)
+    }
+    fn user(&self) -> &User {
+        self.0.user()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,7 +116,24 @@ mod tests {
             name: "A".into(),
             role: role.into(),
             created_at: chrono::NaiveDateTime::default(),
+            email_verified_at: None,
+            erased_at: None,
         }
+    }
+
+    #[test]
+    fn booking_needs_a_client_whose_email_is_verified() {
+        let err = VerifiedClient::prove(user("client")).unwrap_err();
+        assert_eq!(err.code(), EMAIL_UNVERIFIED);
+        assert_eq!(err.status().as_u16(), 403);
+        let mut verified = user("client");
+        verified.email_verified_at = Some(chrono::NaiveDateTime::default());
+        assert!(VerifiedClient::prove(verified.clone()).is_ok());
+        verified.role = "therapist".into();
+        assert_eq!(
+            VerifiedClient::prove(verified).unwrap_err().code(),
+            "forbidden"
+        );
     }
 
     #[test]

@@ -1,12 +1,20 @@
-//! Accounts: register, log in and out (page sessions and API tokens), and who is asking.
+//! Accounts: register (with a link that verifies the address), log in and out (page sessions
+//! and API tokens), who is asking; and what people do with their account by mail links:
+//! verify an address, reset a forgotten password, change the password or the address, accept
+//! an admin invitation. Each link is a single-use token (`services::tokens`), mailed through the
+//! outbox in the transaction of the change that issues it.
+//!
+//! Passwords are checked and hashed before a database connection is taken ([`prepare`],
+//! [`prepare_password_change`]; the token flows read the token's owner first, [`token_owner`]).
 
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::config::Settings;
-use crate::db::{write_transaction, DbConnection};
-use crate::domain::account::{Email, NewPassword, PersonName, Role};
+use crate::db::{blocking, with_conn, write_transaction, DbConnection, Pool};
+use crate::domain::account::{Email, NewPassword, PersonName, Role, TokenPurpose};
 use crate::error::{AppError, FieldErrors};
+use crate::models::account_token::AccountToken;
 use crate::models::api_token::{self, NewApiToken};
 use crate::models::audit;
 use crate::models::login_attempt::LoginAttempt;
@@ -14,6 +22,9 @@ use crate::models::now;
 use crate::models::session::{NewSession, Session};
 use crate::models::therapist::Therapist;
 use crate::models::user::{NewUser, User};
+use crate::services::access::{Admin, Proof};
+use crate::services::mail::{render_account, AccountEvent, AccountMail, MailCtx};
+use crate::services::outbox::{self, Outgoing};
 use crate::services::{password, tokens};
 
 /// What a registration form or API body carries, unparsed.
@@ -40,73 +51,677 @@ pub fn email_taken() -> AppError {
     }
 }
 
-/// Registers a client or a therapist (never an admin: see [`create_admin`]).
-pub fn register(conn: &mut DbConnection, input: &RegisterInput) -> Result<User, AppError> {
-    let role = Role::parse_self_service(&input.role);
-    create_user(conn, input, role, None)
+/// A registration whose fields are checked and whose password is hashed: made without a
+/// database connection ([`prepare`]), then stored ([`register_prepared`]).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    email: Email,
+    name: PersonName,
+    role: Role,
+    hash: String,
 }
 
-/// Makes an admin: from the CLI (`create-admin`, no actor) or by another admin.
-pub fn create_admin(
-    conn: &mut DbConnection,
-    input: &RegisterInput,
-    actor: Option<i64>,
-) -> Result<User, AppError> {
-    create_user(conn, input, Ok(Role::Admin), actor)
-}
-
-fn create_user(
-    conn: &mut DbConnection,
-    input: &RegisterInput,
-    role: Result<Role, String>,
-    actor: Option<i64>,
-) -> Result<User, AppError> {
+/// Checks a registration (the fields, then the password's strength with the person's name and
+/// email as context: 422 `password_weak`) and hashes its password. Blocking work (argon2), no
+/// database: run it before taking a connection.
+pub fn prepare(input: &RegisterInput, role: Result<Role, String>) -> Result<Prepared, AppError> {
     let mut fields = FieldErrors::new();
     let email = Email::parse(&input.email)
         .map_err(|m| fields.insert("email".into(), m))
-        .ok();
-    let pw = NewPassword::parse(&input.password)
-        .map_err(|m| fields.insert("password".into(), m))
         .ok();
     let name = PersonName::parse(&input.name)
         .map_err(|m| fields.insert("name".into(), m))
         .ok();
     let role = role.map_err(|m| fields.insert("role".into(), m)).ok();
-    let (Some(email), Some(pw), Some(name), Some(role)) = (email, pw, name, role) else {
+    let (Some(email), Some(name), Some(role)) = (email, name, role) else {
+        if let Err(m) = NewPassword::parse(&input.password) {
+            fields.insert("password".into(), m);
+        }
         return Err(AppError::validation(fields));
     };
-    if User::find_by_email(conn, email.as_str())?.is_some() {
+    let hash =
+        password::check_and_hash(&input.password, "password", name.as_str(), email.as_str())?;
+    Ok(Prepared {
+        email,
+        name,
+        role,
+        hash,
+    })
+}
+
+/// [`prepare`] for the roles a person may choose (client or therapist).
+pub fn prepare_registration(input: &RegisterInput) -> Result<Prepared, AppError> {
+    prepare(input, Role::parse_self_service(&input.role))
+}
+
+/// Registers a client or a therapist (never an admin: see [`create_admin`]), and mails the
+/// link that verifies the address, in one transaction.
+pub fn register(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    input: &RegisterInput,
+) -> Result<User, AppError> {
+    let p = prepare_registration(input)?;
+    register_prepared(conn, mail, &p)
+}
+
+/// Stores a prepared registration (unverified) and mails the verification link.
+pub fn register_prepared(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    p: &Prepared,
+) -> Result<User, AppError> {
+    let id = write_transaction(conn, |conn| {
+        let id = insert_user(conn, p, None, None)?;
+        send_verification(conn, mail, id, p.email.as_str(), p.name.as_str(), None)?;
+        Ok::<_, AppError>(id)
+    })?;
+    Ok(User::find(conn, id)?)
+}
+
+/// Registers a client or a therapist whose address needs no link: the demo's people.
+pub fn register_verified(conn: &mut DbConnection, input: &RegisterInput) -> Result<User, AppError> {
+    let p = prepare_registration(input)?;
+    let id = write_transaction(conn, |conn| insert_user(conn, &p, None, Some(now())))?;
+    Ok(User::find(conn, id)?)
+}
+
+/// Makes an admin from the CLI (`create-admin`) or the demo: verified, with the password typed
+/// by the operator (checked like any new password). Admins invite other admins by mail
+/// ([`invite_admin`]).
+pub fn create_admin(
+    conn: &mut DbConnection,
+    input: &RegisterInput,
+    actor: Option<i64>,
+) -> Result<User, AppError> {
+    let p = prepare(input, Ok(Role::Admin))?;
+    let id = write_transaction(conn, |conn| insert_user(conn, &p, actor, Some(now())))?;
+    Ok(User::find(conn, id)?)
+}
+
+/// Inserts the user (a therapist gets their profile) and audits it; inside a transaction.
+fn insert_user(
+    conn: &mut DbConnection,
+    p: &Prepared,
+    actor: Option<i64>,
+    verified_at: Option<NaiveDateTime>,
+) -> Result<i64, AppError> {
+    if User::find_by_email(conn, p.email.as_str())?.is_some() {
         return Err(email_taken());
     }
-    let hash = password::hash(&pw)?;
     let now = now();
-    let user_id = write_transaction(conn, |conn| {
-        let id = NewUser {
-            email: email.as_str(),
-            password_hash: &hash,
-            name: name.as_str(),
-            role: role.as_str(),
-            created_at: now,
+    let id = NewUser {
+        email: p.email.as_str(),
+        password_hash: &p.hash,
+        name: p.name.as_str(),
+        role: p.role.as_str(),
+        created_at: now,
+        email_verified_at: verified_at,
+    }
+    .insert(conn)
+    .map_err(taken_or)?;
+    if p.role == Role::Therapist {
+        Therapist::create_for_user(conn, id, now)?;
+    }
+    audit::record(
+        conn,
+        actor.or(Some(id)),
+        "account.create",
+        "user",
+        Some(id),
+        &format!("{} account created", p.role.as_str()),
+    )?;
+    Ok(id)
+}
+
+/// A unique violation on the email is `email_taken`.
+fn taken_or(e: DieselError) -> AppError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => email_taken(),
+        other => other.into(),
+    }
+}
+
+// ---- Mails with a link ---------------------------------------------------------------------
+
+/// Writes an account mail to the outbox (inside the caller's transaction).
+#[allow(clippy::too_many_arguments)]
+fn account_mail(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    event: AccountEvent,
+    user_id: i64,
+    to_email: &str,
+    to_name: &str,
+    link: String,
+    valid_for: Option<String>,
+    new_email: Option<String>,
+    invited_by: Option<String>,
+) -> Result<(), AppError> {
+    let m = AccountMail {
+        event,
+        to_name: to_name.to_string(),
+        link,
+        valid_for,
+        new_email,
+        invited_by,
+    };
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: event.kind(),
+            to_email: to_email.to_string(),
+            user_id: Some(user_id),
+            appointment_id: None,
+            send_after: None,
+            rendered: render_account(ctx, &m)?,
+        },
+    )?;
+    Ok(())
+}
+
+/// The link a mail carries for a token.
+fn token_link(ctx: &MailCtx, purpose: TokenPurpose, raw: &str) -> String {
+    ctx.link(&format!("{}?token={raw}", purpose.page()))
+}
+
+/// Issues a verification token and mails its link to `to_email`: the account's own address, or
+/// `new_email` of an email change (then the token changes the address when used).
+fn send_verification(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    user_id: i64,
+    to_email: &str,
+    name: &str,
+    new_email: Option<&str>,
+) -> Result<(), AppError> {
+    let purpose = TokenPurpose::VerifyEmail;
+    let raw = tokens::issue(conn, user_id, purpose, new_email, now())?;
+    account_mail(
+        conn,
+        ctx,
+        AccountEvent::VerifyEmail,
+        user_id,
+        new_email.unwrap_or(to_email),
+        name,
+        token_link(ctx, purpose, &raw),
+        Some(purpose.lifetime_words()),
+        None,
+        None,
+    )
+}
+
+/// Sends a new verification link to an account that is not verified yet (202); 409
+/// `already_verified` when it is.
+pub fn resend_verification(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    user: &User,
+) -> Result<(), AppError> {
+    let user = User::find(conn, user.id)?;
+    if user.email_verified() {
+        return Err(AppError::Conflict {
+            code: "already_verified",
+            message: "Your email address is already confirmed.".into(),
+        });
+    }
+    write_transaction(conn, |conn| {
+        send_verification(conn, ctx, user.id, &user.email, &user.name, None)
+    })
+}
+
+/// What following a verification link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// The account's address is confirmed.
+    Address,
+    /// The account's address is now this new one.
+    NewAddress(String),
+}
+
+/// Uses a verification token: confirms the account's address, or makes an email change take
+/// effect (409 `email_taken` when someone took the address meanwhile, and the token stays
+/// unused). 422 `token_invalid`, `token_used`, `token_expired`.
+pub fn verify_email(conn: &mut DbConnection, raw: &str) -> Result<Verified, AppError> {
+    write_transaction(conn, |conn| {
+        let at = now();
+        let t = tokens::redeem(conn, raw, TokenPurpose::VerifyEmail, at)?;
+        match t.new_email {
+            None => {
+                User::mark_verified(conn, t.user_id, at)?;
+                audit::record(
+                    conn,
+                    Some(t.user_id),
+                    "account.verify_email",
+                    "user",
+                    Some(t.user_id),
+                    "email address confirmed",
+                )?;
+                Ok(Verified::Address)
+            }
+            Some(new) => {
+                if User::find_by_email(conn, &new)?.is_some() {
+                    return Err(email_taken());
+                }
+                User::set_email(conn, t.user_id, &new, at).map_err(taken_or)?;
+                AccountToken::end_unused(
+                    conn,
+                    t.user_id,
+                    TokenPurpose::VerifyEmail.as_str(),
+                    Some(true),
+                    at,
+                )?;
+                audit::record(
+                    conn,
+                    Some(t.user_id),
+                    "account.email_change",
+                    "user",
+                    Some(t.user_id),
+                    "email address changed (the new address confirmed)",
+                )?;
+                Ok(Verified::NewAddress(new))
+            }
         }
-        .insert(conn)
-        .map_err(|e| match e {
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => email_taken(),
-            other => other.into(),
-        })?;
-        if role == Role::Therapist {
-            Therapist::create_for_user(conn, id, now)?;
-        }
+    })
+}
+
+// ---- Passwords -----------------------------------------------------------------------------
+
+/// "Forgot your password?": mails a reset link (1 hour, once) when an account has this address.
+/// The caller answers the same whatever happens here, and the work is the same either way: the
+/// lookup, a token made and hashed, the mail rendered and one write transaction (which stores
+/// them only for an account that exists). An address that is not one is 422.
+pub fn request_password_reset(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    email: &str,
+) -> Result<(), AppError> {
+    let email = Email::parse(email).map_err(|m| AppError::field("email", m))?;
+    let user = User::find_by_email(conn, email.as_str())?.filter(|u| u.erased_at.is_none());
+    let purpose = TokenPurpose::PasswordReset;
+    let raw = tokens::random_token();
+    let name = user.as_ref().map_or("there", |u| u.name.as_str());
+    let m = AccountMail {
+        event: AccountEvent::PasswordReset,
+        to_name: name.to_string(),
+        link: token_link(ctx, purpose, &raw),
+        valid_for: Some(purpose.lifetime_words()),
+        new_email: None,
+        invited_by: None,
+    };
+    let rendered = render_account(ctx, &m)?;
+    let at = now();
+    write_transaction(conn, |conn| {
+        let Some(user) = &user else {
+            return Ok(());
+        };
+        tokens::store(conn, user.id, purpose, None, &raw, at)?;
+        outbox::enqueue(
+            conn,
+            Outgoing {
+                kind: m.event.kind(),
+                to_email: user.email.clone(),
+                user_id: Some(user.id),
+                appointment_id: None,
+                send_after: None,
+                rendered,
+            },
+        )?;
         audit::record(
             conn,
-            actor.or(Some(id)),
-            "account.create",
+            Some(user.id),
+            "account.password_reset_requested",
+            "user",
+            Some(user.id),
+            "password reset link mailed",
+        )?;
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Does the work of a reset request ([`request_password_reset`]) without the answer waiting for
+/// it: the answer is the same, and as fast, whether or not an account has the address.
+pub fn spawn_password_reset(pool: &Pool, mail: &MailCtx, email: String) {
+    let (pool, mail) = (pool.clone(), mail.clone());
+    actix_web::rt::spawn(async move {
+        if let Err(e) = with_conn(&pool, move |conn| {
+            request_password_reset(conn, &mail, &email)
+        })
+        .await
+        {
+            e.log();
+        }
+    });
+}
+
+/// A password set with a mail link (a reset, an invitation): the token's owner is read, the
+/// password checked against their name and email and hashed without a connection, then stored
+/// as the token is used ([`reset_password`], [`accept_invite`]).
+pub async fn set_password_by_token(
+    pool: &Pool,
+    token: String,
+    password: String,
+    purpose: TokenPurpose,
+) -> Result<User, AppError> {
+    let t = token.clone();
+    let owner = with_conn(pool, move |conn| token_owner(conn, &t, purpose)).await?;
+    let hash = blocking(move || {
+        password::check_and_hash(&password, "password", &owner.name, &owner.email)
+    })
+    .await?;
+    with_conn(pool, move |conn| match purpose {
+        TokenPurpose::AdminInvite => accept_invite(conn, &token, &hash),
+        _ => reset_password(conn, &token, &hash),
+    })
+    .await
+}
+
+/// The token of a mail's link if it can be used now (its page shows what it does); 422
+/// `token_invalid`, `token_used`, `token_expired` otherwise.
+pub fn check_token(
+    conn: &mut DbConnection,
+    raw: &str,
+    purpose: TokenPurpose,
+) -> Result<AccountToken, AppError> {
+    tokens::check(conn, raw, purpose, now())
+}
+
+/// Who a password reset or an invitation token belongs to (name and email: the context of the
+/// new password's strength), if it can be used now.
+pub fn token_owner(
+    conn: &mut DbConnection,
+    raw: &str,
+    purpose: TokenPurpose,
+) -> Result<User, AppError> {
+    let t = tokens::check(conn, raw, purpose, now())?;
+    Ok(User::find(conn, t.user_id)?)
+}
+
+/// Sets a new password with a reset link (`hash`: the new password, checked against the
+/// owner's name and email and hashed beforehand, see [`token_owner`]): the token is used, every
+/// session and API token of the account ends, other reset links stop working, and the address
+/// counts as verified (the link was opened from it).
+pub fn reset_password(conn: &mut DbConnection, raw: &str, hash: &str) -> Result<User, AppError> {
+    let user_id = write_transaction(conn, |conn| {
+        let at = now();
+        let t = tokens::redeem(conn, raw, TokenPurpose::PasswordReset, at)?;
+        User::set_password_hash(conn, t.user_id, hash)?;
+        User::mark_verified(conn, t.user_id, at)?;
+        AccountToken::end_unused(
+            conn,
+            t.user_id,
+            TokenPurpose::PasswordReset.as_str(),
+            None,
+            at,
+        )?;
+        end_access(conn, t.user_id, None, at)?;
+        let user = User::find(conn, t.user_id)?;
+        LoginAttempt::clear(conn, &user.email)?;
+        audit::record(
+            conn,
+            Some(t.user_id),
+            "account.password_reset",
+            "user",
+            Some(t.user_id),
+            "password reset by mail link; every session and API token ended",
+        )?;
+        Ok::<_, AppError>(t.user_id)
+    })?;
+    Ok(User::find(conn, user_id)?)
+}
+
+/// The session or API token a person is using now, kept when they change their password.
+#[derive(Debug, Clone)]
+pub enum Current {
+    /// A page session (its id).
+    Session(i64),
+    /// An API bearer token (the raw token).
+    ApiToken(String),
+}
+
+/// Ends the sessions and API tokens of a user, but `keep`.
+fn end_access(
+    conn: &mut DbConnection,
+    user_id: i64,
+    keep: Option<&Current>,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let (session, token_hash) = match keep {
+        Some(Current::Session(id)) => (Some(*id), None),
+        Some(Current::ApiToken(t)) => (None, Some(tokens::hash_token(t))),
+        None => (None, None),
+    };
+    Session::delete_of_user(conn, user_id, session)?;
+    api_token::revoke_of_user(conn, user_id, token_hash.as_deref(), at)?;
+    Ok(())
+}
+
+/// The current password, checked (blocking work, no database: the user was read with the
+/// session): 422 on `field` when it is not right.
+pub fn check_current_password(user: &User, input: &str, field: &str) -> Result<(), AppError> {
+    if password::verify(Some(&user.password_hash), input) {
+        Ok(())
+    } else {
+        Err(AppError::FieldRule {
+            code: "wrong_password",
+            message: "Your current password is not right.".into(),
+            fields: FieldErrors::from([(
+                field.to_string(),
+                "Your current password is not right.".to_string(),
+            )]),
+        })
+    }
+}
+
+/// Checks the current password and the new one, and hashes the new one: blocking work done
+/// before taking a connection. Returns the new hash.
+pub fn prepare_password_change(
+    user: &User,
+    current_password: &str,
+    new_password: &str,
+) -> Result<String, AppError> {
+    check_current_password(user, current_password, "current_password")?;
+    password::check_and_hash(new_password, "new_password", &user.name, &user.email)
+}
+
+/// Stores a changed password (prepared by [`prepare_password_change`]): every other session
+/// and API token of the account ends, `keep` goes on, and the account is told by mail.
+pub fn change_password(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    user: &User,
+    hash: &str,
+    keep: &Current,
+) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        let at = now();
+        User::set_password_hash(conn, user.id, hash)?;
+        end_access(conn, user.id, Some(keep), at)?;
+        AccountToken::end_unused(
+            conn,
+            user.id,
+            TokenPurpose::PasswordReset.as_str(),
+            None,
+            at,
+        )?;
+        account_mail(
+            conn,
+            ctx,
+            AccountEvent::PasswordChanged,
+            user.id,
+            &user.email,
+            &user.name,
+            ctx.link("/password-reset"),
+            None,
+            None,
+            None,
+        )?;
+        audit::record(
+            conn,
+            Some(user.id),
+            "account.password_change",
+            "user",
+            Some(user.id),
+            "password changed; other sessions and API tokens ended",
+        )?;
+        Ok(())
+    })
+}
+
+/// Asks to change the account's address (the current password checked beforehand, see
+/// [`check_current_password`]): the new address gets a link (48 hours, once) that makes the
+/// change take effect, the old one a notice; an earlier pending change stops working. 409
+/// `email_taken` for an address of another account.
+pub fn change_email(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    user: &User,
+    new_email: &str,
+) -> Result<(), AppError> {
+    let email = Email::parse(new_email).map_err(|m| AppError::field("email", m))?;
+    if email.as_str() == user.email {
+        return Err(AppError::field(
+            "email",
+            "This is already your email address.",
+        ));
+    }
+    write_transaction(conn, |conn| {
+        if User::find_by_email(conn, email.as_str())?.is_some() {
+            return Err(email_taken());
+        }
+        let at = now();
+        AccountToken::end_unused(
+            conn,
+            user.id,
+            TokenPurpose::VerifyEmail.as_str(),
+            Some(true),
+            at,
+        )?;
+        send_verification(
+            conn,
+            ctx,
+            user.id,
+            &user.email,
+            &user.name,
+            Some(email.as_str()),
+        )?;
+        account_mail(
+            conn,
+            ctx,
+            AccountEvent::EmailChangeNotice,
+            user.id,
+            &user.email,
+            &user.name,
+            ctx.link("/account"),
+            None,
+            Some(email.as_str().to_string()),
+            None,
+        )?;
+        audit::record(
+            conn,
+            Some(user.id),
+            "account.email_change_requested",
+            "user",
+            Some(user.id),
+            "email change asked; a link went to the new address, a notice to the old",
+        )?;
+        Ok(())
+    })
+}
+
+/// The address an email change waits to confirm, if one does.
+pub fn pending_email(conn: &mut DbConnection, user_id: i64) -> Result<Option<String>, AppError> {
+    Ok(
+        AccountToken::pending(conn, user_id, TokenPurpose::VerifyEmail.as_str(), now())?
+            .into_iter()
+            .find_map(|t| t.new_email),
+    )
+}
+
+// ---- Admin invitations ---------------------------------------------------------------------
+
+/// An admin invites another by mail: the account is made (an admin without a password, who
+/// cannot log in yet) and the invitee gets a link (7 days, once) to set their own password
+/// ([`accept_invite`]). No admin ever types another's password. Audited as `account.invite`.
+pub fn invite_admin(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    admin: &Admin,
+    email: &str,
+    name: &str,
+) -> Result<User, AppError> {
+    let mut fields = FieldErrors::new();
+    let email = Email::parse(email)
+        .map_err(|m| fields.insert("email".into(), m))
+        .ok();
+    let name = PersonName::parse(name)
+        .map_err(|m| fields.insert("name".into(), m))
+        .ok();
+    let (Some(email), Some(name)) = (email, name) else {
+        return Err(AppError::validation(fields));
+    };
+    let inviter = admin.user().clone();
+    let id = write_transaction(conn, |conn| {
+        if User::find_by_email(conn, email.as_str())?.is_some() {
+            return Err(email_taken());
+        }
+        let at = now();
+        let id = NewUser {
+            email: email.as_str(),
+            password_hash: password::NO_PASSWORD,
+            name: name.as_str(),
+            role: Role::Admin.as_str(),
+            created_at: at,
+            email_verified_at: None,
+        }
+        .insert(conn)
+        .map_err(taken_or)?;
+        let purpose = TokenPurpose::AdminInvite;
+        let raw = tokens::issue(conn, id, purpose, None, at)?;
+        account_mail(
+            conn,
+            ctx,
+            AccountEvent::AdminInvitation,
+            id,
+            email.as_str(),
+            name.as_str(),
+            token_link(ctx, purpose, &raw),
+            Some(purpose.lifetime_words()),
+            None,
+            Some(inviter.name.clone()),
+        )?;
+        audit::record(
+            conn,
+            Some(inviter.id),
+            "account.invite",
             "user",
             Some(id),
-            &format!("{} account created", role.as_str()),
+            &format!("invited {} as an admin (link mailed)", email.as_str()),
         )?;
         Ok::<_, AppError>(id)
     })?;
-    Ok(User::find(conn, user_id)?)
+    Ok(User::find(conn, id)?)
+}
+
+/// The invitee sets their password (checked against their name and email and hashed
+/// beforehand, see [`token_owner`]): the token is used and the address counts as verified.
+pub fn accept_invite(conn: &mut DbConnection, raw: &str, hash: &str) -> Result<User, AppError> {
+    let id = write_transaction(conn, |conn| {
+        let at = now();
+        let t = tokens::redeem(conn, raw, TokenPurpose::AdminInvite, at)?;
+        User::set_password_hash(conn, t.user_id, hash)?;
+        User::mark_verified(conn, t.user_id, at)?;
+        audit::record(
+            conn,
+            Some(t.user_id),
+            "account.invite_accepted",
+            "user",
+            Some(t.user_id),
+            "invitation accepted: password set",
+        )?;
+        Ok::<_, AppError>(t.user_id)
+    })?;
+    Ok(User::find(conn, id)?)
 }
 
 /// Checks an email and password. The same answer and the same work (one argon2 verification)

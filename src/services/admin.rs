@@ -25,7 +25,7 @@ use crate::models::now;
 use crate::models::therapist::Therapist;
 use crate::models::user::{people, Person, User};
 use crate::services::access::{Admin, Proof};
-use crate::services::accounts::{self, RegisterInput};
+use crate::services::accounts;
 use crate::services::mail::{
     render_credential, render_standing, CredentialEvent, CredentialMail, MailCtx, StandingEvent,
     StandingMail,
@@ -590,15 +590,16 @@ pub fn flagged_bookings(
 
 // ---- Admins --------------------------------------------------------------------------------
 
-/// An admin invites another admin (admins never register themselves). Audited by
-/// `accounts::create_admin` as `account.create` with this admin as the actor.
+/// An admin invites another admin by mail (admins never register themselves, and no admin
+/// types another's password): see `accounts::invite_admin`. Audited as `account.invite`.
 pub fn invite_admin(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     admin: &Admin,
-    input: &RegisterInput,
+    email: &str,
+    name: &str,
 ) -> Result<User, AppError> {
-    let admin_id = admin.id();
-    accounts::create_admin(conn, input, Some(admin_id))
+    accounts::invite_admin(conn, mail, admin, email, name)
 }
 
 /// All admins, oldest first.

@@ -166,6 +166,50 @@ struct StoredAnswers {
     answers: BTreeMap<String, bool>,
 }
 
+/// The answers stored with an appointment, decrypted (None when there are none: destroyed, or
+/// a booking written without them). The caller logs the read (`screening_access_log`).
+pub fn open_answers(
+    cipher: &AnswerCipher,
+    appt: &Appointment,
+) -> Result<Option<BTreeMap<String, bool>>, AppError> {
+    if appt.screening_answers.is_empty() {
+        return Ok(None);
+    }
+    let plain = cipher
+        .decrypt(
+            &appt.screening_answers,
+            &answers_aad(appt.therapist_id, appt.client_id),
+        )
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "answers of appointment {} cannot be decrypted: {e}",
+                appt.id
+            ))
+        })?;
+    let stored: StoredAnswers =
+        serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Some(stored.answers))
+}
+
+/// Records a read of an appointment's answers: who, through what (`page`, `api`, `export`),
+/// when.
+pub fn log_answers_read(
+    conn: &mut DbConnection,
+    appointment_id: i64,
+    reader: i64,
+    channel: &str,
+) -> Result<(), AppError> {
+    diesel::insert_into(screening_access_log::table)
+        .values((
+            screening_access_log::appointment_id.eq(appointment_id),
+            screening_access_log::reader_user_id.eq(reader),
+            screening_access_log::channel.eq(channel),
+            screening_access_log::read_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Whether a proposed start is bookable for this therapist and service right now, answered by
 /// the engine. `Err(slot_taken)` when only another booking is in the way.
 fn check_slot(
@@ -226,12 +270,13 @@ fn bookable(
 }
 
 /// Books: screens the answers, then in one write transaction re-checks the slot against the
-/// engine and inserts; the database constraint is the last word.
+/// engine and inserts; the database constraint is the last word. Only a client whose email is
+/// verified books (`access::VerifiedClient`).
 pub fn book(
     conn: &mut DbConnection,
     mail: &MailCtx,
     cipher: &AnswerCipher,
-    client: &access::Client,
+    client: &access::VerifiedClient,
     req: &BookingRequest,
 ) -> Result<(Appointment, Evaluation), AppError> {
     let client = client.user();
@@ -541,38 +586,25 @@ pub fn view(
         .select(users::name)
         .first(conn)?;
     let policy = BookingPolicy::find(conn, therapist.id)?;
-    let (answers, screening) = if party == Party::Admin || appt.screening_answers.is_empty() {
-        (None, None)
+    let opened = if party == Party::Admin {
+        None
     } else {
-        let plain = cipher
-            .decrypt(
-                &appt.screening_answers,
-                &answers_aad(appt.therapist_id, appt.client_id),
+        open_answers(cipher, &appt)?
+    };
+    let (answers, screening) = match opened {
+        None => (None, None),
+        Some(answers) => {
+            if party != Party::Client {
+                log_answers_read(conn, id, viewer.id, channel)?;
+            }
+            let eval = screening::evaluate(
+                screening::questionnaire(),
+                &service.technique_slug,
+                &answers,
             )
-            .map_err(|e| {
-                AppError::Internal(anyhow::anyhow!(
-                    "answers of appointment {id} cannot be decrypted: {e}"
-                ))
-            })?;
-        let stored: StoredAnswers =
-            serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))?;
-        if party != Party::Client {
-            diesel::insert_into(screening_access_log::table)
-                .values((
-                    screening_access_log::appointment_id.eq(id),
-                    screening_access_log::reader_user_id.eq(viewer.id),
-                    screening_access_log::channel.eq(channel),
-                    screening_access_log::read_at.eq(now()),
-                ))
-                .execute(conn)?;
+            .ok();
+            (Some(answers), eval)
         }
-        let eval = screening::evaluate(
-            screening::questionnaire(),
-            &service.technique_slug,
-            &stored.answers,
-        )
-        .ok();
-        (Some(stored.answers), eval)
     };
     Ok(AppointmentView {
         party,

@@ -7,7 +7,8 @@
 //! interval.
 //!
 //! Housekeeping runs at start and then every `housekeeping` interval: old final rows are purged
-//! (`services::outbox::purge`) and therapists whose verified license expires within 30 days are
+//! (`services::outbox::purge`), and so are single-use tokens used or expired as long ago
+//! (`services::tokens::purge`), and therapists whose verified license expires within 30 days are
 //! told once (`services::admin::warn_expiring_licenses`).
 //!
 //! **Stopping.** [`MailWorker::stop`] (called when the server has stopped, after SIGTERM or
@@ -237,6 +238,16 @@ impl Worker {
             Ok(p) if p.mails > 0 => tracing::info!(mails = p.mails, "old mails purged"),
             Ok(_) => {}
             Err(e) => log_error("purging old mails", &e),
+        }
+        // The single-use tokens mailed to people, with the same keep period.
+        match with_conn(&self.pool, move |conn| {
+            crate::services::tokens::purge(conn, chrono::Utc::now(), keep)
+        })
+        .await
+        {
+            Ok(n) if n > 0 => tracing::info!(tokens = n, "used and expired mail tokens purged"),
+            Ok(_) => {}
+            Err(e) => log_error("purging used and expired mail tokens", &e),
         }
         let ctx = self.ctx.clone();
         match with_conn(&self.pool, move |conn| {

@@ -1,6 +1,7 @@
 //! The use cases: transactions, authorization and audit. Pages and API both call these.
 
 pub mod access;
+pub mod account_data;
 pub mod accounts;
 pub mod admin;
 pub mod booking;
@@ -25,4 +26,4 @@ pub mod tokens;
 
 /// The pool helpers every use case runs its database work through (they live in `db`, below
 /// both the services and the search engine).
-pub use crate::db::{with_conn, with_conn_quick};
+pub use crate::db::{blocking, with_conn, with_conn_quick};

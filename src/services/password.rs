@@ -1,5 +1,7 @@
-//! Password hashing: argon2id with the OWASP minimum (m = 19 MiB, t = 2, p = 1), the crate's
-//! defaults. Call these from blocking threads only (`services::with_conn`).
+//! Passwords: the one check of a password a person chooses ([`check_new`]: registration, reset,
+//! change, an accepted invitation), and hashing: argon2id with the OWASP minimum (m = 19 MiB,
+//! t = 2, p = 1), the crate's defaults. Call these from blocking threads only, and where a flow
+//! allows it before taking a database connection (`actix_web::web::block`).
 
 use std::sync::LazyLock;
 
@@ -8,6 +10,41 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 
 use crate::domain::account::NewPassword;
+use crate::error::{AppError, FieldErrors};
+
+/// The code of a refused new password (422).
+pub const PASSWORD_WEAK: &str = "password_weak";
+
+/// A password a person chooses, checked by the one rule (`NewPassword::parse_strong`: 10 to 128
+/// characters, zxcvbn score 3 or more with their `name` and `email` counted as guessable), or
+/// 422 `password_weak` with the reason on `field` (the form's password field).
+pub fn check_new(
+    input: &str,
+    field: &str,
+    name: &str,
+    email: &str,
+) -> Result<NewPassword, AppError> {
+    NewPassword::parse_strong(input, &[name, email]).map_err(|why| AppError::FieldRule {
+        code: PASSWORD_WEAK,
+        message: why.clone(),
+        fields: FieldErrors::from([(field.to_string(), why)]),
+    })
+}
+
+/// Checks a new password and hashes it (blocking work, no database).
+pub fn check_and_hash(
+    input: &str,
+    field: &str,
+    name: &str,
+    email: &str,
+) -> Result<String, AppError> {
+    let pw = check_new(input, field, name, email)?;
+    Ok(hash(&pw)?)
+}
+
+/// A stored hash that no password verifies (an invited admin before they accept, an erased
+/// account): not a PHC string, so [`verify`] is false for every input.
+pub const NO_PASSWORD: &str = "!";
 
 fn hasher() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -31,12 +68,14 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 
 pub fn verify(stored_hash: Option<&str>, password: &str) -> bool {
     let dummy = DUMMY_HASH.as_str();
-    let (hash, real) = match stored_hash {
-        Some(h) => (h, true),
-        None => (dummy, false),
-    };
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
+    // An unknown email, or an account without a password (NO_PASSWORD), costs one argon2
+    // verification like any other, so the time tells nothing.
+    let (parsed, real) = match stored_hash.map(PasswordHash::new) {
+        Some(Ok(h)) => (h, true),
+        _ => match PasswordHash::new(dummy) {
+            Ok(h) => (h, false),
+            Err(_) => return false,
+        },
     };
     let ok = hasher()
         .verify_password(password.as_bytes(), &parsed)
@@ -55,6 +94,8 @@ mod tests {
 
     #[test]
     fn hash_is_argon2id_with_owasp_parameters_and_verifies() {
+        assert!(!verify(Some(NO_PASSWORD), ""));
+        assert!(!verify(Some(NO_PASSWORD), "!"));
         let p = NewPassword::parse("correct horse battery").unwrap();
         let h = hash(&p).unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");

@@ -18,7 +18,6 @@ use crate::models::credential::{ExpiringLicense, License, LicenseQueueItem, Trai
 use crate::models::outbox::OutboxLine;
 use crate::models::user::{Person, User};
 use crate::services::access;
-use crate::services::accounts::RegisterInput;
 use crate::services::admin::{
     self, AdminDashboard, AuditQuery, Credential, FlaggedBooking, Queued, TherapistDetail,
     TherapistRow,
@@ -882,8 +881,6 @@ pub struct AdminForm {
     pub email: String,
     #[serde(default)]
     pub name: String,
-    #[serde(default)]
-    pub password: String,
 }
 
 #[derive(Template)]
@@ -942,21 +939,19 @@ pub async fn invite_admin(
     let As {
         who: admin, ctx, ..
     } = user;
-    let input = RegisterInput {
-        email: form.email.clone(),
-        password: form.password,
-        name: form.name.clone(),
-        role: "admin".into(),
-    };
     let state = app_state(&req);
+    let (mail, email, name) = (state.mail.clone(), form.email.clone(), form.name.clone());
     match with_conn(&state.pool, move |conn| {
-        admin::invite_admin(conn, &admin, &input)
+        admin::invite_admin(conn, &mail, &admin, &email, &name)
     })
     .await
     {
         Ok(u) => Ok(redirect_with_flash(
             "/admin/admins",
-            format!("{} is now an admin and can log in.", u.email),
+            format!(
+                "Invitation sent to {}: they choose their own password from the link (it works for 7 days).",
+                u.email
+            ),
         )),
         Err(AppError::Validation { fields, .. }) => {
             admins_page(&req, ctx, form.email, form.name, fields).await

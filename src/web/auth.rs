@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::error::{AppError, FieldErrors};
 use crate::services::accounts::{self, RegisterInput};
-use crate::services::with_conn;
+use crate::services::{blocking, with_conn};
 use crate::web::{
     app_state, client_ip, cookie, home_for, redirect_with_flash, removal_cookie, render, safe_next,
     session_cookie_token, CsrfForm, LoggedIn, PageCtx, PageResult, SESSION_COOKIE,
@@ -102,7 +102,7 @@ pub async fn login(
         Some(n) => booking_purpose(&req, n).await,
         None => None,
     };
-    if let Err(wait) = state.login_limiter.check(client_ip(&req)) {
+    if let Err(wait) = state.login_limiter.check(&client_ip(&req)) {
         return login_failed(
             ctx,
             &form,
@@ -207,7 +207,10 @@ impl RegisterPage {
     }
 
     pub fn password_hint(&self) -> String {
-        format!("{} to {} characters.", self.min_chars, self.max_chars)
+        format!(
+            "{} to {} characters, not easy to guess: a few unrelated words work well.",
+            self.min_chars, self.max_chars
+        )
     }
 
     pub fn error(&self, field: &str) -> Option<&String> {
@@ -239,26 +242,38 @@ pub async fn register(
         role: form.role.clone(),
     };
     let old = session_cookie_token(&req);
-    let result = with_conn(&state.pool, move |conn| {
-        let user = accounts::register(conn, &input)?;
-        let token = accounts::start_session(conn, &settings, &user, old.as_deref())?;
-        Ok((user, token))
-    })
-    .await;
+    let mail = state.mail.clone();
+    // The password is checked and hashed before a connection is taken.
+    let result = match blocking(move || accounts::prepare_registration(&input)).await {
+        Ok(prepared) => {
+            with_conn(&state.pool, move |conn| {
+                let user = accounts::register_prepared(conn, &mail, &prepared)?;
+                let token = accounts::start_session(conn, &settings, &user, old.as_deref())?;
+                Ok((user, token))
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok((user, token)) => {
             let to =
                 safe_next(Some(&form.next)).unwrap_or_else(|| home_for(user.role()).to_string());
             let mut resp = redirect_with_flash(
                 &to,
-                format!("Welcome to Bodywork, {}. Your account is ready.", user.name),
+                format!(
+                    "Welcome to Bodywork, {}. We sent a link to {}: open it to confirm your address.",
+                    user.name, user.email
+                ),
             );
             let _ = resp.add_cookie(&cookie(&state, SESSION_COOKIE, token));
             Ok(resp)
         }
         Err(e) => {
             let errors = match &e {
-                AppError::Validation { fields, .. } => fields.clone(),
+                AppError::Validation { fields, .. } | AppError::FieldRule { fields, .. } => {
+                    fields.clone()
+                }
                 AppError::Conflict { message, .. } => {
                     FieldErrors::from([("email".to_string(), message.clone())])
                 }

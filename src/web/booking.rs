@@ -307,7 +307,7 @@ async fn book_page(
 /// this client's declined attempt or else from the self-check kept in this browser session.
 pub async fn book_form(
     req: HttpRequest,
-    user: As<access::Client>,
+    user: As<access::VerifiedClient>,
     q: web::Query<BookQuery>,
 ) -> PageResult<HttpResponse> {
     let mut page = book_page(&req, user.ctx, q.therapist, q.service, &q.start).await?;
@@ -358,7 +358,7 @@ impl DeclinePage {
 
 pub async fn book(
     req: HttpRequest,
-    user: As<access::Client>,
+    user: As<access::VerifiedClient>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> PageResult<HttpResponse> {
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();

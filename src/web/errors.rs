@@ -52,6 +52,8 @@ impl std::fmt::Display for PageError {
 pub struct PendingErrorPage {
     pub status: StatusCode,
     pub message: String,
+    /// The error's code (the page says what to do for some: `email_unverified`).
+    pub code: &'static str,
 }
 
 impl ResponseError for PageError {
@@ -76,6 +78,7 @@ impl ResponseError for PageError {
         resp.extensions_mut().insert(PendingErrorPage {
             status: self.error.status(),
             message: self.error.public_message(),
+            code: self.error.code(),
         });
         resp
     }
@@ -94,6 +97,7 @@ pub struct ErrorPage {
     pub status: u16,
     pub title: String,
     pub message: String,
+    pub code: &'static str,
 }
 
 fn title_for(status: StatusCode) -> &'static str {
@@ -122,11 +126,16 @@ pub fn render_page_error<B: MessageBody + 'static>(
         return res.map_into_left_body();
     };
     let ctx = PageCtx::cached(res.request());
+    let title = match pending.code {
+        crate::services::access::EMAIL_UNVERIFIED => "Confirm your email address to book",
+        _ => title_for(pending.status),
+    };
     let page = ErrorPage {
         ctx,
         status: pending.status.as_u16(),
-        title: title_for(pending.status).to_string(),
+        title: title.to_string(),
         message: pending.message,
+        code: pending.code,
     };
     let html = page.render().unwrap_or_else(|_| {
         "<!doctype html><title>Error</title><p>Something went wrong.</p>".into()

@@ -51,6 +51,9 @@ pub struct NavUser {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    /// The layout asks an unverified account to confirm its address (with a resend button).
+    pub email_verified: bool,
+    pub email: String,
 }
 
 impl NavUser {
@@ -134,6 +137,8 @@ impl PageCtx {
                 id: s.user.id,
                 name: s.user.name.clone(),
                 role: s.user.role(),
+                email_verified: s.user.email_verified(),
+                email: s.user.email.clone(),
             }),
             csrf,
             flash: req.extensions().get::<FlashIn>().map(|f| f.0.clone()),

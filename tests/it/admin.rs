@@ -900,7 +900,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
     let therapist = t.token.clone();
     let tid = t.therapist_id;
     let reason = json!({"reason": "Because"});
-    let new_admin = json!({"email": "sneaky@example.com", "name": "Sneaky", "password": PASSWORD});
+    let new_admin = json!({"email": "sneaky@example.com", "name": "Sneaky"});
     let api: Vec<(&str, String, Value)> = vec![
         ("GET", "/api/v1/admin/dashboard".into(), Value::Null),
         ("GET", "/api/v1/admin/licenses".into(), Value::Null),
@@ -1016,11 +1016,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
         ),
         (
             "/admin/admins".into(),
-            vec![
-                ("email", "sneaky@example.com"),
-                ("name", "Sneaky"),
-                ("password", PASSWORD),
-            ],
+            vec![("email", "sneaky@example.com"), ("name", "Sneaky")],
         ),
     ];
     let anonymous = new_client();
@@ -1083,20 +1079,63 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
 // ---- Admins --------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn an_admin_invites_another_admin_never_self_registered() {
+async fn an_admin_invites_another_admin_who_sets_their_own_password() {
     let app = spawn_app().await;
     let (admin_id, admin) = app.api_admin("admin@example.com").await;
     let r = app
         .api_post(
             "/api/v1/admin/admins",
             Some(&admin),
-            json!({"email": "Second@Example.com", "name": "Second Admin", "password": PASSWORD}),
+            json!({"email": "Second@Example.com", "name": "Second Admin"}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let u = body(r).await;
     assert_eq!(u["role"], "admin");
     assert_eq!(u["email"], "second@example.com");
+    assert_eq!(u["email_verified"], false, "invited, not accepted yet");
+    // No password was typed by anyone: the invitee cannot log in until they choose one.
+    let r = app
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "second@example.com", "password": ""}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let token = app
+        .mail_token("second@example.com", "admin_invitation", "/accept-invite")
+        .await;
+    let mail = app
+        .mail_text("second@example.com", "admin_invitation")
+        .await;
+    assert!(mail.contains("Admin Person invited you"), "{mail}");
+    assert!(mail.contains("7 days"), "{mail}");
+    let r = app
+        .api_post(
+            "/api/v1/auth/accept-invite",
+            None,
+            json!({"token": token, "password": "secondadmin"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await["error"]["code"], "password_weak");
+    let r = app
+        .api_post(
+            "/api/v1/auth/accept-invite",
+            None,
+            json!({"token": token, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .api_post(
+            "/api/v1/auth/accept-invite",
+            None,
+            json!({"token": token, "password": "another long password"}),
+        )
+        .await;
+    assert_eq!(body(r).await["error"]["code"], "token_used");
     let token = app.api_login("second@example.com").await;
     assert_eq!(
         app.api_get("/api/v1/admin/dashboard", Some(&token))
@@ -1108,7 +1147,7 @@ async fn an_admin_invites_another_admin_never_self_registered() {
         .api_post(
             "/api/v1/admin/admins",
             Some(&admin),
-            json!({"email": "second@example.com", "name": "Again", "password": PASSWORD}),
+            json!({"email": "second@example.com", "name": "Again"}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -1116,67 +1155,103 @@ async fn an_admin_invites_another_admin_never_self_registered() {
         .api_post(
             "/api/v1/admin/admins",
             Some(&admin),
-            json!({"email": "nope", "name": "", "password": "short"}),
+            json!({"email": "nope", "name": ""}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let fields = body(r).await["error"]["fields"].clone();
-    assert!(
-        fields["email"].is_string() && fields["name"].is_string() && fields["password"].is_string()
-    );
+    assert!(fields["email"].is_string() && fields["name"].is_string());
+    // An admin can no longer choose another's password: the field is refused, not ignored.
+    let r = app
+        .api_post(
+            "/api/v1/admin/admins",
+            Some(&admin),
+            json!({"email": "x@example.com", "name": "X", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    // Through the page: errors next to the fields, the typed email kept, never the password.
+    // Through the page: errors next to the fields, the typed email kept; no password field.
     let page_admin = page_login(&app, "admin@example.com").await;
+    let html = page_admin
+        .get(app.url("/admin/admins"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("type=\"password\""), "{html}");
     let r = submit(
         &app,
         &page_admin,
         "/admin/admins",
         "/admin/admins",
-        &[
-            ("email", "third@example.com"),
-            ("name", "Third"),
-            ("password", "short"),
-        ],
+        &[("email", "third@example.com"), ("name", " ")],
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("id=\"password-error\""));
+    assert!(html.contains("id=\"name-error\""));
     assert!(html.contains("value=\"third@example.com\""));
-    assert!(!html.contains("value=\"short\""));
     let r = submit(
         &app,
         &page_admin,
         "/admin/admins",
         "/admin/admins",
-        &[
-            ("email", "third@example.com"),
-            ("name", "Third Admin"),
-            ("password", PASSWORD),
-        ],
+        &[("email", "third@example.com"), ("name", "Third Admin")],
     )
     .await;
     let html = follow(&app, &page_admin, r).await;
-    assert!(html.contains("third@example.com is now an admin"));
+    assert!(
+        html.contains("Invitation sent to third@example.com"),
+        "{html}"
+    );
+    assert!(html.contains("has not accepted yet"), "{html}");
+    // The invitee's page: a form that posts (the GET changes nothing), then the login.
+    let link = app
+        .mail_link("third@example.com", "admin_invitation", "/accept-invite")
+        .await;
+    let invitee = crate::builders::new_client();
+    let form = invitee.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let html = form.text().await.unwrap();
+    assert!(html.contains("Welcome, Third Admin"), "{html}");
+    let token = link.split_once("token=").unwrap().1.to_string();
+    let r = invitee
+        .post(app.url("/accept-invite"))
+        .form(&[
+            ("csrf_token", crate::builders::csrf_from(&html).as_str()),
+            ("token", token.as_str()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     page_login(&app, "third@example.com").await;
 
-    let audit = body(
+    let invited = body(
         app.api_get(
-            &format!("/api/v1/admin/audit?action=account.create&actor={admin_id}"),
+            &format!("/api/v1/admin/audit?action=account.invite&actor={admin_id}"),
             Some(&admin),
         )
         .await,
     )
     .await;
-    let created: Vec<&str> = audit["results"]
+    let summaries: Vec<&str> = invited["results"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["summary"].as_str().unwrap())
         .collect();
     assert_eq!(
-        created, ["admin account created"; 3],
-        "both invitations (and the admin's own account) with the inviting admin as actor"
+        summaries,
+        [
+            "invited third@example.com as an admin (link mailed)",
+            "invited second@example.com as an admin (link mailed)"
+        ],
+        "each invitation audited with the inviting admin as actor, newest first"
     );
 }
 
@@ -1225,7 +1300,7 @@ async fn every_admin_action_is_in_the_audit_log_and_the_filters_work() {
         .api_post(
             "/api/v1/admin/admins",
             Some(&admin),
-            json!({"email": "new@example.com", "name": "New Admin", "password": PASSWORD}),
+            json!({"email": "new@example.com", "name": "New Admin"}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -1252,7 +1327,7 @@ async fn every_admin_action_is_in_the_audit_log_and_the_filters_work() {
     assert_eq!(
         actions,
         [
-            "account.create",
+            "account.invite",
             "therapist.reinstate",
             "therapist.suspend",
             "training_record.reject",
@@ -1502,6 +1577,18 @@ async fn the_demo_data_shows_each_admin_case() {
     )
     .await;
     assert_eq!(suspended["total"], 1);
+    // An invitation waits to be accepted, and every other demo account is verified.
+    let admins = body(app.api_get("/api/v1/admin/admins", Some(&admin)).await).await;
+    let pending: Vec<&Value> = admins
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["email_verified"] == false)
+        .collect();
+    assert_eq!(pending.len(), 1, "{admins}");
+    assert_eq!(pending[0]["email"], "grace@demo.bodywork.test");
+    let me = body(app.api_get("/api/v1/me", Some(&admin)).await).await;
+    assert_eq!(me["email_verified"], true);
 }
 
 #[tokio::test]

@@ -33,8 +33,9 @@ const PER_ROUTE: usize = 2;
 const MAX_PAGES: usize = 80;
 
 /// GET routes that are not pages a person reads: files, images, feeds, the health check.
-const NOT_PAGES: [&str; 7] = [
+const NOT_PAGES: [&str; 8] = [
     "/healthz",
+    "/account/export",
     "/static/style.css",
     "/static/health-form.js",
     "/static/local-time.js",
@@ -219,6 +220,59 @@ async fn form_pages(b: &WebDriver, app: &TestApp, c: &mut Checker) -> WebDriverR
     submit(b).await?;
     c.check_open_page(b, "anonymous register with errors")
         .await?;
+    // The pages the mails' links open (each link read from the outbox): the demo's pending
+    // admin invitation, a password reset, a new account's verification, and a link that does
+    // not work.
+    app.api_post(
+        "/api/v1/auth/password-reset",
+        None,
+        serde_json::json!({"email": "client@demo.bodywork.test"}),
+    )
+    .await;
+    app.api_register("axe@example.com", "Axe Person", "client")
+        .await;
+    let links = [
+        (
+            app.mail_link(
+                "grace@demo.bodywork.test",
+                "admin_invitation",
+                "/accept-invite",
+            )
+            .await,
+            "the invitation's page",
+        ),
+        (
+            app.mail_link(
+                "client@demo.bodywork.test",
+                "password_reset",
+                "/password-reset/confirm",
+            )
+            .await,
+            "the reset link's page",
+        ),
+        (
+            app.mail_link("axe@example.com", "verify_email", "/verify-email")
+                .await,
+            "the verification link's page",
+        ),
+        (
+            "/verify-email?token=no-such-token".to_string(),
+            "a link that does not work",
+        ),
+    ];
+    for (path, label) in links {
+        b.goto(app.url(&path)).await?;
+        let bare = path.split('?').next().unwrap_or_default();
+        if let Some(route) = route_of(&c.routes, bare) {
+            c.seen.entry(route).or_default().insert(path.clone());
+        }
+        c.check_open_page(b, &format!("anonymous {label}")).await?;
+    }
+    // An account that has not confirmed its address: the banner on its pages.
+    log_in_with(b, app, "axe@example.com", crate::builders::PASSWORD).await?;
+    b.goto(app.url("/account")).await?;
+    c.check_open_page(b, "unconfirmed client /account").await?;
+    log_out(b).await?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ async fn browser_therapist_confirms_and_declines_from_the_dashboard_and_sees_the
     let app = spawn_app().await;
     let (admin_id, _) = app.api_admin("admin@example.com").await;
     let m = open_therapist(&app, admin_id, "maya@example.com", &["swedish"]).await;
-    app.api_register("dana@example.com", "Dana Client", "client")
+    app.api_register_verified("dana@example.com", "Dana Client", "client")
         .await;
     let client = app.api_login("dana@example.com").await;
     let day = some_day();

@@ -24,7 +24,7 @@ struct Fixture {
 }
 
 fn register(conn: &mut DbConnection, email: &str, role: &str) -> i64 {
-    accounts::register(
+    accounts::register_verified(
         conn,
         &RegisterInput {
             email: email.into(),
@@ -59,6 +59,7 @@ fn fixture(app: &TestApp, clients: usize) -> Fixture {
                     name: "Client",
                     role: "client",
                     created_at: now(),
+                    email_verified_at: Some(now()),
                 }
                 .insert(conn)
                 .unwrap()
@@ -118,6 +119,7 @@ async fn the_database_refuses_a_second_user_with_the_same_email_in_another_case(
             name: "A",
             role: "client",
             created_at: now(),
+            email_verified_at: None,
         };
         row("ana@example.com").insert(conn).expect("first insert");
         // Straight to the table, past the service's own check.

@@ -4,10 +4,12 @@
 
 mod builders;
 
+mod account_links;
 mod accounts;
 mod admin;
 mod booking;
 mod browser;
+mod browser_account;
 mod browser_axe;
 mod browser_choose;
 mod browser_form;

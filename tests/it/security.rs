@@ -376,9 +376,21 @@ async fn health_and_openapi_answer() {
         "/api/v1/auth/login",
         "/api/v1/auth/logout",
         "/api/v1/me",
+        "/api/v1/auth/verify-email",
+        "/api/v1/auth/resend-verification",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset/confirm",
+        "/api/v1/auth/accept-invite",
+        "/api/v1/me/password",
+        "/api/v1/me/email",
+        "/api/v1/me/export",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} documented");
     }
+    assert!(
+        spec["paths"]["/api/v1/me"]["delete"].is_object(),
+        "DELETE /api/v1/me documented"
+    );
 }
 
 #[tokio::test]

@@ -208,8 +208,23 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Registers through the register page (and so is logged in with this client).
+    /// Registers through the register page (and so is logged in with this client), and
+    /// follows the verification mail's link.
     pub async fn register_page(&self, email: &str, name: &str, role: &str) -> reqwest::Response {
+        let r = self.register_page_unverified(email, name, role).await;
+        if r.status() == StatusCode::SEE_OTHER {
+            self.verify_email(email).await;
+        }
+        r
+    }
+
+    /// Registers through the register page without following the mail's link.
+    pub async fn register_page_unverified(
+        &self,
+        email: &str,
+        name: &str,
+        role: &str,
+    ) -> reqwest::Response {
         self.post_form(
             "/register",
             "/register",
@@ -298,11 +313,139 @@ impl TestApp {
         body["token"].as_str().expect("token").to_string()
     }
 
-    /// Registers and logs in a user of `role` through the API: (user id, token).
+    /// Registers and logs in a user of `role` through the API, and verifies their address from
+    /// the mail's link: (user id, token).
     pub async fn api_user(&self, email: &str, role: &str) -> (i64, String) {
         let body = self.api_register(email, "Test Person", role).await;
         let id = body["user"]["id"].as_i64().expect("id");
+        self.verify_email(email).await;
         (id, self.api_login(email).await)
+    }
+
+    /// Registers through the API and follows the verification mail's link (the token posted to
+    /// `POST /api/v1/auth/verify-email`).
+    pub async fn api_register_verified(&self, email: &str, name: &str, role: &str) -> Value {
+        let body = self.api_register(email, name, role).await;
+        self.verify_email(email).await;
+        body
+    }
+
+    /// Posts the token of the newest verification mail to `to` to the API (204).
+    pub async fn verify_email(&self, to: &str) {
+        let token = self.mail_token(to, "verify_email", "/verify-email").await;
+        let r = self
+            .api_post("/api/v1/auth/verify-email", None, json!({"token": token}))
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "verify {to}");
+    }
+
+    /// The text part of the newest mail of `kind` (`verify_email`, `password_reset`, ...) to
+    /// `to` in the outbox: exactly what is sent. Waits up to 10 s for it (a reset request is
+    /// answered before its mail is written).
+    pub async fn mail_text(&self, to: &str, kind: &str) -> String {
+        for _ in 0..200 {
+            if let Some(text) = self.newest_mail(to, kind) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {kind} mail to {to} in the outbox");
+    }
+
+    /// The text part of the newest mail of `kind` to `to`, if there is one now.
+    pub fn newest_mail(&self, to: &str, kind: &str) -> Option<String> {
+        use bodywork::db::schema::outbox;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        outbox::table
+            .filter(outbox::to_email.eq(to))
+            .filter(outbox::kind.eq(kind))
+            .order(outbox::id.desc())
+            .select(outbox::body_text)
+            .first::<String>(&mut conn)
+            .optional()
+            .expect("outbox query")
+    }
+
+    /// Moves every mailed token `hours` into the past (issued and expiring that much earlier),
+    /// as if the clock had moved on.
+    pub fn age_tokens(&self, hours: i64) {
+        use bodywork::db::schema::account_tokens as t;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        let rows: Vec<(i64, chrono::NaiveDateTime, chrono::NaiveDateTime)> = t::table
+            .select((t::id, t::created_at, t::expires_at))
+            .load(&mut conn)
+            .expect("tokens");
+        let by = chrono::Duration::hours(hours);
+        for (id, created, expires) in rows {
+            diesel::update(t::table.find(id))
+                .set((
+                    t::created_at.eq(created - by),
+                    t::expires_at.eq(expires - by),
+                ))
+                .execute(&mut conn)
+                .expect("age a token");
+        }
+    }
+
+    /// How many mailed tokens are stored.
+    pub fn token_count(&self) -> i64 {
+        use bodywork::db::schema::account_tokens as t;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        t::table.count().get_result(&mut conn).expect("count")
+    }
+
+    /// The text parts of every mail of `kind` to `to`, oldest first.
+    pub fn mail_texts(&self, to: &str, kind: &str) -> Vec<String> {
+        use bodywork::db::schema::outbox;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        outbox::table
+            .filter(outbox::to_email.eq(to))
+            .filter(outbox::kind.eq(kind))
+            .order(outbox::id.asc())
+            .select(outbox::body_text)
+            .load::<String>(&mut conn)
+            .expect("outbox query")
+    }
+
+    /// How many mails of `kind` went to `to`.
+    pub fn mail_count(&self, to: &str, kind: &str) -> i64 {
+        use bodywork::db::schema::outbox;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        outbox::table
+            .filter(outbox::to_email.eq(to))
+            .filter(outbox::kind.eq(kind))
+            .count()
+            .get_result(&mut conn)
+            .expect("outbox count")
+    }
+
+    /// The link to `path` (`/verify-email`, `/password-reset/confirm`, ...) in the newest mail of
+    /// `kind` to `to`, as a path with its query (`/verify-email?token=...`).
+    pub async fn mail_link(&self, to: &str, kind: &str, path: &str) -> String {
+        let text = self.mail_text(to, kind).await;
+        let at = text
+            .find(&format!("{}{path}?token=", self.address))
+            .unwrap_or_else(|| panic!("no link to {path} in: {text}"));
+        let link: String = text[at..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        link.strip_prefix(&self.address)
+            .expect("a link to this server")
+            .to_string()
+    }
+
+    /// The token of that link.
+    pub async fn mail_token(&self, to: &str, kind: &str, path: &str) -> String {
+        let link = self.mail_link(to, kind, path).await;
+        link.split_once("token=")
+            .map(|(_, t)| t.to_string())
+            .expect("a token in the link")
     }
 
     /// Creates an admin through the service layer (as `create-admin` does) and logs in.

@@ -145,7 +145,8 @@ pub async fn submit(b: &WebDriver) -> WebDriverResult<()> {
         .await
 }
 
-/// Registers a client with [`PASSWORD`] and waits for the navigation to name them.
+/// Registers a client with [`PASSWORD`], waits for the navigation to name them, and confirms
+/// the address from the link in the mail ([`follow_verification`]).
 pub async fn register(
     b: &WebDriver,
     app: &TestApp,
@@ -158,6 +159,20 @@ pub async fn register(
     type_into(b, "password", PASSWORD).await?;
     submit(b).await?;
     b.query(By::Css("[data-testid=nav-user]")).first().await?;
+    follow_verification(b, app, email).await
+}
+
+/// Opens the newest verification mail's link to `email` (read from the outbox: the mail's
+/// text part) and presses its button; waits for the confirmation.
+pub async fn follow_verification(b: &WebDriver, app: &TestApp, email: &str) -> WebDriverResult<()> {
+    let link = app.mail_link(email, "verify_email", "/verify-email").await;
+    b.goto(app.url(&link)).await?;
+    press(b, "Confirm my email address").await?;
+    b.query(By::XPath(
+        "//p[contains(@class,'flash') and contains(., 'confirmed')]",
+    ))
+    .first()
+    .await?;
     Ok(())
 }
 
