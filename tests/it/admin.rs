@@ -365,7 +365,10 @@ async fn verify_and_reject_through_the_api_the_therapist_sees_the_reason() {
     let (status, html) = page(&app, &therapist, "/therapist/credentials").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("The certificate is not legible."), "{html}");
-    assert!(html.contains("rejected"));
+    assert!(
+        html.contains("Not accepted: these hours don&#39;t count"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -1,20 +1,19 @@
 //! The account journey in real Chromium: register, confirm the address from the mail's link,
 //! log out, reset the forgotten password from the mail's link, and log in with the new one.
-//! The links are read from the outbox (the mails' text parts, exactly what is sent).
+//! The links are read from the mails as they arrived over SMTP at a sink in the test.
 
 use thirtyfour::prelude::*;
 
-use crate::builders::browser::{
-    browser, finish, follow_verification, log_out, press, submit, type_into,
-};
-use crate::builders::{spawn_app, PASSWORD};
+use crate::builders::browser::{browser, finish, log_out, press, submit, type_into};
+use crate::builders::{spawn_mailing_app, SmtpSink, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_registers_verifies_resets_the_password_by_mail_and_logs_in_with_the_new_one() {
     let Some((_driver, b, _profile)) = browser().await else {
         return;
     };
-    let app = spawn_app().await;
+    let sink = SmtpSink::start().await;
+    let app = spawn_mailing_app(sink.url(), |_| {}).await;
     let new_password = "marble kettle sunrise";
     let result = async {
         b.goto(app.url("/register")).await?;
@@ -26,7 +25,16 @@ async fn browser_registers_verifies_resets_the_password_by_mail_and_logs_in_with
         b.query(By::Css("[data-testid=verify-banner]"))
             .first()
             .await?;
-        follow_verification(&b, &app, "iris@example.com").await?;
+        let link = sink
+            .link("iris@example.com", &app.address, "/verify-email")
+            .await;
+        b.goto(app.url(&link)).await?;
+        press(&b, "Confirm my email address").await?;
+        b.query(By::XPath(
+            "//p[contains(@class,'flash') and contains(., 'confirmed')]",
+        ))
+        .first()
+        .await?;
         b.goto(app.url("/account")).await?;
         let badge = b
             .query(By::Css("#email .badge"))
@@ -52,12 +60,8 @@ async fn browser_registers_verifies_resets_the_password_by_mail_and_logs_in_with
         let flash = b.query(By::Css(".flash")).first().await?.text().await?;
         assert!(flash.contains("link to choose a new password"), "{flash}");
 
-        let link = app
-            .mail_link(
-                "iris@example.com",
-                "password_reset",
-                "/password-reset/confirm",
-            )
+        let link = sink
+            .link("iris@example.com", &app.address, "/password-reset/confirm")
             .await;
         b.goto(app.url(&link)).await?;
         type_into(&b, "password", new_password).await?;

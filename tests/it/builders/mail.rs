@@ -151,6 +151,15 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Forgets the mails received so far for which `unwanted` holds (a scene's registration
+    /// mails, so that a test counts only the mails of what it does).
+    pub fn discard(&self, unwanted: impl Fn(&Mail) -> bool) {
+        self.received
+            .lock()
+            .unwrap()
+            .retain(|(rcpt, data)| !unwanted(&Mail::parse(rcpt.clone(), data)));
+    }
+
     /// Waits (up to 20 s) until at least `n` mails have arrived; returns them all.
     pub async fn wait_for(&self, n: usize) -> Vec<Mail> {
         for _ in 0..400 {
@@ -165,6 +174,29 @@ impl SmtpSink {
             got.len(),
             got.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
         );
+    }
+
+    /// The link to `path` on `address` (the server's base URL), with its token, in the newest
+    /// mail to `to` that carries one, as the person would open it: waits (up to 20 s) for the
+    /// mail to arrive over SMTP. Returns the path and query.
+    pub async fn link(&self, to: &str, address: &str, path: &str) -> String {
+        let marker = format!("{address}{path}?token=");
+        for _ in 0..400 {
+            let found = self.mails().into_iter().rev().find_map(|m| {
+                let at = m.text.find(&marker)?;
+                (m.rcpt.iter().any(|r| r == to)).then(|| {
+                    m.text[at + address.len()..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace())
+                        .collect::<String>()
+                })
+            });
+            if let Some(link) = found {
+                return link;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to} with a link to {path} arrived");
     }
 
     /// Waits for at least `n` mails, then a little longer, and returns them: a test that
