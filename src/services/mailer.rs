@@ -99,7 +99,7 @@ impl Mailer for SmtpMailer {
     }
 }
 
-/// Each message as an `.eml` file (named by its Message-ID, so a retry writes the same file)
+/// Each message as an `.eml` file (`mail-` and its Message-ID, so a retry writes the same file)
 /// in a folder.
 pub struct FileMailer {
     dir: PathBuf,
@@ -124,7 +124,8 @@ impl FileMailer {
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             .collect::<String>();
-        self.dir.join(format!("{id}.eml"))
+        // "mail-" first: a Message-ID may begin with "-", which shell tools read as an option.
+        self.dir.join(format!("mail-{id}.eml"))
     }
 }
 
