@@ -56,13 +56,23 @@ async fn browser_a_therapist_uploads_a_photo_and_sees_it_on_their_search_card() 
 
         b.goto(app.url("/therapists?near=Boston")).await?;
         let img = b.query(By::Css("[data-testid=hit-photo]")).first().await?;
-        let loaded = b
-            .execute(
-                "const i = arguments[0]; return i.complete && i.naturalWidth === 192 && i.naturalHeight === 192;",
-                vec![img.to_json()?],
-            )
-            .await?;
-        assert_eq!(loaded.json(), &serde_json::json!(true), "the card's photo loaded");
+        // The element is there before its image has loaded (a busy machine takes a moment).
+        let mut loaded = serde_json::json!(false);
+        for _ in 0..50 {
+            loaded = b
+                .execute(
+                    "const i = arguments[0]; return i.complete && i.naturalWidth === 192 && i.naturalHeight === 192;",
+                    vec![img.to_json()?],
+                )
+                .await?
+                .json()
+                .clone();
+            if loaded == serde_json::json!(true) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(loaded, serde_json::json!(true), "the card's photo loaded");
         assert_eq!(img.attr("alt").await?.as_deref(), Some(""));
         Ok(())
     }
