@@ -172,8 +172,13 @@ async fn browser_login_from_a_slot_says_what_for_and_comes_back_to_the_booking()
             .await?
             .click()
             .await?;
-        let h1 = b.query(By::Css("h1")).first().await?.text().await?;
-        assert_eq!(h1, "Book Swedish with Open Therapist");
+        // Waits for the booking page itself: the login page's own heading may still be there
+        // (and go stale) while the login is checked.
+        b.query(By::XPath(
+            "//h1[normalize-space()='Book Swedish with Open Therapist']",
+        ))
+        .first()
+        .await?;
         assert!(b.current_url().await?.path().starts_with("/book"));
         Ok(())
     }
