@@ -8,6 +8,7 @@ use crate::db::schema::{
     booking_policies, licenses, therapist_techniques, therapists, training_records, weekly_hours,
 };
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::appointment::Visit;
 use crate::domain::credential::CredentialStatus;
 use crate::error::AppError;
 use crate::models::now;
@@ -371,6 +372,11 @@ fn add_chart_history(conn: &mut DbConnection) -> Result<(), AppError> {
             clearance_confirmed: false,
             created_at: starts.min(now_utc) - Duration::days(5),
             updated_at: starts.min(now_utc),
+            visit: Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
         }
         .insert(conn)?;
         Ok(())
@@ -921,6 +927,11 @@ fn add_therapist_day(
             clearance_confirmed: false,
             created_at: now() - Duration::days(3),
             updated_at: now() - Duration::days(3),
+            visit: Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
         }
         .insert(conn)?;
     }
@@ -996,6 +1007,11 @@ fn add_past_booking(
         clearance_confirmed: false,
         created_at: starts - Duration::days(7),
         updated_at: ends,
+        visit: Visit::Studio,
+        client_address: String::new(),
+        screening_pending: false,
+        entered_by: None,
+        entry_note: String::new(),
     }
     .insert(conn)?;
     Ok(())

@@ -29,6 +29,8 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        /// The appointment a `screening` token answers for.
+        appointment_id -> Nullable<BigInt>,
     }
 }
 
@@ -102,6 +104,12 @@ diesel::table! {
         updated_at -> Timestamp,
         /// The stored photo's version (`therapist_photos.version`), 0 without one.
         photo_version -> BigInt,
+        /// The studio's street address (null: no studio, mobile visits only).
+        address -> Nullable<Text>,
+        /// A phone for clients.
+        phone -> Nullable<Text>,
+        /// How far from their city a mobile therapist travels.
+        mobile_radius_km -> Nullable<Integer>,
     }
 }
 
@@ -226,6 +234,30 @@ diesel::table! {
         calendar_series -> Nullable<BigInt>,
         /// The iCalendar SEQUENCE, one more at each move.
         calendar_sequence -> Integer,
+        /// `studio` or `mobile` (`domain::appointment::Visit`).
+        visit -> Text,
+        /// A mobile visit's address, encrypted ('' for a studio visit).
+        client_address -> Text,
+        /// The therapist entered it and the client has not answered the questions yet: the
+        /// outcome column holds no finding meanwhile.
+        screening_pending -> Bool,
+        /// The therapist's user who entered the booking (null: the client booked it).
+        entered_by -> Nullable<BigInt>,
+        /// The therapist's note when entering a booking, encrypted ('' without one).
+        entry_note -> Text,
+    }
+}
+
+diesel::table! {
+    /// Session notes (SOAP), append-only: each edit is a new version (`services::notes`).
+    session_notes (id) {
+        id -> BigInt,
+        appointment_id -> BigInt,
+        author_user_id -> BigInt,
+        version -> Integer,
+        sealed -> Text,
+        key_id -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -236,6 +268,8 @@ diesel::table! {
         reader_user_id -> BigInt,
         channel -> Text,
         read_at -> Timestamp,
+        /// What was read: `answers`, `notes` or `address`.
+        subject -> Text,
     }
 }
 
@@ -292,6 +326,8 @@ diesel::joinable!(appointments -> therapists (therapist_id));
 diesel::joinable!(appointments -> services (service_id));
 diesel::joinable!(screening_access_log -> appointments (appointment_id));
 diesel::joinable!(screening_access_log -> users (reader_user_id));
+diesel::joinable!(session_notes -> appointments (appointment_id));
+diesel::joinable!(session_notes -> users (author_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -311,6 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     booking_policies,
     appointments,
     screening_access_log,
+    session_notes,
     audit_log,
     outbox,
 );

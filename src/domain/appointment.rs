@@ -139,6 +139,52 @@ impl From<AppointmentStatus> for String {
     }
 }
 
+/// Where a session happens, stored in `appointments.visit`: at the therapist's studio (their
+/// address), or a mobile visit at the client's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visit {
+    Studio,
+    Mobile,
+}
+
+impl Visit {
+    pub const ALL: [Visit; 2] = [Visit::Studio, Visit::Mobile];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visit::Studio => "studio",
+            Visit::Mobile => "mobile",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Visit> {
+        Visit::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The word pages show (week grid, lists).
+    pub fn words(self) -> &'static str {
+        match self {
+            Visit::Studio => "In studio",
+            Visit::Mobile => "Mobile visit",
+        }
+    }
+}
+
+impl TryFrom<String> for Visit {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Visit::parse(&s).ok_or_else(|| format!("unknown visit {s:?}"))
+    }
+}
+
+impl From<Visit> for String {
+    fn from(v: Visit) -> String {
+        v.as_str().to_string()
+    }
+}
+
 /// How a cancelled appointment ended, stored in `appointments.cancel_kind` (null while it is
 /// active or finished). Who cancelled is `cancelled_by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -4,7 +4,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::schema::appointments;
 use crate::db::DbConnection;
-use crate::domain::appointment::{AppointmentStatus, CancelKind};
+use crate::domain::appointment::{AppointmentStatus, CancelKind, Visit};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -34,6 +34,17 @@ pub struct Appointment {
     pub calendar_series: Option<i64>,
     /// The iCalendar SEQUENCE: one more at each move.
     pub calendar_sequence: i32,
+    #[diesel(deserialize_as = String)]
+    pub visit: Visit,
+    /// A mobile visit's address, encrypted ('' for a studio visit).
+    pub client_address: String,
+    /// Entered by the therapist, waiting for the client's answers: `screening_outcome` holds
+    /// no finding meanwhile.
+    pub screening_pending: bool,
+    /// The therapist's user who entered it (None: the client booked it).
+    pub entered_by: Option<i64>,
+    /// The therapist's note when entering it, encrypted ('' without one).
+    pub entry_note: String,
 }
 
 impl Appointment {
@@ -60,6 +71,12 @@ pub struct NewAppointment {
     pub clearance_confirmed: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[diesel(serialize_as = String)]
+    pub visit: Visit,
+    pub client_address: String,
+    pub screening_pending: bool,
+    pub entered_by: Option<i64>,
+    pub entry_note: String,
 }
 
 /// The typed error for a booking the database refused because the time is taken.

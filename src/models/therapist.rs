@@ -30,6 +30,11 @@ pub struct Therapist {
     pub updated_at: NaiveDateTime,
     /// The stored photo's version (`domain::photo::url`), 0 without one.
     pub photo_version: i64,
+    /// The studio's street address (None: no studio, mobile visits only).
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// How far from their city a mobile therapist travels.
+    pub mobile_radius_km: Option<i32>,
 }
 
 /// A stored IANA zone name as a zone (names are validated when saved; New York otherwise).

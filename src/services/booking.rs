@@ -12,7 +12,7 @@ use crate::db::{write_transaction, DbConnection};
 use crate::domain::account::Role;
 use crate::domain::appointment::{
     self as rules, AppointmentStatus, BookingGroup, CancelKind, CancelRefusal, ClientCancel,
-    ClientOptions, ClientState,
+    ClientOptions, ClientState, Visit,
 };
 use crate::domain::availability;
 use crate::domain::screening::{self, Evaluation, Outcome, ScreeningError};
@@ -199,12 +199,46 @@ pub fn log_answers_read(
     reader: i64,
     channel: &str,
 ) -> Result<(), AppError> {
+    log_private_read(conn, appointment_id, reader, channel, ReadSubject::Answers)
+}
+
+/// What a logged read of an appointment's private data was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadSubject {
+    /// The screening answers.
+    Answers,
+    /// The session notes.
+    Notes,
+    /// A mobile visit's address.
+    Address,
+}
+
+impl ReadSubject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadSubject::Answers => "answers",
+            ReadSubject::Notes => "notes",
+            ReadSubject::Address => "address",
+        }
+    }
+}
+
+/// Records a read of an appointment's private data (`screening_access_log`, which the client
+/// sees): who, through what channel, what, when.
+pub fn log_private_read(
+    conn: &mut DbConnection,
+    appointment_id: i64,
+    reader: i64,
+    channel: &str,
+    subject: ReadSubject,
+) -> Result<(), AppError> {
     diesel::insert_into(screening_access_log::table)
         .values((
             screening_access_log::appointment_id.eq(appointment_id),
             screening_access_log::reader_user_id.eq(reader),
             screening_access_log::channel.eq(channel),
             screening_access_log::read_at.eq(now()),
+            screening_access_log::subject.eq(subject.as_str()),
         ))
         .execute(conn)?;
     Ok(())
@@ -331,6 +365,11 @@ pub fn book(
             clearance_confirmed: req.clearance_confirmed && eval.outcome == Outcome::NeedsClearance,
             created_at: now(),
             updated_at: now(),
+            visit: Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
         };
         let id = new.insert(conn)?;
         audit::record(
@@ -1327,6 +1366,11 @@ pub fn reschedule(
             clearance_confirmed: appt.clearance_confirmed,
             created_at: now(),
             updated_at: now(),
+            visit: appt.visit,
+            client_address: appt.client_address.clone(),
+            screening_pending: appt.screening_pending,
+            entered_by: appt.entered_by,
+            entry_note: appt.entry_note.clone(),
         };
         let new_id = new.insert(conn)?;
         // The calendar event moves with it: same UID, one more in sequence.

@@ -26,6 +26,7 @@ const TAG_LEN: usize = 16;
 #[derive(Clone)]
 pub struct AnswerCipher {
     cipher: XChaCha20Poly1305,
+    key_id: String,
 }
 
 impl AnswerCipher {
@@ -49,9 +50,24 @@ impl AnswerCipher {
     }
 
     pub fn from_key(key: [u8; KEY_LEN]) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(
+            b"bodywork-key-id:"
+                .iter()
+                .chain(&key)
+                .copied()
+                .collect::<Vec<u8>>(),
+        );
         AnswerCipher {
             cipher: XChaCha20Poly1305::new(Key::from_slice(&key)),
+            key_id: hex::encode(&digest[..8]),
         }
+    }
+
+    /// The key's id: 16 hex digits of a SHA-256 of the key (it does not reveal the key), stored
+    /// beside what this key seals so that a later key rotation knows which key opens a row.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
     }
 
     /// Key as standard base64 (44 characters with padding), from configuration. Surrounding
