@@ -62,6 +62,9 @@ pub struct Settings {
     /// `BODYWORK_BASE_URL`: the site's address for links in mails (`https://bodywork.example`);
     /// default `http://` + the listen address.
     pub base_url: Option<String>,
+    /// `BODYWORK_SUPPORT_EMAIL`: whom a refused person (a suspended therapist) is told to write
+    /// to; unset: the address of the site's first admin.
+    pub support_email: Option<String>,
     /// `BODYWORK_MAIL_DIR`, default `./bodywork-mail`: the folder of `.eml` files without SMTP.
     pub mail_dir: std::path::PathBuf,
     /// `BODYWORK_MAIL_WORKER`, default true: run the mail worker in this server process.
@@ -105,6 +108,7 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
             base_url: None,
+            support_email: None,
             mail_dir: "bodywork-mail".into(),
             mail_worker: true,
             mail_poll: Duration::from_millis(2000),
@@ -227,6 +231,11 @@ impl Settings {
                 "BODYWORK_BASE_URL must start with http:// or https://, not {v:?}"
             );
             s.base_url = Some(v.to_string());
+        }
+        if let Some(v) = var("BODYWORK_SUPPORT_EMAIL") {
+            let email = crate::domain::account::Email::parse(&v)
+                .map_err(|e| anyhow::anyhow!("BODYWORK_SUPPORT_EMAIL: {e}"))?;
+            s.support_email = Some(email.as_str().to_string());
         }
         if let Some(v) = var("BODYWORK_MAIL_DIR") {
             s.mail_dir = v.into();

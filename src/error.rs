@@ -20,6 +20,9 @@ pub enum AppError {
     /// 403 with a specific code and what to do about it (for example `email_unverified`).
     #[error("{message}")]
     Denied { code: &'static str, message: String },
+    /// 403 `account_suspended`: a suspended therapist logging in, told why and whom to write to.
+    #[error("{0}")]
+    Suspended(Box<crate::domain::account::Suspension>),
     #[error(
         "This form has expired or did not come from this site. Reload the page and try again."
     )]
@@ -80,7 +83,10 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Csrf | AppError::Denied { .. } => StatusCode::FORBIDDEN,
+            AppError::Forbidden
+            | AppError::Csrf
+            | AppError::Denied { .. }
+            | AppError::Suspended(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation { .. }
             | AppError::Rule { .. }
@@ -100,6 +106,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Forbidden => "forbidden",
+            AppError::Suspended(_) => "account_suspended",
             AppError::Csrf => "csrf_failed",
             AppError::NotFound => "not_found",
             AppError::Validation { .. } => "validation_failed",

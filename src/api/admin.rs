@@ -673,6 +673,37 @@ pub async fn reinstate(
     Ok(web::Json(s.into()))
 }
 
+/// What cancelling a therapist's upcoming bookings did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelledUpcomingOut {
+    pub cancelled: usize,
+    /// Bookings that started or changed meanwhile, left as they are.
+    pub skipped: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/therapists/{id}/cancel-upcoming", tag = "admin", request_body = ReasonBody,
+    responses((status = 200, body = CancelledUpcomingOut, description = "every upcoming booking of the therapist cancelled with the reason, each client mailed"),
+              (status = 401), (status = 403), (status = 404), (status = 422, description = "reason missing")))]
+pub async fn cancel_upcoming(
+    req: HttpRequest,
+    caller: ApiAs<access::Admin>,
+    id: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult<web::Json<CancelledUpcomingOut>> {
+    let admin = caller.who;
+    let (id, reason) = (id.into_inner(), body.into_inner().reason);
+    let state = app_state(&req);
+    let mail = state.mail.clone();
+    let c = with_conn(&state.pool, move |conn| {
+        admin::cancel_upcoming(conn, &mail, &admin, id, None, reason.as_deref())
+    })
+    .await?;
+    Ok(web::Json(CancelledUpcomingOut {
+        cancelled: c.cancelled,
+        skipped: c.skipped,
+    }))
+}
+
 // ---- Flagged bookings ----------------------------------------------------------------------
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -332,3 +332,31 @@ mod tests {
         assert!(PersonName::parse(&"a".repeat(101)).is_err());
     }
 }
+
+/// Why a person may not log in while their therapist profile is suspended: when, the admin's
+/// reason, and whom to write to. Logging in answers 403 `account_suspended` with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    pub since: chrono::NaiveDateTime,
+    pub reason: Option<String>,
+    /// An email address to write to about it.
+    pub contact: String,
+}
+
+impl fmt::Display for Suspension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Your therapist account is suspended since {} UTC",
+            self.since.format("%Y-%m-%d %H:%M")
+        )?;
+        if let Some(r) = &self.reason {
+            write!(f, " (reason: {r})")?;
+        }
+        write!(
+            f,
+            ", so you cannot log in. To ask about it, write to {}.",
+            self.contact
+        )
+    }
+}

@@ -53,6 +53,17 @@ impl User {
             .optional()
     }
 
+    /// The address of the oldest admin account still in use, if any.
+    pub fn first_admin_email(conn: &mut DbConnection) -> QueryResult<Option<String>> {
+        users::table
+            .filter(users::role.eq("admin"))
+            .filter(users::erased_at.is_null())
+            .order(users::id.asc())
+            .select(users::email)
+            .first(conn)
+            .optional()
+    }
+
     /// Whether the account's email address is verified.
     pub fn email_verified(&self) -> bool {
         self.email_verified_at.is_some()

@@ -12,7 +12,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::config::Settings;
 use crate::db::{blocking, with_conn, write_transaction, DbConnection, Pool};
-use crate::domain::account::{Email, NewPassword, PersonName, Role, TokenPurpose};
+use crate::domain::account::{Email, NewPassword, PersonName, Role, Suspension, TokenPurpose};
 use crate::error::{AppError, FieldErrors};
 use crate::models::account_token::AccountToken;
 use crate::models::api_token::{self, NewApiToken};
@@ -755,6 +755,10 @@ pub fn authenticate(
             if attempt.is_some() {
                 LoginAttempt::clear(conn, &key)?;
             }
+            // Told only after the right password, so the refusal reveals nothing to a guesser.
+            if let Some(s) = suspension(conn, settings, &user)? {
+                return Err(AppError::Suspended(Box::new(s)));
+            }
             Ok(user)
         }
         _ => {
@@ -762,6 +766,45 @@ pub fn authenticate(
             Err(AppError::InvalidCredentials)
         }
     }
+}
+
+/// Why `user` may not log in: their therapist profile is suspended (None: they may).
+fn suspension(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    user: &User,
+) -> Result<Option<Suspension>, AppError> {
+    if user.role() != Role::Therapist {
+        return Ok(None);
+    }
+    let Some(t) = Therapist::find_by_user(conn, user.id)? else {
+        return Ok(None);
+    };
+    let Some(since) = t.suspended_at else {
+        return Ok(None);
+    };
+    let contact = match &settings.support_email {
+        Some(e) => e.clone(),
+        None => User::first_admin_email(conn)?
+            .unwrap_or_else(|| "the site's administrators".to_string()),
+    };
+    Ok(Some(Suspension {
+        since,
+        reason: t.suspended_reason,
+        contact,
+    }))
+}
+
+/// Ends every page session, API token and the calendar feed of a suspended therapist's
+/// account, in the suspension's transaction: a suspension takes effect at once.
+pub fn end_access_of_suspended(
+    conn: &mut DbConnection,
+    therapist: &Therapist,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    end_access(conn, therapist.user_id, None, at)?;
+    Therapist::set_calendar_token_hash(conn, therapist.id, None)?;
+    Ok(())
 }
 
 fn record_failure(

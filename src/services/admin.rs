@@ -25,13 +25,13 @@ use crate::models::now;
 use crate::models::therapist::Therapist;
 use crate::models::user::{people, Person, User};
 use crate::services::access::{Admin, Proof};
-use crate::services::accounts;
 use crate::services::mail::{
     render_credential, render_standing, CredentialEvent, CredentialMail, MailCtx, StandingEvent,
     StandingMail,
 };
 use crate::services::outbox::{self, Outgoing};
 use crate::services::profile::refresh_summary;
+use crate::services::{accounts, booking};
 
 pub use crate::domain::credential::EXPIRY_WARNING_DAYS;
 
@@ -439,9 +439,10 @@ fn tell_standing(
     Ok(())
 }
 
-/// Suspends a therapist: they leave search and their public profile at once, and are mailed.
-/// Their upcoming appointments stay as they are; the answer counts them for the admin to handle
-/// (an admin's cancel mails each client).
+/// Suspends a therapist: they leave search and their public profile at once, their page
+/// sessions, API tokens and calendar feed end, they cannot log in until reinstated
+/// (`account_suspended`), and they are mailed. Their upcoming appointments stay as they are; the
+/// answer counts them for the admin to handle ([`cancel_upcoming`] mails each client).
 pub fn suspend(
     conn: &mut DbConnection,
     mail: &MailCtx,
@@ -467,6 +468,7 @@ pub fn suspend(
                 therapists::updated_at.eq(now),
             ))
             .execute(conn)?;
+        accounts::end_access_of_suspended(conn, &t, now)?;
         audit::record(
             conn,
             Some(admin_id),
@@ -485,7 +487,8 @@ pub fn suspend(
     })
 }
 
-/// Lifts a suspension; the reason goes to the audit log.
+/// Lifts a suspension; the reason goes to the audit log. It gives back only the right to log
+/// in: the ended sessions, tokens and feed stay ended, cancelled bookings stay cancelled.
 pub fn reinstate(
     conn: &mut DbConnection,
     mail: &MailCtx,
@@ -527,6 +530,55 @@ pub fn reinstate(
             upcoming_appointments: upcoming_of(conn, therapist_id)?.len(),
         })
     })
+}
+
+pub const CANCEL_REASON_MESSAGE: &str =
+    "Tell the clients why their booking is cancelled (up to 500 characters).";
+
+/// What an admin's cancellation of a therapist's upcoming bookings did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CancelledUpcoming {
+    pub cancelled: usize,
+    /// Bookings that started or changed meanwhile, left as they are.
+    pub skipped: usize,
+}
+
+/// Cancels a therapist's upcoming bookings (the one `only` names, or all), typically a suspended
+/// therapist's, with the admin's reason, which each client reads. Each goes through
+/// `booking::cancel` (its own transaction: the status, the audit row and the client's
+/// cancellation mail), so one that started or changed meanwhile is skipped, not half done.
+pub fn cancel_upcoming(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    admin: &Admin,
+    therapist_id: i64,
+    only: Option<i64>,
+    reason: Option<&str>,
+) -> Result<CancelledUpcoming, AppError> {
+    let reason = parse_reason(reason, CANCEL_REASON_MESSAGE)?;
+    Therapist::find(conn, therapist_id)?;
+    let mut ids: Vec<i64> = upcoming_of(conn, therapist_id)?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    if let Some(id) = only {
+        if !ids.contains(&id) {
+            return Err(AppError::NotFound);
+        }
+        ids = vec![id];
+    }
+    let mut done = CancelledUpcoming {
+        cancelled: 0,
+        skipped: 0,
+    };
+    for id in ids {
+        match booking::cancel(conn, mail, admin.user(), id, &reason) {
+            Ok(_) => done.cancelled += 1,
+            Err(AppError::Rule { .. } | AppError::Conflict { .. }) => done.skipped += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 // ---- Flagged bookings ----------------------------------------------------------------------

@@ -622,6 +622,16 @@ pub struct TherapistPage {
     /// The suspension's confirmation box was not ticked.
     pub confirm_error: Option<String>,
     pub today: NaiveDate,
+    /// A cancellation of upcoming bookings that failed, shown again with its error.
+    pub cancel: Option<CancelFailed>,
+}
+
+/// A cancellation form of the upcoming bookings that failed: which one (None: all), the reason
+/// typed, and what was wrong.
+pub struct CancelFailed {
+    pub appointment: Option<i64>,
+    pub reason: String,
+    pub error: String,
 }
 
 impl TherapistPage {
@@ -639,6 +649,20 @@ impl TherapistPage {
     }
     pub fn suspended(&self) -> bool {
         self.d.therapist.suspended_at.is_some()
+    }
+    /// The error of the cancellation form of `appointment` (None: the form for all).
+    pub fn cancel_error(&self, appointment: Option<i64>) -> Option<&str> {
+        self.cancel
+            .as_ref()
+            .filter(|c| c.appointment == appointment)
+            .map(|c| c.error.as_str())
+    }
+    /// The reason typed in the cancellation form of `appointment`, when it failed.
+    pub fn cancel_reason(&self, appointment: Option<i64>) -> &str {
+        self.cancel
+            .as_ref()
+            .filter(|c| c.appointment == appointment)
+            .map_or("", |c| c.reason.as_str())
     }
     pub fn actor(&self, e: &AuditEntry, who: &Option<Person>) -> String {
         actor_label(e, who)
@@ -662,9 +686,21 @@ async fn therapist_page(
     reason_error: Option<String>,
     confirm_error: Option<String>,
 ) -> PageResult<HttpResponse> {
+    therapist_page_with(req, ctx, id, reason, reason_error, confirm_error, None).await
+}
+
+async fn therapist_page_with(
+    req: &HttpRequest,
+    ctx: PageCtx,
+    id: i64,
+    reason: String,
+    reason_error: Option<String>,
+    confirm_error: Option<String>,
+    cancel: Option<CancelFailed>,
+) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let d = with_conn(&state.pool, move |conn| admin::therapist_detail(conn, id)).await?;
-    let status = if reason_error.is_some() || confirm_error.is_some() {
+    let status = if reason_error.is_some() || confirm_error.is_some() || cancel.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -678,8 +714,69 @@ async fn therapist_page(
             reason_error,
             confirm_error,
             today: Utc::now().date_naive(),
+            cancel,
         },
     )
+}
+
+/// The form that cancels a therapist's upcoming bookings: one (`appointment`) or all.
+#[derive(Debug, Deserialize)]
+pub struct CancelUpcomingForm {
+    #[serde(default)]
+    pub reason: String,
+    /// An appointment id; empty: all the upcoming bookings.
+    #[serde(default)]
+    pub appointment: String,
+}
+
+pub async fn cancel_upcoming(
+    req: HttpRequest,
+    user: As<access::Admin>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<CancelUpcomingForm>,
+) -> PageResult<HttpResponse> {
+    let As {
+        who: admin, ctx, ..
+    } = user;
+    let id = id.into_inner();
+    let only = match form.appointment.trim() {
+        "" => None,
+        a => Some(a.parse::<i64>().map_err(|_| AppError::NotFound)?),
+    };
+    let state = app_state(&req);
+    let (mail, reason) = (state.mail.clone(), form.reason.clone());
+    let done = with_conn(&state.pool, move |conn| {
+        admin::cancel_upcoming(conn, &mail, &admin, id, only, Some(&reason))
+    })
+    .await;
+    match done {
+        Ok(c) => {
+            let mut msg = match c.cancelled {
+                1 => "1 booking cancelled; its client is mailed.".to_string(),
+                n => format!("{n} bookings cancelled; each client is mailed."),
+            };
+            if c.skipped > 0 {
+                msg.push_str(&format!(
+                    " {} started or changed meanwhile and were left as they are.",
+                    c.skipped
+                ));
+            }
+            Ok(redirect_with_flash(&format!("/admin/therapists/{id}"), msg))
+        }
+        Err(AppError::Validation { fields, .. }) => {
+            let error = fields
+                .get("reason")
+                .cloned()
+                .unwrap_or_else(|| admin::CANCEL_REASON_MESSAGE.into());
+            let failed = CancelFailed {
+                appointment: only,
+                reason: form.reason,
+                error,
+            };
+            therapist_page_with(&req, ctx, id, String::new(), None, None, Some(failed)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn therapist(

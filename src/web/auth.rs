@@ -9,6 +9,7 @@ use crate::domain::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::error::{AppError, FieldErrors};
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::{blocking, with_conn};
+use crate::web::filters;
 use crate::web::{
     app_state, client_ip, cookie, home_for, redirect_with_flash, removal_cookie, render, safe_next,
     session_cookie_token, CsrfForm, LoggedIn, PageCtx, PageResult, SESSION_COOKIE,
@@ -132,8 +133,17 @@ pub async fn login(
         Err(e @ (AppError::InvalidCredentials | AppError::TooManyRequests { .. })) => {
             login_failed(ctx, &form, next, purpose, e)
         }
+        Err(AppError::Suspended(s)) => render(StatusCode::FORBIDDEN, &SuspendedPage { ctx, s: *s }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What a suspended therapist sees when they log in: since when, why, whom to write to.
+#[derive(Template)]
+#[template(path = "auth/suspended.html")]
+pub struct SuspendedPage {
+    pub ctx: PageCtx,
+    pub s: crate::domain::account::Suspension,
 }
 
 fn login_failed(

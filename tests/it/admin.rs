@@ -139,6 +139,11 @@ fn book(app: &TestApp, m: &Made, client_id: i64, in_days: i64, status: &str, out
             clearance_confirmed: false,
             created_at: now(),
             updated_at: now(),
+            visit: bodywork::domain::appointment::Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
         }
         .insert(conn)
         .unwrap()
@@ -948,6 +953,11 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
             format!("/api/v1/admin/therapists/{tid}/reinstate"),
             reason.clone(),
         ),
+        (
+            "POST",
+            format!("/api/v1/admin/therapists/{tid}/cancel-upcoming"),
+            reason.clone(),
+        ),
         ("GET", "/api/v1/admin/bookings/flagged".into(), Value::Null),
         ("GET", "/api/v1/admin/outbox".into(), Value::Null),
         ("GET", "/api/v1/admin/admins".into(), Value::Null),
@@ -1016,6 +1026,10 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
         (
             format!("/admin/therapists/{tid}/reinstate"),
             vec![("reason", "Because")],
+        ),
+        (
+            format!("/admin/therapists/{tid}/cancel-upcoming"),
+            vec![("reason", "Because"), ("appointment", "")],
         ),
         (
             "/admin/admins".into(),

@@ -31,4 +31,5 @@ mod routes;
 mod screenshots;
 mod security;
 mod structure;
+mod suspension;
 mod therapist_day;
