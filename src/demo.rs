@@ -5,7 +5,8 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    booking_policies, licenses, therapist_techniques, therapists, training_records, weekly_hours,
+    booking_policies, licenses, therapist_techniques, therapists, training_records, users,
+    weekly_hours,
 };
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::appointment::Visit;
@@ -167,7 +168,8 @@ fn add_outbox_examples(conn: &mut DbConnection, mail: &MailCtx) -> Result<(), Ap
     Ok(())
 }
 
-/// Fills the demo data when it is not there yet; returns the logins to print.
+/// Fills an empty database with the demo data; returns the logins to print. A database that
+/// has any account is refused (`database_not_empty`): the demo admin's password is published.
 pub fn fill(
     conn: &mut DbConnection,
     mail: &MailCtx,
@@ -190,8 +192,15 @@ pub fn fill(
             password: DEMO_PASSWORD,
         },
     ];
-    if User::find_by_email(conn, "admin@demo.bodywork.test")?.is_some() {
-        return Ok(logins);
+    // The demo admin's password is published: never add it beside real accounts.
+    let accounts_there: i64 = users::table.count().get_result(conn)?;
+    if accounts_there > 0 {
+        return Err(AppError::Conflict {
+            code: "database_not_empty",
+            message: format!(
+                "serve --demo fills an empty database only, and this one already has {accounts_there} account(s): the demo adds an admin whose password is published. Start the demo on a new database (for example DATABASE_URL=sqlite://demo.db), or serve without --demo."
+            ),
+        });
     }
     let admin = accounts::create_admin(
         conn,

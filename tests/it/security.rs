@@ -411,3 +411,59 @@ async fn unknown_pages_get_a_404_page_in_the_layout() {
     let err: Value = api.json().await.unwrap();
     assert_eq!(err["error"]["code"], "not_found");
 }
+
+/// `serve --demo` adds an admin whose password is published: on a database that already has an
+/// account it refuses, says why, exits non-zero and adds nobody.
+#[tokio::test]
+async fn serve_demo_refuses_a_database_that_already_has_accounts() {
+    let app = crate::builders::spawn_app().await;
+    app.api_register_verified("someone@example.com", "Some One", "client")
+        .await;
+    let url = match &app.db_url {
+        bodywork::db::DatabaseUrl::Sqlite(p) => format!("sqlite://{p}"),
+        bodywork::db::DatabaseUrl::Postgres(u) => u.clone(),
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_bodywork"))
+            .args(["serve", "--demo", "--addr", "127.0.0.1:0"])
+            .env("DATABASE_URL", url)
+            .env("BODYWORK_ANSWERS_KEY_FILE", keys.path().join("k"))
+            .env("BODYWORK_MAIL_DIR", keys.path().join("mail"))
+            .env("BODYWORK_MAIL_WORKER", "false")
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("serve --demo ends by itself on a database with accounts")
+    .expect("bodywork binary runs");
+    assert!(!out.status.success(), "exit status {:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("fills an empty database only") && stderr.contains("1 account"),
+        "{stderr}"
+    );
+    let admins: i64 = with_conn(&app, |conn| {
+        use bodywork::db::schema::users;
+        use diesel::prelude::*;
+        users::table
+            .filter(users::email.eq("admin@demo.bodywork.test"))
+            .count()
+            .get_result(conn)
+            .unwrap()
+    });
+    assert_eq!(admins, 0, "no demo admin was added");
+
+    // The same rule for the library call the demo uses: a second fill is refused.
+    let fresh = crate::builders::spawn_app().await;
+    let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&fresh.settings).unwrap();
+    let mail = fresh.mail_ctx();
+    with_conn(&fresh, |conn| {
+        bodywork::demo::fill(conn, &mail, &cipher).expect("an empty database is filled");
+        let again = bodywork::demo::fill(conn, &mail, &cipher)
+            .err()
+            .expect("refused");
+        assert_eq!(again.code(), "database_not_empty");
+    });
+}
