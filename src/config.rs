@@ -45,7 +45,8 @@ pub struct Settings {
     /// `BODYWORK_TRUST_PROXY`: take the client address from `X-Forwarded-For`. Default false.
     pub trust_proxy: bool,
     /// `BODYWORK_ANSWERS_KEY`: the key that encrypts screening answers (32 bytes, base64).
-    pub answers_key: Option<String>,
+    /// `Debug` never prints it.
+    pub answers_key: Option<Secret>,
     /// `BODYWORK_ANSWERS_KEY_FILE`, default `bodywork-answers.key`: read when no key is set,
     /// created (mode 0600) on first start when missing.
     pub answers_key_file: std::path::PathBuf,
@@ -201,7 +202,7 @@ impl Settings {
             s.max_body_bytes = v.clamp(1024, 16 * 1024 * 1024);
         }
         if let Some(v) = var("BODYWORK_ANSWERS_KEY") {
-            s.answers_key = Some(v);
+            s.answers_key = Some(Secret::new(v));
         }
         if let Some(v) = var("BODYWORK_ANSWERS_KEY_FILE") {
             s.answers_key_file = v.into();
@@ -291,5 +292,42 @@ impl Settings {
             Some(_) => "BODYWORK_ANSWERS_KEY".into(),
             None => format!("the key file {}", self.answers_key_file.display()),
         }
+    }
+}
+
+/// A setting that must never be printed (a key): `Debug` shows `[redacted]`; [`Secret::expose`]
+/// gives the value to the one place that uses it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn settings_debug_never_prints_the_answers_key() {
+        let s = Settings {
+            answers_key: Some(Secret::new("c2VjcmV0LWtleS1tYXRlcmlhbC1vZi0zMi1ieXRlcyE=")),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
     }
 }

@@ -61,8 +61,8 @@ pub enum DbConnection {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
-/// Which backend a `DATABASE_URL` names, parsed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which backend a `DATABASE_URL` names, parsed once. `Debug` hides a PostgreSQL password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A file path (created on first use) or `:memory:`.
     Sqlite(String),
@@ -95,6 +95,66 @@ impl DatabaseUrl {
             DatabaseUrl::Sqlite(_) => "sqlite",
             DatabaseUrl::Postgres(_) => "postgres",
         }
+    }
+
+    /// The URL as it may be printed: a PostgreSQL password becomes `***`.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{p}"),
+            DatabaseUrl::Postgres(u) => redact_password(u),
+        }
+    }
+}
+
+/// `scheme://user:password@host/...` with the password replaced by `***`.
+fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            DatabaseUrl::Postgres(_) => f.debug_tuple("Postgres").field(&self.redacted()).finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_a_postgres_password_and_keeps_the_rest() {
+        let u =
+            DatabaseUrl::parse("postgres://app:s3cr%40t@db.internal:5432/bodywork?sslmode=require")
+                .unwrap();
+        let shown = format!("{u:?}");
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db.internal:5432/bodywork?sslmode=require"),
+            "{shown}"
+        );
+        let plain = DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/postgres").unwrap();
+        assert!(format!("{plain:?}").contains("postgres://postgres@127.0.0.1:5432/postgres"));
+        let lite = DatabaseUrl::parse("sqlite://bodywork.db").unwrap();
+        assert_eq!(format!("{lite:?}"), "Sqlite(\"bodywork.db\")");
     }
 }
 

@@ -34,7 +34,7 @@ impl AnswerCipher {
     /// start, readable by its owner only).
     pub fn from_settings(settings: &crate::config::Settings) -> anyhow::Result<AnswerCipher> {
         if let Some(k) = &settings.answers_key {
-            return AnswerCipher::from_base64(k)
+            return AnswerCipher::from_base64(k.expose())
                 .map_err(|e| anyhow::anyhow!("BODYWORK_ANSWERS_KEY: {e}"));
         }
         let path = &settings.answers_key_file;

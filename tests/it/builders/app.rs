@@ -114,7 +114,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         database_url: db_url.clone(),
         addr: "127.0.0.1:0".into(),
         pool_size: 8,
-        answers_key: Some(bodywork::services::crypto::AnswerCipher::generate_key_base64()),
+        answers_key: Some(bodywork::config::Secret::new(
+            bodywork::services::crypto::AnswerCipher::generate_key_base64(),
+        )),
         mail_dir: mail_dir.path().to_path_buf(),
         ..Settings::default()
     };
