@@ -42,8 +42,10 @@ pub struct Settings {
     pub account_mails_per_email_per_hour: u32,
     /// `BODYWORK_MAX_BODY_BYTES`, default 65536: larger request bodies get 413.
     pub max_body_bytes: usize,
-    /// `BODYWORK_TRUST_PROXY`: take the client address from `X-Forwarded-For`. Default false.
-    pub trust_proxy: bool,
+    /// `BODYWORK_TRUSTED_PROXIES`: the reverse proxies (CIDR blocks) whose forwarding headers
+    /// are believed; the client is the right-most address not among them
+    /// (`domain::client_address`). Default none: the peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `BODYWORK_ANSWERS_KEY`: the key that encrypts screening answers (32 bytes, base64).
     /// `Debug` never prints it.
     pub answers_key: Option<Secret>,
@@ -102,7 +104,7 @@ impl Default for Settings {
             reset_per_ip_per_hour: 10,
             account_mails_per_email_per_hour: 5,
             max_body_bytes: 64 * 1024,
-            trust_proxy: false,
+            trusted_proxies: Vec::new(),
             answers_key: None,
             answers_key_file: "bodywork-answers.key".into(),
             distance_unit: DistanceUnit::of_country(gazetteer::COUNTRY),
@@ -168,8 +170,14 @@ impl Settings {
         if let Some(v) = parse_bool("BODYWORK_SECURE_COOKIES")? {
             s.secure_cookies = v;
         }
-        if let Some(v) = parse_bool("BODYWORK_TRUST_PROXY")? {
-            s.trust_proxy = v;
+        if var("BODYWORK_TRUST_PROXY").is_some() {
+            anyhow::bail!(
+                "BODYWORK_TRUST_PROXY is gone: it believed the left-most X-Forwarded-For entry, which the client writes. Name your proxies instead, for example BODYWORK_TRUSTED_PROXIES=127.0.0.1/32,10.0.0.0/8"
+            );
+        }
+        if let Some(v) = var("BODYWORK_TRUSTED_PROXIES") {
+            s.trusted_proxies = crate::domain::client_address::parse_trusted(&v)
+                .map_err(|e| anyhow::anyhow!("BODYWORK_TRUSTED_PROXIES: {e}"))?;
         }
         if let Some(v) = parse_var::<u64>("BODYWORK_SESSION_IDLE_MINUTES")? {
             s.session_idle = Duration::from_secs(v.max(1) * 60);

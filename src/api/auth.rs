@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::api::{ApiUser, UserOut};
 use crate::domain::account::TokenPurpose;
 use crate::error::{ApiResult, AppError};
-use crate::http::{app_state, client_ip};
+use crate::http::{app_state, client_key};
 use crate::services::accounts::{self, RegisterInput};
 use crate::services::{blocking, with_conn};
 
@@ -69,7 +69,7 @@ pub struct LoginOut {
               (status = 429, description = "too_many_requests, with Retry-After")))]
 pub async fn login(req: HttpRequest, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
-    if let Err(wait) = state.login_limiter.check(&client_ip(&req)) {
+    if let Err(wait) = state.login_limiter.check(&client_key(&req)) {
         return Err(AppError::TooManyRequests {
             retry_after_secs: wait,
         }
@@ -163,7 +163,7 @@ pub async fn password_reset(
     let state = app_state(&req);
     let email = body.into_inner().email;
     crate::domain::account::Email::parse(&email).map_err(|m| AppError::field("email", m))?;
-    state.account_mail_allowed(Some(client_ip(&req)), &email)?;
+    state.account_mail_allowed(Some(client_key(&req)), &email)?;
     accounts::spawn_password_reset(&state.pool, &state.mail, email);
     Ok(HttpResponse::Accepted().finish())
 }

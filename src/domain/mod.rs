@@ -4,6 +4,7 @@ pub mod account;
 pub mod appointment;
 pub mod audit;
 pub mod availability;
+pub mod client_address;
 pub mod credential;
 pub mod gazetteer;
 pub mod license_lookup;

@@ -11,6 +11,7 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::domain::client_address;
 use crate::error::AppError;
 use crate::services::rate_limit::IpLimiter;
 
@@ -78,21 +79,30 @@ pub fn app_state(req: &HttpRequest) -> web::Data<AppState> {
         .clone()
 }
 
-/// The client's address, for rate limits: the peer, or `X-Forwarded-For` behind a trusted proxy.
+/// The client's address: the peer, or behind one of `BODYWORK_TRUSTED_PROXIES` the right-most
+/// forwarded address that is not one of them (`domain::client_address`).
 pub fn client_ip(req: &HttpRequest) -> IpAddr {
-    let state = app_state(req);
-    if state.settings.trust_proxy {
-        if let Some(ip) = req
-            .connection_info()
-            .realip_remote_addr()
-            .and_then(|s| s.parse::<IpAddr>().ok())
-        {
-            return ip;
-        }
-    }
-    req.peer_addr()
+    let peer = req
+        .peer_addr()
         .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let proxies = &app_state(req).settings.trusted_proxies;
+    if proxies.is_empty() {
+        return peer;
+    }
+    let values = |name: &str| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let chain = client_address::forwarded_chain(&values("x-forwarded-for"), &values("forwarded"));
+    client_address::client_address(peer, &chain, proxies)
+}
+
+/// What rate limits count a client by: [`client_ip`], an IPv6 address by its /64.
+pub fn client_key(req: &HttpRequest) -> IpAddr {
+    client_address::rate_key(client_ip(req))
 }
 
 /// An iCalendar answer: `text/calendar`, never cached (it names people and times). With an
@@ -110,10 +120,10 @@ pub fn ics_response(body: String, appointment_id: Option<i64>) -> HttpResponse {
     resp.body(body)
 }
 
-/// The full feed URL for a token, from the request's scheme and host.
+/// The full feed URL for a token, from the site's address (`BODYWORK_BASE_URL`), never from
+/// the request's Host or forwarded headers, which the client writes.
 pub fn feed_url(req: &HttpRequest, token: &str) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/calendar/{token}.ics", info.scheme(), info.host())
+    app_state(req).mail.link(&format!("/calendar/{token}.ics"))
 }
 
 /// Runs the extractor `E` before a scope or a route (`startup::routes` wraps them in it): when it

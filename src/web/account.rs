@@ -16,7 +16,7 @@ use crate::services::accounts::{self, Current, Verified};
 use crate::services::preferences::{self, Notifications};
 use crate::services::{account_data, blocking, with_conn};
 use crate::web::{
-    app_state, client_ip, no_store, redirect_with_flash, removal_cookie, render, As, CsrfForm,
+    app_state, client_key, no_store, redirect_with_flash, removal_cookie, render, As, CsrfForm,
     LoggedIn, PageCtx, PageResult, SESSION_COOKIE,
 };
 
@@ -458,7 +458,7 @@ pub async fn reset_request(
     let state = app_state(&req);
     let checked = crate::domain::account::Email::parse(&form.email)
         .map_err(|m| AppError::field("email", m))
-        .and_then(|_| state.account_mail_allowed(Some(client_ip(&req)), &form.email));
+        .and_then(|_| state.account_mail_allowed(Some(client_key(&req)), &form.email));
     if let Err(e) = checked {
         let status = e.status();
         let errors = match e {

@@ -11,8 +11,8 @@ use crate::services::accounts::{self, RegisterInput};
 use crate::services::{blocking, with_conn};
 use crate::web::filters;
 use crate::web::{
-    app_state, client_ip, cookie, home_for, redirect_with_flash, removal_cookie, render, safe_next,
-    session_cookie_token, CsrfForm, LoggedIn, PageCtx, PageResult, SESSION_COOKIE,
+    app_state, client_key, cookie, home_for, redirect_with_flash, removal_cookie, render,
+    safe_next, session_cookie_token, CsrfForm, LoggedIn, PageCtx, PageResult, SESSION_COOKIE,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,7 +103,7 @@ pub async fn login(
         Some(n) => booking_purpose(&req, n).await,
         None => None,
     };
-    if let Err(wait) = state.login_limiter.check(&client_ip(&req)) {
+    if let Err(wait) = state.login_limiter.check(&client_key(&req)) {
         return login_failed(
             ctx,
             &form,

@@ -33,7 +33,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::account::Role;
 use crate::error::AppError;
 use crate::http::AppState;
-pub use crate::http::{app_state, client_ip};
+pub use crate::http::{app_state, client_key};
 use crate::services::access::Proof;
 use crate::services::accounts::{self, SessionInfo};
 use crate::services::{tokens, with_conn};

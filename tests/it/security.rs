@@ -138,6 +138,82 @@ async fn too_many_logins_from_one_address_get_429() {
     assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// Logins with `X-Forwarded-For: <forwarded>` from this test (the peer is 127.0.0.1).
+async fn login_statuses(app: &crate::builders::TestApp, forwarded: &[&str]) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for (i, xff) in forwarded.iter().enumerate() {
+        let r = new_client()
+            .post(app.url("/api/v1/auth/login"))
+            .header("X-Forwarded-For", *xff)
+            .json(&json!({"email": format!("user{i}@example.com"), "password": "whatever-it-is"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn a_forged_forwarded_address_does_not_escape_the_per_address_login_limit() {
+    // Behind a trusted proxy (the test's own loopback address), the client is the right-most
+    // address the proxy appended: changing the left-most entry, which the client writes, is
+    // still the same client.
+    let app = spawn_app_with(|s| {
+        s.login_per_ip_per_minute = 3;
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let forged: Vec<String> = (0..5).map(|i| format!("10.9.8.{i}, 198.51.100.7")).collect();
+    let forged: Vec<&str> = forged.iter().map(String::as_str).collect();
+    let statuses = login_statuses(&app, &forged).await;
+    assert_eq!(&statuses[..3], &[StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy has its own count.
+    assert_eq!(
+        login_statuses(&app, &["198.51.100.8"]).await,
+        [StatusCode::UNAUTHORIZED]
+    );
+    // IPv6 clients are counted by their /64: other low bits are the same client.
+    let v6: Vec<String> = (1..=4).map(|i| format!("2001:db8:1:2::{i}")).collect();
+    let v6: Vec<&str> = v6.iter().map(String::as_str).collect();
+    assert_eq!(
+        login_statuses(&app, &v6).await[3],
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Without trusted proxies the header is not read at all: every request is the peer's.
+    let direct = spawn_app_with(|s| s.login_per_ip_per_minute = 3).await;
+    let other: Vec<String> = (0..4).map(|i| format!("203.0.113.{i}")).collect();
+    let other: Vec<&str> = other.iter().map(String::as_str).collect();
+    assert_eq!(
+        login_statuses(&direct, &other).await[3],
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn the_calendar_feed_url_comes_from_the_sites_address_not_the_request_headers() {
+    // The site's address is its default here (http:// and the listen address).
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = crate::builders::open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let r = new_client()
+        .post(app.url("/api/v1/me/calendar-feed"))
+        .bearer_auth(&m.token)
+        .header("Host", "evil.example")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "http")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let url = r.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&app.url("/calendar/")), "{url}");
+    assert!(!url.contains("evil"), "{url}");
+}
+
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
