@@ -17,8 +17,9 @@ pub struct Settings {
     pub addr: String,
     /// `DATABASE_POOL_SIZE`, default 8 on SQLite, 16 on PostgreSQL.
     pub pool_size: u32,
-    /// `BODYWORK_SECURE_COOKIES`: mark cookies `Secure` (set it when served over HTTPS). Default false.
-    pub secure_cookies: bool,
+    /// `BODYWORK_SECURE_COOKIES`: cookies `Secure` with `__Host-` names, and HSTS. Unset: yes,
+    /// unless the server listens on a loopback address ([`Settings::cookies_secure`]).
+    pub secure_cookies: Option<bool>,
     /// `BODYWORK_SESSION_IDLE_MINUTES`, default 60: a page session unused that long ends.
     pub session_idle: Duration,
     /// `BODYWORK_SESSION_ABSOLUTE_HOURS`, default 12: a page session ends this long after login.
@@ -93,7 +94,7 @@ impl Default for Settings {
             database_url: DatabaseUrl::Sqlite("bodywork.db".into()),
             addr: "127.0.0.1:8080".into(),
             pool_size: 8,
-            secure_cookies: false,
+            secure_cookies: None,
             session_idle: Duration::from_secs(60 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
             token_ttl: Duration::from_secs(720 * 3600),
@@ -168,7 +169,7 @@ impl Settings {
             s.pool_size = v;
         }
         if let Some(v) = parse_bool("BODYWORK_SECURE_COOKIES")? {
-            s.secure_cookies = v;
+            s.secure_cookies = Some(v);
         }
         if var("BODYWORK_TRUST_PROXY").is_some() {
             anyhow::bail!(
@@ -294,6 +295,14 @@ impl Settings {
         self.answers_key.is_none() && !self.answers_key_file.exists()
     }
 
+    /// Whether cookies are `Secure` with `__Host-` names and HSTS is sent: as set, else unless
+    /// the listen address is a loopback one (a developer's `http://127.0.0.1`; everything else
+    /// is taken to be served over HTTPS, by the server's own proxy).
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or_else(|| !listens_on_loopback(&self.addr))
+    }
+
     /// Where the answers key comes from, for messages.
     pub fn answers_key_source(&self) -> String {
         match self.answers_key {
@@ -337,5 +346,38 @@ mod secret_tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("c2VjcmV0"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
+    }
+}
+
+/// Whether `addr` (`host:port`) is a loopback address: `127.0.0.0/8`, `::1`, `localhost`.
+fn listens_on_loopback(addr: &str) -> bool {
+    if let Ok(a) = addr.parse::<std::net::SocketAddr>() {
+        return a.ip().is_loopback();
+    }
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.eq_ignore_ascii_case("localhost")
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_unless_the_server_listens_on_loopback() {
+        let on = |addr: &str, set: Option<bool>| {
+            Settings {
+                addr: addr.into(),
+                secure_cookies: set,
+                ..Default::default()
+            }
+            .cookies_secure()
+        };
+        assert!(!on("127.0.0.1:8080", None));
+        assert!(!on("[::1]:8080", None));
+        assert!(!on("localhost:8080", None));
+        assert!(on("0.0.0.0:8080", None));
+        assert!(on("10.0.0.5:8080", None));
+        assert!(on("127.0.0.1:8080", Some(true)));
+        assert!(!on("0.0.0.0:8080", Some(false)));
     }
 }

@@ -120,6 +120,7 @@ impl Application {
             .mail_worker
             .then(|| MailWorker::start(state.pool.clone(), mailer, worker_config, mail.clone()));
         let body_limit = state.settings.max_body_bytes;
+        let hsts = state.settings.cookies_secure();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -129,7 +130,7 @@ impl Application {
                 .app_data(query_config())
                 .app_data(path_config())
                 .wrap(from_fn(pages::page_middleware))
-                .wrap(security_headers())
+                .wrap(security_headers(hsts))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .configure(routes)
                 .default_service(web::to(pages::errors::not_found))
@@ -213,8 +214,15 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// The headers of every answer; with Secure cookies (the site is served over HTTPS) also HSTS,
+/// so a browser never again reaches it over plain HTTP.
+fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = if hsts {
+        DefaultHeaders::new().add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add(("Content-Security-Policy", CSP))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))

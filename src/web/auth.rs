@@ -320,5 +320,7 @@ pub async fn logout(
     let mut resp = redirect_with_flash("/", "You are logged out.");
     let _ = resp.add_cookie(&removal_cookie(&state, SESSION_COOKIE));
     let _ = resp.add_cookie(&removal_cookie(&state, crate::web::RETRY_COOKIE));
+    // The self-check's answers are health data: they do not outlive the session.
+    let _ = resp.add_cookie(&removal_cookie(&state, crate::web::ANSWERS_COOKIE));
     Ok(resp)
 }

@@ -161,7 +161,7 @@ struct RetryAnswers {
 
 /// The declined attempt's answers of this client, while fresh.
 fn retry_answers(req: &HttpRequest, user_id: i64) -> Option<BTreeMap<String, bool>> {
-    let c = req.cookie(RETRY_COOKIE)?;
+    let c = crate::web::request_cookie(req, RETRY_COOKIE)?;
     let plain = app_state(req)
         .cipher
         .decrypt(c.value(), &retry_aad(user_id))

@@ -167,6 +167,19 @@ impl SearchPage {
     }
 }
 
+/// The search page depends on the visitor's self-check cookie (the "suits me" filter), so a
+/// cache must key it by cookie; with the answers there, the page (filtered by health answers)
+/// is not stored at all.
+fn private_to_the_visitor(resp: &mut HttpResponse, has_answers: bool) {
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL, VARY};
+    resp.headers_mut()
+        .insert(VARY, HeaderValue::from_static("Cookie"));
+    if has_answers {
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
 pub async fn search(
     req: HttpRequest,
     ctx: PageCtx,
@@ -209,7 +222,9 @@ pub async fn search(
     match state.search(params, today).await {
         Ok(r) => {
             page.result = Some(r);
-            render(StatusCode::OK, &page)
+            let mut resp = render(StatusCode::OK, &page)?;
+            private_to_the_visitor(&mut resp, remembered.is_some());
+            Ok(resp)
         }
         Err(AppError::Rule { message, .. }) => {
             page.errors.insert("near".into(), message);

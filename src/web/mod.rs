@@ -39,9 +39,37 @@ use crate::services::accounts::{self, SessionInfo};
 use crate::services::{tokens, with_conn};
 pub use errors::{PageError, PageResult};
 
-pub const SESSION_COOKIE: &str = "bw_session";
-pub const CSRF_COOKIE: &str = "bw_csrf";
-pub const FLASH_COOKIE: &str = "bw_flash";
+/// A cookie's name: `__Host-` prefixed when cookies are Secure (`Settings::cookies_secure`),
+/// which the browser accepts only over HTTPS, for the whole site, from this host alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieName {
+    plain: &'static str,
+    host: &'static str,
+}
+
+impl CookieName {
+    /// The name this server uses.
+    pub fn of(self, state: &AppState) -> &'static str {
+        if state.settings.cookies_secure() {
+            self.host
+        } else {
+            self.plain
+        }
+    }
+}
+
+macro_rules! cookie_name {
+    ($name:literal) => {
+        CookieName {
+            plain: $name,
+            host: concat!("__Host-", $name),
+        }
+    };
+}
+
+pub const SESSION_COOKIE: CookieName = cookie_name!("bw_session");
+pub const CSRF_COOKIE: CookieName = cookie_name!("bw_csrf");
+pub const FLASH_COOKIE: CookieName = cookie_name!("bw_flash");
 /// The name of the hidden CSRF field in every form.
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -85,7 +113,7 @@ struct FlashIn(String);
 pub struct FlashOut(pub String);
 
 pub fn session_cookie_token(req: &HttpRequest) -> Option<String> {
-    req.cookie(SESSION_COOKIE)
+    request_cookie(req, SESSION_COOKIE)
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
@@ -164,7 +192,7 @@ fn anon_csrf(req: &HttpRequest) -> Option<String> {
     if let Some(a) = req.extensions().get::<AnonCsrf>() {
         return Some(a.0.clone());
     }
-    req.cookie(CSRF_COOKIE)
+    request_cookie(req, CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .filter(|v| v.len() >= 32 && v.len() <= 128)
 }
@@ -275,8 +303,7 @@ async fn check_csrf(req: &HttpRequest, sent: Option<&str>) -> Result<(), PageErr
     let sent = sent.unwrap_or("");
     let expected = match viewer(req).await? {
         Some(s) => Some(s.csrf_token),
-        None => req
-            .cookie(CSRF_COOKIE)
+        None => request_cookie(req, CSRF_COOKIE)
             .map(|c| c.value().to_string())
             .filter(|v| v.len() >= 32),
     };
@@ -421,16 +448,21 @@ pub fn home_for(role: Role) -> &'static str {
     }
 }
 
-pub fn cookie<'a>(state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
-    Cookie::build(name, value)
+pub fn cookie(state: &AppState, name: CookieName, value: String) -> Cookie<'static> {
+    Cookie::build(name.of(state), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.settings.secure_cookies)
+        .secure(state.settings.cookies_secure())
         .finish()
 }
 
-pub fn removal_cookie<'a>(state: &AppState, name: &'a str) -> Cookie<'a> {
+/// The cookie `name` as the request carries it (by this server's name for it).
+pub fn request_cookie(req: &HttpRequest, name: CookieName) -> Option<Cookie<'static>> {
+    req.cookie(name.of(&app_state(req)))
+}
+
+pub fn removal_cookie(state: &AppState, name: CookieName) -> Cookie<'static> {
     let mut c = cookie(state, name, String::new());
     c.set_max_age(CookieDuration::ZERO);
     c
@@ -451,8 +483,9 @@ pub async fn page_middleware(
         req.extensions_mut()
             .insert(AnonCsrf(tokens::random_token()));
     }
-    let had_flash = !is_asset && req.cookie(FLASH_COOKIE).is_some();
-    if let Some(c) = req.cookie(FLASH_COOKIE).filter(|_| !is_asset) {
+    let flash_in = request_cookie(req.request(), FLASH_COOKIE).filter(|_| !is_asset);
+    let had_flash = flash_in.is_some();
+    if let Some(c) = flash_in {
         if let Some(msg) = decode_flash(c.value()) {
             req.extensions_mut().insert(FlashIn(msg));
         }
@@ -502,16 +535,16 @@ fn decode_flash(value: &str) -> Option<String> {
 }
 
 /// The cookie that keeps the self-check answers, encrypted, for the search filter.
-pub const ANSWERS_COOKIE: &str = "bw_answers";
+pub const ANSWERS_COOKIE: CookieName = cookie_name!("bw_answers");
 pub const ANSWERS_AAD: &[u8] = b"bodywork-self-check";
 
 /// The cookie that keeps a declined booking attempt's answers for the next try: encrypted,
 /// bound to the client, for two hours, removed by a booking and by logging out.
-pub const RETRY_COOKIE: &str = "bw_retry";
+pub const RETRY_COOKIE: CookieName = cookie_name!("bw_retry");
 
 /// The self-check answers kept in the visitor's session cookie, if any.
 pub fn remembered_answers(req: &HttpRequest) -> Option<BTreeMap<String, bool>> {
-    let c = req.cookie(ANSWERS_COOKIE)?;
+    let c = request_cookie(req, ANSWERS_COOKIE)?;
     let plain = app_state(req).cipher.decrypt(c.value(), ANSWERS_AAD).ok()?;
     serde_json::from_slice(&plain).ok()
 }

@@ -164,7 +164,9 @@ async fn a_forged_forwarded_address_does_not_escape_the_per_address_login_limit(
         s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
-    let forged: Vec<String> = (0..5).map(|i| format!("10.9.8.{i}, 198.51.100.7")).collect();
+    let forged: Vec<String> = (0..5)
+        .map(|i| format!("10.9.8.{i}, 198.51.100.7"))
+        .collect();
     let forged: Vec<&str> = forged.iter().map(String::as_str).collect();
     let statuses = login_statuses(&app, &forged).await;
     assert_eq!(&statuses[..3], &[StatusCode::UNAUTHORIZED; 3]);
@@ -209,7 +211,10 @@ async fn the_calendar_feed_url_comes_from_the_sites_address_not_the_request_head
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let url = r.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_string();
+    let url = r.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(url.starts_with(&app.url("/calendar/")), "{url}");
     assert!(!url.contains("evil"), "{url}");
 }
@@ -257,19 +262,109 @@ async fn session_cookies_are_http_only_and_same_site_lax() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
 
-    let secure = spawn_app_with(|s| s.secure_cookies = true).await;
-    let r = secure
-        .register_page("ana@example.com", "Ana", "client")
-        .await;
+    // Listening on loopback (as tests do), cookies are plain and no HSTS is sent.
+    assert!(app
+        .get("/login")
+        .await
+        .headers()
+        .get("strict-transport-security")
+        .is_none());
+
+    // Secure (the default off loopback): `__Host-` names, `Secure`, `Path=/`, no Domain, HSTS.
+    let secure = spawn_app_with(|s| s.secure_cookies = Some(true)).await;
+    let r = secure.get("/login").await;
+    assert_eq!(
+        r.headers()["strict-transport-security"].to_str().unwrap(),
+        "max-age=31536000"
+    );
     let cookie = r
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("bw_session="))
-        .expect("session cookie")
+        .find(|v| v.starts_with("__Host-bw_csrf="))
+        .expect("the CSRF cookie under its __Host- name")
         .to_string();
     assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.to_lowercase().contains("domain="), "{cookie}");
+    // The server reads its cookies by those names: a form with the cookie sent back works.
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-bw_csrf=")
+        .to_string();
+    let html = r.text().await.unwrap();
+    let r = new_client()
+        .post(secure.url("/login"))
+        .header("Cookie", format!("__Host-bw_csrf={token}"))
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", "whatever-it-is"),
+            ("csrf_token", csrf_from(&html).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "CSRF passed, the login was checked"
+    );
+    // The plain name is not read by a secure server.
+    let r = new_client()
+        .post(secure.url("/login"))
+        .header("Cookie", format!("bw_csrf={token}"))
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", "whatever-it-is"),
+            ("csrf_token", csrf_from(&html).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn logging_out_clears_the_self_check_answers_and_the_suits_me_search_is_never_stored() {
+    let app = spawn_app().await;
+    app.register_page("ana@example.com", "Ana", "client").await;
+    // The self-check keeps its answers in a cookie for the "suits me" filter.
+    let mut fields: Vec<(String, String)> = crate::builders::answers(&[])
+        .into_iter()
+        .map(|(k, v)| (format!("q_{k}"), if v { "yes" } else { "no" }.to_string()))
+        .collect();
+    fields.push(("technique".into(), "swedish".into()));
+    fields.push(("applies".into(), "none".into()));
+    fields.push(("remember".into(), "yes".into()));
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let r = app.post_form("/screening", "/screening", &borrowed).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.get("/therapists?suits=mine").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"].to_str().unwrap(), "no-store");
+    assert!(r.headers()["vary"].to_str().unwrap().contains("Cookie"));
+    // Logging out removes the answers cookie.
+    let html = app.get_html("/").await;
+    let r = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", csrf_from(&html).as_str())])
+        .send()
+        .await
+        .unwrap();
+    let removed = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.starts_with("bw_answers=;") && v.contains("Max-Age=0"));
+    assert!(removed, "{:?}", r.headers().get_all("set-cookie"));
 }
 
 #[tokio::test]
