@@ -38,6 +38,9 @@ pub struct Settings {
     /// `BODYWORK_RESET_PER_IP_PER_HOUR`, default 10: password reset requests from one client
     /// address (429 with `Retry-After` beyond).
     pub reset_per_ip_per_hour: u32,
+    /// `BODYWORK_REGISTER_PER_IP_PER_HOUR`, default 10: registrations from one client address
+    /// (429 with `Retry-After` beyond).
+    pub register_per_ip_per_hour: u32,
     /// `BODYWORK_ACCOUNT_MAILS_PER_EMAIL_PER_HOUR`, default 5: password reset and verification
     /// links asked for one email address (429 beyond), so nobody floods a mailbox.
     pub account_mails_per_email_per_hour: u32,
@@ -103,6 +106,7 @@ impl Default for Settings {
             login_lock: Duration::from_secs(300),
             login_per_ip_per_minute: 20,
             reset_per_ip_per_hour: 10,
+            register_per_ip_per_hour: 10,
             account_mails_per_email_per_hour: 5,
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
@@ -203,6 +207,9 @@ impl Settings {
         }
         if let Some(v) = parse_var::<u32>("BODYWORK_RESET_PER_IP_PER_HOUR")? {
             s.reset_per_ip_per_hour = v.max(1);
+        }
+        if let Some(v) = parse_var::<u32>("BODYWORK_REGISTER_PER_IP_PER_HOUR")? {
+            s.register_per_ip_per_hour = v.max(1);
         }
         if let Some(v) = parse_var::<u32>("BODYWORK_ACCOUNT_MAILS_PER_EMAIL_PER_HOUR")? {
             s.account_mails_per_email_per_hour = v.max(1);

@@ -110,6 +110,7 @@ impl Application {
             cipher,
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
             reset_limiter: IpLimiter::per_hour(settings.reset_per_ip_per_hour),
+            register_limiter: IpLimiter::per_hour(settings.register_per_ip_per_hour),
             account_mail_limiter: EmailLimiter::per_hour(settings.account_mails_per_email_per_hour),
             engine,
             settings,

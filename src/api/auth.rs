@@ -32,6 +32,7 @@ pub struct RegisterOut {
               (status = 422, description = "validation_failed, password_weak (the reason in `message` and `fields.password`)")))]
 pub async fn register(req: HttpRequest, body: web::Json<RegisterBody>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
+    state.registration_allowed(client_key(&req))?;
     let body = body.into_inner();
     let input = RegisterInput {
         email: body.email,

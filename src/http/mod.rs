@@ -24,6 +24,8 @@ pub struct AppState {
     pub login_limiter: IpLimiter,
     /// Password reset requests per client address.
     pub reset_limiter: IpLimiter,
+    /// Registrations per client address.
+    pub register_limiter: IpLimiter,
     /// Account mails with a link (reset, verification) per email address.
     pub account_mail_limiter: crate::services::rate_limit::EmailLimiter,
     /// The directory index and the schedule caches (see `search`).
@@ -54,6 +56,16 @@ impl AppState {
 }
 
 impl AppState {
+    /// May `ip` register another account now? 429 with the wait otherwise (before any work:
+    /// a flood of registrations costs no password hashing).
+    pub fn registration_allowed(&self, ip: IpAddr) -> Result<(), AppError> {
+        self.register_limiter
+            .check(&ip)
+            .map_err(|wait| AppError::TooManyRequests {
+                retry_after_secs: wait,
+            })
+    }
+
     /// May another account mail with a link go to `email` (and, for requests anyone can make,
     /// from `ip`)? 429 with the wait otherwise.
     pub fn account_mail_allowed(&self, ip: Option<IpAddr>, email: &str) -> Result<(), AppError> {

@@ -253,8 +253,13 @@ pub async fn register(
     };
     let old = session_cookie_token(&req);
     let mail = state.mail.clone();
-    // The password is checked and hashed before a connection is taken.
-    let result = match blocking(move || accounts::prepare_registration(&input)).await {
+    // Counted before any work; the password is checked and hashed before a connection is
+    // taken.
+    let prepared = match state.registration_allowed(client_key(&req)) {
+        Ok(()) => blocking(move || accounts::prepare_registration(&input)).await,
+        Err(e) => Err(e),
+    };
+    let result = match prepared {
         Ok(prepared) => {
             with_conn(&state.pool, move |conn| {
                 let user = accounts::register_prepared(conn, &mail, &prepared)?;

@@ -220,6 +220,49 @@ async fn the_calendar_feed_url_comes_from_the_sites_address_not_the_request_head
 }
 
 #[tokio::test]
+async fn too_many_registrations_from_one_address_get_429_on_the_api_and_the_page() {
+    let app = spawn_app_with(|s| s.register_per_ip_per_hour = 2).await;
+    for i in 0..2 {
+        let r = app
+            .api_post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": format!("r{i}@example.com"), "password": PASSWORD, "name": "R", "role": "client"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let r = app
+        .api_post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "r2@example.com", "password": PASSWORD, "name": "R", "role": "client"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 60, "{wait}");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "too_many_requests"
+    );
+    // The page counts the same way, and says so.
+    let r = app.register_page("r3@example.com", "R", "client").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    let count: i64 = with_conn(&app, |conn| {
+        use bodywork::db::schema::users;
+        use diesel::prelude::*;
+        users::table.count().get_result(conn).unwrap()
+    });
+    assert_eq!(count, 2, "nobody else was registered");
+}
+
+#[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
     for path in [

@@ -118,6 +118,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             bodywork::services::crypto::AnswerCipher::generate_key_base64(),
         )),
         mail_dir: mail_dir.path().to_path_buf(),
+        // Scenes register many people from one address; the limit has its own test.
+        register_per_ip_per_hour: 10_000,
         ..Settings::default()
     };
     configure(&mut settings);
