@@ -27,6 +27,7 @@ mod listing;
 mod local;
 mod mail;
 mod photos;
+mod reach;
 mod routes;
 mod screenshots;
 mod security;
