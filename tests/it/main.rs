@@ -14,6 +14,7 @@ mod browser_axe;
 mod browser_choose;
 mod browser_form;
 mod browser_photo;
+mod browser_reach;
 mod browser_therapist;
 mod calendar;
 mod charts;
