@@ -142,7 +142,16 @@ const BIO_OPENINGS: &[&str] = &[
 ];
 /// Street names of the seeded studios' addresses.
 const SEED_STREETS: &[&str] = &[
-    "Main", "Oak", "Maple", "Cedar", "Elm", "Park", "Pine", "Washington", "Lake", "Hill",
+    "Main",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Park",
+    "Pine",
+    "Washington",
+    "Lake",
+    "Hill",
 ];
 
 const BIO_ENDINGS: &[&str] = &[
@@ -552,7 +561,11 @@ pub fn seed(
                     SEED_STREETS[rng.gen_range(0..SEED_STREETS.len())],
                     place.name
                 )),
-                phone: Some(format!("+1 555 {:03} {:04}", therapist_id % 1000, user_id % 10_000)),
+                phone: Some(format!(
+                    "+1 555 {:03} {:04}",
+                    therapist_id % 1000,
+                    user_id % 10_000
+                )),
                 mobile_radius_km: mobile_radius,
                 mobile: mobile_radius.is_some(),
                 verified_hours: if training_ok { hours } else { 0 },

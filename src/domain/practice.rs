@@ -344,8 +344,8 @@ mod tests {
             .code,
             "mobile_unavailable"
         );
-        let no_city = choose_visit(&mobile_only, &mobile(Some(Visit::Mobile), "12 Elm St", ""))
-            .unwrap_err();
+        let no_city =
+            choose_visit(&mobile_only, &mobile(Some(Visit::Mobile), "12 Elm St", "")).unwrap_err();
         assert_eq!(no_city.code, "address_required");
         assert!(no_city.fields.contains_key("client_city"));
         assert!(!no_city.fields.contains_key("client_address"));
@@ -356,10 +356,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(far.code, "outside_mobile_area");
         assert!(far.message.contains("20 km"), "{}", far.message);
-        match choose_visit(
-            &mobile_only,
-            &mobile(None, " 12 Elm St ", "cambridge, ma"),
-        ) {
+        match choose_visit(&mobile_only, &mobile(None, " 12 Elm St ", "cambridge, ma")) {
             Ok(VisitPlan::Mobile {
                 address,
                 distance_km,

@@ -661,8 +661,20 @@ mod tests {
         };
         let kept = parse_profile(&base(), &stored).unwrap();
         assert_eq!(
-            (kept.address.as_deref(), kept.phone.as_deref(), kept.mobile, kept.mobile_radius_km, kept.in_studio),
-            (Some("1 Main St"), Some("617 555 0100"), true, Some(30), true)
+            (
+                kept.address.as_deref(),
+                kept.phone.as_deref(),
+                kept.mobile,
+                kept.mobile_radius_km,
+                kept.in_studio
+            ),
+            (
+                Some("1 Main St"),
+                Some("617 555 0100"),
+                true,
+                Some(30),
+                true
+            )
         );
         let json: ProfileInput = serde_json::from_str(
             r#"{"name": "Maya", "city": "Boston", "techniques": ["swedish"], "address": null, "phone": "", "mobile_radius_km": 12}"#,
@@ -670,7 +682,12 @@ mod tests {
         .unwrap();
         let cleared = parse_profile(&json, &stored).unwrap();
         assert_eq!(
-            (cleared.address, cleared.phone, cleared.mobile_radius_km, cleared.in_studio),
+            (
+                cleared.address,
+                cleared.phone,
+                cleared.mobile_radius_km,
+                cleared.in_studio
+            ),
             (None, None, Some(12), false)
         );
         // Mobile without a radius; neither studio nor mobile; a contradicting in_studio.

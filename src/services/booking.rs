@@ -16,9 +16,7 @@ use crate::domain::appointment::{
 };
 use crate::domain::availability;
 use crate::domain::gazetteer::GeoPoint;
-use crate::domain::practice::{
-    choose_visit, ClientAddress, VisitOffer, VisitPlan, VisitRequest,
-};
+use crate::domain::practice::{choose_visit, ClientAddress, VisitOffer, VisitPlan, VisitRequest};
 use crate::domain::screening::{self, Evaluation, Outcome, ScreeningError};
 use crate::domain::technique::{self, Technique};
 use crate::error::{AppError, FieldErrors};

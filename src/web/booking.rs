@@ -14,13 +14,13 @@ use crate::domain::appointment::{
     cannot_cancel_online, CancelKind, ClientOptions, ClientState, Visit,
 };
 use crate::domain::practice::VisitRequest;
-use crate::domain::FieldErrors;
-use crate::models::therapist::Therapist;
 use crate::domain::screening::{
     self, Applies, ChecklistError, Evaluation, Group, Outcome, Question,
 };
 use crate::domain::technique::{Technique, CATALOGUE};
+use crate::domain::FieldErrors;
 use crate::error::AppError;
+use crate::models::therapist::Therapist;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{
     self, Alternative, AppointmentView, BookingRequest, ClientBooking, ClientBookings,

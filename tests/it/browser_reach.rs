@@ -5,7 +5,9 @@
 use serde_json::json;
 use thirtyfour::prelude::*;
 
-use crate::builders::browser::{answer, browser, finish, log_in_as, pick_first_slot, press, register};
+use crate::builders::browser::{
+    answer, browser, finish, log_in_as, pick_first_slot, press, register,
+};
 use crate::builders::{open_therapist, spawn_app, STUDIO_ADDRESS};
 
 const STREET: &str = "221 Hampshire Street, Apt 3";

@@ -1046,7 +1046,13 @@ async fn the_profile_json_body_and_form_read_flags_each_their_way() {
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     let form = app.get_html("/therapist/profile").await;
     assert!(form.contains("name=\"mobile\" checked"), "{form}");
-    assert!(form.contains("name=\"address\" type=\"text\" value=\"\""), "{form}");
-    assert!(form.contains("name=\"mobile_radius_km\" type=\"text\" inputmode=\"numeric\" value=\"20\""), "{form}");
+    assert!(
+        form.contains("name=\"address\" type=\"text\" value=\"\""),
+        "{form}"
+    );
+    assert!(
+        form.contains("name=\"mobile_radius_km\" type=\"text\" inputmode=\"numeric\" value=\"20\""),
+        "{form}"
+    );
     assert!(!form.contains("name=\"accepting_new_clients\" checked"));
 }

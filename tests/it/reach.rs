@@ -53,7 +53,10 @@ fn code_and_fields(v: &Value) -> (String, Vec<String>) {
         .as_object()
         .map(|f| f.keys().cloned().collect())
         .unwrap_or_default();
-    (v["error"]["code"].as_str().unwrap_or("").to_string(), fields)
+    (
+        v["error"]["code"].as_str().unwrap_or("").to_string(),
+        fields,
+    )
 }
 
 #[tokio::test]
@@ -71,7 +74,10 @@ async fn reach_profile_fields_have_limits_and_show_on_the_public_profile() {
     };
 
     // Each bad value is a field error with its limit.
-    let r = put(json!({"address": "12", "phone": "call me maybe", "mobile": true, "mobile_radius_km": 900})).await;
+    let r = put(
+        json!({"address": "12", "phone": "call me maybe", "mobile": true, "mobile_radius_km": 900}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let err = json_of(r).await;
     assert!(err["error"]["fields"]["address"]
@@ -92,13 +98,17 @@ async fn reach_profile_fields_have_limits_and_show_on_the_public_profile() {
     let r = put(json!({"mobile": true})).await;
     let (_, fields) = code_and_fields(&json_of(r).await);
     assert_eq!(fields, ["mobile_radius_km"]);
-    let r = put(json!({"address": null, "in_studio": true, "mobile": true, "mobile_radius_km": 20})).await;
+    let r =
+        put(json!({"address": null, "in_studio": true, "mobile": true, "mobile_radius_km": 20}))
+            .await;
     let (_, fields) = code_and_fields(&json_of(r).await);
     assert_eq!(fields, ["address"]);
 
     // Saved: the profile, the public API and the public page show them.
-    let r = put(json!({"address": "  75 Newbury Street,\n Suite 4 ", "phone": "+1 (617) 555-0142",
-                       "mobile": true, "mobile_radius_km": 20}))
+    let r = put(
+        json!({"address": "  75 Newbury Street,\n Suite 4 ", "phone": "+1 (617) 555-0142",
+                       "mobile": true, "mobile_radius_km": 20}),
+    )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     let p = json_of(r).await;
@@ -177,7 +187,10 @@ async fn reach_the_profile_form_shows_each_error_next_to_its_field() {
             html.contains(&format!("aria-describedby=\"{f}-hint {f}-error\"")),
             "{f} described by its error"
         );
-        assert!(html.contains(&format!("<a href=\"#{f}\">")), "summary links {f}");
+        assert!(
+            html.contains(&format!("<a href=\"#{f}\">")),
+            "summary links {f}"
+        );
     }
     assert!(!html.contains("id=\"address-error\""));
     // What was typed comes back.
@@ -212,7 +225,14 @@ async fn reach_the_visit_rule_refuses_with_a_code_and_books_a_mobile_visit_withi
     let times = slots(app, m, some_day(), some_day()).await;
 
     // A studio-only therapist: mobile is refused, the default is the studio.
-    let r = book_visit(app, &client, m, &times[0], json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"})).await;
+    let r = book_visit(
+        app,
+        &client,
+        m,
+        &times[0],
+        json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(code_and_fields(&json_of(r).await).0, "mobile_unavailable");
 
@@ -231,13 +251,30 @@ async fn reach_the_visit_rule_refuses_with_a_code_and_books_a_mobile_visit_withi
             vec!["client_address".to_string(), "client_city".to_string()]
         )
     );
-    let r = book_visit(app, &client, m, &times[0], json!({"visit": "mobile", "client_address": STREET, "client_city": "Atlantis"})).await;
+    let r = book_visit(
+        app,
+        &client,
+        m,
+        &times[0],
+        json!({"visit": "mobile", "client_address": STREET, "client_city": "Atlantis"}),
+    )
+    .await;
     assert_eq!(
         code_and_fields(&json_of(r).await),
-        ("address_required".to_string(), vec!["client_city".to_string()])
+        (
+            "address_required".to_string(),
+            vec!["client_city".to_string()]
+        )
     );
     // Worcester is about 60 km from Boston.
-    let r = book_visit(app, &client, m, &times[0], json!({"visit": "mobile", "client_address": STREET, "client_city": "Worcester, MA"})).await;
+    let r = book_visit(
+        app,
+        &client,
+        m,
+        &times[0],
+        json!({"visit": "mobile", "client_address": STREET, "client_city": "Worcester, MA"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let e = json_of(r).await;
     assert_eq!(e["error"]["code"], "outside_mobile_area");
@@ -253,7 +290,14 @@ async fn reach_the_visit_rule_refuses_with_a_code_and_books_a_mobile_visit_withi
         0
     );
 
-    let r = book_visit(app, &client, m, &times[0], json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"})).await;
+    let r = book_visit(
+        app,
+        &client,
+        m,
+        &times[0],
+        json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let a = json_of(r).await;
     assert_eq!(a["visit"], "mobile");
@@ -262,15 +306,22 @@ async fn reach_the_visit_rule_refuses_with_a_code_and_books_a_mobile_visit_withi
 }
 
 #[tokio::test]
-async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_never_stored_in_clear(
-) {
+async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_never_stored_in_clear()
+{
     let s = scene().await;
     let (app, m) = (&s.app, &s.m);
     let admin = s.admin.clone();
     go_mobile(app, m, 25, true).await;
     let (_, client) = app.api_user("dana@example.com", "client").await;
     let times = slots(app, m, some_day(), some_day()).await;
-    let r = book_visit(app, &client, m, &times[0], json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"})).await;
+    let r = book_visit(
+        app,
+        &client,
+        m,
+        &times[0],
+        json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = json_of(r).await["id"].as_i64().unwrap();
     let path = format!("/api/v1/appointments/{id}");
@@ -289,10 +340,7 @@ async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_nev
     );
     // The therapist reads it (one view, one list): each read is in the client's access log.
     let theirs = json_of(app.api_get(&path, Some(&m.token)).await).await;
-    assert!(theirs["client_address"]
-        .as_str()
-        .unwrap()
-        .contains(STREET));
+    assert!(theirs["client_address"].as_str().unwrap().contains(STREET));
     let list = json_of(app.api_get("/api/v1/me/appointments", Some(&m.token)).await).await;
     let line = list
         .as_array()
@@ -320,7 +368,9 @@ async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_nev
         .filter(|l| l["subject"] == "address")
         .collect();
     assert_eq!(address_reads.len(), 3, "{log}");
-    assert!(address_reads.iter().all(|l| l["reader"] == "Open Therapist"));
+    assert!(address_reads
+        .iter()
+        .all(|l| l["reader"] == "Open Therapist"));
     // Pages: the client's booking and the therapist's appointment show it.
     let dana = page_login(app, "dana@example.com").await;
     let html = dana
@@ -331,7 +381,10 @@ async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_nev
         .text()
         .await
         .unwrap();
-    assert!(html.contains(STREET) && html.contains("your address"), "{html}");
+    assert!(
+        html.contains(STREET) && html.contains("your address"),
+        "{html}"
+    );
 
     // Another therapist: 404, nothing of it.
     let (other_admin_id, _) = app.api_admin("admin2@example.com").await;
@@ -344,14 +397,20 @@ async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_nev
     let r = app.api_get(&path, Some(&admin)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
-    assert!(!body.contains("Hampshire") && !body.contains("client_address"), "{body}");
+    assert!(
+        !body.contains("Hampshire") && !body.contains("client_address"),
+        "{body}"
+    );
     let audit = app
         .api_get("/api/v1/admin/audit?per_page=100", Some(&admin))
         .await
         .text()
         .await
         .unwrap();
-    assert!(audit.contains("appointment"), "the audit log has the booking");
+    assert!(
+        audit.contains("appointment"),
+        "the audit log has the booking"
+    );
     assert!(!audit.contains("Hampshire"), "{audit}");
     let admin_pages = page_login(app, "admin@example.com").await;
     for page in [
@@ -399,8 +458,7 @@ async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_nev
 }
 
 #[tokio::test]
-async fn reach_the_studio_address_is_in_the_calendar_and_the_mails_and_a_client_address_never_is()
-{
+async fn reach_the_studio_address_is_in_the_calendar_and_the_mails_and_a_client_address_never_is() {
     let sink = SmtpSink::start().await;
     let app = spawn_mailing_app(sink.url(), |_| {}).await;
     let (admin_id, _) = app.api_admin("admin@example.com").await;
@@ -427,7 +485,14 @@ async fn reach_the_studio_address_is_in_the_calendar_and_the_mails_and_a_client_
         ics.contains(&format!("LOCATION:{}", STUDIO_ADDRESS.replace(',', "\\,"))),
         "{ics}"
     );
-    let mobile = book_visit(&app, &client, &m, times.last().unwrap(), json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"})).await;
+    let mobile = book_visit(
+        &app,
+        &client,
+        &m,
+        times.last().unwrap(),
+        json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"}),
+    )
+    .await;
     assert_eq!(mobile.status(), StatusCode::CREATED);
     // Each booking mails the therapist and the client (after two verifications and the two
     // credential decisions).
