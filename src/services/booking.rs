@@ -618,8 +618,8 @@ pub struct AppointmentView {
     pub appt: Appointment,
     pub party: Party,
     pub therapist_name: String,
-    /// How the client reaches the therapist (shown wherever a page says "contact them"; a later
-    /// change adds the practice's address and phone).
+    /// How the client reaches the therapist (shown wherever a page says "contact them"; with
+    /// `studio_address` and `therapist_phone` below).
     pub therapist_email: String,
     pub client_name: String,
     pub timezone: String,

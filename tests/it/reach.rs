@@ -526,3 +526,65 @@ async fn reach_the_studio_address_is_in_the_calendar_and_the_mails_and_a_client_
     }
     assert_no_health_data(&mails);
 }
+
+#[tokio::test]
+async fn reach_the_demo_has_addresses_a_mobile_therapist_and_a_mobile_booking() {
+    let app = crate::builders::spawn_app().await;
+    let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&app.settings).unwrap();
+    let mail = app.mail_ctx();
+    with_conn(&app, |conn| {
+        bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
+    });
+    let (therapists, visits): (Vec<(Option<String>, bool, bool, Option<i32>)>, Vec<String>) =
+        with_conn(&app, |conn| {
+            use bodywork::db::schema::{appointments, therapists};
+            use diesel::prelude::*;
+            (
+                therapists::table
+                    .select((
+                        therapists::address,
+                        therapists::in_studio,
+                        therapists::mobile,
+                        therapists::mobile_radius_km,
+                    ))
+                    .load(conn)
+                    .unwrap(),
+                appointments::table
+                    .select(appointments::visit)
+                    .load(conn)
+                    .unwrap(),
+            )
+        });
+    // in_studio exactly when there is an address; a radius exactly when mobile.
+    for (address, in_studio, mobile, radius) in &therapists {
+        assert_eq!(address.is_some(), *in_studio, "{address:?}");
+        assert_eq!(*mobile, radius.is_some());
+    }
+    assert!(therapists.iter().any(|t| t.0.is_none() && t.2), "a mobile-only therapist");
+    assert!(therapists.iter().any(|t| t.0.is_some() && t.2), "one offering both");
+    assert_eq!(visits.iter().filter(|v| *v == "mobile").count(), 1);
+    // The demo client reads their mobile visit's address through the API.
+    let login: Value = json_of(
+        app.api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "client@demo.bodywork.test", "password": bodywork::demo::DEMO_PASSWORD}),
+        )
+        .await,
+    )
+    .await;
+    let token = login["token"].as_str().unwrap();
+    let lines = json_of(app.api_get("/api/v1/me/bookings", Some(token)).await).await;
+    let mobile = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["visit"] == "mobile")
+        .expect("the demo client's mobile visit");
+    let a = json_of(
+        app.api_get(&format!("/api/v1/appointments/{}", mobile["id"]), Some(token))
+            .await,
+    )
+    .await;
+    assert_eq!(a["client_address"], "221 Hampshire Street, Apt 3, Cambridge, MA");
+}
