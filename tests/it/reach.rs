@@ -385,6 +385,16 @@ async fn reach_a_mobile_address_is_read_by_its_client_and_therapist_only_and_nev
         html.contains(STREET) && html.contains("your address"),
         "{html}"
     );
+    let list = dana
+        .get(app.url("/bookings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(", mobile visit</span>"), "{list}");
+    assert!(!list.contains("Hampshire"));
 
     // Another therapist: 404, nothing of it.
     let (other_admin_id, _) = app.api_admin("admin2@example.com").await;
@@ -560,8 +570,14 @@ async fn reach_the_demo_has_addresses_a_mobile_therapist_and_a_mobile_booking() 
         assert_eq!(address.is_some(), *in_studio, "{address:?}");
         assert_eq!(*mobile, radius.is_some());
     }
-    assert!(therapists.iter().any(|t| t.0.is_none() && t.2), "a mobile-only therapist");
-    assert!(therapists.iter().any(|t| t.0.is_some() && t.2), "one offering both");
+    assert!(
+        therapists.iter().any(|t| t.0.is_none() && t.2),
+        "a mobile-only therapist"
+    );
+    assert!(
+        therapists.iter().any(|t| t.0.is_some() && t.2),
+        "one offering both"
+    );
     assert_eq!(visits.iter().filter(|v| *v == "mobile").count(), 1);
     // The demo client reads their mobile visit's address through the API.
     let login: Value = json_of(
@@ -582,9 +598,15 @@ async fn reach_the_demo_has_addresses_a_mobile_therapist_and_a_mobile_booking() 
         .find(|l| l["visit"] == "mobile")
         .expect("the demo client's mobile visit");
     let a = json_of(
-        app.api_get(&format!("/api/v1/appointments/{}", mobile["id"]), Some(token))
-            .await,
+        app.api_get(
+            &format!("/api/v1/appointments/{}", mobile["id"]),
+            Some(token),
+        )
+        .await,
     )
     .await;
-    assert_eq!(a["client_address"], "221 Hampshire Street, Apt 3, Cambridge, MA");
+    assert_eq!(
+        a["client_address"],
+        "221 Hampshire Street, Apt 3, Cambridge, MA"
+    );
 }
