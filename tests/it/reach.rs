@@ -537,6 +537,9 @@ async fn reach_the_studio_address_is_in_the_calendar_and_the_mails_and_a_client_
     assert_no_health_data(&mails);
 }
 
+/// A therapist's (address, in_studio, mobile, mobile_radius_km) as stored.
+type PracticeRow = (Option<String>, bool, bool, Option<i32>);
+
 #[tokio::test]
 async fn reach_the_demo_has_addresses_a_mobile_therapist_and_a_mobile_booking() {
     let app = crate::builders::spawn_app().await;
@@ -545,26 +548,25 @@ async fn reach_the_demo_has_addresses_a_mobile_therapist_and_a_mobile_booking() 
     with_conn(&app, |conn| {
         bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
     });
-    let (therapists, visits): (Vec<(Option<String>, bool, bool, Option<i32>)>, Vec<String>) =
-        with_conn(&app, |conn| {
-            use bodywork::db::schema::{appointments, therapists};
-            use diesel::prelude::*;
-            (
-                therapists::table
-                    .select((
-                        therapists::address,
-                        therapists::in_studio,
-                        therapists::mobile,
-                        therapists::mobile_radius_km,
-                    ))
-                    .load(conn)
-                    .unwrap(),
-                appointments::table
-                    .select(appointments::visit)
-                    .load(conn)
-                    .unwrap(),
-            )
-        });
+    let (therapists, visits): (Vec<PracticeRow>, Vec<String>) = with_conn(&app, |conn| {
+        use bodywork::db::schema::{appointments, therapists};
+        use diesel::prelude::*;
+        (
+            therapists::table
+                .select((
+                    therapists::address,
+                    therapists::in_studio,
+                    therapists::mobile,
+                    therapists::mobile_radius_km,
+                ))
+                .load(conn)
+                .unwrap(),
+            appointments::table
+                .select(appointments::visit)
+                .load(conn)
+                .unwrap(),
+        )
+    });
     // in_studio exactly when there is an address; a radius exactly when mobile.
     for (address, in_studio, mobile, radius) in &therapists {
         assert_eq!(address.is_some(), *in_studio, "{address:?}");
