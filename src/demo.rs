@@ -221,6 +221,7 @@ pub fn fill(
             tracing::debug!(count = i + 1, "demo therapists added");
         }
     }
+    add_reach(conn, mail, cipher, &client)?;
     add_bookings(conn, mail, cipher, &client)?;
     add_admin_cases(conn, mail, &access::Admin::prove(admin.clone())?)?;
     add_outbox_examples(conn, mail)?;
@@ -855,6 +856,7 @@ fn add_bookings(
             answers,
             clearance_confirmed: clearance,
             window_acknowledged: true,
+            visit: Default::default(),
         };
         let (appt, _) = booking::book(conn, mail, cipher, &client, &req)?;
         match k {
@@ -980,6 +982,7 @@ fn add_therapist_day(
             answers: answers(if k == 1 { &["herniated_disc"] } else { &[] }),
             clearance_confirmed: false,
             window_acknowledged: true,
+            visit: Default::default(),
         };
         booking::book(conn, mail, cipher, client, &req)?;
     }
@@ -1023,5 +1026,139 @@ fn add_past_booking(
         entry_note: String::new(),
     }
     .insert(conn)?;
+    Ok(())
+}
+
+/// Where and how to reach the demo therapists: a studio address and a phone for each (saved
+/// through the profile service, which keeps `in_studio` with the address), mobile visits
+/// with a radius for the mobile ones (Sam Lee in Seattle has no studio: mobile only; Maya
+/// Okafor offers both, so her booking form asks), and one mobile visit the demo client booked
+/// with Maya, its address encrypted (after the other bookings' days).
+fn add_reach(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    cipher: &crate::services::crypto::AnswerCipher,
+    client: &User,
+) -> Result<(), AppError> {
+    use crate::domain::practice::VisitRequest;
+    use crate::domain::profile::ProfileInput;
+    use crate::services::booking::{self, BookingRequest};
+    use crate::services::profile;
+    const STUDIOS: &[(&str, Option<&str>, &str)] = &[
+        (
+            "therapist@demo.bodywork.test",
+            Some("75 Newbury Street, Suite 4"),
+            "+1 (617) 555-0142",
+        ),
+        (
+            "kenji@demo.bodywork.test",
+            Some("1430 Massachusetts Avenue, 2nd floor"),
+            "+1 (617) 555-0177",
+        ),
+        (
+            "priya@demo.bodywork.test",
+            Some("212 West 14th Street, Studio B"),
+            "+1 (212) 555-0190",
+        ),
+        (
+            "luis@demo.bodywork.test",
+            Some("1550 North Milwaukee Avenue"),
+            "+1 (312) 555-0123",
+        ),
+        (
+            "hannah@demo.bodywork.test",
+            Some("1601 Blake Street"),
+            "+1 (303) 555-0108",
+        ),
+        ("sam@demo.bodywork.test", None, "+1 (206) 555-0166"),
+    ];
+    let generated = generated_therapists();
+    let people: Vec<(&str, Option<String>, String)> = STUDIOS
+        .iter()
+        .map(|(e, a, p)| (*e, a.map(String::from), p.to_string()))
+        .chain(generated.iter().enumerate().map(|(i, t)| {
+            (
+                t.email,
+                Some(format!("{} Main Street", 100 + i * 7)),
+                format!("+1 555 01{:02}", i),
+            )
+        }))
+        .collect();
+    for (email, address, phone) in people {
+        let user = User::find_by_email(conn, email)?.ok_or(AppError::NotFound)?;
+        let me = access::Therapist::prove(user)?;
+        let own = profile::own(conn, &me)?;
+        let t = own.therapist;
+        let radius = match email {
+            "therapist@demo.bodywork.test" => Some(15),
+            "sam@demo.bodywork.test" => Some(25),
+            _ if t.mobile => Some(30),
+            _ => None,
+        };
+        let input = ProfileInput {
+            name: own.name,
+            bio: t.bio,
+            city: format!(
+                "{}, {}",
+                t.city.unwrap_or_default(),
+                t.region.unwrap_or_default()
+            ),
+            timezone: t.timezone,
+            techniques: own.techniques,
+            languages: t
+                .languages
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect(),
+            accepting_new_clients: Some(t.accepting_new_clients),
+            in_studio: None,
+            mobile: Some(radius.is_some()),
+            address: Some(address.unwrap_or_default()),
+            phone: Some(phone),
+            mobile_radius_km: Some(radius.map(|r| r.to_string()).unwrap_or_default()),
+        };
+        profile::update_profile(conn, &me, &input)?;
+    }
+    // The demo client's mobile visit with Maya, at home in Cambridge.
+    let maya = therapist_of(conn, THERAPISTS[0].email)?;
+    let Some(service) = profile::services_of(conn, maya.id, false)?
+        .into_iter()
+        .find(|s| s.technique_slug == "swedish")
+    else {
+        return Ok(());
+    };
+    let today = Utc::now().date_naive();
+    let (_, slots) = booking::slots(
+        conn,
+        maya.id,
+        service.id,
+        today + Duration::days(11),
+        today + Duration::days(14),
+        Utc::now(),
+    )?;
+    let Some(slot) = slots.get(2) else {
+        return Ok(());
+    };
+    let answers = crate::domain::screening::questionnaire()
+        .questions
+        .iter()
+        .map(|q| (q.id.clone(), false))
+        .collect();
+    let req = BookingRequest {
+        therapist_id: maya.id,
+        service_id: service.id,
+        starts_at: slot.start,
+        answers,
+        clearance_confirmed: false,
+        window_acknowledged: true,
+        visit: VisitRequest {
+            visit: Some(Visit::Mobile),
+            client_address: "221 Hampshire Street, Apt 3".into(),
+            client_city: "Cambridge, MA".into(),
+        },
+    };
+    let client = access::VerifiedClient::prove(client.clone())?;
+    booking::book(conn, mail, cipher, &client, &req)?;
     Ok(())
 }

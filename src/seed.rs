@@ -140,6 +140,20 @@ const BIO_OPENINGS: &[&str] = &[
     "Pregnancy and postnatal massage is at the heart of my practice",
     "Deep work on knots and trigger points, explained as I go",
 ];
+/// Street names of the seeded studios' addresses.
+const SEED_STREETS: &[&str] = &[
+    "Main",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Park",
+    "Pine",
+    "Washington",
+    "Lake",
+    "Hill",
+];
+
 const BIO_ENDINGS: &[&str] = &[
     "I check in about pressure throughout.",
     "Every session starts with a short conversation about what you need.",
@@ -176,6 +190,10 @@ struct TherapistRow {
     languages: String,
     in_studio: bool,
     mobile: bool,
+    /// Every seeded therapist has a studio (the booking benchmark books studio visits).
+    address: Option<String>,
+    phone: Option<String>,
+    mobile_radius_km: Option<i32>,
     verified_hours: i32,
     license_verified_until: Option<NaiveDate>,
     price_from_cents: Option<i64>,
@@ -517,6 +535,7 @@ pub fn seed(
                 place.name,
                 BIO_ENDINGS[rng.gen_range(0..BIO_ENDINGS.len())]
             );
+            let mobile_radius = rng.gen_bool(0.2).then(|| rng.gen_range(5..=60));
             b.therapists.push(TherapistRow {
                 id: therapist_id,
                 user_id,
@@ -536,7 +555,19 @@ pub fn seed(
                     ",en,".into()
                 },
                 in_studio: true,
-                mobile: rng.gen_bool(0.2),
+                address: Some(format!(
+                    "{} {} Street, {}",
+                    rng.gen_range(1..2000),
+                    SEED_STREETS[rng.gen_range(0..SEED_STREETS.len())],
+                    place.name
+                )),
+                phone: Some(format!(
+                    "+1 555 {:03} {:04}",
+                    therapist_id % 1000,
+                    user_id % 10_000
+                )),
+                mobile_radius_km: mobile_radius,
+                mobile: mobile_radius.is_some(),
                 verified_hours: if training_ok { hours } else { 0 },
                 license_verified_until: license_ok.then_some(expires),
                 price_from_cents: Some(min_price),

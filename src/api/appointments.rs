@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use crate::api::ApiAs;
 use crate::api::ApiUser;
-use crate::domain::appointment::{cannot_cancel_online, AppointmentStatus};
+use crate::domain::appointment::{cannot_cancel_online, AppointmentStatus, Visit};
+use crate::domain::practice::VisitRequest;
 use crate::domain::screening::{Evaluation, Outcome};
 use crate::error::{ApiResult, AppError};
 use crate::http::app_state;
@@ -103,6 +104,16 @@ pub struct AppointmentOut {
     pub confirm_by: Option<String>,
     /// How to contact the therapist (for now their account's email).
     pub therapist_email: String,
+    /// `studio` or `mobile`.
+    pub visit: String,
+    /// The therapist's studio address (public): where a studio visit happens.
+    pub studio_address: Option<String>,
+    pub therapist_phone: Option<String>,
+    /// A mobile visit's address ("12 Elm St, Cambridge, MA"): only for the booking's client
+    /// and therapist (each read by the therapist is in the client's access log); absent for
+    /// anyone else and for a studio visit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_address: Option<String>,
 }
 
 fn appointment_out(v: AppointmentView) -> AppointmentOut {
@@ -143,6 +154,10 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         cancel_kind: v.appt.cancel_kind().map(|k| k.as_str().to_string()),
         confirm_by: v.confirm_by().map(|t| rfc3339(t, tz)),
         therapist_email: v.therapist_email.clone(),
+        visit: v.appt.visit.as_str().to_string(),
+        studio_address: v.studio_address.clone(),
+        therapist_phone: v.therapist_phone.clone(),
+        client_address: v.client_address.as_ref().map(|a| a.line()),
     }
 }
 
@@ -163,6 +178,19 @@ pub struct BookBody {
     /// outside the window need no change.
     #[serde(default)]
     pub cancellation_window_acknowledged: bool,
+    /// `studio` or `mobile`. Omitted: `studio` when the therapist has a studio address, else
+    /// `mobile` (clients written before visits existed keep booking studios as before).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub visit: Option<Visit>,
+    /// A mobile visit's street address (5 to 200 characters). Only the client and that
+    /// therapist ever read it; ignored for a studio visit.
+    #[serde(default)]
+    pub client_address: String,
+    /// A mobile visit's city ("Cambridge, MA"): it must lie within the therapist's
+    /// `mobile_radius_km` of their city.
+    #[serde(default)]
+    pub client_city: String,
 }
 
 /// A service of the same therapist in a technique the screening suggests, offered with a
@@ -184,7 +212,7 @@ pub struct AlternativeOut {
     responses((status = 201, body = AppointmentOut),
               (status = 403, description = "email_unverified: the client has not confirmed their email address yet (`POST /api/v1/auth/resend-verification` sends a new link)"),
               (status = 409, description = "slot_taken, slot_unavailable"),
-              (status = 422, description = "screening_refer, screening_decline, clearance_required (with `screening` in the error body; a screening_decline also has `alternatives`: [AlternativeOut], this therapist's services in the suggested techniques with whether the same time is free), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
+              (status = 422, description = "studio_unavailable (the therapist has no studio address), mobile_unavailable (the therapist does not offer mobile visits), address_required (a mobile visit without `client_address` or a known `client_city`, with `fields`), outside_mobile_area (`client_city` is farther than the therapist's radius), screening_refer, screening_decline, clearance_required (with `screening` in the error body; a screening_decline also has `alternatives`: [AlternativeOut], this therapist's services in the suggested techniques with whether the same time is free), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
 pub async fn create(
     req: HttpRequest,
@@ -200,6 +228,11 @@ pub async fn create(
         answers: b.answers,
         clearance_confirmed: b.clearance_confirmed,
         window_acknowledged: b.cancellation_window_acknowledged,
+        visit: VisitRequest {
+            visit: b.visit,
+            client_address: b.client_address,
+            client_city: b.client_city,
+        },
     };
     let (therapist_id, starts_at) = (request.therapist_id, request.starts_at);
     let client = caller.who;
@@ -315,6 +348,12 @@ pub struct BookingLine {
     /// A request only (null otherwise): by when the therapist is asked to answer it (as in
     /// the appointment object).
     pub confirm_by: Option<String>,
+    /// `studio` or `mobile`.
+    pub visit: String,
+    /// The therapist's list only, a mobile visit's address (each read is in the client's
+    /// access log); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_address: Option<String>,
 }
 
 fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
@@ -340,6 +379,8 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
         state: None,
         state_label: None,
         confirm_by: i.confirm_by().map(|t| rfc3339(t, tz)),
+        visit: i.visit.as_str().to_string(),
+        client_address: None,
     }
 }
 
@@ -433,23 +474,36 @@ pub async fn my_appointments(
         return Err(AppError::field("to", "Ask for at most 400 days, `to` after `from`.").into());
     }
     let only = status_filter(q.status.as_deref())?;
-    let list = with_conn(&state.pool, move |conn| {
+    let st = state.clone();
+    let (list, addresses) = with_conn(&state.pool, move |conn| {
         let t = therapists::own_profile(conn, &me)?;
-        booking::therapist_list(
+        let list: Vec<_> = booking::therapist_list(
             conn,
             t.id,
             from.and_hms_opt(0, 0, 0).unwrap_or_default(),
             (to + Duration::days(1))
                 .and_hms_opt(0, 0, 0)
                 .unwrap_or_default(),
-        )
+        )?
+        .into_iter()
+        .filter(|(i, _)| only.as_ref().is_none_or(|o| o.contains(&i.status)))
+        .collect();
+        let mobile: Vec<i64> = list
+            .iter()
+            .filter(|(i, _)| i.visit == Visit::Mobile)
+            .map(|(i, _)| i.id)
+            .collect();
+        let addresses = booking::mobile_addresses(conn, &st.cipher, &me, &mobile, "api")?;
+        Ok((list, addresses))
     })
     .await?;
     let now = Utc::now();
     Ok(web::Json(
         list.iter()
-            .filter(|(i, _)| only.as_ref().is_none_or(|o| o.contains(&i.status)))
-            .map(|(i, n)| therapist_line(i, n, now))
+            .map(|(i, n)| BookingLine {
+                client_address: addresses.get(&i.id).map(|a| a.line()),
+                ..therapist_line(i, n, now)
+            })
             .collect(),
     ))
 }
@@ -768,6 +822,8 @@ pub async fn reschedule(
 pub struct AccessOut {
     pub reader: String,
     pub channel: String,
+    /// What was read: `answers`, `notes` or `address`.
+    pub subject: String,
     pub read_at: String,
 }
 
@@ -788,9 +844,10 @@ pub async fn access_log(
     .await?;
     Ok(web::Json(
         rows.into_iter()
-            .map(|(reader, channel, at)| AccessOut {
+            .map(|(reader, channel, subject, at)| AccessOut {
                 reader,
                 channel,
+                subject,
                 read_at: at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
             })
             .collect(),

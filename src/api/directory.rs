@@ -104,8 +104,15 @@ pub struct TherapistOut {
     pub license_verified: bool,
     pub languages: Vec<String>,
     pub accepting_new_clients: bool,
+    /// Takes in-studio bookings: exactly when `address` is set.
     pub in_studio: bool,
     pub mobile: bool,
+    /// The studio's street address (null: mobile visits only).
+    pub address: Option<String>,
+    /// A phone for clients.
+    pub phone: Option<String>,
+    /// Mobile visits go this far from `city`, km (null when not `mobile`).
+    pub mobile_radius_km: Option<i32>,
     /// A confirmed booking starting sooner than this can't be cancelled or moved online by its
     /// client (the availability marks such slots `cancellable_online: false`).
     pub cancellation_window_hours: i32,
@@ -156,6 +163,9 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
         accepting_new_clients: p.therapist.accepting_new_clients,
         in_studio: p.therapist.in_studio,
         mobile: p.therapist.mobile,
+        address: p.therapist.address.clone(),
+        phone: p.therapist.phone.clone(),
+        mobile_radius_km: p.therapist.mobile_radius_km.filter(|_| p.therapist.mobile),
         cancellation_window_hours: p.cancellation_window_hours,
         photo_url: p.photo.as_ref().map(|u| u.photo_url.clone()),
         photo_card_url: p.photo.map(|u| u.photo_card_url),

@@ -66,8 +66,14 @@ pub struct ProfileOut {
     pub techniques: Vec<String>,
     pub languages: Vec<String>,
     pub accepting_new_clients: bool,
+    /// Exactly when `address` is set.
     pub in_studio: bool,
     pub mobile: bool,
+    /// The studio's street address (public; null: mobile visits only).
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// Set exactly when `mobile`: how far from `city` mobile visits go, km.
+    pub mobile_radius_km: Option<i32>,
     /// The photo, 320 by 320 pixels (a versioned URL); None without one.
     pub photo_url: Option<String>,
     /// The photo at 192 by 192 pixels, for result cards.
@@ -98,6 +104,9 @@ fn profile_out(p: profile::OwnProfile) -> ProfileOut {
         accepting_new_clients: t.accepting_new_clients,
         in_studio: t.in_studio,
         mobile: t.mobile,
+        address: t.address,
+        phone: t.phone,
+        mobile_radius_km: t.mobile_radius_km,
     }
 }
 
@@ -115,7 +124,8 @@ pub async fn get_profile(
 }
 
 #[utoipa::path(put, path = "/api/v1/me/profile", tag = "therapist", request_body = ProfileInput,
-    responses((status = 200, body = ProfileOut), (status = 422, description = "validation_failed"), (status = 401), (status = 403)))]
+    description = "Replaces the profile, except the practice fields (`address`, `phone`, `mobile`, `mobile_radius_km`): each one left out keeps its stored value, `null` or \"\" removes it. `in_studio` follows `address`; a sent `in_studio` that contradicts it is a field error.",
+    responses((status = 200, body = ProfileOut), (status = 422, description = "validation_failed (with `fields`: address, phone, mobile_radius_km among others)"), (status = 401), (status = 403)))]
 pub async fn put_profile(
     req: HttpRequest,
     caller: ApiAs<access::Therapist>,

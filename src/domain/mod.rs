@@ -11,6 +11,7 @@ pub mod license_lookup;
 pub mod mail;
 pub mod paging;
 pub mod photo;
+pub mod practice;
 pub mod profile;
 pub mod schedule;
 pub mod screening;

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 
 use crate::domain::account::PersonName;
 use crate::domain::gazetteer::{self, Place};
+use crate::domain::practice;
 use crate::domain::technique;
 use crate::domain::FieldErrors;
 
@@ -70,22 +71,79 @@ pub struct ProfileInput {
     /// Default true.
     #[serde(default, deserialize_with = "flag")]
     pub in_studio: Option<bool>,
-    /// Default false.
+    /// Omitted: kept as stored (false for a new profile). Needs `mobile_radius_km`.
     #[serde(default, deserialize_with = "flag")]
     pub mobile: Option<bool>,
+    /// The studio's street address (5 to 200 characters): in-studio bookings exactly when set.
+    /// Omitted: kept as stored; `null` or "" removes it.
+    #[serde(default, deserialize_with = "text_or_clear")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<String>,
+    /// A phone for clients (7 to 20 digits with `+ ( ) - .` and spaces). Omitted: kept as
+    /// stored; `null` or "" removes it.
+    #[serde(default, deserialize_with = "text_or_clear")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<String>,
+    /// How far from their city a mobile therapist travels, km (1 to 500); required when
+    /// `mobile`. Omitted: kept as stored.
+    #[serde(default, deserialize_with = "text_or_clear")]
+    #[schema(value_type = Option<i32>)]
+    pub mobile_radius_km: Option<String>,
+}
+
+/// A practice field as sent: absent stays `None` (keep what is stored), `null` is `Some("")`
+/// (remove it), a string or a number is its text (checked by the parse, so a bad value is a
+/// field error, not a refused body).
+fn text_or_clear<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string, a number or null")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Some(String::new()))
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Some(String::new()))
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Text)
+        }
+    }
+    d.deserialize_any(Text)
+}
+
+/// What is stored of the practice, which fields left out of a request keep.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredPractice {
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: bool,
+    pub mobile_radius_km: Option<i32>,
 }
 
 impl ProfileInput {
     /// The form's reading of the flags: a checkbox left unchecked is not sent, so an absent
     /// flag means no (where the JSON body's means the default).
     pub fn unchecked_as_no(mut self) -> Self {
-        for f in [
-            &mut self.accepting_new_clients,
-            &mut self.in_studio,
-            &mut self.mobile,
-        ] {
+        for f in [&mut self.accepting_new_clients, &mut self.mobile] {
             *f = Some(f.unwrap_or(false));
         }
+        // The form has no studio box: the address field says it.
+        self.in_studio = None;
         self
     }
 }
@@ -131,8 +189,13 @@ pub struct Profile {
     pub techniques: Vec<&'static str>,
     pub languages: Vec<&'static str>,
     pub accepting_new_clients: bool,
+    /// Exactly when there is an address (`therapists.in_studio`, the search filter).
     pub in_studio: bool,
     pub mobile: bool,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// Some exactly when `mobile`.
+    pub mobile_radius_km: Option<i32>,
 }
 
 impl Profile {
@@ -142,7 +205,11 @@ impl Profile {
     }
 }
 
-pub fn parse_profile(input: &ProfileInput) -> Result<Profile, FieldErrors> {
+/// Parses the profile; the practice fields left out of the input keep `stored`.
+pub fn parse_profile(
+    input: &ProfileInput,
+    stored: &StoredPractice,
+) -> Result<Profile, FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = PersonName::parse(&input.name)
         .map_err(|e| errors.insert("name".into(), e))
@@ -223,12 +290,53 @@ pub fn parse_profile(input: &ProfileInput) -> Result<Profile, FieldErrors> {
     if languages.is_empty() && !errors.contains_key("languages") {
         languages.push("en");
     }
-    let in_studio = input.in_studio.unwrap_or(true);
-    let mobile = input.mobile.unwrap_or(false);
-    if !in_studio && !mobile {
+    let address = match &input.address {
+        None => stored.address.clone(),
+        Some(a) if a.trim().is_empty() => None,
+        Some(a) => practice::parse_address(a, "your studio's")
+            .map_err(|e| errors.insert("address".into(), e))
+            .ok(),
+    };
+    let phone = match &input.phone {
+        None => stored.phone.clone(),
+        Some(p) if p.trim().is_empty() => None,
+        Some(p) => practice::parse_phone(p)
+            .map_err(|e| errors.insert("phone".into(), e))
+            .ok(),
+    };
+    let mobile = input.mobile.unwrap_or(stored.mobile);
+    // The radius is measured from the city, which the profile always has (checked above).
+    let mobile_radius_km = match (&input.mobile_radius_km, mobile) {
+        (_, false) => None,
+        (None, true) => match stored.mobile_radius_km {
+            Some(km) => Some(km),
+            None => {
+                errors.insert(
+                    "mobile_radius_km".into(),
+                    practice::parse_radius("").unwrap_err(),
+                );
+                None
+            }
+        },
+        (Some(km), true) => practice::parse_radius(km)
+            .map_err(|e| errors.insert("mobile_radius_km".into(), e))
+            .ok(),
+    };
+    let in_studio = address.is_some() || errors.contains_key("address");
+    if input.in_studio == Some(true) && !in_studio {
         errors.insert(
-            "in_studio".into(),
-            "Offer visits in your studio, mobile visits, or both.".into(),
+            "address".into(),
+            "Enter your studio's street address to take bookings in your studio.".into(),
+        );
+    } else if input.in_studio == Some(false) && in_studio {
+        errors.insert(
+            "address".into(),
+            "In-studio visits follow the address: remove the address to stop them.".into(),
+        );
+    } else if !in_studio && !mobile {
+        errors.insert(
+            "address".into(),
+            "Enter your studio's street address, offer mobile visits, or both.".into(),
         );
     }
     match (name, place, timezone, errors.is_empty()) {
@@ -240,8 +348,11 @@ pub fn parse_profile(input: &ProfileInput) -> Result<Profile, FieldErrors> {
             techniques,
             languages,
             accepting_new_clients: input.accepting_new_clients.unwrap_or(true),
-            in_studio,
+            in_studio: address.is_some(),
             mobile,
+            address,
+            phone,
+            mobile_radius_km,
         }),
         _ => Err(errors),
     }
@@ -462,27 +573,35 @@ mod tests {
 
     #[test]
     fn profile_takes_the_zone_of_its_city_and_refuses_unknown_things() {
-        let ok = parse_profile(&ProfileInput {
-            name: "Maya".into(),
-            city: "denver, co".into(),
-            techniques: vec!["swedish".into(), "swedish".into()],
-            languages: vec!["ES".into()],
-            ..Default::default()
-        })
+        let ok = parse_profile(
+            &ProfileInput {
+                name: "Maya".into(),
+                city: "denver, co".into(),
+                techniques: vec!["swedish".into(), "swedish".into()],
+                languages: vec!["ES".into()],
+                address: Some("12 Elm Street".into()),
+                ..Default::default()
+            },
+            &StoredPractice::default(),
+        )
         .unwrap();
+        assert!(ok.in_studio);
         assert_eq!(ok.timezone, chrono_tz::America::Denver);
         assert_eq!(ok.techniques, vec!["swedish"]);
         assert_eq!(ok.languages_column(), ",es,");
-        let bad = parse_profile(&ProfileInput {
-            name: "".into(),
-            city: "Atlantis".into(),
-            timezone: "Mars/Olympus".into(),
-            techniques: vec!["reiki".into()],
-            languages: vec!["xx".into()],
-            in_studio: Some(false),
-            mobile: Some(false),
-            ..Default::default()
-        })
+        let bad = parse_profile(
+            &ProfileInput {
+                name: "".into(),
+                city: "Atlantis".into(),
+                timezone: "Mars/Olympus".into(),
+                techniques: vec!["reiki".into()],
+                languages: vec!["xx".into()],
+                in_studio: Some(false),
+                mobile: Some(false),
+                ..Default::default()
+            },
+            &StoredPractice::default(),
+        )
         .unwrap_err();
         for f in [
             "name",
@@ -490,7 +609,7 @@ mod tests {
             "timezone",
             "techniques",
             "languages",
-            "in_studio",
+            "address",
         ] {
             assert!(bad.contains_key(f), "{f}: {bad:?}");
         }
@@ -510,7 +629,7 @@ mod tests {
         let form = form.unchecked_as_no();
         assert_eq!(
             (form.accepting_new_clients, form.in_studio, form.mobile),
-            (Some(false), Some(true), Some(false))
+            (Some(false), None, Some(false))
         );
         let none: ProfileInput = serde_html_form::from_str("name=Maya").unwrap();
         assert!(none.techniques.is_empty() && none.city.is_empty());
@@ -524,6 +643,84 @@ mod tests {
         );
         assert!(serde_json::from_str::<ProfileInput>(r#"{"mobile": "maybe"}"#).is_err());
         assert!(serde_json::from_str::<ProfileInput>(r#"{"mobile": 1}"#).is_err());
+    }
+
+    #[test]
+    fn practice_fields_left_out_keep_what_is_stored_and_in_studio_follows_the_address() {
+        let base = || ProfileInput {
+            name: "Maya".into(),
+            city: "Boston, MA".into(),
+            techniques: vec!["swedish".into()],
+            ..Default::default()
+        };
+        let stored = StoredPractice {
+            address: Some("1 Main St".into()),
+            phone: Some("617 555 0100".into()),
+            mobile: true,
+            mobile_radius_km: Some(30),
+        };
+        let kept = parse_profile(&base(), &stored).unwrap();
+        assert_eq!(
+            (
+                kept.address.as_deref(),
+                kept.phone.as_deref(),
+                kept.mobile,
+                kept.mobile_radius_km,
+                kept.in_studio
+            ),
+            (
+                Some("1 Main St"),
+                Some("617 555 0100"),
+                true,
+                Some(30),
+                true
+            )
+        );
+        let json: ProfileInput = serde_json::from_str(
+            r#"{"name": "Maya", "city": "Boston", "techniques": ["swedish"], "address": null, "phone": "", "mobile_radius_km": 12}"#,
+        )
+        .unwrap();
+        let cleared = parse_profile(&json, &stored).unwrap();
+        assert_eq!(
+            (
+                cleared.address,
+                cleared.phone,
+                cleared.mobile_radius_km,
+                cleared.in_studio
+            ),
+            (None, None, Some(12), false)
+        );
+        // Mobile without a radius; neither studio nor mobile; a contradicting in_studio.
+        let no_radius = ProfileInput {
+            mobile: Some(true),
+            ..base()
+        };
+        assert!(parse_profile(&no_radius, &StoredPractice::default())
+            .unwrap_err()
+            .contains_key("mobile_radius_km"));
+        assert!(parse_profile(&base(), &StoredPractice::default())
+            .unwrap_err()
+            .contains_key("address"));
+        let claims_studio = ProfileInput {
+            in_studio: Some(true),
+            mobile: Some(true),
+            mobile_radius_km: Some("10".into()),
+            ..base()
+        };
+        assert!(parse_profile(&claims_studio, &StoredPractice::default())
+            .unwrap_err()
+            .contains_key("address"));
+        let bad = ProfileInput {
+            address: Some("12".into()),
+            phone: Some("call me".into()),
+            mobile: Some(true),
+            mobile_radius_km: Some("900".into()),
+            ..base()
+        };
+        let e = parse_profile(&bad, &stored).unwrap_err();
+        for f in ["address", "phone", "mobile_radius_km"] {
+            assert!(e.contains_key(f), "{f}: {e:?}");
+        }
     }
 
     #[test]

@@ -93,6 +93,8 @@ impl Therapist {
         let id: i64 = diesel::insert_into(therapists::table)
             .values((
                 therapists::user_id.eq(user_id),
+                // No address yet, so no studio (`in_studio` follows the address).
+                therapists::in_studio.eq(false),
                 therapists::created_at.eq(now),
                 therapists::updated_at.eq(now),
             ))

@@ -126,6 +126,8 @@ pub fn export(
             "screening_version": a.screening_version,
             "screening_outcome": a.screening_outcome,
             "screening_answers": answers,
+            "visit": a.visit.as_str(),
+            "client_address": booking::open_address(cipher, a)?.map(|ad| ad.line()),
             "clearance_confirmed": a.clearance_confirmed,
             "created_at": t(a.created_at),
             "answers_read_by": reads.into_iter().map(|(name, channel, at)| json!({
@@ -268,6 +270,9 @@ fn practice(conn: &mut DbConnection, th: &Therapist) -> Result<Value, AppError> 
         "accepting_new_clients": th.accepting_new_clients,
         "in_studio": th.in_studio,
         "mobile": th.mobile,
+        "address": th.address,
+        "phone": th.phone,
+        "mobile_radius_km": th.mobile_radius_km,
         "suspended_at": opt_t(th.suspended_at),
         "suspended_reason": th.suspended_reason,
         "calendar_feed_on": th.calendar_token_hash.is_some(),
@@ -337,9 +342,13 @@ pub fn erase(
         for a in &upcoming {
             cancel_for_erasure(conn, mail, &user, a, at)?;
         }
-        // The answers of every booking, past or not, are destroyed.
+        // The answers and mobile visits' addresses of every booking, past or not, are
+        // destroyed.
         diesel::update(appointments::table.filter(appointments::client_id.eq(user.id)))
-            .set(appointments::screening_answers.eq(""))
+            .set((
+                appointments::screening_answers.eq(""),
+                appointments::client_address.eq(""),
+            ))
             .execute(conn)?;
         outbox::withdraw_reminders_of_user(conn, user.id)?;
         outbox_rows::forget_recipient(conn, user.id, &erased_email(user.id))?;
@@ -430,6 +439,7 @@ fn cancel_for_erasure(
         confirmed: a.status == AppointmentStatus::Confirmed,
         withdrawn,
         by_admin: false,
+        location: crate::services::ics::location(a.visit, therapist.address.as_deref()),
         link: mail.link(&format!("/therapist/appointments/{}", a.id)),
         settings_link: mail.link("/account"),
     };

@@ -15,6 +15,8 @@ use crate::domain::appointment::{
     ClientOptions, ClientState, Visit,
 };
 use crate::domain::availability;
+use crate::domain::gazetteer::GeoPoint;
+use crate::domain::practice::{choose_visit, ClientAddress, VisitOffer, VisitPlan, VisitRequest};
 use crate::domain::screening::{self, Evaluation, Outcome, ScreeningError};
 use crate::domain::technique::{self, Technique};
 use crate::error::{AppError, FieldErrors};
@@ -59,6 +61,80 @@ pub struct BookingRequest {
     /// when it starts inside the therapist's cancellation window
     /// ([`rules::cannot_cancel_online`]), else ignored.
     pub window_acknowledged: bool,
+    /// Studio or mobile, and a mobile visit's address ([`resolve_visit`]).
+    pub visit: VisitRequest,
+}
+
+/// What the therapist offers, as the visit rule sees it.
+pub fn visit_offer(t: &Therapist) -> VisitOffer {
+    VisitOffer {
+        studio: t.address.is_some(),
+        mobile_radius_km: t.mobile_radius_km.filter(|_| t.mobile),
+        base: match (t.latitude, t.longitude) {
+            (Some(lat), Some(lon)) => GeoPoint::new(lat, lon).ok(),
+            _ => None,
+        },
+    }
+}
+
+/// The one visit rule of every way of booking (the client's page and API, a booking the
+/// therapist enters): a studio visit needs the therapist's address; a mobile visit needs a
+/// therapist who offers them, the address and a city within their radius. 422 with the
+/// refusal's code (`studio_unavailable`, `mobile_unavailable`, `address_required`,
+/// `outside_mobile_area`) and the field it concerns.
+pub fn resolve_visit(therapist: &Therapist, req: &VisitRequest) -> Result<VisitPlan, AppError> {
+    choose_visit(&visit_offer(therapist), req).map_err(|r| AppError::FieldRule {
+        code: r.code,
+        message: r.message,
+        fields: r.fields,
+    })
+}
+
+/// The associated data that binds a mobile visit's address to its therapist and client.
+fn address_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
+    format!("bodywork-address:{therapist_id}:{client_id}").into_bytes()
+}
+
+/// What `appointments.client_address` holds for a visit: '' for a studio visit, the address
+/// encrypted for a mobile one.
+pub fn seal_address(
+    cipher: &AnswerCipher,
+    therapist_id: i64,
+    client_id: i64,
+    plan: &VisitPlan,
+) -> Result<String, AppError> {
+    match plan {
+        VisitPlan::Studio => Ok(String::new()),
+        VisitPlan::Mobile { address, .. } => Ok(cipher.encrypt(
+            &serde_json::to_vec(address).map_err(|e| AppError::Internal(e.into()))?,
+            &address_aad(therapist_id, client_id),
+        )),
+    }
+}
+
+/// A mobile visit's address, decrypted (None for a studio visit or an erased one). Callers
+/// show it only to the booking's client and therapist and log the therapist's reads.
+pub fn open_address(
+    cipher: &AnswerCipher,
+    appt: &Appointment,
+) -> Result<Option<ClientAddress>, AppError> {
+    if appt.client_address.is_empty() {
+        return Ok(None);
+    }
+    let plain = cipher
+        .decrypt(
+            &appt.client_address,
+            &address_aad(appt.therapist_id, appt.client_id),
+        )
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "address of appointment {} cannot be decrypted: {e}",
+                appt.id
+            ))
+        })?;
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// The error of a booking inside the cancellation window without the client's acknowledgement.
@@ -315,6 +391,8 @@ pub fn book(
 ) -> Result<(Appointment, Evaluation), AppError> {
     let client = client.user();
     let (therapist, service) = bookable(conn, req.therapist_id, req.service_id)?;
+    let plan = resolve_visit(&therapist, &req.visit)?;
+    let sealed_address = seal_address(cipher, therapist.id, client.id, &plan)?;
     let eval = screen(
         &service.technique_slug,
         &req.answers,
@@ -365,8 +443,8 @@ pub fn book(
             clearance_confirmed: req.clearance_confirmed && eval.outcome == Outcome::NeedsClearance,
             created_at: now(),
             updated_at: now(),
-            visit: Visit::Studio,
-            client_address: String::new(),
+            visit: plan.visit(),
+            client_address: sealed_address.clone(),
             screening_pending: false,
             entered_by: None,
             entry_note: String::new(),
@@ -540,8 +618,8 @@ pub struct AppointmentView {
     pub appt: Appointment,
     pub party: Party,
     pub therapist_name: String,
-    /// How the client reaches the therapist (shown wherever a page says "contact them"; a later
-    /// change adds the practice's address and phone).
+    /// How the client reaches the therapist (shown wherever a page says "contact them"; with
+    /// `studio_address` and `therapist_phone` below).
     pub therapist_email: String,
     pub client_name: String,
     pub timezone: String,
@@ -552,6 +630,12 @@ pub struct AppointmentView {
     pub answers: Option<BTreeMap<String, bool>>,
     pub screening: Option<Evaluation>,
     pub cancellation_window_hours: i32,
+    /// The therapist's studio address and phone (public).
+    pub studio_address: Option<String>,
+    pub therapist_phone: Option<String>,
+    /// A mobile visit's address: only for the client and the therapist (each read by the
+    /// therapist logged); None for an admin and for a studio visit.
+    pub client_address: Option<ClientAddress>,
 }
 
 impl AppointmentView {
@@ -630,6 +714,15 @@ pub fn view(
     } else {
         open_answers(cipher, &appt)?
     };
+    let client_address = if party == Party::Admin {
+        None
+    } else {
+        let address = open_address(cipher, &appt)?;
+        if address.is_some() && party != Party::Client {
+            log_private_read(conn, id, viewer.id, channel, ReadSubject::Address)?;
+        }
+        address
+    };
     let (answers, screening) = match opened {
         None => (None, None),
         Some(answers) => {
@@ -657,16 +750,49 @@ pub fn view(
         answers,
         screening,
         cancellation_window_hours: policy.cancellation_window_hours,
+        studio_address: therapist.address,
+        therapist_phone: therapist.phone,
+        client_address,
         appt,
     })
 }
 
-/// Who read the answers of an appointment, and when (for its client).
+/// The mobile visits' addresses among these appointments of the therapist (by appointment
+/// id), for their list: each one read is logged (`ReadSubject::Address`) like a single view.
+pub fn mobile_addresses(
+    conn: &mut DbConnection,
+    cipher: &AnswerCipher,
+    therapist: &access::Therapist,
+    ids: &[i64],
+    channel: &str,
+) -> Result<BTreeMap<i64, ClientAddress>, AppError> {
+    let reader = therapist.id();
+    let Some(t) = Therapist::find_by_user(conn, reader)? else {
+        return Ok(BTreeMap::new());
+    };
+    let rows: Vec<Appointment> = appointments::table
+        .filter(appointments::therapist_id.eq(t.id))
+        .filter(appointments::id.eq_any(ids))
+        .filter(appointments::client_address.ne(""))
+        .select(Appointment::as_select())
+        .load(conn)?;
+    let mut out = BTreeMap::new();
+    for a in rows {
+        if let Some(address) = open_address(cipher, &a)? {
+            log_private_read(conn, a.id, reader, channel, ReadSubject::Address)?;
+            out.insert(a.id, address);
+        }
+    }
+    Ok(out)
+}
+
+/// Who read the private data of an appointment (answers, a mobile visit's address), through
+/// what and when (for its client): (reader, channel, subject, when).
 pub fn access_log(
     conn: &mut DbConnection,
     client: &access::Client,
     id: i64,
-) -> Result<Vec<(String, String, NaiveDateTime)>, AppError> {
+) -> Result<Vec<(String, String, String, NaiveDateTime)>, AppError> {
     let client = client.user();
     let appt = Appointment::find(conn, id)?;
     if appt.client_id != client.id {
@@ -679,6 +805,7 @@ pub fn access_log(
         .select((
             users::name,
             screening_access_log::channel,
+            screening_access_log::subject,
             screening_access_log::read_at,
         ))
         .load(conn)?)
@@ -710,6 +837,11 @@ pub struct ListItem {
     /// The calendar event's chain of moves and sequence (see `Appointment::calendar_id`).
     pub calendar_series: Option<i64>,
     pub calendar_sequence: i32,
+    /// Studio or mobile (a mobile visit's address is not on a list line).
+    #[diesel(deserialize_as = String)]
+    pub visit: Visit,
+    /// The therapist's studio address (public).
+    pub studio_address: Option<String>,
 }
 
 impl ListItem {
@@ -781,6 +913,8 @@ type ListColumns = (
     appointments::created_at,
     appointments::calendar_series,
     appointments::calendar_sequence,
+    appointments::visit,
+    therapists::address,
 );
 
 const LIST_COLUMNS: ListColumns = (
@@ -803,6 +937,8 @@ const LIST_COLUMNS: ListColumns = (
     appointments::created_at,
     appointments::calendar_series,
     appointments::calendar_sequence,
+    appointments::visit,
+    therapists::address,
 );
 
 /// A line of the client's bookings list: the appointment and where it stands for them.

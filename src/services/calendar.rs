@@ -18,7 +18,7 @@ use crate::models::user::User;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{self, ListItem};
 pub use crate::services::ics::{appointment_ics, Audience, CalendarEntry};
-use crate::services::ics::{new_calendar, CalendarMethod};
+use crate::services::ics::{location, new_calendar, CalendarMethod};
 use crate::services::tokens::{hash_token, random_token};
 
 /// How far back and ahead the feed reaches.
@@ -51,6 +51,7 @@ pub fn appointment_ics_for(
         duration_min: service.duration_min,
         therapist_name: User::find(conn, therapist.user_id)?.name,
         client_name: User::find(conn, appt.client_id)?.name,
+        location: location(appt.visit, therapist.address.as_deref()),
     };
     Ok(appointment_ics(&entry, audience))
 }
@@ -86,6 +87,7 @@ fn entry_of(item: &ListItem, client_name: &str) -> CalendarEntry {
         duration_min: item.duration_min,
         therapist_name: item.therapist_name.clone(),
         client_name: client_name.to_string(),
+        location: location(item.visit, item.studio_address.as_deref()),
     }
 }
 

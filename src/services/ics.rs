@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Class, Component, Event, EventLike, EventStatus};
 
-use crate::domain::appointment::AppointmentStatus;
+use crate::domain::appointment::{AppointmentStatus, Visit};
 pub use crate::domain::mail::CalendarMethod as MailMethod;
 
 /// The `METHOD` of a calendar file.
@@ -55,6 +55,20 @@ pub struct CalendarEntry {
     pub duration_min: i32,
     pub therapist_name: String,
     pub client_name: String,
+    /// The LOCATION: the studio's address, or for a mobile visit words that send the reader
+    /// to the booking page ([`location`]): a client's address never goes into a calendar.
+    pub location: String,
+}
+
+/// What a calendar says of where a visit is: the studio's public address; for a mobile visit
+/// only that it is one (calendars are synced, shared and shown on lock screens, so the
+/// client's address stays on the booking's page).
+pub fn location(visit: Visit, studio_address: Option<&str>) -> String {
+    match (visit, studio_address) {
+        (Visit::Mobile, _) => "Mobile visit: the address is on the booking's page".into(),
+        (Visit::Studio, Some(a)) => a.to_string(),
+        (Visit::Studio, None) => "The therapist's studio".into(),
+    }
 }
 
 impl CalendarEntry {
@@ -102,6 +116,7 @@ impl CalendarEntry {
             .starts(self.starts_at)
             .ends(self.ends_at)
             .summary(&self.summary(audience))
+            .location(&self.location)
             .description(&format!("Booked through Bodywork (booking {}).", self.id))
             .status(self.event_status())
             .class(Class::Private)
@@ -167,7 +182,22 @@ mod tests {
             duration_min: 60,
             therapist_name: "Maya Okafor".into(),
             client_name: "Dana Client".into(),
+            location: location(Visit::Studio, Some("12 Elm Street, Suite 3")),
         }
+    }
+
+    #[test]
+    fn the_location_is_the_studio_or_says_mobile_without_an_address() {
+        let ics = appointment_ics(&entry("confirmed"), Audience::Client);
+        assert!(
+            ics.contains("LOCATION:12 Elm Street\\, Suite 3\r\n"),
+            "{ics}"
+        );
+        let mut mobile = entry("confirmed");
+        mobile.location = location(Visit::Mobile, Some("12 Elm Street, Suite 3"));
+        let ics = appointment_ics(&mobile, Audience::Therapist);
+        assert!(ics.contains("LOCATION:Mobile visit"), "{ics}");
+        assert!(!ics.contains("Elm"), "{ics}");
     }
 
     #[test]

@@ -121,6 +121,9 @@ pub struct BookingMail {
     pub withdrawn: bool,
     /// An admin cancelled it (not the therapist).
     pub by_admin: bool,
+    /// Where: the studio's public address, or that it is a mobile visit (`ics::location`).
+    /// Never a client's address: mails leave the system.
+    pub location: String,
     /// The recipient's page of this booking.
     pub link: String,
     /// Where reminders are turned off (reminders only).
@@ -537,6 +540,7 @@ mod tests {
             confirmed: false,
             withdrawn: false,
             by_admin: false,
+            location: "12 Elm Street, Suite 3".into(),
             link: "https://bw.example/bookings/7".into(),
             settings_link: "https://bw.example/account".into(),
         }

@@ -45,6 +45,8 @@ fn person(conn: &mut DbConnection, user_id: i64) -> Result<Person, AppError> {
 /// What booking mails say about an appointment.
 struct Facts {
     appt: Appointment,
+    /// The studio's address (public; a mobile visit's address is never in a mail).
+    studio_address: Option<String>,
     tz: Tz,
     technique: String,
     duration_min: i32,
@@ -57,6 +59,7 @@ fn facts(conn: &mut DbConnection, appointment_id: i64) -> Result<Facts, AppError
     let therapist = Therapist::find(conn, appt.therapist_id)?;
     let service = Service::find(conn, appt.service_id)?;
     Ok(Facts {
+        studio_address: therapist.address.clone(),
         tz: zone(&therapist.timezone),
         technique: service.technique_slug,
         duration_min: service.duration_min,
@@ -109,6 +112,7 @@ impl Facts {
             confirmed: self.appt.status == AppointmentStatus::Confirmed,
             withdrawn: false,
             by_admin: false,
+            location: ics::location(self.appt.visit, self.studio_address.as_deref()),
             link: if for_therapist {
                 ctx.link(&format!("/therapist/appointments/{id}"))
             } else {
@@ -133,6 +137,7 @@ impl Facts {
             duration_min: self.duration_min,
             therapist_name: self.therapist.name.clone(),
             client_name: self.client.name.clone(),
+            location: ics::location(self.appt.visit, self.studio_address.as_deref()),
         };
         Some(ics::invitation(
             &entry,

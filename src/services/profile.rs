@@ -11,7 +11,7 @@ use crate::domain::credential::CredentialStatus;
 use crate::domain::gazetteer::{geo_cell, GeoPoint};
 use crate::domain::profile::{
     parse_license, parse_profile, parse_service, parse_training, LicenseInput, ProfileInput,
-    ServiceInput, TrainingInput,
+    ServiceInput, StoredPractice, TrainingInput,
 };
 use crate::error::AppError;
 use crate::models::audit;
@@ -82,14 +82,25 @@ pub fn techniques_of(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<S
         .load(conn)?)
 }
 
+/// The practice as stored, which the fields a request leaves out keep.
+pub fn stored_practice(t: &Therapist) -> StoredPractice {
+    StoredPractice {
+        address: t.address.clone(),
+        phone: t.phone.clone(),
+        mobile: t.mobile,
+        mobile_radius_km: t.mobile_radius_km,
+    }
+}
+
+/// Saves the profile: the practice's address decides `in_studio` in the same transaction.
 pub fn update_profile(
     conn: &mut DbConnection,
     therapist: &access::Therapist,
     input: &ProfileInput,
 ) -> Result<(), AppError> {
     let user_id = therapist.id();
-    let p = parse_profile(input).map_err(AppError::validation)?;
     let therapist = own_profile(conn, therapist)?;
+    let p = parse_profile(input, &stored_practice(&therapist)).map_err(AppError::validation)?;
     write_transaction(conn, |conn| {
         diesel::update(users::table.find(user_id))
             .set(users::name.eq(p.name.as_str()))
@@ -108,8 +119,13 @@ pub fn update_profile(
                 therapists::timezone.eq(p.timezone.name()),
                 therapists::accepting_new_clients.eq(p.accepting_new_clients),
                 therapists::languages.eq(p.languages_column()),
+                // The search filter `in_studio` moves with the address, here and only here
+                // (the directory's stamp triggers see the change of `in_studio`).
                 therapists::in_studio.eq(p.in_studio),
                 therapists::mobile.eq(p.mobile),
+                therapists::address.eq(&p.address),
+                therapists::phone.eq(&p.phone),
+                therapists::mobile_radius_km.eq(p.mobile_radius_km),
                 therapists::updated_at.eq(now()),
             ))
             .execute(conn)?;

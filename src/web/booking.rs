@@ -10,12 +10,17 @@ use askama::Template;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::appointment::{cannot_cancel_online, CancelKind, ClientOptions, ClientState};
+use crate::domain::appointment::{
+    cannot_cancel_online, CancelKind, ClientOptions, ClientState, Visit,
+};
+use crate::domain::practice::VisitRequest;
 use crate::domain::screening::{
     self, Applies, ChecklistError, Evaluation, Group, Outcome, Question,
 };
 use crate::domain::technique::{Technique, CATALOGUE};
+use crate::domain::FieldErrors;
 use crate::error::AppError;
+use crate::models::therapist::Therapist;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{
     self, Alternative, AppointmentView, BookingRequest, ClientBooking, ClientBookings,
@@ -227,12 +232,49 @@ pub struct BookPage {
     pub window_acknowledged: bool,
     /// The clearance box was not ticked on a form that showed it.
     pub clearance_error: Option<String>,
+    /// Where: the therapist's studio address (None: mobile visits only), whether they offer
+    /// mobile visits (within `mobile_radius_km` of `city`).
+    pub studio_address: Option<String>,
+    pub mobile_radius_km: Option<i32>,
+    pub city: String,
+    /// The visit chosen or offered first (`studio` or `mobile`) and a mobile visit's address
+    /// as typed (kept when the form comes back).
+    pub visit: String,
+    pub client_address: String,
+    pub client_city: String,
+    /// The visit rule's refusal, by field (`visit`, `client_address`, `client_city`).
+    pub visit_errors: FieldErrors,
+    /// The therapist, for the visit rule (`booking::resolve_visit`).
+    therapist: Therapist,
 }
 
 impl BookPage {
+    pub fn offers_both(&self) -> bool {
+        self.studio_address.is_some() && self.mobile_radius_km.is_some()
+    }
+    pub fn visit_error(&self, field: &str) -> Option<&String> {
+        self.visit_errors.get(field)
+    }
+    /// The visit the form shows chosen.
+    pub fn visit_is(&self, v: &str) -> bool {
+        self.visit == v
+    }
+
     /// The error summary: (the id of the control, the message) per field in error.
     pub fn summary(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = self.health.summary().into_iter().collect();
+        let mut out: Vec<(String, String)> = self
+            .visit_errors
+            .iter()
+            .map(|(f, m)| {
+                let target = if f == "visit" {
+                    "visit-choice".to_string()
+                } else {
+                    f.clone()
+                };
+                (target, m.clone())
+            })
+            .collect();
+        out.extend(self.health.summary());
         if let Some(e) = &self.clearance_error {
             out.push(("clearance_confirmed".into(), e.clone()));
         }
@@ -282,7 +324,16 @@ async fn book_page(
         .ok_or(AppError::NotFound)?;
     let tz = crate::models::therapist::zone(&p.therapist.timezone);
     let now = Utc::now();
+    let offer = booking::visit_offer(&p.therapist);
     Ok(BookPage {
+        studio_address: p.therapist.address.clone(),
+        mobile_radius_km: offer.mobile_radius_km,
+        city: p.city_label().unwrap_or_default(),
+        visit: offer.default_visit().as_str().to_string(),
+        client_address: String::new(),
+        client_city: String::new(),
+        visit_errors: FieldErrors::new(),
+        therapist: p.therapist.clone(),
         late: cannot_cancel_online(when, now, p.cancellation_window_hours),
         window_hours: p.cancellation_window_hours,
         window_error: None,
@@ -369,9 +420,28 @@ pub async fn book(
     let (health, answers) = HealthForm::read(&form, BOOKING_PRIVACY);
     page.health = health;
     page.window_acknowledged = form.contains_key(WINDOW_FIELD);
+    // The visit: the same rule as the service's, checked here too so that its errors show
+    // together with the health form's.
+    let visit = VisitRequest {
+        visit: form.get("visit").and_then(|v| Visit::parse(v)),
+        client_address: field("client_address"),
+        client_city: field("client_city"),
+    };
+    if let Some(v) = visit.visit {
+        page.visit = v.as_str().to_string();
+    }
+    page.client_address = visit.client_address.clone();
+    page.client_city = visit.client_city.clone();
+    if let Err(AppError::FieldRule { fields, .. }) = booking::resolve_visit(&page.therapist, &visit)
+    {
+        page.visit_errors = fields;
+    }
     let Ok(answers) = answers else {
         return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
     };
+    if !page.visit_errors.is_empty() {
+        return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
+    }
     let starts_at = parse_start(&start)?;
     let clearance_confirmed = form.contains_key("clearance_confirmed");
     let request = BookingRequest {
@@ -381,6 +451,7 @@ pub async fn book(
         answers: answers.clone(),
         clearance_confirmed,
         window_acknowledged: form.contains_key(WINDOW_FIELD),
+        visit,
     };
     let state = app_state(&req);
     let st = state.clone();
@@ -462,6 +533,10 @@ pub async fn book(
         Err(e @ AppError::Conflict { .. }) => {
             page.error = Some(e.public_message());
             no_store(render(StatusCode::CONFLICT, &page)?)
+        }
+        Err(AppError::FieldRule { fields, .. }) => {
+            page.visit_errors = fields;
+            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         Err(e) => Err(e.into()),
     }
@@ -565,7 +640,18 @@ async fn detail_page(
     .await?;
     let reads = reads
         .into_iter()
-        .map(|(who, channel, at)| (who, channel, local_time(at.and_utc(), v.tz(), Utc::now())))
+        .map(|(who, channel, subject, at)| {
+            let what = match subject.as_str() {
+                "address" => "your address",
+                "notes" => "your session notes",
+                _ => "your answers",
+            };
+            (
+                who,
+                format!("{what}, {channel}"),
+                local_time(at.and_utc(), v.tz(), Utc::now()),
+            )
+        })
         .collect();
     let now = Utc::now();
     let (state, options) = (v.client_state(now), v.client_options(now));

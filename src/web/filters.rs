@@ -144,3 +144,9 @@ pub fn zone_city<Z: Zone>(tz: Z, _: &dyn Values) -> askama::Result<String> {
 pub fn technique_name<S: AsRef<str>>(slug: S, _: &dyn Values) -> askama::Result<String> {
     Ok(crate::web::format::technique_name(slug.as_ref()).to_string())
 }
+
+/// `{{ phone|tel }}`: the `tel:` link of a phone number (its digits, and a leading `+`).
+#[askama::filter_fn]
+pub fn tel<S: AsRef<str>>(phone: S, _: &dyn Values) -> askama::Result<String> {
+    Ok(crate::domain::practice::tel_uri(phone.as_ref()))
+}

@@ -156,6 +156,10 @@ impl ProfilePage {
     pub fn has_language(&self, code: &str) -> bool {
         self.form.languages.iter().any(|t| t == code)
     }
+    /// A practice field's text as typed or stored ("" when none).
+    pub fn text<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
 }
 
 pub async fn profile_form(
@@ -196,6 +200,9 @@ fn profile_page(
         accepting_new_clients: Some(t.accepting_new_clients),
         in_studio: Some(t.in_studio),
         mobile: Some(t.mobile),
+        address: t.address,
+        phone: t.phone,
+        mobile_radius_km: t.mobile_radius_km.map(|km| km.to_string()),
     };
     ProfilePage {
         ctx,

@@ -511,7 +511,7 @@ async fn therapist_pages_edit_profile_services_and_credentials() {
                 ("name", "Maya O"),
                 ("city", "Atlantis"),
                 ("techniques", "swedish"),
-                ("in_studio", "on"),
+                ("address", "9 Larimer Street"),
             ],
         )
         .await;
@@ -530,7 +530,7 @@ async fn therapist_pages_edit_profile_services_and_credentials() {
                 ("techniques", "prenatal"),
                 ("languages", "en"),
                 ("languages", "es"),
-                ("in_studio", "on"),
+                ("address", "9 Larimer Street"),
             ],
         )
         .await;
@@ -1000,12 +1000,23 @@ async fn the_profile_json_body_and_form_read_flags_each_their_way() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    // Omitted flags take their defaults in JSON.
+    // Without an address nor mobile visits a profile takes no bookings: the address is asked.
     let r = app
         .api_put(
             "/api/v1/me/profile",
             &token,
             json!({"name": "Ada", "city": "Boston", "techniques": ["swedish"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let err: Value = r.json().await.unwrap();
+    assert!(err["error"]["fields"]["address"].is_string(), "{err}");
+    // Omitted flags take their defaults in JSON; in_studio follows the address.
+    let r = app
+        .api_put(
+            "/api/v1/me/profile",
+            &token,
+            json!({"name": "Ada", "city": "Boston", "techniques": ["swedish"], "address": "1 Main Street"}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -1027,12 +1038,21 @@ async fn the_profile_json_body_and_form_read_flags_each_their_way() {
                 ("city", "Denver"),
                 ("techniques", "swedish"),
                 ("mobile", "on"),
+                ("mobile_radius_km", "20"),
+                ("address", ""),
             ],
         )
         .await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     let form = app.get_html("/therapist/profile").await;
     assert!(form.contains("name=\"mobile\" checked"), "{form}");
-    assert!(!form.contains("name=\"in_studio\" checked"));
+    assert!(
+        form.contains("name=\"address\" type=\"text\" value=\"\""),
+        "{form}"
+    );
+    assert!(
+        form.contains("name=\"mobile_radius_km\" type=\"text\" inputmode=\"numeric\" value=\"20\""),
+        "{form}"
+    );
     assert!(!form.contains("name=\"accepting_new_clients\" checked"));
 }

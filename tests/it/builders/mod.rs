@@ -28,4 +28,4 @@ pub use booking::{
     with_service, Scene,
 };
 pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app, Mail, SmtpSink};
-pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec};
+pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};

@@ -18,6 +18,9 @@ pub struct Made {
     pub service_id: i64,
 }
 
+/// The studio address every made therapist has unless the spec says otherwise.
+pub const STUDIO_ADDRESS: &str = "12 Test Street, Suite 1";
+
 pub struct Spec<'a> {
     pub email: &'a str,
     pub name: &'a str,
@@ -31,6 +34,11 @@ pub struct Spec<'a> {
     pub languages: &'a [&'a str],
     pub mobile: bool,
     pub accepting: bool,
+    /// The studio's street address (None: no studio, mobile visits only).
+    pub address: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    /// How far mobile visits go (used when `mobile`).
+    pub mobile_radius_km: i32,
 }
 
 impl Default for Spec<'_> {
@@ -48,6 +56,9 @@ impl Default for Spec<'_> {
             languages: &["en"],
             mobile: false,
             accepting: true,
+            address: Some(STUDIO_ADDRESS),
+            phone: None,
+            mobile_radius_km: 25,
         }
     }
 }
@@ -59,7 +70,9 @@ pub async fn make_therapist(app: &TestApp, admin_id: i64, s: Spec<'_>) -> Made {
             "/api/v1/me/profile",
             &token,
             json!({"name": s.name, "bio": s.bio, "city": s.city, "techniques": s.techniques,
-                   "languages": s.languages, "mobile": s.mobile, "accepting_new_clients": s.accepting}),
+                   "languages": s.languages, "mobile": s.mobile, "accepting_new_clients": s.accepting,
+                   "address": s.address, "phone": s.phone,
+                   "mobile_radius_km": if s.mobile { Some(s.mobile_radius_km) } else { None }}),
         )
         .await;
     assert_eq!(
