@@ -496,6 +496,26 @@ pub fn awaiting_acknowledgement(
     status.awaits_decision() && Outcome::is_flagged_str(screening_outcome) && !acknowledged
 }
 
+/// A booking the therapist entered whose answers call for the therapist's decision (see
+/// `domain::screening::entered_needs_decision`), not yet decided: still active, answered
+/// (not pending), its stored outcome `refer`, `decline` or an unconfirmed clearance, flags not
+/// acknowledged. Keeping it with another service acknowledges them; cancelling ends it.
+pub fn needs_decision(
+    status: AppointmentStatus,
+    entered: bool,
+    screening_pending: bool,
+    screening_outcome: &str,
+    clearance_confirmed: bool,
+    acknowledged: bool,
+) -> bool {
+    entered
+        && status.is_active()
+        && !screening_pending
+        && !acknowledged
+        && Outcome::parse(screening_outcome)
+            .is_some_and(|o| crate::domain::screening::entered_needs_decision(o, clearance_confirmed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

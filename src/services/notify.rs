@@ -23,7 +23,9 @@ use crate::models::appointment::Appointment;
 use crate::models::service::Service;
 use crate::models::therapist::{zone, Therapist};
 use crate::services::ics::{self, CalendarEntry};
-use crate::services::mail::{render_booking, BookingEvent, BookingMail, MailCtx};
+use crate::services::mail::{
+    render_booking, render_entered, BookingEvent, BookingMail, EnteredEvent, EnteredMail, MailCtx,
+};
 use crate::services::outbox::{self, Outgoing};
 
 /// A person a booking mail goes to.
@@ -45,6 +47,8 @@ fn person(conn: &mut DbConnection, user_id: i64) -> Result<Person, AppError> {
 /// What booking mails say about an appointment.
 struct Facts {
     appt: Appointment,
+    /// The studio's address, else the therapist's city.
+    place: Option<String>,
     tz: Tz,
     technique: String,
     duration_min: i32,
@@ -56,7 +60,14 @@ fn facts(conn: &mut DbConnection, appointment_id: i64) -> Result<Facts, AppError
     let appt = Appointment::find(conn, appointment_id)?;
     let therapist = Therapist::find(conn, appt.therapist_id)?;
     let service = Service::find(conn, appt.service_id)?;
+    let place = therapist.address.clone().filter(|a| !a.trim().is_empty()).or_else(|| {
+        therapist.city.clone().map(|c| match &therapist.region {
+            Some(r) => format!("{c}, {r}"),
+            None => c,
+        })
+    });
     Ok(Facts {
+        place,
         tz: zone(&therapist.timezone),
         technique: service.technique_slug,
         duration_min: service.duration_min,
@@ -197,7 +208,10 @@ impl Facts {
 pub fn booked(conn: &mut DbConnection, ctx: &MailCtx, appointment_id: i64) -> Result<(), AppError> {
     let f = facts(conn, appointment_id)?;
     let mut to_therapist = f.mail(ctx, BookingEvent::Requested, true);
-    to_therapist.flagged = Outcome::is_flagged_str(&f.appt.screening_outcome);
+    to_therapist.flagged = Outcome::is_flagged_str(crate::domain::screening::shown_outcome(
+        &f.appt.screening_outcome,
+        f.appt.screening_pending,
+    ));
     f.send(conn, ctx, &to_therapist, None, None)?;
     if f.appt.status == AppointmentStatus::Confirmed {
         let m = f.mail(ctx, BookingEvent::Confirmed, false);
@@ -305,5 +319,82 @@ pub fn moved(
     if confirmed {
         f.plan_reminders(conn, ctx)?;
     }
+    Ok(())
+}
+
+/// A booking the therapist entered: the client is told who booked them, when and where, with
+/// the calendar file and the link that answers the screening questions (`screening_link`, a
+/// single-use token's), and for a new person the link that claims the account made for them;
+/// the reminders are planned. The therapist, who entered it, gets no mail.
+pub fn entered(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+    screening_link: String,
+    claim: Option<(String, String)>,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let (claim_link, claim_valid_for) = match claim {
+        Some((link, valid)) => (Some(link), Some(valid)),
+        None => (None, None),
+    };
+    let m = EnteredMail {
+        event: EnteredEvent::ScreeningRequest,
+        to_name: f.client.name.clone(),
+        therapist_name: f.therapist.name.clone(),
+        client_name: f.client.name.clone(),
+        service: f.service(),
+        when: f.when(),
+        place: f.place.clone(),
+        link: screening_link,
+        claim_link,
+        claim_valid_for,
+    };
+    let ics = f.client_ics(ctx, CalendarChange::Confirmed, true);
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: m.event.kind(),
+            to_email: f.client.email.clone(),
+            user_id: Some(f.client.user_id),
+            appointment_id: Some(f.appt.id),
+            send_after: None,
+            rendered: render_entered(ctx, &m, ics)?,
+        },
+    )?;
+    f.plan_reminders(conn, ctx)
+}
+
+/// The answers of a booking the therapist entered need their decision: the therapist is told
+/// only that, with the link to the appointment.
+pub fn needs_decision(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let m = EnteredMail {
+        event: EnteredEvent::NeedsDecision,
+        to_name: f.therapist.name.clone(),
+        therapist_name: f.therapist.name.clone(),
+        client_name: f.client.name.clone(),
+        service: f.service(),
+        when: f.when(),
+        place: None,
+        link: ctx.link(&format!("/therapist/appointments/{appointment_id}")),
+        claim_link: None,
+        claim_valid_for: None,
+    };
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: m.event.kind(),
+            to_email: f.therapist.email.clone(),
+            user_id: Some(f.therapist.user_id),
+            appointment_id: Some(f.appt.id),
+            send_after: None,
+            rendered: render_entered(ctx, &m, None)?,
+        },
+    )?;
     Ok(())
 }
