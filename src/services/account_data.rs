@@ -124,7 +124,7 @@ pub fn export(
             "cancel_kind": a.cancel_kind,
             "cancel_reason": a.cancel_reason,
             "screening_version": a.screening_version,
-            "screening_outcome": a.screening_outcome,
+            "screening_outcome": crate::domain::screening::shown_outcome(&a.screening_outcome, a.screening_pending),
             "screening_answers": answers,
             "clearance_confirmed": a.clearance_confirmed,
             "created_at": t(a.created_at),

@@ -1066,6 +1066,9 @@ pub struct Agenda {
     pub today_items: Vec<(ListItem, String)>,
     /// Tomorrow's, the same way.
     pub tomorrow_items: Vec<(ListItem, String)>,
+    /// Bookings the therapist entered whose answers need their decision, not started yet,
+    /// soonest first (see `ListItem::needs_decision`).
+    pub decisions: Vec<(ListItem, String)>,
 }
 
 impl Agenda {
@@ -1106,9 +1109,15 @@ pub fn agenda(
         .filter(|(i, _)| i.status.awaits_decision() && i.starts_at.and_utc() > now)
         .cloned()
         .collect();
+    let decisions = all
+        .iter()
+        .filter(|(i, _)| i.needs_decision() && i.starts_at.and_utc() > now)
+        .cloned()
+        .collect();
     Ok(Agenda {
         tz,
         today,
+        decisions,
         waiting,
         today_items,
         tomorrow_items,

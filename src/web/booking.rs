@@ -528,6 +528,10 @@ pub struct DetailPage {
 }
 
 impl DetailPage {
+    /// Whether the session has started (nothing to answer any more).
+    pub fn started(&self) -> bool {
+        self.v.starts() <= Utc::now()
+    }
     pub fn state_words(&self) -> String {
         self.state.words(&self.v.therapist_name)
     }

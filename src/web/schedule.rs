@@ -430,7 +430,7 @@ impl AppointmentsPage {
         }
     }
     pub fn session_class(&self, s: &Session) -> &'static str {
-        if s.item.awaiting_acknowledgement() {
+        if s.item.awaiting_acknowledgement() || s.item.needs_decision() {
             "flagged"
         } else {
             match s.item.status {
