@@ -21,6 +21,7 @@ mod choose;
 mod client_bookings;
 mod database;
 mod directory;
+mod entered;
 mod health_form;
 mod layering;
 mod listing;
