@@ -1019,8 +1019,8 @@ fn add_past_booking(
 }
 
 /// Bookings Maya entered (phone, walk-in): one for Dana with the screening pending (her booking
-/// page asks her to answer; Maya's week marks it), and one for a new person, Sam Rivera, who
-/// answered through the mail's link: pregnant, which declines deep tissue, so the booking
+/// page asks her to answer; Maya's week marks it), and one for a new person, Noor Haddad, who
+/// answered the questions: pregnant, which declines deep tissue, so the booking
 /// waits for Maya's decision (keep it as Swedish, or cancel with a reason).
 fn add_entered_bookings(
     conn: &mut DbConnection,
@@ -1071,14 +1071,14 @@ fn add_entered_bookings(
         cipher,
         &proof,
         &EnteredRequest {
-            client_email: "sam@demo.bodywork.test".into(),
-            client_name: "Sam Rivera".into(),
+            client_email: "noor@demo.bodywork.test".into(),
+            client_name: "Noor Haddad".into(),
             service_id: deep.id,
             starts_at: picks[1].start,
             note: "Walked in; asked for deep tissue.".into(),
         },
     )?;
-    let sam = User::find_by_email(conn, "sam@demo.bodywork.test")?.ok_or(AppError::NotFound)?;
+    let noor = User::find_by_email(conn, "noor@demo.bodywork.test")?.ok_or(AppError::NotFound)?;
     let answers = crate::domain::screening::questionnaire()
         .questions
         .iter()
@@ -1088,7 +1088,7 @@ fn add_entered_bookings(
         conn,
         mail,
         cipher,
-        &Answerer::Client(&sam),
+        &Answerer::Client(&noor),
         appt.id,
         &answers,
         false,

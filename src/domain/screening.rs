@@ -677,6 +677,20 @@ pub fn suitable_techniques(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pending_screening_reads_as_pending_never_as_its_stored_outcome() {
+        use super::{shown_outcome, Outcome, PENDING};
+        assert_eq!(shown_outcome("ok", true), PENDING);
+        assert_eq!(shown_outcome("refer", false), "refer");
+        assert!(!Outcome::is_flagged_str(shown_outcome("caution", true)));
+        assert_eq!(Outcome::words_of(PENDING), "Screening pending");
+        assert_ne!(Outcome::words_of(PENDING), Outcome::Ok.words());
+        assert_ne!(
+            Outcome::client_words_str(PENDING),
+            Outcome::Ok.client_words()
+        );
+    }
+
     use super::*;
     use Outcome::*;
 

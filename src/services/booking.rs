@@ -649,6 +649,15 @@ impl AppointmentView {
     pub fn screening_pending(&self) -> bool {
         self.appt.screening_pending
     }
+    /// Waits for its client's answers and can still take them.
+    pub fn awaits_answers(&self, now: DateTime<Utc>) -> bool {
+        rules::awaits_answers(
+            self.appt.status,
+            self.appt.screening_pending,
+            self.starts(),
+            now,
+        )
+    }
     /// Entered by the therapist, its answers need their decision (see
     /// `domain::appointment::needs_decision`).
     pub fn needs_decision(&self) -> bool {
@@ -835,6 +844,16 @@ impl ListItem {
             self.status,
             self.outcome(),
             self.flags_acknowledged_at.is_some(),
+        )
+    }
+    /// Waits for its client's answers and can still take them (see
+    /// `domain::appointment::awaits_answers`).
+    pub fn awaits_answers(&self, now: DateTime<Utc>) -> bool {
+        rules::awaits_answers(
+            self.status,
+            self.screening_pending,
+            self.starts_at.and_utc(),
+            now,
         )
     }
     /// A booking the therapist entered whose answers need their decision (see

@@ -295,6 +295,15 @@ fn token_matches(t: &AccountToken, appt: &Appointment) -> Result<(), AppError> {
 }
 
 fn answerable(appt: &Appointment) -> Result<(), AppError> {
+    if crate::domain::appointment::awaits_answers(
+        appt.status,
+        appt.screening_pending,
+        appt.starts_at.and_utc(),
+        Utc::now(),
+    ) {
+        return Ok(());
+    }
+    // Why not, in words.
     if !appt.screening_pending {
         return Err(not_pending());
     }

@@ -494,6 +494,10 @@ impl BookingsPage {
     pub fn tone(&self, b: &ClientBooking) -> &'static str {
         state_tone(b.state)
     }
+    /// A booking the therapist entered whose questions the client can answer now.
+    pub fn awaits_answers(&self, b: &ClientBooking) -> bool {
+        b.item.awaits_answers(Utc::now())
+    }
 }
 
 /// `/bookings`: upcoming, past, and cancelled or declined, each state in words.
@@ -528,9 +532,9 @@ pub struct DetailPage {
 }
 
 impl DetailPage {
-    /// Whether the session has started (nothing to answer any more).
-    pub fn started(&self) -> bool {
-        self.v.starts() <= Utc::now()
+    /// A booking the therapist entered whose questions the client can answer now.
+    pub fn awaits_answers(&self) -> bool {
+        self.v.awaits_answers(Utc::now())
     }
     pub fn state_words(&self) -> String {
         self.state.words(&self.v.therapist_name)

@@ -64,6 +64,9 @@ fn page(ctx: PageCtx, id: i64, token: String, logged_in: bool) -> ScreeningPage 
     }
 }
 
+/// What the page says to a visitor with neither the mail's token nor a login.
+const NO_WAY_IN: &str = "This page opens from the link in the mail about your booking, or once you log in as the client of the booking.";
+
 /// Who answers: the token when the request carries one, else the logged-in client (a visitor
 /// with neither is sent to log in).
 async fn answerer(req: &HttpRequest) -> Result<Option<crate::models::user::User>, AppError> {
@@ -85,7 +88,10 @@ pub async fn screening_form(
     let token = q.into_inner().token.unwrap_or_default();
     let user = answerer(&req).await?;
     if token.trim().is_empty() && user.is_none() {
-        return Err(AppError::Unauthorized.into());
+        // Public: the page says how to open it (the mail's link, or logging in).
+        let mut p = page(ctx, id, String::new(), false);
+        p.problem = Some(NO_WAY_IN.into());
+        return no_store(render(StatusCode::OK, &p)?);
     }
     let state = app_state(&req);
     let (t, u) = (token.clone(), user.clone());
@@ -136,7 +142,9 @@ pub async fn screening_submit(
     let token = form.get("token").cloned().unwrap_or_default().trim().to_string();
     let user = answerer(&req).await?;
     if token.is_empty() && user.is_none() {
-        return Err(AppError::Unauthorized.into());
+        let mut p = page(ctx, id, String::new(), false);
+        p.problem = Some(NO_WAY_IN.into());
+        return no_store(render(StatusCode::UNAUTHORIZED, &p)?);
     }
     let (health, answers) = HealthForm::read(&form, BOOKING_PRIVACY);
     let clearance = form.contains_key("clearance_confirmed");
