@@ -1037,7 +1037,8 @@ pub async fn enter(
     let me = caller.who;
     let st = state.clone();
     let v = with_conn(&state.pool, move |conn| {
-        let appt = crate::services::entered::enter_for_client(conn, &st.mail, &st.cipher, &me, &request)?;
+        let appt =
+            crate::services::entered::enter_for_client(conn, &st.mail, &st.cipher, &me, &request)?;
         booking::view(conn, &st.cipher, me.user(), appt.id, "api")
     })
     .await?;

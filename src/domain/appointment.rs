@@ -523,8 +523,9 @@ pub fn needs_decision(
         && status.is_active()
         && !screening_pending
         && !acknowledged
-        && Outcome::parse(screening_outcome)
-            .is_some_and(|o| crate::domain::screening::entered_needs_decision(o, clearance_confirmed))
+        && Outcome::parse(screening_outcome).is_some_and(|o| {
+            crate::domain::screening::entered_needs_decision(o, clearance_confirmed)
+        })
 }
 
 #[cfg(test)]
@@ -718,17 +719,45 @@ mod tests {
     fn only_an_answered_entered_booking_with_a_stopping_outcome_needs_a_decision() {
         use AppointmentStatus::*;
         // Entered, answered, refer: waits for the therapist.
-        assert!(needs_decision(Confirmed, true, false, "refer", false, false));
-        assert!(needs_decision(Confirmed, true, false, "decline", false, false));
+        assert!(needs_decision(
+            Confirmed, true, false, "refer", false, false
+        ));
+        assert!(needs_decision(
+            Confirmed, true, false, "decline", false, false
+        ));
         // A clearance counts only when the client could not confirm it.
-        assert!(needs_decision(Confirmed, true, false, "needs_clearance", false, false));
-        assert!(!needs_decision(Confirmed, true, false, "needs_clearance", true, false));
+        assert!(needs_decision(
+            Confirmed,
+            true,
+            false,
+            "needs_clearance",
+            false,
+            false
+        ));
+        assert!(!needs_decision(
+            Confirmed,
+            true,
+            false,
+            "needs_clearance",
+            true,
+            false
+        ));
         // Pending (the stored outcome is no finding), acknowledged, booked by the client,
         // cancelled, or a caution: no decision.
-        assert!(!needs_decision(Confirmed, true, true, "refer", false, false));
-        assert!(!needs_decision(Confirmed, true, false, "refer", false, true));
-        assert!(!needs_decision(Confirmed, false, false, "refer", false, false));
-        assert!(!needs_decision(Cancelled, true, false, "refer", false, false));
-        assert!(!needs_decision(Confirmed, true, false, "caution", false, false));
+        assert!(!needs_decision(
+            Confirmed, true, true, "refer", false, false
+        ));
+        assert!(!needs_decision(
+            Confirmed, true, false, "refer", false, true
+        ));
+        assert!(!needs_decision(
+            Confirmed, false, false, "refer", false, false
+        ));
+        assert!(!needs_decision(
+            Cancelled, true, false, "refer", false, false
+        ));
+        assert!(!needs_decision(
+            Confirmed, true, false, "caution", false, false
+        ));
     }
 }

@@ -119,7 +119,9 @@ impl Outcome {
     pub fn client_words_str(stored: &str) -> &str {
         match Outcome::parse(stored) {
             Some(o) => o.client_words(),
-            None if stored == PENDING => "Your therapist is waiting for your answers to the health questions",
+            None if stored == PENDING => {
+                "Your therapist is waiting for your answers to the health questions"
+            }
             None => stored,
         }
     }

@@ -407,45 +407,41 @@ pub fn book(
     let end = start + Duration::minutes(service.duration_min as i64);
     let sealed = seal_answers(cipher, &req.answers, therapist.id, client.id)?;
     let id = write_transaction(conn, |conn| {
-        let (id, new) = insert_in_free_slot(
-            conn,
-            &service,
-            start,
-            now_utc,
-            |policy| {
-        // A free time inside the window is booked only knowingly.
-        let window_hours = policy.cancellation_window_hours;
-        if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged {
-            return Err(window_not_acknowledged(window_hours, "book"));
-        }
-        let flagged = eval.outcome >= Outcome::Caution;
-        let status = if policy.auto_confirm && !flagged {
-            AppointmentStatus::Confirmed
-        } else {
-            AppointmentStatus::Requested
-        };
-        Ok(NewAppointment {
-            therapist_id: therapist.id,
-            client_id: client.id,
-            service_id: service.id,
-            starts_at: start.naive_utc(),
-            ends_at: end.naive_utc(),
-            blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
-            status,
-            screening_version: screening::questionnaire().version,
-            screening_answers: sealed.clone(),
-            screening_outcome: eval.outcome.as_str().into(),
-            clearance_confirmed: req.clearance_confirmed && eval.outcome == Outcome::NeedsClearance,
-            created_at: now(),
-            updated_at: now(),
-            visit: Visit::Studio,
-            client_address: String::new(),
-            screening_pending: false,
-            entered_by: None,
-            entry_note: String::new(),
-        })
-            },
-        )?;
+        let (id, new) = insert_in_free_slot(conn, &service, start, now_utc, |policy| {
+            // A free time inside the window is booked only knowingly.
+            let window_hours = policy.cancellation_window_hours;
+            if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged
+            {
+                return Err(window_not_acknowledged(window_hours, "book"));
+            }
+            let flagged = eval.outcome >= Outcome::Caution;
+            let status = if policy.auto_confirm && !flagged {
+                AppointmentStatus::Confirmed
+            } else {
+                AppointmentStatus::Requested
+            };
+            Ok(NewAppointment {
+                therapist_id: therapist.id,
+                client_id: client.id,
+                service_id: service.id,
+                starts_at: start.naive_utc(),
+                ends_at: end.naive_utc(),
+                blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
+                status,
+                screening_version: screening::questionnaire().version,
+                screening_answers: sealed.clone(),
+                screening_outcome: eval.outcome.as_str().into(),
+                clearance_confirmed: req.clearance_confirmed
+                    && eval.outcome == Outcome::NeedsClearance,
+                created_at: now(),
+                updated_at: now(),
+                visit: Visit::Studio,
+                client_address: String::new(),
+                screening_pending: false,
+                entered_by: None,
+                entry_note: String::new(),
+            })
+        })?;
         let status = new.status;
         audit::record(
             conn,

@@ -82,7 +82,10 @@ fn parse(req: &EnteredRequest) -> Result<Parsed, AppError> {
             format!("A note has at most {NOTE_MAX_CHARS} characters."),
         );
     }
-    if note.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if note
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         fields.insert(
             "note".into(),
             "A note cannot contain control characters.".into(),
@@ -469,7 +472,12 @@ pub fn keep_with_service(
         .or_else(|e| match e {
             // The session keeps its start, which may now be inside the notice period: only
             // another booking or the hours refuse a longer one.
-            AppError::Conflict { code: "slot_unavailable", .. } if service.duration_min as i64 <= (appt.ends_at - appt.starts_at).num_minutes() => Ok(()),
+            AppError::Conflict {
+                code: "slot_unavailable",
+                ..
+            } if service.duration_min as i64 <= (appt.ends_at - appt.starts_at).num_minutes() => {
+                Ok(())
+            }
             other => Err(other),
         })?;
         let changed = diesel::update(

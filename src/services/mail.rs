@@ -719,8 +719,14 @@ mod tests {
                 claim_valid_for: Some("7 days".into()),
             };
             let r = render_entered(&ctx, &m, None).unwrap();
-            assert!(r.text.contains("/bookings/7/screening?token=abc"), "{event:?}");
-            assert!(r.html.contains("/bookings/7/screening?token=abc"), "{event:?}");
+            assert!(
+                r.text.contains("/bookings/7/screening?token=abc"),
+                "{event:?}"
+            );
+            assert!(
+                r.html.contains("/bookings/7/screening?token=abc"),
+                "{event:?}"
+            );
             assert!(!r.html.contains("<Client>"), "{event:?}");
             let claim = r.text.contains("/accept-invite?token=def");
             assert_eq!(claim, event == EnteredEvent::ScreeningRequest, "{event:?}");

@@ -60,12 +60,16 @@ fn facts(conn: &mut DbConnection, appointment_id: i64) -> Result<Facts, AppError
     let appt = Appointment::find(conn, appointment_id)?;
     let therapist = Therapist::find(conn, appt.therapist_id)?;
     let service = Service::find(conn, appt.service_id)?;
-    let place = therapist.address.clone().filter(|a| !a.trim().is_empty()).or_else(|| {
-        therapist.city.clone().map(|c| match &therapist.region {
-            Some(r) => format!("{c}, {r}"),
-            None => c,
-        })
-    });
+    let place = therapist
+        .address
+        .clone()
+        .filter(|a| !a.trim().is_empty())
+        .or_else(|| {
+            therapist.city.clone().map(|c| match &therapist.region {
+                Some(r) => format!("{c}, {r}"),
+                None => c,
+            })
+        });
     Ok(Facts {
         place,
         tz: zone(&therapist.timezone),

@@ -21,7 +21,9 @@ use crate::services::entered::{self, Answerer, EnteredRequest};
 use crate::services::with_conn;
 use crate::web::booking::{HealthForm, BOOKING_PRIVACY};
 use crate::web::format::{local_time, technique_name};
-use crate::web::{app_state, no_store, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
+use crate::web::{
+    app_state, no_store, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult,
+};
 
 // ---- The client's screening page -------------------------------------------------------------
 
@@ -139,7 +141,12 @@ pub async fn screening_submit(
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> PageResult<HttpResponse> {
     let id = id.into_inner();
-    let token = form.get("token").cloned().unwrap_or_default().trim().to_string();
+    let token = form
+        .get("token")
+        .cloned()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let user = answerer(&req).await?;
     if token.is_empty() && user.is_none() {
         let mut p = page(ctx, id, String::new(), false);
@@ -166,15 +173,8 @@ pub async fn screening_submit(
             let s = entered::screening_summary(conn, &appt)?;
             return Ok(Err(what(&appt, &s)));
         };
-        let done = entered::answer_screening(
-            conn,
-            &st.mail,
-            &st.cipher,
-            &who,
-            id,
-            &answers,
-            clearance,
-        )?;
+        let done =
+            entered::answer_screening(conn, &st.mail, &st.cipher, &who, id, &answers, clearance)?;
         Ok(Ok(done.evaluation.outcome))
     })
     .await;
@@ -186,7 +186,10 @@ pub async fn screening_submit(
         }
         Ok(Ok(outcome)) if token.is_empty() => Ok(redirect_with_flash(
             &format!("/bookings/{id}"),
-            format!("Thank you: your answers are recorded. {}.", outcome.client_words()),
+            format!(
+                "Thank you: your answers are recorded. {}.",
+                outcome.client_words()
+            ),
         )),
         Ok(Ok(outcome)) => {
             p.done = Some(done_words(outcome));
@@ -406,7 +409,13 @@ pub async fn enter_submit(
     user: As<access::Therapist>,
     CsrfForm(form): CsrfForm<EnterForm>,
 ) -> PageResult<HttpResponse> {
-    let mut p = enter_page(&req, &user, Some(form.service.clone()), Some(form.day.clone())).await?;
+    let mut p = enter_page(
+        &req,
+        &user,
+        Some(form.service.clone()),
+        Some(form.day.clone()),
+    )
+    .await?;
     p.start = form.starts_at.trim().to_string();
     p.client_email = form.client_email.clone();
     p.client_name = form.client_name.clone();

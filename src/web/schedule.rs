@@ -632,7 +632,10 @@ pub async fn act(
         "keep" => match form.service_id.trim().parse::<i64>() {
             Ok(sid) => crate::services::entered::keep_with_service(conn, &st_cipher, &me, id, sid)
                 .map(|_| "Kept with the new service. The screening flags are acknowledged."),
-            Err(_) => Err(AppError::field("service_id", "Choose the service to keep it with.")),
+            Err(_) => Err(AppError::field(
+                "service_id",
+                "Choose the service to keep it with.",
+            )),
         },
         _ => Err(AppError::BadRequest("Unknown action.".into())),
     })

@@ -17,14 +17,24 @@ async fn browser_therapist_enters_a_booking_the_client_answers_and_the_therapist
     let app = spawn_app().await;
     let (admin_id, _) = app.api_admin("admin@example.com").await;
     // Deep tissue first (the service the booking is entered with), Swedish to keep it with.
-    let m = open_therapist(&app, admin_id, "maya@example.com", &["deep-tissue", "swedish"]).await;
+    let m = open_therapist(
+        &app,
+        admin_id,
+        "maya@example.com",
+        &["deep-tissue", "swedish"],
+    )
+    .await;
     let swedish = with_service(&app, &m, "swedish", 60, 9000).await;
     let day = some_day();
 
     let result = async {
         log_in_as(&b, &app, "maya@example.com").await?;
         b.goto(app.url("/therapist")).await?;
-        b.query(By::LinkText("Enter a booking")).first().await?.click().await?;
+        b.query(By::LinkText("Enter a booking"))
+            .first()
+            .await?
+            .click()
+            .await?;
         b.query(By::Id("step1-title")).first().await?;
         // The day's free times (the form's GET, as "Show the free times" sends it).
         b.goto(app.url(&format!(
@@ -32,7 +42,11 @@ async fn browser_therapist_enters_a_booking_the_client_answers_and_the_therapist
             m.service_id
         )))
         .await?;
-        b.query(By::Css("input[name=starts_at]")).first().await?.click().await?;
+        b.query(By::Css("input[name=starts_at]"))
+            .first()
+            .await?
+            .click()
+            .await?;
         type_into(&b, "client_email", "nora@example.com").await?;
         type_into(&b, "client_name", "Nora New").await?;
         type_into(&b, "note", "Phoned, asked for deep tissue.").await?;
@@ -65,7 +79,9 @@ async fn browser_therapist_enters_a_booking_the_client_answers_and_the_therapist
             )
             .await;
         b.goto(app.url(&link)).await?;
-        b.query(By::Css("[data-testid=screening-what]")).first().await?;
+        b.query(By::Css("[data-testid=screening-what]"))
+            .first()
+            .await?;
         answer(&b, &["pregnant"]).await?;
         press(&b, "Send my answers").await?;
         let done = b
@@ -83,7 +99,10 @@ async fn browser_therapist_enters_a_booking_the_client_answers_and_the_therapist
             .first()
             .await?;
         let choice = decide.find(By::Id("keep-service")).await?;
-        assert_eq!(choice.value().await?.as_deref(), Some(swedish.to_string().as_str()));
+        assert_eq!(
+            choice.value().await?.as_deref(),
+            Some(swedish.to_string().as_str())
+        );
         decide.find(By::Css("button")).await?.click().await?;
         decide.wait_until().stale().await?;
         let flash = b.query(By::Css(".flash")).first().await?.text().await?;

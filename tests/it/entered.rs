@@ -67,7 +67,13 @@ async fn wait_mail(sink: &SmtpSink, to: &str, needle: &str) -> Mail {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("no mail to {to} about {needle:?}: {:#?}", sink.mails().iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>());
+    panic!(
+        "no mail to {to} about {needle:?}: {:#?}",
+        sink.mails()
+            .iter()
+            .map(|m| (&m.to, &m.subject))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -92,30 +98,51 @@ async fn an_entered_booking_for_a_client_is_confirmed_pending_and_answered_once_
     assert_eq!(body["screening_pending"], true);
     assert_eq!(body["needs_decision"], false);
     assert_eq!(body["entry_note"], "Phoned: sore neck");
-    assert_eq!(body["client_name"], "Test Person", "an existing client keeps their name");
+    assert_eq!(
+        body["client_name"], "Test Person",
+        "an existing client keeps their name"
+    );
 
     // The therapist's list and the client's own view say pending, never "ok".
     let list = json_of(
-        s.app.api_get("/api/v1/me/appointments", Some(&s.m.token)).await,
+        s.app
+            .api_get("/api/v1/me/appointments", Some(&s.m.token))
+            .await,
         StatusCode::OK,
     )
     .await;
-    let line = list.as_array().unwrap().iter().find(|l| l["id"] == id).unwrap().clone();
+    let line = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .unwrap()
+        .clone();
     assert_eq!(line["screening_outcome"], "pending");
     assert_eq!(line["screening_label"], "Screening pending");
     assert_eq!(line["awaiting_acknowledgement"], false);
     let mine = json_of(
-        s.app.api_get(&format!("/api/v1/appointments/{id}"), Some(&s.client)).await,
+        s.app
+            .api_get(&format!("/api/v1/appointments/{id}"), Some(&s.client))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(mine["screening_outcome"], "pending");
-    assert!(mine.get("entry_note").is_none(), "the note is the therapist's");
+    assert!(
+        mine.get("entry_note").is_none(),
+        "the note is the therapist's"
+    );
 
     // The client's mail came over SMTP: who, when, the link; no claim link for an account.
     let mail = wait_mail(&s.sink, "c@example.com", "booked you").await;
     assert!(mail.text.contains("Open Therapist"), "{}", mail.text);
-    assert!(mail.text.contains(&format!("/bookings/{id}/screening?token=")), "{}", mail.text);
+    assert!(
+        mail.text
+            .contains(&format!("/bookings/{id}/screening?token=")),
+        "{}",
+        mail.text
+    );
     assert!(!mail.text.contains("/accept-invite"), "{}", mail.text);
     assert!(!mail.text.contains("sore neck"), "the note never goes out");
     assert!(mail.ics.is_some(), "the invitation is attached");
@@ -124,7 +151,11 @@ async fn an_entered_booking_for_a_client_is_confirmed_pending_and_answered_once_
     // Answered through the link's token, without logging in.
     let token = s
         .app
-        .mail_token("c@example.com", "screening_request", &format!("/bookings/{id}/screening"))
+        .mail_token(
+            "c@example.com",
+            "screening_request",
+            &format!("/bookings/{id}/screening"),
+        )
         .await;
     let done = json_of(
         s.app
@@ -154,12 +185,17 @@ async fn an_entered_booking_for_a_client_is_confirmed_pending_and_answered_once_
     .await;
     assert_eq!(again["error"]["code"], "token_used");
     let after = json_of(
-        s.app.api_get(&format!("/api/v1/appointments/{id}"), Some(&s.m.token)).await,
+        s.app
+            .api_get(&format!("/api/v1/appointments/{id}"), Some(&s.m.token))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(after["screening_outcome"], "ok");
-    assert_eq!(s.app.mail_count("t@example.com", "booking_needs_decision"), 0);
+    assert_eq!(
+        s.app.mail_count("t@example.com", "booking_needs_decision"),
+        0
+    );
 }
 
 #[tokio::test]
@@ -181,7 +217,13 @@ async fn a_new_email_gets_an_account_to_claim_and_staff_addresses_are_refused() 
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-        assert!(err["error"]["fields"]["client_email"].as_str().unwrap().contains("only clients"), "{err}");
+        assert!(
+            err["error"]["fields"]["client_email"]
+                .as_str()
+                .unwrap()
+                .contains("only clients"),
+            "{err}"
+        );
     }
     // A bad address and a note too long: messages on their fields.
     let err = json_of(
@@ -204,24 +246,48 @@ async fn a_new_email_gets_an_account_to_claim_and_staff_addresses_are_refused() 
     // The account cannot be logged into until claimed; the claim link sets the password.
     let r = s
         .app
-        .api_post("/api/v1/auth/login", None, json!({"email": "new@example.com", "password": PASSWORD}))
+        .api_post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "new@example.com", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let claim = s.app.mail_token("new@example.com", "screening_request", "/accept-invite").await;
+    let claim = s
+        .app
+        .mail_token("new@example.com", "screening_request", "/accept-invite")
+        .await;
     let r = s
         .app
-        .api_post("/api/v1/auth/accept-invite", None, json!({"token": claim, "password": PASSWORD}))
+        .api_post(
+            "/api/v1/auth/accept-invite",
+            None,
+            json!({"token": claim, "password": PASSWORD}),
+        )
         .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::NO_CONTENT,
+        "{}",
+        r.text().await.unwrap()
+    );
     let token = s.app.api_login("new@example.com").await;
-    let me = json_of(s.app.api_get("/api/v1/me", Some(&token)).await, StatusCode::OK).await;
+    let me = json_of(
+        s.app.api_get("/api/v1/me", Some(&token)).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(me["role"], "client");
     assert_eq!(me["email_verified"], true);
     // Logged in, the new client answers without the mail's token.
     let id = body["id"].as_i64().unwrap();
     let done = json_of(
         s.app
-            .api_post(&format!("/api/v1/appointments/{id}/screening"), Some(&token), json!({"answers": answers(&[])}))
+            .api_post(
+                &format!("/api/v1/appointments/{id}/screening"),
+                Some(&token),
+                json!({"answers": answers(&[])}),
+            )
             .await,
         StatusCode::OK,
     )
@@ -269,7 +335,9 @@ async fn entered_bookings_follow_the_free_time_rules_and_the_database_refusal() 
     // as well (the constraint on PostgreSQL, the trigger on SQLite).
     let refused = crate::builders::with_conn(&s.app, |conn| {
         use bodywork::models::appointment::NewAppointment;
-        let start = chrono::DateTime::parse_from_rfc3339(&two).unwrap().naive_utc();
+        let start = chrono::DateTime::parse_from_rfc3339(&two)
+            .unwrap()
+            .naive_utc();
         NewAppointment {
             therapist_id: s.m.therapist_id,
             client_id: 1,
@@ -311,26 +379,53 @@ async fn a_refer_answer_flags_the_booking_and_mails_the_therapist_without_cancel
     // Logged in as the client (no token): "fever" refers, whatever the technique.
     let done = json_of(
         s.app
-            .api_post(&format!("/api/v1/appointments/{id}/screening"), Some(&s.client), json!({"answers": answers(&["fever"])}))
+            .api_post(
+                &format!("/api/v1/appointments/{id}/screening"),
+                Some(&s.client),
+                json!({"answers": answers(&["fever"])}),
+            )
             .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(done["screening_outcome"], "refer");
-    assert_eq!(done["status"], "confirmed", "nothing is cancelled by itself");
+    assert_eq!(
+        done["status"], "confirmed",
+        "nothing is cancelled by itself"
+    );
     assert_eq!(done["needs_decision"], true);
     let mail = wait_mail(&s.sink, "t@example.com", "needs your decision").await;
-    assert!(mail.text.contains(&format!("/therapist/appointments/{id}")), "{}", mail.text);
+    assert!(
+        mail.text.contains(&format!("/therapist/appointments/{id}")),
+        "{}",
+        mail.text
+    );
     assert!(!mail.text.to_lowercase().contains("refer"), "{}", mail.text);
     assert_no_health_data(&s.sink.mails());
     // The therapist's list flags it.
-    let list = json_of(s.app.api_get("/api/v1/me/appointments", Some(&s.m.token)).await, StatusCode::OK).await;
-    let line = list.as_array().unwrap().iter().find(|l| l["id"] == id).unwrap().clone();
+    let list = json_of(
+        s.app
+            .api_get("/api/v1/me/appointments", Some(&s.m.token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let line = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .unwrap()
+        .clone();
     assert_eq!(line["needs_decision"], true);
     // Answering twice is refused.
     let again = json_of(
         s.app
-            .api_post(&format!("/api/v1/appointments/{id}/screening"), Some(&s.client), json!({"answers": answers(&[])}))
+            .api_post(
+                &format!("/api/v1/appointments/{id}/screening"),
+                Some(&s.client),
+                json!({"answers": answers(&[])}),
+            )
             .await,
         StatusCode::CONFLICT,
     )
@@ -339,7 +434,13 @@ async fn a_refer_answer_flags_the_booking_and_mails_the_therapist_without_cancel
     // No other technique suits a referral: keeping it is refused on the service.
     let deep = with_service(&s.app, &s.m, "deep-tissue", 90, 12000).await;
     let err = json_of(
-        s.app.api_post(&format!("/api/v1/appointments/{id}/keep"), Some(&s.m.token), json!({"service_id": deep})).await,
+        s.app
+            .api_post(
+                &format!("/api/v1/appointments/{id}/keep"),
+                Some(&s.m.token),
+                json!({"service_id": deep}),
+            )
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
@@ -347,7 +448,11 @@ async fn a_refer_answer_flags_the_booking_and_mails_the_therapist_without_cancel
     // The therapist decides: cancel with a reason; the client is mailed.
     let r = s
         .app
-        .api_post(&format!("/api/v1/appointments/{id}/cancel"), Some(&s.m.token), json!({"reason": "Please see your doctor first; call me after."}))
+        .api_post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            Some(&s.m.token),
+            json!({"reason": "Please see your doctor first; call me after."}),
+        )
         .await;
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     wait_mail(&s.sink, "c@example.com", "Cancelled").await;
@@ -362,7 +467,11 @@ async fn a_declined_technique_is_kept_with_a_service_the_answers_allow() {
     let free = slots(&s.app, &s.m, day, day).await;
     let nine = free.iter().find(|t| t.contains("T09:00")).unwrap().clone();
     let body = json_of(
-        enter(&s, json!({"client_email": "c@example.com", "service_id": deep, "starts_at": nine})).await,
+        enter(
+            &s,
+            json!({"client_email": "c@example.com", "service_id": deep, "starts_at": nine}),
+        )
+        .await,
         StatusCode::CREATED,
     )
     .await;
@@ -370,11 +479,20 @@ async fn a_declined_technique_is_kept_with_a_service_the_answers_allow() {
     // Another booking at 10:30 leaves room for 60 minutes but not 90 (with the buffer).
     let half_ten = nine.replace("T09:00", "T10:30");
     let r = book(&s.app, &s.client, &s.m, &half_ten, &[], false).await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     // Pregnant: deep tissue is declined, Swedish is fine.
     let done = json_of(
         s.app
-            .api_post(&format!("/api/v1/appointments/{id}/screening"), Some(&s.client), json!({"answers": answers(&["pregnant"])}))
+            .api_post(
+                &format!("/api/v1/appointments/{id}/screening"),
+                Some(&s.client),
+                json!({"answers": answers(&["pregnant"])}),
+            )
             .await,
         StatusCode::OK,
     )
@@ -386,27 +504,52 @@ async fn a_declined_technique_is_kept_with_a_service_the_answers_allow() {
     let other = open_therapist(&s.app, admin_id, "other@example.com", &["swedish"]).await;
     let r = s
         .app
-        .api_post(&format!("/api/v1/appointments/{id}/keep"), Some(&other.token), json!({"service_id": other.service_id}))
+        .api_post(
+            &format!("/api/v1/appointments/{id}/keep"),
+            Some(&other.token),
+            json!({"service_id": other.service_id}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let r = s.app.api_get(&format!("/api/v1/appointments/{id}"), Some(&other.token)).await;
+    let r = s
+        .app
+        .api_get(&format!("/api/v1/appointments/{id}"), Some(&other.token))
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // Not another therapist's service, and not a length that runs into the next booking.
     let err = json_of(
-        s.app.api_post(&format!("/api/v1/appointments/{id}/keep"), Some(&s.m.token), json!({"service_id": other.service_id})).await,
+        s.app
+            .api_post(
+                &format!("/api/v1/appointments/{id}/keep"),
+                Some(&s.m.token),
+                json!({"service_id": other.service_id}),
+            )
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     assert!(err["error"]["fields"]["service_id"].is_string(), "{err}");
     let err = json_of(
-        s.app.api_post(&format!("/api/v1/appointments/{id}/keep"), Some(&s.m.token), json!({"service_id": long_swedish})).await,
+        s.app
+            .api_post(
+                &format!("/api/v1/appointments/{id}/keep"),
+                Some(&s.m.token),
+                json!({"service_id": long_swedish}),
+            )
+            .await,
         StatusCode::CONFLICT,
     )
     .await;
     assert_eq!(err["error"]["code"], "slot_taken");
     // Swedish, 60 minutes: kept, flags acknowledged, the outcome re-evaluated.
     let kept = json_of(
-        s.app.api_post(&format!("/api/v1/appointments/{id}/keep"), Some(&s.m.token), json!({"service_id": s.m.service_id})).await,
+        s.app
+            .api_post(
+                &format!("/api/v1/appointments/{id}/keep"),
+                Some(&s.m.token),
+                json!({"service_id": s.m.service_id}),
+            )
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -417,7 +560,13 @@ async fn a_declined_technique_is_kept_with_a_service_the_answers_allow() {
     assert_eq!(kept["flags_acknowledged"], true);
     assert_eq!(kept["status"], "confirmed");
     let err = json_of(
-        s.app.api_post(&format!("/api/v1/appointments/{id}/keep"), Some(&s.m.token), json!({"service_id": s.m.service_id})).await,
+        s.app
+            .api_post(
+                &format!("/api/v1/appointments/{id}/keep"),
+                Some(&s.m.token),
+                json!({"service_id": s.m.service_id}),
+            )
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
@@ -452,18 +601,30 @@ async fn only_therapists_enter_and_only_the_client_or_the_token_answers() {
     // Neither a login nor a token: 401; another client: 404; a made-up token: token_invalid.
     let r = s
         .app
-        .api_post(&format!("/api/v1/appointments/{id}/screening"), None, json!({"answers": answers(&[])}))
+        .api_post(
+            &format!("/api/v1/appointments/{id}/screening"),
+            None,
+            json!({"answers": answers(&[])}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let (_, stranger) = s.app.api_user("x@example.com", "client").await;
     let r = s
         .app
-        .api_post(&format!("/api/v1/appointments/{id}/screening"), Some(&stranger), json!({"answers": answers(&[])}))
+        .api_post(
+            &format!("/api/v1/appointments/{id}/screening"),
+            Some(&stranger),
+            json!({"answers": answers(&[])}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let err = json_of(
         s.app
-            .api_post(&format!("/api/v1/appointments/{id}/screening"), None, json!({"answers": answers(&[]), "token": "made-up"}))
+            .api_post(
+                &format!("/api/v1/appointments/{id}/screening"),
+                None,
+                json!({"answers": answers(&[]), "token": "made-up"}),
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
@@ -474,13 +635,23 @@ async fn only_therapists_enter_and_only_the_client_or_the_token_answers() {
     partial.pop_first();
     let err = json_of(
         s.app
-            .api_post(&format!("/api/v1/appointments/{id}/screening"), Some(&s.client), json!({"answers": partial}))
+            .api_post(
+                &format!("/api/v1/appointments/{id}/screening"),
+                Some(&s.client),
+                json!({"answers": partial}),
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     assert!(err["error"]["fields"]["answers"].is_string(), "{err}");
-    let still = json_of(s.app.api_get(&format!("/api/v1/appointments/{id}"), Some(&s.client)).await, StatusCode::OK).await;
+    let still = json_of(
+        s.app
+            .api_get(&format!("/api/v1/appointments/{id}"), Some(&s.client))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(still["screening_outcome"], "pending");
     // Another booking's token does not open this one.
     let second = json_of(
@@ -491,11 +662,19 @@ async fn only_therapists_enter_and_only_the_client_or_the_token_answers() {
     let second_id = second["id"].as_i64().unwrap();
     let token = s
         .app
-        .mail_token("c@example.com", "screening_request", &format!("/bookings/{second_id}/screening"))
+        .mail_token(
+            "c@example.com",
+            "screening_request",
+            &format!("/bookings/{second_id}/screening"),
+        )
         .await;
     let err = json_of(
         s.app
-            .api_post(&format!("/api/v1/appointments/{id}/screening"), None, json!({"answers": answers(&[]), "token": token}))
+            .api_post(
+                &format!("/api/v1/appointments/{id}/screening"),
+                None,
+                json!({"answers": answers(&[]), "token": token}),
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
@@ -531,17 +710,29 @@ async fn the_pages_mark_pending_and_the_token_page_answers_once() {
         .text()
         .await
         .unwrap();
-    let grid = &week[week.find("data-testid=\"week-grid\"").unwrap()..week.find("id=\"up-title\"").unwrap()];
+    let grid = &week
+        [week.find("data-testid=\"week-grid\"").unwrap()..week.find("id=\"up-title\"").unwrap()];
     assert!(grid.contains("Screening pending."), "{grid}");
     // The client's booking page asks to answer.
     let c = page_login(&s.app, "c@example.com").await;
-    let mine = c.get(s.app.url(&format!("/bookings/{id}"))).send().await.unwrap().text().await.unwrap();
+    let mine = c
+        .get(s.app.url(&format!("/bookings/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(mine.contains("data-testid=\"answer-call\""), "{mine}");
 
     // Through the mail's link, not logged in: the page's form, then the link is used up.
     let link = s
         .app
-        .mail_link("c@example.com", "screening_request", &format!("/bookings/{id}/screening"))
+        .mail_link(
+            "c@example.com",
+            "screening_request",
+            &format!("/bookings/{id}/screening"),
+        )
         .await;
     let anon = crate::builders::new_client();
     let r = anon.get(s.app.url(&link)).send().await.unwrap();
@@ -561,12 +752,20 @@ async fn the_pages_mark_pending_and_the_token_page_answers_once() {
     assert!(r.text().await.unwrap().contains("id=\"applies-error\""));
     let r = anon
         .post(s.app.url(&format!("/bookings/{id}/screening")))
-        .form(&[("csrf_token", csrf_from(&form)), ("token", token.clone()), ("applies", "none".into())])
+        .form(&[
+            ("csrf_token", csrf_from(&form)),
+            ("token", token.clone()),
+            ("applies", "none".into()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("data-testid=\"screening-done\""));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("data-testid=\"screening-done\""));
     let r = anon.get(s.app.url(&link)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("already used"));
