@@ -337,9 +337,13 @@ pub fn erase(
         for a in &upcoming {
             cancel_for_erasure(conn, mail, &user, a, at)?;
         }
-        // The answers of every booking, past or not, are destroyed.
+        // The answers of every booking, past or not, are destroyed (and the notes a therapist
+        // wrote about the person when entering a booking for them).
         diesel::update(appointments::table.filter(appointments::client_id.eq(user.id)))
-            .set(appointments::screening_answers.eq(""))
+            .set((
+                appointments::screening_answers.eq(""),
+                appointments::entry_note.eq(""),
+            ))
             .execute(conn)?;
         outbox::withdraw_reminders_of_user(conn, user.id)?;
         outbox_rows::forget_recipient(conn, user.id, &erased_email(user.id))?;

@@ -102,6 +102,26 @@ async fn an_entered_booking_for_a_client_is_confirmed_pending_and_answered_once_
         body["client_name"], "Test Person",
         "an existing client keeps their name"
     );
+    // The note is stored encrypted, and neither it nor the answers reach the audit log.
+    let (stored_note, summaries) = crate::builders::with_conn(&s.app, |conn| {
+        use bodywork::db::schema::{appointments, audit_log};
+        use diesel::prelude::*;
+        let note: String = appointments::table
+            .find(id)
+            .select(appointments::entry_note)
+            .first(conn)
+            .unwrap();
+        let summaries: Vec<String> = audit_log::table
+            .select(audit_log::summary)
+            .load(conn)
+            .unwrap();
+        (note, summaries)
+    });
+    assert!(!stored_note.is_empty() && !stored_note.contains("sore neck"));
+    assert!(
+        summaries.iter().all(|x| !x.contains("sore neck")),
+        "{summaries:?}"
+    );
 
     // The therapist's list and the client's own view say pending, never "ok".
     let list = json_of(
