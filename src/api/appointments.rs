@@ -1129,7 +1129,9 @@ pub async fn keep(
     let me = caller.who;
     let st = state.clone();
     let v = with_conn(&state.pool, move |conn| {
-        crate::services::entered::keep_with_service(conn, &st.cipher, &me, id, service_id)?;
+        crate::services::entered::keep_with_service(
+            conn, &st.mail, &st.cipher, &me, id, service_id,
+        )?;
         booking::view(conn, &st.cipher, me.user(), id, "api")
     })
     .await?;

@@ -60,10 +60,13 @@ pub enum MailKind {
     /// To the therapist: the answers of a booking they entered need their decision (the mail
     /// says only that, with a link).
     BookingNeedsDecision,
+    /// To the client: the therapist kept a booking they entered with another service (the new
+    /// service and time, never why).
+    BookingServiceChanged,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 20] = [
+    pub const ALL: [MailKind; 21] = [
         MailKind::BookingRequested,
         MailKind::BookingReceived,
         MailKind::BookingConfirmed,
@@ -84,6 +87,7 @@ impl MailKind {
         MailKind::AdminInvitation,
         MailKind::ScreeningRequest,
         MailKind::BookingNeedsDecision,
+        MailKind::BookingServiceChanged,
     ];
 
     /// The stored text, also the API's `kind`.
@@ -109,6 +113,7 @@ impl MailKind {
             MailKind::AdminInvitation => "admin_invitation",
             MailKind::ScreeningRequest => "screening_request",
             MailKind::BookingNeedsDecision => "booking_needs_decision",
+            MailKind::BookingServiceChanged => "booking_service_changed",
         }
     }
 
@@ -139,6 +144,7 @@ impl MailKind {
             MailKind::AdminInvitation => "Admin invitation",
             MailKind::ScreeningRequest => "Booked by the therapist: questions to answer",
             MailKind::BookingNeedsDecision => "A booking needs the therapist's decision",
+            MailKind::BookingServiceChanged => "Booking changed by the therapist",
         }
     }
 
@@ -165,7 +171,8 @@ impl MailKind {
             | MailKind::PasswordChanged
             | MailKind::AdminInvitation
             | MailKind::ScreeningRequest
-            | MailKind::BookingNeedsDecision => false,
+            | MailKind::BookingNeedsDecision
+            | MailKind::BookingServiceChanged => false,
         }
     }
 }

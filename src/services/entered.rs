@@ -401,9 +401,11 @@ pub fn answer_screening(
 /// The therapist keeps a booking whose answers needed their decision, with another of their
 /// services: its technique must be one the stored answers allow (re-evaluated: not `refer` or
 /// `decline`, and a clearance only when the client confirmed one), its length must still fit
-/// (the engine's check, then the database's refusal, `slot_taken`); the flags are acknowledged.
+/// (the engine's check, then the database's refusal, `slot_taken`); the flags are acknowledged
+/// and the client is mailed the new service (`notify::service_changed`).
 pub fn keep_with_service(
     conn: &mut DbConnection,
+    mail: &MailCtx,
     cipher: &AnswerCipher,
     therapist: &access::Therapist,
     id: i64,
@@ -520,6 +522,7 @@ pub fn keep_with_service(
                 service.technique_slug, service.duration_min
             ),
         )?;
+        notify::service_changed(conn, mail, appt.id)?;
         Ok::<_, AppError>(())
     })?;
     Ok(Appointment::find(conn, appt.id)?)

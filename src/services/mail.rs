@@ -231,6 +231,8 @@ pub enum EnteredEvent {
     ScreeningRequest,
     /// To the therapist: the answers need their decision.
     NeedsDecision,
+    /// To the client: the therapist kept the booking with another service.
+    ServiceChanged,
 }
 
 impl EnteredEvent {
@@ -238,6 +240,7 @@ impl EnteredEvent {
         match self {
             EnteredEvent::ScreeningRequest => MailKind::ScreeningRequest,
             EnteredEvent::NeedsDecision => MailKind::BookingNeedsDecision,
+            EnteredEvent::ServiceChanged => MailKind::BookingServiceChanged,
         }
     }
 }
@@ -330,6 +333,8 @@ mail_templates! {
         "mail/screening_request.txt", "mail/screening_request.html";
     NeedsDecisionTxt, NeedsDecisionHtml(EnteredMail) =>
         "mail/booking_needs_decision.txt", "mail/booking_needs_decision.html";
+    ServiceChangedTxt, ServiceChangedHtml(EnteredMail) =>
+        "mail/booking_service_changed.txt", "mail/booking_service_changed.html";
 }
 
 fn rendered(
@@ -586,6 +591,14 @@ pub fn render_entered(
             NeedsDecisionHtml,
             ics
         ),
+        EnteredEvent::ServiceChanged => render_pair!(
+            ctx,
+            m,
+            format!("Your booking with {} was changed", m.therapist_name),
+            ServiceChangedTxt,
+            ServiceChangedHtml,
+            ics
+        ),
     }
 }
 
@@ -705,7 +718,11 @@ mod tests {
             let r = render_account(&ctx, &m).unwrap();
             assert!(r.text.contains("Ada"), "{event:?}");
         }
-        for event in [EnteredEvent::ScreeningRequest, EnteredEvent::NeedsDecision] {
+        for event in [
+            EnteredEvent::ScreeningRequest,
+            EnteredEvent::NeedsDecision,
+            EnteredEvent::ServiceChanged,
+        ] {
             let m = EnteredMail {
                 event,
                 to_name: "Dana <Client>".into(),

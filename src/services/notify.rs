@@ -402,3 +402,37 @@ pub fn needs_decision(
     )?;
     Ok(())
 }
+
+/// The therapist kept a booking they entered with another service: the client is told the new
+/// service and time (never why: the reason is in their answers), with the link to the booking.
+pub fn service_changed(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let m = EnteredMail {
+        event: EnteredEvent::ServiceChanged,
+        to_name: f.client.name.clone(),
+        therapist_name: f.therapist.name.clone(),
+        client_name: f.client.name.clone(),
+        service: f.service(),
+        when: f.when(),
+        place: f.place.clone(),
+        link: ctx.link(&format!("/bookings/{appointment_id}")),
+        claim_link: None,
+        claim_valid_for: None,
+    };
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: m.event.kind(),
+            to_email: f.client.email.clone(),
+            user_id: Some(f.client.user_id),
+            appointment_id: Some(f.appt.id),
+            send_after: None,
+            rendered: render_entered(ctx, &m, None)?,
+        },
+    )?;
+    Ok(())
+}

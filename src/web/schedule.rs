@@ -630,8 +630,10 @@ pub async fn act(
         "complete" => booking::finish(conn, &me, id, true).map(|_| "Marked as completed."),
         "no_show" => booking::finish(conn, &me, id, false).map(|_| "Marked as a no-show."),
         "keep" => match form.service_id.trim().parse::<i64>() {
-            Ok(sid) => crate::services::entered::keep_with_service(conn, &st_cipher, &me, id, sid)
-                .map(|_| "Kept with the new service. The screening flags are acknowledged."),
+            Ok(sid) => {
+                crate::services::entered::keep_with_service(conn, &mail, &st_cipher, &me, id, sid)
+                    .map(|_| "Kept with the new service. The screening flags are acknowledged.")
+            }
             Err(_) => Err(AppError::field(
                 "service_id",
                 "Choose the service to keep it with.",

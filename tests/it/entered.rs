@@ -579,6 +579,14 @@ async fn a_declined_technique_is_kept_with_a_service_the_answers_allow() {
     assert_eq!(kept["needs_decision"], false);
     assert_eq!(kept["flags_acknowledged"], true);
     assert_eq!(kept["status"], "confirmed");
+    // The client is told the new service, never why.
+    let told = s
+        .app
+        .mail_text("c@example.com", "booking_service_changed")
+        .await;
+    assert!(told.contains("Swedish"), "{told}");
+    assert!(told.contains(&format!("/bookings/{id}")), "{told}");
+    assert!(!told.to_lowercase().contains("pregnan"), "{told}");
     let err = json_of(
         s.app
             .api_post(
