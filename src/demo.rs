@@ -223,6 +223,7 @@ pub fn fill(
     }
     add_reach(conn, mail, cipher, &client)?;
     add_bookings(conn, mail, cipher, &client)?;
+    add_entered_bookings(conn, mail, cipher)?;
     add_admin_cases(conn, mail, &access::Admin::prove(admin.clone())?)?;
     add_outbox_examples(conn, mail)?;
     add_photos(conn)?;
@@ -1160,5 +1161,83 @@ fn add_reach(
     };
     let client = access::VerifiedClient::prove(client.clone())?;
     booking::book(conn, mail, cipher, &client, &req)?;
+    Ok(())
+}
+
+/// Bookings Maya entered (phone, walk-in): one for Dana with the screening pending (her booking
+/// page asks her to answer; Maya's week marks it), and one for a new person, Noor Haddad, who
+/// answered the questions: pregnant, which declines deep tissue, so the booking
+/// waits for Maya's decision (keep it as Swedish, or cancel with a reason).
+fn add_entered_bookings(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    cipher: &crate::services::crypto::AnswerCipher,
+) -> Result<(), AppError> {
+    use crate::services::entered::{self, Answerer, EnteredRequest};
+    let therapist_user =
+        User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
+    let proof = access::Therapist::prove(therapist_user.clone())?;
+    let (therapist, services) = entered::own_services(conn, &proof)?;
+    let (Some(swedish), Some(deep)) = (
+        services.iter().find(|s| s.technique_slug == "swedish"),
+        services.iter().find(|s| s.technique_slug == "deep-tissue"),
+    ) else {
+        return Ok(());
+    };
+    let today = Utc::now().date_naive();
+    // Past the days the other demo bookings use, a few days apart.
+    let (_, slots) = crate::services::booking::slots(
+        conn,
+        therapist.id,
+        deep.id,
+        today + Duration::days(12),
+        today + Duration::days(20),
+        Utc::now(),
+    )?;
+    let picks: Vec<_> = slots.iter().step_by(25).take(2).collect();
+    if picks.len() < 2 {
+        return Ok(());
+    }
+    entered::enter_for_client(
+        conn,
+        mail,
+        cipher,
+        &proof,
+        &EnteredRequest {
+            client_email: "client@demo.bodywork.test".into(),
+            client_name: String::new(),
+            service_id: swedish.id,
+            starts_at: picks[0].start,
+            note: "Phoned on Monday: stiff shoulders after a long drive.".into(),
+        },
+    )?;
+    let appt = entered::enter_for_client(
+        conn,
+        mail,
+        cipher,
+        &proof,
+        &EnteredRequest {
+            client_email: "noor@demo.bodywork.test".into(),
+            client_name: "Noor Haddad".into(),
+            service_id: deep.id,
+            starts_at: picks[1].start,
+            note: "Walked in; asked for deep tissue.".into(),
+        },
+    )?;
+    let noor = User::find_by_email(conn, "noor@demo.bodywork.test")?.ok_or(AppError::NotFound)?;
+    let answers = crate::domain::screening::questionnaire()
+        .questions
+        .iter()
+        .map(|q| (q.id.clone(), q.id == "pregnant"))
+        .collect();
+    entered::answer_screening(
+        conn,
+        mail,
+        cipher,
+        &Answerer::Client(&noor),
+        appt.id,
+        &answers,
+        false,
+    )?;
     Ok(())
 }

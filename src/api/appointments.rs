@@ -114,15 +114,30 @@ pub struct AppointmentOut {
     /// anyone else and for a studio visit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_address: Option<String>,
+    /// The screening outcome: `ok`, `caution`, `needs_clearance`, `decline`, `refer`, or
+    /// `pending` while a booking the therapist entered waits for its client's answers (the
+    /// same as `screening.outcome`).
+    pub screening_outcome: String,
+    /// Entered by the therapist and waiting for the client's answers.
+    pub screening_pending: bool,
+    /// Entered by the therapist (phone or walk-in) rather than booked by the client.
+    pub entered_by_therapist: bool,
+    /// Entered by the therapist, the answers need their decision: cancel with a reason, or
+    /// keep with another service (`POST /api/v1/appointments/{id}/keep`). Nothing is
+    /// cancelled by itself.
+    pub needs_decision: bool,
+    /// The therapist's note when entering it: for the therapist only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_note: Option<String>,
 }
 
 fn appointment_out(v: AppointmentView) -> AppointmentOut {
     let tz = v.tz();
     let screening = match (&v.screening, v.party) {
-        (Some(e), p) => screening_out(e, p == Party::Therapist),
-        (None, _) => ScreeningOut {
-            outcome: v.appt.screening_outcome.clone(),
-            outcome_label: Outcome::words_of(&v.appt.screening_outcome).to_string(),
+        (Some(e), p) if !v.screening_pending() => screening_out(e, p == Party::Therapist),
+        _ => ScreeningOut {
+            outcome: v.outcome().to_string(),
+            outcome_label: Outcome::words_of(v.outcome()).to_string(),
             reasons: None,
             suggested_techniques: None,
             therapist_notes: None,
@@ -158,6 +173,11 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         studio_address: v.studio_address.clone(),
         therapist_phone: v.therapist_phone.clone(),
         client_address: v.client_address.as_ref().map(|a| a.line()),
+        screening_outcome: v.outcome().to_string(),
+        screening_pending: v.screening_pending(),
+        entered_by_therapist: v.appt.entered_by.is_some(),
+        needs_decision: v.needs_decision(),
+        entry_note: v.entry_note.clone(),
     }
 }
 
@@ -314,9 +334,16 @@ pub struct BookingLine {
     pub technique: String,
     pub duration_min: i32,
     pub price_cents: i64,
+    /// `ok`, `caution`, `needs_clearance`, `decline`, `refer`, or `pending` (a booking the
+    /// therapist entered, waiting for its client's answers).
     pub screening_outcome: String,
-    /// The screening outcome in words ("Nothing to flag", "Caution, with notes for you").
+    /// The screening outcome in words ("Nothing to flag", "Caution, with notes for you",
+    /// "Screening pending").
     pub screening_label: String,
+    /// Entered by the therapist and waiting for the client's answers.
+    pub screening_pending: bool,
+    /// Entered by the therapist, the answers need their decision (see the appointment).
+    pub needs_decision: bool,
     /// Flagged (caution or clearance) and not yet acknowledged by the therapist.
     pub awaiting_acknowledgement: bool,
     /// The therapist's lists only: where it stands in the therapist's words, as their pages
@@ -368,8 +395,10 @@ fn line(i: &ListItem, client_name: Option<String>) -> BookingLine {
         technique: i.technique.clone(),
         duration_min: i.duration_min,
         price_cents: i.price_cents,
-        screening_outcome: i.screening_outcome.clone(),
+        screening_outcome: i.outcome().to_string(),
         screening_label: i.outcome_words().to_string(),
+        screening_pending: i.screening_pending,
+        needs_decision: i.needs_decision(),
         awaiting_acknowledgement: i.awaiting_acknowledgement(),
         status_label: None,
         client_name,
@@ -1021,4 +1050,149 @@ mod tests {
         };
         assert_eq!(body, serde_json::to_string(&expected).unwrap());
     }
+}
+
+// ---- Bookings the therapist enters -------------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EnterBody {
+    /// The client's email: an existing client's, or a new person's (an account is made for
+    /// them to claim by mail). A therapist's or an admin's address is refused.
+    pub client_email: String,
+    /// The name of a new person (1 to 100 characters); an existing client keeps theirs.
+    #[serde(default)]
+    pub client_name: String,
+    /// One of the therapist's current services.
+    pub service_id: i64,
+    /// RFC 3339 with an offset, one of the free slots of that service.
+    pub starts_at: DateTime<chrono::FixedOffset>,
+    /// The therapist's note (at most 1000 characters), stored encrypted; for the therapist only.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/appointments", tag = "therapist", request_body = EnterBody,
+    responses((status = 201, body = AppointmentOut, description = "the booking, `confirmed`, with `screening_outcome: \"pending\"`; the client is mailed a link to answer the questions (and, for a new person, one to claim their account)"),
+              (status = 409, description = "slot_taken (another booking holds the time, the same refusal as a client's booking), slot_unavailable (outside the hours, time off, too soon or too far ahead)"),
+              (status = 422, description = "validation_failed: `client_email` (also a therapist's or an admin's address), `client_name` (required for a new person), `note`"),
+              (status = 404, description = "not one of the therapist's current services, or the therapist is suspended"),
+              (status = 403, description = "not a therapist")))]
+pub async fn enter(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+    body: web::Json<EnterBody>,
+) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let b = body.into_inner();
+    let request = crate::services::entered::EnteredRequest {
+        client_email: b.client_email,
+        client_name: b.client_name,
+        service_id: b.service_id,
+        starts_at: b.starts_at.with_timezone(&Utc),
+        note: b.note,
+    };
+    let me = caller.who;
+    let st = state.clone();
+    let v = with_conn(&state.pool, move |conn| {
+        let appt =
+            crate::services::entered::enter_for_client(conn, &st.mail, &st.cipher, &me, &request)?;
+        booking::view(conn, &st.cipher, me.user(), appt.id, "api")
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(appointment_out(v)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnswerBody {
+    /// Every question of the current questionnaire, id → yes/no.
+    pub answers: BTreeMap<String, bool>,
+    /// The client confirms that their healthcare practitioner cleared them (when the answers
+    /// ask for it).
+    #[serde(default)]
+    pub clearance_confirmed: bool,
+    /// The single-use token of the mail's link, when the caller is not logged in as the
+    /// booking's client.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/screening", tag = "appointments", request_body = AnswerBody,
+    responses((status = 200, body = AppointmentOut, description = "the appointment with its outcome; a `refer` or `decline` (or a clearance not confirmed) flags it (`needs_decision`) and mails the therapist; it is never refused or cancelled"),
+              (status = 401, description = "neither a bearer token nor `token`"),
+              (status = 404, description = "not the caller's booking"),
+              (status = 409, description = "screening_answered: already answered"),
+              (status = 422, description = "token_invalid, token_used, token_expired; already_started; validation_failed (`answers`)")))]
+pub async fn answer_screening(
+    req: HttpRequest,
+    caller: Option<ApiUser>,
+    id: web::Path<i64>,
+    body: web::Json<AnswerBody>,
+) -> ApiResult<HttpResponse> {
+    use crate::services::entered::{self, Answerer};
+    let state = app_state(&req);
+    let id = id.into_inner();
+    let b = body.into_inner();
+    let user = caller.map(|c| c.user);
+    let token = b.token.filter(|t| !t.trim().is_empty());
+    if user.is_none() && token.is_none() {
+        return Err(AppError::Unauthorized.into());
+    }
+    let st = state.clone();
+    let v = with_conn(&state.pool, move |conn| {
+        let who = match (&token, &user) {
+            (Some(t), _) => Answerer::Token(t),
+            (None, Some(u)) => Answerer::Client(u),
+            (None, None) => return Err(AppError::Unauthorized),
+        };
+        let done = entered::answer_screening(
+            conn,
+            &st.mail,
+            &st.cipher,
+            &who,
+            id,
+            &b.answers,
+            b.clearance_confirmed,
+        )?;
+        booking::view(conn, &st.cipher, &done.client, id, "api")
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(appointment_out(v)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct KeepBody {
+    /// Another of the therapist's current services, in a technique the client's answers allow.
+    pub service_id: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/keep", tag = "appointments", request_body = KeepBody,
+    responses((status = 200, body = AppointmentOut, description = "kept with the new service, its flags acknowledged"),
+              (status = 404, description = "not the therapist's appointment"),
+              (status = 409, description = "slot_taken (the new length overlaps another booking), slot_unavailable, changed_meanwhile"),
+              (status = 422, description = "no_decision_needed, already_started, validation_failed (`service_id`: not theirs, or a technique the answers do not allow)")))]
+pub async fn keep(
+    req: HttpRequest,
+    caller: ApiAs<access::Therapist>,
+    id: web::Path<i64>,
+    body: web::Json<KeepBody>,
+) -> ApiResult<HttpResponse> {
+    let state = app_state(&req);
+    let id = id.into_inner();
+    let service_id = body.into_inner().service_id;
+    let me = caller.who;
+    let st = state.clone();
+    let v = with_conn(&state.pool, move |conn| {
+        crate::services::entered::keep_with_service(
+            conn, &st.mail, &st.cipher, &me, id, service_id,
+        )?;
+        booking::view(conn, &st.cipher, me.user(), id, "api")
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(appointment_out(v)))
 }

@@ -189,8 +189,12 @@ pub enum TokenPurpose {
     VerifyEmail,
     /// Choose a new password after "Forgot your password?".
     PasswordReset,
-    /// An invited admin sets their password.
+    /// An invited admin sets their password; also a client whose account a therapist made
+    /// when entering a booking for them (they claim it by choosing a password).
     AdminInvite,
+    /// Answer the screening questions of a booking the therapist entered (bound to that
+    /// appointment, `account_tokens.appointment_id`; works until the appointment starts).
+    Screening,
 }
 
 impl TokenPurpose {
@@ -199,6 +203,7 @@ impl TokenPurpose {
             TokenPurpose::VerifyEmail => "verify_email",
             TokenPurpose::PasswordReset => "password_reset",
             TokenPurpose::AdminInvite => "admin_invite",
+            TokenPurpose::Screening => "screening",
         }
     }
 
@@ -207,18 +212,21 @@ impl TokenPurpose {
             TokenPurpose::VerifyEmail,
             TokenPurpose::PasswordReset,
             TokenPurpose::AdminInvite,
+            TokenPurpose::Screening,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
     }
 
     /// How long a token works after it was sent: 48 hours to verify an address, 1 hour to
-    /// reset a password, 7 days to accept an invitation.
+    /// reset a password, 7 days to accept an invitation. A screening link works until its
+    /// appointment starts (`services::tokens::issue_until`); this is its longest, a year.
     pub fn lifetime_hours(self) -> i64 {
         match self {
             TokenPurpose::VerifyEmail => 48,
             TokenPurpose::PasswordReset => 1,
             TokenPurpose::AdminInvite => 7 * 24,
+            TokenPurpose::Screening => 366 * 24,
         }
     }
 
@@ -237,6 +245,7 @@ impl TokenPurpose {
             TokenPurpose::VerifyEmail => "/verify-email",
             TokenPurpose::PasswordReset => "/password-reset/confirm",
             TokenPurpose::AdminInvite => "/accept-invite",
+            TokenPurpose::Screening => "/bookings/{id}/screening",
         }
     }
 }

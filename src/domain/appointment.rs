@@ -496,6 +496,38 @@ pub fn awaiting_acknowledgement(
     status.awaits_decision() && Outcome::is_flagged_str(screening_outcome) && !acknowledged
 }
 
+/// A booking the therapist entered that waits for its client's answers and can still take
+/// them: pending, active, not started. Its pages ask the client to answer.
+pub fn awaits_answers(
+    status: AppointmentStatus,
+    screening_pending: bool,
+    starts: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    screening_pending && status.is_active() && starts > now
+}
+
+/// A booking the therapist entered whose answers call for the therapist's decision (see
+/// `domain::screening::entered_needs_decision`), not yet decided: still active, answered
+/// (not pending), its stored outcome `refer`, `decline` or an unconfirmed clearance, flags not
+/// acknowledged. Keeping it with another service acknowledges them; cancelling ends it.
+pub fn needs_decision(
+    status: AppointmentStatus,
+    entered: bool,
+    screening_pending: bool,
+    screening_outcome: &str,
+    clearance_confirmed: bool,
+    acknowledged: bool,
+) -> bool {
+    entered
+        && status.is_active()
+        && !screening_pending
+        && !acknowledged
+        && Outcome::parse(screening_outcome).is_some_and(|o| {
+            crate::domain::screening::entered_needs_decision(o, clearance_confirmed)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,6 +712,52 @@ mod tests {
             Cancelled,
             "needs_clearance",
             false
+        ));
+    }
+
+    #[test]
+    fn only_an_answered_entered_booking_with_a_stopping_outcome_needs_a_decision() {
+        use AppointmentStatus::*;
+        // Entered, answered, refer: waits for the therapist.
+        assert!(needs_decision(
+            Confirmed, true, false, "refer", false, false
+        ));
+        assert!(needs_decision(
+            Confirmed, true, false, "decline", false, false
+        ));
+        // A clearance counts only when the client could not confirm it.
+        assert!(needs_decision(
+            Confirmed,
+            true,
+            false,
+            "needs_clearance",
+            false,
+            false
+        ));
+        assert!(!needs_decision(
+            Confirmed,
+            true,
+            false,
+            "needs_clearance",
+            true,
+            false
+        ));
+        // Pending (the stored outcome is no finding), acknowledged, booked by the client,
+        // cancelled, or a caution: no decision.
+        assert!(!needs_decision(
+            Confirmed, true, true, "refer", false, false
+        ));
+        assert!(!needs_decision(
+            Confirmed, true, false, "refer", false, true
+        ));
+        assert!(!needs_decision(
+            Confirmed, false, false, "refer", false, false
+        ));
+        assert!(!needs_decision(
+            Cancelled, true, false, "refer", false, false
+        ));
+        assert!(!needs_decision(
+            Confirmed, true, false, "caution", false, false
         ));
     }
 }

@@ -54,10 +54,19 @@ pub enum MailKind {
     PasswordChanged,
     /// To the invitee: an admin invited them; a link to set a password.
     AdminInvitation,
+    /// To the client: their therapist entered a booking for them; a link to answer the
+    /// screening questions (and, for a new person, to claim the account made for them).
+    ScreeningRequest,
+    /// To the therapist: the answers of a booking they entered need their decision (the mail
+    /// says only that, with a link).
+    BookingNeedsDecision,
+    /// To the client: the therapist kept a booking they entered with another service (the new
+    /// service and time, never why).
+    BookingServiceChanged,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 18] = [
+    pub const ALL: [MailKind; 21] = [
         MailKind::BookingRequested,
         MailKind::BookingReceived,
         MailKind::BookingConfirmed,
@@ -76,6 +85,9 @@ impl MailKind {
         MailKind::PasswordReset,
         MailKind::PasswordChanged,
         MailKind::AdminInvitation,
+        MailKind::ScreeningRequest,
+        MailKind::BookingNeedsDecision,
+        MailKind::BookingServiceChanged,
     ];
 
     /// The stored text, also the API's `kind`.
@@ -99,6 +111,9 @@ impl MailKind {
             MailKind::PasswordReset => "password_reset",
             MailKind::PasswordChanged => "password_changed",
             MailKind::AdminInvitation => "admin_invitation",
+            MailKind::ScreeningRequest => "screening_request",
+            MailKind::BookingNeedsDecision => "booking_needs_decision",
+            MailKind::BookingServiceChanged => "booking_service_changed",
         }
     }
 
@@ -127,6 +142,9 @@ impl MailKind {
             MailKind::PasswordReset => "Password reset",
             MailKind::PasswordChanged => "Password changed",
             MailKind::AdminInvitation => "Admin invitation",
+            MailKind::ScreeningRequest => "Booked by the therapist: questions to answer",
+            MailKind::BookingNeedsDecision => "A booking needs the therapist's decision",
+            MailKind::BookingServiceChanged => "Booking changed by the therapist",
         }
     }
 
@@ -151,7 +169,10 @@ impl MailKind {
             | MailKind::EmailChangeNotice
             | MailKind::PasswordReset
             | MailKind::PasswordChanged
-            | MailKind::AdminInvitation => false,
+            | MailKind::AdminInvitation
+            | MailKind::ScreeningRequest
+            | MailKind::BookingNeedsDecision
+            | MailKind::BookingServiceChanged => false,
         }
     }
 }

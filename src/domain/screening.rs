@@ -33,6 +33,33 @@ pub fn questionnaire() -> &'static Questionnaire {
     &QUESTIONNAIRE
 }
 
+/// What every output says in place of an outcome while a booking the therapist entered waits
+/// for its client's answers (the API's `screening_outcome: "pending"`).
+pub const PENDING: &str = "pending";
+
+/// [`PENDING`] in words, as the therapist's pages and the API's labels say it.
+pub const PENDING_WORDS: &str = "Screening pending";
+
+/// The one rule of what an appointment's outcome reads as: [`PENDING`] while its screening is
+/// pending (`appointments.screening_pending`: the stored outcome is then no finding), else the
+/// stored outcome. Every output of an outcome goes through it (pages, API, export); a pending
+/// booking is neither flagged nor "ok".
+pub fn shown_outcome(stored: &str, pending: bool) -> &str {
+    if pending {
+        PENDING
+    } else {
+        stored
+    }
+}
+
+/// Whether a booking the therapist entered needs their decision once its client answered: a
+/// `refer` or `decline` for its technique, or a clearance the client could not confirm. It is
+/// never cancelled by itself: the therapist cancels with a reason, or keeps it with another
+/// service.
+pub fn entered_needs_decision(outcome: Outcome, clearance_confirmed: bool) -> bool {
+    !outcome.allows_booking() || (outcome == Outcome::NeedsClearance && !clearance_confirmed)
+}
+
 /// The result of one rule, or of a whole screening. The order is the strength: the strongest
 /// outcome of the matched rules wins.
 #[derive(
@@ -87,10 +114,14 @@ impl Outcome {
         }
     }
 
-    /// [`Outcome::client_words`] for a stored outcome (unknown text is shown as it is).
+    /// [`Outcome::client_words`] for a stored outcome (unknown text is shown as it is; a
+    /// pending screening, see [`shown_outcome`], asks for the answers).
     pub fn client_words_str(stored: &str) -> &str {
         match Outcome::parse(stored) {
             Some(o) => o.client_words(),
+            None if stored == PENDING => {
+                "Your therapist is waiting for your answers to the health questions"
+            }
             None => stored,
         }
     }
@@ -125,9 +156,14 @@ impl Outcome {
         }
     }
 
-    /// [`Outcome::words`] of a stored outcome ("Not screened" for unknown text).
+    /// [`Outcome::words`] of a stored outcome ("Screening pending" for [`PENDING`], "Not
+    /// screened" for unknown text).
     pub fn words_of(stored: &str) -> &'static str {
-        Outcome::parse(stored).map_or("Not screened", Outcome::words)
+        match Outcome::parse(stored) {
+            Some(o) => o.words(),
+            None if stored == PENDING => PENDING_WORDS,
+            None => "Not screened",
+        }
     }
 
     /// The stored text of the flagged outcomes, for SQL filters.
@@ -643,6 +679,20 @@ pub fn suitable_techniques(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pending_screening_reads_as_pending_never_as_its_stored_outcome() {
+        use super::{shown_outcome, Outcome, PENDING};
+        assert_eq!(shown_outcome("ok", true), PENDING);
+        assert_eq!(shown_outcome("refer", false), "refer");
+        assert!(!Outcome::is_flagged_str(shown_outcome("caution", true)));
+        assert_eq!(Outcome::words_of(PENDING), "Screening pending");
+        assert_ne!(Outcome::words_of(PENDING), Outcome::Ok.words());
+        assert_ne!(
+            Outcome::client_words_str(PENDING),
+            Outcome::Ok.client_words()
+        );
+    }
+
     use super::*;
     use Outcome::*;
 

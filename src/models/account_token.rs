@@ -19,6 +19,8 @@ pub struct AccountToken {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// A `screening` token: the appointment it answers for.
+    pub appointment_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -30,6 +32,7 @@ pub struct NewAccountToken<'a> {
     pub new_email: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub appointment_id: Option<i64>,
 }
 
 impl NewAccountToken<'_> {

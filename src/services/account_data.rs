@@ -124,7 +124,7 @@ pub fn export(
             "cancel_kind": a.cancel_kind,
             "cancel_reason": a.cancel_reason,
             "screening_version": a.screening_version,
-            "screening_outcome": a.screening_outcome,
+            "screening_outcome": crate::domain::screening::shown_outcome(&a.screening_outcome, a.screening_pending),
             "screening_answers": answers,
             "visit": a.visit.as_str(),
             "client_address": booking::open_address(cipher, a)?.map(|ad| ad.line()),
@@ -342,12 +342,14 @@ pub fn erase(
         for a in &upcoming {
             cancel_for_erasure(conn, mail, &user, a, at)?;
         }
-        // The answers and mobile visits' addresses of every booking, past or not, are
+        // The answers, mobile visits' addresses and the notes a therapist wrote about the
+        // person when entering a booking for them, of every booking, past or not, are
         // destroyed.
         diesel::update(appointments::table.filter(appointments::client_id.eq(user.id)))
             .set((
                 appointments::screening_answers.eq(""),
                 appointments::client_address.eq(""),
+                appointments::entry_note.eq(""),
             ))
             .execute(conn)?;
         outbox::withdraw_reminders_of_user(conn, user.id)?;

@@ -150,15 +150,14 @@ fn window_not_acknowledged(window_hours: i32, verb: &str) -> AppError {
     }
 }
 
-/// Screens the answers for a technique: the outcomes that stop a booking become errors that
-/// carry the screening result.
-pub fn screen(
+/// Evaluates answers for a technique; a missing or unknown answer is a field error on
+/// `answers`. Nothing is refused for the outcome (see [`screen`] for a client's booking).
+pub fn evaluate_answers(
     technique: &str,
     answers: &BTreeMap<String, bool>,
-    clearance_confirmed: bool,
 ) -> Result<Evaluation, AppError> {
     let q = screening::questionnaire();
-    let eval = screening::evaluate(q, technique, answers).map_err(|e| {
+    screening::evaluate(q, technique, answers).map_err(|e| {
         let mut f = FieldErrors::new();
         f.insert(
             "answers".into(),
@@ -175,7 +174,17 @@ pub fn screen(
             },
         );
         AppError::validation(f)
-    })?;
+    })
+}
+
+/// Screens the answers for a technique: the outcomes that stop a booking become errors that
+/// carry the screening result.
+pub fn screen(
+    technique: &str,
+    answers: &BTreeMap<String, bool>,
+    clearance_confirmed: bool,
+) -> Result<Evaluation, AppError> {
+    let eval = evaluate_answers(technique, answers)?;
     match eval.outcome {
         Outcome::Refer => Err(AppError::Screening {
             code: "screening_refer",
@@ -202,7 +211,7 @@ pub fn screen(
 }
 
 /// The associated data that binds encrypted answers to their booking's people.
-fn answers_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
+pub(crate) fn answers_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
     format!("bodywork-answers:{therapist_id}:{client_id}").into_bytes()
 }
 
@@ -242,6 +251,23 @@ struct StoredAnswers {
     answers: BTreeMap<String, bool>,
 }
 
+/// Answers sealed for storage: the questionnaire version's answers, encrypted and bound to the
+/// booking's therapist and client (what [`open_answers`] opens).
+pub fn seal_answers(
+    cipher: &AnswerCipher,
+    answers: &BTreeMap<String, bool>,
+    therapist_id: i64,
+    client_id: i64,
+) -> Result<String, AppError> {
+    Ok(cipher.encrypt(
+        &serde_json::to_vec(&StoredAnswers {
+            answers: answers.clone(),
+        })
+        .map_err(|e| AppError::Internal(e.into()))?,
+        &answers_aad(therapist_id, client_id),
+    ))
+}
+
 /// The answers stored with an appointment, decrypted (None when there are none: destroyed, or
 /// a booking written without them). The caller logs the read (`screening_access_log`).
 pub fn open_answers(
@@ -265,6 +291,36 @@ pub fn open_answers(
     let stored: StoredAnswers =
         serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Some(stored.answers))
+}
+
+/// The associated data that binds an entered booking's note to its therapist and client.
+pub(crate) fn note_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
+    format!("bodywork-entry-note:{therapist_id}:{client_id}").into_bytes()
+}
+
+/// The therapist's note of a booking they entered, decrypted (None without one). Only the
+/// therapist of the booking is shown it.
+pub fn open_note(cipher: &AnswerCipher, appt: &Appointment) -> Result<Option<String>, AppError> {
+    if appt.entry_note.is_empty() {
+        return Ok(None);
+    }
+    let plain = cipher
+        .decrypt(
+            &appt.entry_note,
+            &note_aad(appt.therapist_id, appt.client_id),
+        )
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "the note of appointment {} cannot be decrypted: {e}",
+                appt.id
+            ))
+        })?;
+    Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+}
+
+/// A therapist's note sealed for storage, bound to the booking's therapist and client.
+pub fn seal_note(cipher: &AnswerCipher, note: &str, therapist_id: i64, client_id: i64) -> String {
+    cipher.encrypt(note.as_bytes(), &note_aad(therapist_id, client_id))
 }
 
 /// Records a read of an appointment's answers: who, through what (`page`, `api`, `export`),
@@ -322,7 +378,7 @@ pub fn log_private_read(
 
 /// Whether a proposed start is bookable for this therapist and service right now, answered by
 /// the engine. `Err(slot_taken)` when only another booking is in the way.
-fn check_slot(
+pub(crate) fn check_slot(
     conn: &mut DbConnection,
     therapist_id: i64,
     duration_min: i64,
@@ -363,7 +419,7 @@ fn check_slot(
 }
 
 /// The bookable service of a bookable therapist, or 404.
-fn bookable(
+pub(crate) fn bookable(
     conn: &mut DbConnection,
     therapist_id: i64,
     service_id: i64,
@@ -377,6 +433,32 @@ fn bookable(
         return Err(AppError::NotFound);
     }
     Ok((t, s))
+}
+
+/// The heart every new booking shares (a client's, one the therapist enters): inside the
+/// caller's write transaction, the engine's free-time check of `start` for `service` (the same
+/// rules as the free times shown: hours, time off, notice, advance window, other bookings),
+/// then the row `build` makes from the therapist's policy (buffer, auto-confirm, window) is
+/// inserted; the database may still refuse it (`slot_taken`).
+pub(crate) fn insert_in_free_slot(
+    conn: &mut DbConnection,
+    service: &Service,
+    start: DateTime<Utc>,
+    now_utc: DateTime<Utc>,
+    build: impl FnOnce(&BookingPolicy) -> Result<NewAppointment, AppError>,
+) -> Result<(i64, NewAppointment), AppError> {
+    check_slot(
+        conn,
+        service.therapist_id,
+        service.duration_min as i64,
+        start,
+        now_utc,
+        None,
+    )?;
+    let policy = BookingPolicy::find(conn, service.therapist_id)?;
+    let new = build(&policy)?;
+    let id = new.insert(conn)?;
+    Ok((id, new))
 }
 
 /// Books: screens the answers, then in one write transaction re-checks the slot against the
@@ -401,55 +483,44 @@ pub fn book(
     let now_utc = Utc::now();
     let start = req.starts_at;
     let end = start + Duration::minutes(service.duration_min as i64);
-    let sealed = cipher.encrypt(
-        &serde_json::to_vec(&StoredAnswers {
-            answers: req.answers.clone(),
-        })
-        .map_err(|e| AppError::Internal(e.into()))?,
-        &answers_aad(therapist.id, client.id),
-    );
+    let sealed = seal_answers(cipher, &req.answers, therapist.id, client.id)?;
     let id = write_transaction(conn, |conn| {
-        check_slot(
-            conn,
-            therapist.id,
-            service.duration_min as i64,
-            start,
-            now_utc,
-            None,
-        )?;
-        let policy = BookingPolicy::find(conn, therapist.id)?;
-        // A free time inside the window is booked only knowingly.
-        let window_hours = policy.cancellation_window_hours;
-        if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged {
-            return Err(window_not_acknowledged(window_hours, "book"));
-        }
-        let flagged = eval.outcome >= Outcome::Caution;
-        let status = if policy.auto_confirm && !flagged {
-            AppointmentStatus::Confirmed
-        } else {
-            AppointmentStatus::Requested
-        };
-        let new = NewAppointment {
-            therapist_id: therapist.id,
-            client_id: client.id,
-            service_id: service.id,
-            starts_at: start.naive_utc(),
-            ends_at: end.naive_utc(),
-            blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
-            status,
-            screening_version: screening::questionnaire().version,
-            screening_answers: sealed.clone(),
-            screening_outcome: eval.outcome.as_str().into(),
-            clearance_confirmed: req.clearance_confirmed && eval.outcome == Outcome::NeedsClearance,
-            created_at: now(),
-            updated_at: now(),
-            visit: plan.visit(),
-            client_address: sealed_address.clone(),
-            screening_pending: false,
-            entered_by: None,
-            entry_note: String::new(),
-        };
-        let id = new.insert(conn)?;
+        let (id, new) = insert_in_free_slot(conn, &service, start, now_utc, |policy| {
+            // A free time inside the window is booked only knowingly.
+            let window_hours = policy.cancellation_window_hours;
+            if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged
+            {
+                return Err(window_not_acknowledged(window_hours, "book"));
+            }
+            let flagged = eval.outcome >= Outcome::Caution;
+            let status = if policy.auto_confirm && !flagged {
+                AppointmentStatus::Confirmed
+            } else {
+                AppointmentStatus::Requested
+            };
+            Ok(NewAppointment {
+                therapist_id: therapist.id,
+                client_id: client.id,
+                service_id: service.id,
+                starts_at: start.naive_utc(),
+                ends_at: end.naive_utc(),
+                blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
+                status,
+                screening_version: screening::questionnaire().version,
+                screening_answers: sealed.clone(),
+                screening_outcome: eval.outcome.as_str().into(),
+                clearance_confirmed: req.clearance_confirmed
+                    && eval.outcome == Outcome::NeedsClearance,
+                created_at: now(),
+                updated_at: now(),
+                visit: plan.visit(),
+                client_address: sealed_address.clone(),
+                screening_pending: false,
+                entered_by: None,
+                entry_note: String::new(),
+            })
+        })?;
+        let status = new.status;
         audit::record(
             conn,
             Some(client.id),
@@ -636,6 +707,8 @@ pub struct AppointmentView {
     /// A mobile visit's address: only for the client and the therapist (each read by the
     /// therapist logged); None for an admin and for a studio visit.
     pub client_address: Option<ClientAddress>,
+    /// The note the therapist wrote when entering the booking: for its therapist only.
+    pub entry_note: Option<String>,
 }
 
 impl AppointmentView {
@@ -645,8 +718,37 @@ impl AppointmentView {
     pub fn tz(&self) -> chrono_tz::Tz {
         crate::models::therapist::zone(&self.timezone)
     }
+    /// The outcome as every output says it: `pending` while the screening is pending.
+    pub fn outcome(&self) -> &str {
+        screening::shown_outcome(&self.appt.screening_outcome, self.appt.screening_pending)
+    }
     pub fn is_flagged(&self) -> bool {
-        is_flagged(&self.appt.screening_outcome)
+        is_flagged(self.outcome())
+    }
+    /// Waiting for the client's answers (a booking the therapist entered).
+    pub fn screening_pending(&self) -> bool {
+        self.appt.screening_pending
+    }
+    /// Waits for its client's answers and can still take them.
+    pub fn awaits_answers(&self, now: DateTime<Utc>) -> bool {
+        rules::awaits_answers(
+            self.appt.status,
+            self.appt.screening_pending,
+            self.starts(),
+            now,
+        )
+    }
+    /// Entered by the therapist, its answers need their decision (see
+    /// `domain::appointment::needs_decision`).
+    pub fn needs_decision(&self) -> bool {
+        rules::needs_decision(
+            self.appt.status,
+            self.appt.entered_by.is_some(),
+            self.appt.screening_pending,
+            &self.appt.screening_outcome,
+            self.appt.clearance_confirmed,
+            self.appt.flags_acknowledged_at.is_some(),
+        )
     }
     /// By when the therapist is asked to answer a request (see [`rules::confirm_by`]).
     pub fn confirm_by(&self) -> Option<DateTime<Utc>> {
@@ -738,7 +840,13 @@ pub fn view(
             (Some(answers), eval)
         }
     };
+    let entry_note = if party == Party::Therapist {
+        open_note(cipher, &appt)?
+    } else {
+        None
+    };
     Ok(AppointmentView {
+        entry_note,
         party,
         therapist_name,
         therapist_email,
@@ -842,17 +950,49 @@ pub struct ListItem {
     pub visit: Visit,
     /// The therapist's studio address (public).
     pub studio_address: Option<String>,
+    /// Entered by the therapist and waiting for the client's answers (see [`ListItem::outcome`]).
+    pub screening_pending: bool,
+    /// The therapist's user who entered it (None: the client booked it).
+    pub entered_by: Option<i64>,
+    pub clearance_confirmed: bool,
 }
 
 impl ListItem {
+    /// The outcome as every output says it: `pending` while the screening is pending (see
+    /// `domain::screening::shown_outcome`).
+    pub fn outcome(&self) -> &str {
+        screening::shown_outcome(&self.screening_outcome, self.screening_pending)
+    }
     pub fn is_flagged(&self) -> bool {
-        is_flagged(&self.screening_outcome)
+        is_flagged(self.outcome())
     }
     /// Flagged by screening, still requested and not yet acknowledged by the therapist.
     pub fn awaiting_acknowledgement(&self) -> bool {
         crate::domain::appointment::awaiting_acknowledgement(
             self.status,
+            self.outcome(),
+            self.flags_acknowledged_at.is_some(),
+        )
+    }
+    /// Waits for its client's answers and can still take them (see
+    /// `domain::appointment::awaits_answers`).
+    pub fn awaits_answers(&self, now: DateTime<Utc>) -> bool {
+        rules::awaits_answers(
+            self.status,
+            self.screening_pending,
+            self.starts_at.and_utc(),
+            now,
+        )
+    }
+    /// A booking the therapist entered whose answers need their decision (see
+    /// `domain::appointment::needs_decision`).
+    pub fn needs_decision(&self) -> bool {
+        rules::needs_decision(
+            self.status,
+            self.entered_by.is_some(),
+            self.screening_pending,
             &self.screening_outcome,
+            self.clearance_confirmed,
             self.flags_acknowledged_at.is_some(),
         )
     }
@@ -887,9 +1027,9 @@ impl ListItem {
             self.ends_at.and_utc() <= now,
         )
     }
-    /// The screening outcome in words (see [`Outcome::words`]).
+    /// The screening outcome in words (see [`Outcome::words`]; "Screening pending").
     pub fn outcome_words(&self) -> &'static str {
-        Outcome::words_of(&self.screening_outcome)
+        Outcome::words_of(self.outcome())
     }
 }
 
@@ -915,6 +1055,9 @@ type ListColumns = (
     appointments::calendar_sequence,
     appointments::visit,
     therapists::address,
+    appointments::screening_pending,
+    appointments::entered_by,
+    appointments::clearance_confirmed,
 );
 
 const LIST_COLUMNS: ListColumns = (
@@ -939,6 +1082,9 @@ const LIST_COLUMNS: ListColumns = (
     appointments::calendar_sequence,
     appointments::visit,
     therapists::address,
+    appointments::screening_pending,
+    appointments::entered_by,
+    appointments::clearance_confirmed,
 );
 
 /// A line of the client's bookings list: the appointment and where it stands for them.
@@ -1071,6 +1217,9 @@ pub struct Agenda {
     pub today_items: Vec<(ListItem, String)>,
     /// Tomorrow's, the same way.
     pub tomorrow_items: Vec<(ListItem, String)>,
+    /// Bookings the therapist entered whose answers need their decision, not started yet,
+    /// soonest first (see `ListItem::needs_decision`).
+    pub decisions: Vec<(ListItem, String)>,
 }
 
 impl Agenda {
@@ -1111,9 +1260,15 @@ pub fn agenda(
         .filter(|(i, _)| i.status.awaits_decision() && i.starts_at.and_utc() > now)
         .cloned()
         .collect();
+    let decisions = all
+        .iter()
+        .filter(|(i, _)| i.needs_decision() && i.starts_at.and_utc() > now)
+        .cloned()
+        .collect();
     Ok(Agenda {
         tz,
         today,
+        decisions,
         waiting,
         today_items,
         tomorrow_items,
@@ -1208,7 +1363,10 @@ pub fn confirm(
     if !appt.status.awaits_decision() {
         return Err(transition_error(&appt, "confirmed"));
     }
-    let flagged = is_flagged(&appt.screening_outcome);
+    let flagged = is_flagged(screening::shown_outcome(
+        &appt.screening_outcome,
+        appt.screening_pending,
+    ));
     if flagged && !acknowledged_flags {
         return Err(AppError::Rule {
             code: "flags_not_acknowledged",

@@ -227,6 +227,51 @@ pub struct AccountMail {
     pub invited_by: Option<String>,
 }
 
+/// Which mail of a booking the therapist entered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnteredEvent {
+    /// To the client: booked by the therapist, questions to answer.
+    ScreeningRequest,
+    /// To the therapist: the answers need their decision.
+    NeedsDecision,
+    /// To the client: the therapist kept the booking with another service.
+    ServiceChanged,
+}
+
+impl EnteredEvent {
+    pub fn kind(self) -> MailKind {
+        match self {
+            EnteredEvent::ScreeningRequest => MailKind::ScreeningRequest,
+            EnteredEvent::NeedsDecision => MailKind::BookingNeedsDecision,
+            EnteredEvent::ServiceChanged => MailKind::BookingServiceChanged,
+        }
+    }
+}
+
+/// The facts of a mail about a booking the therapist entered. No field holds answers, an
+/// outcome or the therapist's note: the therapist's mail says only that a booking needs their
+/// decision.
+#[derive(Debug, Clone)]
+pub struct EnteredMail {
+    pub event: EnteredEvent,
+    pub to_name: String,
+    pub therapist_name: String,
+    pub client_name: String,
+    /// "Swedish, 60 minutes".
+    pub service: String,
+    /// When it starts, on the therapist's clock.
+    pub when: String,
+    /// Where: the studio's address, else the therapist's city (None when neither is known).
+    pub place: Option<String>,
+    /// The client: the screening page with its single-use token; the therapist: the
+    /// appointment's page.
+    pub link: String,
+    /// A new person: the link that claims the account made for them (set a password).
+    pub claim_link: Option<String>,
+    /// How long the claim link works ("7 days").
+    pub claim_valid_for: Option<String>,
+}
+
 /// A `.txt` and an `.html` template over one kind's facts (the HTML page's title is the
 /// subject).
 macro_rules! mail_templates {
@@ -287,6 +332,12 @@ mail_templates! {
         "mail/password_changed.txt", "mail/password_changed.html";
     AdminInvitationTxt, AdminInvitationHtml(AccountMail) =>
         "mail/admin_invitation.txt", "mail/admin_invitation.html";
+    ScreeningRequestTxt, ScreeningRequestHtml(EnteredMail) =>
+        "mail/screening_request.txt", "mail/screening_request.html";
+    NeedsDecisionTxt, NeedsDecisionHtml(EnteredMail) =>
+        "mail/booking_needs_decision.txt", "mail/booking_needs_decision.html";
+    ServiceChangedTxt, ServiceChangedHtml(EnteredMail) =>
+        "mail/booking_service_changed.txt", "mail/booking_service_changed.html";
 }
 
 fn rendered(
@@ -520,6 +571,40 @@ pub fn render_account(ctx: &MailCtx, m: &AccountMail) -> Result<Rendered, AppErr
     }
 }
 
+/// A mail of a booking the therapist entered; `ics` is the client's calendar invitation.
+pub fn render_entered(
+    ctx: &MailCtx,
+    m: &EnteredMail,
+    ics: Option<String>,
+) -> Result<Rendered, AppError> {
+    match m.event {
+        EnteredEvent::ScreeningRequest => render_pair!(
+            ctx,
+            m,
+            format!("{} booked you: {}", m.therapist_name, m.when),
+            ScreeningRequestTxt,
+            ScreeningRequestHtml,
+            ics
+        ),
+        EnteredEvent::NeedsDecision => render_pair!(
+            ctx,
+            m,
+            format!("A booking needs your decision: {}", m.when),
+            NeedsDecisionTxt,
+            NeedsDecisionHtml,
+            ics
+        ),
+        EnteredEvent::ServiceChanged => render_pair!(
+            ctx,
+            m,
+            format!("Your booking with {} was changed", m.therapist_name),
+            ServiceChangedTxt,
+            ServiceChangedHtml,
+            ics
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,6 +721,36 @@ mod tests {
             };
             let r = render_account(&ctx, &m).unwrap();
             assert!(r.text.contains("Ada"), "{event:?}");
+        }
+        for event in [
+            EnteredEvent::ScreeningRequest,
+            EnteredEvent::NeedsDecision,
+            EnteredEvent::ServiceChanged,
+        ] {
+            let m = EnteredMail {
+                event,
+                to_name: "Dana <Client>".into(),
+                therapist_name: "Maya Okafor".into(),
+                client_name: "Dana <Client>".into(),
+                service: "Swedish, 60 minutes".into(),
+                when: "Tuesday 1 December 2026, 09:00 New York time".into(),
+                place: Some("12 Main St, Boston".into()),
+                link: ctx.link("/bookings/7/screening?token=abc"),
+                claim_link: Some(ctx.link("/accept-invite?token=def")),
+                claim_valid_for: Some("7 days".into()),
+            };
+            let r = render_entered(&ctx, &m, None).unwrap();
+            assert!(
+                r.text.contains("/bookings/7/screening?token=abc"),
+                "{event:?}"
+            );
+            assert!(
+                r.html.contains("/bookings/7/screening?token=abc"),
+                "{event:?}"
+            );
+            assert!(!r.html.contains("<Client>"), "{event:?}");
+            let claim = r.text.contains("/accept-invite?token=def");
+            assert_eq!(claim, event == EnteredEvent::ScreeningRequest, "{event:?}");
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod booking;
 pub mod calendar;
 pub mod crypto;
 pub mod directory;
+pub mod entered;
 pub mod ics;
 pub mod mail;
 pub mod mail_worker;

@@ -23,7 +23,9 @@ use crate::models::appointment::Appointment;
 use crate::models::service::Service;
 use crate::models::therapist::{zone, Therapist};
 use crate::services::ics::{self, CalendarEntry};
-use crate::services::mail::{render_booking, BookingEvent, BookingMail, MailCtx};
+use crate::services::mail::{
+    render_booking, render_entered, BookingEvent, BookingMail, EnteredEvent, EnteredMail, MailCtx,
+};
 use crate::services::outbox::{self, Outgoing};
 
 /// A person a booking mail goes to.
@@ -47,6 +49,8 @@ struct Facts {
     appt: Appointment,
     /// The studio's address (public; a mobile visit's address is never in a mail).
     studio_address: Option<String>,
+    /// Where, in words: the studio's address, or that it is a mobile visit.
+    place: Option<String>,
     tz: Tz,
     technique: String,
     duration_min: i32,
@@ -58,8 +62,11 @@ fn facts(conn: &mut DbConnection, appointment_id: i64) -> Result<Facts, AppError
     let appt = Appointment::find(conn, appointment_id)?;
     let therapist = Therapist::find(conn, appt.therapist_id)?;
     let service = Service::find(conn, appt.service_id)?;
+    // Where, as every booking mail and calendar says it (never a mobile visit's address).
+    let place = Some(ics::location(appt.visit, therapist.address.as_deref()));
     Ok(Facts {
         studio_address: therapist.address.clone(),
+        place,
         tz: zone(&therapist.timezone),
         technique: service.technique_slug,
         duration_min: service.duration_min,
@@ -202,7 +209,10 @@ impl Facts {
 pub fn booked(conn: &mut DbConnection, ctx: &MailCtx, appointment_id: i64) -> Result<(), AppError> {
     let f = facts(conn, appointment_id)?;
     let mut to_therapist = f.mail(ctx, BookingEvent::Requested, true);
-    to_therapist.flagged = Outcome::is_flagged_str(&f.appt.screening_outcome);
+    to_therapist.flagged = Outcome::is_flagged_str(crate::domain::screening::shown_outcome(
+        &f.appt.screening_outcome,
+        f.appt.screening_pending,
+    ));
     f.send(conn, ctx, &to_therapist, None, None)?;
     if f.appt.status == AppointmentStatus::Confirmed {
         let m = f.mail(ctx, BookingEvent::Confirmed, false);
@@ -310,5 +320,116 @@ pub fn moved(
     if confirmed {
         f.plan_reminders(conn, ctx)?;
     }
+    Ok(())
+}
+
+/// A booking the therapist entered: the client is told who booked them, when and where, with
+/// the calendar file and the link that answers the screening questions (`screening_link`, a
+/// single-use token's), and for a new person the link that claims the account made for them;
+/// the reminders are planned. The therapist, who entered it, gets no mail.
+pub fn entered(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+    screening_link: String,
+    claim: Option<(String, String)>,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let (claim_link, claim_valid_for) = match claim {
+        Some((link, valid)) => (Some(link), Some(valid)),
+        None => (None, None),
+    };
+    let m = EnteredMail {
+        event: EnteredEvent::ScreeningRequest,
+        to_name: f.client.name.clone(),
+        therapist_name: f.therapist.name.clone(),
+        client_name: f.client.name.clone(),
+        service: f.service(),
+        when: f.when(),
+        place: f.place.clone(),
+        link: screening_link,
+        claim_link,
+        claim_valid_for,
+    };
+    let ics = f.client_ics(ctx, CalendarChange::Confirmed, true);
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: m.event.kind(),
+            to_email: f.client.email.clone(),
+            user_id: Some(f.client.user_id),
+            appointment_id: Some(f.appt.id),
+            send_after: None,
+            rendered: render_entered(ctx, &m, ics)?,
+        },
+    )?;
+    f.plan_reminders(conn, ctx)
+}
+
+/// The answers of a booking the therapist entered need their decision: the therapist is told
+/// only that, with the link to the appointment.
+pub fn needs_decision(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let m = EnteredMail {
+        event: EnteredEvent::NeedsDecision,
+        to_name: f.therapist.name.clone(),
+        therapist_name: f.therapist.name.clone(),
+        client_name: f.client.name.clone(),
+        service: f.service(),
+        when: f.when(),
+        place: None,
+        link: ctx.link(&format!("/therapist/appointments/{appointment_id}")),
+        claim_link: None,
+        claim_valid_for: None,
+    };
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: m.event.kind(),
+            to_email: f.therapist.email.clone(),
+            user_id: Some(f.therapist.user_id),
+            appointment_id: Some(f.appt.id),
+            send_after: None,
+            rendered: render_entered(ctx, &m, None)?,
+        },
+    )?;
+    Ok(())
+}
+
+/// The therapist kept a booking they entered with another service: the client is told the new
+/// service and time (never why: the reason is in their answers), with the link to the booking.
+pub fn service_changed(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    appointment_id: i64,
+) -> Result<(), AppError> {
+    let f = facts(conn, appointment_id)?;
+    let m = EnteredMail {
+        event: EnteredEvent::ServiceChanged,
+        to_name: f.client.name.clone(),
+        therapist_name: f.therapist.name.clone(),
+        client_name: f.client.name.clone(),
+        service: f.service(),
+        when: f.when(),
+        place: f.place.clone(),
+        link: ctx.link(&format!("/bookings/{appointment_id}")),
+        claim_link: None,
+        claim_valid_for: None,
+    };
+    outbox::enqueue(
+        conn,
+        Outgoing {
+            kind: m.event.kind(),
+            to_email: f.client.email.clone(),
+            user_id: Some(f.client.user_id),
+            appointment_id: Some(f.appt.id),
+            send_after: None,
+            rendered: render_entered(ctx, &m, None)?,
+        },
+    )?;
     Ok(())
 }

@@ -231,6 +231,8 @@ pub fn update_policy(
 pub struct Session {
     pub item: ListItem,
     pub client: String,
+    /// A booking the therapist entered, waiting for the client's answers.
+    pub screening_pending: bool,
     pub start_min: u16,
     pub end_min: u16,
 }
@@ -318,6 +320,7 @@ pub fn week(
                         tz,
                     )?;
                     Some(Session {
+                        screening_pending: i.screening_pending,
                         item: i.clone(),
                         client: client.clone(),
                         start_min: s,

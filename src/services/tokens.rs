@@ -63,9 +63,34 @@ pub fn store(
         new_email,
         created_at: now,
         expires_at: now + Duration::hours(purpose.lifetime_hours()),
+        appointment_id: None,
     }
     .insert(conn)?;
     Ok(())
+}
+
+/// Issues a single-use token bound to an appointment that works until `until` (a screening
+/// link: until the appointment starts); returns the raw token.
+pub fn issue_until(
+    conn: &mut DbConnection,
+    user_id: i64,
+    purpose: TokenPurpose,
+    appointment_id: i64,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    let token = random_token();
+    NewAccountToken {
+        user_id,
+        purpose: purpose.as_str(),
+        token_hash: &hash_token(&token),
+        new_email: None,
+        created_at: now,
+        expires_at: until,
+        appointment_id: Some(appointment_id),
+    }
+    .insert(conn)?;
+    Ok(token)
 }
 
 /// The error of a token that does not work, said for the person who followed the link.

@@ -554,7 +554,14 @@ async fn set_password_form(
     let mut page = SetPasswordPage::new(ctx, purpose, token);
     let status = match owner {
         Ok(u) => {
-            if page.invite {
+            if page.invite && u.role() == crate::domain::account::Role::Client {
+                // A client whose therapist made the account when booking them claims it.
+                page.title = "Claim your account";
+                page.intro = format!(
+                    "Welcome, {}. Your therapist booked you on Bodywork and made this account for you: choose your password to see and manage your bookings.",
+                    u.name
+                );
+            } else if page.invite {
                 page.intro = format!(
                     "Welcome, {}. You are invited to administer Bodywork: choose your password to finish.",
                     u.name

@@ -67,12 +67,12 @@ pub struct HealthForm {
 }
 
 /// On the booking form: the answers are stored with the booking.
-const BOOKING_PRIVACY: &str = "Your answers are stored encrypted with your booking: only you and your therapist can read them.";
+pub(crate) const BOOKING_PRIVACY: &str = "Your answers are stored encrypted with your booking: only you and your therapist can read them.";
 /// On the self-check: nothing is stored unless the visitor asks to keep them in the browser.
 const SELF_CHECK_PRIVACY: &str = "Your answers are not stored on our server. If you ask us to keep them, they stay encrypted in this browser session only.";
 
 impl HealthForm {
-    fn blank(privacy: &'static str) -> HealthForm {
+    pub(crate) fn blank(privacy: &'static str) -> HealthForm {
         HealthForm {
             groups: screening::questionnaire().grouped(),
             applies: None,
@@ -85,7 +85,7 @@ impl HealthForm {
 
     /// Reads the posted form (`applies` = none|some, a checkbox `q_<id>` = yes per ticked
     /// question) into the page state and, through the domain's rule, the full yes/no answers.
-    fn read(
+    pub(crate) fn read(
         form: &HashMap<String, String>,
         privacy: &'static str,
     ) -> (HealthForm, Result<BTreeMap<String, bool>, ChecklistError>) {
@@ -569,6 +569,10 @@ impl BookingsPage {
     pub fn tone(&self, b: &ClientBooking) -> &'static str {
         state_tone(b.state)
     }
+    /// A booking the therapist entered whose questions the client can answer now.
+    pub fn awaits_answers(&self, b: &ClientBooking) -> bool {
+        b.item.awaits_answers(Utc::now())
+    }
 }
 
 /// `/bookings`: upcoming, past, and cancelled or declined, each state in words.
@@ -603,6 +607,10 @@ pub struct DetailPage {
 }
 
 impl DetailPage {
+    /// A booking the therapist entered whose questions the client can answer now.
+    pub fn awaits_answers(&self) -> bool {
+        self.v.awaits_answers(Utc::now())
+    }
     pub fn state_words(&self) -> String {
         self.state.words(&self.v.therapist_name)
     }

@@ -8,6 +8,7 @@ pub mod booking;
 pub mod calendar;
 pub mod chart;
 pub mod directory;
+pub mod entered;
 pub mod errors;
 pub mod filters;
 pub mod format;

@@ -430,7 +430,7 @@ impl AppointmentsPage {
         }
     }
     pub fn session_class(&self, s: &Session) -> &'static str {
-        if s.item.awaiting_acknowledgement() {
+        if s.item.awaiting_acknowledgement() || s.item.needs_decision() {
             "flagged"
         } else {
             match s.item.status {
@@ -506,9 +506,20 @@ pub struct AppointmentPage {
     pub error: Option<String>,
     pub started: bool,
     pub now: DateTime<Utc>,
+    /// A booking the therapist entered that needs their decision: the services it can be
+    /// kept with (see `services::entered::keep_choices`).
+    pub keep_choices: Vec<crate::models::service::Service>,
 }
 
 impl AppointmentPage {
+    pub fn service_label(&self, s: &crate::models::service::Service) -> String {
+        format!(
+            "{}, {} minutes, {}",
+            crate::web::format::technique_name(&s.technique_slug),
+            s.duration_min,
+            crate::web::format::money(s.price_cents)
+        )
+    }
     pub fn yes_answers(&self) -> Vec<&Question> {
         let a = self.v.answers.as_ref();
         self.questions
@@ -527,8 +538,14 @@ async fn appointment_page(
     let state = app_state(req);
     let st = state.clone();
     let me = user.session.user.clone();
-    let v = with_conn(&state.pool, move |conn| {
-        booking::view(conn, &st.cipher, &me, id, "page")
+    let proof = user.who.clone();
+    let (v, keep_choices) = with_conn(&state.pool, move |conn| {
+        let v = booking::view(conn, &st.cipher, &me, id, "page")?;
+        let keep = match (&v.answers, v.needs_decision()) {
+            (Some(a), true) => crate::services::entered::keep_choices(conn, &proof, &v.appt, a)?,
+            _ => Vec::new(),
+        };
+        Ok::<_, AppError>((v, keep))
     })
     .await?;
     let now = Utc::now();
@@ -547,6 +564,7 @@ async fn appointment_page(
             error,
             started,
             now,
+            keep_choices,
         },
     )?)
 }
@@ -566,6 +584,9 @@ pub struct ActionForm {
     #[serde(default)]
     pub reason: String,
     pub acknowledged_flags: Option<String>,
+    /// `keep`: the service to keep a flagged booking the therapist entered with.
+    #[serde(default)]
+    pub service_id: String,
     /// `dashboard` when sent from the dashboard's inline Confirm or Decline: the answer goes
     /// back there.
     #[serde(default)]
@@ -599,6 +620,7 @@ pub async fn act(
     let to_dashboard = form.from == "dashboard";
     let typed_reason = form.reason.clone();
     let mail = state.mail.clone();
+    let st_cipher = state.cipher.clone();
     let result = with_conn(&state.pool, move |conn| match action.as_str() {
         "confirm" => booking::confirm(conn, &mail, &me, id, form.acknowledged_flags.is_some())
             .map(|_| "Confirmed."),
@@ -607,6 +629,16 @@ pub async fn act(
         "cancel" => booking::cancel(conn, &mail, me.user(), id, &form.reason).map(|_| "Cancelled."),
         "complete" => booking::finish(conn, &me, id, true).map(|_| "Marked as completed."),
         "no_show" => booking::finish(conn, &me, id, false).map(|_| "Marked as a no-show."),
+        "keep" => match form.service_id.trim().parse::<i64>() {
+            Ok(sid) => {
+                crate::services::entered::keep_with_service(conn, &mail, &st_cipher, &me, id, sid)
+                    .map(|_| "Kept with the new service. The screening flags are acknowledged.")
+            }
+            Err(_) => Err(AppError::field(
+                "service_id",
+                "Choose the service to keep it with.",
+            )),
+        },
         _ => Err(AppError::BadRequest("Unknown action.".into())),
     })
     .await;
