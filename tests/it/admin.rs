@@ -139,6 +139,11 @@ fn book(app: &TestApp, m: &Made, client_id: i64, in_days: i64, status: &str, out
             clearance_confirmed: false,
             created_at: now(),
             updated_at: now(),
+            visit: bodywork::domain::appointment::Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
         }
         .insert(conn)
         .unwrap()

@@ -96,6 +96,11 @@ fn appointment(f: &Fixture, client: usize, start: NaiveDateTime) -> NewAppointme
         clearance_confirmed: false,
         created_at: now(),
         updated_at: now(),
+        visit: bodywork::domain::appointment::Visit::Studio,
+        client_address: String::new(),
+        screening_pending: false,
+        entered_by: None,
+        entry_note: String::new(),
     }
 }
 

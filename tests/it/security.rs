@@ -337,6 +337,11 @@ async fn another_users_appointment_is_404_not_their_data() {
             clearance_confirmed: false,
             created_at: now(),
             updated_at: now(),
+            visit: bodywork::domain::appointment::Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
         }
         .insert(conn)
         .unwrap()

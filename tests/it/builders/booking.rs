@@ -157,6 +157,11 @@ pub fn appointment_at(
             clearance_confirmed: false,
             created_at: starts - Duration::days(7),
             updated_at: starts - Duration::days(7),
+            visit: bodywork::domain::appointment::Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
         }
         .insert(conn)
         .expect("appointment written")
