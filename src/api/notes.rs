@@ -1,7 +1,7 @@
 //! The therapist's clients (`/api/v1/me/clients`) and an appointment's session notes
 //! (`/api/v1/appointments/{id}/notes`): `services::clients` and `services::notes` underneath.
 
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +15,13 @@ use crate::services::access::{self, Proof};
 use crate::services::clients::{self, ClientLine};
 use crate::services::notes::{self, NoteVersion, Notes};
 use crate::services::with_conn;
+
+/// A JSON answer holding people's details or notes: never cached.
+fn private<T: Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(body)
+}
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -65,7 +72,7 @@ pub async fn list(
     req: HttpRequest,
     me: ApiAs<access::Therapist>,
     q: web::Query<ClientsQuery>,
-) -> ApiResult<web::Json<ListOut<ClientOut>>> {
+) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     let page = q.paging.parse().map_err(AppError::validation)?;
     let text = parse_search(q.q.as_deref()).map_err(AppError::validation)?;
@@ -75,11 +82,11 @@ pub async fn list(
         clients::list(conn, &therapist, text.as_deref(), page, Utc::now())
     })
     .await?;
-    Ok(web::Json(ListOut {
+    Ok(private(&ListOut {
         total,
         page: page.page,
         per_page: page.per_page,
-        results: rows.into_iter().map(ClientOut::from).collect(),
+        results: rows.into_iter().map(ClientOut::from).collect::<Vec<_>>(),
     }))
 }
 
@@ -115,14 +122,14 @@ pub async fn file(
     req: HttpRequest,
     me: ApiAs<access::Therapist>,
     id: web::Path<i64>,
-) -> ApiResult<web::Json<ClientFileOut>> {
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let (therapist, id) = (me.who, id.into_inner());
     let f = with_conn(&state.pool, move |conn| {
         clients::file(conn, None, &therapist, id, Utc::now())
     })
     .await?;
-    Ok(web::Json(ClientFileOut {
+    Ok(private(&ClientFileOut {
         client: f.line.into(),
         appointments: f
             .appointments
@@ -210,7 +217,7 @@ pub async fn get(
     req: HttpRequest,
     caller: ApiUser,
     id: web::Path<i64>,
-) -> ApiResult<web::Json<NotesOut>> {
+) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let st = state.clone();
     let (user, id) = (caller.user, id.into_inner());
@@ -218,7 +225,7 @@ pub async fn get(
         notes::read(conn, &st.cipher, &user, id, "api")
     })
     .await?;
-    Ok(web::Json(notes_out(id, &n)))
+    Ok(private(&notes_out(id, &n)))
 }
 
 #[utoipa::path(put, path = "/api/v1/appointments/{id}/notes", tag = "appointments", request_body = NotesBody,
@@ -231,7 +238,7 @@ pub async fn put(
     caller: ApiUser,
     id: web::Path<i64>,
     body: web::Json<NotesBody>,
-) -> ApiResult<web::Json<NotesOut>> {
+) -> ApiResult<HttpResponse> {
     // Only the appointment's therapist writes; to anyone else the notes do not exist.
     let therapist = access::Therapist::prove(caller.user).map_err(|_| AppError::NotFound)?;
     let b = body.into_inner();
@@ -245,5 +252,5 @@ pub async fn put(
         notes::read(conn, &st.cipher, therapist.user(), id, "api")
     })
     .await?;
-    Ok(web::Json(notes_out(id, &n)))
+    Ok(private(&notes_out(id, &n)))
 }

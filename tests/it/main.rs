@@ -26,6 +26,7 @@ mod layering;
 mod listing;
 mod local;
 mod mail;
+mod notes;
 mod photos;
 mod routes;
 mod screenshots;
