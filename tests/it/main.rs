@@ -13,6 +13,7 @@ mod browser_account;
 mod browser_axe;
 mod browser_choose;
 mod browser_form;
+mod browser_notes;
 mod browser_photo;
 mod browser_therapist;
 mod calendar;
