@@ -234,7 +234,8 @@ fn add_client_history(
     use crate::domain::notes::Soap;
     use crate::models::appointment::NewAppointment;
     use crate::services::notes;
-    let client = User::find_by_email(conn, "client@demo.bodywork.test")?.ok_or(AppError::NotFound)?;
+    let client =
+        User::find_by_email(conn, "client@demo.bodywork.test")?.ok_or(AppError::NotFound)?;
     let therapist_user =
         User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
     let therapist = crate::models::therapist::Therapist::find_by_user(conn, therapist_user.id)?
@@ -280,9 +281,8 @@ fn add_client_history(
         .order(appointments::starts_at.desc())
         .select(appointments::id)
         .load(conn)?;
-    let soap = |s: &str, o: &str, a: &str, p: &str| {
-        Soap::parse(s, o, a, p).map_err(AppError::validation)
-    };
+    let soap =
+        |s: &str, o: &str, a: &str, p: &str| Soap::parse(s, o, a, p).map_err(AppError::validation);
     let now_utc = Utc::now();
     if let [latest, before, ..] = past[..] {
         notes::write(

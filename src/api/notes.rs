@@ -213,11 +213,7 @@ fn notes_out(appointment_id: i64, n: &Notes) -> NotesOut {
 #[utoipa::path(get, path = "/api/v1/appointments/{id}/notes", tag = "appointments",
     responses((status = 200, body = NotesOut, description = "for the appointment's therapist and its client; a read by anyone but the author is in the client's access log"),
               (status = 401), (status = 404, description = "anyone else, admins included")))]
-pub async fn get(
-    req: HttpRequest,
-    caller: ApiUser,
-    id: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+pub async fn get(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let st = state.clone();
     let (user, id) = (caller.user, id.into_inner());

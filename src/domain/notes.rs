@@ -168,7 +168,11 @@ pub const UPCOMING_STATUSES: [AppointmentStatus; 2] =
     [AppointmentStatus::Requested, AppointmentStatus::Confirmed];
 
 /// Whether an appointment counts for the next visit at `now` (see [`UPCOMING_STATUSES`]).
-pub fn is_upcoming(status: AppointmentStatus, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+pub fn is_upcoming(
+    status: AppointmentStatus,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
     UPCOMING_STATUSES.contains(&status) && starts_at > now
 }
 
@@ -224,7 +228,10 @@ mod tests {
         assert_eq!(may_write(Confirmed, now, now), Ok(()));
         assert_eq!(may_write(Completed, past, now), Ok(()));
         assert_eq!(may_write(NoShow, past, now), Ok(()));
-        assert_eq!(may_write(Cancelled, past, now), Err(NotesRefusal::Cancelled));
+        assert_eq!(
+            may_write(Cancelled, past, now),
+            Err(NotesRefusal::Cancelled)
+        );
         assert_eq!(
             may_write(Cancelled, future, now),
             Err(NotesRefusal::Cancelled)

@@ -42,9 +42,9 @@ use crate::models::user::User;
 use crate::models::{api_token, outbox as outbox_rows};
 use crate::services::access::{Client, Proof};
 use crate::services::booking;
-use crate::services::notes;
 use crate::services::crypto::AnswerCipher;
 use crate::services::mail::{render_booking, BookingEvent, BookingMail, MailCtx};
+use crate::services::notes;
 use crate::services::outbox::{self, Outgoing};
 
 /// The name an erased client's past sessions show.

@@ -107,16 +107,18 @@ fn load(
         .load(conn)?;
     let versions = rows
         .into_iter()
-        .map(|(version, author_user_id, author_name, created_at, sealed)| {
-            let soap = open(cipher, appt, version, &sealed)?;
-            Ok(NoteVersion {
-                version,
-                author_user_id,
-                author_name,
-                created_at,
-                soap,
-            })
-        })
+        .map(
+            |(version, author_user_id, author_name, created_at, sealed)| {
+                let soap = open(cipher, appt, version, &sealed)?;
+                Ok(NoteVersion {
+                    version,
+                    author_user_id,
+                    author_name,
+                    created_at,
+                    soap,
+                })
+            },
+        )
         .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Notes { versions })
 }
@@ -179,7 +181,10 @@ pub fn current_of(
     let rows: Vec<(i64, i32, i64, String, NaiveDateTime, String)> = session_notes::table
         .inner_join(users::table)
         .filter(session_notes::appointment_id.eq_any(&ids))
-        .order((session_notes::appointment_id.asc(), session_notes::version.desc()))
+        .order((
+            session_notes::appointment_id.asc(),
+            session_notes::version.desc(),
+        ))
         .select((
             session_notes::appointment_id,
             session_notes::version,
@@ -282,7 +287,9 @@ pub fn write(
 fn conflict() -> AppError {
     AppError::Conflict {
         code: "notes_conflict",
-        message: "These notes were saved by someone else at the same moment. Reload and save again.".into(),
+        message:
+            "These notes were saved by someone else at the same moment. Reload and save again."
+                .into(),
     }
 }
 

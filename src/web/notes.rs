@@ -13,6 +13,7 @@ use crate::domain::notes::{self as rules, parse_search, Soap, PARTS};
 use crate::domain::paging::{PageQuery, DEFAULT_PER_PAGE};
 use crate::error::{AppError, FieldErrors};
 use crate::models::therapist::zone;
+use crate::services::access;
 use crate::services::booking::AppointmentView;
 use crate::services::clients::{self, ClientFile, ClientLine};
 use crate::services::notes::Notes;
@@ -20,7 +21,6 @@ use crate::services::with_conn;
 use crate::web::admin::Paging;
 use crate::web::filters;
 use crate::web::{app_state, no_store, render, As, PageCtx, PageResult};
-use crate::services::access;
 
 /// The notes form as posted (each part as typed).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -37,7 +37,12 @@ pub struct NotesForm {
 
 impl NotesForm {
     pub fn parse(&self) -> Result<Soap, FieldErrors> {
-        Soap::parse(&self.subjective, &self.objective, &self.assessment, &self.plan)
+        Soap::parse(
+            &self.subjective,
+            &self.objective,
+            &self.assessment,
+            &self.plan,
+        )
     }
     fn of(s: &Soap) -> NotesForm {
         NotesForm {
@@ -236,5 +241,13 @@ pub async fn client(
     })
     .await?;
     let tz = zone(&f.timezone);
-    no_store(render(StatusCode::OK, &ClientPage { ctx: user.ctx, f, tz, now: Utc::now() })?)
+    no_store(render(
+        StatusCode::OK,
+        &ClientPage {
+            ctx: user.ctx,
+            f,
+            tz,
+            now: Utc::now(),
+        },
+    )?)
 }

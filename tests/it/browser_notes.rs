@@ -35,12 +35,18 @@ async fn browser_therapist_writes_session_notes_from_the_clients_file_and_the_cl
             .await?
             .click()
             .await?;
-        let count = b.query(By::Css("[data-testid=clients-count]")).first().await?;
+        let count = b
+            .query(By::Css("[data-testid=clients-count]"))
+            .first()
+            .await?;
         assert!(count.text().await?.starts_with("2 clients"));
         type_into(&b, "q", "DANA").await?;
         press(&b, "Find").await?;
         count.wait_until().stale().await?;
-        let count = b.query(By::Css("[data-testid=clients-count]")).first().await?;
+        let count = b
+            .query(By::Css("[data-testid=clients-count]"))
+            .first()
+            .await?;
         assert!(count.text().await?.starts_with("1 client matching"));
         let rows = b.find_all(By::Css("[data-testid=client]")).await?;
         assert_eq!(rows.len(), 1);
@@ -52,7 +58,11 @@ async fn browser_therapist_writes_session_notes_from_the_clients_file_and_the_cl
                 .await?,
             "2"
         );
-        rows[0].find(By::LinkText("Dana Client")).await?.click().await?;
+        rows[0]
+            .find(By::LinkText("Dana Client"))
+            .await?
+            .click()
+            .await?;
 
         // The client's file: both sessions, each linking to its appointment.
         let h1 = b.query(By::XPath("//h1[.='Dana Client']")).first().await?;
@@ -63,7 +73,7 @@ async fn browser_therapist_writes_session_notes_from_the_clients_file_and_the_cl
                 .len(),
             2
         );
-        b.query(By::Css(&format!("a[href='/therapist/appointments/{past}']")))
+        b.query(By::Css(format!("a[href='/therapist/appointments/{past}']")))
             .first()
             .await?
             .click()
@@ -84,10 +94,15 @@ async fn browser_therapist_writes_session_notes_from_the_clients_file_and_the_cl
         let flash = b.query(By::Css(".flash")).first().await?;
         assert_eq!(flash.text().await?, "Session notes saved (version 2).");
         // The history: version 1 folded away, readable when opened.
-        let earlier = b.query(By::Css("[data-testid=notes-version]")).first().await?;
+        let earlier = b
+            .query(By::Css("[data-testid=notes-version]"))
+            .first()
+            .await?;
         let summary = earlier.find(By::Tag("summary")).await?;
         assert!(summary.text().await?.starts_with("Version 1,"));
-        let first_text = earlier.find(By::Css("[data-testid=soap-subjective]")).await?;
+        let first_text = earlier
+            .find(By::Css("[data-testid=soap-subjective]"))
+            .await?;
         assert!(!first_text.is_displayed().await?, "folded");
         summary.click().await?;
         assert_eq!(first_text.text().await?, S1);
@@ -103,7 +118,10 @@ async fn browser_therapist_writes_session_notes_from_the_clients_file_and_the_cl
         let text = notes.text().await?;
         assert!(text.contains(S2) && text.contains(P1), "{text}");
         let log = b.query(By::Css("[data-testid=access-log]")).first().await?;
-        assert!(log.text().await?.contains("Dana Client read the session notes"));
+        assert!(log
+            .text()
+            .await?
+            .contains("Dana Client read the session notes"));
         Ok(())
     }
     .await;

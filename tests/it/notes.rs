@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::builders::{
-    appointment_at, csrf_from, database_text, named_client, new_client, open_therapist,
-    page_login, scene, with_conn, write_notes, Scene, PASSWORD,
+    appointment_at, csrf_from, database_text, named_client, new_client, open_therapist, page_login,
+    scene, with_conn, write_notes, Scene, PASSWORD,
 };
 
 async fn body(r: reqwest::Response) -> Value {
@@ -23,7 +23,9 @@ async fn code(r: reqwest::Response) -> String {
 }
 
 fn starts(app: &crate::builders::TestApp, id: i64) -> String {
-    let a = with_conn(app, |conn| Appointment::find(conn, id).expect("appointment"));
+    let a = with_conn(app, |conn| {
+        Appointment::find(conn, id).expect("appointment")
+    });
     a.starts_at
         .and_utc()
         .to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -115,7 +117,10 @@ async fn clients_list_counts_visits_last_and_next_searches_and_pages() {
             .await,
     )
     .await;
-    assert_eq!((v["total"].as_i64(), v["page"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(
+        (v["total"].as_i64(), v["page"].as_i64()),
+        (Some(2), Some(2))
+    );
     assert_eq!(v["results"][0]["name"], "Bob Baker");
     for bad in ["page=0", "per_page=101", &format!("q={}", "x".repeat(201))] {
         let r = app
@@ -175,7 +180,11 @@ async fn clients_list_counts_visits_last_and_next_searches_and_pages() {
     assert_eq!(erased["name"], "Deleted client");
     assert_eq!(erased["visits"], 2, "past sessions are kept");
     assert!(erased["next_visit"].is_null(), "{erased}");
-    let v = body(app.api_get("/api/v1/me/clients?q=archer", Some(&m.token)).await).await;
+    let v = body(
+        app.api_get("/api/v1/me/clients?q=archer", Some(&m.token))
+            .await,
+    )
+    .await;
     assert_eq!(v["total"], 0);
 }
 
@@ -260,7 +269,9 @@ async fn notes_are_written_after_the_start_kept_as_versions_and_read_only_by_the
     assert_eq!(v3["current"]["plan"], "");
     let h = v3["history"].as_array().unwrap();
     assert_eq!(
-        h.iter().map(|v| v["version"].as_i64().unwrap()).collect::<Vec<_>>(),
+        h.iter()
+            .map(|v| v["version"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
         [3, 2, 1]
     );
     assert_eq!(h[1]["subjective"], S1, "the earlier version is kept");
@@ -287,8 +298,11 @@ async fn notes_are_written_after_the_start_kept_as_versions_and_read_only_by_the
     );
     assert!(ok >= 1);
     let now: Value = body(
-        app.api_get(&format!("/api/v1/appointments/{past}/notes"), Some(&m.token))
-            .await,
+        app.api_get(
+            &format!("/api/v1/appointments/{past}/notes"),
+            Some(&m.token),
+        )
+        .await,
     )
     .await;
     let versions: Vec<i64> = now["history"]
@@ -315,7 +329,10 @@ async fn notes_are_written_after_the_start_kept_as_versions_and_read_only_by_the
             v.as_array().unwrap().clone()
         }
     };
-    assert!(log(&app, client.clone()).await.is_empty(), "author only so far");
+    assert!(
+        log(&app, client.clone()).await.is_empty(),
+        "author only so far"
+    );
     let r = app
         .api_get(&format!("/api/v1/appointments/{past}/notes"), Some(&client))
         .await;
@@ -354,7 +371,9 @@ async fn notes_are_written_after_the_start_kept_as_versions_and_read_only_by_the
     assert_eq!(line["note_versions"], 3 + ok as i64);
 
     // Admins: the API and the pages of an admin hold no note's text, nor does the audit log.
-    let audit = app.api_get("/api/v1/admin/audit?per_page=100", Some(&admin)).await;
+    let audit = app
+        .api_get("/api/v1/admin/audit?per_page=100", Some(&admin))
+        .await;
     assert_eq!(audit.status(), StatusCode::OK);
     let audit = audit.text().await.unwrap();
     assert!(audit.contains("appointment.notes"), "saving is audited");
@@ -454,8 +473,11 @@ async fn the_clients_export_holds_the_notes_and_erasure_destroys_them() {
     });
     assert_eq!(left, 0, "the notes are destroyed");
     let v = body(
-        app.api_get(&format!("/api/v1/appointments/{past}/notes"), Some(&m.token))
-            .await,
+        app.api_get(
+            &format!("/api/v1/appointments/{past}/notes"),
+            Some(&m.token),
+        )
+        .await,
     )
     .await;
     assert!(v["current"].is_null() && v["history"].as_array().unwrap().is_empty());
@@ -510,7 +532,11 @@ async fn the_pages_show_clients_and_notes_to_the_two_people_only() {
     }
     let csrf = csrf_from(&html);
     let post = |fields: Vec<(&'static str, String)>| {
-        let (c, url, csrf) = (therapist.clone(), app.url(&format!("{page}/notes")), csrf.clone());
+        let (c, url, csrf) = (
+            therapist.clone(),
+            app.url(&format!("{page}/notes")),
+            csrf.clone(),
+        );
         async move {
             let mut all = fields;
             all.push(("csrf_token", csrf));
@@ -531,7 +557,10 @@ async fn the_pages_show_clients_and_notes_to_the_two_people_only() {
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("kept &#60;b&#62;as typed&#60;/b&#62;") || html.contains("kept &lt;b&gt;as typed&lt;/b&gt;"));
+    assert!(
+        html.contains("kept &#60;b&#62;as typed&#60;/b&#62;")
+            || html.contains("kept &lt;b&gt;as typed&lt;/b&gt;")
+    );
     assert!(html.contains("notes-plan-error"));
     // Saved twice: the current one in the form, the earlier one in the history.
     let r = post(vec![("subjective", S1.into()), ("plan", P1.into())]).await;
@@ -568,7 +597,11 @@ async fn the_pages_show_clients_and_notes_to_the_two_people_only() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("aria-describedby=\"q-error\""));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("aria-describedby=\"q-error\""));
     let html = therapist
         .get(app.url(&format!("/therapist/clients/{client_id}")))
         .send()
