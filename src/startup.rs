@@ -53,10 +53,19 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("the screening questionnaire is invalid: {e}"))?;
         // The key must open the answers already stored; a missing key file is not replaced by
         // a new key when there are answers it would leave unreadable.
-        let newest_answers = {
+        let (newest_answers, newest_notes) = {
             let mut conn = pool.get()?;
-            crate::services::booking::newest_sealed_answers(&mut conn)?
+            (
+                crate::services::booking::newest_sealed_answers(&mut conn)?,
+                crate::services::notes::newest_sealed(&mut conn)?,
+            )
         };
+        if newest_notes.is_some() && settings.answers_key_is_missing() {
+            anyhow::bail!(
+                "the database holds encrypted session notes but there is no key: restore the key file {} (BODYWORK_ANSWERS_KEY_FILE) or set BODYWORK_ANSWERS_KEY; a new key could not read them",
+                settings.answers_key_file.display()
+            );
+        }
         if newest_answers.is_some() && settings.answers_key_is_missing() {
             anyhow::bail!(
                 "the database holds encrypted screening answers but there is no key: restore the key file {} (BODYWORK_ANSWERS_KEY_FILE) or set BODYWORK_ANSWERS_KEY; a new key could not read them",
@@ -66,6 +75,14 @@ impl Application {
         let cipher = crate::services::crypto::AnswerCipher::from_settings(&settings)?;
         if let Some(sealed) = &newest_answers {
             crate::services::booking::key_opens(&cipher, sealed).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} with the key from {}. Start with the key that encrypted them (BODYWORK_ANSWERS_KEY, or the file named by BODYWORK_ANSWERS_KEY_FILE).",
+                    settings.answers_key_source()
+                )
+            })?;
+        }
+        if let Some(sealed) = &newest_notes {
+            crate::services::notes::key_opens(&cipher, sealed).map_err(|e| {
                 anyhow::anyhow!(
                     "{e} with the key from {}. Start with the key that encrypted them (BODYWORK_ANSWERS_KEY, or the file named by BODYWORK_ANSWERS_KEY_FILE).",
                     settings.answers_key_source()

@@ -354,6 +354,39 @@ fn write_once(
     })
 }
 
+/// The newest stored version of any notes, sealed: (appointment id, therapist id, client id,
+/// version, sealed text); what a key must open at start, as the answers.
+pub type SealedNotes = (i64, i64, i64, i32, String);
+
+/// The newest stored version of any notes, if any.
+pub fn newest_sealed(conn: &mut DbConnection) -> QueryResult<Option<SealedNotes>> {
+    use crate::db::schema::appointments;
+    session_notes::table
+        .inner_join(appointments::table)
+        .order(session_notes::id.desc())
+        .select((
+            appointments::id,
+            appointments::therapist_id,
+            appointments::client_id,
+            session_notes::version,
+            session_notes::sealed,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Whether `cipher` opens stored notes (a server started with a lost or wrong key could not
+/// show them).
+pub fn key_opens(cipher: &AnswerCipher, sealed: &SealedNotes) -> Result<(), String> {
+    let (id, therapist_id, client_id, version, text) = sealed;
+    cipher
+        .decrypt(text, &notes_aad(*id, *therapist_id, *client_id))
+        .map(drop)
+        .map_err(|e| {
+            format!("the key does not open version {version} of the session notes of appointment {id}: {e}")
+        })
+}
+
 /// Deletes the notes of every appointment of `client_id` (their account's erasure, inside its
 /// transaction): `session_notes` refuses updates, not deletes. Returns the rows deleted.
 pub fn destroy_of_client(conn: &mut DbConnection, client_id: i64) -> Result<usize, AppError> {

@@ -665,3 +665,39 @@ async fn the_pages_show_clients_and_notes_to_the_two_people_only() {
     assert!(html.contains(S2) && html.contains(A2));
     assert!(html.contains("Pia Client read the session notes"), "{html}");
 }
+
+/// A server does not start with a key that cannot open the stored notes, nor make itself a new
+/// key when the key file is gone (the notes would be lost for good), even without any answers.
+#[tokio::test]
+async fn a_server_refuses_a_key_that_cannot_open_the_stored_notes() {
+    use bodywork::services::crypto::AnswerCipher;
+    use bodywork::startup::Application;
+    let Scene { app, m, .. } = scene().await;
+    let (client_id, _) = named_client(&app, "kim@example.com", "Kim Client").await;
+    let past = appointment_at(&app, &m, client_id, -Duration::days(1), "completed");
+    write_notes(&app, &m.token, past, [S1, "", "", ""]).await;
+
+    app.second_server();
+    let mut wrong = app.settings.clone();
+    wrong.addr = "127.0.0.1:0".into();
+    wrong.answers_key = Some(AnswerCipher::generate_key_base64());
+    let e = Application::build(wrong)
+        .err()
+        .expect("a wrong key is refused");
+    assert!(
+        e.to_string()
+            .contains(&format!("version 1 of the session notes of appointment {past}")),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("bodywork-answers.key");
+    let mut lost = app.settings.clone();
+    lost.addr = "127.0.0.1:0".into();
+    lost.answers_key = None;
+    lost.answers_key_file = gone.clone();
+    let e = Application::build(lost)
+        .err()
+        .expect("a lost key is refused");
+    assert!(e.to_string().contains("session notes but there is no key"), "{e}");
+    assert!(!gone.exists(), "no new key was made");
+}
