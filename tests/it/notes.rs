@@ -685,8 +685,9 @@ async fn a_server_refuses_a_key_that_cannot_open_the_stored_notes() {
         .err()
         .expect("a wrong key is refused");
     assert!(
-        e.to_string()
-            .contains(&format!("version 1 of the session notes of appointment {past}")),
+        e.to_string().contains(&format!(
+            "version 1 of the session notes of appointment {past}"
+        )),
         "{e}"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -698,6 +699,9 @@ async fn a_server_refuses_a_key_that_cannot_open_the_stored_notes() {
     let e = Application::build(lost)
         .err()
         .expect("a lost key is refused");
-    assert!(e.to_string().contains("session notes but there is no key"), "{e}");
+    assert!(
+        e.to_string().contains("session notes but there is no key"),
+        "{e}"
+    );
     assert!(!gone.exists(), "no new key was made");
 }
