@@ -228,8 +228,115 @@ pub fn fill(
     add_outbox_examples(conn, mail)?;
     add_photos(conn)?;
     add_chart_history(conn)?;
+    add_client_history(conn, cipher)?;
     add_pending_invitation(conn, mail, &access::Admin::prove(admin.clone())?)?;
     Ok(logins)
+}
+
+/// The clients pages and session notes: the demo client has a history with Maya (three more
+/// past sessions, five, seven and nine weeks ago, besides the one three weeks ago), the latest
+/// has session notes in two versions and the one before it notes in one.
+fn add_client_history(
+    conn: &mut DbConnection,
+    cipher: &crate::services::crypto::AnswerCipher,
+) -> Result<(), AppError> {
+    use crate::db::schema::appointments;
+    use crate::domain::appointment::AppointmentStatus;
+    use crate::domain::notes::Soap;
+    use crate::models::appointment::NewAppointment;
+    use crate::services::notes;
+    let client =
+        User::find_by_email(conn, "client@demo.bodywork.test")?.ok_or(AppError::NotFound)?;
+    let therapist_user =
+        User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
+    let therapist = crate::models::therapist::Therapist::find_by_user(conn, therapist_user.id)?
+        .ok_or(AppError::NotFound)?;
+    let proof = access::Therapist::prove(therapist_user)?;
+    let services = crate::services::profile::services_of(conn, therapist.id, false)?;
+    let Some(swedish) = services.iter().find(|s| s.technique_slug == "swedish") else {
+        return Ok(());
+    };
+    for weeks in [5, 7, 9] {
+        let day = Utc::now().date_naive() - Duration::weeks(weeks);
+        // 15:00 UTC, as the session three weeks ago: clear of the charts' 19:00 sessions.
+        let starts = day
+            .and_hms_opt(15, 0, 0)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no 15:00 on {day}")))?;
+        let ends = starts + Duration::minutes(swedish.duration_min as i64);
+        NewAppointment {
+            therapist_id: therapist.id,
+            client_id: client.id,
+            service_id: swedish.id,
+            starts_at: starts,
+            ends_at: ends,
+            blocked_until: ends,
+            status: AppointmentStatus::Completed,
+            screening_version: crate::domain::screening::questionnaire().version,
+            screening_answers: String::new(),
+            screening_outcome: "ok".into(),
+            clearance_confirmed: false,
+            created_at: starts - Duration::days(7),
+            updated_at: ends,
+            visit: Visit::Studio,
+            client_address: String::new(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
+        }
+        .insert(conn)?;
+    }
+    let past: Vec<i64> = appointments::table
+        .filter(appointments::client_id.eq(client.id))
+        .filter(appointments::therapist_id.eq(therapist.id))
+        .filter(appointments::status.eq(AppointmentStatus::Completed.as_str()))
+        .order(appointments::starts_at.desc())
+        .select(appointments::id)
+        .load(conn)?;
+    let soap =
+        |s: &str, o: &str, a: &str, p: &str| Soap::parse(s, o, a, p).map_err(AppError::validation);
+    let now_utc = Utc::now();
+    if let [latest, before, ..] = past[..] {
+        notes::write(
+            conn,
+            cipher,
+            &proof,
+            before,
+            &soap(
+                "Stiff neck and shoulders after a week of desk work.",
+                "Upper trapezius tight on both sides, more on the right.",
+                "Muscle tension from posture; no warning signs.",
+                "Swedish massage every two weeks; stretch at the desk hourly.",
+            )?,
+            now_utc,
+        )?;
+        notes::write(
+            conn,
+            cipher,
+            &proof,
+            latest,
+            &soap(
+                "Neck better. Lower back aches after gardening.",
+                "Lumbar muscles tight; full range of movement.",
+                "",
+                "Focus on the lower back next time.",
+            )?,
+            now_utc,
+        )?;
+        notes::write(
+            conn,
+            cipher,
+            &proof,
+            latest,
+            &soap(
+                "Neck better. Lower back aches after gardening at the weekend.",
+                "Lumbar muscles tight; full range of movement; no pain on bending.",
+                "Overuse after unusual effort; improving.",
+                "Focus on the lower back next time; gentle walks meanwhile.",
+            )?,
+            now_utc,
+        )?;
+    }
+    Ok(())
 }
 
 /// An admin invitation waiting to be accepted, so the admins page shows one pending (its mail

@@ -53,10 +53,19 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("the screening questionnaire is invalid: {e}"))?;
         // The key must open the answers already stored; a missing key file is not replaced by
         // a new key when there are answers it would leave unreadable.
-        let newest_answers = {
+        let (newest_answers, newest_notes) = {
             let mut conn = pool.get()?;
-            crate::services::booking::newest_sealed_answers(&mut conn)?
+            (
+                crate::services::booking::newest_sealed_answers(&mut conn)?,
+                crate::services::notes::newest_sealed(&mut conn)?,
+            )
         };
+        if newest_notes.is_some() && settings.answers_key_is_missing() {
+            anyhow::bail!(
+                "the database holds encrypted session notes but there is no key: restore the key file {} (BODYWORK_ANSWERS_KEY_FILE) or set BODYWORK_ANSWERS_KEY; a new key could not read them",
+                settings.answers_key_file.display()
+            );
+        }
         if newest_answers.is_some() && settings.answers_key_is_missing() {
             anyhow::bail!(
                 "the database holds encrypted screening answers but there is no key: restore the key file {} (BODYWORK_ANSWERS_KEY_FILE) or set BODYWORK_ANSWERS_KEY; a new key could not read them",
@@ -66,6 +75,14 @@ impl Application {
         let cipher = crate::services::crypto::AnswerCipher::from_settings(&settings)?;
         if let Some(sealed) = &newest_answers {
             crate::services::booking::key_opens(&cipher, sealed).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} with the key from {}. Start with the key that encrypted them (BODYWORK_ANSWERS_KEY, or the file named by BODYWORK_ANSWERS_KEY_FILE).",
+                    settings.answers_key_source()
+                )
+            })?;
+        }
+        if let Some(sealed) = &newest_notes {
+            crate::services::notes::key_opens(&cipher, sealed).map_err(|e| {
                 anyhow::anyhow!(
                     "{e} with the key from {}. Start with the key that encrypted them (BODYWORK_ANSWERS_KEY, or the file named by BODYWORK_ANSWERS_KEY_FILE).",
                     settings.answers_key_source()
@@ -413,6 +430,9 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Only(Role::Therapist), POST "/therapist/appointments/new" => pages::entered::enter_submit),
         route!(Only(Role::Therapist), GET "/therapist/appointments/{id}" => pages::schedule::appointment),
         route!(Only(Role::Therapist), POST "/therapist/appointments/{id}" => pages::schedule::act),
+        route!(Only(Role::Therapist), POST "/therapist/appointments/{id}/notes" => pages::schedule::save_notes),
+        route!(Only(Role::Therapist), GET "/therapist/clients" => pages::notes::clients),
+        route!(Only(Role::Therapist), GET "/therapist/clients/{id}" => pages::notes::client),
         route!(Only(Role::Therapist), GET "/therapist/calendar" => pages::calendar::calendar_page),
         route!(Only(Role::Therapist), POST "/therapist/calendar" => pages::calendar::create_feed),
         route!(Only(Role::Therapist), POST "/therapist/calendar/revoke" => pages::calendar::revoke_feed),
@@ -473,6 +493,8 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Only(Role::Therapist), POST "/api/v1/me/appointments" => api::appointments::enter),
         route!(Only(Role::Therapist), GET "/api/v1/me/agenda" => api::appointments::my_agenda),
         route!(Only(Role::Therapist), GET "/api/v1/me/week" => api::appointments::my_week),
+        route!(Only(Role::Therapist), GET "/api/v1/me/clients" => api::notes::list),
+        route!(Only(Role::Therapist), GET "/api/v1/me/clients/{id}" => api::notes::file),
         route!(Only(Role::Client), GET "/api/v1/me/bookings" => api::appointments::my_bookings),
         route!(Public, GET "/api/v1/screening/questionnaire" => api::screening::questionnaire),
         route!(Public, POST "/api/v1/screening/evaluate" => api::screening::evaluate),
@@ -488,6 +510,8 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Signed, GET "/api/v1/appointments/{id}/access-log" => api::appointments::access_log),
         route!(Public, POST "/api/v1/appointments/{id}/screening" => api::appointments::answer_screening),
         route!(Only(Role::Therapist), POST "/api/v1/appointments/{id}/keep" => api::appointments::keep),
+        route!(Signed, GET "/api/v1/appointments/{id}/notes" => api::notes::get),
+        route!(Signed, PUT "/api/v1/appointments/{id}/notes" => api::notes::put),
         route!(Only(Role::Admin), GET "/api/v1/admin/dashboard" => api::admin::dashboard),
         route!(Only(Role::Admin), GET "/api/v1/admin/licenses/expiring" => api::admin::expiring),
         route!(Only(Role::Admin), GET "/api/v1/admin/stats/bookings" => api::admin::stats_bookings),

@@ -851,13 +851,13 @@ pub async fn reschedule(
 pub struct AccessOut {
     pub reader: String,
     pub channel: String,
-    /// What was read: `answers`, `notes` or `address`.
-    pub subject: String,
     pub read_at: String,
+    /// What was read: `answers`, `notes` (the session notes) or `address`.
+    pub subject: String,
 }
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}/access-log", tag = "appointments",
-    responses((status = 200, body = [AccessOut], description = "who read the client's answers, newest first (the client only)"), (status = 404)))]
+    responses((status = 200, body = [AccessOut], description = "who read the client's answers, session notes or address, newest first (the client only)"), (status = 404)))]
 pub async fn access_log(
     req: HttpRequest,
     caller: ApiUser,
@@ -873,11 +873,11 @@ pub async fn access_log(
     .await?;
     Ok(web::Json(
         rows.into_iter()
-            .map(|(reader, channel, subject, at)| AccessOut {
+            .map(|(reader, channel, at, subject)| AccessOut {
                 reader,
                 channel,
-                subject,
                 read_at: at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
+                subject,
             })
             .collect(),
     ))

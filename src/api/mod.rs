@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendar;
 pub mod directory;
 pub mod me;
+pub mod notes;
 pub mod notifications;
 pub mod openapi;
 pub mod schedule;

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::api::{
-    account, admin, appointments, auth, calendar, directory, me, notifications, schedule,
+    account, admin, appointments, auth, calendar, directory, me, notes, notifications, schedule,
     screening, UserOut,
 };
 
@@ -75,6 +75,10 @@ use crate::api::{
         appointments::no_show,
         appointments::reschedule,
         appointments::access_log,
+        notes::get,
+        notes::put,
+        notes::list,
+        notes::file,
         appointments::availability,
         appointments::enter,
         appointments::answer_screening,
@@ -143,6 +147,12 @@ use crate::api::{
         admin::AdminBody,
         admin::AuditOut,
         appointments::AppointmentOut,
+        notes::ClientOut,
+        notes::ClientAppointmentOut,
+        notes::ClientFileOut,
+        notes::NotesBody,
+        notes::NoteVersionOut,
+        notes::NotesOut,
         appointments::ScreeningOut,
         appointments::ReasonOut,
         appointments::BookBody,

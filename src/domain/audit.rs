@@ -40,6 +40,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("appointment.completed", "Appointment completed"),
     ("appointment.no_show", "Appointment marked no-show"),
     ("appointment.reschedule", "Appointment moved"),
+    ("appointment.notes", "Session notes saved"),
     ("calendar.", "Calendar feed: every action"),
     ("calendar.feed_create", "Calendar feed created"),
     ("calendar.feed_revoke", "Calendar feed turned off"),

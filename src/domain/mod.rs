@@ -9,6 +9,7 @@ pub mod credential;
 pub mod gazetteer;
 pub mod license_lookup;
 pub mod mail;
+pub mod notes;
 pub mod paging;
 pub mod photo;
 pub mod practice;

@@ -4,12 +4,15 @@
 //! **Export.** The account, the therapist's practice (profile, services, credentials, hours,
 //! time off, policy), appointments on either side, sessions and API tokens (when, never the
 //! tokens), the mails sent to them (never the bodies: they hold links), the audit rows they
-//! caused or that are about their account, and who read their screening answers. Their own
-//! answers are decrypted; each decryption is written to the screening access log (channel
-//! `export`), as every other read of answers is.
+//! caused or that are about their account, and who read their screening answers, session notes
+//! or address (`answers_read_by`, each with its `subject`). Their own answers and the session
+//! notes of their appointments (every version, `session_notes`) are decrypted; each decryption
+//! of answers and of notes (which their therapist wrote) is written to the access log (channel
+//! `export`).
 //!
 //! **Erasure.** A client's upcoming bookings are cancelled (each therapist is mailed through the
-//! outbox, in the same transaction), the answers of every booking destroyed, the name and email
+//! outbox, in the same transaction), the answers of every booking destroyed and the session
+//! notes of every booking deleted (`services::notes::destroy_of_client`), the name and email
 //! replaced by a placeholder that cannot log in, sessions, API tokens and mailed links deleted,
 //! queued mails to them withdrawn. The therapists keep the record of past sessions, which now
 //! names "Deleted client".
@@ -41,6 +44,7 @@ use crate::services::access::{Client, Proof};
 use crate::services::booking;
 use crate::services::crypto::AnswerCipher;
 use crate::services::mail::{render_booking, BookingEvent, BookingMail, MailCtx};
+use crate::services::notes;
 use crate::services::outbox::{self, Outgoing};
 
 /// The name an erased client's past sessions show.
@@ -101,14 +105,19 @@ pub fn export(
         if answers.is_some() {
             booking::log_answers_read(conn, a.id, user.id, "export")?;
         }
-        let reads: Vec<(String, String, NaiveDateTime)> = screening_access_log::table
+        let session_notes = notes::read_for_export(conn, cipher, &user, a)?;
+        let reads: Vec<(String, String, NaiveDateTime, String)> = screening_access_log::table
             .inner_join(users::table)
             .filter(screening_access_log::appointment_id.eq(a.id))
-            .order(screening_access_log::read_at.asc())
+            .order((
+                screening_access_log::read_at.asc(),
+                screening_access_log::id.asc(),
+            ))
             .select((
                 users::name,
                 screening_access_log::channel,
                 screening_access_log::read_at,
+                screening_access_log::subject,
             ))
             .load(conn)?;
         as_client.push(json!({
@@ -130,8 +139,17 @@ pub fn export(
             "client_address": booking::open_address(cipher, a)?.map(|ad| ad.line()),
             "clearance_confirmed": a.clearance_confirmed,
             "created_at": t(a.created_at),
-            "answers_read_by": reads.into_iter().map(|(name, channel, at)| json!({
-                "name": name, "channel": channel, "read_at": t(at),
+            "answers_read_by": reads.into_iter().map(|(name, channel, at, subject)| json!({
+                "name": name, "channel": channel, "read_at": t(at), "subject": subject,
+            })).collect::<Vec<_>>(),
+            "session_notes": session_notes.versions.iter().map(|v| json!({
+                "version": v.version,
+                "written_at": t(v.created_at),
+                "author": v.author_name,
+                "subjective": v.soap.subjective,
+                "objective": v.soap.objective,
+                "assessment": v.soap.assessment,
+                "plan": v.soap.plan,
             })).collect::<Vec<_>>(),
         }));
     }
@@ -352,6 +370,9 @@ pub fn erase(
                 appointments::entry_note.eq(""),
             ))
             .execute(conn)?;
+        // So are the session notes of every booking (their rows deleted: the table refuses
+        // updates, not deletes).
+        let notes_destroyed = notes::destroy_of_client(conn, user.id)?;
         outbox::withdraw_reminders_of_user(conn, user.id)?;
         outbox_rows::forget_recipient(conn, user.id, &erased_email(user.id))?;
         Session::delete_of_user(conn, user.id, None)?;
@@ -373,7 +394,8 @@ pub fn erase(
             "user",
             Some(user.id),
             &format!(
-                "client account erased: name and email removed, answers destroyed, {} upcoming booking(s) cancelled",
+                "client account erased: name and email removed, answers destroyed, {} session note version(s) destroyed, {} upcoming booking(s) cancelled",
+                notes_destroyed,
                 upcoming.len()
             ),
         )?;

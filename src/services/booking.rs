@@ -346,6 +346,16 @@ pub enum ReadSubject {
 }
 
 impl ReadSubject {
+    /// What a stored `subject` was about, in the words the client's access log shows.
+    pub fn words_of(stored: &str) -> &'static str {
+        match stored {
+            "answers" => "your health answers",
+            "notes" => "the session notes",
+            "address" => "your address",
+            _ => "your private details",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReadSubject::Answers => "answers",
@@ -894,13 +904,17 @@ pub fn mobile_addresses(
     Ok(out)
 }
 
-/// Who read the private data of an appointment (answers, a mobile visit's address), through
-/// what and when (for its client): (reader, channel, subject, when).
+/// A logged read of an appointment's private data: who, through what channel, when, and what
+/// (`answers`, `notes` or `address`: [`ReadSubject::as_str`]).
+pub type AccessLine = (String, String, NaiveDateTime, String);
+
+/// Who read the private data of an appointment (answers, notes, address), and when (for its
+/// client), newest first.
 pub fn access_log(
     conn: &mut DbConnection,
     client: &access::Client,
     id: i64,
-) -> Result<Vec<(String, String, String, NaiveDateTime)>, AppError> {
+) -> Result<Vec<AccessLine>, AppError> {
     let client = client.user();
     let appt = Appointment::find(conn, id)?;
     if appt.client_id != client.id {
@@ -909,12 +923,15 @@ pub fn access_log(
     Ok(screening_access_log::table
         .inner_join(users::table)
         .filter(screening_access_log::appointment_id.eq(id))
-        .order(screening_access_log::read_at.desc())
+        .order((
+            screening_access_log::read_at.desc(),
+            screening_access_log::id.desc(),
+        ))
         .select((
             users::name,
             screening_access_log::channel,
-            screening_access_log::subject,
             screening_access_log::read_at,
+            screening_access_log::subject,
         ))
         .load(conn)?)
 }

@@ -23,9 +23,10 @@ use crate::error::AppError;
 use crate::models::therapist::Therapist;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{
-    self, Alternative, AppointmentView, BookingRequest, ClientBooking, ClientBookings,
+    self, Alternative, AppointmentView, BookingRequest, ClientBooking, ClientBookings, ReadSubject,
 };
 use crate::services::directory;
+use crate::services::notes::{self, Notes};
 use crate::services::with_conn;
 use crate::web::filters;
 use crate::web::format::group_by_day;
@@ -598,7 +599,10 @@ pub async fn list(req: HttpRequest, user: As<access::Client>) -> PageResult<Http
 pub struct DetailPage {
     pub ctx: PageCtx,
     pub v: AppointmentView,
-    pub reads: Vec<(String, String, String)>,
+    /// Who read what, when, through what: (reader, channel, time, what).
+    pub reads: Vec<(String, String, String, &'static str)>,
+    /// The session notes of this booking (the client's right of access; the read is logged).
+    pub notes: Notes,
     pub questions: &'static [Question],
     pub error: Option<String>,
     pub state: ClientState,
@@ -640,24 +644,21 @@ async fn detail_page(
     let state = app_state(req);
     let st = state.clone();
     let client = user.who.clone();
-    let (v, reads) = with_conn(&state.pool, move |conn| {
+    let (v, notes, reads) = with_conn(&state.pool, move |conn| {
         let v = booking::view(conn, &st.cipher, client.user(), id, "page")?;
+        let notes = notes::read(conn, &st.cipher, client.user(), id, "page")?;
         let reads = booking::access_log(conn, &client, id)?;
-        Ok((v, reads))
+        Ok((v, notes, reads))
     })
     .await?;
     let reads = reads
         .into_iter()
-        .map(|(who, channel, subject, at)| {
-            let what = match subject.as_str() {
-                "address" => "your address",
-                "notes" => "your session notes",
-                _ => "your answers",
-            };
+        .map(|(who, channel, at, subject)| {
             (
                 who,
-                format!("{what}, {channel}"),
+                channel,
                 local_time(at.and_utc(), v.tz(), Utc::now()),
+                ReadSubject::words_of(&subject),
             )
         })
         .collect();
@@ -669,6 +670,7 @@ async fn detail_page(
             ctx: user.ctx,
             v,
             reads,
+            notes,
             questions: &screening::questionnaire().questions,
             error,
             state,

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod filters;
 pub mod format;
 pub mod home;
+pub mod notes;
 pub mod photos;
 pub mod schedule;
 pub mod therapist;

@@ -20,9 +20,11 @@ use crate::error::{AppError, FieldErrors};
 use crate::models::booking_policy::BookingPolicy;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{self, AppointmentView, ListItem};
+use crate::services::notes;
 use crate::services::schedule::{self, Away, Session, TimeOff, WeekView};
 use crate::services::{therapists, with_conn};
 use crate::web::filters;
+use crate::web::notes::{NotesForm, NotesSection, NotesTyped};
 use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
 
 /// Per weekday: (number, name, rows of (start, end)), one blank row at the end.
@@ -509,6 +511,8 @@ pub struct AppointmentPage {
     /// A booking the therapist entered that needs their decision: the services it can be
     /// kept with (see `services::entered::keep_choices`).
     pub keep_choices: Vec<crate::models::service::Service>,
+    /// The session notes section (`templates/therapist/_notes.html`).
+    pub notes: NotesSection,
 }
 
 impl AppointmentPage {
@@ -535,22 +539,34 @@ async fn appointment_page(
     id: i64,
     error: Option<String>,
 ) -> PageResult<HttpResponse> {
+    appointment_page_with(req, user, id, error, None).await
+}
+
+/// The appointment page, with a refused save of the notes shown again (`typed`).
+async fn appointment_page_with(
+    req: &HttpRequest,
+    user: As<access::Therapist>,
+    id: i64,
+    error: Option<String>,
+    typed: Option<NotesTyped>,
+) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let st = state.clone();
     let me = user.session.user.clone();
     let proof = user.who.clone();
-    let (v, keep_choices) = with_conn(&state.pool, move |conn| {
+    let (v, keep_choices, notes) = with_conn(&state.pool, move |conn| {
         let v = booking::view(conn, &st.cipher, &me, id, "page")?;
         let keep = match (&v.answers, v.needs_decision()) {
             (Some(a), true) => crate::services::entered::keep_choices(conn, &proof, &v.appt, a)?,
             _ => Vec::new(),
         };
-        Ok::<_, AppError>((v, keep))
+        let n = notes::read(conn, &st.cipher, &me, id, "page")?;
+        Ok::<_, AppError>((v, keep, n))
     })
     .await?;
     let now = Utc::now();
     let started = v.starts() <= now;
-    let status = if error.is_some() {
+    let status = if error.is_some() || typed.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -559,14 +575,59 @@ async fn appointment_page(
         status,
         &AppointmentPage {
             ctx: user.ctx,
-            v,
             questions: &screening::questionnaire().questions,
             error,
             started,
             now,
             keep_choices,
+            notes: NotesSection::build(&v, notes, now, typed),
+            v,
         },
     )?)
+}
+
+/// Saves a new version of the session notes (`services::notes::write`); a refusal shows the
+/// page again with what was typed and the message next to its field (422).
+pub async fn save_notes(
+    req: HttpRequest,
+    user: As<access::Therapist>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<NotesForm>,
+) -> PageResult<HttpResponse> {
+    let id = id.into_inner();
+    let soap = match form.parse() {
+        Ok(s) => s,
+        Err(errors) => {
+            let typed = NotesTyped {
+                form,
+                errors,
+                error: None,
+            };
+            return appointment_page_with(&req, user, id, None, Some(typed)).await;
+        }
+    };
+    let state = app_state(&req);
+    let st = state.clone();
+    let me = user.who.clone();
+    match with_conn(&state.pool, move |conn| {
+        notes::write(conn, &st.cipher, &me, id, &soap, Utc::now())
+    })
+    .await
+    {
+        Ok(version) => Ok(redirect_with_flash(
+            &format!("/therapist/appointments/{id}#notes"),
+            format!("Session notes saved (version {version})."),
+        )),
+        Err(e @ (AppError::Rule { .. } | AppError::Conflict { .. })) => {
+            let typed = NotesTyped {
+                form,
+                errors: FieldErrors::new(),
+                error: Some(e.public_message()),
+            };
+            appointment_page_with(&req, user, id, None, Some(typed)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn appointment(

@@ -12,11 +12,14 @@
 //!   window, another service for a therapist (`with_service`).
 //! - `mail`: an SMTP sink in the test binary (`SmtpSink`), a server whose mail worker sends to
 //!   it (`spawn_mailing_app`), and the screening words no mail may hold.
+//! - `notes`: a client with a chosen name, session notes written through the API, and every
+//!   text value of the raw database (`database_text`).
 
 mod app;
 mod booking;
 pub mod browser;
 mod mail;
+mod notes;
 pub mod photo;
 mod therapist;
 
@@ -28,4 +31,5 @@ pub use booking::{
     with_service, Scene,
 };
 pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app, Mail, SmtpSink};
+pub use notes::{database_text, named_client, write_notes};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};
