@@ -680,7 +680,9 @@ async fn a_server_refuses_a_key_that_cannot_open_the_stored_notes() {
     app.second_server();
     let mut wrong = app.settings.clone();
     wrong.addr = "127.0.0.1:0".into();
-    wrong.answers_key = Some(AnswerCipher::generate_key_base64());
+    wrong.answers_key = Some(bodywork::config::Secret::new(
+        AnswerCipher::generate_key_base64(),
+    ));
     let e = Application::build(wrong)
         .err()
         .expect("a wrong key is refused");
