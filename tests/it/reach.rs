@@ -612,3 +612,90 @@ async fn reach_the_demo_has_addresses_a_mobile_therapist_and_a_mobile_booking() 
         "221 Hampshire Street, Apt 3, Cambridge, MA"
     );
 }
+
+#[tokio::test]
+async fn reach_the_week_grid_and_lists_mark_a_mobile_visit_and_never_show_its_address() {
+    let s = scene().await;
+    let (app, m) = (&s.app, &s.m);
+    go_mobile(app, m, 25, true).await;
+    let (_, client) = app.api_user("dana@example.com", "client").await;
+    let times = slots(app, m, some_day(), some_day()).await;
+    let first = times[0].clone();
+    let t0 = chrono::DateTime::parse_from_rfc3339(&first).unwrap();
+    let later = times
+        .iter()
+        .find(|t| {
+            chrono::DateTime::parse_from_rfc3339(t).unwrap() - t0 >= chrono::Duration::hours(2)
+        })
+        .unwrap()
+        .clone();
+    let mobile = book_visit(
+        app,
+        &client,
+        m,
+        &first,
+        json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"}),
+    )
+    .await;
+    assert_eq!(mobile.status(), StatusCode::CREATED);
+    let mobile = json_of(mobile).await["id"].as_i64().unwrap();
+    let studio = book_visit(app, &client, m, &later, json!({"visit": "studio"})).await;
+    assert_eq!(studio.status(), StatusCode::CREATED);
+    let studio = json_of(studio).await["id"].as_i64().unwrap();
+
+    let page = page_login(app, "t@example.com").await;
+    let html = page
+        .get(app.url(&format!("/therapist/appointments?week={}", some_day())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Each session's block: the mobile one carries the mark, the studio one does not.
+    let block = |id: i64| -> String {
+        let at = html
+            .find(&format!("href=\"/therapist/appointments/{id}\""))
+            .unwrap_or_else(|| panic!("session {id} on the grid: {html}"));
+        let start = html[..at].rfind("<li").unwrap();
+        let end = at + html[at..].find("</li>").unwrap();
+        html[start..end].to_string()
+    };
+    let (mb, sb) = (block(mobile), block(studio));
+    assert!(
+        mb.contains("visit-mobile") && mb.contains("data-testid=\"mobile\""),
+        "{mb}"
+    );
+    assert!(
+        sb.contains("visit-studio") && !sb.contains("data-testid=\"mobile\""),
+        "{sb}"
+    );
+    assert!(
+        html.contains("mobile visit</strong>"),
+        "the upcoming list says so"
+    );
+    assert!(!html.contains(STREET), "no address on the week page");
+    // The API's week carries the visit of each session.
+    let week = json_of(
+        app.api_get(
+            &format!("/api/v1/me/week?week={}", some_day()),
+            Some(&m.token),
+        )
+        .await,
+    )
+    .await;
+    let visits: Vec<(i64, String)> = week["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["appointments"].as_array().unwrap().clone())
+        .map(|a| {
+            (
+                a["id"].as_i64().unwrap(),
+                a["visit"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(visits.contains(&(mobile, "mobile".into())), "{visits:?}");
+    assert!(visits.contains(&(studio, "studio".into())), "{visits:?}");
+}
