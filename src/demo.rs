@@ -1316,6 +1316,10 @@ fn add_entered_bookings(
             service_id: swedish.id,
             starts_at: picks[0].start,
             note: "Phoned on Monday: stiff shoulders after a long drive.".into(),
+            visit: crate::domain::practice::VisitRequest {
+                visit: Some(Visit::Studio),
+                ..Default::default()
+            },
         },
     )?;
     let appt = entered::enter_for_client(
@@ -1329,6 +1333,10 @@ fn add_entered_bookings(
             service_id: deep.id,
             starts_at: picks[1].start,
             note: "Walked in; asked for deep tissue.".into(),
+            visit: crate::domain::practice::VisitRequest {
+                visit: Some(Visit::Studio),
+                ..Default::default()
+            },
         },
     )?;
     let noor = User::find_by_email(conn, "noor@demo.bodywork.test")?.ok_or(AppError::NotFound)?;

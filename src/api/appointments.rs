@@ -1069,6 +1069,17 @@ pub struct EnterBody {
     /// The therapist's note (at most 1000 characters), stored encrypted; for the therapist only.
     #[serde(default)]
     pub note: String,
+    /// `studio` or `mobile`, as for a client's booking (absent: the studio when the therapist
+    /// has an address, else mobile).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub visit: Option<Visit>,
+    /// A mobile visit's street address (5 to 200 characters), stored encrypted.
+    #[serde(default)]
+    pub client_address: String,
+    /// A mobile visit's city ("Cambridge, MA"), within the therapist's radius.
+    #[serde(default)]
+    pub client_city: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/me/appointments", tag = "therapist", request_body = EnterBody,
@@ -1090,6 +1101,11 @@ pub async fn enter(
         service_id: b.service_id,
         starts_at: b.starts_at.with_timezone(&Utc),
         note: b.note,
+        visit: crate::domain::practice::VisitRequest {
+            visit: b.visit,
+            client_address: b.client_address,
+            client_city: b.client_city,
+        },
     };
     let me = caller.who;
     let st = state.clone();

@@ -19,7 +19,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::db::schema::appointments;
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::account::{Email, PersonName, Role, TokenPurpose};
-use crate::domain::appointment::{AppointmentStatus, Visit};
+use crate::domain::appointment::AppointmentStatus;
+use crate::domain::practice::VisitRequest;
 use crate::domain::screening::{self, Evaluation, Outcome};
 use crate::error::{AppError, FieldErrors};
 use crate::models::account_token::AccountToken;
@@ -48,6 +49,9 @@ pub struct EnteredRequest {
     pub starts_at: DateTime<Utc>,
     /// The therapist's note (how the client reached them, what they asked for): encrypted.
     pub note: String,
+    /// Where: the same visit rule as any booking (`booking::resolve_visit`); a mobile visit's
+    /// address is sealed like a client's own.
+    pub visit: VisitRequest,
 }
 
 /// The parsed input, or every field's message.
@@ -163,6 +167,7 @@ pub fn enter_for_client(
     let me = therapist.user();
     let t = Therapist::find_by_user(conn, me.id)?.ok_or(AppError::NotFound)?;
     let (t, service) = bookable(conn, t.id, req.service_id)?;
+    let plan = booking::resolve_visit(&t, &req.visit)?;
     let start = req.starts_at;
     let end = start + Duration::minutes(service.duration_min as i64);
     let now_utc = Utc::now();
@@ -177,6 +182,7 @@ pub fn enter_for_client(
         } else {
             booking::seal_note(cipher, &parsed.note, t.id, client_id)
         };
+        let client_address = booking::seal_address(cipher, t.id, client_id, &plan)?;
         let (id, new) = insert_in_free_slot(conn, &service, start, now_utc, |policy| {
             Ok(NewAppointment {
                 therapist_id: t.id,
@@ -194,8 +200,8 @@ pub fn enter_for_client(
                 clearance_confirmed: false,
                 created_at: now(),
                 updated_at: now(),
-                visit: Visit::Studio,
-                client_address: String::new(),
+                visit: plan.visit(),
+                client_address: client_address.clone(),
                 screening_pending: true,
                 entered_by: Some(me.id),
                 entry_note,

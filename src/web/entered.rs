@@ -12,6 +12,8 @@ use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
+use crate::domain::appointment::Visit;
+use crate::domain::practice::VisitRequest;
 use crate::domain::screening::Outcome;
 use crate::error::{AppError, FieldErrors};
 use crate::models::service::Service;
@@ -245,6 +247,14 @@ pub struct EnterPage {
     /// A refusal of the whole booking (the time was taken meanwhile).
     pub error: Option<String>,
     pub zone: String,
+    /// Where the therapist sees clients: a studio (an address), mobile visits, or both.
+    pub offers_studio: bool,
+    pub offers_mobile: bool,
+    /// The visit chosen (`studio` or `mobile`, empty: the default) and a mobile visit's
+    /// address, as typed.
+    pub visit: String,
+    pub client_address: String,
+    pub client_city: String,
 }
 
 impl EnterPage {
@@ -273,6 +283,9 @@ impl EnterPage {
             ("client_email", "client_email"),
             ("client_name", "client_name"),
             ("note", "note"),
+            ("visit", "visit-studio"),
+            ("client_address", "client_address"),
+            ("client_city", "client_city"),
         ];
         ids.iter()
             .filter_map(|(f, target)| self.err(f).map(|m| (target.to_string(), m)))
@@ -370,6 +383,11 @@ async fn enter_page(
         note: String::new(),
         errors,
         error: None,
+        offers_studio: t.address.is_some(),
+        offers_mobile: t.mobile && t.mobile_radius_km.is_some(),
+        visit: String::new(),
+        client_address: String::new(),
+        client_city: String::new(),
     })
 }
 
@@ -402,6 +420,13 @@ pub struct EnterForm {
     pub client_name: String,
     #[serde(default)]
     pub note: String,
+    /// `studio` or `mobile` (asked only when the therapist offers both).
+    #[serde(default)]
+    pub visit: String,
+    #[serde(default)]
+    pub client_address: String,
+    #[serde(default)]
+    pub client_city: String,
 }
 
 pub async fn enter_submit(
@@ -420,6 +445,9 @@ pub async fn enter_submit(
     p.client_email = form.client_email.clone();
     p.client_name = form.client_name.clone();
     p.note = form.note.clone();
+    p.visit = form.visit.trim().to_string();
+    p.client_address = form.client_address.clone();
+    p.client_city = form.client_city.clone();
     if p.service_id.is_none() && !p.errors.contains_key("service") {
         p.errors
             .insert("service".into(), "Choose one of your services.".into());
@@ -443,6 +471,11 @@ pub async fn enter_submit(
         service_id,
         starts_at,
         note: form.note,
+        visit: VisitRequest {
+            visit: Visit::parse(form.visit.trim()),
+            client_address: form.client_address,
+            client_city: form.client_city,
+        },
     };
     let state = app_state(&req);
     let st = state.clone();
@@ -458,6 +491,16 @@ pub async fn enter_submit(
         )),
         Err(AppError::Validation { fields, .. }) => {
             p.errors = fields;
+            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &p)?)
+        }
+        // The visit rule: its message on its field (`visit`, `client_address`, `client_city`).
+        Err(AppError::FieldRule {
+            fields, message, ..
+        }) => {
+            p.errors = fields;
+            if p.errors.is_empty() {
+                p.errors.insert("visit".into(), message);
+            }
             no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &p)?)
         }
         Err(e @ AppError::Conflict { .. }) => {

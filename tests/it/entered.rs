@@ -808,3 +808,98 @@ async fn the_pages_mark_pending_and_the_token_page_answers_once() {
     assert!(!html.contains("data-testid=\"screening-pending\""));
     assert!(html.contains("Screening: Nothing to flag"), "{html}");
 }
+
+#[tokio::test]
+async fn an_entered_booking_follows_the_visit_rule_and_keeps_a_mobile_address_private() {
+    let s = entered_scene().await;
+    let times = slots(&s.app, &s.m, some_day(), some_day()).await;
+    // A mobile-only therapist (no studio address, 25 km around Boston).
+    let r = s
+        .app
+        .api_put(
+            "/api/v1/me/profile",
+            &s.m.token,
+            json!({"name": "Open Therapist", "city": "Boston, MA", "techniques": ["swedish", "deep-tissue"],
+                   "address": null, "mobile": true, "mobile_radius_km": 25}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let base = json!({"client_email": "c@example.com", "service_id": s.m.service_id, "starts_at": times[0]});
+    let with = |extra: Value| {
+        let mut b = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    // A studio visit is refused without a studio; a mobile one needs the address and city.
+    let e = json_of(
+        enter(&s, with(json!({"visit": "studio"}))).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(e["error"]["code"], "studio_unavailable");
+    let e = json_of(
+        enter(&s, base.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(e["error"]["code"], "address_required");
+    let e = json_of(
+        enter(
+            &s,
+            with(json!({"client_address": "221 Hampshire Street", "client_city": "Worcester, MA"})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(e["error"]["code"], "outside_mobile_area");
+    let a = json_of(
+        enter(
+            &s,
+            with(json!({"client_address": "221 Hampshire Street", "client_city": "Cambridge, MA"})),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(a["visit"], "mobile");
+    assert_eq!(a["screening_outcome"], "pending");
+    assert!(a["client_address"]
+        .as_str()
+        .unwrap()
+        .contains("221 Hampshire Street"));
+    let id = a["id"].as_i64().unwrap();
+    // The client reads it; the stored text is sealed.
+    let mine = json_of(
+        s.app
+            .api_get(&format!("/api/v1/appointments/{id}"), Some(&s.client))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(mine["client_address"]
+        .as_str()
+        .unwrap()
+        .contains("221 Hampshire Street"));
+    let stored: String = crate::builders::with_conn(&s.app, |conn| {
+        use bodywork::db::schema::appointments;
+        use diesel::prelude::*;
+        appointments::table
+            .find(id)
+            .select(appointments::client_address)
+            .first(conn)
+            .unwrap()
+    });
+    assert!(
+        !stored.is_empty() && !stored.contains("Hampshire"),
+        "{stored}"
+    );
+    // The client's mail says it is a mobile visit, never the address.
+    let mails = s.sink.wait_for(1).await;
+    assert!(
+        mails.iter().all(|m| !m.raw.contains("Hampshire")),
+        "no address in a mail"
+    );
+}
