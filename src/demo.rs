@@ -243,7 +243,6 @@ fn add_client_history(
     use crate::db::schema::appointments;
     use crate::domain::appointment::AppointmentStatus;
     use crate::domain::notes::Soap;
-    use crate::models::appointment::NewAppointment;
     use crate::services::notes;
     let client =
         User::find_by_email(conn, "client@demo.bodywork.test")?.ok_or(AppError::NotFound)?;
@@ -256,34 +255,9 @@ fn add_client_history(
     let Some(swedish) = services.iter().find(|s| s.technique_slug == "swedish") else {
         return Ok(());
     };
+    // Clear of the charts' 19:00 sessions, as the session three weeks ago.
     for weeks in [5, 7, 9] {
-        let day = Utc::now().date_naive() - Duration::weeks(weeks);
-        // 15:00 UTC, as the session three weeks ago: clear of the charts' 19:00 sessions.
-        let starts = day
-            .and_hms_opt(15, 0, 0)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no 15:00 on {day}")))?;
-        let ends = starts + Duration::minutes(swedish.duration_min as i64);
-        NewAppointment {
-            therapist_id: therapist.id,
-            client_id: client.id,
-            service_id: swedish.id,
-            starts_at: starts,
-            ends_at: ends,
-            blocked_until: ends,
-            status: AppointmentStatus::Completed,
-            screening_version: crate::domain::screening::questionnaire().version,
-            screening_answers: String::new(),
-            screening_outcome: "ok".into(),
-            clearance_confirmed: false,
-            created_at: starts - Duration::days(7),
-            updated_at: ends,
-            visit: Visit::Studio,
-            client_address: String::new(),
-            screening_pending: false,
-            entered_by: None,
-            entry_note: String::new(),
-        }
-        .insert(conn)?;
+        add_past_booking(conn, client.id, therapist.id, swedish, weeks * 7)?;
     }
     let past: Vec<i64> = appointments::table
         .filter(appointments::client_id.eq(client.id))
@@ -983,7 +957,7 @@ fn add_bookings(
             _ => {}
         }
     }
-    add_past_booking(conn, client.client(), therapist.id, &swedish)?;
+    add_past_booking(conn, client.id(), therapist.id, &swedish, 21)?;
     add_therapist_day(
         conn,
         mail,
@@ -1097,25 +1071,26 @@ fn add_therapist_day(
     Ok(())
 }
 
-/// A completed Swedish massage three weeks ago (written directly: booking takes future times
-/// only). It has no stored screening answers.
+/// A completed session of `service` `days_ago` days ago at 15:00 UTC (10:00 or 11:00 in
+/// Boston), written directly: booking takes future times only. It has no stored screening
+/// answers.
 fn add_past_booking(
     conn: &mut DbConnection,
-    client: &access::Client,
+    client_id: i64,
     therapist_id: i64,
     service: &crate::models::service::Service,
-) -> Result<(), AppError> {
+    days_ago: i64,
+) -> Result<i64, AppError> {
     use crate::domain::appointment::AppointmentStatus;
     use crate::models::appointment::NewAppointment;
-    let day = Utc::now().date_naive() - Duration::days(21);
-    // 15:00 UTC: 10:00 or 11:00 in Boston.
+    let day = Utc::now().date_naive() - Duration::days(days_ago);
     let starts = day
         .and_hms_opt(15, 0, 0)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no 15:00 on {day}")))?;
     let ends = starts + Duration::minutes(service.duration_min as i64);
     NewAppointment {
         therapist_id,
-        client_id: client.id(),
+        client_id,
         service_id: service.id,
         starts_at: starts,
         ends_at: ends,
@@ -1133,8 +1108,7 @@ fn add_past_booking(
         entered_by: None,
         entry_note: String::new(),
     }
-    .insert(conn)?;
-    Ok(())
+    .insert(conn)
 }
 
 /// Where and how to reach the demo therapists: a studio address and a phone for each (saved
