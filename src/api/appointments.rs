@@ -92,7 +92,11 @@ pub struct AppointmentOut {
     pub answers: Option<BTreeMap<String, bool>>,
     pub clearance_confirmed: bool,
     pub flags_acknowledged: bool,
+    /// The reason given when it was cancelled or declined: for its client and its therapist
+    /// only (it may hold health details); null for an admin, who reads `cancel_reason_given`.
     pub cancel_reason: Option<String>,
+    /// Whether a cancel or decline reason was given.
+    pub cancel_reason_given: bool,
     /// How a cancelled appointment ended: `cancelled`, `withdrawn` (a request its client
     /// withdrew), `declined` (by the therapist, `cancel_reason` holds their reason) or
     /// `rescheduled`; null otherwise.
@@ -166,6 +170,7 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         clearance_confirmed: v.appt.clearance_confirmed,
         flags_acknowledged: v.appt.flags_acknowledged_at.is_some(),
         cancel_reason: v.appt.cancel_reason.clone(),
+        cancel_reason_given: v.cancel_reason_given,
         cancel_kind: v.appt.cancel_kind().map(|k| k.as_str().to_string()),
         confirm_by: v.confirm_by().map(|t| rfc3339(t, tz)),
         therapist_email: v.therapist_email.clone(),

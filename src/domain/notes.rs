@@ -17,7 +17,10 @@ pub const MAX_SEARCH_CHARS: usize = 200;
 /// The four parts, as fields (`subjective`, ...) with the labels people read.
 pub const PARTS: [(&str, &str); 4] = [
     ("subjective", "Subjective (what the client reports)"),
-    ("objective", "Objective (what the therapist observed and did)"),
+    (
+        "objective",
+        "Objective (what the therapist observed and did)",
+    ),
     ("assessment", "Assessment"),
     ("plan", "Plan"),
 ];

@@ -719,6 +719,9 @@ pub struct AppointmentView {
     pub client_address: Option<ClientAddress>,
     /// The note the therapist wrote when entering the booking: for its therapist only.
     pub entry_note: Option<String>,
+    /// Whether a cancel or decline reason was given (`appt.cancel_reason` is emptied for an
+    /// admin: only the two parties read it).
+    pub cancel_reason_given: bool,
 }
 
 impl AppointmentView {
@@ -806,8 +809,14 @@ pub fn view(
     id: i64,
     channel: &str,
 ) -> Result<AppointmentView, AppError> {
-    let appt = Appointment::find(conn, id)?;
+    let mut appt = Appointment::find(conn, id)?;
     let party = party(conn, viewer, &appt)?;
+    // A cancel or decline reason may hold health details: only the two parties read it; an
+    // admin learns that there is one.
+    let cancel_reason_given = appt.cancel_reason.as_deref().is_some_and(|r| !r.is_empty());
+    if party == Party::Admin {
+        appt.cancel_reason = None;
+    }
     let (therapist, service) = (
         Therapist::find(conn, appt.therapist_id)?,
         Service::find(conn, appt.service_id)?,
@@ -857,6 +866,7 @@ pub fn view(
     };
     Ok(AppointmentView {
         entry_note,
+        cancel_reason_given,
         party,
         therapist_name,
         therapist_email,

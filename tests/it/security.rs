@@ -681,3 +681,57 @@ async fn serve_demo_refuses_a_database_that_already_has_accounts() {
         assert_eq!(again.code(), "database_not_empty");
     });
 }
+
+/// A cancel reason may hold health details: its client and therapist read it, an admin only
+/// learns that there is one (API and audit log).
+#[tokio::test]
+async fn a_cancel_reason_is_read_by_the_two_parties_and_an_admin_sees_only_that_there_is_one() {
+    let s = crate::builders::scene().await;
+    let (app, m) = (&s.app, &s.m);
+    let (_, client) = app.api_user("c@example.com", "client").await;
+    let start = crate::builders::slots(
+        app,
+        m,
+        crate::builders::some_day(),
+        crate::builders::some_day(),
+    )
+    .await[0]
+        .clone();
+    let r = crate::builders::book(app, &client, m, &start, &[], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let reason = "My migraines are back";
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            Some(&client),
+            json!({ "reason": reason }),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let path = format!("/api/v1/appointments/{id}");
+    for (who, token) in [("client", client.as_str()), ("therapist", m.token.as_str())] {
+        let v: Value = app.api_get(&path, Some(token)).await.json().await.unwrap();
+        assert_eq!(v["cancel_reason"], reason, "{who}");
+        assert_eq!(v["cancel_reason_given"], true, "{who}");
+    }
+    let v: Value = app
+        .api_get(&path, Some(&s.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(v["cancel_reason"].is_null(), "{v}");
+    assert_eq!(v["cancel_reason_given"], true);
+    assert_eq!(v["cancel_kind"], "withdrawn");
+    let audit = app
+        .api_get("/api/v1/admin/audit?per_page=100", Some(&s.admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        audit.contains("reason given") && !audit.contains("migraine"),
+        "{audit}"
+    );
+}
