@@ -4,16 +4,17 @@ use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    licenses, services, therapist_techniques, therapists, training_records, users,
+    appointments, licenses, services, therapist_techniques, therapists, training_records, users,
 };
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::appointment::AppointmentStatus;
 use crate::domain::credential::CredentialStatus;
 use crate::domain::gazetteer::{geo_cell, GeoPoint};
 use crate::domain::profile::{
     parse_license, parse_profile, parse_service, parse_training, LicenseInput, ProfileInput,
     ServiceInput, StoredPractice, TrainingInput,
 };
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::models::audit;
 use crate::models::credential::{License, TrainingRecord};
 use crate::models::now;
@@ -241,6 +242,27 @@ pub fn update_service(
         });
     }
     write_transaction(conn, |conn| {
+        // Upcoming bookings were screened for this technique: it stays (retire and add).
+        if spec.technique != s.technique_slug {
+            let active: i64 = appointments::table
+                .filter(appointments::service_id.eq(service_id))
+                .filter(appointments::status.eq_any(AppointmentStatus::active_strs()))
+                .filter(appointments::ends_at.gt(now()))
+                .count()
+                .get_result(conn)?;
+            if active > 0 {
+                return Err(AppError::FieldRule {
+                    code: "service_in_use",
+                    message: format!(
+                        "{active} upcoming booking(s) of this service were screened for its technique, so the technique cannot change. Retire this service and add one with the new technique; the bookings keep theirs."
+                    ),
+                    fields: FieldErrors::from([(
+                        "technique".to_string(),
+                        "Upcoming bookings use this technique: retire the service and add a new one instead.".to_string(),
+                    )]),
+                });
+            }
+        }
         diesel::update(services::table.find(service_id))
             .set((
                 services::technique_slug.eq(spec.technique),

@@ -513,7 +513,7 @@ pub async fn service_update(
             "/therapist/services",
             "Service updated.",
         )),
-        Err(AppError::Validation { fields, .. }) => {
+        Err(AppError::Validation { fields, .. } | AppError::FieldRule { fields, .. }) => {
             services_page(
                 &req,
                 user.ctx,

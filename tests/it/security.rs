@@ -735,3 +735,42 @@ async fn a_cancel_reason_is_read_by_the_two_parties_and_an_admin_sees_only_that_
         "{audit}"
     );
 }
+
+/// Upcoming bookings were screened for their service's technique: it cannot change under them
+/// (retire the service and add another); price and length still can.
+#[tokio::test]
+async fn a_services_technique_cannot_change_while_it_has_upcoming_bookings() {
+    let s = crate::builders::scene().await;
+    let (app, m) = (&s.app, &s.m);
+    let (_, client) = app.api_user("c@example.com", "client").await;
+    let start = crate::builders::slots(
+        app,
+        m,
+        crate::builders::some_day(),
+        crate::builders::some_day(),
+    )
+    .await[0]
+        .clone();
+    let r = crate::builders::book(app, &client, m, &start, &[], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let path = format!("/api/v1/me/services/{}", m.service_id);
+    let r = app
+        .api_put(
+            &path,
+            &m.token,
+            json!({"technique": "deep-tissue", "duration_min": 60, "price_cents": 9000}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "service_in_use");
+    assert!(e["error"]["fields"]["technique"].is_string());
+    let r = app
+        .api_put(
+            &path,
+            &m.token,
+            json!({"technique": "swedish", "duration_min": 60, "price_cents": 9900}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}
