@@ -768,6 +768,56 @@ pub fn authenticate(
     }
 }
 
+/// What [`purge_stale`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: usize,
+    pub api_tokens: usize,
+    pub login_attempts: usize,
+}
+
+/// Deletes what can no longer be used and has been kept `keep` long enough: page sessions past
+/// their absolute expiry, API tokens expired or revoked more than `keep` ago, and failed-login
+/// counts whose window started more than `keep` ago and that lock nobody (the mail worker's
+/// housekeeping runs it, beside the mailed tokens' purge).
+pub fn purge_stale(
+    conn: &mut DbConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    keep: std::time::Duration,
+) -> Result<Purged, AppError> {
+    use crate::db::schema::{api_tokens, login_attempts, sessions};
+    use diesel::prelude::*;
+    let now = now.naive_utc();
+    let before = now - ChronoDuration::from_std(keep).unwrap_or(ChronoDuration::days(30));
+    write_transaction(conn, |conn| {
+        let sessions =
+            diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?;
+        let api_tokens = diesel::delete(
+            api_tokens::table.filter(
+                api_tokens::expires_at
+                    .le(before)
+                    .or(api_tokens::revoked_at.le(before)),
+            ),
+        )
+        .execute(conn)?;
+        let login_attempts = diesel::delete(
+            login_attempts::table
+                .filter(login_attempts::window_started_at.le(before))
+                .filter(
+                    login_attempts::locked_until
+                        .is_null()
+                        .or(login_attempts::locked_until.le(now)),
+                ),
+        )
+        .execute(conn)?;
+        Ok(Purged {
+            sessions,
+            api_tokens,
+            login_attempts,
+        })
+    })
+}
+
 /// Why `user` may not log in: their therapist profile is suspended (None: they may).
 fn suspension(
     conn: &mut DbConnection,

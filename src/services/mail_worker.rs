@@ -8,7 +8,8 @@
 //!
 //! Housekeeping runs at start and then every `housekeeping` interval: old final rows are purged
 //! (`services::outbox::purge`), and so are single-use tokens used or expired as long ago
-//! (`services::tokens::purge`), and therapists whose verified license expires within 30 days are
+//! (`services::tokens::purge`), stale sessions, API tokens and login counts
+//! (`services::accounts::purge_stale`), and therapists whose verified license expires within 30 days are
 //! told once (`services::admin::warn_expiring_licenses`).
 //!
 //! **Stopping.** [`MailWorker::stop`] (called when the server has stopped, after SIGTERM or
@@ -248,6 +249,21 @@ impl Worker {
             Ok(n) if n > 0 => tracing::info!(tokens = n, "used and expired mail tokens purged"),
             Ok(_) => {}
             Err(e) => log_error("purging used and expired mail tokens", &e),
+        }
+        // Sessions, API tokens and failed-login counts that can no longer be used.
+        match with_conn(&self.pool, move |conn| {
+            crate::services::accounts::purge_stale(conn, chrono::Utc::now(), keep)
+        })
+        .await
+        {
+            Ok(p) if p != Default::default() => tracing::info!(
+                sessions = p.sessions,
+                api_tokens = p.api_tokens,
+                login_attempts = p.login_attempts,
+                "stale sessions, tokens and login counts purged"
+            ),
+            Ok(_) => {}
+            Err(e) => log_error("purging stale sessions, tokens and login counts", &e),
         }
         let ctx = self.ctx.clone();
         match with_conn(&self.pool, move |conn| {

@@ -870,3 +870,59 @@ async fn used_and_expired_tokens_are_purged_after_the_keep_period() {
     });
     assert_eq!(purged, 1);
 }
+
+#[tokio::test]
+async fn stale_sessions_api_tokens_and_login_counts_are_purged_and_live_ones_kept() {
+    use bodywork::db::schema::{api_tokens, login_attempts, sessions};
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    app.api_user("ana@example.com", "client").await;
+    let live = app.api_login("ana@example.com").await;
+    crate::builders::page_login(&app, "ana@example.com").await;
+    // A failed login leaves a count.
+    app.api_post(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "ana@example.com", "password": "not the password at all"}),
+    )
+    .await;
+    let counts = |app: &crate::builders::TestApp| {
+        with_conn(app, |conn| {
+            (
+                sessions::table.count().get_result::<i64>(conn).unwrap(),
+                api_tokens::table.count().get_result::<i64>(conn).unwrap(),
+                login_attempts::table
+                    .count()
+                    .get_result::<i64>(conn)
+                    .unwrap(),
+            )
+        })
+    };
+    let before = counts(&app);
+    assert!(
+        before.0 >= 1 && before.1 >= 2 && before.2 == 1,
+        "{before:?}"
+    );
+    let keep = std::time::Duration::from_secs(24 * 3600);
+    let now = chrono::Utc::now();
+    let purged = with_conn(&app, |conn| {
+        bodywork::services::accounts::purge_stale(conn, now, keep).unwrap()
+    });
+    assert_eq!(purged, Default::default(), "everything is live or recent");
+    assert_eq!(counts(&app), before);
+    // Far later: sessions past their absolute expiry, tokens expired for longer than the keep
+    // period, and the old count all go.
+    let later = now + chrono::Duration::days(90);
+    let purged = with_conn(&app, |conn| {
+        bodywork::services::accounts::purge_stale(conn, later, keep).unwrap()
+    });
+    assert_eq!(purged.sessions as i64, before.0);
+    assert_eq!(purged.api_tokens as i64, before.1);
+    assert_eq!(purged.login_attempts, 1);
+    assert_eq!(counts(&app), (0, 0, 0));
+    // (The token from before is gone with them.)
+    assert_eq!(
+        app.api_get("/api/v1/me", Some(&live)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
