@@ -41,6 +41,12 @@ pub struct Settings {
     /// `BODYWORK_REGISTER_PER_IP_PER_HOUR`, default 10: registrations from one client address
     /// (429 with `Retry-After` beyond).
     pub register_per_ip_per_hour: u32,
+    /// `BODYWORK_BOOKINGS_PER_CLIENT_PER_HOUR`, default 20: bookings one client makes in an
+    /// hour (429 with `Retry-After` beyond).
+    pub bookings_per_client_per_hour: u32,
+    /// `BODYWORK_MAX_ACTIVE_BOOKINGS`, default 10: upcoming bookings one client may hold (422
+    /// `too_many_bookings` beyond).
+    pub max_active_bookings: u32,
     /// `BODYWORK_ACCOUNT_MAILS_PER_EMAIL_PER_HOUR`, default 5: password reset and verification
     /// links asked for one email address (429 beyond), so nobody floods a mailbox.
     pub account_mails_per_email_per_hour: u32,
@@ -107,6 +113,8 @@ impl Default for Settings {
             login_per_ip_per_minute: 20,
             reset_per_ip_per_hour: 10,
             register_per_ip_per_hour: 10,
+            bookings_per_client_per_hour: 20,
+            max_active_bookings: 10,
             account_mails_per_email_per_hour: 5,
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
@@ -210,6 +218,12 @@ impl Settings {
         }
         if let Some(v) = parse_var::<u32>("BODYWORK_REGISTER_PER_IP_PER_HOUR")? {
             s.register_per_ip_per_hour = v.max(1);
+        }
+        if let Some(v) = parse_var::<u32>("BODYWORK_BOOKINGS_PER_CLIENT_PER_HOUR")? {
+            s.bookings_per_client_per_hour = v.max(1);
+        }
+        if let Some(v) = parse_var::<u32>("BODYWORK_MAX_ACTIVE_BOOKINGS")? {
+            s.max_active_bookings = v.max(1);
         }
         if let Some(v) = parse_var::<u32>("BODYWORK_ACCOUNT_MAILS_PER_EMAIL_PER_HOUR")? {
             s.account_mails_per_email_per_hour = v.max(1);

@@ -940,7 +940,7 @@ fn add_bookings(
             window_acknowledged: true,
             visit: Default::default(),
         };
-        let (appt, _) = booking::book(conn, mail, cipher, &client, &req)?;
+        let (appt, _) = booking::book(conn, mail, cipher, &client, Default::default(), &req)?;
         match k {
             2 => booking::confirm(conn, mail, &therapist_proof, appt.id, true)?,
             3 => booking::decline(
@@ -1066,7 +1066,7 @@ fn add_therapist_day(
             window_acknowledged: true,
             visit: Default::default(),
         };
-        booking::book(conn, mail, cipher, client, &req)?;
+        booking::book(conn, mail, cipher, client, Default::default(), &req)?;
     }
     Ok(())
 }
@@ -1241,7 +1241,7 @@ fn add_reach(
         },
     };
     let client = access::VerifiedClient::prove(client.clone())?;
-    booking::book(conn, mail, cipher, &client, &req)?;
+    booking::book(conn, mail, cipher, &client, Default::default(), &req)?;
     Ok(())
 }
 

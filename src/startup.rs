@@ -128,6 +128,12 @@ impl Application {
             login_limiter: IpLimiter::per_minute(settings.login_per_ip_per_minute),
             reset_limiter: IpLimiter::per_hour(settings.reset_per_ip_per_hour),
             register_limiter: IpLimiter::per_hour(settings.register_per_ip_per_hour),
+            booking_limiter: crate::services::rate_limit::KeyedLimiter::per_hour(
+                settings.bookings_per_client_per_hour,
+            ),
+            booking_limits: crate::services::booking::BookingLimits {
+                max_active: settings.max_active_bookings,
+            },
             account_mail_limiter: EmailLimiter::per_hour(settings.account_mails_per_email_per_hour),
             engine,
             settings,

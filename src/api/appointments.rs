@@ -261,9 +261,17 @@ pub async fn create(
     };
     let (therapist_id, starts_at) = (request.therapist_id, request.starts_at);
     let client = caller.who;
+    state.booking_allowed(client.user().id)?;
     let st = state.clone();
     let booked = with_conn(&state.pool, move |conn| {
-        let (appt, _) = booking::book(conn, &st.mail, &st.cipher, &client, &request)?;
+        let (appt, _) = booking::book(
+            conn,
+            &st.mail,
+            &st.cipher,
+            &client,
+            st.booking_limits,
+            &request,
+        )?;
         booking::view(conn, &st.cipher, client.user(), appt.id, "api")
     })
     .await;

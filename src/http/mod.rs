@@ -26,6 +26,10 @@ pub struct AppState {
     pub reset_limiter: IpLimiter,
     /// Registrations per client address.
     pub register_limiter: IpLimiter,
+    /// Bookings per client (by user id).
+    pub booking_limiter: crate::services::rate_limit::KeyedLimiter<i64>,
+    /// How many upcoming bookings one client may hold.
+    pub booking_limits: crate::services::booking::BookingLimits,
     /// Account mails with a link (reset, verification) per email address.
     pub account_mail_limiter: crate::services::rate_limit::EmailLimiter,
     /// The directory index and the schedule caches (see `search`).
@@ -56,6 +60,16 @@ impl AppState {
 }
 
 impl AppState {
+    /// May this client book again now (`BODYWORK_BOOKINGS_PER_CLIENT_PER_HOUR`)? 429 with the
+    /// wait otherwise.
+    pub fn booking_allowed(&self, user_id: i64) -> Result<(), AppError> {
+        self.booking_limiter
+            .check(&user_id)
+            .map_err(|wait| AppError::TooManyRequests {
+                retry_after_secs: wait,
+            })
+    }
+
     /// May `ip` register another account now? 429 with the wait otherwise (before any work:
     /// a flood of registrations costs no password hashing).
     pub fn registration_allowed(&self, ip: IpAddr) -> Result<(), AppError> {

@@ -471,6 +471,45 @@ pub(crate) fn insert_in_free_slot(
     Ok((id, new))
 }
 
+/// How many upcoming bookings one client may hold (`BODYWORK_MAX_ACTIVE_BOOKINGS`): a few
+/// scripted accounts must not hold every free slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookingLimits {
+    pub max_active: u32,
+}
+
+impl Default for BookingLimits {
+    fn default() -> Self {
+        BookingLimits { max_active: 10 }
+    }
+}
+
+/// 422 `too_many_bookings` when the client already holds `limits.max_active` requested or
+/// confirmed bookings still to come (checked in the booking's write transaction).
+fn check_active_cap(
+    conn: &mut DbConnection,
+    client_id: i64,
+    limits: BookingLimits,
+    now_utc: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let held: i64 = appointments::table
+        .filter(appointments::client_id.eq(client_id))
+        .filter(appointments::status.eq_any(AppointmentStatus::active_strs()))
+        .filter(appointments::starts_at.gt(now_utc.naive_utc()))
+        .count()
+        .get_result(conn)?;
+    if held >= limits.max_active as i64 {
+        return Err(AppError::Rule {
+            code: "too_many_bookings",
+            message: format!(
+                "You already have {held} upcoming bookings, the most one person may hold at once ({}). Cancel one you no longer need, or wait until one has taken place.",
+                limits.max_active
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Books: screens the answers, then in one write transaction re-checks the slot against the
 /// engine and inserts; the database constraint is the last word. Only a client whose email is
 /// verified books (`access::VerifiedClient`).
@@ -479,6 +518,7 @@ pub fn book(
     mail: &MailCtx,
     cipher: &AnswerCipher,
     client: &access::VerifiedClient,
+    limits: BookingLimits,
     req: &BookingRequest,
 ) -> Result<(Appointment, Evaluation), AppError> {
     let client = client.user();
@@ -495,6 +535,7 @@ pub fn book(
     let end = start + Duration::minutes(service.duration_min as i64);
     let sealed = seal_answers(cipher, &req.answers, therapist.id, client.id)?;
     let id = write_transaction(conn, |conn| {
+        check_active_cap(conn, client.id, limits, now_utc)?;
         let (id, new) = insert_in_free_slot(conn, &service, start, now_utc, |policy| {
             // A free time inside the window is booked only knowingly.
             let window_hours = policy.cancellation_window_hours;

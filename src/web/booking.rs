@@ -455,11 +455,19 @@ pub async fn book(
         visit,
     };
     let state = app_state(&req);
+    state.booking_allowed(user.who.user().id)?;
     let st = state.clone();
     let client = user.who.clone();
     let user_id = user.who.user().id;
     match with_conn(&state.pool, move |conn| {
-        booking::book(conn, &st.mail, &st.cipher, &client, &request)
+        booking::book(
+            conn,
+            &st.mail,
+            &st.cipher,
+            &client,
+            st.booking_limits,
+            &request,
+        )
     })
     .await
     {

@@ -774,3 +774,59 @@ async fn a_services_technique_cannot_change_while_it_has_upcoming_bookings() {
         .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
 }
+
+/// A few scripted accounts must not hold every free slot: a client holds at most
+/// `max_active_bookings` upcoming bookings (422 `too_many_bookings`) and books at most
+/// `bookings_per_client_per_hour` times an hour (429 with `Retry-After`).
+#[tokio::test]
+async fn a_client_holds_a_limited_number_of_upcoming_bookings_and_books_at_a_limited_rate() {
+    let app = spawn_app_with(|s| {
+        s.max_active_bookings = 2;
+        s.bookings_per_client_per_hour = 4;
+    })
+    .await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = crate::builders::open_therapist(&app, admin_id, "t@example.com", &["swedish"]).await;
+    let (_, client) = app.api_user("c@example.com", "client").await;
+    let day = crate::builders::some_day();
+    let times = crate::builders::slots(&app, &m, day, day + chrono::Duration::days(2)).await;
+    // Starts two hours apart, so none overlaps another.
+    let mut starts: Vec<String> = Vec::new();
+    for t in &times {
+        let at = chrono::DateTime::parse_from_rfc3339(t).unwrap();
+        if starts.last().is_none_or(|l| {
+            at - chrono::DateTime::parse_from_rfc3339(l).unwrap() >= chrono::Duration::hours(2)
+        }) {
+            starts.push(t.clone());
+        }
+    }
+    let book = |start: String| {
+        let (app, client, m) = (&app, client.clone(), &m);
+        async move { crate::builders::book(app, &client, m, &start, &[], false).await }
+    };
+    assert_eq!(book(starts[0].clone()).await.status(), StatusCode::CREATED);
+    let second = book(starts[1].clone()).await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let second = second.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = book(starts[2].clone()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "too_many_bookings");
+    assert!(e["error"]["message"].as_str().unwrap().contains("(2)"));
+    // Withdrawing one frees room for another.
+    let r = app
+        .api_post(
+            &format!("/api/v1/appointments/{second}/cancel"),
+            Some(&client),
+            json!({"reason": ""}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    assert_eq!(book(starts[2].clone()).await.status(), StatusCode::CREATED);
+    // The fifth attempt within the hour is refused before anything is checked.
+    let r = book(starts[3].clone()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+}

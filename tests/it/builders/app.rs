@@ -120,6 +120,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         mail_dir: mail_dir.path().to_path_buf(),
         // Scenes register many people from one address; the limit has its own test.
         register_per_ip_per_hour: 10_000,
+        bookings_per_client_per_hour: 10_000,
+        max_active_bookings: 1_000,
         ..Settings::default()
     };
     configure(&mut settings);
