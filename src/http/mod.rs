@@ -63,38 +63,23 @@ impl AppState {
     /// May this client book again now (`BODYWORK_BOOKINGS_PER_CLIENT_PER_HOUR`)? 429 with the
     /// wait otherwise.
     pub fn booking_allowed(&self, user_id: i64) -> Result<(), AppError> {
-        self.booking_limiter
-            .check(&user_id)
-            .map_err(|wait| AppError::TooManyRequests {
-                retry_after_secs: wait,
-            })
+        self.booking_limiter.admit(&user_id)
     }
 
     /// May `ip` register another account now? 429 with the wait otherwise (before any work:
     /// a flood of registrations costs no password hashing).
     pub fn registration_allowed(&self, ip: IpAddr) -> Result<(), AppError> {
-        self.register_limiter
-            .check(&ip)
-            .map_err(|wait| AppError::TooManyRequests {
-                retry_after_secs: wait,
-            })
+        self.register_limiter.admit(&ip)
     }
 
     /// May another account mail with a link go to `email` (and, for requests anyone can make,
     /// from `ip`)? 429 with the wait otherwise.
     pub fn account_mail_allowed(&self, ip: Option<IpAddr>, email: &str) -> Result<(), AppError> {
         if let Some(ip) = ip {
-            self.reset_limiter
-                .check(&ip)
-                .map_err(|wait| AppError::TooManyRequests {
-                    retry_after_secs: wait,
-                })?;
+            self.reset_limiter.admit(&ip)?;
         }
         self.account_mail_limiter
-            .check(&email.trim().to_lowercase())
-            .map_err(|wait| AppError::TooManyRequests {
-                retry_after_secs: wait,
-            })
+            .admit(&email.trim().to_lowercase())
     }
 }
 

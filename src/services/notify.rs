@@ -49,8 +49,6 @@ struct Facts {
     appt: Appointment,
     /// The studio's address (public; a mobile visit's address is never in a mail).
     studio_address: Option<String>,
-    /// Where, in words: the studio's address, or that it is a mobile visit.
-    place: Option<String>,
     tz: Tz,
     technique: String,
     duration_min: i32,
@@ -62,11 +60,8 @@ fn facts(conn: &mut DbConnection, appointment_id: i64) -> Result<Facts, AppError
     let appt = Appointment::find(conn, appointment_id)?;
     let therapist = Therapist::find(conn, appt.therapist_id)?;
     let service = Service::find(conn, appt.service_id)?;
-    // Where, as every booking mail and calendar says it (never a mobile visit's address).
-    let place = Some(ics::location(appt.visit, therapist.address.as_deref()));
     Ok(Facts {
         studio_address: therapist.address.clone(),
-        place,
         tz: zone(&therapist.timezone),
         technique: service.technique_slug,
         duration_min: service.duration_min,
@@ -77,6 +72,12 @@ fn facts(conn: &mut DbConnection, appointment_id: i64) -> Result<Facts, AppError
 }
 
 impl Facts {
+    /// Where, as every booking mail and calendar says it: the studio's address, or that it is
+    /// a mobile visit (never its address).
+    fn place(&self) -> String {
+        ics::location(self.appt.visit, self.studio_address.as_deref())
+    }
+
     fn starts(&self) -> DateTime<Utc> {
         self.appt.starts_at.and_utc()
     }
@@ -119,7 +120,7 @@ impl Facts {
             confirmed: self.appt.status == AppointmentStatus::Confirmed,
             withdrawn: false,
             by_admin: false,
-            location: ics::location(self.appt.visit, self.studio_address.as_deref()),
+            location: self.place(),
             link: if for_therapist {
                 ctx.link(&format!("/therapist/appointments/{id}"))
             } else {
@@ -144,7 +145,7 @@ impl Facts {
             duration_min: self.duration_min,
             therapist_name: self.therapist.name.clone(),
             client_name: self.client.name.clone(),
-            location: ics::location(self.appt.visit, self.studio_address.as_deref()),
+            location: self.place(),
         };
         Some(ics::invitation(
             &entry,
@@ -346,7 +347,7 @@ pub fn entered(
         client_name: f.client.name.clone(),
         service: f.service(),
         when: f.when(),
-        place: f.place.clone(),
+        place: Some(f.place()),
         link: screening_link,
         claim_link,
         claim_valid_for,
@@ -415,7 +416,7 @@ pub fn service_changed(
         client_name: f.client.name.clone(),
         service: f.service(),
         when: f.when(),
-        place: f.place.clone(),
+        place: Some(f.place()),
         link: ctx.link(&format!("/bookings/{appointment_id}")),
         claim_link: None,
         claim_valid_for: None,

@@ -38,6 +38,15 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         }
     }
 
+    /// `Ok` when this key may go on now, else 429 `too_many_requests` with the wait (the
+    /// answer's `Retry-After`).
+    pub fn admit(&self, key: &K) -> Result<(), crate::error::AppError> {
+        self.check(key)
+            .map_err(|wait| crate::error::AppError::TooManyRequests {
+                retry_after_secs: wait,
+            })
+    }
+
     /// `Ok` when this key may go on now, else the seconds to wait.
     pub fn check(&self, key: &K) -> Result<(), u64> {
         if self.limiter.len() > 100_000 {
