@@ -55,19 +55,24 @@ impl Driver {
             .kill_on_drop(true)
             .spawn()
             .expect("chromedriver starts");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
+        // Ready means the driver answers `/status` with `ready: true`, not merely that its port
+        // is open: on a loaded 2-core machine a session request sent earlier can be dropped.
+        let url = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            let ready = match client.get(format!("{url}/status")).send().await {
+                Ok(r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .is_ok_and(|v| v["value"]["ready"] == true),
+                Err(_) => false,
+            };
+            if ready {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Some(Driver {
-            process,
-            url: format!("http://127.0.0.1:{port}"),
-        })
+        Some(Driver { process, url })
     }
 
     pub async fn browser(&self, profile: &std::path::Path) -> WebDriver {
@@ -93,9 +98,20 @@ impl Driver {
         } else if std::path::Path::new("/usr/bin/chromium").exists() {
             caps.set_binary("/usr/bin/chromium").unwrap();
         }
-        WebDriver::new(&self.url, caps)
-            .await
-            .expect("browser session")
+        // A session request can fail when the machine is loaded (the connection to the driver
+        // is reset while Chromium starts): try three times before failing the journey.
+        let mut attempt = 1;
+        loop {
+            match WebDriver::new(&self.url, caps.clone()).await {
+                Ok(b) => return b,
+                Err(e) if attempt < 3 => {
+                    eprintln!("browser session, attempt {attempt}: {e:?}");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                Err(e) => panic!("browser session: {e:?}"),
+            }
+        }
     }
 }
 
