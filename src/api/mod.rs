@@ -104,12 +104,16 @@ impl<P: Proof> FromRequest for ApiAs<P> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = ApiUser::from_request(req, payload);
+        let req = req.clone();
         Box::pin(async move {
             let ApiUser { user, token } = user.await?;
-            Ok(ApiAs {
-                who: P::prove(user)?,
-                token,
-            })
+            match P::prove(user.clone()) {
+                Ok(who) => Ok(ApiAs { who, token }),
+                Err(e) => {
+                    crate::http::refused(&req, &user, P::ROLE).await;
+                    Err(e.into())
+                }
+            }
         })
     }
 }

@@ -248,6 +248,11 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
         }
         DbConnection::Postgresql(c) => {
+            // Up to date: nothing to write. A server that runs as a role which does not own the
+            // tables (README, "Security") then starts without the right to create any.
+            if postgres_up_to_date(c) {
+                return Ok(());
+            }
             c.batch_execute("SELECT pg_advisory_lock(727274)")?;
             let result = c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
@@ -258,6 +263,31 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether every embedded migration is recorded as applied, read without writing anything
+/// (diesel's own check first creates its table, which needs the right to create tables).
+fn postgres_up_to_date(c: &mut PgConnection) -> bool {
+    use diesel::migration::MigrationSource;
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let Ok(applied) =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load::<Applied>(c)
+    else {
+        return false;
+    };
+    let applied: std::collections::HashSet<String> =
+        applied.into_iter().map(|a| a.version).collect();
+    let Ok(embedded) = MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS) else {
+        return false;
+    };
+    embedded
+        .iter()
+        .all(|m| applied.contains(&m.name().version().to_string()))
 }
 
 /// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`, so that a

@@ -156,3 +156,26 @@ pub async fn guard<E: FromRequest>(
         }
     }
 }
+
+/// What the role guards do when a logged-in user is refused a route of `role`: a refusal on an
+/// admin route is audited (`services::admin::record_refusal`), the others are ordinary 403s.
+pub async fn refused(
+    req: &HttpRequest,
+    user: &crate::models::user::User,
+    role: crate::domain::account::Role,
+) {
+    if role != crate::domain::account::Role::Admin {
+        return;
+    }
+    let user = user.clone();
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let pool = app_state(req).pool.clone();
+    let written = crate::db::with_conn(&pool, move |conn| {
+        crate::services::admin::record_refusal(conn, &user, &method, &path)
+    })
+    .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "an admin route's refusal could not be audited");
+    }
+}

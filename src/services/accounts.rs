@@ -750,6 +750,7 @@ pub fn authenticate(
         user.as_ref().map(|u| u.password_hash.as_str()),
         password_input,
     );
+    let account = user.as_ref().map(|u| u.id);
     match (ok, user) {
         (true, Some(user)) => {
             if attempt.is_some() {
@@ -762,7 +763,7 @@ pub fn authenticate(
             Ok(user)
         }
         _ => {
-            record_failure(conn, settings, &key, now)?;
+            record_failure(conn, settings, &key, account, now)?;
             Err(AppError::InvalidCredentials)
         }
     }
@@ -857,10 +858,15 @@ pub fn end_access_of_suspended(
     Ok(())
 }
 
+/// Counts a failed login for `key` (the address typed), locks it after
+/// `login_max_failures`, and audits both: the account when one has this address (never the
+/// password typed, nor an address that has no account, which may be a password typed in the
+/// wrong field).
 fn record_failure(
     conn: &mut DbConnection,
     settings: &Settings,
     key: &str,
+    account: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let window = chrono(settings.login_window);
@@ -881,10 +887,41 @@ fn record_failure(
                 a.locked_until = None;
             }
             a.failures += 1;
-            if a.failures >= settings.login_max_failures {
+            let locks = a.failures >= settings.login_max_failures;
+            if locks {
                 a.locked_until = Some(now + lock);
             }
-            a.save(conn)
+            a.save(conn)?;
+            let summary = match account {
+                Some(_) => format!(
+                    "A login with a wrong password (failure {} in a row)",
+                    a.failures
+                ),
+                None => "A login for an address that has no account".to_string(),
+            };
+            audit::record(
+                conn,
+                None,
+                "account.login_failed",
+                "user",
+                account,
+                &summary,
+            )?;
+            if locks {
+                audit::record(
+                    conn,
+                    None,
+                    "account.locked",
+                    "user",
+                    account,
+                    &format!(
+                        "Logins locked for {} minutes after {} failures",
+                        lock.num_minutes(),
+                        a.failures
+                    ),
+                )?;
+            }
+            Ok(())
         });
         match result {
             Ok(_) => return Ok(()),

@@ -827,6 +827,26 @@ pub fn audit_log(
     )?)
 }
 
+/// Records that `user`, logged in but not an admin, was refused an admin route (`method path`,
+/// never a query string or a body). The refusal stands whether or not the record is written.
+pub fn record_refusal(
+    conn: &mut DbConnection,
+    user: &User,
+    method: &str,
+    path: &str,
+) -> Result<(), AppError> {
+    let path: String = path.chars().take(200).collect();
+    audit::record(
+        conn,
+        Some(user.id),
+        "access.refused",
+        "user",
+        Some(user.id),
+        &format!("A {} was refused {method} {path} (admins only)", user.role),
+    )?;
+    Ok(())
+}
+
 // ---- Decisions on credentials --------------------------------------------------------------
 
 /// Which credential table a decision is about.

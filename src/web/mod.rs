@@ -260,7 +260,13 @@ impl<P: Proof> FromRequest for As<P> {
             let Some(session) = viewer(&req).await? else {
                 return Err(PageError::login_required(&req));
             };
-            let who = P::prove(session.user.clone())?;
+            let who = match P::prove(session.user.clone()) {
+                Ok(who) => who,
+                Err(e) => {
+                    crate::http::refused(&req, &session.user, P::ROLE).await;
+                    return Err(e.into());
+                }
+            };
             let ctx = PageCtx::build(&req, Some(&session));
             Ok(As { who, session, ctx })
         })

@@ -239,14 +239,37 @@ async fn sixteen_clients_booking_overlapping_starts_at_once_make_exactly_one_boo
 }
 
 #[tokio::test]
-async fn the_audit_log_is_append_only() {
+async fn the_audit_log_and_the_access_log_are_append_only() {
     let app = spawn_app().await;
+    let f = fixture(&app, 1);
+    let postgres = app.db_url.backend_name() == "postgres";
     with_conn(&app, |conn| {
         use diesel::connection::SimpleConnection;
         register(conn, "someone@example.com", "client");
-        let update = conn.batch_execute("UPDATE audit_log SET summary = 'rewritten'");
-        assert!(update.is_err(), "update must be refused");
-        let delete = conn.batch_execute("DELETE FROM audit_log");
-        assert!(delete.is_err(), "delete must be refused");
+        let id = appointment(&f, 0, at(10, 0)).insert(conn).unwrap();
+        booking::log_private_read(
+            conn,
+            id,
+            f.client_ids[0],
+            "api",
+            booking::ReadSubject::Answers,
+        )
+        .unwrap();
+        for (table, column) in [
+            ("audit_log", "summary"),
+            ("screening_access_log", "channel"),
+        ] {
+            let update = conn.batch_execute(&format!("UPDATE {table} SET {column} = 'rewritten'"));
+            assert!(update.is_err(), "update of {table} must be refused");
+            let delete = conn.batch_execute(&format!("DELETE FROM {table}"));
+            assert!(delete.is_err(), "delete of {table} must be refused");
+            if postgres {
+                let truncate = conn.batch_execute(&format!("TRUNCATE {table} CASCADE"));
+                assert!(truncate.is_err(), "truncate of {table} must be refused");
+            }
+        }
+        // Deleting the appointment would cascade into its reads: refused as well.
+        let cascade = conn.batch_execute(&format!("DELETE FROM appointments WHERE id = {id}"));
+        assert!(cascade.is_err(), "a cascade must not remove logged reads");
     });
 }

@@ -830,3 +830,80 @@ async fn a_client_holds_a_limited_number_of_upcoming_bookings_and_books_at_a_lim
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key("retry-after"));
 }
+
+/// The audit rows of one action, as (object id, summary).
+fn audited(app: &crate::builders::TestApp, action: &str) -> Vec<(Option<i64>, String)> {
+    use bodywork::db::schema::audit_log;
+    use diesel::prelude::*;
+    let action = action.to_string();
+    with_conn(app, move |conn| {
+        audit_log::table
+            .filter(audit_log::action.eq(action))
+            .order(audit_log::id)
+            .select((audit_log::object_id, audit_log::summary))
+            .load(conn)
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn failed_logins_and_the_lockout_are_audited_without_what_was_typed() {
+    let app = spawn_app_with(|s| {
+        s.login_max_failures = 2;
+        s.login_per_ip_per_minute = 1000;
+    })
+    .await;
+    let ana = app.api_register("ana@example.com", "Ana", "client").await;
+    let ana_id = ana["user"]["id"].as_i64().unwrap();
+    let typed = "correct-horse-typo-4411";
+    for _ in 0..2 {
+        let bad = json!({"email": "ana@example.com", "password": typed});
+        app.api_post("/api/v1/auth/login", None, bad).await;
+    }
+    let stranger = json!({"email": "nobody-here@example.com", "password": typed});
+    app.api_post("/api/v1/auth/login", None, stranger).await;
+
+    let failed = audited(&app, "account.login_failed");
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert_eq!(failed[0].0, Some(ana_id));
+    assert_eq!(failed[2].0, None, "no account has that address");
+    let locked = audited(&app, "account.locked");
+    assert_eq!(locked.len(), 1, "{locked:?}");
+    assert_eq!(locked[0].0, Some(ana_id));
+    for (_, summary) in failed.iter().chain(&locked) {
+        assert!(!summary.contains(typed), "{summary}");
+        assert!(!summary.contains("nobody-here"), "{summary}");
+    }
+}
+
+#[tokio::test]
+async fn a_non_admin_refused_an_admin_route_is_audited_on_the_page_and_the_api() {
+    let app = spawn_app().await;
+    let (client_id, token) = app.api_user("ana@example.com", "client").await;
+    let r = app.api_get("/api/v1/admin/audit", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let page = crate::builders::page_login(&app, "ana@example.com").await;
+    let r = page.get(app.url("/admin/therapists")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An anonymous visitor is asked to log in: that is not a refusal of someone known.
+    let r = new_client()
+        .get(app.url("/api/v1/admin/audit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let refused = audited(&app, "access.refused");
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|(id, _)| *id == Some(client_id)));
+    assert!(
+        refused[0].1.contains("GET /api/v1/admin/audit"),
+        "{}",
+        refused[0].1
+    );
+    assert!(
+        refused[1].1.contains("GET /admin/therapists"),
+        "{}",
+        refused[1].1
+    );
+}

@@ -1,0 +1,4 @@
+DROP TRIGGER screening_access_log_no_truncate ON screening_access_log;
+DROP TRIGGER screening_access_log_no_change ON screening_access_log;
+DROP FUNCTION screening_access_log_append_only();
+DROP TRIGGER audit_log_no_truncate ON audit_log;

@@ -1,0 +1,2 @@
+DROP TRIGGER screening_access_log_no_delete;
+DROP TRIGGER screening_access_log_no_update;
