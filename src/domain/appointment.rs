@@ -313,6 +313,16 @@ pub fn client_may_move(
     status.is_active() && !inside_window(starts, now, window_hours)
 }
 
+/// The status of a booking its client moved: a confirmed booking goes back to `requested`
+/// when the therapist confirms by hand (they agreed to the old time, not the new one); with
+/// auto-confirm, or a request still waiting, it keeps its status.
+pub fn status_after_move(status: AppointmentStatus, auto_confirm: bool) -> AppointmentStatus {
+    match status {
+        AppointmentStatus::Confirmed if !auto_confirm => AppointmentStatus::Requested,
+        other => other,
+    }
+}
+
 /// What the booking page offers its client now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClientOptions {
@@ -531,6 +541,15 @@ pub fn needs_decision(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_move_asks_again_only_a_therapist_who_confirms_by_hand() {
+        use AppointmentStatus::*;
+        assert_eq!(status_after_move(Confirmed, false), Requested);
+        assert_eq!(status_after_move(Confirmed, true), Confirmed);
+        assert_eq!(status_after_move(Requested, false), Requested);
+        assert_eq!(status_after_move(Requested, true), Requested);
+    }
 
     #[test]
     fn status_text_round_trips() {

@@ -317,6 +317,17 @@ pub enum CalendarChange {
     Moved,
     /// Cancelled or declined.
     Cancelled,
+    /// A confirmed booking moved by its client to a time the therapist has yet to confirm
+    /// (`appointment::status_after_move`): the event leaves the calendar until then, at the
+    /// sequence between the old event's and the new booking's ([`sequence_after_move`]), so
+    /// the confirmation's `REQUEST` brings it back.
+    MovedToRequest,
+}
+
+/// The calendar sequence of a moved booking: one more than before, or two when the move took
+/// a confirmed booking back to a request (the one between is its `CANCEL`).
+pub fn sequence_after_move(sequence: i32, back_to_request: bool) -> i32 {
+    sequence + if back_to_request { 2 } else { 1 }
 }
 
 /// The `.ics` a client's booking mail carries, as (method, SEQUENCE): only a booking that is,
@@ -334,6 +345,7 @@ pub fn calendar_update(
     Some(match change {
         CalendarChange::Confirmed | CalendarChange::Moved => (CalendarMethod::Request, sequence),
         CalendarChange::Cancelled => (CalendarMethod::Cancel, sequence + 1),
+        CalendarChange::MovedToRequest => (CalendarMethod::Cancel, sequence - 1),
     })
 }
 
@@ -497,6 +509,23 @@ fn percent_decode(s: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_move_back_to_a_request_takes_the_event_out_until_the_confirmation_brings_it_back() {
+        // Confirmed at 0, moved to a request: the new booking is at 2, its CANCEL at 1, and
+        // the confirmation's REQUEST at 2 is newer than both.
+        let seq = sequence_after_move(0, true);
+        assert_eq!(seq, 2);
+        assert_eq!(
+            calendar_update(CalendarChange::MovedToRequest, true, seq),
+            Some((CalendarMethod::Cancel, 1))
+        );
+        assert_eq!(
+            calendar_update(CalendarChange::Confirmed, true, seq),
+            Some((CalendarMethod::Request, 2))
+        );
+        assert_eq!(sequence_after_move(4, false), 5);
+    }
 
     #[test]
     fn kinds_and_statuses_read_back_from_their_text() {

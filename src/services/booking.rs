@@ -1686,6 +1686,8 @@ pub fn reschedule(
         ));
     }
     let end = new_start + Duration::minutes(service.duration_min as i64);
+    let new_status = rules::status_after_move(appt.status, policy.auto_confirm);
+    let back_to_request = new_status != appt.status;
     let new_id = write_transaction(conn, |conn| {
         check_slot(
             conn,
@@ -1721,7 +1723,7 @@ pub fn reschedule(
             starts_at: new_start.naive_utc(),
             ends_at: end.naive_utc(),
             blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
-            status: appt.status,
+            status: new_status,
             screening_version: appt.screening_version,
             screening_answers: appt.screening_answers.clone(),
             screening_outcome: appt.screening_outcome.clone(),
@@ -1740,7 +1742,10 @@ pub fn reschedule(
             .set((
                 appointments::flags_acknowledged_at.eq(appt.flags_acknowledged_at),
                 appointments::calendar_series.eq(Some(appt.calendar_id())),
-                appointments::calendar_sequence.eq(appt.calendar_sequence + 1),
+                appointments::calendar_sequence.eq(crate::domain::mail::sequence_after_move(
+                    appt.calendar_sequence,
+                    back_to_request,
+                )),
             ))
             .execute(conn)?;
         audit::record(

@@ -308,13 +308,21 @@ pub fn moved(
     let f = facts(conn, new_id)?;
     let old_tz_time = mail_rules::mail_time(old.starts_at.and_utc(), f.tz);
     let confirmed = f.appt.status == AppointmentStatus::Confirmed;
+    // Confirmed before, a request now: the event leaves the client's calendar until the
+    // therapist confirms the new time.
+    let change = if !confirmed && old.status == AppointmentStatus::Confirmed {
+        CalendarChange::MovedToRequest
+    } else {
+        CalendarChange::Moved
+    };
+    let in_calendar = confirmed || change == CalendarChange::MovedToRequest;
     for for_therapist in [true, false] {
         let mut m = f.mail(ctx, BookingEvent::Moved, for_therapist);
         m.old_when = Some(old_tz_time.clone());
         let ics = if for_therapist {
             None
         } else {
-            f.client_ics(ctx, CalendarChange::Moved, confirmed)
+            f.client_ics(ctx, change, in_calendar)
         };
         f.send(conn, ctx, &m, ics, None)?;
     }
