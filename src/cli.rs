@@ -32,6 +32,14 @@ pub enum Command {
     },
     /// Run the pending database migrations and exit.
     Migrate,
+    /// Seal every stored answer, address and note again under the current key
+    /// (BODYWORK_ANSWERS_KEY), opening them with the old keys (BODYWORK_ANSWERS_OLD_KEYS).
+    /// Resumable: what is under the current key already is skipped.
+    Rekey {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// Add synthetic therapists (with services, hours, credentials and some bookings) for load tests.
     Seed {
         /// How many therapists to add.
@@ -74,6 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Rekey { batch } => rekey(&settings, batch.clamp(1, 10_000)),
         Command::Seed {
             therapists,
             rng_seed,
@@ -164,4 +173,57 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         tracing::info!("Bodywork has stopped");
         Ok(())
     })
+}
+
+/// `bodywork rekey`: batches until nothing is left under another key, with a progress bar on a
+/// terminal and a line per batch otherwise.
+fn rekey(settings: &Settings, batch: i64) -> anyhow::Result<()> {
+    use crate::services::{crypto::AnswerCipher, rekey};
+    let pool = crate::db::build_pool(&settings.database_url, 1)?;
+    let cipher = AnswerCipher::from_settings(settings)?;
+    let mut conn = pool.get()?;
+    let start = rekey::pending(&mut conn, &cipher)?;
+    println!(
+        "Sealing again under key {}: {} appointments and {} session note versions.",
+        cipher.key_id(),
+        start.appointments,
+        start.notes
+    );
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(start.total() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
+            .expect("valid template"),
+    );
+    let mut done = 0usize;
+    let mut idle = 0;
+    loop {
+        let n =
+            rekey::rekey_batch(&mut conn, &cipher, batch).map_err(|e| anyhow::anyhow!("{e}"))?;
+        done += n;
+        bar.inc(n as u64);
+        if bar.is_hidden() && n > 0 {
+            println!("{done} rows sealed again");
+        }
+        let left = rekey::pending(&mut conn, &cipher)?;
+        if left.total() == 0 {
+            break;
+        }
+        // Nothing written although rows are left: each changed under us; a few tries, then stop.
+        idle = if n == 0 { idle + 1 } else { 0 };
+        anyhow::ensure!(
+            idle < 5,
+            "{} rows are still under another key and keep changing: run `bodywork rekey` again",
+            left.total()
+        );
+    }
+    bar.finish_and_clear();
+    println!(
+        "Done: {done} rows sealed again; everything is under key {}. The old keys can be removed from BODYWORK_ANSWERS_OLD_KEYS.",
+        cipher.key_id()
+    );
+    Ok(())
 }

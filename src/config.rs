@@ -59,6 +59,9 @@ pub struct Settings {
     /// `BODYWORK_ANSWERS_KEY`: the key that encrypts screening answers (32 bytes, base64).
     /// `Debug` never prints it.
     pub answers_key: Option<Secret>,
+    /// Keys that only open what they sealed, during a rotation (`BODYWORK_ANSWERS_OLD_KEYS`,
+    /// comma-separated); `bodywork rekey` moves everything to the current key.
+    pub answers_old_keys: Vec<Secret>,
     /// `BODYWORK_ANSWERS_KEY_FILE`, default `bodywork-answers.key`: read when no key is set,
     /// created (mode 0600) on first start when missing.
     pub answers_key_file: std::path::PathBuf,
@@ -119,6 +122,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             answers_key: None,
+            answers_old_keys: Vec::new(),
             answers_key_file: "bodywork-answers.key".into(),
             distance_unit: DistanceUnit::of_country(gazetteer::COUNTRY),
             smtp_url: None,
@@ -233,6 +237,14 @@ impl Settings {
         }
         if let Some(v) = var("BODYWORK_ANSWERS_KEY") {
             s.answers_key = Some(Secret::new(v));
+        }
+        if let Some(v) = var("BODYWORK_ANSWERS_OLD_KEYS") {
+            s.answers_old_keys = v
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| Secret::new(k.to_string()))
+                .collect();
         }
         if let Some(v) = var("BODYWORK_ANSWERS_KEY_FILE") {
             s.answers_key_file = v.into();

@@ -91,7 +91,7 @@ pub fn resolve_visit(therapist: &Therapist, req: &VisitRequest) -> Result<VisitP
 }
 
 /// The associated data that binds a mobile visit's address to its therapist and client.
-fn address_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
+pub(crate) fn address_aad(therapist_id: i64, client_id: i64) -> Vec<u8> {
     format!("bodywork-address:{therapist_id}:{client_id}").into_bytes()
 }
 

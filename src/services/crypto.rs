@@ -1,12 +1,21 @@
-//! Encryption of screening answers at rest: XChaCha20-Poly1305 with a 32-byte key from the
+//! Encryption of health data at rest (screening answers, session notes, a mobile client's
+//! address, a therapist's entry note): XChaCha20-Poly1305 with 32-byte keys from the
 //! configuration.
 //!
-//! Stored form: `v1:` + standard base64 of `nonce (24 bytes) || ciphertext with its tag`. The
-//! nonce is random per encryption (192 bits, so random nonces never realistically repeat). The
-//! associated data (`aad`) binds a ciphertext to its row: it is authenticated but not stored, so
-//! the caller must pass the same bytes to decrypt (for example the therapist and client ids of
-//! the appointment, which are known before the row is inserted). A ciphertext copied to another
-//! row, a wrong key or any changed byte fails to decrypt.
+//! Stored form: `v2:` + the sealing key's id + `:` + standard base64 of `nonce (24 bytes) ||
+//! ciphertext with its tag`. The key id ([`AnswerCipher::key_id`]) names the key without
+//! revealing it, so a ciphertext says which key opens it; the older `v1:` form (no id) is opened
+//! by trying each configured key. The nonce is random per encryption (192 bits, so random nonces
+//! never realistically repeat). The associated data (`aad`) binds a ciphertext to its row: it is
+//! authenticated but not stored, so the caller must pass the same bytes to decrypt (for example
+//! the therapist and client ids of the appointment, which are known before the row is
+//! inserted). A ciphertext copied to another row, a wrong key or any changed byte fails to
+//! decrypt.
+//!
+//! **Rotation.** The cipher seals with its current key and opens with it or any old key given
+//! (`BODYWORK_ANSWERS_OLD_KEYS`); `bodywork rekey` (`services::rekey`) re-seals every stored
+//! value under the current key. The key that was once committed to this repository is refused
+//! as the current key ([`COMPROMISED_KEY_IDS`]); it may only be an old key, to rekey from.
 
 use std::fmt;
 
@@ -17,22 +26,50 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
-const PREFIX: &str = "v1:";
+const PREFIX_V1: &str = "v1:";
+const PREFIX: &str = "v2:";
+
+/// Ids of keys that were published (a development key committed to the repository until
+/// 2026-11-26): refused as the current key at start, accepted as an old key to rekey from.
+pub const COMPROMISED_KEY_IDS: &[&str] = &["1bec08d5c9815b90"];
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 
-/// Encrypts and decrypts screening answers with one key.
+/// Encrypts with the current key and decrypts with it or an old one.
 #[derive(Clone)]
 pub struct AnswerCipher {
     cipher: XChaCha20Poly1305,
     key_id: String,
+    /// Keys that only open (a rotation in progress), by id.
+    old: Vec<(String, XChaCha20Poly1305)>,
 }
 
 impl AnswerCipher {
     /// The cipher for screening answers: the configured key, else the key file (made on first
     /// start, readable by its owner only).
+    /// The old keys (`BODYWORK_ANSWERS_OLD_KEYS`) open what they sealed; a published key is
+    /// refused as the current one.
     pub fn from_settings(settings: &crate::config::Settings) -> anyhow::Result<AnswerCipher> {
+        let current = AnswerCipher::current_from_settings(settings)?;
+        if COMPROMISED_KEY_IDS.contains(&current.key_id()) {
+            anyhow::bail!(
+                "the screening answers key ({}) is the key that was published in this repository's history, so anyone can read what it sealed. Make a new key (`openssl rand -base64 32`), set it as BODYWORK_ANSWERS_KEY, give this one as BODYWORK_ANSWERS_OLD_KEYS and run `bodywork rekey`",
+                settings.answers_key_source()
+            );
+        }
+        let mut old = Vec::new();
+        for (i, k) in settings.answers_old_keys.iter().enumerate() {
+            old.push(
+                AnswerCipher::from_base64(k.expose()).map_err(|e| {
+                    anyhow::anyhow!("BODYWORK_ANSWERS_OLD_KEYS, key {}: {e}", i + 1)
+                })?,
+            );
+        }
+        Ok(current.with_old_keys(old))
+    }
+
+    fn current_from_settings(settings: &crate::config::Settings) -> anyhow::Result<AnswerCipher> {
         if let Some(k) = &settings.answers_key {
             return AnswerCipher::from_base64(k.expose())
                 .map_err(|e| anyhow::anyhow!("BODYWORK_ANSWERS_KEY: {e}"));
@@ -61,7 +98,33 @@ impl AnswerCipher {
         AnswerCipher {
             cipher: XChaCha20Poly1305::new(Key::from_slice(&key)),
             key_id: hex::encode(&digest[..8]),
+            old: Vec::new(),
         }
+    }
+
+    /// This cipher, also opening what `old` keys sealed (their own old keys are not taken; the
+    /// current key of this one is never among them).
+    pub fn with_old_keys(mut self, old: Vec<AnswerCipher>) -> Self {
+        for o in old {
+            if o.key_id != self.key_id && !self.old.iter().any(|(id, _)| *id == o.key_id) {
+                self.old.push((o.key_id, o.cipher));
+            }
+        }
+        self
+    }
+
+    /// Whether `stored` is sealed with the current key (what `rekey` leaves alone).
+    pub fn is_current(&self, stored: &str) -> bool {
+        stored
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(id, _)| id == self.key_id)
+    }
+
+    /// The start of every value the current key seals (`v2:<key id>:`), for a query that finds
+    /// the others.
+    pub fn current_prefix(&self) -> String {
+        format!("{PREFIX}{}:", self.key_id)
     }
 
     /// The key's id: 16 hex digits of a SHA-256 of the key (it does not reveal the key), stored
@@ -116,35 +179,59 @@ impl AnswerCipher {
         let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
-        format!("{PREFIX}{}", STANDARD.encode(sealed))
+        format!("{PREFIX}{}:{}", self.key_id, STANDARD.encode(sealed))
     }
 
     /// The plaintext, or an error when the text is not ours, the key or `aad` differ, or any
     /// byte changed.
     pub fn decrypt(&self, stored: &str, aad: &[u8]) -> Result<Vec<u8>, String> {
-        let Some(body) = stored.strip_prefix(PREFIX) else {
-            return Err("encrypted answers: unknown format (expected the v1: prefix)".into());
-        };
-        let sealed = STANDARD
-            .decode(body)
-            .map_err(|_| "encrypted answers: not valid base64".to_string())?;
-        if sealed.len() < NONCE_LEN + TAG_LEN {
-            return Err("encrypted answers: too short".into());
+        let keys = std::iter::once((self.key_id.as_str(), &self.cipher))
+            .chain(self.old.iter().map(|(id, c)| (id.as_str(), c)));
+        if let Some(rest) = stored.strip_prefix(PREFIX) {
+            let Some((id, body)) = rest.split_once(':') else {
+                return Err("encrypted data: no key id".into());
+            };
+            let Some((_, cipher)) = keys.into_iter().find(|(k, _)| *k == id) else {
+                return Err(format!(
+                    "encrypted data: sealed with key {id}, which is not configured (give it in BODYWORK_ANSWERS_OLD_KEYS until `bodywork rekey` has run)"
+                ));
+            };
+            return open(cipher, body, aad);
         }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad,
-                },
-            )
-            .map_err(|_| {
-                "encrypted answers: cannot decrypt (wrong key, wrong record or damaged data)"
-                    .to_string()
-            })
+        let Some(body) = stored.strip_prefix(PREFIX_V1) else {
+            return Err("encrypted data: unknown format (expected the v2: or v1: prefix)".into());
+        };
+        // The first form names no key: each configured key is tried.
+        let mut last = Err("encrypted data: no key".to_string());
+        for (_, cipher) in keys {
+            last = open(cipher, body, aad);
+            if last.is_ok() {
+                break;
+            }
+        }
+        last
     }
+}
+
+fn open(cipher: &XChaCha20Poly1305, body: &str, aad: &[u8]) -> Result<Vec<u8>, String> {
+    let sealed = STANDARD
+        .decode(body)
+        .map_err(|_| "encrypted data: not valid base64".to_string())?;
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return Err("encrypted data: too short".into());
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    cipher
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .map_err(|_| {
+            "encrypted data: cannot decrypt (wrong key, wrong record or damaged data)".to_string()
+        })
 }
 
 impl fmt::Debug for AnswerCipher {
@@ -152,6 +239,8 @@ impl fmt::Debug for AnswerCipher {
         f.debug_struct("AnswerCipher")
             .field("algorithm", &"XChaCha20-Poly1305")
             .field("key", &"<redacted>")
+            .field("key_id", &self.key_id)
+            .field("old_keys", &self.old.len())
             .finish()
     }
 }
@@ -179,6 +268,11 @@ mod tests {
     const AAD: &[u8] = b"therapist:7;client:42";
     const ANSWERS: &[u8] = br#"{"version":1,"answers":{"pregnant":true,"fever":false}}"#;
 
+    /// The base64 part of a stored value (after `v2:<key id>:`).
+    fn body(stored: &str) -> &str {
+        stored.splitn(3, ':').nth(2).unwrap()
+    }
+
     fn cipher() -> AnswerCipher {
         AnswerCipher::from_key([7u8; 32])
     }
@@ -187,7 +281,7 @@ mod tests {
     fn round_trip() {
         let c = cipher();
         let stored = c.encrypt(ANSWERS, AAD);
-        assert!(stored.starts_with("v1:"));
+        assert!(stored.starts_with(&format!("v2:{}:", c.key_id())));
         assert_eq!(c.decrypt(&stored, AAD).unwrap(), ANSWERS);
         // Empty plaintext too.
         assert_eq!(c.decrypt(&c.encrypt(b"", AAD), AAD).unwrap(), b"");
@@ -196,7 +290,7 @@ mod tests {
     #[test]
     fn the_stored_form_has_nonce_ciphertext_and_tag() {
         let stored = cipher().encrypt(ANSWERS, AAD);
-        let sealed = STANDARD.decode(&stored[3..]).unwrap();
+        let sealed = STANDARD.decode(body(&stored)).unwrap();
         assert_eq!(sealed.len(), NONCE_LEN + ANSWERS.len() + TAG_LEN);
     }
 
@@ -206,7 +300,7 @@ mod tests {
         let a = c.encrypt(ANSWERS, AAD);
         let b = c.encrypt(ANSWERS, AAD);
         assert_ne!(a, b);
-        let nonce = |s: &str| STANDARD.decode(&s[3..]).unwrap()[..NONCE_LEN].to_vec();
+        let nonce = |s: &str| STANDARD.decode(body(s)).unwrap()[..NONCE_LEN].to_vec();
         assert_ne!(nonce(&a), nonce(&b));
         assert_eq!(c.decrypt(&a, AAD).unwrap(), c.decrypt(&b, AAD).unwrap());
     }
@@ -216,7 +310,16 @@ mod tests {
         let stored = cipher().encrypt(ANSWERS, AAD);
         let other = AnswerCipher::from_key([8u8; 32]);
         let err = other.decrypt(&stored, AAD).unwrap_err();
+        assert!(err.contains("not configured"), "{err}");
+        // The first form names no key: the wrong one is tried and fails.
+        let err = other.decrypt(&v1(&cipher(), ANSWERS), AAD).unwrap_err();
         assert!(err.contains("cannot decrypt"), "{err}");
+        // A ciphertext naming the right key id but sealed by another fails too.
+        let forged = stored.replacen(cipher().key_id(), other.key_id(), 1);
+        assert!(other
+            .decrypt(&forged, AAD)
+            .unwrap_err()
+            .contains("cannot decrypt"));
     }
 
     #[test]
@@ -231,7 +334,7 @@ mod tests {
     fn any_tampering_fails() {
         let c = cipher();
         let stored = c.encrypt(ANSWERS, AAD);
-        let sealed = STANDARD.decode(&stored[3..]).unwrap();
+        let sealed = STANDARD.decode(body(&stored)).unwrap();
         // Flip one bit in every position: nonce, ciphertext and tag.
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
@@ -255,7 +358,7 @@ mod tests {
             .unwrap_err()
             .contains("too short"));
         assert!(c
-            .decrypt(&stored.replacen("v1:", "v2:", 1), AAD)
+            .decrypt(&stored.replacen("v2:", "v3:", 1), AAD)
             .unwrap_err()
             .contains("unknown format"));
         assert!(c
@@ -272,7 +375,7 @@ mod tests {
         for needle in ["pregnant", "fever", "answers", "true"] {
             assert!(!stored.contains(needle), "{needle}");
         }
-        let sealed = STANDARD.decode(&stored[3..]).unwrap();
+        let sealed = STANDARD.decode(body(&stored)).unwrap();
         assert!(!sealed.windows(8).any(|w| w == b"pregnant"));
         assert!(!stored.contains(&STANDARD.encode(ANSWERS)));
     }
@@ -338,5 +441,43 @@ mod tests {
         assert!(!text.contains(&STANDARD.encode(key)));
         assert!(!text.to_lowercase().contains("abab"));
         assert!(!text.contains("171"));
+    }
+
+    /// The first form: `v1:` + base64, sealed by `c` (what a database written before key ids
+    /// holds).
+    fn v1(c: &AnswerCipher, plaintext: &[u8]) -> String {
+        format!("v1:{}", body(&c.encrypt(plaintext, AAD)))
+    }
+
+    #[test]
+    fn an_old_key_opens_what_it_sealed_and_the_current_one_seals() {
+        let old = AnswerCipher::from_key([1u8; 32]);
+        let new = AnswerCipher::from_key([2u8; 32]);
+        let by_old = old.encrypt(ANSWERS, AAD);
+        let first_form = v1(&old, ANSWERS);
+        assert!(
+            new.decrypt(&by_old, AAD).is_err(),
+            "the new key alone cannot"
+        );
+        let err = new.decrypt(&by_old, AAD).unwrap_err();
+        assert!(err.contains(old.key_id()), "{err}");
+        let both = new.clone().with_old_keys(vec![old.clone()]);
+        assert_eq!(both.decrypt(&by_old, AAD).unwrap(), ANSWERS);
+        assert_eq!(both.decrypt(&first_form, AAD).unwrap(), ANSWERS);
+        let resealed = both.encrypt(ANSWERS, AAD);
+        assert!(both.is_current(&resealed));
+        assert!(!both.is_current(&by_old));
+        assert!(!both.is_current(&first_form));
+        assert!(resealed.starts_with(&both.current_prefix()));
+        assert_eq!(new.decrypt(&resealed, AAD).unwrap(), ANSWERS);
+    }
+
+    #[test]
+    fn the_published_key_is_known_by_its_id() {
+        // The key committed by mistake until 2026-11-26 (public in the history anyway).
+        let published =
+            AnswerCipher::from_base64("9JYDnQe+OgrIKNB0T1A2zUEIUgYxA0TQoe7PkLoK964=").unwrap();
+        assert!(COMPROMISED_KEY_IDS.contains(&published.key_id()));
+        assert!(!COMPROMISED_KEY_IDS.contains(&cipher().key_id()));
     }
 }

@@ -17,10 +17,10 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::builders::{spawn_app, with_conn, TestApp, PASSWORD};
 
-struct Fixture {
-    therapist_id: i64,
-    service_id: i64,
-    client_ids: Vec<i64>,
+pub(crate) struct Fixture {
+    pub therapist_id: i64,
+    pub service_id: i64,
+    pub client_ids: Vec<i64>,
 }
 
 fn register(conn: &mut DbConnection, email: &str, role: &str) -> i64 {
@@ -37,7 +37,7 @@ fn register(conn: &mut DbConnection, email: &str, role: &str) -> i64 {
     .id
 }
 
-fn fixture(app: &TestApp, clients: usize) -> Fixture {
+pub(crate) fn fixture(app: &TestApp, clients: usize) -> Fixture {
     with_conn(app, |conn| {
         let user_id = register(conn, "therapist@example.com", "therapist");
         let therapist_id = Therapist::find_by_user(conn, user_id).unwrap().unwrap().id;
@@ -73,7 +73,7 @@ fn fixture(app: &TestApp, clients: usize) -> Fixture {
     })
 }
 
-fn at(h: u32, m: u32) -> NaiveDateTime {
+pub(crate) fn at(h: u32, m: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2031, 3, 4)
         .unwrap()
         .and_hms_opt(h, m, 0)
@@ -81,7 +81,7 @@ fn at(h: u32, m: u32) -> NaiveDateTime {
 }
 
 /// A 60-minute appointment with a 15-minute buffer.
-fn appointment(f: &Fixture, client: usize, start: NaiveDateTime) -> NewAppointment {
+pub(crate) fn appointment(f: &Fixture, client: usize, start: NaiveDateTime) -> NewAppointment {
     NewAppointment {
         therapist_id: f.therapist_id,
         client_id: f.client_ids[client],

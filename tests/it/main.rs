@@ -34,6 +34,7 @@ mod mail;
 mod notes;
 mod photos;
 mod reach;
+mod rekey;
 mod routes;
 mod screenshots;
 mod security;

@@ -420,12 +420,24 @@ async fn notes_are_written_after_the_start_kept_as_versions_and_read_only_by_the
             .unwrap()
     });
     assert!(key_ids.len() >= 4 && key_ids.iter().all(|k| !k.is_empty()));
-    // The rows are append-only: the database refuses an update.
-    let refused = with_conn(&app, |conn| {
-        use diesel::prelude::*;
-        diesel::sql_query("UPDATE session_notes SET key_id = 'x'").execute(conn)
-    });
-    assert!(refused.is_err());
+    // The rows are append-only: the database refuses an update of a version (only a key
+    // rotation, which changes the key id with the sealed text, may seal it again).
+    for sql in [
+        "UPDATE session_notes SET sealed = 'x'",
+        "UPDATE session_notes SET version = version + 100",
+        "UPDATE session_notes SET key_id = 'x', created_at = created_at + INTERVAL '1 day'",
+    ] {
+        let sql = if app.db_url.backend_name() == "sqlite" {
+            sql.replace("created_at + INTERVAL '1 day'", "'2001-01-01 00:00:00'")
+        } else {
+            sql.to_string()
+        };
+        let refused = with_conn(&app, |conn| {
+            use diesel::prelude::*;
+            diesel::sql_query(&sql).execute(conn)
+        });
+        assert!(refused.is_err(), "{sql}");
+    }
 }
 
 #[tokio::test]
