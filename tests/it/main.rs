@@ -40,3 +40,4 @@ mod security;
 mod structure;
 mod suspension;
 mod therapist_day;
+mod waitlist;
