@@ -19,6 +19,7 @@ mod browser_photo;
 mod browser_reach;
 mod browser_suspension;
 mod browser_therapist;
+mod browser_waitlist;
 mod calendar;
 mod charts;
 mod choose;

@@ -441,3 +441,23 @@ async fn the_waitlist_mail_goes_over_smtp_with_the_booking_link_and_no_health_da
     assert!(mails[0].text.contains("The first person to book it gets it"));
     assert_no_health_data(&sink.mails());
 }
+
+#[tokio::test]
+async fn the_demo_client_is_on_two_waitlists() {
+    let app = crate::builders::spawn_app().await;
+    let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&app.settings).unwrap();
+    let mail = app.mail_ctx();
+    with_conn(&app, |conn| {
+        bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
+    });
+    let waiting: i64 = with_conn(&app, |conn| {
+        use bodywork::db::schema::users;
+        waitlist_entries::table
+            .inner_join(users::table)
+            .filter(users::email.eq("client@demo.bodywork.test"))
+            .count()
+            .get_result(conn)
+            .unwrap()
+    });
+    assert_eq!(waiting, 2);
+}
