@@ -206,6 +206,14 @@ impl WaitlistCheck {
             .load(conn)
     }
 
+    /// Whether any check waits (a read, before taking the write lock).
+    pub fn any(conn: &mut DbConnection) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            waitlist_checks::table.select(waitlist_checks::id),
+        ))
+        .get_result(conn)
+    }
+
     pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(waitlist_checks::table.find(id)).execute(conn)
     }

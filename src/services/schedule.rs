@@ -18,8 +18,8 @@ use crate::models::booking_policy::BookingPolicy;
 use crate::models::now;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{self, ListItem};
-use crate::services::waitlist;
 use crate::services::therapists::own_profile;
+use crate::services::waitlist;
 
 pub fn weekly(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<WeeklyRange>, AppError> {
     Ok(weekly_hours::table

@@ -46,10 +46,7 @@ impl WaitForm {
         WaitForm {
             therapist_id,
             therapist_name: therapist_name.to_string(),
-            services: services
-                .iter()
-                .map(|s| (s.id, service_label(s)))
-                .collect(),
+            services: services.iter().map(|s| (s.id, service_label(s))).collect(),
             service_id,
             from: from.to_string(),
             to: to.to_string(),
@@ -90,7 +87,11 @@ pub async fn join(
     user: As<access::VerifiedClient>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> PageResult<HttpResponse> {
-    let field = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let field = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let therapist_id: i64 = field("therapist_id")
         .parse()
         .map_err(|_| AppError::NotFound)?;
@@ -113,15 +114,17 @@ pub async fn join(
         to: field("to"),
         errors: FieldErrors::new(),
     };
-    let date = |v: &str, what: &str, errors: &mut FieldErrors, key: &str| match v
-        .parse::<NaiveDate>()
-    {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.insert(key.into(), format!("Enter the {what} as a date (YYYY-MM-DD)."));
-            None
-        }
-    };
+    let date =
+        |v: &str, what: &str, errors: &mut FieldErrors, key: &str| match v.parse::<NaiveDate>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.insert(
+                    key.into(),
+                    format!("Enter the {what} as a date (YYYY-MM-DD)."),
+                );
+                None
+            }
+        };
     let from = date(&wait.from, "first day", &mut wait.errors, "from");
     let to = date(&wait.to, "last day", &mut wait.errors, "to");
     let (Some(from), Some(to)) = (from, to) else {
@@ -153,7 +156,9 @@ pub async fn join(
                 range_words(from, to)
             ),
         )),
-        Err(e @ (AppError::FieldRule { .. } | AppError::Rule { .. } | AppError::Conflict { .. })) => {
+        Err(
+            e @ (AppError::FieldRule { .. } | AppError::Rule { .. } | AppError::Conflict { .. }),
+        ) => {
             let field = e
                 .fields()
                 .and_then(|f| f.keys().next().cloned())

@@ -76,12 +76,16 @@ async fn browser_a_client_waits_for_a_full_day_and_books_the_time_a_cancellation
             .await?
             .click()
             .await?;
-        b.query(By::XPath("//button[starts-with(normalize-space(), 'Remove')]"))
+        b.query(By::XPath(
+            "//button[starts-with(normalize-space(), 'Remove')]",
+        ))
+        .first()
+        .await?
+        .click()
+        .await?;
+        b.query(By::Css("[data-testid=waitlist-empty]"))
             .first()
-            .await?
-            .click()
             .await?;
-        b.query(By::Css("[data-testid=waitlist-empty]")).first().await?;
         Ok(())
     }
     .await;

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use crate::builders::{
     assert_no_health_data, book, csrf_from, join_waitlist, one_slot_therapist, page_login,
-    set_hours, slots, some_day, spawn_mailing_app, spawn_waitlist_app, with_conn, Made,
-    SmtpSink, TestApp,
+    set_hours, slots, some_day, spawn_mailing_app, spawn_waitlist_app, with_conn, Made, SmtpSink,
+    TestApp,
 };
 
 const KIND: &str = "waitlist_slot_free";
@@ -75,7 +75,10 @@ async fn a_cancelled_booking_is_mailed_once_to_each_waiting_client_and_the_first
     assert_eq!(times.len(), 1, "one slot a day: {times:?}");
     let (_, b) = app.api_user("b@example.com", "client").await;
     let booked = created_id(book(&app, &b, &m, &times[0], &[], false).await).await;
-    assert!(slots(&app, &m, day, day).await.is_empty(), "the day is full");
+    assert!(
+        slots(&app, &m, day, day).await.is_empty(),
+        "the day is full"
+    );
 
     let (_, a) = app.api_user("a@example.com", "client").await;
     let (_, c) = app.api_user("c@example.com", "client").await;
@@ -93,7 +96,11 @@ async fn a_cancelled_booking_is_mailed_once_to_each_waiting_client_and_the_first
     assert_eq!(list["results"][0]["to"], (day + days(3)).to_string());
     assert_eq!(list["results"][0]["service"], "Swedish, 60 minutes");
     assert_eq!(list["results"][0]["timezone"], "America/New_York");
-    assert_eq!(settled_count(&app, "a@example.com").await, 0, "nothing freed yet");
+    assert_eq!(
+        settled_count(&app, "a@example.com").await,
+        0,
+        "nothing freed yet"
+    );
 
     cancel(&app, &b, booked).await;
     let text = app.mail_text("a@example.com", KIND).await;
@@ -162,7 +169,10 @@ async fn time_off_removed_and_hours_added_announce_only_the_time_they_free() {
     let texts = app.mail_texts("a@example.com", KIND);
     assert!(texts.len() >= 2, "{texts:#?}");
     for t in &texts[1..] {
-        assert!(!t.contains("T09%3A00"), "a time free before is not news: {t}");
+        assert!(
+            !t.contains("T09%3A00"),
+            "a time free before is not news: {t}"
+        );
     }
     // Narrowing the hours frees nothing.
     let before = app.mail_count("a@example.com", KIND);
@@ -179,17 +189,37 @@ async fn joining_is_refused_with_a_code_for_each_broken_rule() {
     let today = Utc::now().date_naive();
     let day = some_day();
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "from": day, "to": day + days(31)}), "range_too_long"),
-        (json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "from": today - days(2), "to": day}), "date_in_past"),
-        (json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "from": day, "to": day - days(1)}), "range_reversed"),
-        (json!({"therapist_id": m.therapist_id, "service_id": 999_999, "from": day, "to": day}), "unknown_service"),
-        (json!({"therapist_id": 999_999, "service_id": m.service_id, "from": day, "to": day}), "therapist_not_bookable"),
+        (
+            json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "from": day, "to": day + days(31)}),
+            "range_too_long",
+        ),
+        (
+            json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "from": today - days(2), "to": day}),
+            "date_in_past",
+        ),
+        (
+            json!({"therapist_id": m.therapist_id, "service_id": m.service_id, "from": day, "to": day - days(1)}),
+            "range_reversed",
+        ),
+        (
+            json!({"therapist_id": m.therapist_id, "service_id": 999_999, "from": day, "to": day}),
+            "unknown_service",
+        ),
+        (
+            json!({"therapist_id": 999_999, "service_id": m.service_id, "from": day, "to": day}),
+            "therapist_not_bookable",
+        ),
     ];
     for (body, code) in cases {
         let r = app.api_post("/api/v1/waitlist", Some(&a), body).await;
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["error"]["code"], code, "{v}");
-        assert!(v["error"]["fields"].as_object().is_some_and(|f| !f.is_empty()), "{v}");
+        assert!(
+            v["error"]["fields"]
+                .as_object()
+                .is_some_and(|f| !f.is_empty()),
+            "{v}"
+        );
     }
     // 31 days is the most, and allowed.
     created_id(join_waitlist(&app, &a, &m, day, day + days(30)).await).await;
@@ -223,7 +253,8 @@ async fn joining_is_refused_with_a_code_for_each_broken_rule() {
     .await;
     assert_eq!(code, "unknown_service");
     // Unverified: 403.
-    app.api_register("u@example.com", "Unverified", "client").await;
+    app.api_register("u@example.com", "Unverified", "client")
+        .await;
     let u = app.api_login("u@example.com").await;
     let code = error_code(
         join_waitlist(&app, &u, &m, day, day).await,
@@ -330,7 +361,10 @@ async fn the_database_refuses_long_ranges_and_a_slot_announced_twice() {
         })
     };
     assert!(announce().is_ok());
-    assert!(announce().is_err(), "one slot is announced to one entry once");
+    assert!(
+        announce().is_err(),
+        "one slot is announced to one entry once"
+    );
 }
 
 #[tokio::test]
@@ -348,15 +382,31 @@ async fn the_profile_offers_the_waitlist_on_a_full_day_and_the_client_manages_it
     );
     // A visitor is asked to log in first, and comes back to this day.
     let html = app.get_html(&profile).await;
-    assert!(html.contains("Log in to be told when a time comes free"), "{html}");
+    assert!(
+        html.contains("Log in to be told when a time comes free"),
+        "{html}"
+    );
     assert!(!html.contains("data-testid=\"waitlist-form\""));
 
     app.api_user("a@example.com", "client").await;
     let c = page_login(&app, "a@example.com").await;
-    let html = c.get(app.url(&profile)).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url(&profile))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("data-testid=\"waitlist-form\""), "{html}");
-    assert!(html.contains(&format!("value=\"{day}\"")), "defaults from that day");
-    assert!(html.contains(&format!("value=\"{}\"", day + days(7))), "to a week later");
+    assert!(
+        html.contains(&format!("value=\"{day}\"")),
+        "defaults from that day"
+    );
+    assert!(
+        html.contains(&format!("value=\"{}\"", day + days(7))),
+        "to a week later"
+    );
     let csrf = csrf_from(&html);
 
     // Too long a range comes back with the message next to the field.
@@ -376,7 +426,10 @@ async fn the_profile_offers_the_waitlist_on_a_full_day_and_the_client_manages_it
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"wait-to-error\""), "{html}");
     assert!(html.contains("at most 31 days"), "{html}");
-    assert!(html.contains(&format!("value=\"{}\"", day + days(40))), "keeps what was typed");
+    assert!(
+        html.contains(&format!("value=\"{}\"", day + days(40))),
+        "keeps what was typed"
+    );
 
     let r = c
         .post(app.url("/waitlist"))
@@ -391,8 +444,18 @@ async fn the_profile_offers_the_waitlist_on_a_full_day_and_the_client_manages_it
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = c.get(app.url("/waitlist")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("on Open Therapist&#39;s waitlist") || html.contains("waitlist for"), "{html}");
+    let html = c
+        .get(app.url("/waitlist"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("on Open Therapist&#39;s waitlist") || html.contains("waitlist for"),
+        "{html}"
+    );
     assert!(html.contains("data-testid=\"waitlist\""), "{html}");
     assert!(html.contains("Swedish, 60 minutes"));
     assert!(html.contains("aria-current=\"page\">My waitlist"));
@@ -402,7 +465,12 @@ async fn the_profile_offers_the_waitlist_on_a_full_day_and_the_client_manages_it
         let at = html.find("action=\"/waitlist/").expect("a remove form");
         html[at + 8..].split('"').next().unwrap().to_string()
     };
-    let r = c.post(app.url(&action)).form(&[("x", "y")]).send().await.unwrap();
+    let r = c
+        .post(app.url(&action))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_client_error());
     let r = c
         .post(app.url(&action))
@@ -411,7 +479,14 @@ async fn the_profile_offers_the_waitlist_on_a_full_day_and_the_client_manages_it
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = c.get(app.url("/waitlist")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/waitlist"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("data-testid=\"waitlist-empty\""), "{html}");
 }
 
@@ -438,7 +513,9 @@ async fn the_waitlist_mail_goes_over_smtp_with_the_booking_link_and_no_health_da
         .collect();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].raw.contains("text/html"));
-    assert!(mails[0].text.contains("The first person to book it gets it"));
+    assert!(mails[0]
+        .text
+        .contains("The first person to book it gets it"));
     assert_no_health_data(&sink.mails());
 }
 
