@@ -230,7 +230,35 @@ pub fn fill(
     add_chart_history(conn)?;
     add_client_history(conn, cipher)?;
     add_pending_invitation(conn, mail, &access::Admin::prove(admin.clone())?)?;
+    add_waitlist(conn, &client)?;
     Ok(logins)
+}
+
+/// The waitlist: the demo client waits for a time of the first service of each of the first
+/// two therapists (a week from the day after tomorrow, and three days a fortnight ahead), as
+/// `/waitlist` and `GET /api/v1/me/waitlist` show.
+fn add_waitlist(conn: &mut DbConnection, client: &User) -> Result<(), AppError> {
+    use crate::services::waitlist::{join, JoinRequest};
+    let client = access::VerifiedClient::prove(client.clone())?;
+    let today = Utc::now().date_naive();
+    for (t, from, days) in [(&THERAPISTS[0], 2, 7), (&THERAPISTS[1], 14, 3)] {
+        let user = User::find_by_email(conn, t.email)?.ok_or(AppError::NotFound)?;
+        let therapist = crate::models::therapist::Therapist::find_by_user(conn, user.id)?
+            .ok_or(AppError::NotFound)?;
+        let services = crate::services::profile::services_of(conn, therapist.id, false)?;
+        let Some(service) = services.first() else {
+            continue;
+        };
+        let from = today + Duration::days(from);
+        let req = JoinRequest {
+            therapist_id: therapist.id,
+            service_id: service.id,
+            from,
+            to: from + Duration::days(days),
+        };
+        join(conn, &client, &req, Utc::now())?;
+    }
+    Ok(())
 }
 
 /// The clients pages and session notes: the demo client has a history with Maya (three more

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod schedule;
 pub mod screening;
+pub mod waitlist;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::api::{
     account, admin, appointments, auth, calendar, directory, me, notes, notifications, schedule,
-    screening, UserOut,
+    screening, waitlist, UserOut,
 };
 
 #[derive(OpenApi)]
@@ -94,6 +94,9 @@ use crate::api::{
         schedule::put_policy,
         screening::questionnaire,
         screening::evaluate,
+        waitlist::join,
+        waitlist::mine,
+        waitlist::remove,
     ),
     components(schemas(
         UserOut,
@@ -181,6 +184,10 @@ use crate::api::{
         screening::QuestionnaireOut,
         screening::GroupOut,
         screening::EvaluateBody,
+        waitlist::WaitlistBody,
+        waitlist::CreatedOut,
+        waitlist::WaitlistEntryOut,
+        waitlist::WaitlistListOut,
     )),
     modifiers(&BearerAuth)
 )]

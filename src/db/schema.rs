@@ -309,6 +309,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A client's wish to hear when a time of a service comes free within local days
+    /// (`services::waitlist`).
+    waitlist_entries (id) {
+        id -> BigInt,
+        client_id -> BigInt,
+        therapist_id -> BigInt,
+        service_id -> BigInt,
+        from_date -> Date,
+        to_date -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Time that may have come free, for the mail worker to check after the commit.
+    waitlist_checks (id) {
+        id -> BigInt,
+        therapist_id -> BigInt,
+        freed_from -> Timestamp,
+        freed_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A free slot announced to an entry (unique per entry and slot start).
+    waitlist_announcements (id) {
+        id -> BigInt,
+        entry_id -> BigInt,
+        slot_start -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -328,6 +363,10 @@ diesel::joinable!(screening_access_log -> appointments (appointment_id));
 diesel::joinable!(screening_access_log -> users (reader_user_id));
 diesel::joinable!(session_notes -> appointments (appointment_id));
 diesel::joinable!(session_notes -> users (author_user_id));
+diesel::joinable!(waitlist_entries -> users (client_id));
+diesel::joinable!(waitlist_entries -> therapists (therapist_id));
+diesel::joinable!(waitlist_entries -> services (service_id));
+diesel::joinable!(waitlist_announcements -> waitlist_entries (entry_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -350,6 +389,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_notes,
     audit_log,
     outbox,
+    waitlist_entries,
+    waitlist_checks,
+    waitlist_announcements,
 );
 
 // SQLite only: the stamp counter (PostgreSQL takes stamps from `directory_stamp_seq`, and its

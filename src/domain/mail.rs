@@ -63,10 +63,13 @@ pub enum MailKind {
     /// To the client: the therapist kept a booking they entered with another service (the new
     /// service and time, never why).
     BookingServiceChanged,
+    /// To a waiting client: a time of the service on their waitlist came free; a link that
+    /// books it.
+    WaitlistSlotFree,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 21] = [
+    pub const ALL: [MailKind; 22] = [
         MailKind::BookingRequested,
         MailKind::BookingReceived,
         MailKind::BookingConfirmed,
@@ -88,6 +91,7 @@ impl MailKind {
         MailKind::ScreeningRequest,
         MailKind::BookingNeedsDecision,
         MailKind::BookingServiceChanged,
+        MailKind::WaitlistSlotFree,
     ];
 
     /// The stored text, also the API's `kind`.
@@ -114,6 +118,7 @@ impl MailKind {
             MailKind::ScreeningRequest => "screening_request",
             MailKind::BookingNeedsDecision => "booking_needs_decision",
             MailKind::BookingServiceChanged => "booking_service_changed",
+            MailKind::WaitlistSlotFree => "waitlist_slot_free",
         }
     }
 
@@ -145,6 +150,7 @@ impl MailKind {
             MailKind::ScreeningRequest => "Booked by the therapist: questions to answer",
             MailKind::BookingNeedsDecision => "A booking needs the therapist's decision",
             MailKind::BookingServiceChanged => "Booking changed by the therapist",
+            MailKind::WaitlistSlotFree => "A time on a waitlist came free",
         }
     }
 
@@ -172,7 +178,8 @@ impl MailKind {
             | MailKind::AdminInvitation
             | MailKind::ScreeningRequest
             | MailKind::BookingNeedsDecision
-            | MailKind::BookingServiceChanged => false,
+            | MailKind::BookingServiceChanged
+            | MailKind::WaitlistSlotFree => false,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod schedule;
 pub mod screening;
 pub mod stats;
 pub mod technique;
+pub mod waitlist;
 
 /// Field name → what is wrong with it (forms show it next to the field, the API in `fields`).
 pub type FieldErrors = std::collections::BTreeMap<String, String>;

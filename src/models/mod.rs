@@ -14,6 +14,7 @@ pub mod session;
 pub mod technique;
 pub mod therapist;
 pub mod user;
+pub mod waitlist;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 

@@ -373,6 +373,8 @@ pub fn erase(
         // So are the session notes of every booking (their rows deleted: the table refuses
         // updates, not deletes).
         let notes_destroyed = notes::destroy_of_client(conn, user.id)?;
+        // Their waitlist entries go too.
+        crate::services::waitlist::remove_all_of_client(conn, user.id)?;
         outbox::withdraw_reminders_of_user(conn, user.id)?;
         outbox_rows::forget_recipient(conn, user.id, &erased_email(user.id))?;
         Session::delete_of_user(conn, user.id, None)?;
@@ -438,6 +440,7 @@ fn cancel_for_erasure(
         "cancelled by the client (account erased)",
     )?;
     outbox::withdraw_reminders(conn, a.id)?;
+    crate::services::waitlist::note_freed(conn, a.therapist_id, a.starts_at, a.blocked_until)?;
     let therapist = Therapist::find(conn, a.therapist_id)?;
     let (therapist_name, therapist_email): (String, String) = users::table
         .find(therapist.user_id)

@@ -32,6 +32,7 @@ use crate::services::access::{self, Proof};
 use crate::services::crypto::AnswerCipher;
 use crate::services::mail::MailCtx;
 use crate::services::notify::{self, Canceller};
+use crate::services::waitlist;
 
 /// Inserts an appointment inside a write transaction (BEGIN IMMEDIATE on SQLite) and audits it.
 pub fn insert_appointment(conn: &mut DbConnection, new: &NewAppointment) -> Result<i64, AppError> {
@@ -1397,6 +1398,10 @@ fn set_status(
                 message: "This appointment changed meanwhile. Reload and try again.".into(),
             });
         }
+        if status == AppointmentStatus::Cancelled {
+            // Its time may come free for someone on the waitlist (checked after the commit).
+            waitlist::note_freed(conn, appt.therapist_id, appt.starts_at, appt.blocked_until)?;
+        }
         if let Some(c) = cancelled {
             diesel::update(appointments::table.find(appt.id))
                 .set((
@@ -1737,6 +1742,7 @@ pub fn reschedule(
             entry_note: appt.entry_note.clone(),
         };
         let new_id = new.insert(conn)?;
+        waitlist::note_freed(conn, appt.therapist_id, appt.starts_at, appt.blocked_until)?;
         // The calendar event moves with it: same UID, one more in sequence.
         diesel::update(appointments::table.find(new_id))
             .set((

@@ -272,6 +272,24 @@ pub struct EnteredMail {
     pub claim_valid_for: Option<String>,
 }
 
+/// The facts of a waitlist mail: a time of the service the client waits for came free. The
+/// link books that time; the first to book it gets it.
+#[derive(Debug, Clone)]
+pub struct WaitlistMail {
+    pub to_name: String,
+    pub therapist_name: String,
+    /// "Swedish, 60 minutes".
+    pub service: String,
+    /// When the free time starts, on the therapist's clock.
+    pub when: String,
+    /// The booking page with the time chosen.
+    pub link: String,
+    /// The client's waitlist page (to leave it).
+    pub list_link: String,
+    /// The days waited for ("1 December to 8 December 2026").
+    pub range: String,
+}
+
 /// A `.txt` and an `.html` template over one kind's facts (the HTML page's title is the
 /// subject).
 macro_rules! mail_templates {
@@ -338,6 +356,8 @@ mail_templates! {
         "mail/booking_needs_decision.txt", "mail/booking_needs_decision.html";
     ServiceChangedTxt, ServiceChangedHtml(EnteredMail) =>
         "mail/booking_service_changed.txt", "mail/booking_service_changed.html";
+    WaitlistSlotFreeTxt, WaitlistSlotFreeHtml(WaitlistMail) =>
+        "mail/waitlist_slot_free.txt", "mail/waitlist_slot_free.html";
 }
 
 fn rendered(
@@ -603,6 +623,18 @@ pub fn render_entered(
             ics
         ),
     }
+}
+
+/// The mail to a waiting client about a time that came free.
+pub fn render_waitlist(ctx: &MailCtx, m: &WaitlistMail) -> Result<Rendered, AppError> {
+    render_pair!(
+        ctx,
+        m,
+        format!("A time came free with {}: {}", m.therapist_name, m.when),
+        WaitlistSlotFreeTxt,
+        WaitlistSlotFreeHtml,
+        None
+    )
 }
 
 #[cfg(test)]

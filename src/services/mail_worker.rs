@@ -10,7 +10,12 @@
 //! (`services::outbox::purge`), and so are single-use tokens used or expired as long ago
 //! (`services::tokens::purge`), stale sessions, API tokens and login counts
 //! (`services::accounts::purge_stale`), and therapists whose verified license expires within 30 days are
-//! told once (`services::admin::warn_expiring_licenses`).
+//! told once (`services::admin::warn_expiring_licenses`); waitlist entries whose last day has
+//! passed are purged (`services::waitlist::purge_ended`).
+//!
+//! **The waitlist.** Each round first runs `services::waitlist::process_checks`: the times
+//! that changes freed (written in their transactions, so only once committed) are announced
+//! to the waiting clients through the outbox, and go out with the same round.
 //!
 //! **Stopping.** [`MailWorker::stop`] (called when the server has stopped, after SIGTERM or
 //! Ctrl-C) lets the send in progress finish and be marked, gives back the lease of the rows it
@@ -124,6 +129,7 @@ impl Worker {
                 self.housekeeping().await;
                 next_housekeeping = tokio::time::Instant::now() + self.config.housekeeping;
             }
+            self.check_waitlist().await;
             let claimed = self.claim().await;
             let full = claimed.len() as i64 >= self.config.batch;
             let mut rest: VecDeque<OutboxRow> = claimed.into();
@@ -152,6 +158,21 @@ impl Worker {
             }
         }
         tracing::info!(worker = %self.id, "mail worker stopped");
+    }
+
+    /// Times that came free since the last round (their changes committed): the waiting
+    /// clients' mails are written to the outbox, sent by this round's claim.
+    async fn check_waitlist(&self) {
+        let ctx = self.ctx.clone();
+        match with_conn(&self.pool, move |conn| {
+            crate::services::waitlist::process_checks(conn, &ctx, chrono::Utc::now())
+        })
+        .await
+        {
+            Ok(n) if n > 0 => tracing::info!(mails = n, "waitlist mails queued"),
+            Ok(_) => {}
+            Err(e) => log_error("checking the waitlist", &e),
+        }
     }
 
     async fn claim(&self) -> Vec<OutboxRow> {
@@ -264,6 +285,16 @@ impl Worker {
             ),
             Ok(_) => {}
             Err(e) => log_error("purging stale sessions, tokens and login counts", &e),
+        }
+        // Waitlist entries whose last day has passed.
+        match with_conn(&self.pool, move |conn| {
+            crate::services::waitlist::purge_ended(conn, chrono::Utc::now())
+        })
+        .await
+        {
+            Ok(n) if n > 0 => tracing::info!(entries = n, "ended waitlist entries purged"),
+            Ok(_) => {}
+            Err(e) => log_error("purging ended waitlist entries", &e),
         }
         let ctx = self.ctx.clone();
         match with_conn(&self.pool, move |conn| {

@@ -27,6 +27,7 @@ pub mod schedule;
 pub mod stats;
 pub mod therapists;
 pub mod tokens;
+pub mod waitlist;
 
 /// The pool helpers every use case runs its database work through (they live in `db`, below
 /// both the services and the search engine).

@@ -19,6 +19,7 @@ use crate::models::now;
 use crate::services::access::{self, Proof};
 use crate::services::booking::{self, ListItem};
 use crate::services::therapists::own_profile;
+use crate::services::waitlist;
 
 pub fn weekly(conn: &mut DbConnection, therapist_id: i64) -> Result<Vec<WeeklyRange>, AppError> {
     Ok(weekly_hours::table
@@ -49,6 +50,7 @@ pub fn replace_weekly(
     let ranges = parse_week(input).map_err(AppError::validation)?;
     let t = own_profile(conn, therapist)?;
     write_transaction(conn, |conn| {
+        let before = weekly(conn, t.id)?;
         diesel::delete(weekly_hours::table.filter(weekly_hours::therapist_id.eq(t.id)))
             .execute(conn)?;
         for r in &ranges {
@@ -81,6 +83,8 @@ pub fn replace_weekly(
             Some(t.id),
             &format!("weekly hours: {summary}"),
         )?;
+        // Hours added may free times someone on the waitlist waits for.
+        waitlist::note_hours_widened(conn, &t, &before, &ranges)?;
         Ok::<_, AppError>(())
     })?;
     Ok(ranges)
@@ -164,15 +168,18 @@ pub fn remove_time_off(
     let user_id = therapist.id();
     let t = own_profile(conn, therapist)?;
     write_transaction(conn, |conn| {
-        let n = diesel::delete(
-            time_off::table
-                .filter(time_off::id.eq(id))
-                .filter(time_off::therapist_id.eq(t.id)),
-        )
-        .execute(conn)?;
-        if n == 0 {
+        let span: Option<(NaiveDateTime, NaiveDateTime)> = time_off::table
+            .filter(time_off::id.eq(id))
+            .filter(time_off::therapist_id.eq(t.id))
+            .select((time_off::starts_at, time_off::ends_at))
+            .first(conn)
+            .optional()?;
+        let Some((starts_at, ends_at)) = span else {
             return Err(AppError::NotFound);
-        }
+        };
+        diesel::delete(time_off::table.filter(time_off::id.eq(id))).execute(conn)?;
+        // The time may come free for someone on the waitlist (checked after the commit).
+        waitlist::note_freed(conn, t.id, starts_at, ends_at)?;
         audit::record(
             conn,
             Some(user_id),

@@ -365,6 +365,10 @@ pub struct ProfilePage {
     pub first: Option<(String, String)>,
     /// Some shown time is inside the cancellation window.
     pub any_late: bool,
+    /// A shown day has no free time: the waitlist form for a client (from that day).
+    pub wait: Option<crate::web::waitlist::WaitForm>,
+    /// The same for a visitor not logged in: the login link that comes back here.
+    pub wait_login: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -493,6 +497,30 @@ pub async fn profile(
             )
         });
     let any_late = days.iter().any(|d| d.shown.iter().any(|s| s.late));
+    // The first shown day without a free time offers the waitlist from that day.
+    let empty_day = days.iter().find(|d| d.shown.is_empty()).map(|d| d.date);
+    let (mut wait, mut wait_login) = (None, None);
+    if let (Some(day), Some(sid)) = (empty_day, service_id) {
+        match &ctx.user {
+            Some(u) if u.is_client() => {
+                wait = Some(crate::web::waitlist::WaitForm::for_day(
+                    id,
+                    &p.name,
+                    &p.services,
+                    sid,
+                    day,
+                ))
+            }
+            Some(_) => {}
+            None => {
+                let back = format!("/therapists/{id}?service={sid}&day={day}");
+                wait_login = Some(format!(
+                    "/login?{}",
+                    serde_urlencoded::to_string([("next", back)]).unwrap_or_default()
+                ));
+            }
+        }
+    }
     let step = if day.is_some() { 1 } else { STRIP_DAYS };
     let prev = from - chrono::Duration::days(step);
     render(
@@ -512,6 +540,8 @@ pub async fn profile(
             prev_from: (from > local_today).then(|| prev.max(local_today).to_string()),
             first,
             any_late,
+            wait,
+            wait_login,
         },
     )
 }

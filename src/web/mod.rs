@@ -17,6 +17,7 @@ pub mod notes;
 pub mod photos;
 pub mod schedule;
 pub mod therapist;
+pub mod waitlist;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -199,6 +199,28 @@ impl SmtpSink {
         panic!("no mail to {to} with a link to {path} arrived");
     }
 
+    /// The first link to `path` on `address` (any query) in a mail to `to`, as a path and
+    /// query: waits (up to 20 s) for the mail to arrive over SMTP.
+    pub async fn link_to(&self, to: &str, address: &str, path: &str) -> String {
+        let marker = format!("{address}{path}?");
+        for _ in 0..400 {
+            let found = self.mails().into_iter().find_map(|m| {
+                let at = m.text.find(&marker)?;
+                (m.rcpt.iter().any(|r| r == to)).then(|| {
+                    m.text[at + address.len()..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace())
+                        .collect::<String>()
+                })
+            });
+            if let Some(link) = found {
+                return link;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to} with a link to {path} arrived");
+    }
+
     /// Waits for at least `n` mails, then a little longer, and returns them: a test that
     /// counts exactly sees any mail sent twice.
     pub async fn settle(&self, n: usize) -> Vec<Mail> {

@@ -14,6 +14,8 @@
 //!   it (`spawn_mailing_app`), and the screening words no mail may hold.
 //! - `notes`: a client with a chosen name, session notes written through the API, and every
 //!   text value of the raw database (`database_text`).
+//! - `waitlist`: a therapist whose days hold one slot, a server whose worker checks the
+//!   waitlist often, joining through the API.
 
 mod app;
 mod booking;
@@ -22,6 +24,7 @@ mod mail;
 mod notes;
 pub mod photo;
 mod therapist;
+mod waitlist;
 
 pub use app::{
     csrf_from, new_client, page_login, spawn_app, spawn_app_with, with_conn, TestApp, PASSWORD,
@@ -33,3 +36,4 @@ pub use booking::{
 pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app, Mail, SmtpSink};
 pub use notes::{database_text, named_client, write_notes};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};
+pub use waitlist::{join_waitlist, one_slot_therapist, set_hours, spawn_waitlist_app};
