@@ -3,7 +3,8 @@
 # wrk at concurrency 1 and 32, on SQLite and on PostgreSQL. For each backend it prints req/s,
 # p50 and p99 of: /healthz (the ceiling: one SELECT 1), /api/v1/techniques (the one-query
 # baseline: the catalogue table, like the Fortunes test of the TechEmpower benchmarks) and the
-# search mix (technique + near + radius, + min_hours, + available_on, q).
+# search mix (technique + near + radius, + min_hours, + available_on, q, + min_rating sorted by
+# rating).
 #
 #   bash bench/run.sh                      # both backends, 100,000 therapists, 10 s a run
 #   THERAPISTS=20000 DURATION=5 BACKENDS=sqlite bash bench/run.sh
@@ -42,6 +43,7 @@ TECHS="swedish deep-tissue shiatsu hot-stone trigger-point prenatal"
     echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=25&min_hours=500\","
     echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=15&available_on=$DAY\","
     echo "  \"/api/v1/therapists?near=$city&radius_km=25&q=back\","
+    echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=25&min_rating=4&sort=rating\","
     i=$((i + 1))
   done
   echo "}"

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod directory;
 pub mod me;
 pub mod notes;
+pub mod reviews;
 pub mod notifications;
 pub mod openapi;
 pub mod schedule;

@@ -22,6 +22,7 @@ pub mod photos;
 pub mod preferences;
 pub mod profile;
 pub mod rate_limit;
+pub mod reviews;
 pub mod schedule;
 pub mod stats;
 pub mod therapists;
