@@ -439,7 +439,7 @@ async fn the_pages_review_reply_show_and_hide() {
     let profile = app.get_html(&format!("/therapists/{}", m.therapist_id)).await;
     assert!(profile.contains("5 out of 5 from 1 review"), "{profile}");
     assert!(profile.contains("Ann A."));
-    assert!(profile.contains("&lt;script&gt;alert(1)&lt;/script&gt; Great"));
+    assert!(profile.contains("&#60;script&#62;alert(1)&#60;/script&#62; Great"), "escaped as written");
     assert!(!profile.contains("<script>alert(1)"));
 
     let therapist = page_login(&app, "t@example.com").await;
