@@ -366,7 +366,10 @@ fn add_reviews(conn: &mut DbConnection, admin: &access::Admin) -> Result<(), App
             rating,
             text: text.into(),
         };
-        written.push((reviews::create(conn, &client, id, &input, now_utc)?, therapist_id));
+        written.push((
+            reviews::create(conn, &client, id, &input, now_utc)?,
+            therapist_id,
+        ));
     }
     for (i, (review_id, therapist_id)) in written.iter().enumerate() {
         if i % 3 == 0 {
@@ -384,12 +387,7 @@ fn add_reviews(conn: &mut DbConnection, admin: &access::Admin) -> Result<(), App
         }
     }
     if let Some((review_id, _)) = written.get(4) {
-        reviews::hide(
-            conn,
-            admin,
-            *review_id,
-            "Mentions another client by name.",
-        )?;
+        reviews::hide(conn, admin, *review_id, "Mentions another client by name.")?;
     }
     Ok(())
 }

@@ -8,9 +8,9 @@ pub mod calendar;
 pub mod directory;
 pub mod me;
 pub mod notes;
-pub mod reviews;
 pub mod notifications;
 pub mod openapi;
+pub mod reviews;
 pub mod schedule;
 pub mod screening;
 

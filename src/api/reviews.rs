@@ -22,6 +22,9 @@ fn rfc3339(t: NaiveDateTime) -> String {
 /// A review: 1 to 5 stars and an optional text (at most 2,000 characters, trimmed).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReviewBody {
+    /// 1 to 5 (a whole number).
+    #[serde(default)]
+    #[schema(value_type = i32)]
     pub rating: serde_json::Value,
     #[serde(default)]
     pub text: String,
@@ -157,7 +160,8 @@ pub async fn list(
 /// Whether the request carries credentials (the answer may then hold the caller's own hidden
 /// review: not to be cached).
 fn viewer_is_some(req: &HttpRequest) -> bool {
-    req.headers().contains_key(actix_web::http::header::AUTHORIZATION)
+    req.headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
 }
 
 #[utoipa::path(post, path = "/api/v1/reviews/{id}/reply", tag = "reviews", request_body = ReplyBody,

@@ -147,7 +147,10 @@ pub fn meets(sum: i32, count: i32, min: f64) -> bool {
 /// The order of the rating sort, best first: a key that sorts ascending as "the higher average
 /// first, then more reviews, then no reviews last". The average is a correctly rounded
 /// division, so equal fractions (4/1, 8/2) tie, and a positive double orders as its bits.
-pub fn best_first_key(sum: i32, count: i32) -> (bool, std::cmp::Reverse<u64>, std::cmp::Reverse<i32>) {
+pub fn best_first_key(
+    sum: i32,
+    count: i32,
+) -> (bool, std::cmp::Reverse<u64>, std::cmp::Reverse<i32>) {
     let avg = average(sum, count).unwrap_or(0.0);
     (
         count == 0,
@@ -193,7 +196,10 @@ mod tests {
             Err(ReviewRefusal::TooLate)
         );
         for s in [Requested, Confirmed, Cancelled, NoShow] {
-            assert_eq!(may_review(s, at(0), at(1)), Err(ReviewRefusal::NotCompleted));
+            assert_eq!(
+                may_review(s, at(0), at(1)),
+                Err(ReviewRefusal::NotCompleted)
+            );
         }
     }
 
@@ -211,7 +217,9 @@ mod tests {
             assert!(parse_review(bad, "").unwrap_err().contains_key("rating"));
         }
         let long = "é".repeat(MAX_TEXT_CHARS + 1);
-        assert!(parse_review(Some("3"), &long).unwrap_err().contains_key("text"));
+        assert!(parse_review(Some("3"), &long)
+            .unwrap_err()
+            .contains_key("text"));
         assert!(parse_review(Some("3"), &"é".repeat(MAX_TEXT_CHARS)).is_ok());
         assert!(parse_reply("  ").unwrap_err().contains_key("text"));
         assert!(parse_hide_reason("").unwrap_err().contains_key("reason"));

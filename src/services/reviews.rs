@@ -156,10 +156,12 @@ fn details(
     let mut by_id: HashMap<i64, ReviewView> = rows
         .into_iter()
         .map(
-            |((id, appointment_id, therapist_id, client_id, rating, text, created_at),
-              (hidden_at, hidden_reason),
-              name,
-              reply)| {
+            |(
+                (id, appointment_id, therapist_id, client_id, rating, text, created_at),
+                (hidden_at, hidden_reason),
+                name,
+                reply,
+            )| {
                 let hidden = match (hidden_at, hidden_reason) {
                     (Some(at), Some(reason)) if sees_hidden(client_id) => {
                         Some(Hidden { at, reason })
@@ -270,20 +272,15 @@ pub fn for_admin(
 /// One review as `viewer` may see it: its author (hidden or not, with why), an admin (with
 /// why), the reviewed therapist and everyone else while it is shown; 404 otherwise.
 pub fn one(conn: &mut DbConnection, viewer: &User, id: i64) -> Result<ReviewView, AppError> {
-    let (client_id, therapist_id, hidden): (i64, i64, bool) = reviews::table
+    let (client_id, hidden): (i64, bool) = reviews::table
         .find(id)
-        .select((
-            reviews::client_id,
-            reviews::therapist_id,
-            reviews::hidden_at.is_not_null(),
-        ))
+        .select((reviews::client_id, reviews::hidden_at.is_not_null()))
         .first(conn)?;
     let admin = viewer.role() == crate::domain::account::Role::Admin;
     let sees_hidden = |author: i64| admin || author == viewer.id;
     if hidden && !sees_hidden(client_id) {
         return Err(AppError::NotFound);
     }
-    let _ = therapist_id;
     details(conn, &[id], sees_hidden)?
         .pop()
         .ok_or(AppError::NotFound)
@@ -382,10 +379,7 @@ pub fn create(
             "review.create",
             "review",
             Some(id),
-            &format!(
-                "review of appointment {} ({} stars)",
-                appt.id, input.rating
-            ),
+            &format!("review of appointment {} ({} stars)", appt.id, input.rating),
         )?;
         Ok(id)
     })
@@ -509,8 +503,8 @@ pub fn destroy_of_client(conn: &mut DbConnection, client_id: i64) -> Result<usiz
         .select(reviews::therapist_id)
         .distinct()
         .load(conn)?;
-    let n = diesel::delete(reviews::table.filter(reviews::client_id.eq(client_id)))
-        .execute(conn)?;
+    let n =
+        diesel::delete(reviews::table.filter(reviews::client_id.eq(client_id))).execute(conn)?;
     for t in therapist_ids {
         refresh_rating(conn, t)?;
     }

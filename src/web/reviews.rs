@@ -147,8 +147,15 @@ pub async fn review_submit(
     let input = match rules::parse_review(form.rating.as_deref(), &form.text) {
         Ok(i) => i,
         Err(errors) => {
-            return review_page(&req, user, id, form, errors, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            return review_page(
+                &req,
+                user,
+                id,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     };
     let client = access::VerifiedClient::verified(user.who.clone())?;
@@ -164,7 +171,15 @@ pub async fn review_submit(
         )),
         Err(e @ (AppError::Rule { .. } | AppError::Conflict { .. })) => {
             let errors = FieldErrors::from([("rating".to_string(), e.public_message())]);
-            review_page(&req, user, id, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            review_page(
+                &req,
+                user,
+                id,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -336,8 +351,10 @@ async fn admin_page(
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
     let admin = user.who.clone();
-    let (total, rows) =
-        with_conn(&state.pool, move |conn| reviews::for_admin(conn, &admin, page)).await?;
+    let (total, rows) = with_conn(&state.pool, move |conn| {
+        reviews::for_admin(conn, &admin, page)
+    })
+    .await?;
     no_store(render(
         status,
         &AdminReviewsPage {

@@ -298,7 +298,8 @@ async fn form_pages(b: &WebDriver, app: &TestApp, c: &mut Checker) -> WebDriverR
     }
     c.check_open_page(b, "client review form").await?;
     submit(b).await?;
-    c.check_open_page(b, "client review form with an error").await?;
+    c.check_open_page(b, "client review form with an error")
+        .await?;
     log_out(b).await?;
     // An account that has not confirmed its address: the banner on its pages.
     log_in_with(b, app, "axe@example.com", crate::builders::PASSWORD).await?;

@@ -76,7 +76,10 @@ async fn browser_a_review_is_written_replied_shown_hidden_and_still_seen_by_its_
         let rating = text_of(&b, "[data-testid=profile-rating]").await?;
         assert!(rating.contains("4 out of 5 from 1 review"), "{rating}");
         let r = text_of(&b, "[data-testid=review]").await?;
-        assert!(r.contains(TEXT) && r.contains(REPLY) && r.contains("Dana C."), "{r}");
+        assert!(
+            r.contains(TEXT) && r.contains(REPLY) && r.contains("Dana C."),
+            "{r}"
+        );
 
         // An admin hides it with a reason.
         log_in_as(&b, &app, "admin@example.com").await?;
@@ -97,13 +100,19 @@ async fn browser_a_review_is_written_replied_shown_hidden_and_still_seen_by_its_
         b.goto(&profile).await?;
         let rating = text_of(&b, "[data-testid=profile-rating]").await?;
         assert_eq!(rating, "No reviews yet");
-        assert!(b.find_all(By::Css("[data-testid=review]")).await?.is_empty());
+        assert!(b
+            .find_all(By::Css("[data-testid=review]"))
+            .await?
+            .is_empty());
 
         // Its author still does, marked hidden with why.
         log_in_as(&b, &app, "dana@example.com").await?;
         b.goto(&profile).await?;
         let r = text_of(&b, "[data-testid=review]").await?;
-        assert!(r.contains(TEXT) && r.contains("Hidden by an admin") && r.contains(REASON), "{r}");
+        assert!(
+            r.contains(TEXT) && r.contains("Hidden by an admin") && r.contains(REASON),
+            "{r}"
+        );
         Ok(())
     }
     .await;

@@ -18,8 +18,12 @@ async fn body(r: reqwest::Response) -> Value {
 }
 
 async fn review(app: &TestApp, token: &str, appt: i64, b: Value) -> reqwest::Response {
-    app.api_post(&format!("/api/v1/appointments/{appt}/review"), Some(token), b)
-        .await
+    app.api_post(
+        &format!("/api/v1/appointments/{appt}/review"),
+        Some(token),
+        b,
+    )
+    .await
 }
 
 async fn reviews_of(app: &TestApp, therapist: i64, token: Option<&str>) -> Value {
@@ -38,7 +42,7 @@ async fn listing(app: &TestApp, query: &str) -> Value {
     body(r).await
 }
 
-fn hit<'a>(v: &'a Value, id: i64) -> &'a Value {
+fn hit(v: &Value, id: i64) -> &Value {
     v["results"]
         .as_array()
         .unwrap()
@@ -61,7 +65,11 @@ async fn a_review_lives_written_replied_shown_and_hidden() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body(r).await["error"]["code"], "review_not_completed");
     let r = app
-        .api_post(&format!("/api/v1/appointments/{appt}/complete"), Some(&m.token), json!({}))
+        .api_post(
+            &format!("/api/v1/appointments/{appt}/complete"),
+            Some(&m.token),
+            json!({}),
+        )
         .await;
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 
@@ -89,7 +97,11 @@ async fn a_review_lives_written_replied_shown_and_hidden() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body(r).await["error"]["fields"]["text"].is_string());
     let r = app
-        .api_post(&reply_path, Some(&m.token), json!({"text": "Thank you, Maria!"}))
+        .api_post(
+            &reply_path,
+            Some(&m.token),
+            json!({"text": "Thank you, Maria!"}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(body(r).await["reply"]["text"], "Thank you, Maria!");
@@ -137,10 +149,16 @@ async fn a_review_lives_written_replied_shown_and_hidden() {
         .api_post(&hide_path, Some(&token), json!({"reason": "x"}))
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = app.api_post(&hide_path, Some(&admin), json!({"reason": ""})).await;
+    let r = app
+        .api_post(&hide_path, Some(&admin), json!({"reason": ""}))
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
-        .api_post(&hide_path, Some(&admin), json!({"reason": "Names another client"}))
+        .api_post(
+            &hide_path,
+            Some(&admin),
+            json!({"reason": "Names another client"}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let hidden = body(r).await;
@@ -150,7 +168,11 @@ async fn a_review_lives_written_replied_shown_and_hidden() {
         .api_post(&hide_path, Some(&admin), json!({"reason": "Again"}))
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    let audit = body(app.api_get("/api/v1/admin/audit?action=review.hide", Some(&admin)).await).await;
+    let audit = body(
+        app.api_get("/api/v1/admin/audit?action=review.hide", Some(&admin))
+            .await,
+    )
+    .await;
     let audit_text = audit.to_string();
     assert!(audit_text.contains("review.hide"), "{audit_text}");
 
@@ -185,7 +207,11 @@ async fn who_may_review_what_and_the_limits() {
     let ok = json!({"rating": 5, "text": "Good"});
 
     let r = review(&app, &bob_token, done, ok.clone()).await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND, "another client's appointment");
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "another client's appointment"
+    );
     let r = review(&app, &m.token, done, ok.clone()).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a therapist");
     let r = review(&app, &ann_token, old, ok.clone()).await;
@@ -202,6 +228,7 @@ async fn who_may_review_what_and_the_limits() {
         (json!({"rating": "five"}), "rating"),
         (json!({"rating": 4.5}), "rating"),
         (json!({"rating": null}), "rating"),
+        (json!({"text": "no stars"}), "rating"),
         (json!({"rating": 3, "text": "é".repeat(2001)}), "text"),
     ] {
         let r = review(&app, &ann_token, done, b.clone()).await;
@@ -210,10 +237,19 @@ async fn who_may_review_what_and_the_limits() {
     }
     let r = review(&app, &ann_token, done, json!({"rating": "x"})).await;
     assert_ne!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let r = review(&app, &ann_token, done, json!({"rating": 3, "text": "é".repeat(2000)})).await;
+    let r = review(
+        &app,
+        &ann_token,
+        done,
+        json!({"rating": 3, "text": "é".repeat(2000)}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED, "2,000 characters fit");
     let r = app
-        .api_get(&format!("/api/v1/therapists/{}/reviews?per_page=101", m.therapist_id), None)
+        .api_get(
+            &format!("/api/v1/therapists/{}/reviews?per_page=101", m.therapist_id),
+            None,
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = app.api_get("/api/v1/therapists/999999/reviews", None).await;
@@ -243,7 +279,10 @@ async fn the_public_list_is_paged_newest_first() {
     }
     let r = app
         .api_get(
-            &format!("/api/v1/therapists/{}/reviews?per_page=2&page=2", m.therapist_id),
+            &format!(
+                "/api/v1/therapists/{}/reviews?per_page=2&page=2",
+                m.therapist_id
+            ),
             None,
         )
         .await;
@@ -260,7 +299,13 @@ async fn the_public_list_is_paged_newest_first() {
     assert_eq!(v["results"][0]["author"], "Ann", "one name stays as it is");
 }
 
-async fn rated(app: &TestApp, admin_id: i64, email: &'static str, name: &'static str, stars: &[i64]) -> Made {
+async fn rated(
+    app: &TestApp,
+    admin_id: i64,
+    email: &'static str,
+    name: &'static str,
+    stars: &[i64],
+) -> Made {
     let t = make_therapist(
         app,
         admin_id,
@@ -295,22 +340,26 @@ fn names(v: &Value) -> Vec<&str> {
 /// offers both and each card says the rating.
 #[tokio::test]
 async fn search_filters_and_sorts_by_rating_on_the_api_and_the_page() {
-    let Scene { app, admin: _, m: _ } = scene().await;
+    let Scene {
+        app,
+        admin: _,
+        m: _,
+    } = scene().await;
     let (admin_id, _) = app.api_admin("ratings@example.com").await;
     rated(&app, admin_id, "a@x.com", "Ann Five", &[5]).await;
     rated(&app, admin_id, "b@x.com", "Bea FiveTwice", &[5, 5]).await;
     rated(&app, admin_id, "c@x.com", "Cal Four", &[4, 5, 3]).await;
     rated(&app, admin_id, "d@x.com", "Dee Three", &[3]).await;
     for (query, expected) in [
-        (
-            "sort=rating&q=five",
-            vec!["Bea FiveTwice", "Ann Five"],
-        ),
+        ("sort=rating&q=five", vec!["Bea FiveTwice", "Ann Five"]),
         (
             "sort=rating&min_rating=4",
             vec!["Bea FiveTwice", "Ann Five", "Cal Four"],
         ),
-        ("sort=rating&min_rating=4.5&near=Boston", vec!["Bea FiveTwice", "Ann Five"]),
+        (
+            "sort=rating&min_rating=4.5&near=Boston",
+            vec!["Bea FiveTwice", "Ann Five"],
+        ),
         ("min_rating=5&sort=hours", vec!["Ann Five", "Bea FiveTwice"]),
     ] {
         let v = listing(&app, query).await;
@@ -323,7 +372,10 @@ async fn search_filters_and_sorts_by_rating_on_the_api_and_the_page() {
     // Without a filter, those without reviews come last in the rating sort.
     let v = listing(&app, "sort=rating").await;
     let got = names(&v);
-    assert_eq!(&got[..4], ["Bea FiveTwice", "Ann Five", "Cal Four", "Dee Three"]);
+    assert_eq!(
+        &got[..4],
+        ["Bea FiveTwice", "Ann Five", "Cal Four", "Dee Three"]
+    );
     assert!(got[4..].iter().all(|n| !n.is_empty()));
     let cal = v["results"].as_array().unwrap()[2].clone();
     assert_eq!(cal["rating_avg"], 4.0);
@@ -341,7 +393,10 @@ async fn search_filters_and_sorts_by_rating_on_the_api_and_the_page() {
     let page = app
         .get_html("/therapists?verified=any&min_rating=4.5&sort=rating")
         .await;
-    assert!(page.contains("Bea FiveTwice") && !page.contains("Cal Four"), "{page}");
+    assert!(
+        page.contains("Bea FiveTwice") && !page.contains("Cal Four"),
+        "{page}"
+    );
     assert!(page.contains(r#"<option value="4.5" selected>"#), "{page}");
     assert!(page.contains(r#"<option value="rating" selected>Best rated</option>"#));
     assert!(page.contains("5 out of 5 (2 reviews)"), "{page}");
@@ -413,8 +468,18 @@ async fn the_pages_review_reply_show_and_hide() {
         .unwrap();
     assert!(detail.contains("Leave a review"), "{detail}");
     let form_path = format!("/bookings/{appt}/review");
-    let form = client.get(app.url(&form_path)).send().await.unwrap().text().await.unwrap();
-    assert!(form.contains(r#"type="radio" id="rating-5" name="rating" value="5""#), "{form}");
+    let form = client
+        .get(app.url(&form_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains(r#"type="radio" id="rating-5" name="rating" value="5""#),
+        "{form}"
+    );
     let csrf = csrf_from(&form);
     let r = client
         .post(app.url(&form_path))
@@ -424,7 +489,10 @@ async fn the_pages_review_reply_show_and_hide() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();
-    assert!(page.contains(r#"id="rating-error""#) && page.contains("No stars"), "{page}");
+    assert!(
+        page.contains(r#"id="rating-error""#) && page.contains("No stars"),
+        "{page}"
+    );
     let r = client
         .post(app.url(&form_path))
         .form(&[
@@ -435,20 +503,42 @@ async fn the_pages_review_reply_show_and_hide() {
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
-    let profile = app.get_html(&format!("/therapists/{}", m.therapist_id)).await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let profile = app
+        .get_html(&format!("/therapists/{}", m.therapist_id))
+        .await;
     assert!(profile.contains("5 out of 5 from 1 review"), "{profile}");
     assert!(profile.contains("Ann A."));
-    assert!(profile.contains("&#60;script&#62;alert(1)&#60;/script&#62; Great"), "escaped as written");
+    assert!(
+        profile.contains("&#60;script&#62;alert(1)&#60;/script&#62; Great"),
+        "escaped as written"
+    );
     assert!(!profile.contains("<script>alert(1)"));
 
     let therapist = page_login(&app, "t@example.com").await;
-    let mine = therapist.get(app.url("/therapist/reviews")).send().await.unwrap().text().await.unwrap();
-    assert!(mine.contains(r#"href="/therapist/reviews" aria-current="page""#), "{mine}");
+    let mine = therapist
+        .get(app.url("/therapist/reviews"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        mine.contains(r#"href="/therapist/reviews" aria-current="page""#),
+        "{mine}"
+    );
     let id = with_conn(&app, |conn| {
         use bodywork::db::schema::reviews;
         use diesel::prelude::*;
-        reviews::table.select(reviews::id).first::<i64>(conn).unwrap()
+        reviews::table
+            .select(reviews::id)
+            .first::<i64>(conn)
+            .unwrap()
     });
     let csrf = csrf_from(&mine);
     let reply_path = format!("/therapist/reviews/{id}/reply");
@@ -459,18 +549,31 @@ async fn the_pages_review_reply_show_and_hide() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains(&format!(r#"id="reply-{id}-error""#)));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains(&format!(r#"id="reply-{id}-error""#)));
     therapist
         .post(app.url(&reply_path))
         .form(&[("csrf_token", csrf.as_str()), ("text", "Thanks Ann")])
         .send()
         .await
         .unwrap();
-    let profile = app.get_html(&format!("/therapists/{}", m.therapist_id)).await;
+    let profile = app
+        .get_html(&format!("/therapists/{}", m.therapist_id))
+        .await;
     assert!(profile.contains("Thanks Ann"));
 
     let admin = page_login(&app, "admin@example.com").await;
-    let list = admin.get(app.url("/admin/reviews")).send().await.unwrap().text().await.unwrap();
+    let list = admin
+        .get(app.url("/admin/reviews"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_from(&list);
     let hide_path = format!("/admin/reviews/{id}/hide");
     let r = admin
@@ -480,14 +583,20 @@ async fn the_pages_review_reply_show_and_hide() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains(&format!(r#"id="reason-{id}-error""#)));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains(&format!(r#"id="reason-{id}-error""#)));
     admin
         .post(app.url(&hide_path))
         .form(&[("csrf_token", csrf.as_str()), ("reason", "Off topic")])
         .send()
         .await
         .unwrap();
-    let profile = app.get_html(&format!("/therapists/{}", m.therapist_id)).await;
+    let profile = app
+        .get_html(&format!("/therapists/{}", m.therapist_id))
+        .await;
     assert!(!profile.contains("Thanks Ann") && profile.contains("No reviews yet"));
     let own = client
         .get(app.url(&format!("/therapists/{}", m.therapist_id)))
@@ -497,5 +606,8 @@ async fn the_pages_review_reply_show_and_hide() {
         .text()
         .await
         .unwrap();
-    assert!(own.contains("Hidden by an admin") && own.contains("Off topic"), "{own}");
+    assert!(
+        own.contains("Hidden by an admin") && own.contains("Off topic"),
+        "{own}"
+    );
 }
