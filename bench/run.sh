@@ -3,10 +3,12 @@
 # wrk at concurrency 1 and 32, on SQLite and on PostgreSQL. For each backend it prints req/s,
 # p50 and p99 of: /healthz (the ceiling: one SELECT 1), /api/v1/techniques (the one-query
 # baseline: the catalogue table, like the Fortunes test of the TechEmpower benchmarks) and the
-# search mix (technique + near + radius, + min_hours, + available_on, q).
+# search mix (technique + near + radius, + min_hours, + available_on, q, + min_rating sorted by
+# rating).
 #
 #   bash bench/run.sh                      # both backends, 100,000 therapists, 10 s a run
 #   THERAPISTS=20000 DURATION=5 BACKENDS=sqlite bash bench/run.sh
+#   THERAPISTS=2000 DURATION=2 BIN=target/debug/bodywork bash bench/run.sh   # does the script work?
 #
 # Needs wrk (installed with apt-get when missing) and, for PostgreSQL, a server at PG_SERVER_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -18,12 +20,17 @@ BACKENDS=${BACKENDS:-"sqlite postgres"}
 PG_SERVER_URL=${PG_SERVER_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${PORT:-18080}
 WORK=$(mktemp -d /tmp/bodywork-bench.XXXXXX)
-BIN=target/release/bodywork
+# BIN: a binary already built (a quick check of the script with a debug build); otherwise the
+# release build of this checkout (in CARGO_TARGET_DIR when set).
+BIN=${BIN:-}
 # A throwaway key for the screening answers of the seeded bookings, not one in the repository.
 export BODYWORK_ANSWERS_KEY_FILE="$WORK/answers.key"
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-cargo build --release --quiet
+if [ -z "$BIN" ]; then
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-target}/release/bodywork
+fi
 
 SERVER_PID=
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -42,6 +49,7 @@ TECHS="swedish deep-tissue shiatsu hot-stone trigger-point prenatal"
     echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=25&min_hours=500\","
     echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=15&available_on=$DAY\","
     echo "  \"/api/v1/therapists?near=$city&radius_km=25&q=back\","
+    echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=25&min_rating=4&sort=rating\","
     i=$((i + 1))
   done
   echo "}"

@@ -197,6 +197,10 @@ struct TherapistRow {
     verified_hours: i32,
     license_verified_until: Option<NaiveDate>,
     price_from_cents: Option<i64>,
+    /// A synthetic rating for the search benchmark's rating queries (the seed writes no
+    /// reviews: the first real review or hiding recomputes it from the reviews).
+    rating_count: i32,
+    rating_sum: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -536,6 +540,14 @@ pub fn seed(
                 BIO_ENDINGS[rng.gen_range(0..BIO_ENDINGS.len())]
             );
             let mobile_radius = rng.gen_bool(0.2).then(|| rng.gen_range(5..=60));
+            // Seven in ten have reviews: 1 to 60, averaging 3 to 5 stars.
+            let (rating_count, rating_sum) = if rng.gen_bool(0.7) {
+                let n: i32 = rng.gen_range(1..=60);
+                let sum = (f64::from(n) * rng.gen_range(3.0..=5.0)).round() as i32;
+                (n, sum.clamp(n, 5 * n))
+            } else {
+                (0, 0)
+            };
             b.therapists.push(TherapistRow {
                 id: therapist_id,
                 user_id,
@@ -571,6 +583,8 @@ pub fn seed(
                 verified_hours: if training_ok { hours } else { 0 },
                 license_verified_until: license_ok.then_some(expires),
                 price_from_cents: Some(min_price),
+                rating_count,
+                rating_sum,
                 created_at: now,
                 updated_at: now,
             });

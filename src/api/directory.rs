@@ -120,6 +120,11 @@ pub struct TherapistOut {
     pub photo_url: Option<String>,
     /// The photo at 192 by 192 pixels, for result cards.
     pub photo_card_url: Option<String>,
+    /// The average of the shown reviews, to one decimal; null without reviews (the reviews:
+    /// `/api/v1/therapists/{id}/reviews`).
+    pub rating_avg: Option<f64>,
+    /// How many reviews are shown.
+    pub rating_count: i32,
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "directory",
@@ -165,6 +170,11 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
         mobile: p.therapist.mobile,
         address: p.therapist.address.clone(),
         phone: p.therapist.phone.clone(),
+        rating_avg: crate::domain::review::shown_average(
+            p.therapist.rating_sum,
+            p.therapist.rating_count,
+        ),
+        rating_count: p.therapist.rating_count,
         mobile_radius_km: p.therapist.mobile_radius_km.filter(|_| p.therapist.mobile),
         cancellation_window_hours: p.cancellation_window_hours,
         photo_url: p.photo.as_ref().map(|u| u.photo_url.clone()),

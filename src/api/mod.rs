@@ -10,6 +10,7 @@ pub mod me;
 pub mod notes;
 pub mod notifications;
 pub mod openapi;
+pub mod reviews;
 pub mod schedule;
 pub mod screening;
 pub mod waitlist;

@@ -4,8 +4,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::api::{
-    account, admin, appointments, auth, calendar, directory, me, notes, notifications, schedule,
-    screening, waitlist, UserOut,
+    account, admin, appointments, auth, calendar, directory, me, notes, notifications, reviews,
+    schedule, screening, waitlist, UserOut,
 };
 
 #[derive(OpenApi)]
@@ -77,6 +77,11 @@ use crate::api::{
         appointments::access_log,
         notes::get,
         notes::put,
+        reviews::create,
+        reviews::list,
+        reviews::reply,
+        reviews::hide,
+        reviews::admin_list,
         notes::list,
         notes::file,
         appointments::availability,
@@ -156,6 +161,11 @@ use crate::api::{
         notes::NotesBody,
         notes::NoteVersionOut,
         notes::NotesOut,
+        reviews::ReviewBody,
+        reviews::ReplyBody,
+        reviews::HideBody,
+        reviews::ReplyOut,
+        reviews::ReviewOut,
         appointments::ScreeningOut,
         appointments::ReasonOut,
         appointments::BookBody,

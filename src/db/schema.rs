@@ -110,6 +110,37 @@ diesel::table! {
         phone -> Nullable<Text>,
         /// How far from their city a mobile therapist travels.
         mobile_radius_km -> Nullable<Integer>,
+        /// How many reviews of this therapist are shown (not hidden): `services::reviews`.
+        rating_count -> Integer,
+        /// The sum of their stars (the average is `domain::review::average`).
+        rating_sum -> Integer,
+    }
+}
+
+diesel::table! {
+    /// A client's review of a completed appointment, one per appointment (`services::reviews`).
+    reviews (id) {
+        id -> BigInt,
+        appointment_id -> BigInt,
+        therapist_id -> BigInt,
+        client_id -> BigInt,
+        rating -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+        hidden_at -> Nullable<Timestamp>,
+        hidden_reason -> Nullable<Text>,
+        hidden_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// The reviewed therapist's reply, one per review.
+    review_replies (id) {
+        id -> BigInt,
+        review_id -> BigInt,
+        author_user_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -367,6 +398,9 @@ diesel::joinable!(waitlist_entries -> users (client_id));
 diesel::joinable!(waitlist_entries -> therapists (therapist_id));
 diesel::joinable!(waitlist_entries -> services (service_id));
 diesel::joinable!(waitlist_announcements -> waitlist_entries (entry_id));
+diesel::joinable!(reviews -> appointments (appointment_id));
+diesel::joinable!(reviews -> therapists (therapist_id));
+diesel::joinable!(review_replies -> reviews (review_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -387,6 +421,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointments,
     screening_access_log,
     session_notes,
+    reviews,
+    review_replies,
     audit_log,
     outbox,
     waitlist_entries,

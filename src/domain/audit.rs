@@ -6,6 +6,7 @@
 pub const OBJECT_TYPES: &[(&str, &str)] = &[
     ("appointment", "Appointment"),
     ("license", "License"),
+    ("review", "Review"),
     ("service", "Service"),
     ("therapist", "Therapist"),
     ("time_off", "Time off"),
@@ -52,6 +53,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("license.verify", "License verified"),
     ("license.reject", "License rejected"),
     ("profile.update", "Profile updated"),
+    ("review.", "Reviews: every action"),
+    ("review.create", "Review written"),
+    ("review.reply", "Review replied to"),
+    ("review.hide", "Review hidden"),
     ("profile.photo", "Profile photo changed or removed"),
     ("schedule.", "Schedule: every action"),
     ("schedule.weekly_hours", "Weekly hours changed"),

@@ -14,6 +14,7 @@ pub mod paging;
 pub mod photo;
 pub mod practice;
 pub mod profile;
+pub mod review;
 pub mod schedule;
 pub mod screening;
 pub mod stats;

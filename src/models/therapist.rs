@@ -35,6 +35,9 @@ pub struct Therapist {
     pub phone: Option<String>,
     /// How far from their city a mobile therapist travels.
     pub mobile_radius_km: Option<i32>,
+    /// Reviews shown (not hidden) and the sum of their stars (`domain::review::average`).
+    pub rating_count: i32,
+    pub rating_sum: i32,
 }
 
 /// A stored IANA zone name as a zone (names are validated when saved; New York otherwise).

@@ -40,7 +40,7 @@ use crate::domain::gazetteer::{
     bounding_box, cells_of, chord2, chord2_of_km, km_of_chord2, unit_vector, DistanceUnit, Near,
 };
 use crate::domain::photo::{self, PhotoSize};
-use crate::domain::technique;
+use crate::domain::{review, technique};
 use crate::error::AppError;
 use crate::search::index as directory_index;
 use crate::search::schedules::FreeTimeOracle;
@@ -57,6 +57,8 @@ pub enum Sort {
     Soonest,
     Hours,
     Price,
+    /// Best rated first (`domain::review::best_first_key`).
+    Rating,
 }
 
 impl Sort {
@@ -66,6 +68,7 @@ impl Sort {
             Sort::Soonest => "soonest",
             Sort::Hours => "hours",
             Sort::Price => "price",
+            Sort::Rating => "rating",
         }
     }
 }
@@ -84,6 +87,8 @@ pub struct SearchParams {
     pub mobile_only: bool,
     /// The cheapest service costs at most this many cents.
     pub max_price_cents: Option<i64>,
+    /// The average rating is at least this (1 to 5; a therapist without reviews has none).
+    pub min_rating: Option<f64>,
     pub sort: Sort,
     pub page: i64,
     pub per_page: i64,
@@ -119,6 +124,10 @@ pub struct SearchHit {
     /// Great-circle km from `near`, when given.
     pub distance_km: Option<f64>,
     pub price_from_cents: Option<i64>,
+    /// The average of the shown reviews, to one decimal; null without reviews.
+    pub rating_avg: Option<f64>,
+    /// How many reviews are shown (hidden ones do not count).
+    pub rating_count: i32,
     /// The next free time (RFC 3339), when known.
     pub next_free_at: Option<String>,
     /// The next free time in the therapist's time zone (RFC 3339 with its offset,
@@ -167,6 +176,8 @@ struct Candidate {
     verified_hours: i32,
     price_from_cents: Option<i64>,
     schedule_version: i64,
+    rating_count: i32,
+    rating_sum: i32,
 }
 
 /// What a result line shows beyond what sorting needs.
@@ -181,8 +192,11 @@ struct Label {
 }
 
 /// Whether an entry of the directory index passes every filter but the place and the words
-/// (suspension, a license verified today, techniques, hours, accepting, mobile, price, language). `key`
-/// holds the hot columns; the entry (languages) is looked up only when that filter is asked for.
+/// (suspension, a license verified today, techniques, hours, accepting, mobile, price, rating,
+/// language): the one definition of the filters. `key` holds the hot columns; the entry
+/// (languages) is looked up only when that filter is asked for. Every field of
+/// [`SearchParams`] is named here: a filter added to it does not compile until it is decided
+/// here (or said to be decided elsewhere).
 fn matches<'e>(
     key: &directory_index::Key,
     entry: impl FnOnce() -> Option<&'e directory_index::Entry>,
@@ -190,18 +204,35 @@ fn matches<'e>(
     today: NaiveDate,
     masks: (i64, i64),
 ) -> bool {
+    let SearchParams {
+        technique,
+        near: _,      // the cells and the chord, before this test
+        radius_km: _, // with `near`
+        verified_only,
+        min_hours,
+        available_on: _, // free time, after the candidates (the oracle)
+        words: _,        // the word memo of each cell, before this test
+        accepting_only,
+        language,
+        mobile_only,
+        max_price_cents,
+        min_rating,
+        sort: _,
+        page: _,
+        per_page: _,
+        techniques_any,
+    } = p;
     let (technique_mask, any_mask) = masks;
     let hot = !key.suspended
-        && (!p.verified_only || license_counts(key.license_verified_until, today))
-        && (p.technique.is_none() || key.technique_mask & technique_mask != 0)
-        && (p.techniques_any.is_none() || key.technique_mask & any_mask != 0)
-        && p.min_hours.is_none_or(|h| key.verified_hours >= h)
-        && (!p.accepting_only || key.accepting_new_clients)
-        && (!p.mobile_only || key.mobile)
-        && p.max_price_cents
-            .is_none_or(|max| key.price_from_cents.is_some_and(|c| c <= max));
-    hot && p
-        .language
+        && (!verified_only || license_counts(key.license_verified_until, today))
+        && (technique.is_none() || key.technique_mask & technique_mask != 0)
+        && (techniques_any.is_none() || key.technique_mask & any_mask != 0)
+        && min_hours.is_none_or(|h| key.verified_hours >= h)
+        && (!accepting_only || key.accepting_new_clients)
+        && (!mobile_only || key.mobile)
+        && max_price_cents.is_none_or(|max| key.price_from_cents.is_some_and(|c| c <= max))
+        && min_rating.is_none_or(|min| review::meets(key.rating_sum, key.rating_count, min));
+    hot && language
         .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
 }
 
@@ -313,6 +344,8 @@ pub fn search_synced(
             verified_hours: k.verified_hours,
             price_from_cents: k.price_from_cents,
             schedule_version: k.schedule_version,
+            rating_count: k.rating_count,
+            rating_sum: k.rating_sum,
         };
         // Each candidate with its squared chord from `near` (it orders and bounds exactly as
         // the distance does; the page's distances are computed at the end): one pass over the
@@ -404,6 +437,9 @@ pub fn search_synced(
             Sort::Price => first_in_order(&rows, end, |(c, _)| {
                 (c.price_from_cents.is_none(), c.price_from_cents, c.id)
             }),
+            Sort::Rating => first_in_order(&rows, end, |(c, _)| {
+                (review::best_first_key(c.rating_sum, c.rating_count), c.id)
+            }),
         };
         // The page's distances from the chords of the same read.
         let mut distances = HashMap::new();
@@ -482,6 +518,8 @@ pub fn search_synced(
                 license_verified: license_counts(l.license_verified_until, today),
                 distance_km: km.map(tenths),
                 price_from_cents: c.price_from_cents,
+                rating_avg: review::shown_average(c.rating_sum, c.rating_count),
+                rating_count: c.rating_count,
                 next_free_at: next.map(|n| n.utc.as_str().to_owned()),
                 next_free_local: next.map(|n| n.local.as_str().to_owned()),
                 timezone: next.map(|n| n.tz.name()),

@@ -58,6 +58,10 @@ pub struct Entry {
     /// The stored photo's version (`domain::photo::url`), 0 without one: result lines carry the
     /// photo's URL without a query.
     pub photo_version: i64,
+    /// Reviews shown (not hidden) and the sum of their stars: the rating filter and sort read
+    /// them through `domain::review`.
+    pub rating_count: i32,
+    pub rating_sum: i32,
     /// What the free-time answers of this therapist are cached by.
     pub schedule_version: i64,
     stamp: i64,
@@ -88,6 +92,8 @@ impl Entry {
             price_from_cents,
             technique_mask,
             photo_version,
+            rating_count,
+            rating_sum,
             schedule_version: _,
             stamp: _,
             pos: _,
@@ -109,6 +115,8 @@ impl Entry {
             && *price_from_cents == o.price_from_cents
             && *technique_mask == o.technique_mask
             && *photo_version == o.photo_version
+            && *rating_count == o.rating_count
+            && *rating_sum == o.rating_sum
     }
 }
 
@@ -130,6 +138,9 @@ pub struct Key {
     pub suspended: bool,
     pub accepting_new_clients: bool,
     pub mobile: bool,
+    /// The entry's `rating_count` and `rating_sum`.
+    pub rating_count: i32,
+    pub rating_sum: i32,
 }
 
 impl Key {
@@ -151,6 +162,8 @@ impl Key {
             suspended: e.suspended,
             accepting_new_clients: e.accepting_new_clients,
             mobile: e.mobile,
+            rating_count: e.rating_count,
+            rating_sum: e.rating_sum,
         }
     }
 }
@@ -365,6 +378,8 @@ listing! {
     price_from_cents: i64 = BigInt, therapists.price_from_cents;
     technique_mask: i64 = BigInt, therapists.technique_mask;
     photo_version: i64 = BigInt, therapists.photo_version;
+    rating_count: i32 = Integer, therapists.rating_count;
+    rating_sum: i32 = Integer, therapists.rating_sum;
 }
 
 /// The rows stamped after `$1` and the deletions stamped after it, in one statement (so in one
@@ -411,6 +426,8 @@ impl Row {
             price_from_cents,
             technique_mask,
             photo_version,
+            rating_count,
+            rating_sum,
             stamp,
             schedule_version,
             removed: _,
@@ -440,6 +457,8 @@ impl Row {
             price_from_cents,
             technique_mask: technique_mask.unwrap_or(0),
             photo_version: photo_version.unwrap_or(0),
+            rating_count: rating_count.unwrap_or(0),
+            rating_sum: rating_sum.unwrap_or(0),
             schedule_version: schedule_version.unwrap_or(0),
             stamp,
             pos: 0,
@@ -803,6 +822,8 @@ mod tests {
             price_from_cents: None,
             technique_mask: Some(0),
             photo_version: Some(0),
+            rating_count: Some(0),
+            rating_sum: Some(0),
             stamp,
             name: Some(format!("T{id}")),
             schedule_version: Some(version),

@@ -375,6 +375,8 @@ pub fn erase(
         let notes_destroyed = notes::destroy_of_client(conn, user.id)?;
         // Their waitlist entries go too.
         crate::services::waitlist::remove_all_of_client(conn, user.id)?;
+        // Their reviews are their own words: deleted, and the ratings they counted in follow.
+        crate::services::reviews::destroy_of_client(conn, user.id)?;
         outbox::withdraw_reminders_of_user(conn, user.id)?;
         outbox_rows::forget_recipient(conn, user.id, &erased_email(user.id))?;
         Session::delete_of_user(conn, user.id, None)?;

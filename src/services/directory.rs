@@ -72,7 +72,12 @@ pub struct SearchQuery {
     /// In cents: the therapist's cheapest service costs at most this (1 to 10000000).
     #[param(value_type = Option<i64>)]
     pub max_price: Option<String>,
-    /// `distance`, `soonest`, `hours` or `price`.
+    /// The average rating is at least this: 1 to 5 (halves allowed, e.g. 4.5); therapists
+    /// without reviews are left out.
+    #[param(value_type = Option<f64>)]
+    pub min_rating: Option<String>,
+    /// `distance`, `soonest`, `hours`, `price` or `rating` (best rated first, then more
+    /// reviews).
     pub sort: Option<String>,
     /// 1 to 100000, default 1.
     #[param(value_type = Option<i64>)]
@@ -277,6 +282,19 @@ impl SearchQuery {
                 }
             },
         };
+        let min_rating = match blank(&self.min_rating) {
+            None => None,
+            Some(s) => match s.parse::<f64>() {
+                Ok(r) if r.is_finite() && (1.0..=5.0).contains(&r) => Some(r),
+                _ => {
+                    e.insert(
+                        "min_rating".into(),
+                        "The minimum rating is a number of stars from 1 to 5.".into(),
+                    );
+                    None
+                }
+            },
+        };
         let sort = match blank(&self.sort) {
             None if near.is_some() => Sort::Distance,
             None => Sort::Hours,
@@ -292,10 +310,11 @@ impl SearchQuery {
             Some("soonest") => Sort::Soonest,
             Some("hours") => Sort::Hours,
             Some("price") => Sort::Price,
+            Some("rating") => Sort::Rating,
             Some(_) => {
                 e.insert(
                     "sort".into(),
-                    "Sort by distance, soonest, hours or price.".into(),
+                    "Sort by distance, soonest, hours, price or rating.".into(),
                 );
                 Sort::Hours
             }
@@ -317,6 +336,7 @@ impl SearchQuery {
             language,
             mobile_only,
             max_price_cents,
+            min_rating,
             sort,
             page,
             per_page,

@@ -23,6 +23,7 @@ pub mod preferences;
 pub mod profile;
 pub mod rate_limit;
 pub mod rekey;
+pub mod reviews;
 pub mod schedule;
 pub mod stats;
 pub mod therapists;

@@ -616,6 +616,9 @@ pub struct DetailPage {
     pub state: ClientState,
     /// Withdraw, cancel, move, or "too late, contact them".
     pub options: ClientOptions,
+    /// The client's review of this booking (hidden or not), and whether they may write one.
+    pub review: Option<crate::services::reviews::ReviewView>,
+    pub can_review: bool,
 }
 
 impl DetailPage {
@@ -652,11 +655,14 @@ async fn detail_page(
     let state = app_state(req);
     let st = state.clone();
     let client = user.who.clone();
-    let (v, notes, reads) = with_conn(&state.pool, move |conn| {
+    let (v, notes, reads, review, can_review) = with_conn(&state.pool, move |conn| {
         let v = booking::view(conn, &st.cipher, client.user(), id, "page")?;
         let notes = notes::read(conn, &st.cipher, client.user(), id, "page")?;
         let reads = booking::access_log(conn, &client, id)?;
-        Ok((v, notes, reads))
+        let review = crate::services::reviews::of_appointment(conn, client.user(), id)?;
+        let can_review =
+            crate::services::reviews::may_review(conn, client.user(), &v.appt, Utc::now())?;
+        Ok((v, notes, reads, review, can_review))
     })
     .await?;
     let reads = reads
@@ -683,6 +689,8 @@ async fn detail_page(
             error,
             state,
             options,
+            review,
+            can_review,
         },
     )?)
 }

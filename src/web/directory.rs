@@ -52,6 +52,8 @@ pub struct SearchPage {
     pub remembered: bool,
     /// The choices of the price filter, in cents.
     pub price_caps: Vec<i64>,
+    /// The minimum ratings offered (`domain::review::MIN_RATING_CHOICES`).
+    pub min_ratings: &'static [(&'static str, &'static str)],
     /// The deployment's distance unit: the cards' distances and the radius field.
     pub unit: DistanceUnit,
     /// When the page is made (next free times are said relative to it).
@@ -205,6 +207,7 @@ pub async fn search(
         base_query,
         remembered: false,
         price_caps: directory::price_caps(q.max_price.as_deref()),
+        min_ratings: &crate::domain::review::MIN_RATING_CHOICES,
         unit: app_state(&req).settings.distance_unit,
         now: Utc::now(),
     };
@@ -369,6 +372,12 @@ pub struct ProfilePage {
     pub wait: Option<crate::web::waitlist::WaitForm>,
     /// The same for a visitor not logged in: the login link that comes back here.
     pub wait_login: Option<String>,
+    /// The average rating to one decimal (None without reviews), and as stars.
+    pub rating_avg: Option<f64>,
+    pub avg_stars: String,
+    /// A page of the reviews (a hidden one only to its author, marked).
+    pub reviews: Vec<crate::services::reviews::ReviewView>,
+    pub reviews_paging: crate::web::admin::Paging,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -377,7 +386,12 @@ pub struct ProfileQuery {
     pub from: Option<chrono::NaiveDate>,
     /// One day's full list of times.
     pub day: Option<chrono::NaiveDate>,
+    /// The page of the reviews (10 a page; a bad value shows the first).
+    pub page: Option<String>,
 }
+
+/// Reviews on a page of the profile.
+pub const PROFILE_REVIEWS_PER_PAGE: i64 = 10;
 
 impl ProfilePage {
     pub fn is_selected(&self, id: &i64) -> bool {
@@ -440,10 +454,30 @@ pub async fn profile(
     let today = now.date_naive();
     let id = id.into_inner();
     let state = app_state(&req);
-    let p = with_conn(&state.pool, move |conn| {
-        directory::public_profile(conn, id, today)
+    let reviews_page = crate::domain::paging::Page {
+        page: q
+            .page
+            .as_deref()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .filter(|p| (1..=crate::domain::paging::MAX_PAGE).contains(p))
+            .unwrap_or(1),
+        per_page: PROFILE_REVIEWS_PER_PAGE,
+    };
+    let viewer = ctx.user.as_ref().map(|u| u.id);
+    let (p, (reviews_total, reviews)) = with_conn(&state.pool, move |conn| {
+        let p = directory::public_profile(conn, id, today)?;
+        let viewer = match viewer {
+            Some(uid) => Some(crate::models::user::User::find(conn, uid)?),
+            None => None,
+        };
+        let r = crate::services::reviews::public_list(conn, id, viewer.as_ref(), reviews_page)?;
+        Ok::<_, crate::error::AppError>((p, r))
     })
     .await?;
+    let rating_avg =
+        crate::domain::review::shown_average(p.therapist.rating_sum, p.therapist.rating_count);
+    let avg_stars =
+        crate::services::reviews::stars(rating_avg.map(|a| a.round() as i32).unwrap_or(0));
     let license_status = p
         .license
         .as_ref()
@@ -542,6 +576,16 @@ pub async fn profile(
             any_late,
             wait,
             wait_login,
+            rating_avg,
+            avg_stars,
+            reviews,
+            reviews_paging: crate::web::admin::Paging {
+                total: reviews_total,
+                page: reviews_page.page,
+                per_page: reviews_page.per_page,
+                base: String::new(),
+                path: "",
+            },
         },
     )
 }

@@ -15,6 +15,7 @@ pub mod format;
 pub mod home;
 pub mod notes;
 pub mod photos;
+pub mod reviews;
 pub mod schedule;
 pub mod therapist;
 pub mod waitlist;

@@ -268,6 +268,39 @@ async fn form_pages(b: &WebDriver, app: &TestApp, c: &mut Checker) -> WebDriverR
         }
         c.check_open_page(b, &format!("anonymous {label}")).await?;
     }
+    // The demo client's review form of their latest session with Maya (the demo leaves it to
+    // review; booking pages are visited a few per route, so it is opened here), empty and
+    // with its error.
+    log_in_with(b, app, "client@demo.bodywork.test", DEMO_PASSWORD).await?;
+    let reviewable: i64 = with_conn(app, |conn| {
+        use bodywork::db::schema::{appointments, reviews, users};
+        use diesel::prelude::*;
+        let client: i64 = users::table
+            .filter(users::email.eq("client@demo.bodywork.test"))
+            .select(users::id)
+            .first(conn)
+            .expect("demo client");
+        appointments::table
+            .filter(appointments::client_id.eq(client))
+            .filter(appointments::status.eq("completed"))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                reviews::table.filter(reviews::appointment_id.eq(appointments::id)),
+            )))
+            .order(appointments::starts_at.desc())
+            .select(appointments::id)
+            .first(conn)
+            .expect("the demo leaves a session to review")
+    });
+    let path = format!("/bookings/{reviewable}/review");
+    b.goto(app.url(&path)).await?;
+    if let Some(route) = route_of(&c.routes, &path) {
+        c.seen.entry(route).or_default().insert(path.clone());
+    }
+    c.check_open_page(b, "client review form").await?;
+    submit(b).await?;
+    c.check_open_page(b, "client review form with an error")
+        .await?;
+    log_out(b).await?;
     // An account that has not confirmed its address: the banner on its pages.
     log_in_with(b, app, "axe@example.com", crate::builders::PASSWORD).await?;
     b.goto(app.url("/account")).await?;

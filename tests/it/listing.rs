@@ -102,6 +102,13 @@ fn change_of(table: &str, column: &str, id: i64) -> String {
         ("therapists", "price_from_cents") => "price_from_cents = 12345".to_string(),
         ("therapists", "technique_mask") => "technique_mask = technique_mask + 1024".to_string(),
         ("therapists", "photo_version") => "photo_version = photo_version + 1".to_string(),
+        // The CHECK keeps the sum within 1 to 5 stars a review: the count moves with it.
+        ("therapists", "rating_count") => {
+            "rating_count = rating_count + 1, rating_sum = rating_sum + 5".to_string()
+        }
+        ("therapists", "rating_sum") => {
+            "rating_count = rating_count + 2, rating_sum = rating_sum + 7".to_string()
+        }
         _ => panic!("add a change of the listing column {table}.{column} to this test"),
     };
     format!("UPDATE {table} SET {set} WHERE id = {id}")
