@@ -249,6 +249,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Courses of therapy: 2 to 12 sessions at one local time (`services::course`).
+    courses (id) {
+        id -> BigInt,
+        client_id -> BigInt,
+        therapist_id -> BigInt,
+        service_id -> BigInt,
+        /// How many sessions were asked for (2 to 12); skipped ones have no row below.
+        sessions -> Integer,
+        /// 1 (weekly) or 2 (every two weeks).
+        every_weeks -> Integer,
+        first_starts_at -> Timestamp,
+        created_at -> Timestamp,
+        /// When the course was cancelled (sessions inside the window may remain).
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// A booked session of a course: its number and its appointment.
+    course_sessions (course_id, session) {
+        course_id -> BigInt,
+        session -> Integer,
+        appointment_id -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Session notes (SOAP), append-only: each edit is a new version (`services::notes`).
     session_notes (id) {
         id -> BigInt,
@@ -328,6 +355,10 @@ diesel::joinable!(screening_access_log -> appointments (appointment_id));
 diesel::joinable!(screening_access_log -> users (reader_user_id));
 diesel::joinable!(session_notes -> appointments (appointment_id));
 diesel::joinable!(session_notes -> users (author_user_id));
+diesel::joinable!(courses -> therapists (therapist_id));
+diesel::joinable!(courses -> services (service_id));
+diesel::joinable!(course_sessions -> courses (course_id));
+diesel::joinable!(course_sessions -> appointments (appointment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -348,6 +379,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointments,
     screening_access_log,
     session_notes,
+    courses,
+    course_sessions,
     audit_log,
     outbox,
 );
