@@ -23,6 +23,7 @@ mod calendar;
 mod charts;
 mod choose;
 mod client_bookings;
+mod courses;
 mod database;
 mod directory;
 mod entered;
