@@ -127,7 +127,7 @@ async fn all_or_nothing_books_nothing_when_a_week_is_taken_and_skip_books_the_ot
         .json()
         .await
         .unwrap();
-    assert_eq!(mine["total"].as_i64().unwrap_or(0), 0, "nothing booked: {mine}");
+    assert_eq!(mine.as_array().map(Vec::len), Some(0), "nothing booked: {mine}");
     assert_eq!(app.mail_count("t@example.com", "booking_requested"), 1);
     // Skip: the four others are booked, the third is reported.
     let r = book_course(&app, &client, &m, first, 5, "skip").await;
