@@ -12,6 +12,7 @@ mod browser;
 mod browser_account;
 mod browser_axe;
 mod browser_choose;
+mod browser_course;
 mod browser_entered;
 mod browser_form;
 mod browser_notes;
