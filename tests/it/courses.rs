@@ -478,3 +478,30 @@ async fn the_course_pages_preview_book_show_and_cancel() {
     let html = browser.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("This course was cancelled."), "{html}");
 }
+
+#[tokio::test]
+async fn the_demo_has_a_course_whose_sessions_keep_one_local_time() {
+    let app = crate::builders::spawn_app().await;
+    let cipher = bodywork::services::crypto::AnswerCipher::from_settings(&app.settings).unwrap();
+    let mail = app.mail_ctx();
+    with_conn(&app, |conn| {
+        bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
+    });
+    let rows: Vec<(i64, chrono::NaiveDateTime, String)> = with_conn(&app, |conn| {
+        use bodywork::db::schema::{appointments, course_sessions, therapists};
+        use diesel::prelude::*;
+        course_sessions::table
+            .inner_join(appointments::table.inner_join(therapists::table))
+            .select((
+                course_sessions::course_id,
+                appointments::starts_at,
+                therapists::timezone,
+            ))
+            .load(conn)
+            .unwrap()
+    });
+    assert!(rows.len() >= 2, "a course of several sessions: {rows:?}");
+    let tz: chrono_tz::Tz = rows[0].2.parse().unwrap();
+    let clock = |t: &chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).time();
+    assert!(rows.iter().all(|r| clock(&r.1) == clock(&rows[0].1)));
+}
