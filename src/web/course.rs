@@ -376,6 +376,33 @@ impl CourseDetailPage {
             format!("/therapist/appointments/{id}")
         }
     }
+    /// For its client: the course page of the same course continued, from the week after its
+    /// last session (None when that local time does not exist that day).
+    pub fn next_course_link(&self) -> Option<String> {
+        if !self.is_client() {
+            return None;
+        }
+        let c = &self.v.course;
+        let shape = CourseShape {
+            sessions: c.sessions as u32 + 1,
+            every_weeks: c.every_weeks as u32,
+        };
+        let next = crate::domain::course::series(c.first_starts_at.and_utc(), self.v.tz(), shape)
+            .last()?
+            .start?;
+        let query = serde_urlencoded::to_string([
+            ("therapist", c.therapist_id.to_string()),
+            ("service", c.service_id.to_string()),
+            (
+                "start",
+                next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            ("sessions", c.sessions.to_string()),
+            ("every", c.every_weeks.to_string()),
+        ])
+        .ok()?;
+        Some(format!("/book/course?{query}"))
+    }
     pub fn every_words(&self) -> &'static str {
         if self.v.course.every_weeks == 2 {
             "every two weeks"
