@@ -275,7 +275,10 @@ fn course_out(v: &course::CourseView) -> CourseOut {
 pub async fn get(req: HttpRequest, caller: ApiUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let id = id.into_inner();
-    let v = with_conn(&state.pool, move |conn| course::view(conn, &caller.user, id)).await?;
+    let v = with_conn(&state.pool, move |conn| {
+        course::view(conn, &caller.user, id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(course_out(&v)))
 }
 

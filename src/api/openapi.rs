@@ -4,8 +4,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::api::{
-    account, admin, appointments, auth, calendar, courses, directory, me, notes, notifications, schedule,
-    screening, UserOut,
+    account, admin, appointments, auth, calendar, courses, directory, me, notes, notifications,
+    schedule, screening, UserOut,
 };
 
 #[derive(OpenApi)]

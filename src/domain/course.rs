@@ -246,9 +246,18 @@ mod tests {
             assert_eq!((local.hour(), local.minute()), (10, 0), "{x:?}");
         }
         // 11 March to 18 March holds the change: an hour shorter than a week.
-        assert_eq!(s[2].start.unwrap() - s[1].start.unwrap(), Duration::weeks(1));
-        assert_eq!(s[3].start.unwrap() - s[2].start.unwrap(), Duration::hours(167));
-        assert_eq!(s[4].start.unwrap() - s[3].start.unwrap(), Duration::weeks(1));
+        assert_eq!(
+            s[2].start.unwrap() - s[1].start.unwrap(),
+            Duration::weeks(1)
+        );
+        assert_eq!(
+            s[3].start.unwrap() - s[2].start.unwrap(),
+            Duration::hours(167)
+        );
+        assert_eq!(
+            s[4].start.unwrap() - s[3].start.unwrap(),
+            Duration::weeks(1)
+        );
     }
 
     #[test]
@@ -269,7 +278,14 @@ mod tests {
             .and_hms_opt(1, 30, 0)
             .unwrap();
         let first_pass = instant_of(tz, local).unwrap();
-        assert_eq!(first_pass.with_timezone(&tz).offset().fix().local_minus_utc(), -4 * 3600);
+        assert_eq!(
+            first_pass
+                .with_timezone(&tz)
+                .offset()
+                .fix()
+                .local_minus_utc(),
+            -4 * 3600
+        );
     }
 
     #[test]
@@ -278,7 +294,9 @@ mod tests {
         assert!(CourseShape::parse(12, 2).is_ok());
         let e = CourseShape::parse(1, 3).unwrap_err();
         assert!(e.contains_key("sessions") && e.contains_key("every_weeks"));
-        assert!(CourseShape::parse(13, 1).unwrap_err().contains_key("sessions"));
+        assert!(CourseShape::parse(13, 1)
+            .unwrap_err()
+            .contains_key("sessions"));
     }
 
     #[test]

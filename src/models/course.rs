@@ -91,10 +91,18 @@ impl Course {
             .load(conn)
     }
 
-    pub fn mark_cancelled(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(courses::table.find(id).filter(courses::cancelled_at.is_null()))
-            .set(courses::cancelled_at.eq(at))
-            .execute(conn)
+    pub fn mark_cancelled(
+        conn: &mut DbConnection,
+        id: i64,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            courses::table
+                .find(id)
+                .filter(courses::cancelled_at.is_null()),
+        )
+        .set(courses::cancelled_at.eq(at))
+        .execute(conn)
     }
 }
 
@@ -103,7 +111,11 @@ pub fn place_of(conn: &mut DbConnection, appointment_id: i64) -> QueryResult<Opt
     course_sessions::table
         .inner_join(courses::table)
         .filter(course_sessions::appointment_id.eq(appointment_id))
-        .select((course_sessions::course_id, course_sessions::session, courses::sessions))
+        .select((
+            course_sessions::course_id,
+            course_sessions::session,
+            courses::sessions,
+        ))
         .first::<(i64, i32, i32)>(conn)
         .optional()
         .map(|r| {

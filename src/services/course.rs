@@ -110,8 +110,8 @@ fn alternative(
         day + Duration::days(rules::WEEK_REACH_DAYS),
     );
     let (wf, wt) = utc_window(from, to);
-    let Some(s) = load_schedules(conn, &[service.therapist_id], wf, wt, None)?
-        .remove(&service.therapist_id)
+    let Some(s) =
+        load_schedules(conn, &[service.therapist_id], wf, wt, None)?.remove(&service.therapist_id)
     else {
         return Ok(None);
     };
@@ -440,10 +440,7 @@ pub fn view(conn: &mut DbConnection, viewer: &User, id: i64) -> Result<CourseVie
 }
 
 /// A client's courses, newest first (their bookings page lists them).
-pub fn client_courses(
-    conn: &mut DbConnection,
-    client: &User,
-) -> Result<Vec<CourseView>, AppError> {
+pub fn client_courses(conn: &mut DbConnection, client: &User) -> Result<Vec<CourseView>, AppError> {
     let mut out = Vec::new();
     for c in Course::of_client(conn, client.id)? {
         out.push(view(conn, client, c.id)?);

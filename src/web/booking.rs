@@ -603,10 +603,15 @@ pub async fn list(req: HttpRequest, user: As<access::Client>) -> PageResult<Http
                 c.course.id,
                 format!(
                     "{} with {}, {} sessions{}",
-                    crate::domain::technique::find(&c.technique).map_or(c.technique.as_str(), |t| t.name),
+                    crate::domain::technique::find(&c.technique)
+                        .map_or(c.technique.as_str(), |t| t.name),
                     c.therapist_name,
                     c.course.sessions,
-                    if c.course.cancelled_at.is_some() { " (cancelled)" } else { "" }
+                    if c.course.cancelled_at.is_some() {
+                        " (cancelled)"
+                    } else {
+                        ""
+                    }
                 ),
                 c.upcoming(now),
             )

@@ -240,8 +240,10 @@ pub async fn course_book(
     if let Some(oc) = on_conflict {
         page.on_conflict = oc.as_str().into();
     } else {
-        page.shape_errors
-            .insert("on_conflict".into(), "Choose what to do with taken weeks.".into());
+        page.shape_errors.insert(
+            "on_conflict".into(),
+            "Choose what to do with taken weeks.".into(),
+        );
     }
     let Ok(answers) = answers else {
         return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
@@ -481,7 +483,10 @@ pub async fn cancel(
         Ok(out) => Ok(redirect_with_flash(
             &format!("/courses/{id}"),
             if out.kept.is_empty() {
-                format!("The course is cancelled: {} session(s).", out.cancelled.len())
+                format!(
+                    "The course is cancelled: {} session(s).",
+                    out.cancelled.len()
+                )
             } else {
                 format!(
                     "The course is cancelled: {} session(s). {} session(s) inside the cancellation window are kept.",

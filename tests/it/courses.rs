@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::builders::{
-    answers, book, book_course, course_starts, csrf_from, first_start_across_dst, open_therapist,
-    page_login, scene, set_course_policy, spawn_app_with, with_conn, Scene,
+    answers, book, book_course, course_starts, csrf_from, first_start_across_dst, health_words,
+    open_therapist, page_login, scene, set_course_policy, spawn_app_with, with_conn, Scene,
 };
 
 fn tz() -> chrono_tz::Tz {
@@ -37,7 +37,12 @@ async fn a_weekly_course_keeps_ten_o_clock_across_the_clock_change_with_one_mail
     let (client_id, client) = app.api_user("c@example.com", "client").await;
     let first = first_start_across_dst(tz());
     let r = book_course(&app, &client, &m, first, 6, "fail").await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     let v: Value = r.json().await.unwrap();
     let starts = course_starts(&v);
     assert_eq!(starts.len(), 6);
@@ -97,6 +102,39 @@ async fn a_weekly_course_keeps_ten_o_clock_across_the_clock_change_with_one_mail
         })
     };
     assert_eq!(ics.matches("BEGIN:VEVENT").count(), 6, "{ics}");
+    // No mail of the course holds the questionnaire's words.
+    let words = health_words();
+    for (to, kind) in [
+        ("c@example.com", "booking_confirmed"),
+        ("t@example.com", "booking_requested"),
+    ] {
+        for text in app.mail_texts(to, kind) {
+            for w in &words {
+                assert!(!text.contains(w.as_str()), "{kind} to {to} holds {w:?}");
+            }
+        }
+    }
+    // The therapist's appointment page says which session it is.
+    let therapist = page_login(&app, "t@example.com").await;
+    let html = therapist
+        .get(app.url(&format!("/therapist/appointments/{a0}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Session 3 of 6 of a course"), "{html}");
+    assert!(html.contains(&format!("href=\"/courses/{id}\"")));
+    let html = therapist
+        .get(app.url(&format!("/courses/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches("data-testid=\"course-row\"").count(), 6);
 }
 
 #[tokio::test]
@@ -127,7 +165,11 @@ async fn all_or_nothing_books_nothing_when_a_week_is_taken_and_skip_books_the_ot
         .json()
         .await
         .unwrap();
-    assert_eq!(mine.as_array().map(Vec::len), Some(0), "nothing booked: {mine}");
+    assert_eq!(
+        mine.as_array().map(Vec::len),
+        Some(0),
+        "nothing booked: {mine}"
+    );
     assert_eq!(app.mail_count("t@example.com", "booking_requested"), 1);
     // Skip: the four others are booked, the third is reported.
     let r = book_course(&app, &client, &m, first, 5, "skip").await;
@@ -186,7 +228,8 @@ async fn the_shape_is_checked_and_a_refer_or_an_unverified_address_refuses_the_c
     assert_eq!(e["error"]["code"], "screening_refer");
     assert_eq!(app.mail_count("t@example.com", "booking_requested"), 0);
     // An unverified client is refused.
-    app.api_register("u@example.com", "Unverified", "client").await;
+    app.api_register("u@example.com", "Unverified", "client")
+        .await;
     let unverified = app.api_login("u@example.com").await;
     let r = book_course(&app, &unverified, &m, first, 4, "fail").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -210,10 +253,29 @@ async fn every_session_of_a_course_counts_against_the_upcoming_bookings_cap() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "too_many_bookings");
-    assert!(e["error"]["message"].as_str().unwrap().contains("8 sessions"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("8 sessions"),
+        "{e}"
+    );
     let r = book_course(&app, &client, &m, first, 7, "fail").await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
-    let r = book(&app, &client, &m, &(first - Duration::days(2)).to_rfc3339(), &[], false).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let r = book(
+        &app,
+        &client,
+        &m,
+        &(first - Duration::days(2)).to_rfc3339(),
+        &[],
+        false,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -224,10 +286,15 @@ async fn cancelling_a_course_keeps_the_sessions_inside_the_window_and_cancels_th
     let (_, client) = app.api_user("c@example.com", "client").await;
     // Tomorrow at 10:00 on the therapist's clock: inside the 48-hour window.
     let day = Utc::now().with_timezone(&tz()).date_naive() + Duration::days(1);
-    let first = bodywork::domain::course::instant_of(tz(), day.and_hms_opt(10, 0, 0).unwrap())
-        .unwrap();
+    let first =
+        bodywork::domain::course::instant_of(tz(), day.and_hms_opt(10, 0, 0).unwrap()).unwrap();
     let r = book_course(&app, &client, &m, first, 4, "fail").await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     let v: Value = r.json().await.unwrap();
     let id = v["id"].as_i64().unwrap();
     let ids: Vec<i64> = v["appointments"]
@@ -238,7 +305,11 @@ async fn cancelling_a_course_keeps_the_sessions_inside_the_window_and_cancels_th
         .collect();
     let (_, other) = app.api_user("o@example.com", "client").await;
     let r = app
-        .api_post(&format!("/api/v1/courses/{id}/cancel"), Some(&other), json!({}))
+        .api_post(
+            &format!("/api/v1/courses/{id}/cancel"),
+            Some(&other),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = app
@@ -259,17 +330,28 @@ async fn cancelling_a_course_keeps_the_sessions_inside_the_window_and_cancels_th
         .iter()
         .map(|a| a["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, vec!["confirmed", "cancelled", "cancelled", "cancelled"]);
+    assert_eq!(
+        statuses,
+        vec!["confirmed", "cancelled", "cancelled", "cancelled"]
+    );
     assert!(c["cancelled_at"].is_string());
     // The therapist cancels what is left, inside the window too.
     let r = app
-        .api_post(&format!("/api/v1/courses/{id}/cancel"), Some(&m.token), json!({}))
+        .api_post(
+            &format!("/api/v1/courses/{id}/cancel"),
+            Some(&m.token),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let out: Value = r.json().await.unwrap();
     assert_eq!(out["cancelled"], json!([ids[0]]));
     let r = app
-        .api_post(&format!("/api/v1/courses/{id}/cancel"), Some(&m.token), json!({}))
+        .api_post(
+            &format!("/api/v1/courses/{id}/cancel"),
+            Some(&m.token),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -426,7 +508,7 @@ async fn the_course_pages_preview_book_show_and_cancel() {
     let html = r.text().await.unwrap();
     assert_eq!(html.matches("data-testid=\"series-row\"").count(), 6);
     assert!(html.contains("one massage a week for ten weeks"));
-    assert_eq!(html.matches("10:00").count() >= 6, true, "{html}");
+    assert!(html.matches("10:00").count() >= 6, "{html}");
     let csrf = csrf_from(&html);
     let mut form = vec![
         ("csrf_token", csrf.clone()),
@@ -456,7 +538,14 @@ async fn the_course_pages_preview_book_show_and_cancel() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert!(to.starts_with("/courses/"), "{to}");
-    let html = browser.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    let html = browser
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(html.matches("data-testid=\"course-row\"").count(), 6);
     let list = browser
         .get(app.url("/bookings"))
@@ -475,7 +564,14 @@ async fn the_course_pages_preview_book_show_and_cancel() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = browser.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    let html = browser
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("This course was cancelled."), "{html}");
 }
 

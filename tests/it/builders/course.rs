@@ -26,9 +26,7 @@ pub async fn set_course_policy(app: &TestApp, m: &Made, window_hours: i32, auto_
 
 /// The first day after `from` on which `tz`'s offset differs from the day before's.
 fn next_offset_change(tz: Tz, from: NaiveDate) -> NaiveDate {
-    let offset = |d: NaiveDate| {
-        tz.offset_from_utc_date(&d).fix().local_minus_utc()
-    };
+    let offset = |d: NaiveDate| tz.offset_from_utc_date(&d).fix().local_minus_utc();
     let mut d = from;
     loop {
         let next = d + Duration::days(1);

@@ -33,9 +33,7 @@ pub use booking::{
     answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
     with_service, Scene,
 };
-pub use course::{
-    book_course, course_starts, first_start_across_dst, set_course_policy,
-};
+pub use course::{book_course, course_starts, first_start_across_dst, set_course_policy};
 pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app, Mail, SmtpSink};
 pub use notes::{database_text, named_client, write_notes};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};
