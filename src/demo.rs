@@ -223,6 +223,7 @@ pub fn fill(
     }
     add_reach(conn, mail, cipher, &client)?;
     add_bookings(conn, mail, cipher, &client)?;
+    add_course(conn, mail, cipher, &client)?;
     add_entered_bookings(conn, mail, cipher)?;
     add_admin_cases(conn, mail, &access::Admin::prove(admin.clone())?)?;
     add_outbox_examples(conn, mail)?;
@@ -1074,6 +1075,61 @@ fn add_bookings(
         &swedish,
         &deep,
     )
+}
+
+/// A course of therapy: the demo client's four weekly Swedish sessions with Maya, from a free
+/// time about two weeks ahead (taken weeks skipped), each at the same time on Maya's clock.
+fn add_course(
+    conn: &mut DbConnection,
+    mail: &MailCtx,
+    cipher: &crate::services::crypto::AnswerCipher,
+    client: &User,
+) -> Result<(), AppError> {
+    use crate::domain::course::{CourseShape, OnConflict};
+    use crate::services::course::{self, CourseError, CourseRequest};
+    let client = access::VerifiedClient::prove(client.clone())?;
+    let therapist_user =
+        User::find_by_email(conn, THERAPISTS[0].email)?.ok_or(AppError::NotFound)?;
+    let therapist = crate::models::therapist::Therapist::find_by_user(conn, therapist_user.id)?
+        .ok_or(AppError::NotFound)?;
+    let services = crate::services::profile::services_of(conn, therapist.id, false)?;
+    let Some(swedish) = services.iter().find(|s| s.technique_slug == "swedish") else {
+        return Ok(());
+    };
+    let today = Utc::now().date_naive();
+    let (_, slots) = crate::services::booking::slots(
+        conn,
+        therapist.id,
+        swedish.id,
+        today + Duration::days(12),
+        today + Duration::days(14),
+        Utc::now(),
+    )?;
+    let Some(first) = slots.get(slots.len() / 2) else {
+        return Ok(());
+    };
+    let req = CourseRequest {
+        therapist_id: therapist.id,
+        service_id: swedish.id,
+        first_starts_at: first.start,
+        shape: CourseShape {
+            sessions: 4,
+            every_weeks: 1,
+        },
+        answers: crate::domain::screening::questionnaire()
+            .questions
+            .iter()
+            .map(|q| (q.id.clone(), false))
+            .collect(),
+        clearance_confirmed: false,
+        window_acknowledged: true,
+        on_conflict: OnConflict::Skip,
+        visit: Default::default(),
+    };
+    match course::book(conn, mail, cipher, &client, Default::default(), &req) {
+        Ok(_) | Err(CourseError::Conflicts(_)) => Ok(()),
+        Err(CourseError::App(e)) => Err(e),
+    }
 }
 
 /// The therapist's day and week: three more clients with requests waiting (one flagged), two

@@ -133,6 +133,12 @@ pub struct AppointmentOut {
     /// The therapist's note when entering it: for the therapist only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry_note: Option<String>,
+    /// The course it is a session of (`GET /api/v1/courses/{id}`), null for a single booking.
+    pub course_id: Option<i64>,
+    /// Its session number in that course ("session 3 of 10": 3), null for a single booking.
+    pub course_session: Option<i32>,
+    /// How many sessions that course has (10), null for a single booking.
+    pub course_sessions: Option<i32>,
 }
 
 fn appointment_out(v: AppointmentView) -> AppointmentOut {
@@ -183,6 +189,9 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
         entered_by_therapist: v.appt.entered_by.is_some(),
         needs_decision: v.needs_decision(),
         entry_note: v.entry_note.clone(),
+        course_id: v.course.map(|c| c.course_id),
+        course_session: v.course.map(|c| c.session),
+        course_sessions: v.course.map(|c| c.of),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod appointments;
 pub mod auth;
 pub mod calendar;
+pub mod courses;
 pub mod directory;
 pub mod me;
 pub mod notes;

@@ -4,8 +4,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::api::{
-    account, admin, appointments, auth, calendar, directory, me, notes, notifications, reviews,
-    schedule, screening, waitlist, UserOut,
+    account, admin, appointments, auth, calendar, courses, directory, me, notes, notifications,
+    reviews, schedule, screening, waitlist, UserOut,
 };
 
 #[derive(OpenApi)]
@@ -88,6 +88,9 @@ use crate::api::{
         appointments::enter,
         appointments::answer_screening,
         appointments::keep,
+        courses::create,
+        courses::get,
+        courses::cancel,
         calendar::appointment_ics,
         calendar::create_feed,
         calendar::revoke_feed,
@@ -173,6 +176,13 @@ use crate::api::{
         appointments::AnswerBody,
         appointments::KeepBody,
         appointments::AlternativeOut,
+        courses::CourseBody,
+        courses::CourseBookedOut,
+        courses::CourseSessionOut,
+        courses::SkippedOut,
+        courses::CourseOut,
+        courses::CourseCancelBody,
+        courses::CourseCancelOut,
         appointments::BookingLine,
         appointments::AgendaOut,
         appointments::WeekOut,

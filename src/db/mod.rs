@@ -292,13 +292,20 @@ fn postgres_up_to_date(c: &mut PgConnection) -> bool {
 
 /// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`, so that a
 /// read-then-write never fails with SQLITE_BUSY halfway; on PostgreSQL it is a plain transaction
-/// (the constraints decide races).
+/// (the constraints decide races). Inside another transaction it is a savepoint on both (a
+/// course books and cancels its sessions through the single bookings' paths in one transaction).
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     if let DbConnection::Sqlite(c) = conn {
+        let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_some();
+        if nested {
+            return conn.transaction(f);
+        }
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
         match f(conn) {
             Ok(value) => {

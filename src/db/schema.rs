@@ -280,6 +280,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Courses of therapy: 2 to 12 sessions at one local time (`services::course`).
+    courses (id) {
+        id -> BigInt,
+        client_id -> BigInt,
+        therapist_id -> BigInt,
+        service_id -> BigInt,
+        /// How many sessions were asked for (2 to 12); skipped ones have no row below.
+        sessions -> Integer,
+        /// 1 (weekly) or 2 (every two weeks).
+        every_weeks -> Integer,
+        first_starts_at -> Timestamp,
+        created_at -> Timestamp,
+        /// When the course was cancelled (sessions inside the window may remain).
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// A booked session of a course: its number and its appointment.
+    course_sessions (course_id, session) {
+        course_id -> BigInt,
+        session -> Integer,
+        appointment_id -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Session notes (SOAP), append-only: each edit is a new version (`services::notes`).
     session_notes (id) {
         id -> BigInt,
@@ -401,6 +428,10 @@ diesel::joinable!(waitlist_announcements -> waitlist_entries (entry_id));
 diesel::joinable!(reviews -> appointments (appointment_id));
 diesel::joinable!(reviews -> therapists (therapist_id));
 diesel::joinable!(review_replies -> reviews (review_id));
+diesel::joinable!(courses -> therapists (therapist_id));
+diesel::joinable!(courses -> services (service_id));
+diesel::joinable!(course_sessions -> courses (course_id));
+diesel::joinable!(course_sessions -> appointments (appointment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -423,6 +454,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_notes,
     reviews,
     review_replies,
+    courses,
+    course_sessions,
     audit_log,
     outbox,
     waitlist_entries,

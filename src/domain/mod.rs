@@ -5,6 +5,7 @@ pub mod appointment;
 pub mod audit;
 pub mod availability;
 pub mod client_address;
+pub mod course;
 pub mod credential;
 pub mod gazetteer;
 pub mod license_lookup;

@@ -5,6 +5,7 @@ pub mod api_token;
 pub mod appointment;
 pub mod audit;
 pub mod booking_policy;
+pub mod course;
 pub mod credential;
 pub mod login_attempt;
 pub mod outbox;

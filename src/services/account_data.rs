@@ -471,6 +471,7 @@ fn cancel_for_erasure(
         location: crate::services::ics::location(a.visit, therapist.address.as_deref()),
         link: mail.link(&format!("/therapist/appointments/{}", a.id)),
         settings_link: mail.link("/account"),
+        sessions: Vec::new(),
     };
     outbox::enqueue(
         conn,

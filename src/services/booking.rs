@@ -493,22 +493,101 @@ fn check_active_cap(
     limits: BookingLimits,
     now_utc: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    check_active_cap_adding(conn, client_id, limits, now_utc, 1)
+}
+
+/// The cap for `adding` new bookings at once (a course counts each of its sessions): refused
+/// when the client would hold more than `limits.max_active` upcoming bookings.
+pub(crate) fn check_active_cap_adding(
+    conn: &mut DbConnection,
+    client_id: i64,
+    limits: BookingLimits,
+    now_utc: DateTime<Utc>,
+    adding: i64,
+) -> Result<(), AppError> {
     let held: i64 = appointments::table
         .filter(appointments::client_id.eq(client_id))
         .filter(appointments::status.eq_any(AppointmentStatus::active_strs()))
         .filter(appointments::starts_at.gt(now_utc.naive_utc()))
         .count()
         .get_result(conn)?;
-    if held >= limits.max_active as i64 {
-        return Err(AppError::Rule {
-            code: "too_many_bookings",
-            message: format!(
+    if held + adding > limits.max_active as i64 {
+        let message = if adding == 1 {
+            format!(
                 "You already have {held} upcoming bookings, the most one person may hold at once ({}). Cancel one you no longer need, or wait until one has taken place.",
                 limits.max_active
-            ),
+            )
+        } else {
+            format!(
+                "You have {held} upcoming bookings: with these {adding} sessions you would hold more than one person may at once ({}). Choose fewer sessions, or cancel a booking you no longer need.",
+                limits.max_active
+            )
+        };
+        return Err(AppError::Rule {
+            code: "too_many_bookings",
+            message,
         });
     }
     Ok(())
+}
+
+/// The row of a client's own booking (a single one, or a course's session): the screening's
+/// outcome and sealed answers, the visit, the therapist's policy deciding the status.
+pub(crate) struct ClientRow<'a> {
+    pub therapist_id: i64,
+    pub client_id: i64,
+    pub service: &'a Service,
+    pub eval: &'a Evaluation,
+    pub sealed_answers: &'a str,
+    pub sealed_address: &'a str,
+    pub visit: Visit,
+    pub clearance_confirmed: bool,
+    pub window_acknowledged: bool,
+}
+
+impl ClientRow<'_> {
+    /// The appointment at `start` under `policy`: a time inside the cancellation window only
+    /// knowingly (`cancellation_window_not_acknowledged`), confirmed at once with auto-confirm
+    /// unless the screening flagged something.
+    pub(crate) fn build(
+        &self,
+        policy: &BookingPolicy,
+        start: DateTime<Utc>,
+        now_utc: DateTime<Utc>,
+    ) -> Result<NewAppointment, AppError> {
+        let window_hours = policy.cancellation_window_hours;
+        if rules::cannot_cancel_online(start, now_utc, window_hours) && !self.window_acknowledged {
+            return Err(window_not_acknowledged(window_hours, "book"));
+        }
+        let end = start + Duration::minutes(self.service.duration_min as i64);
+        let flagged = self.eval.outcome >= Outcome::Caution;
+        let status = if policy.auto_confirm && !flagged {
+            AppointmentStatus::Confirmed
+        } else {
+            AppointmentStatus::Requested
+        };
+        Ok(NewAppointment {
+            therapist_id: self.therapist_id,
+            client_id: self.client_id,
+            service_id: self.service.id,
+            starts_at: start.naive_utc(),
+            ends_at: end.naive_utc(),
+            blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
+            status,
+            screening_version: screening::questionnaire().version,
+            screening_answers: self.sealed_answers.to_string(),
+            screening_outcome: self.eval.outcome.as_str().into(),
+            clearance_confirmed: self.clearance_confirmed
+                && self.eval.outcome == Outcome::NeedsClearance,
+            created_at: now(),
+            updated_at: now(),
+            visit: self.visit,
+            client_address: self.sealed_address.to_string(),
+            screening_pending: false,
+            entered_by: None,
+            entry_note: String::new(),
+        })
+    }
 }
 
 /// Books: screens the answers, then in one write transaction re-checks the slot against the
@@ -533,44 +612,22 @@ pub fn book(
     )?;
     let now_utc = Utc::now();
     let start = req.starts_at;
-    let end = start + Duration::minutes(service.duration_min as i64);
     let sealed = seal_answers(cipher, &req.answers, therapist.id, client.id)?;
     let id = write_transaction(conn, |conn| {
         check_active_cap(conn, client.id, limits, now_utc)?;
+        let row = ClientRow {
+            therapist_id: therapist.id,
+            client_id: client.id,
+            service: &service,
+            eval: &eval,
+            sealed_answers: &sealed,
+            sealed_address: &sealed_address,
+            visit: plan.visit(),
+            clearance_confirmed: req.clearance_confirmed,
+            window_acknowledged: req.window_acknowledged,
+        };
         let (id, new) = insert_in_free_slot(conn, &service, start, now_utc, |policy| {
-            // A free time inside the window is booked only knowingly.
-            let window_hours = policy.cancellation_window_hours;
-            if rules::cannot_cancel_online(start, now_utc, window_hours) && !req.window_acknowledged
-            {
-                return Err(window_not_acknowledged(window_hours, "book"));
-            }
-            let flagged = eval.outcome >= Outcome::Caution;
-            let status = if policy.auto_confirm && !flagged {
-                AppointmentStatus::Confirmed
-            } else {
-                AppointmentStatus::Requested
-            };
-            Ok(NewAppointment {
-                therapist_id: therapist.id,
-                client_id: client.id,
-                service_id: service.id,
-                starts_at: start.naive_utc(),
-                ends_at: end.naive_utc(),
-                blocked_until: (end + Duration::minutes(policy.buffer_min as i64)).naive_utc(),
-                status,
-                screening_version: screening::questionnaire().version,
-                screening_answers: sealed.clone(),
-                screening_outcome: eval.outcome.as_str().into(),
-                clearance_confirmed: req.clearance_confirmed
-                    && eval.outcome == Outcome::NeedsClearance,
-                created_at: now(),
-                updated_at: now(),
-                visit: plan.visit(),
-                client_address: sealed_address.clone(),
-                screening_pending: false,
-                entered_by: None,
-                entry_note: String::new(),
-            })
+            row.build(policy, start, now_utc)
         })?;
         let status = new.status;
         audit::record(
@@ -764,6 +821,8 @@ pub struct AppointmentView {
     /// Whether a cancel or decline reason was given (`appt.cancel_reason` is emptied for an
     /// admin: only the two parties read it).
     pub cancel_reason_given: bool,
+    /// The course it is a session of ("session 3 of 10"), if any.
+    pub course: Option<crate::models::course::CoursePlace>,
 }
 
 impl AppointmentView {
@@ -906,7 +965,9 @@ pub fn view(
     } else {
         None
     };
+    let course = crate::models::course::place_of(conn, appt.id)?;
     Ok(AppointmentView {
+        course,
         entry_note,
         cancel_reason_given,
         party,

@@ -165,6 +165,20 @@ pub fn invitation(
     cal.to_string()
 }
 
+/// A course's one scheduling message: every session as its own event (each keeps its own UID,
+/// so a later cancel of one session removes only that one), `REQUEST` at each one's sequence.
+pub fn course_invitation(entries: &[CalendarEntry], organizer: &str, attendee: &str) -> String {
+    let mut cal = new_calendar(CalendarMethod::Mail(MailMethod::Request));
+    for entry in entries {
+        let mut event = entry.event(Audience::Client, Utc::now());
+        event
+            .add_property("ORGANIZER", format!("mailto:{organizer}"))
+            .add_property("ATTENDEE", format!("mailto:{attendee}"));
+        cal.push(event.done());
+    }
+    cal.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

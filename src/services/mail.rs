@@ -128,6 +128,8 @@ pub struct BookingMail {
     pub link: String,
     /// Where reminders are turned off (reminders only).
     pub settings_link: String,
+    /// A course: every booked session's time, in order (empty for a single booking).
+    pub sessions: Vec<String>,
 }
 
 /// Which credential mail.
@@ -404,7 +406,14 @@ pub fn render_booking(
     use BookingEvent as E;
     match m.event {
         E::Requested => {
-            let subject = if m.confirmed {
+            let subject = if !m.sessions.is_empty() {
+                format!(
+                    "New course of {} sessions: {} from {}",
+                    m.sessions.len(),
+                    m.client_name,
+                    m.when
+                )
+            } else if m.confirmed {
                 format!("New booking: {} on {}", m.client_name, m.when)
             } else {
                 format!("New request to confirm: {} on {}", m.client_name, m.when)
@@ -421,7 +430,15 @@ pub fn render_booking(
         E::Received => render_pair!(
             ctx,
             m,
-            format!("Your request to {} was sent", m.therapist_name),
+            if m.sessions.is_empty() {
+                format!("Your request to {} was sent", m.therapist_name)
+            } else {
+                format!(
+                    "Your request for a course of {} sessions with {} was sent",
+                    m.sessions.len(),
+                    m.therapist_name
+                )
+            },
             BookingReceivedTxt,
             BookingReceivedHtml,
             ics
@@ -429,7 +446,16 @@ pub fn render_booking(
         E::Confirmed => render_pair!(
             ctx,
             m,
-            format!("Booked: {} with {}", m.when, m.therapist_name),
+            if m.sessions.is_empty() {
+                format!("Booked: {} with {}", m.when, m.therapist_name)
+            } else {
+                format!(
+                    "Booked: a course of {} sessions with {} from {}",
+                    m.sessions.len(),
+                    m.therapist_name,
+                    m.when
+                )
+            },
             BookingConfirmedTxt,
             BookingConfirmedHtml,
             ics
@@ -660,6 +686,7 @@ mod tests {
             location: "12 Elm Street, Suite 3".into(),
             link: "https://bw.example/bookings/7".into(),
             settings_link: "https://bw.example/account".into(),
+            sessions: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod booking;
 pub mod calendar;
 pub mod clients;
+pub mod course;
 pub mod crypto;
 pub mod directory;
 pub mod entered;

@@ -127,10 +127,28 @@ impl Facts {
                 ctx.link(&format!("/bookings/{id}"))
             },
             settings_link: ctx.link("/account"),
+            sessions: Vec::new(),
         }
     }
 
     /// The client's calendar update for `change` (see `domain::mail::calendar_update`).
+    /// The calendar event of this booking.
+    fn entry(&self) -> CalendarEntry {
+        CalendarEntry {
+            id: self.appt.id,
+            uid_id: self.appt.calendar_id(),
+            sequence: self.appt.calendar_sequence,
+            starts_at: self.starts(),
+            ends_at: self.appt.ends_at.and_utc(),
+            status: self.appt.status,
+            technique: self.technique.clone(),
+            duration_min: self.duration_min,
+            therapist_name: self.therapist.name.clone(),
+            client_name: self.client.name.clone(),
+            location: self.place(),
+        }
+    }
+
     fn client_ics(&self, ctx: &MailCtx, change: CalendarChange, confirmed: bool) -> Option<String> {
         let (method, sequence) =
             mail_rules::calendar_update(change, confirmed, self.appt.calendar_sequence)?;
@@ -223,6 +241,53 @@ pub fn booked(conn: &mut DbConnection, ctx: &MailCtx, appointment_id: i64) -> Re
     } else {
         let m = f.mail(ctx, BookingEvent::Received, false);
         f.send(conn, ctx, &m, None, None)?;
+    }
+    Ok(())
+}
+
+/// A course was booked: one mail to the therapist (every session listed) and one to the client
+/// (received, or booked with one calendar file holding every session), whatever the number of
+/// sessions; reminders are planned per confirmed session. `appointment_ids` are the course's
+/// booked sessions in order.
+pub fn course_booked(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    course_id: i64,
+    appointment_ids: &[i64],
+) -> Result<(), AppError> {
+    let all = appointment_ids
+        .iter()
+        .map(|id| facts(conn, *id))
+        .collect::<Result<Vec<Facts>, AppError>>()?;
+    let Some(first) = all.first() else {
+        return Ok(());
+    };
+    let sessions: Vec<String> = all.iter().map(|f| f.when()).collect();
+    let mut to_therapist = first.mail(ctx, BookingEvent::Requested, true);
+    to_therapist.sessions = sessions.clone();
+    to_therapist.flagged = Outcome::is_flagged_str(crate::domain::screening::shown_outcome(
+        &first.appt.screening_outcome,
+        first.appt.screening_pending,
+    ));
+    first.send(conn, ctx, &to_therapist, None, None)?;
+    let confirmed = first.appt.status == AppointmentStatus::Confirmed;
+    let event = if confirmed {
+        BookingEvent::Confirmed
+    } else {
+        BookingEvent::Received
+    };
+    let mut m = first.mail(ctx, event, false);
+    m.sessions = sessions;
+    m.link = ctx.link(&format!("/courses/{course_id}"));
+    let ics = confirmed.then(|| {
+        let entries: Vec<CalendarEntry> = all.iter().map(|f| f.entry()).collect();
+        ics::course_invitation(&entries, &ctx.organizer, &first.client.email)
+    });
+    first.send(conn, ctx, &m, ics, None)?;
+    if confirmed {
+        for f in &all {
+            f.plan_reminders(conn, ctx)?;
+        }
     }
     Ok(())
 }

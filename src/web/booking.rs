@@ -557,6 +557,8 @@ pub struct BookingsPage {
     pub ctx: PageCtx,
     /// Grouped and ordered by the service (`ClientBookings::group`).
     pub bookings: ClientBookings,
+    /// The client's courses, newest first: (id, what, sessions still to come).
+    pub courses: Vec<(i64, String, usize)>,
 }
 
 /// The look of a state's badge (`badge ok`, ...).
@@ -589,15 +591,38 @@ pub async fn list(req: HttpRequest, user: As<access::Client>) -> PageResult<Http
     let state = app_state(&req);
     let me = user.who.clone();
     let now = Utc::now();
-    let bookings = with_conn(&state.pool, move |conn| {
-        booking::client_bookings(conn, &me, now)
+    let (bookings, courses) = with_conn(&state.pool, move |conn| {
+        let courses = crate::services::course::client_courses(conn, me.user())?;
+        Ok((booking::client_bookings(conn, &me, now)?, courses))
     })
     .await?;
+    let courses = courses
+        .iter()
+        .map(|c| {
+            (
+                c.course.id,
+                format!(
+                    "{} with {}, {} sessions{}",
+                    crate::domain::technique::find(&c.technique)
+                        .map_or(c.technique.as_str(), |t| t.name),
+                    c.therapist_name,
+                    c.course.sessions,
+                    if c.course.cancelled_at.is_some() {
+                        " (cancelled)"
+                    } else {
+                        ""
+                    }
+                ),
+                c.upcoming(now),
+            )
+        })
+        .collect();
     render(
         StatusCode::OK,
         &BookingsPage {
             ctx: user.ctx,
             bookings,
+            courses,
         },
     )
 }

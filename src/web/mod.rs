@@ -7,6 +7,7 @@ pub mod auth;
 pub mod booking;
 pub mod calendar;
 pub mod chart;
+pub mod course;
 pub mod directory;
 pub mod entered;
 pub mod errors;

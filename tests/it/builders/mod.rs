@@ -12,6 +12,8 @@
 //!   window, another service for a therapist (`with_service`).
 //! - `mail`: an SMTP sink in the test binary (`SmtpSink`), a server whose mail worker sends to
 //!   it (`spawn_mailing_app`), and the screening words no mail may hold.
+//! - `course`: a policy for long courses, a zone's next daylight-saving change, a first start
+//!   across it, a course booked through the API.
 //! - `notes`: a client with a chosen name, session notes written through the API, and every
 //!   text value of the raw database (`database_text`).
 //! - `waitlist`: a therapist whose days hold one slot, a server whose worker checks the
@@ -20,6 +22,7 @@
 mod app;
 mod booking;
 pub mod browser;
+mod course;
 mod mail;
 mod notes;
 pub mod photo;
@@ -33,6 +36,7 @@ pub use booking::{
     answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
     with_service, Scene,
 };
+pub use course::{book_course, course_starts, first_start_across_dst, set_course_policy};
 pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app, Mail, SmtpSink};
 pub use notes::{database_text, named_client, write_notes};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};

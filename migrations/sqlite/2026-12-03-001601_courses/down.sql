@@ -1,0 +1,2 @@
+DROP TABLE course_sessions;
+DROP TABLE courses;
