@@ -963,6 +963,12 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
         ("GET", "/api/v1/admin/admins".into(), Value::Null),
         ("POST", "/api/v1/admin/admins".into(), new_admin.clone()),
         ("GET", "/api/v1/admin/audit".into(), Value::Null),
+        ("GET", "/api/v1/admin/reviews".into(), Value::Null),
+        (
+            "POST",
+            "/api/v1/admin/reviews/1/hide".into(),
+            reason.clone(),
+        ),
     ];
     // The list covers every admin route the API documents.
     let spec = body(app.get("/api/openapi.json").await).await;

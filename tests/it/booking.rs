@@ -386,7 +386,7 @@ async fn answers_are_private_logged_and_encrypted_at_rest() {
             .first(conn)
             .unwrap()
     });
-    assert!(stored.starts_with("v1:"), "{stored}");
+    assert!(stored.starts_with("v2:"), "{stored}");
     assert!(!stored.contains("varicose") && !stored.contains("true"));
     if let bodywork::db::DatabaseUrl::Sqlite(path) = &app.db_url {
         let mut conn = app.conn();

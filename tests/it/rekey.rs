@@ -13,8 +13,7 @@ use bodywork::services::notes::notes_aad;
 use bodywork::services::rekey::{pending, rekey_batch, Pending};
 use diesel::prelude::*;
 
-use crate::builders::{spawn_app, with_conn};
-use crate::database::{appointment, at, fixture};
+use crate::builders::{appointment_row as appointment, at, fixture, spawn_app, with_conn};
 
 fn answers() -> BTreeMap<String, bool> {
     BTreeMap::from([("pregnant".to_string(), true), ("fever".to_string(), false)])

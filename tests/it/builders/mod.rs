@@ -16,6 +16,8 @@
 //!   across it, a course booked through the API.
 //! - `notes`: a client with a chosen name, session notes written through the API, and every
 //!   text value of the raw database (`database_text`).
+//! - `rows`: rows written straight to the database: a therapist with a service and clients
+//!   (`fixture`), an appointment of theirs at a fixed day's time (`appointment_row`, `at`).
 //! - `waitlist`: a therapist whose days hold one slot, a server whose worker checks the
 //!   waitlist often, joining through the API.
 
@@ -26,6 +28,7 @@ mod course;
 mod mail;
 mod notes;
 pub mod photo;
+mod rows;
 mod therapist;
 mod waitlist;
 
@@ -39,5 +42,6 @@ pub use booking::{
 pub use course::{book_course, course_starts, first_start_across_dst, set_course_policy};
 pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app, Mail, SmtpSink};
 pub use notes::{database_text, named_client, write_notes};
+pub use rows::{appointment as appointment_row, at, fixture, register, Fixture};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};
 pub use waitlist::{join_waitlist, one_slot_therapist, set_hours, spawn_waitlist_app};
