@@ -214,8 +214,19 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
-/// Builds the pool: sets WAL once on SQLite, then runs the pending migrations.
+/// Builds the pool: sets WAL once on SQLite, then runs the pending migrations; every
+/// connection is opened at once (what a server wants).
 pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
+    build_pool_with(url, max_size, max_size)
+}
+
+/// The same pool opening its connections only when asked for them (a command, a test's side
+/// door into the database), so that it holds none of the server's connections idle.
+pub fn build_lazy_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
+    build_pool_with(url, max_size, 0)
+}
+
+fn build_pool_with(url: &DatabaseUrl, max_size: u32, min_idle: u32) -> anyhow::Result<Pool> {
     let manager = ConnectionManager::new(url.clone());
     // Fail with the real reason (wrong password, unreadable file) before building the pool.
     let mut first = manager.establish().map_err(|e| {
@@ -230,7 +241,7 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
         .max_size(max_size)
         // Every connection is opened at start: under a burst, requests would otherwise wait
         // while the pool opens new ones (a TLS handshake each on PostgreSQL).
-        .min_idle(Some(max_size))
+        .min_idle(Some(min_idle))
         // No ping before each use: a connection that broke is noticed by `has_broken` and
         // replaced; the ping cost a round trip per request.
         .test_on_check_out(false)

@@ -128,7 +128,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings.clone()).expect("server builds");
     let port = app.port();
     tokio::spawn(app.server());
-    let pool = db::build_pool(&db_url, 20).expect("test pool");
+    // Opened on demand: an eager pool of 20 per test app, beside the server's own, took
+    // PostgreSQL past its 100 connections when two tests of two apps each ran at once.
+    let pool = db::build_lazy_pool(&db_url, 20).expect("test pool");
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: new_client(),
