@@ -102,5 +102,7 @@ for BACKEND in $BACKENDS; do
     run_wrk search-mix "$c" "$WORK/mix.lua"
   done
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-  [ "$BACKEND" = postgres ] && psql "$PG_SERVER_URL" -qc "DROP DATABASE IF EXISTS bodywork_bench WITH (FORCE)" >/dev/null
+  if [ "$BACKEND" = postgres ]; then
+    psql "$PG_SERVER_URL" -qc "DROP DATABASE IF EXISTS bodywork_bench WITH (FORCE)" >/dev/null
+  fi
 done
