@@ -861,9 +861,10 @@ pub async fn reschedule(
         caller.user.clone(),
     );
     let acknowledged = body.cancellation_window_acknowledged;
+    let st = state.clone();
     let mail = state.mail.clone();
     let new = with_conn(&state.pool, move |conn| {
-        booking::reschedule(conn, &mail, &user, id, start, acknowledged)
+        booking::reschedule(conn, &st.cipher, &mail, &user, id, start, acknowledged)
     })
     .await?;
     after_change(&req, caller.user, new.id).await

@@ -322,6 +322,9 @@ pub enum CalendarChange {
     Confirmed,
     /// Moved to another time; `sequence` is the moved booking's (one more than before).
     Moved,
+    /// Kept at its time with another service (another technique or length); `sequence` is the
+    /// booking's after the change (one more than before).
+    ServiceChanged,
     /// Cancelled or declined.
     Cancelled,
     /// A confirmed booking moved by its client to a time the therapist has yet to confirm
@@ -350,7 +353,9 @@ pub fn calendar_update(
         return None;
     }
     Some(match change {
-        CalendarChange::Confirmed | CalendarChange::Moved => (CalendarMethod::Request, sequence),
+        CalendarChange::Confirmed | CalendarChange::Moved | CalendarChange::ServiceChanged => {
+            (CalendarMethod::Request, sequence)
+        }
         CalendarChange::Cancelled => (CalendarMethod::Cancel, sequence + 1),
         CalendarChange::MovedToRequest => (CalendarMethod::Cancel, sequence - 1),
     })

@@ -251,6 +251,31 @@ pub fn choose_visit(offer: &VisitOffer, req: &VisitRequest) -> Result<VisitPlan,
     }
 }
 
+/// The visit rule again for a booking that moves: the place stays what was booked (the studio,
+/// or the client's address), so it must still be one the therapist offers now. A therapist
+/// who has since closed their studio, stopped mobile visits or narrowed their radius is not
+/// moved to; the client cancels and books what is offered.
+pub fn recheck_visit(
+    offer: &VisitOffer,
+    visit: Visit,
+    address: Option<&ClientAddress>,
+) -> Result<(), VisitRefusal> {
+    let req = VisitRequest {
+        visit: Some(visit),
+        client_address: address.map(|a| a.street.clone()).unwrap_or_default(),
+        client_city: address.map(|a| a.city.clone()).unwrap_or_default(),
+    };
+    choose_visit(offer, &req)
+        .map(|_| ())
+        .map_err(|r| VisitRefusal {
+            message: format!(
+                "This booking can't be moved: the place it was booked for is no longer offered. {}",
+                r.message
+            ),
+            ..r
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,5 +391,52 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_move_keeps_its_place_only_while_it_is_offered() {
+        let both = VisitOffer {
+            studio: true,
+            mobile_radius_km: Some(20),
+            base: Some(boston()),
+        };
+        let cambridge = ClientAddress {
+            street: "12 Elm St".into(),
+            city: "Cambridge, MA".into(),
+        };
+        assert_eq!(recheck_visit(&both, Visit::Studio, None), Ok(()));
+        assert_eq!(
+            recheck_visit(&both, Visit::Mobile, Some(&cambridge)),
+            Ok(())
+        );
+        // The studio closed: a studio booking can't move.
+        let closed = VisitOffer {
+            studio: false,
+            ..both
+        };
+        let refused = recheck_visit(&closed, Visit::Studio, None).unwrap_err();
+        assert_eq!(refused.code, "studio_unavailable");
+        assert!(refused.message.starts_with("This booking can't be moved"));
+        // Mobile visits stopped, or the radius shrank below the client's distance.
+        let no_mobile = VisitOffer {
+            mobile_radius_km: None,
+            ..both
+        };
+        assert_eq!(
+            recheck_visit(&no_mobile, Visit::Mobile, Some(&cambridge))
+                .unwrap_err()
+                .code,
+            "mobile_unavailable"
+        );
+        let narrow = VisitOffer {
+            mobile_radius_km: Some(1),
+            ..both
+        };
+        assert_eq!(
+            recheck_visit(&narrow, Visit::Mobile, Some(&cambridge))
+                .unwrap_err()
+                .code,
+            "outside_mobile_area"
+        );
     }
 }

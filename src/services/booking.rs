@@ -1608,6 +1608,22 @@ pub fn cancel(
     id: i64,
     reason: &str,
 ) -> Result<CancelKind, AppError> {
+    cancel_then(conn, user, id, reason, |conn, canceller, was_confirmed| {
+        notify::cancelled(conn, mail, id, canceller, was_confirmed)
+    })
+    .map(|(kind, _)| kind)
+}
+
+/// A cancel with the same rules as [`cancel`], whose mail is `tell`'s to write (in the same
+/// transaction) with who cancelled and whether the booking was confirmed: a course's cancel
+/// tells once for all its sessions (`notify::course_cancelled`).
+pub(crate) fn cancel_then(
+    conn: &mut DbConnection,
+    user: &User,
+    id: i64,
+    reason: &str,
+    tell: impl FnOnce(&mut DbConnection, notify::Canceller, bool) -> Result<(), AppError>,
+) -> Result<(CancelKind, notify::Canceller), AppError> {
     let reason = check_reason(reason, false)?;
     let appt = Appointment::find(conn, id)?;
     let who = party(conn, user, &appt)?;
@@ -1667,9 +1683,9 @@ pub fn cancel(
             kind,
         }),
         &summary,
-        |conn| notify::cancelled(conn, mail, id, canceller, was_confirmed),
+        |conn| tell(conn, canceller, was_confirmed),
     )?;
-    Ok(kind)
+    Ok((kind, canceller))
 }
 
 /// Marks a past appointment completed or a no-show (therapist, after its start).
@@ -1717,6 +1733,7 @@ pub fn finish(
 /// with the same service and screening answers; both are mailed in it (`services::notify::moved`).
 pub fn reschedule(
     conn: &mut DbConnection,
+    cipher: &AnswerCipher,
     mail: &MailCtx,
     client: &User,
     id: i64,
@@ -1731,6 +1748,13 @@ pub fn reschedule(
         return Err(transition_error(&appt, "rescheduled"));
     }
     let (therapist, service) = bookable(conn, appt.therapist_id, appt.service_id)?;
+    // The place moves with the booking only while the therapist still offers it.
+    let address = open_address(cipher, &appt)?;
+    crate::domain::practice::recheck_visit(&visit_offer(&therapist), appt.visit, address.as_ref())
+        .map_err(|r| AppError::Rule {
+            code: r.code,
+            message: r.message,
+        })?;
     let policy = BookingPolicy::find(conn, therapist.id)?;
     let now_utc = Utc::now();
     let starts = appt.starts_at.and_utc();

@@ -457,8 +457,9 @@ pub struct CancelOutcome {
 }
 
 /// Cancels a course for its client or its therapist (404 for anyone else): every future
-/// session through `booking::cancel` in one transaction (each one's mail and freed slot as a
-/// single cancel), the ones `booking::cancel` refuses as too late kept.
+/// session by the rules of `booking::cancel` in one transaction (each one's freed slot and
+/// withdrawn reminders as a single cancel), the ones refused as too late kept; the other party
+/// gets one mail for the whole course (`notify::course_cancelled`).
 pub fn cancel(
     conn: &mut DbConnection,
     mail: &MailCtx,
@@ -470,12 +471,23 @@ pub fn cancel(
     let now_utc = Utc::now();
     write_transaction(conn, |conn| {
         let mut out = CancelOutcome::default();
+        let mut told = Vec::new();
+        let mut by = None;
         for (_, appt) in &v.sessions {
             if !appt.status.is_active() || appt.starts_at.and_utc() <= now_utc {
                 continue;
             }
-            match booking::cancel(conn, mail, user, appt.id, reason) {
-                Ok(_) => out.cancelled.push(appt.id),
+            let mut was_confirmed = false;
+            let done = booking::cancel_then(conn, user, appt.id, reason, |conn, _, confirmed| {
+                was_confirmed = confirmed;
+                crate::services::outbox::withdraw_reminders(conn, appt.id).map(|_| ())
+            });
+            match done {
+                Ok((_, canceller)) => {
+                    out.cancelled.push(appt.id);
+                    told.push((appt.id, was_confirmed));
+                    by = Some(canceller);
+                }
                 Err(AppError::Rule {
                     code: "too_late_to_cancel",
                     ..
@@ -488,6 +500,9 @@ pub fn cancel(
                 code: "nothing_to_cancel",
                 message: "This course has no session still to come.".into(),
             });
+        }
+        if let Some(by) = by {
+            notify::course_cancelled(conn, mail, id, &told, by)?;
         }
         Course::mark_cancelled(conn, id, now())?;
         audit::record(

@@ -501,6 +501,8 @@ pub fn keep_with_service(
                 .eq((end + Duration::minutes(policy.buffer_min as i64)).naive_utc()),
             appointments::screening_outcome.eq(eval.outcome.as_str()),
             appointments::flags_acknowledged_at.eq(Some(now())),
+            // The calendar event changes with it (`notify::service_changed` sends it).
+            appointments::calendar_sequence.eq(appt.calendar_sequence + 1),
             appointments::updated_at.eq(now()),
         ))
         .execute(conn)

@@ -179,6 +179,23 @@ pub fn course_invitation(entries: &[CalendarEntry], organizer: &str, attendee: &
     cal.to_string()
 }
 
+/// A course's one cancellation message: every session that was in the client's calendar as
+/// its own event, `CANCEL` one above its sequence (as a single cancel, `calendar_update`).
+pub fn course_cancellation(entries: &[CalendarEntry], organizer: &str, attendee: &str) -> String {
+    let mut cal = new_calendar(CalendarMethod::Mail(MailMethod::Cancel));
+    for entry in entries {
+        let mut entry = entry.clone();
+        entry.sequence += 1;
+        entry.status = AppointmentStatus::Cancelled;
+        let mut event = entry.event(Audience::Client, Utc::now());
+        event
+            .add_property("ORGANIZER", format!("mailto:{organizer}"))
+            .add_property("ATTENDEE", format!("mailto:{attendee}"));
+        cal.push(event.done());
+    }
+    cal.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -469,7 +469,14 @@ pub fn render_booking(
             ics
         ),
         E::CancelledByClient => {
-            let subject = if m.withdrawn {
+            let subject = if !m.sessions.is_empty() {
+                format!(
+                    "{} cancelled {} session(s) of their course from {}",
+                    m.client_name,
+                    m.sessions.len(),
+                    m.when
+                )
+            } else if m.withdrawn {
                 format!("{} withdrew their request for {}", m.client_name, m.when)
             } else {
                 format!("{} cancelled their booking on {}", m.client_name, m.when)
@@ -486,7 +493,15 @@ pub fn render_booking(
         E::CancelledByTherapist => render_pair!(
             ctx,
             m,
-            format!("Cancelled: your booking on {}", m.when),
+            if m.sessions.is_empty() {
+                format!("Cancelled: your booking on {}", m.when)
+            } else {
+                format!(
+                    "Cancelled: {} session(s) of your course from {}",
+                    m.sessions.len(),
+                    m.when
+                )
+            },
             CancelledByTherapistTxt,
             CancelledByTherapistHtml,
             ics

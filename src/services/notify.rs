@@ -360,6 +360,54 @@ pub fn cancelled(
     Ok(())
 }
 
+/// A course was cancelled: the other party gets one mail listing the sessions cancelled
+/// (`cancelled`: each session with whether it was confirmed), and a therapist's cancel gives
+/// the client one calendar file that removes every confirmed one. Reminders were withdrawn per
+/// session by the caller.
+pub fn course_cancelled(
+    conn: &mut DbConnection,
+    ctx: &MailCtx,
+    course_id: i64,
+    cancelled: &[(i64, bool)],
+    by: Canceller,
+) -> Result<(), AppError> {
+    let all = cancelled
+        .iter()
+        .map(|(id, _)| facts(conn, *id))
+        .collect::<Result<Vec<Facts>, AppError>>()?;
+    let Some(first) = all.first() else {
+        return Ok(());
+    };
+    let sessions: Vec<String> = all.iter().map(|f| f.when()).collect();
+    match by {
+        Canceller::Client { withdrawn } => {
+            let mut m = first.mail(ctx, BookingEvent::CancelledByClient, true);
+            m.withdrawn = withdrawn;
+            m.sessions = sessions;
+            m.link = ctx.link(&format!("/courses/{course_id}"));
+            first.send(conn, ctx, &m, None, None)?;
+        }
+        Canceller::Therapist | Canceller::Admin => {
+            let mut m = first.mail(ctx, BookingEvent::CancelledByTherapist, false);
+            m.by_admin = by == Canceller::Admin;
+            m.reason = first.appt.cancel_reason.clone().filter(|r| !r.is_empty());
+            m.sessions = sessions;
+            m.link = ctx.link(&format!("/courses/{course_id}"));
+            let in_calendar: Vec<CalendarEntry> = all
+                .iter()
+                .zip(cancelled)
+                .filter(|(_, (_, was_confirmed))| *was_confirmed)
+                .map(|(f, _)| f.entry())
+                .collect();
+            let ics = (!in_calendar.is_empty()).then(|| {
+                ics::course_cancellation(&in_calendar, &ctx.organizer, &first.client.email)
+            });
+            first.send(conn, ctx, &m, ics, None)?;
+        }
+    }
+    Ok(())
+}
+
 /// The client moved a booking (`old`) to a new appointment: both are told (the client's
 /// calendar gets the event again at a higher sequence when it is confirmed), the old reminders
 /// are withdrawn and the new ones planned.
@@ -482,6 +530,12 @@ pub fn service_changed(
     appointment_id: i64,
 ) -> Result<(), AppError> {
     let f = facts(conn, appointment_id)?;
+    // The client's calendar event takes the new service and end (REQUEST, the next sequence).
+    let ics = f.client_ics(
+        ctx,
+        CalendarChange::ServiceChanged,
+        f.appt.status == AppointmentStatus::Confirmed,
+    );
     let m = EnteredMail {
         event: EnteredEvent::ServiceChanged,
         to_name: f.client.name.clone(),
@@ -502,7 +556,7 @@ pub fn service_changed(
             user_id: Some(f.client.user_id),
             appointment_id: Some(f.appt.id),
             send_after: None,
-            rendered: render_entered(ctx, &m, None)?,
+            rendered: render_entered(ctx, &m, ics)?,
         },
     )?;
     Ok(())

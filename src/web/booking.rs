@@ -233,48 +233,97 @@ pub struct BookPage {
     pub window_acknowledged: bool,
     /// The clearance box was not ticked on a form that showed it.
     pub clearance_error: Option<String>,
-    /// Where: the therapist's studio address (None: mobile visits only), whether they offer
+    /// Where the session takes place (`booking/_where.html`).
+    pub place: WhereForm,
+}
+
+/// The "Where" part of a booking form, one booking's or a course's (`booking/_where.html`):
+/// what the therapist offers, the visit chosen and a mobile visit's address as typed (kept
+/// when the form comes back), and the visit rule's refusal by field.
+pub struct WhereForm {
+    /// The therapist's studio address (None: mobile visits only), and whether they offer
     /// mobile visits (within `mobile_radius_km` of `city`).
     pub studio_address: Option<String>,
     pub mobile_radius_km: Option<i32>,
     pub city: String,
-    /// The visit chosen or offered first (`studio` or `mobile`) and a mobile visit's address
-    /// as typed (kept when the form comes back).
+    pub therapist_name: String,
+    /// `studio` or `mobile`.
     pub visit: String,
     pub client_address: String,
     pub client_city: String,
     /// The visit rule's refusal, by field (`visit`, `client_address`, `client_city`).
-    pub visit_errors: FieldErrors,
+    pub errors: FieldErrors,
     /// The therapist, for the visit rule (`booking::resolve_visit`).
     therapist: Therapist,
 }
 
-impl BookPage {
+impl WhereForm {
+    /// The offer of the profile's therapist, with the visit they default to.
+    pub fn new(p: &directory::PublicProfile) -> Self {
+        let offer = booking::visit_offer(&p.therapist);
+        WhereForm {
+            studio_address: p.therapist.address.clone(),
+            mobile_radius_km: offer.mobile_radius_km,
+            city: p.city_label().unwrap_or_default(),
+            therapist_name: p.name.clone(),
+            visit: offer.default_visit().as_str().to_string(),
+            client_address: String::new(),
+            client_city: String::new(),
+            errors: FieldErrors::new(),
+            therapist: p.therapist.clone(),
+        }
+    }
+
+    /// Reads the posted choice and address, keeps them for the form, and checks them with the
+    /// visit rule (`booking::resolve_visit`, the service checks it again), so that its errors
+    /// show together with the health form's.
+    pub fn read(&mut self, form: &HashMap<String, String>) -> VisitRequest {
+        let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+        let visit = VisitRequest {
+            visit: form.get("visit").and_then(|v| Visit::parse(v)),
+            client_address: field("client_address"),
+            client_city: field("client_city"),
+        };
+        if let Some(v) = visit.visit {
+            self.visit = v.as_str().to_string();
+        }
+        self.client_address = visit.client_address.clone();
+        self.client_city = visit.client_city.clone();
+        if let Err(AppError::FieldRule { fields, .. }) =
+            booking::resolve_visit(&self.therapist, &visit)
+        {
+            self.errors = fields;
+        }
+        visit
+    }
+
     pub fn offers_both(&self) -> bool {
         self.studio_address.is_some() && self.mobile_radius_km.is_some()
     }
     pub fn visit_error(&self, field: &str) -> Option<&String> {
-        self.visit_errors.get(field)
+        self.errors.get(field)
     }
     /// The visit the form shows chosen.
     pub fn visit_is(&self, v: &str) -> bool {
         self.visit == v
     }
+    /// The error summary's lines of this part: (the id of the control, the message).
+    pub fn summary(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.errors.iter().map(|(f, m)| {
+            let target = if f == "visit" {
+                "visit-choice".to_string()
+            } else {
+                f.clone()
+            };
+            (target, m.clone())
+        })
+    }
+}
 
+impl BookPage {
     /// The error summary: (the id of the control, the message) per field in error.
     pub fn summary(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = self
-            .visit_errors
-            .iter()
-            .map(|(f, m)| {
-                let target = if f == "visit" {
-                    "visit-choice".to_string()
-                } else {
-                    f.clone()
-                };
-                (target, m.clone())
-            })
-            .collect();
+        let mut out: Vec<(String, String)> = self.place.summary().collect();
         out.extend(self.health.summary());
         if let Some(e) = &self.clearance_error {
             out.push(("clearance_confirmed".into(), e.clone()));
@@ -325,16 +374,8 @@ async fn book_page(
         .ok_or(AppError::NotFound)?;
     let tz = crate::models::therapist::zone(&p.therapist.timezone);
     let now = Utc::now();
-    let offer = booking::visit_offer(&p.therapist);
     Ok(BookPage {
-        studio_address: p.therapist.address.clone(),
-        mobile_radius_km: offer.mobile_radius_km,
-        city: p.city_label().unwrap_or_default(),
-        visit: offer.default_visit().as_str().to_string(),
-        client_address: String::new(),
-        client_city: String::new(),
-        visit_errors: FieldErrors::new(),
-        therapist: p.therapist.clone(),
+        place: WhereForm::new(&p),
         late: cannot_cancel_online(when, now, p.cancellation_window_hours),
         window_hours: p.cancellation_window_hours,
         window_error: None,
@@ -421,26 +462,11 @@ pub async fn book(
     let (health, answers) = HealthForm::read(&form, BOOKING_PRIVACY);
     page.health = health;
     page.window_acknowledged = form.contains_key(WINDOW_FIELD);
-    // The visit: the same rule as the service's, checked here too so that its errors show
-    // together with the health form's.
-    let visit = VisitRequest {
-        visit: form.get("visit").and_then(|v| Visit::parse(v)),
-        client_address: field("client_address"),
-        client_city: field("client_city"),
-    };
-    if let Some(v) = visit.visit {
-        page.visit = v.as_str().to_string();
-    }
-    page.client_address = visit.client_address.clone();
-    page.client_city = visit.client_city.clone();
-    if let Err(AppError::FieldRule { fields, .. }) = booking::resolve_visit(&page.therapist, &visit)
-    {
-        page.visit_errors = fields;
-    }
+    let visit = page.place.read(&form);
     let Ok(answers) = answers else {
         return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
     };
-    if !page.visit_errors.is_empty() {
+    if !page.place.errors.is_empty() {
         return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
     }
     let starts_at = parse_start(&start)?;
@@ -544,7 +570,7 @@ pub async fn book(
             no_store(render(StatusCode::CONFLICT, &page)?)
         }
         Err(AppError::FieldRule { fields, .. }) => {
-            page.visit_errors = fields;
+            page.place.errors = fields;
             no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         Err(e) => Err(e.into()),
@@ -884,10 +910,11 @@ pub async fn reschedule(
     let start = parse_start(&form.start)?;
     let state = app_state(&req);
     let client = user.session.user.clone();
+    let st = state.clone();
     let mail = state.mail.clone();
     let acknowledged = form.window_acknowledged.is_some();
     match with_conn(&state.pool, move |conn| {
-        booking::reschedule(conn, &mail, &client, id, start, acknowledged)
+        booking::reschedule(conn, &st.cipher, &mail, &client, id, start, acknowledged)
     })
     .await
     {

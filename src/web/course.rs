@@ -12,9 +12,8 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::appointment::{cannot_cancel_online, Visit};
+use crate::domain::appointment::cannot_cancel_online;
 use crate::domain::course::{CourseShape, OnConflict, SessionState};
-use crate::domain::practice::VisitRequest;
 use crate::domain::screening::Evaluation;
 use crate::error::AppError;
 use crate::services::access::{self, Proof};
@@ -22,7 +21,7 @@ use crate::services::booking;
 use crate::services::course::{self, CourseError, CourseParty, CourseRequest, CourseView, Preview};
 use crate::services::directory;
 use crate::services::with_conn;
-use crate::web::booking::{HealthForm, ReferPage, BOOKING_PRIVACY};
+use crate::web::booking::{HealthForm, ReferPage, WhereForm, BOOKING_PRIVACY};
 use crate::web::filters;
 use crate::web::format::local_time;
 use crate::web::{app_state, no_store, redirect_with_flash, render, As, CsrfForm, LoggedIn};
@@ -68,7 +67,8 @@ pub struct CoursePage {
     pub late: bool,
     pub window_hours: i32,
     pub window_error: Option<String>,
-    pub visit: String,
+    /// Where the sessions take place (`booking/_where.html`), the same for every session.
+    pub place: WhereForm,
 }
 
 impl CoursePage {
@@ -94,6 +94,7 @@ impl CoursePage {
             .iter()
             .map(|(f, m)| (f.clone(), m.clone()))
             .collect();
+        out.extend(self.place.summary());
         out.extend(self.health.summary());
         if let Some(e) = &self.clearance_error {
             out.push(("clearance_confirmed".into(), e.clone()));
@@ -165,7 +166,6 @@ async fn course_page(
             alternative: s.alternative.map(|t| local_time(t, tz, now)),
         })
         .collect();
-    let offer = booking::visit_offer(&p.therapist);
     Ok(CoursePage {
         ctx,
         therapist_id,
@@ -187,7 +187,7 @@ async fn course_page(
         late: cannot_cancel_online(first, now, p.cancellation_window_hours),
         window_hours: p.cancellation_window_hours,
         window_error: None,
-        visit: offer.default_visit().as_str().to_string(),
+        place: WhereForm::new(&p),
     })
 }
 
@@ -245,10 +245,11 @@ pub async fn course_book(
             "Choose what to do with taken weeks.".into(),
         );
     }
+    let visit = page.place.read(&form);
     let Ok(answers) = answers else {
         return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
     };
-    if !page.shape_errors.is_empty() {
+    if !page.shape_errors.is_empty() || !page.place.errors.is_empty() {
         return no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
     }
     let request = CourseRequest {
@@ -263,11 +264,7 @@ pub async fn course_book(
         clearance_confirmed: form.contains_key("clearance_confirmed"),
         window_acknowledged: form.contains_key("window_acknowledged"),
         on_conflict: on_conflict.unwrap_or(OnConflict::Fail),
-        visit: VisitRequest {
-            visit: form.get("visit").and_then(|v| Visit::parse(v)),
-            client_address: String::new(),
-            client_city: String::new(),
-        },
+        visit,
     };
     let state = app_state(&req);
     state.booking_allowed(user.who.user().id)?;
@@ -338,9 +335,11 @@ pub async fn course_book(
             page.window_error = Some(message);
             no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
-        Err(CourseError::App(
-            e @ (AppError::Rule { .. } | AppError::FieldRule { .. } | AppError::Conflict { .. }),
-        )) => {
+        Err(CourseError::App(AppError::FieldRule { fields, .. })) => {
+            page.place.errors = fields;
+            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+        }
+        Err(CourseError::App(e @ (AppError::Rule { .. } | AppError::Conflict { .. }))) => {
             page.error = Some(e.public_message());
             no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }

@@ -335,17 +335,48 @@ async fn cancelling_a_course_keeps_the_sessions_inside_the_window_and_cancels_th
         vec!["confirmed", "cancelled", "cancelled", "cancelled"]
     );
     assert!(c["cancelled_at"].is_string());
-    // The therapist cancels what is left, inside the window too.
+    // The therapist is told once, for the whole course, with the sessions cancelled.
+    assert_eq!(
+        app.mail_count("t@example.com", "booking_cancelled_by_client"),
+        1
+    );
+    let told = app
+        .mail_text("t@example.com", "booking_cancelled_by_client")
+        .await;
+    assert!(told.contains("cancelled their course"), "{told}");
+    assert_eq!(told.matches("\n- ").count(), 3, "{told}");
+    assert!(told.contains(&format!("/courses/{id}")), "{told}");
+    assert!(
+        !told.contains("moving away"),
+        "the client's reason stays with them: {told}"
+    );
+    // The therapist cancels what is left, inside the window too: one mail to the client,
+    // whose calendar loses the confirmed session.
     let r = app
         .api_post(
             &format!("/api/v1/courses/{id}/cancel"),
             Some(&m.token),
-            json!({}),
+            json!({"reason": "the studio closes"}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let out: Value = r.json().await.unwrap();
     assert_eq!(out["cancelled"], json!([ids[0]]));
+    assert_eq!(
+        app.mail_count("c@example.com", "booking_cancelled_by_therapist"),
+        1
+    );
+    let told = app
+        .mail_text("c@example.com", "booking_cancelled_by_therapist")
+        .await;
+    assert!(told.contains("cancelled your course"), "{told}");
+    assert!(told.contains("the studio closes"), "{told}");
+    let ics = app
+        .newest_mail_ics("c@example.com", "booking_cancelled_by_therapist")
+        .expect("the calendar's cancellation");
+    assert!(ics.contains("METHOD:CANCEL"), "{ics}");
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 1, "{ics}");
+    assert!(ics.contains("STATUS:CANCELLED"), "{ics}");
     let r = app
         .api_post(
             &format!("/api/v1/courses/{id}/cancel"),
@@ -600,4 +631,98 @@ async fn the_demo_has_a_course_whose_sessions_keep_one_local_time() {
     let tz: chrono_tz::Tz = rows[0].2.parse().unwrap();
     let clock = |t: &chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).time();
     assert!(rows.iter().all(|r| clock(&r.1) == clock(&rows[0].1)));
+}
+
+#[tokio::test]
+async fn a_mobile_only_therapist_is_booked_for_a_course_on_the_page_with_the_clients_address() {
+    let Scene { app, m, .. } = scene().await;
+    set_course_policy(&app, &m, 0, false).await;
+    // No studio: mobile visits within 20 km of Boston only.
+    let r = app
+        .api_put(
+            "/api/v1/me/profile",
+            &m.token,
+            json!({"name": "Open Therapist", "city": "Boston, MA", "techniques": ["swedish"],
+                   "address": null, "mobile": true, "mobile_radius_km": 20}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let (_, client) = app.api_user("c@example.com", "client").await;
+    let browser = page_login(&app, "c@example.com").await;
+    let start = first_start_across_dst(tz()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let query = serde_urlencoded::to_string([
+        ("therapist", m.therapist_id.to_string()),
+        ("service", m.service_id.to_string()),
+        ("start", start.clone()),
+        ("sessions", "3".into()),
+    ])
+    .unwrap();
+    let html = browser
+        .get(app.url(&format!("/book/course?{query}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The page asks where, as the single booking's does.
+    assert!(html.contains("data-testid=\"where\""), "{html}");
+    assert!(html.contains("id=\"client_address\""), "{html}");
+    let form = |city: &str| {
+        vec![
+            ("csrf_token", csrf_from(&html)),
+            ("therapist", m.therapist_id.to_string()),
+            ("service", m.service_id.to_string()),
+            ("start", start.clone()),
+            ("sessions", "3".into()),
+            ("every", "1".into()),
+            ("visit", "mobile".into()),
+            ("client_address", "221 Hampshire Street".into()),
+            ("client_city", city.into()),
+            ("on_conflict", "fail".into()),
+            ("applies", "none".into()),
+        ]
+    };
+    // Too far: the form comes back with the error next to the city, nothing booked.
+    let r = browser
+        .post(app.url("/book/course"))
+        .form(&form("Worcester, MA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let back = r.text().await.unwrap();
+    assert!(back.contains("id=\"client_city-error\""), "{back}");
+    assert!(back.contains("value=\"221 Hampshire Street\""), "{back}");
+    let r = browser
+        .post(app.url("/book/course"))
+        .form(&form("Cambridge, MA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    // Every session is a mobile visit at that address, which the client reads back.
+    let bookings: Value = app
+        .api_get("/api/v1/me/bookings", Some(&client))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bookings = bookings.as_array().unwrap();
+    assert_eq!(bookings.len(), 3);
+    for b in bookings {
+        assert_eq!(b["visit"], "mobile", "{b}");
+        let one: Value = app
+            .api_get(&format!("/api/v1/appointments/{}", b["id"]), Some(&client))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(one["client_address"], "221 Hampshire Street, Cambridge, MA");
+    }
 }

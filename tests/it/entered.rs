@@ -587,6 +587,30 @@ async fn a_declined_technique_is_kept_with_a_service_the_answers_allow() {
     assert!(told.contains("Swedish"), "{told}");
     assert!(told.contains(&format!("/bookings/{id}")), "{told}");
     assert!(!told.to_lowercase().contains("pregnan"), "{told}");
+    // Their calendar event changes with it: the same UID, the next sequence, the new end.
+    let ics_line = |ics: &str, key: &str| {
+        ics.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}:")).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {key} in {ics}"))
+    };
+    let first = s
+        .app
+        .newest_mail_ics("c@example.com", "screening_request")
+        .expect("the entered booking's invitation");
+    let changed = s
+        .app
+        .newest_mail_ics("c@example.com", "booking_service_changed")
+        .expect("an updated invitation");
+    assert_eq!(ics_line(&changed, "METHOD"), "REQUEST");
+    assert_eq!(ics_line(&changed, "UID"), ics_line(&first, "UID"));
+    let seq = |ics: &str| ics_line(ics, "SEQUENCE").parse::<i32>().unwrap();
+    assert_eq!(seq(&changed), seq(&first) + 1, "{changed}");
+    assert!(ics_line(&first, "SUMMARY").starts_with("Deep"), "{first}");
+    assert!(
+        ics_line(&changed, "SUMMARY").starts_with("Swedish"),
+        "{changed}"
+    );
+    assert_eq!(ics_line(&changed, "DTSTART"), ics_line(&first, "DTSTART"));
     let err = json_of(
         s.app
             .api_post(

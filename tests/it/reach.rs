@@ -699,3 +699,83 @@ async fn reach_the_week_grid_and_lists_mark_a_mobile_visit_and_never_show_its_ad
     assert!(visits.contains(&(mobile, "mobile".into())), "{visits:?}");
     assert!(visits.contains(&(studio, "studio".into())), "{visits:?}");
 }
+
+#[tokio::test]
+async fn reach_a_move_keeps_its_place_only_while_the_therapist_still_offers_it() {
+    let s = scene().await;
+    let (app, m) = (&s.app, &s.m);
+    let (_, client) = app.api_user("dana@example.com", "client").await;
+    let free = slots(app, m, some_day(), some_day()).await;
+    // Times two hours apart, so that no booking here touches another.
+    let at = |h: u32| {
+        free.iter()
+            .find(|t| t.contains(&format!("T{h:02}:00")))
+            .unwrap_or_else(|| panic!("no {h}:00 in {free:?}"))
+            .clone()
+    };
+    // A studio and mobile visits within 20 km: one booking of each kind.
+    go_mobile(app, m, 20, true).await;
+    let studio =
+        json_of(book_visit(app, &client, m, &at(9), json!({"visit": "studio"})).await).await;
+    let mobile = json_of(
+        book_visit(
+            app,
+            &client,
+            m,
+            &at(11),
+            json!({"visit": "mobile", "client_address": STREET, "client_city": "Cambridge, MA"}),
+        )
+        .await,
+    )
+    .await;
+    let move_to = |id: &Value, start: &str| {
+        let (path, body) = (
+            format!("/api/v1/appointments/{id}/reschedule"),
+            json!({"starts_at": start, "cancellation_window_acknowledged": true}),
+        );
+        let client = client.clone();
+        async move { app.api_post(&path, Some(&client), body).await }
+    };
+    // While both are offered, both move.
+    let r = move_to(&studio["id"], &at(13)).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let studio = json_of(app.api_get("/api/v1/me/bookings", Some(&client)).await)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["visit"] == "studio" && b["status"] != "cancelled")
+        .cloned()
+        .expect("the moved studio booking");
+    // The studio closes: the studio booking can't move; the mobile one can.
+    go_mobile(app, m, 20, false).await;
+    let r = move_to(&studio["id"], &at(15)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e = json_of(r).await;
+    assert_eq!(e["error"]["code"], "studio_unavailable", "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("can't be moved"));
+    let r = move_to(&mobile["id"], &at(15)).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let moved = json_of(r).await;
+    assert_eq!(moved["visit"], "mobile");
+    assert_eq!(moved["client_address"], format!("{STREET}, Cambridge, MA"));
+    // The radius shrinks below Cambridge's distance: the mobile booking stays where it is.
+    go_mobile(app, m, 1, false).await;
+    let r = move_to(&moved["id"], &at(9)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(r).await["error"]["code"], "outside_mobile_area");
+    let active: Vec<Value> = json_of(app.api_get("/api/v1/me/bookings", Some(&client)).await)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["status"] != "cancelled")
+        .cloned()
+        .collect();
+    assert_eq!(active.len(), 2, "{active:?}");
+    assert!(active.iter().any(|b| b["id"] == studio["id"]));
+    assert!(active.iter().any(|b| b["id"] == moved["id"]));
+}

@@ -375,6 +375,20 @@ impl TestApp {
             .expect("outbox query")
     }
 
+    /// The calendar file of the newest mail of `kind` to `to`, if it carries one.
+    pub fn newest_mail_ics(&self, to: &str, kind: &str) -> Option<String> {
+        use bodywork::db::schema::outbox;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        outbox::table
+            .filter(outbox::to_email.eq(to))
+            .filter(outbox::kind.eq(kind))
+            .order(outbox::id.desc())
+            .select(outbox::ics)
+            .first::<Option<String>>(&mut conn)
+            .expect("outbox query")
+    }
+
     /// Moves every mailed token `hours` into the past (issued and expiring that much earlier),
     /// as if the clock had moved on.
     pub fn age_tokens(&self, hours: i64) {
