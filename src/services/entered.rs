@@ -530,6 +530,14 @@ pub fn keep_with_service(
                 service.technique_slug, service.duration_min
             ),
         )?;
+        // A shorter service (or buffer) gives back the end of the old block to the waitlist.
+        let new_blocked = (end + Duration::minutes(policy.buffer_min as i64)).naive_utc();
+        crate::services::waitlist::note_freed(
+            conn,
+            appt.therapist_id,
+            new_blocked,
+            appt.blocked_until,
+        )?;
         notify::service_changed(conn, mail, appt.id)?;
         Ok::<_, AppError>(())
     })?;

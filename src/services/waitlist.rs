@@ -21,6 +21,8 @@
 //! ends after its last day: it is no longer listed or checked, and housekeeping purges it
 //! ([`purge_ended`]).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -28,7 +30,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::schema::users;
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::availability::{self, Interval, WeeklyRange};
+use crate::domain::availability::{self, WeeklyRange};
 use crate::domain::mail::{mail_time, MailKind};
 use crate::domain::waitlist::{self as rules, WaitRange, MAX_ACTIVE_ENTRIES};
 use crate::domain::FieldErrors;
@@ -372,29 +374,65 @@ fn process_one(
         .find(therapist.user_id)
         .select(users::name)
         .first(conn)?;
+    let entries: Vec<WaitlistEntry> =
+        WaitlistEntry::of_therapist_meeting(conn, therapist.id, first_day, last_day)?
+            .into_iter()
+            .filter(|e| rules::is_active(e.to_date, today))
+            .collect();
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    // One read each of the services, the clients and the schedule for every entry of the check.
+    let services: HashMap<i64, Service> = {
+        use crate::db::schema::services;
+        let ids: Vec<i64> = entries.iter().map(|e| e.service_id).collect();
+        services::table
+            .filter(services::id.eq_any(ids))
+            .select(Service::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect()
+    };
+    let clients: HashMap<i64, (String, String)> = {
+        let ids: Vec<i64> = entries.iter().map(|e| e.client_id).collect();
+        users::table
+            .filter(users::id.eq_any(ids))
+            .filter(users::erased_at.is_null())
+            .select((users::id, users::email, users::name))
+            .load::<(i64, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, email, name)| (id, (email, name)))
+            .collect()
+    };
+    let (wf, wt) = utc_window(first_day, last_day);
+    let Some(schedule) = load_schedules(conn, &[therapist.id], wf, wt, None)?.remove(&therapist.id)
+    else {
+        return Ok(0);
+    };
     let mut mails = 0;
-    for entry in WaitlistEntry::of_therapist_meeting(conn, therapist.id, first_day, last_day)? {
-        if !rules::is_active(entry.to_date, today) {
-            continue;
-        }
+    for entry in entries {
         let from = entry.from_date.max(first_day).max(today);
         let to = entry.to_date.min(last_day);
         if to < from {
             continue;
         }
-        let service = Service::find(conn, entry.service_id)?;
+        let Some(service) = services.get(&entry.service_id) else {
+            continue;
+        };
         if service.retired_at.is_some() || service.therapist_id != therapist.id {
             continue;
         }
-        let slots = free_slots(conn, therapist.id, &service, from, to, now_utc)?;
-        let client: Option<(String, String, Option<NaiveDateTime>)> = users::table
-            .find(entry.client_id)
-            .select((users::email, users::name, users::erased_at))
-            .first(conn)
-            .optional()?;
-        let Some((email, name, None)) = client else {
+        let Some((email, name)) = clients.get(&entry.client_id) else {
             continue;
         };
+        let slots = availability::free_slots(&schedule.query(
+            service.duration_min as i64,
+            now_utc,
+            from,
+            to,
+        ))
+        .map_err(slot_query_error)?;
         let mut sent = 0;
         for slot in slots
             .iter()
@@ -432,25 +470,6 @@ fn process_one(
         mails += sent;
     }
     Ok(mails)
-}
-
-/// The free slots of a service between two local dates, from the engine that search, the
-/// profile and booking use (`search::schedules::load_schedules`, `domain::availability`).
-fn free_slots(
-    conn: &mut DbConnection,
-    therapist_id: i64,
-    service: &Service,
-    from: NaiveDate,
-    to: NaiveDate,
-    now_utc: DateTime<Utc>,
-) -> Result<Vec<Interval>, AppError> {
-    let (wf, wt) = utc_window(from, to);
-    let mut schedules = load_schedules(conn, &[therapist_id], wf, wt, None)?;
-    let Some(s) = schedules.remove(&therapist_id) else {
-        return Ok(Vec::new());
-    };
-    availability::free_slots(&s.query(service.duration_min as i64, now_utc, from, to))
-        .map_err(slot_query_error)
 }
 
 /// The booking page with a time chosen (what the profile's time buttons link to).
