@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::api::{
     account, admin, appointments, auth, calendar, courses, directory, me, notes, notifications,
-    reviews, schedule, screening, waitlist, UserOut,
+    reviews, schedule, screening, totp, waitlist, UserOut,
 };
 
 #[derive(OpenApi)]
@@ -16,6 +16,10 @@ use crate::api::{
         auth::login,
         auth::logout,
         auth::me,
+        totp::status,
+        totp::start,
+        totp::confirm,
+        totp::disable,
         notifications::get_notifications,
         notifications::put_notifications,
         auth::verify_email,
@@ -112,6 +116,11 @@ use crate::api::{
         auth::RegisterOut,
         auth::LoginBody,
         auth::LoginOut,
+        totp::TotpStatusOut,
+        totp::TotpEnrolmentOut,
+        totp::TotpCodeBody,
+        totp::RecoveryCodesOut,
+        totp::TotpDisableBody,
         auth::TokenBody,
         auth::EmailBody,
         auth::TokenPasswordBody,

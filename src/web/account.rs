@@ -59,6 +59,8 @@ pub struct AccountPage {
     pub reminders: bool,
     pub reminder_hours: i64,
     pub reminders_error: Option<String>,
+    /// Two-factor sign-in is on (its own page: `web::totp`).
+    pub totp_enabled: bool,
 }
 
 async fn account_page(req: &HttpRequest, user: LoggedIn) -> PageResult<AccountPage> {
@@ -75,6 +77,7 @@ async fn account_page(req: &HttpRequest, user: LoggedIn) -> PageResult<AccountPa
     Ok(AccountPage {
         ctx: user.ctx,
         is_client: me.role() == crate::domain::account::Role::Client,
+        totp_enabled: me.totp_enabled(),
         email_verified: me.email_verified(),
         email: me.email,
         pending_email,
