@@ -46,4 +46,5 @@ mod security;
 mod structure;
 mod suspension;
 mod therapist_day;
+mod totp;
 mod waitlist;
