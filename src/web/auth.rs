@@ -233,16 +233,27 @@ pub struct TwoFactorLoginPage {
     pub error: Option<String>,
 }
 
-fn start_again() -> HttpResponse {
-    redirect_with_flash(
-        "/login",
-        "Please log in again: the code is asked within 5 minutes of the password.",
+/// The login form again, saying why: no password step waits for a code (none was made, or
+/// it is older than 5 minutes).
+fn start_again(ctx: PageCtx) -> PageResult<HttpResponse> {
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            ctx,
+            email: String::new(),
+            next: String::new(),
+            error: Some(
+                "Please log in again: the code is asked within 5 minutes of the password."
+                    .into(),
+            ),
+            purpose: None,
+        },
     )
 }
 
 pub async fn totp_form(req: HttpRequest, ctx: PageCtx) -> PageResult<HttpResponse> {
     if pending_login(&req).is_none() {
-        return Ok(start_again());
+        return start_again(ctx);
     }
     render(StatusCode::OK, &TwoFactorLoginPage { ctx, error: None })
 }
@@ -260,7 +271,7 @@ pub async fn totp_login(
     let state = app_state(&req);
     let ctx = PageCtx::from_request(&req).await?;
     let Some(pending) = pending_login(&req) else {
-        return Ok(start_again());
+        return start_again(ctx);
     };
     let failed = |ctx: PageCtx, e: AppError| -> PageResult<HttpResponse> {
         let mut resp = render(
@@ -301,7 +312,9 @@ pub async fn totp_login(
         Err(e @ (AppError::Unauthenticated { .. } | AppError::TooManyRequests { .. })) => {
             failed(ctx, e)
         }
-        Err(AppError::InvalidCredentials | AppError::NotFound) => Ok(start_again()),
+        Err(AppError::InvalidCredentials | AppError::NotFound) => {
+            start_again(PageCtx::from_request(&req).await?)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -424,11 +424,12 @@ async fn the_login_page_asks_for_the_code_after_the_password() {
         c.get(app.url("/therapist")).send().await.unwrap().status(),
         StatusCode::OK
     );
-    // Without a password step first, the code page sends back to the login.
+    // Without a password step first, the code page is the login form again, saying why.
     let other = new_client();
     let r = other.get(app.url("/login/two-factor")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/login");
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("action=\"/login\"") && html.contains("within 5 minutes"));
 }
 
 #[tokio::test]

@@ -66,3 +66,16 @@ pub async fn fresh_totp_code(app: &TestApp, email: &str) -> String {
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
+
+/// Logs in to the demo's data (`demo::fill`) through the API with the demo password, and the
+/// code of the demo admin's published key when the account has two-factor sign-in: the token.
+pub async fn demo_login(app: &TestApp, email: &str) -> String {
+    let mut body = serde_json::json!({"email": email, "password": bodywork::demo::DEMO_PASSWORD});
+    if totp_secret(app, email).is_some() {
+        body["totp"] = serde_json::json!(fresh_totp_code(app, email).await);
+    }
+    let r = app.api_post("/api/v1/auth/login", None, body).await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "demo login {email}");
+    let v: serde_json::Value = r.json().await.expect("json");
+    v["token"].as_str().expect("token").to_string()
+}
