@@ -597,7 +597,8 @@ async fn set_password(
             let mut resp = redirect_with_flash(
                 "/login",
                 if purpose == TokenPurpose::AdminInvite {
-                    "Your password is set. Log in to start."
+                    // Logging in then leads to the two-factor setup (`web::auth::logged_in`).
+                    "Your password is set. Log in, then set up two-factor sign-in with an authenticator app: administrators sign in with a code."
                 } else {
                     "Your password is changed and you are logged out everywhere. Log in with the new one."
                 },

@@ -21,6 +21,7 @@ mod browser_reach;
 mod browser_reviews;
 mod browser_suspension;
 mod browser_therapist;
+mod browser_totp;
 mod browser_waitlist;
 mod calendar;
 mod charts;
