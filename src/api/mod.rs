@@ -137,9 +137,7 @@ impl<P: Proof> FromRequest for ApiAs<P> {
             let ApiEnrolling { user, token } = user.await?;
             match P::prove(user.clone()) {
                 Ok(who) => Ok(ApiAs { who, token }),
-                Err(e) if e.code() == crate::domain::totp::TOTP_ENROLMENT_REQUIRED => {
-                    Err(e.into())
-                }
+                Err(e) if e.code() == crate::domain::totp::TOTP_ENROLMENT_REQUIRED => Err(e.into()),
                 Err(e) => {
                     crate::http::refused(&req, &user, P::ROLE).await;
                     Err(e.into())

@@ -10,7 +10,7 @@ use crate::api::{
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Bodywork API", description = "Massage therapist directory and booking. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}."),
+    info(title = "Bodywork API", description = "Massage therapist directory and booking. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. An admin who has not set up two-factor sign-in (POST /api/v1/me/totp) gets 403 totp_enrolment_required on every route but GET /api/v1/me, /api/v1/me/totp* and POST /api/v1/auth/logout."),
     paths(
         auth::register,
         auth::login,

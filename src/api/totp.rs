@@ -44,7 +44,10 @@ pub struct TotpEnrolmentOut {
 #[utoipa::path(post, path = "/api/v1/me/totp", tag = "auth",
     responses((status = 200, body = TotpEnrolmentOut, description = "a pending enrolment with a new secret (an earlier pending one is replaced); confirm it with a code"),
               (status = 401), (status = 409, description = "totp_already_enabled: turn it off first")))]
-pub async fn start(req: HttpRequest, caller: ApiEnrolling) -> ApiResult<web::Json<TotpEnrolmentOut>> {
+pub async fn start(
+    req: HttpRequest,
+    caller: ApiEnrolling,
+) -> ApiResult<web::Json<TotpEnrolmentOut>> {
     let state = app_state(&req);
     let cipher = state.cipher.clone();
     let user = caller.user;
@@ -81,8 +84,10 @@ pub async fn confirm(
     let cipher = state.cipher.clone();
     let user = caller.user;
     let code = body.into_inner().code;
-    let codes =
-        with_conn(&state.pool, move |conn| totp::confirm(conn, &cipher, &user, &code)).await?;
+    let codes = with_conn(&state.pool, move |conn| {
+        totp::confirm(conn, &cipher, &user, &code)
+    })
+    .await?;
     Ok(web::Json(RecoveryCodesOut {
         recovery_codes: codes,
     }))

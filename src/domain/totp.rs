@@ -190,7 +190,10 @@ mod tests {
         assert_eq!(c, "7777-7777-7777-7777");
         let c = recovery_code([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         assert_eq!(c.len(), 19);
-        assert!(matches!(SecondFactor::parse(&c), Some(SecondFactor::Recovery(_))));
+        assert!(matches!(
+            SecondFactor::parse(&c),
+            Some(SecondFactor::Recovery(_))
+        ));
     }
 
     #[test]
@@ -207,7 +210,10 @@ mod tests {
         let b32 = secret_base32(SECRET);
         assert_eq!(secret_from_base32(&b32).unwrap(), SECRET);
         let uri = totp(SECRET, "a@example.com").unwrap().to_url().unwrap();
-        assert!(uri.starts_with("otpauth://totp/Bodywork:a%40example.com?"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Bodywork:a%40example.com?"),
+            "{uri}"
+        );
         assert!(uri.contains(&format!("secret={b32}")), "{uri}");
     }
 }

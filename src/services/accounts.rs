@@ -940,14 +940,7 @@ pub fn record_failure(
                 Failure::Password => "account.login_failed",
                 Failure::SecondFactor => "account.totp_failed",
             };
-            audit::record(
-                conn,
-                None,
-                action,
-                "user",
-                account,
-                &summary,
-            )?;
+            audit::record(conn, None, action, "user", account, &summary)?;
             if locks {
                 audit::record(
                     conn,

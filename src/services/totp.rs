@@ -60,7 +60,8 @@ fn now_secs() -> u64 {
 }
 
 fn enrolment(user: &User, secret: &[u8]) -> Result<Enrolment, AppError> {
-    let totp = rules::totp(secret, &user.email).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let totp =
+        rules::totp(secret, &user.email).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     Ok(Enrolment {
         secret: rules::secret_base32(secret),
         otpauth_uri: totp
@@ -90,7 +91,8 @@ fn already_enabled() -> AppError {
 
 /// 422 `invalid_totp` on `field` (a confirmation or turning it off).
 fn wrong_code(field: &str) -> AppError {
-    let message = "That code is not right (or was used already). Type the 6 digits your app shows now.";
+    let message =
+        "That code is not right (or was used already). Type the 6 digits your app shows now.";
     AppError::FieldRule {
         code: rules::INVALID_TOTP,
         message: message.into(),
@@ -162,7 +164,9 @@ pub fn pending(
     user: &User,
 ) -> Result<Option<Enrolment>, AppError> {
     match TotpSecret::find(conn, user.id)? {
-        Some(row) if row.confirmed_at.is_none() => Ok(Some(enrolment(user, &open_secret(cipher, &row)?)?)),
+        Some(row) if row.confirmed_at.is_none() => {
+            Ok(Some(enrolment(user, &open_secret(cipher, &row)?)?))
+        }
         _ => Ok(None),
     }
 }
@@ -196,7 +200,8 @@ pub fn confirm(
             });
         };
         let secret = open_secret(cipher, &row)?;
-        let totp = rules::totp(&secret, &user.email).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        let totp = rules::totp(&secret, &user.email)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
         let step = match SecondFactor::parse(code) {
             Some(SecondFactor::Code(c)) => rules::accepted_step(&totp, &c, now_secs(), None),
             _ => None,
@@ -275,7 +280,14 @@ fn check_second_factor(
     if used {
         accounts::clear_failures(conn, &key)?;
     } else {
-        accounts::record_failure(conn, settings, &key, Some(user.id), at, Failure::SecondFactor)?;
+        accounts::record_failure(
+            conn,
+            settings,
+            &key,
+            Some(user.id),
+            at,
+            Failure::SecondFactor,
+        )?;
     }
     Ok(used)
 }

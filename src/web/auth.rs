@@ -136,13 +136,7 @@ pub async fn login(
                 next: next.unwrap_or_default(),
                 at: chrono::Utc::now().timestamp(),
             };
-            let mut resp = render(
-                StatusCode::OK,
-                &TwoFactorLoginPage {
-                    ctx,
-                    error: None,
-                },
-            )?;
+            let mut resp = render(StatusCode::OK, &TwoFactorLoginPage { ctx, error: None })?;
             let _ = resp.add_cookie(&pending_cookie(&state, &pending)?);
             Ok(resp)
         }
@@ -243,8 +237,7 @@ fn start_again(ctx: PageCtx) -> PageResult<HttpResponse> {
             email: String::new(),
             next: String::new(),
             error: Some(
-                "Please log in again: the code is asked within 5 minutes of the password."
-                    .into(),
+                "Please log in again: the code is asked within 5 minutes of the password.".into(),
             ),
             purpose: None,
         },
@@ -308,7 +301,12 @@ pub async fn totp_login(
     })
     .await;
     match result {
-        Ok((user, token)) => Ok(logged_in(&state, &user, token, safe_next(Some(&pending.next)))),
+        Ok((user, token)) => Ok(logged_in(
+            &state,
+            &user,
+            token,
+            safe_next(Some(&pending.next)),
+        )),
         Err(e @ (AppError::Unauthenticated { .. } | AppError::TooManyRequests { .. })) => {
             failed(ctx, e)
         }

@@ -54,7 +54,10 @@ async fn page_for(
     .await?;
     Ok(TwoFactorPage {
         ctx,
-        qr_svg: enrolment.as_ref().map(Enrolment::qr_svg).unwrap_or_default(),
+        qr_svg: enrolment
+            .as_ref()
+            .map(Enrolment::qr_svg)
+            .unwrap_or_default(),
         status,
         enrolment,
         must_enrol: user.must_enrol_totp(),
@@ -109,7 +112,11 @@ pub async fn confirm(
     let cipher = state.cipher.clone();
     let u = user.session.user.clone();
     let code = form.code;
-    match with_conn(&state.pool, move |conn| totp::confirm(conn, &cipher, &u, &code)).await {
+    match with_conn(&state.pool, move |conn| {
+        totp::confirm(conn, &cipher, &u, &code)
+    })
+    .await
+    {
         Ok(codes) => {
             let continue_to = if user.session.user.role() == Role::Admin {
                 "/admin"
@@ -165,10 +172,8 @@ pub async fn disable(
     let me = user.session.user.clone();
     let u = me.clone();
     let password = form.current_password;
-    let checked = blocking(move || {
-        accounts::check_current_password(&u, &password, "current_password")
-    })
-    .await;
+    let checked =
+        blocking(move || accounts::check_current_password(&u, &password, "current_password")).await;
     let result = match checked {
         Ok(()) => {
             let (settings, cipher) = (state.settings.clone(), state.cipher.clone());

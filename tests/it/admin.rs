@@ -1587,7 +1587,11 @@ async fn the_demo_data_shows_each_admin_case() {
     let r = login(None).await;
     assert_eq!(body(r).await["error"]["code"], "totp_required");
     let key = bodywork::domain::totp::secret_from_base32(bodywork::demo::DEMO_TOTP_SECRET).unwrap();
-    let r = login(Some(crate::builders::code_for_step(&key, crate::builders::step_now()))).await;
+    let r = login(Some(crate::builders::code_for_step(
+        &key,
+        crate::builders::step_now(),
+    )))
+    .await;
     let admin = body(r).await["token"].as_str().unwrap().to_string();
     let queue = body(
         app.api_get("/api/v1/admin/licenses?per_page=100", Some(&admin))

@@ -23,7 +23,10 @@ async fn code_of(r: reqwest::Response) -> (StatusCode, String) {
     let body: Value = r.json().await.unwrap_or(Value::Null);
     (
         status,
-        body["error"]["code"].as_str().unwrap_or_default().to_string(),
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     )
 }
 
@@ -61,12 +64,17 @@ async fn enrolment_through_the_api_then_every_login_needs_a_fresh_code() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["enabled"], false);
 
-    let r = app.api_post("/api/v1/me/totp", Some(&token), json!({})).await;
+    let r = app
+        .api_post("/api/v1/me/totp", Some(&token), json!({}))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let e: Value = r.json().await.unwrap();
     let secret = e["secret"].as_str().unwrap().to_string();
     let uri = e["otpauth_uri"].as_str().unwrap();
-    assert!(uri.starts_with("otpauth://totp/Bodywork:t%40example.com?"), "{uri}");
+    assert!(
+        uri.starts_with("otpauth://totp/Bodywork:t%40example.com?"),
+        "{uri}"
+    );
     assert!(uri.contains(&format!("secret={secret}")), "{uri}");
     assert!(uri.contains("issuer=Bodywork"), "{uri}");
     assert_eq!(
@@ -79,7 +87,11 @@ async fn enrolment_through_the_api_then_every_login_needs_a_fresh_code() {
     assert_eq!(login(&app, email, None).await.status(), StatusCode::OK);
     let bad = wrong_code(&app, email);
     let r = app
-        .api_post("/api/v1/me/totp/confirm", Some(&token), json!({"code": bad}))
+        .api_post(
+            "/api/v1/me/totp/confirm",
+            Some(&token),
+            json!({"code": bad}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
@@ -88,7 +100,11 @@ async fn enrolment_through_the_api_then_every_login_needs_a_fresh_code() {
 
     let code = fresh_totp_code(&app, email).await;
     let r = app
-        .api_post("/api/v1/me/totp/confirm", Some(&token), json!({"code": code}))
+        .api_post(
+            "/api/v1/me/totp/confirm",
+            Some(&token),
+            json!({"code": code}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
@@ -106,8 +122,13 @@ async fn enrolment_through_the_api_then_every_login_needs_a_fresh_code() {
         .unwrap();
     assert_eq!(me["totp_enabled"], true);
     // Enrolling again needs turning it off first.
-    let r = app.api_post("/api/v1/me/totp", Some(&token), json!({})).await;
-    assert_eq!(code_of(r).await, (StatusCode::CONFLICT, "totp_already_enabled".into()));
+    let r = app
+        .api_post("/api/v1/me/totp", Some(&token), json!({}))
+        .await;
+    assert_eq!(
+        code_of(r).await,
+        (StatusCode::CONFLICT, "totp_already_enabled".into())
+    );
 
     // The password alone is not enough now.
     assert_eq!(
@@ -164,9 +185,15 @@ async fn wrong_codes_count_towards_the_lock_and_are_audited_without_the_code() {
     assert_eq!(failed, 3, "{rows:?}");
     assert!(rows.iter().any(|(a, _)| a == "account.locked"), "{rows:?}");
     for (_, summary) in &rows {
-        assert!(!summary.contains(&bad) && !summary.contains(&right), "{summary}");
+        assert!(
+            !summary.contains(&bad) && !summary.contains(&right),
+            "{summary}"
+        );
     }
-    assert!(!database_text(&app).contains(&bad), "the wrong code is stored nowhere");
+    assert!(
+        !database_text(&app).contains(&bad),
+        "the wrong code is stored nowhere"
+    );
 }
 
 #[tokio::test]
@@ -176,12 +203,18 @@ async fn a_recovery_code_logs_in_once() {
     let (_, codes) = enrolled_therapist(&app, email).await;
     // Any case, with or without dashes.
     let typed = codes[3].to_lowercase().replace('-', " ");
-    assert_eq!(login(&app, email, Some(&typed)).await.status(), StatusCode::OK);
+    assert_eq!(
+        login(&app, email, Some(&typed)).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         code_of(login(&app, email, Some(&codes[3])).await).await,
         (StatusCode::UNAUTHORIZED, "invalid_totp".into())
     );
-    assert_eq!(login(&app, email, Some(&codes[4])).await.status(), StatusCode::OK);
+    assert_eq!(
+        login(&app, email, Some(&codes[4])).await.status(),
+        StatusCode::OK
+    );
     let token = app.api_login(email).await;
     let status: Value = app
         .api_get("/api/v1/me/totp", Some(&token))
@@ -233,7 +266,14 @@ async fn an_admin_without_a_second_factor_reaches_only_me_enrolment_and_logout()
 
     // The pages lead to enrolment, from the login and from every admin page.
     let c = new_client();
-    let html = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let r = c
         .post(app.url("/login"))
         .form(&[
@@ -259,7 +299,10 @@ async fn an_admin_without_a_second_factor_reaches_only_me_enrolment_and_logout()
         .text()
         .await
         .unwrap();
-    assert!(page.contains("data-testid=\"enrolment-required\""), "{page}");
+    assert!(
+        page.contains("data-testid=\"enrolment-required\""),
+        "{page}"
+    );
 
     // Enrolled (with the token in use), the admin routes answer.
     app.enrol_totp(email, &token).await;
@@ -273,7 +316,9 @@ async fn an_admin_without_a_second_factor_reaches_only_me_enrolment_and_logout()
         c.get(app.url("/admin")).send().await.unwrap().status(),
         StatusCode::OK
     );
-    let r = app.api_post("/api/v1/auth/logout", Some(&token), json!({})).await;
+    let r = app
+        .api_post("/api/v1/auth/logout", Some(&token), json!({}))
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
 
@@ -332,17 +377,26 @@ async fn the_secret_is_sealed_at_rest_and_rekey_moves_it_to_the_new_key() {
     let secret = e["secret"].as_str().unwrap().to_string();
     let code = fresh_totp_code(&app, email).await;
     let r = app
-        .api_post("/api/v1/me/totp/confirm", Some(&token), json!({"code": code}))
+        .api_post(
+            "/api/v1/me/totp/confirm",
+            Some(&token),
+            json!({"code": code}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let text = database_text(&app);
-    assert!(!text.contains(&secret), "the base32 secret is not in the database");
+    assert!(
+        !text.contains(&secret),
+        "the base32 secret is not in the database"
+    );
     assert!(!text.contains(&secret.to_lowercase()));
 
     let old = cipher_of(&app);
     let new = AnswerCipher::from_key([7u8; 32]);
     let rotating = new.clone().with_old_keys(vec![old.clone()]);
-    let user_id = with_conn(&app, |conn| User::find_by_email(conn, email).unwrap().unwrap().id);
+    let user_id = with_conn(&app, |conn| {
+        User::find_by_email(conn, email).unwrap().unwrap().id
+    });
     with_conn(&app, |conn| {
         assert_eq!(pending(conn, &rotating).unwrap().totp_secrets, 1);
         while rekey_batch(conn, &rotating, 10).unwrap() > 0 {}
@@ -371,7 +425,14 @@ async fn the_login_page_asks_for_the_code_after_the_password() {
     let email = "t@example.com";
     enrolled_therapist(&app, email).await;
     let c = new_client();
-    let html = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let r = c
         .post(app.url("/login"))
         .form(&[
@@ -390,13 +451,22 @@ async fn the_login_page_asks_for_the_code_after_the_password() {
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .collect();
-    assert!(!cookies.iter().any(|c| c.starts_with("bw_session=")), "{cookies:?}");
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("bw_session=")),
+        "{cookies:?}"
+    );
     let pending = cookies.iter().find(|c| c.starts_with("bw_login=")).unwrap();
-    assert!(pending.contains("HttpOnly") && pending.contains("Max-Age=300"), "{pending}");
+    assert!(
+        pending.contains("HttpOnly") && pending.contains("Max-Age=300"),
+        "{pending}"
+    );
     assert!(!pending.contains(PASSWORD));
     let page = r.text().await.unwrap();
     assert!(page.contains("action=\"/login/two-factor\""));
-    assert!(!page.contains(PASSWORD), "the password is not carried in the page");
+    assert!(
+        !page.contains(PASSWORD),
+        "the password is not carried in the page"
+    );
     // Not logged in yet.
     let r = c.get(app.url("/therapist")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -426,7 +496,11 @@ async fn the_login_page_asks_for_the_code_after_the_password() {
     );
     // Without a password step first, the code page is the login form again, saying why.
     let other = new_client();
-    let r = other.get(app.url("/login/two-factor")).send().await.unwrap();
+    let r = other
+        .get(app.url("/login/two-factor"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert!(html.contains("action=\"/login\"") && html.contains("within 5 minutes"));
@@ -439,10 +513,15 @@ async fn enrolment_on_the_account_page_shows_the_qr_code_and_the_recovery_codes_
     app.register_page(email, "Casey Client", "client").await;
     let page = app.get_html("/account").await;
     assert!(page.contains("Two-factor sign-in"), "{page}");
-    let r = app.post_form("/account/two-factor", "/account/two-factor", &[]).await;
+    let r = app
+        .post_form("/account/two-factor", "/account/two-factor", &[])
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let page = app.get_html("/account/two-factor").await;
-    assert!(page.contains("<svg role=\"img\""), "the QR code is inline SVG");
+    assert!(
+        page.contains("<svg role=\"img\""),
+        "the QR code is inline SVG"
+    );
     let (secret, _) = totp_secret(&app, email).unwrap();
     assert!(page.contains(&bodywork::domain::totp::secret_base32(&secret)));
     let r = app

@@ -515,7 +515,11 @@ impl TestApp {
         assert_eq!(r.status(), StatusCode::OK, "start enrolment of {email}");
         let code = super::fresh_totp_code(self, email).await;
         let r = self
-            .api_post("/api/v1/me/totp/confirm", Some(token), json!({"code": code}))
+            .api_post(
+                "/api/v1/me/totp/confirm",
+                Some(token),
+                json!({"code": code}),
+            )
             .await;
         assert_eq!(r.status(), StatusCode::OK, "confirm enrolment of {email}");
         let body: Value = r.json().await.expect("json");

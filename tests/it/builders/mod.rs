@@ -47,7 +47,5 @@ pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app
 pub use notes::{database_text, named_client, write_notes};
 pub use rows::{appointment as appointment_row, at, fixture, register, Fixture};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};
-pub use totp::{
-    cipher_of, code_for_step, demo_login, fresh_totp_code, step_now, totp_secret,
-};
+pub use totp::{cipher_of, code_for_step, demo_login, fresh_totp_code, step_now, totp_secret};
 pub use waitlist::{join_waitlist, one_slot_therapist, set_hours, spawn_waitlist_app};

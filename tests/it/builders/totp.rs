@@ -58,7 +58,12 @@ pub async fn fresh_totp_code(app: &TestApp, email: &str) -> String {
         let (secret, last) = totp_secret(app, email).expect("the account has a TOTP secret");
         let now = step_now();
         // A step a second before its end may be over when the server checks: not the past one.
-        let from = now - if chrono::Utc::now().timestamp() % 30 < 25 { 1 } else { 0 };
+        let from = now
+            - if chrono::Utc::now().timestamp() % 30 < 25 {
+                1
+            } else {
+                0
+            };
         let step = (from..=now + 1).find(|s| last.is_none_or(|l| *s > l));
         if let Some(step) = step {
             return code_for_step(&secret, step);
