@@ -551,3 +551,28 @@ async fn enrolment_on_the_account_page_shows_the_qr_code_and_the_recovery_codes_
     assert!(!page.contains("<li><code>"));
     assert!(!page.contains(&bodywork::domain::totp::secret_base32(&secret)));
 }
+
+#[tokio::test]
+async fn erasing_a_client_account_removes_its_two_factor_key_and_codes() {
+    let app = spawn_app().await;
+    let email = "c@example.com";
+    let (_, token) = app.api_user(email, "client").await;
+    app.enrol_totp(email, &token).await;
+    assert!(totp_secret(&app, email).is_some());
+    let r = new_client()
+        .delete(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .json(&json!({"current_password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let left: (i64, i64) = with_conn(&app, |conn| {
+        use bodywork::db::schema::{totp_recovery_codes, totp_secrets};
+        (
+            totp_secrets::table.count().get_result(conn).unwrap(),
+            totp_recovery_codes::table.count().get_result(conn).unwrap(),
+        )
+    });
+    assert_eq!(left, (0, 0));
+}
