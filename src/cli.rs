@@ -184,10 +184,11 @@ fn rekey(settings: &Settings, batch: i64) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let start = rekey::pending(&mut conn, &cipher)?;
     println!(
-        "Sealing again under key {}: {} appointments and {} session note versions.",
+        "Sealing again under key {}: {} appointments, {} session note versions and {} two-factor secrets.",
         cipher.key_id(),
         start.appointments,
-        start.notes
+        start.notes,
+        start.totp_secrets
     );
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::new(start.total() as u64)

@@ -20,6 +20,10 @@ use crate::services::accounts::{self, RegisterInput};
 use crate::services::mail::MailCtx;
 
 pub const DEMO_PASSWORD: &str = "demo-massage-table";
+/// The demo admin's TOTP key (base32), published like the password: admins sign in with a
+/// second factor, so the demo admin has one. A code: any TOTP app, or
+/// `oathtool --totp -b BODYWORKDEMOADMINSECRET234567ABC`.
+pub const DEMO_TOTP_SECRET: &str = "BODYWORKDEMOADMINSECRET234567ABC";
 
 pub struct DemoLogin {
     pub role: &'static str,
@@ -207,6 +211,10 @@ pub fn fill(
         &input("admin@demo.bodywork.test", "Ada Admin", "admin"),
         None,
     )?;
+    let secret = crate::domain::totp::secret_from_base32(DEMO_TOTP_SECRET)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the demo TOTP key is not base32")))?;
+    crate::services::totp::enrol_with_secret(conn, cipher, &admin, &secret)?;
+    let admin = crate::models::user::User::find(conn, admin.id)?;
     // Demo people are verified (they book at once), as if each had followed their link.
     let client = accounts::register_verified(
         conn,
@@ -964,6 +972,9 @@ pub fn print_logins(logins: &[DemoLogin]) {
     for l in logins {
         println!("  {:<10} {}  /  {}", l.role, l.email, l.password);
     }
+    println!(
+        "The demo admin signs in with a second factor: add the key {DEMO_TOTP_SECRET} to any TOTP app, or run `oathtool --totp -b {DEMO_TOTP_SECRET}`."
+    );
 }
 
 /// The demo therapist's cancellation window.

@@ -15,6 +15,10 @@ pub enum AppError {
     Unauthorized,
     #[error("The email or password is not right.")]
     InvalidCredentials,
+    /// 401 with a specific code: the second factor of a login (`totp_required`,
+    /// `invalid_totp`).
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
     #[error("You are not allowed to do that.")]
     Forbidden,
     /// 403 with a specific code and what to do about it (for example `email_unverified`).
@@ -82,7 +86,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized
+            | AppError::InvalidCredentials
+            | AppError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden
             | AppError::Csrf
             | AppError::Denied { .. }
@@ -111,6 +117,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict { code, .. }
+            | AppError::Unauthenticated { code, .. }
             | AppError::Denied { code, .. }
             | AppError::Rule { code, .. }
             | AppError::FieldRule { code, .. }

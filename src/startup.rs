@@ -303,8 +303,12 @@ pub enum Access {
     Public,
     /// Anyone holding the secret token in the path (a calendar feed): an unknown one is 404.
     Token,
-    /// Any logged-in person; the service decides what of theirs they may see.
+    /// Any logged-in person; the service decides what of theirs they may see. An admin who has
+    /// not enrolled a second factor is refused (pages send them to enrol).
     Signed,
+    /// Any logged-in person, an admin who has not enrolled a second factor yet included: the
+    /// enrolment routes, `/api/v1/me` and logging out.
+    Enrolling,
     /// Only this role: others get 403 (or 404 for objects that are not theirs).
     Only(Role),
 }
@@ -327,6 +331,8 @@ impl RouteDef {
             (Access::Public | Access::Token, _) => route,
             (Access::Signed, false) => route.wrap(from_fn(guard::<pages::LoggedIn>)),
             (Access::Signed, true) => route.wrap(from_fn(guard::<api::ApiUser>)),
+            (Access::Enrolling, false) => route.wrap(from_fn(guard::<pages::Enrolling>)),
+            (Access::Enrolling, true) => route.wrap(from_fn(guard::<api::ApiEnrolling>)),
             (Access::Only(Role::Admin), false) => route.wrap(from_fn(guard::<pages::As<Admin>>)),
             (Access::Only(Role::Admin), true) => route.wrap(from_fn(guard::<api::ApiAs<Admin>>)),
             (Access::Only(Role::Therapist), false) => {
@@ -377,9 +383,15 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Public, GET "/" => pages::home::home),
         route!(Public, GET "/login" => pages::auth::login_form),
         route!(Public, POST "/login" => pages::auth::login),
+        route!(Public, GET "/login/two-factor" => pages::auth::totp_form),
+        route!(Public, POST "/login/two-factor" => pages::auth::totp_login),
         route!(Public, GET "/register" => pages::auth::register_form),
         route!(Public, POST "/register" => pages::auth::register),
-        route!(Signed, POST "/logout" => pages::auth::logout),
+        route!(Enrolling, POST "/logout" => pages::auth::logout),
+        route!(Enrolling, GET "/account/two-factor" => pages::totp::page),
+        route!(Enrolling, POST "/account/two-factor" => pages::totp::start),
+        route!(Enrolling, POST "/account/two-factor/confirm" => pages::totp::confirm),
+        route!(Signed, POST "/account/two-factor/disable" => pages::totp::disable),
         route!(Signed, GET "/account" => pages::account::page),
         route!(Signed, POST "/account/notifications" => pages::account::save_notifications),
         route!(Public, GET "/verify-email" => pages::account::verify_email_form),
@@ -472,8 +484,12 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Only(Role::Admin), POST "/admin/reviews/{id}/hide" => pages::reviews::hide),
         route!(Public, POST "/api/v1/auth/register" => api::auth::register),
         route!(Public, POST "/api/v1/auth/login" => api::auth::login),
-        route!(Signed, POST "/api/v1/auth/logout" => api::auth::logout),
-        route!(Signed, GET "/api/v1/me" => api::auth::me),
+        route!(Enrolling, POST "/api/v1/auth/logout" => api::auth::logout),
+        route!(Enrolling, GET "/api/v1/me" => api::auth::me),
+        route!(Enrolling, GET "/api/v1/me/totp" => api::totp::status),
+        route!(Enrolling, POST "/api/v1/me/totp" => api::totp::start),
+        route!(Enrolling, POST "/api/v1/me/totp/confirm" => api::totp::confirm),
+        route!(Signed, DELETE "/api/v1/me/totp" => api::totp::disable),
         route!(Signed, GET "/api/v1/me/notifications" => api::notifications::get_notifications),
         route!(Signed, PUT "/api/v1/me/notifications" => api::notifications::put_notifications),
         route!(Public, POST "/api/v1/auth/verify-email" => api::auth::verify_email),

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiUser, UserOut};
+use crate::api::{ApiEnrolling, ApiUser, UserOut};
 use crate::domain::account::TokenPurpose;
 use crate::error::{ApiResult, AppError};
 use crate::http::{app_state, client_key};
@@ -56,6 +56,11 @@ pub async fn register(req: HttpRequest, body: web::Json<RegisterBody>) -> ApiRes
 pub struct LoginBody {
     pub email: String,
     pub password: String,
+    /// The second factor of an account with two-factor sign-in: the 6-digit code of the
+    /// authenticator app (a code of a time step already used is refused) or one of the
+    /// recovery codes (each works once).
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,7 +71,9 @@ pub struct LoginOut {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = LoginOut), (status = 401, description = "invalid_credentials"),
+    responses((status = 200, body = LoginOut),
+              (status = 401, description = "invalid_credentials; totp_required (the password is right, the account needs `totp`); invalid_totp (a wrong or already used code: counted and locked like a wrong password, and audited)"),
+              (status = 403, description = "account_suspended"),
               (status = 429, description = "too_many_requests, with Retry-After")))]
 pub async fn login(req: HttpRequest, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
@@ -77,9 +84,17 @@ pub async fn login(req: HttpRequest, body: web::Json<LoginBody>) -> ApiResult<Ht
         .into());
     }
     let settings = state.settings.clone();
+    let cipher = state.cipher.clone();
     let body = body.into_inner();
     let (user, token) = with_conn(&state.pool, move |conn| {
-        let user = accounts::authenticate(conn, &settings, &body.email, &body.password)?;
+        let user = crate::services::totp::login(
+            conn,
+            &settings,
+            &cipher,
+            &body.email,
+            &body.password,
+            body.totp.as_deref(),
+        )?;
         let token = accounts::issue_api_token(conn, &settings, &user)?;
         Ok((user, token))
     })
@@ -92,7 +107,7 @@ pub async fn login(req: HttpRequest, body: web::Json<LoginBody>) -> ApiResult<Ht
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "the token is revoked"), (status = 401)))]
-pub async fn logout(req: HttpRequest, caller: ApiUser) -> ApiResult<HttpResponse> {
+pub async fn logout(req: HttpRequest, caller: ApiEnrolling) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let user_id = caller.user.id;
     with_conn(&state.pool, move |conn| {
@@ -103,8 +118,8 @@ pub async fn logout(req: HttpRequest, caller: ApiUser) -> ApiResult<HttpResponse
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
-    responses((status = 200, body = UserOut, description = "the caller, with `email_verified`"), (status = 401)))]
-pub async fn me(caller: ApiUser) -> ApiResult<web::Json<UserOut>> {
+    responses((status = 200, body = UserOut, description = "the caller, with `email_verified` and `totp_enabled` (an admin without a second factor reaches this, `/api/v1/me/totp*` and logout only)"), (status = 401)))]
+pub async fn me(caller: ApiEnrolling) -> ApiResult<web::Json<UserOut>> {
     Ok(web::Json(UserOut::from(&caller.user)))
 }
 

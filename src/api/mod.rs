@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod reviews;
 pub mod schedule;
 pub mod screening;
+pub mod totp;
 pub mod waitlist;
 
 use std::future::Future;
@@ -63,9 +64,17 @@ impl ApiUser {
     }
 }
 
-impl FromRequest for ApiUser {
+/// The caller of a live bearer token, whoever they are (an admin who has not enrolled a
+/// second factor included): what the few routes they may reach take (`/api/v1/me`,
+/// `/api/v1/me/totp*`, logout). Every other route takes [`ApiUser`] or [`ApiAs`].
+pub struct ApiEnrolling {
+    pub user: User,
+    pub token: String,
+}
+
+impl FromRequest for ApiEnrolling {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<ApiUser, ApiError>>>>;
+    type Future = Pin<Box<dyn Future<Output = Result<ApiEnrolling, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
@@ -74,7 +83,7 @@ impl FromRequest for ApiUser {
             // Resolved once per request: the route's guard and the handler's extractor share it.
             if let Some(ResolvedToken(t, user)) = req.extensions().get::<ResolvedToken>() {
                 if *t == token {
-                    return Ok(ApiUser {
+                    return Ok(ApiEnrolling {
                         user: user.clone(),
                         token,
                     });
@@ -89,6 +98,22 @@ impl FromRequest for ApiUser {
             .ok_or(AppError::Unauthorized)?;
             req.extensions_mut()
                 .insert(ResolvedToken(token.clone(), user.clone()));
+            Ok(ApiEnrolling { user, token })
+        })
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<ApiUser, ApiError>>>>;
+
+    /// [`ApiEnrolling`], and 403 `totp_enrolment_required` for an admin without a second
+    /// factor (`services::access::may_act`).
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = ApiEnrolling::from_request(req, payload);
+        Box::pin(async move {
+            let ApiEnrolling { user, token } = caller.await?;
+            crate::services::access::may_act(&user)?;
             Ok(ApiUser { user, token })
         })
     }
@@ -106,12 +131,13 @@ impl<P: Proof> FromRequest for ApiAs<P> {
     type Future = Pin<Box<dyn Future<Output = Result<ApiAs<P>, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = ApiUser::from_request(req, payload);
+        let user = ApiEnrolling::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let ApiUser { user, token } = user.await?;
+            let ApiEnrolling { user, token } = user.await?;
             match P::prove(user.clone()) {
                 Ok(who) => Ok(ApiAs { who, token }),
+                Err(e) if e.code() == crate::domain::totp::TOTP_ENROLMENT_REQUIRED => Err(e.into()),
                 Err(e) => {
                     crate::http::refused(&req, &user, P::ROLE).await;
                     Err(e.into())
@@ -132,6 +158,8 @@ pub struct UserOut {
     /// Whether the email address is verified (booking needs it; an invited admin who has not
     /// accepted yet is not).
     pub email_verified: bool,
+    /// Whether logging in takes a TOTP code (two-factor sign-in is on).
+    pub totp_enabled: bool,
 }
 
 impl From<&User> for UserOut {
@@ -142,6 +170,7 @@ impl From<&User> for UserOut {
             name: u.name.clone(),
             role: u.role.clone(),
             email_verified: u.email_verified(),
+            totp_enabled: u.totp_enabled(),
         }
     }
 }

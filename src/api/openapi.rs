@@ -5,17 +5,21 @@ use utoipa::OpenApi;
 
 use crate::api::{
     account, admin, appointments, auth, calendar, courses, directory, me, notes, notifications,
-    reviews, schedule, screening, waitlist, UserOut,
+    reviews, schedule, screening, totp, waitlist, UserOut,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Bodywork API", description = "Massage therapist directory and booking. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}."),
+    info(title = "Bodywork API", description = "Massage therapist directory and booking. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. An admin who has not set up two-factor sign-in (POST /api/v1/me/totp) gets 403 totp_enrolment_required on every route but GET /api/v1/me, /api/v1/me/totp* and POST /api/v1/auth/logout."),
     paths(
         auth::register,
         auth::login,
         auth::logout,
         auth::me,
+        totp::status,
+        totp::start,
+        totp::confirm,
+        totp::disable,
         notifications::get_notifications,
         notifications::put_notifications,
         auth::verify_email,
@@ -112,6 +116,11 @@ use crate::api::{
         auth::RegisterOut,
         auth::LoginBody,
         auth::LoginOut,
+        totp::TotpStatusOut,
+        totp::TotpEnrolmentOut,
+        totp::TotpCodeBody,
+        totp::RecoveryCodesOut,
+        totp::TotpDisableBody,
         auth::TokenBody,
         auth::EmailBody,
         auth::TokenPasswordBody,

@@ -15,6 +15,30 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamp>,
         /// When the person erased their account (name and email are a placeholder since).
         erased_at -> Nullable<Timestamp>,
+        /// When the account's two-factor sign-in was confirmed (null: none).
+        totp_enabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// An account's TOTP secret, sealed (`services::crypto`), pending until confirmed.
+    totp_secrets (user_id) {
+        user_id -> BigInt,
+        sealed -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        /// The last time step a code was accepted for (30 s steps since the Unix epoch).
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Recovery codes (SHA-256 of each), each used once.
+    totp_recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -433,8 +457,13 @@ diesel::joinable!(courses -> services (service_id));
 diesel::joinable!(course_sessions -> courses (course_id));
 diesel::joinable!(course_sessions -> appointments (appointment_id));
 
+diesel::joinable!(totp_secrets -> users (user_id));
+diesel::joinable!(totp_recovery_codes -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    totp_secrets,
+    totp_recovery_codes,
     account_tokens,
     sessions,
     api_tokens,

@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod screening;
 pub mod stats;
 pub mod technique;
+pub mod totp;
 pub mod waitlist;
 
 /// Field name → what is wrong with it (forms show it next to the field, the API in `fields`).

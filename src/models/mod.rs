@@ -14,6 +14,7 @@ pub mod service;
 pub mod session;
 pub mod technique;
 pub mod therapist;
+pub mod totp;
 pub mod user;
 pub mod waitlist;
 

@@ -17,6 +17,8 @@ pub struct User {
     pub email_verified_at: Option<NaiveDateTime>,
     /// When the person erased their account.
     pub erased_at: Option<NaiveDateTime>,
+    /// When the account's two-factor sign-in (TOTP) was confirmed (None: it has none).
+    pub totp_enabled_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -62,6 +64,17 @@ impl User {
             .select(users::email)
             .first(conn)
             .optional()
+    }
+
+    /// Whether logging in takes a TOTP code after the password.
+    pub fn totp_enabled(&self) -> bool {
+        self.totp_enabled_at.is_some()
+    }
+
+    /// Whether this account must enrol a second factor before it may do anything else (an
+    /// admin without one: `services::access::Admin`).
+    pub fn must_enrol_totp(&self) -> bool {
+        self.role() == crate::domain::account::Role::Admin && !self.totp_enabled()
     }
 
     /// Whether the account's email address is verified.

@@ -50,11 +50,47 @@ macro_rules! proof {
     };
 }
 
-proof!(
-    /// An administrator.
-    Admin,
-    Role::Admin
-);
+/// An administrator who has enrolled a second factor (TOTP): an admin without one is refused
+/// with 403 `totp_enrolment_required` ([`enrolment_required`]) until they enrol, on every
+/// route that takes this proof, so no admin handler can forget the rule.
+#[derive(Debug, Clone)]
+pub struct Admin(User);
+
+impl Proof for Admin {
+    const ROLE: Role = Role::Admin;
+    fn prove(user: User) -> Result<Self, AppError> {
+        if user.role() != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        if user.must_enrol_totp() {
+            return Err(enrolment_required());
+        }
+        Ok(Admin(user))
+    }
+    fn user(&self) -> &User {
+        &self.0
+    }
+}
+
+/// 403 `totp_enrolment_required`: an admin who has not enrolled a second factor may only
+/// enrol (`/account/two-factor`, `/api/v1/me/totp`), read `/api/v1/me` and log out. The
+/// extractors of a logged-in person (`web::LoggedIn`, `api::ApiUser`) refuse them with it too.
+pub fn enrolment_required() -> AppError {
+    AppError::Denied {
+        code: crate::domain::totp::TOTP_ENROLMENT_REQUIRED,
+        message: "Administrators sign in with a second factor: set up two-factor sign-in (an authenticator app) first, at /account/two-factor or POST /api/v1/me/totp.".into(),
+    }
+}
+
+/// A logged-in person who may act: anyone but an admin who still has to enrol a second factor
+/// (the extractors of a logged-in person call it).
+pub fn may_act(user: &User) -> Result<(), AppError> {
+    if user.must_enrol_totp() {
+        Err(enrolment_required())
+    } else {
+        Ok(())
+    }
+}
 proof!(
     /// A therapist (their profile may not exist yet).
     Therapist,
@@ -118,6 +154,7 @@ mod tests {
             created_at: chrono::NaiveDateTime::default(),
             email_verified_at: None,
             erased_at: None,
+            totp_enabled_at: None,
         }
     }
 
@@ -137,8 +174,20 @@ mod tests {
     }
 
     #[test]
+    fn an_admin_proof_needs_a_second_factor() {
+        let err = Admin::prove(user("admin")).unwrap_err();
+        assert_eq!(err.code(), "totp_enrolment_required");
+        assert_eq!(err.status().as_u16(), 403);
+        assert!(may_act(&user("admin")).is_err());
+        assert!(may_act(&user("client")).is_ok());
+    }
+
+    #[test]
     fn a_proof_is_made_only_for_its_role() {
-        assert_eq!(Admin::prove(user("admin")).map(|a| a.id()).ok(), Some(7));
+        let mut admin = user("admin");
+        admin.totp_enabled_at = Some(chrono::NaiveDateTime::default());
+        assert!(may_act(&admin).is_ok());
+        assert_eq!(Admin::prove(admin).map(|a| a.id()).ok(), Some(7));
         assert!(Admin::prove(user("therapist")).is_err());
         assert!(Admin::prove(user("client")).is_err());
         assert!(Therapist::prove(user("therapist")).is_ok());

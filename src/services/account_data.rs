@@ -382,6 +382,8 @@ pub fn erase(
         Session::delete_of_user(conn, user.id, None)?;
         api_token::delete_of_user(conn, user.id)?;
         AccountToken::delete_of_user(conn, user.id)?;
+        // Their two-factor key and recovery codes.
+        crate::models::totp::TotpSecret::remove(conn, user.id)?;
         LoginAttempt::clear(conn, &user.email)?;
         User::erase(
             conn,

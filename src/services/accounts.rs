@@ -734,17 +734,9 @@ pub fn authenticate(
     email: &str,
     password_input: &str,
 ) -> Result<User, AppError> {
-    let key = email.trim().to_lowercase();
+    let key = login_key(email);
     let now = now();
-    let attempt = LoginAttempt::find(conn, &key)?;
-    if let Some(until) = attempt.as_ref().and_then(|a| a.locked_until) {
-        if until > now {
-            let secs = (until - now).num_seconds().max(0) as u64 + 1;
-            return Err(AppError::TooManyRequests {
-                retry_after_secs: secs,
-            });
-        }
-    }
+    let attempt = check_not_locked(conn, &key, now)?;
     let user = User::find_by_email(conn, &key)?;
     let ok = password::verify(
         user.as_ref().map(|u| u.password_hash.as_str()),
@@ -753,7 +745,9 @@ pub fn authenticate(
     let account = user.as_ref().map(|u| u.id);
     match (ok, user) {
         (true, Some(user)) => {
-            if attempt.is_some() {
+            // With a second factor, the count ends only once the code is right too
+            // (`services::totp`): a right password alone does not reset it.
+            if attempt.is_some() && !user.totp_enabled() {
                 LoginAttempt::clear(conn, &key)?;
             }
             // Told only after the right password, so the refusal reveals nothing to a guesser.
@@ -763,10 +757,48 @@ pub fn authenticate(
             Ok(user)
         }
         _ => {
-            record_failure(conn, settings, &key, account, now)?;
+            record_failure(conn, settings, &key, account, now, Failure::Password)?;
             Err(AppError::InvalidCredentials)
         }
     }
+}
+
+/// What logins are counted by: the address typed, trimmed and lower-cased.
+pub fn login_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// 429 (with the wait) while logins for `key` are locked after too many failures; the count so
+/// far otherwise.
+pub fn check_not_locked(
+    conn: &mut DbConnection,
+    key: &str,
+    now: NaiveDateTime,
+) -> Result<Option<LoginAttempt>, AppError> {
+    let attempt = LoginAttempt::find(conn, key)?;
+    if let Some(until) = attempt.as_ref().and_then(|a| a.locked_until) {
+        if until > now {
+            let secs = (until - now).num_seconds().max(0) as u64 + 1;
+            return Err(AppError::TooManyRequests {
+                retry_after_secs: secs,
+            });
+        }
+    }
+    Ok(attempt)
+}
+
+/// Ends the failure count of `key` (a login that completed).
+pub fn clear_failures(conn: &mut DbConnection, key: &str) -> Result<(), AppError> {
+    LoginAttempt::clear(conn, key)?;
+    Ok(())
+}
+
+/// What a failed login got wrong (both count alike towards the lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Password,
+    /// The second factor (a TOTP or recovery code): audited as `account.totp_failed`.
+    SecondFactor,
 }
 
 /// What [`purge_stale`] deleted.
@@ -862,12 +894,13 @@ pub fn end_access_of_suspended(
 /// `login_max_failures`, and audits both: the account when one has this address (never the
 /// password typed, nor an address that has no account, which may be a password typed in the
 /// wrong field).
-fn record_failure(
+pub fn record_failure(
     conn: &mut DbConnection,
     settings: &Settings,
     key: &str,
     account: Option<i64>,
     now: NaiveDateTime,
+    failure: Failure,
 ) -> Result<(), AppError> {
     let window = chrono(settings.login_window);
     let lock = chrono(settings.login_lock);
@@ -892,21 +925,22 @@ fn record_failure(
                 a.locked_until = Some(now + lock);
             }
             a.save(conn)?;
-            let summary = match account {
-                Some(_) => format!(
+            let summary = match (account, failure) {
+                (Some(_), Failure::Password) => format!(
                     "A login with a wrong password (failure {} in a row)",
                     a.failures
                 ),
-                None => "A login for an address that has no account".to_string(),
+                (Some(_), Failure::SecondFactor) => format!(
+                    "A login with a right password and a wrong two-factor code (failure {} in a row)",
+                    a.failures
+                ),
+                (None, _) => "A login for an address that has no account".to_string(),
             };
-            audit::record(
-                conn,
-                None,
-                "account.login_failed",
-                "user",
-                account,
-                &summary,
-            )?;
+            let action = match failure {
+                Failure::Password => "account.login_failed",
+                Failure::SecondFactor => "account.totp_failed",
+            };
+            audit::record(conn, None, action, "user", account, &summary)?;
             if locks {
                 audit::record(
                     conn,

@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod stats;
 pub mod therapists;
 pub mod tokens;
+pub mod totp;
 pub mod waitlist;
 
 /// The pool helpers every use case runs its database work through (they live in `db`, below

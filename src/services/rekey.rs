@@ -7,16 +7,18 @@
 //! Sealed values: an appointment's screening answers, a mobile client's address and the
 //! therapist's entry note (each names its key in its `v2:` prefix, `services::crypto`), and the
 //! session notes (their `key_id` column; the table lets an update change only `sealed` and
-//! `key_id` together, so notes stay append-only).
+//! `key_id` together, so notes stay append-only), and the accounts' TOTP secrets
+//! (`services::totp`, `v2:` like the appointments' fields).
 
 use diesel::prelude::*;
 
-use crate::db::schema::{appointments, session_notes};
+use crate::db::schema::{appointments, session_notes, totp_secrets};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
 use crate::services::booking::{address_aad, answers_aad, note_aad};
 use crate::services::crypto::AnswerCipher;
 use crate::services::notes::notes_aad;
+use crate::services::totp::totp_aad;
 
 /// How many rows still hold a value sealed by another key than the current one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,11 +27,13 @@ pub struct Pending {
     pub appointments: i64,
     /// Session note versions under another key.
     pub notes: i64,
+    /// TOTP secrets under another key.
+    pub totp_secrets: i64,
 }
 
 impl Pending {
     pub fn total(&self) -> i64 {
-        self.appointments + self.notes
+        self.appointments + self.notes + self.totp_secrets
     }
 }
 
@@ -61,9 +65,14 @@ pub fn pending(conn: &mut DbConnection, cipher: &AnswerCipher) -> Result<Pending
         .filter(session_notes::key_id.ne(cipher.key_id()))
         .count()
         .get_result(conn)?;
+    let totp_secrets: i64 = totp_secrets::table
+        .filter(totp_secrets::sealed.not_like(&like))
+        .count()
+        .get_result(conn)?;
     Ok(Pending {
         appointments,
         notes,
+        totp_secrets,
     })
 }
 
@@ -192,6 +201,26 @@ pub fn rekey_batch(
                 session_notes::sealed.eq(resealed),
                 session_notes::key_id.eq(cipher.key_id()),
             ))
+            .execute(conn)?;
+        }
+        let secrets: Vec<(i64, String)> = totp_secrets::table
+            .filter(totp_secrets::sealed.not_like(&like))
+            .order(totp_secrets::user_id)
+            .limit(batch)
+            .select((totp_secrets::user_id, totp_secrets::sealed))
+            .load(conn)?;
+        for (user_id, sealed) in secrets {
+            let plain = cipher.decrypt(&sealed, &totp_aad(user_id)).map_err(|e| {
+                AppError::Internal(anyhow::anyhow!(
+                    "the TOTP secret of user {user_id} cannot be opened with the configured keys: {e}"
+                ))
+            })?;
+            done += diesel::update(
+                totp_secrets::table
+                    .find(user_id)
+                    .filter(totp_secrets::sealed.eq(&sealed)),
+            )
+            .set(totp_secrets::sealed.eq(cipher.encrypt(&plain, &totp_aad(user_id))))
             .execute(conn)?;
         }
         Ok(done)

@@ -59,6 +59,8 @@ pub struct AccountPage {
     pub reminders: bool,
     pub reminder_hours: i64,
     pub reminders_error: Option<String>,
+    /// Two-factor sign-in is on (its own page: `web::totp`).
+    pub totp_enabled: bool,
 }
 
 async fn account_page(req: &HttpRequest, user: LoggedIn) -> PageResult<AccountPage> {
@@ -75,6 +77,7 @@ async fn account_page(req: &HttpRequest, user: LoggedIn) -> PageResult<AccountPa
     Ok(AccountPage {
         ctx: user.ctx,
         is_client: me.role() == crate::domain::account::Role::Client,
+        totp_enabled: me.totp_enabled(),
         email_verified: me.email_verified(),
         email: me.email,
         pending_email,
@@ -594,7 +597,8 @@ async fn set_password(
             let mut resp = redirect_with_flash(
                 "/login",
                 if purpose == TokenPurpose::AdminInvite {
-                    "Your password is set. Log in to start."
+                    // Logging in then leads to the two-factor setup (`web::auth::logged_in`).
+                    "Your password is set. Log in, then set up two-factor sign-in with an authenticator app: administrators sign in with a code."
                 } else {
                     "Your password is changed and you are logged out everywhere. Log in with the new one."
                 },

@@ -12,7 +12,7 @@ use crate::services::{blocking, with_conn};
 use crate::web::filters;
 use crate::web::{
     app_state, client_key, cookie, home_for, redirect_with_flash, removal_cookie, render,
-    safe_next, session_cookie_token, CsrfForm, LoggedIn, PageCtx, PageResult, SESSION_COOKIE,
+    safe_next, session_cookie_token, CsrfForm, PageCtx, PageResult, SESSION_COOKIE,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,21 +119,200 @@ pub async fn login(
     let old = session_cookie_token(&req);
     let result = with_conn(&state.pool, move |conn| {
         let user = accounts::authenticate(conn, &settings, &email, &password)?;
+        if user.totp_enabled() {
+            return Ok(Step::SecondFactor(user.id));
+        }
         let token = accounts::start_session(conn, &settings, &user, old.as_deref())?;
-        Ok((user, token))
+        Ok(Step::Done(user, token))
     })
     .await;
     match result {
-        Ok((user, token)) => {
-            let to = next.unwrap_or_else(|| home_for(user.role()).to_string());
-            let mut resp = redirect_with_flash(&to, format!("Welcome back, {}.", user.name));
-            let _ = resp.add_cookie(&cookie(&state, SESSION_COOKIE, token));
+        Ok(Step::Done(user, token)) => Ok(logged_in(&state, &user, token, next)),
+        Ok(Step::SecondFactor(user_id)) => {
+            // The password stays out of the next form: the step is kept, sealed and bound to
+            // this purpose, in a cookie that lasts 5 minutes.
+            let pending = PendingLogin {
+                user_id,
+                next: next.unwrap_or_default(),
+                at: chrono::Utc::now().timestamp(),
+            };
+            let mut resp = render(StatusCode::OK, &TwoFactorLoginPage { ctx, error: None })?;
+            let _ = resp.add_cookie(&pending_cookie(&state, &pending)?);
             Ok(resp)
         }
         Err(e @ (AppError::InvalidCredentials | AppError::TooManyRequests { .. })) => {
             login_failed(ctx, &form, next, purpose, e)
         }
         Err(AppError::Suspended(s)) => render(StatusCode::FORBIDDEN, &SuspendedPage { ctx, s: *s }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a right password leads.
+enum Step {
+    /// Logged in: the user and the new session's token.
+    Done(crate::models::user::User, String),
+    /// The account's second factor is asked next.
+    SecondFactor(i64),
+}
+
+/// The answer to a completed login: the session cookie (a new session: it is renewed at
+/// login), and the page to go on to. An admin without a second factor goes to set it up.
+fn logged_in(
+    state: &crate::http::AppState,
+    user: &crate::models::user::User,
+    token: String,
+    next: Option<String>,
+) -> HttpResponse {
+    let to = if user.must_enrol_totp() {
+        "/account/two-factor".to_string()
+    } else {
+        next.unwrap_or_else(|| home_for(user.role()).to_string())
+    };
+    let mut resp = redirect_with_flash(&to, format!("Welcome back, {}.", user.name));
+    let _ = resp.add_cookie(&cookie(state, SESSION_COOKIE, token));
+    let _ = resp.add_cookie(&removal_cookie(state, PENDING_LOGIN_COOKIE));
+    resp
+}
+
+/// The cookie that keeps a login whose password was right while the code is asked: sealed
+/// (`services::crypto`, bound to this purpose), for `domain::totp::PENDING_LOGIN_SECS`.
+use crate::web::PENDING_LOGIN_COOKIE;
+const PENDING_LOGIN_AAD: &[u8] = b"bodywork-pending-login";
+
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct PendingLogin {
+    user_id: i64,
+    next: String,
+    /// Unix seconds when the password was right.
+    at: i64,
+}
+
+fn pending_cookie(
+    state: &crate::http::AppState,
+    p: &PendingLogin,
+) -> PageResult<actix_web::cookie::Cookie<'static>> {
+    let json = serde_json::to_vec(p)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("pending login: {e}")))?;
+    let mut c = cookie(
+        state,
+        PENDING_LOGIN_COOKIE,
+        state.cipher.encrypt(&json, PENDING_LOGIN_AAD),
+    );
+    c.set_max_age(actix_web::cookie::time::Duration::seconds(
+        crate::domain::totp::PENDING_LOGIN_SECS,
+    ));
+    Ok(c)
+}
+
+/// The login waiting for its code, if one is (and not older than 5 minutes).
+fn pending_login(req: &HttpRequest) -> Option<PendingLogin> {
+    let c = crate::web::request_cookie(req, PENDING_LOGIN_COOKIE)?;
+    let plain = app_state(req)
+        .cipher
+        .decrypt(c.value(), PENDING_LOGIN_AAD)
+        .ok()?;
+    let p: PendingLogin = serde_json::from_slice(&plain).ok()?;
+    let age = chrono::Utc::now().timestamp() - p.at;
+    (0..crate::domain::totp::PENDING_LOGIN_SECS)
+        .contains(&age)
+        .then_some(p)
+}
+
+/// The second step of a login: the code of the authenticator app.
+#[derive(Template)]
+#[template(path = "auth/two_factor.html")]
+pub struct TwoFactorLoginPage {
+    pub ctx: PageCtx,
+    pub error: Option<String>,
+}
+
+/// The login form again, saying why: no password step waits for a code (none was made, or
+/// it is older than 5 minutes).
+fn start_again(ctx: PageCtx) -> PageResult<HttpResponse> {
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            ctx,
+            email: String::new(),
+            next: String::new(),
+            error: Some(
+                "Please log in again: the code is asked within 5 minutes of the password.".into(),
+            ),
+            purpose: None,
+        },
+    )
+}
+
+pub async fn totp_form(req: HttpRequest, ctx: PageCtx) -> PageResult<HttpResponse> {
+    if pending_login(&req).is_none() {
+        return start_again(ctx);
+    }
+    render(StatusCode::OK, &TwoFactorLoginPage { ctx, error: None })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    pub code: String,
+}
+
+pub async fn totp_login(
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> PageResult<HttpResponse> {
+    let state = app_state(&req);
+    let ctx = PageCtx::from_request(&req).await?;
+    let Some(pending) = pending_login(&req) else {
+        return start_again(ctx);
+    };
+    let failed = |ctx: PageCtx, e: AppError| -> PageResult<HttpResponse> {
+        let mut resp = render(
+            e.status(),
+            &TwoFactorLoginPage {
+                ctx,
+                error: Some(e.public_message()),
+            },
+        )?;
+        if let AppError::TooManyRequests { retry_after_secs } = e {
+            resp.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_secs.into(),
+            );
+        }
+        Ok(resp)
+    };
+    if let Err(wait) = state.login_limiter.check(&client_key(&req)) {
+        return failed(
+            ctx,
+            AppError::TooManyRequests {
+                retry_after_secs: wait,
+            },
+        );
+    }
+    let (settings, cipher) = (state.settings.clone(), state.cipher.clone());
+    let old = session_cookie_token(&req);
+    let code = form.code;
+    let user_id = pending.user_id;
+    let result = with_conn(&state.pool, move |conn| {
+        let user = crate::services::totp::complete_login(conn, &settings, &cipher, user_id, &code)?;
+        let token = accounts::start_session(conn, &settings, &user, old.as_deref())?;
+        Ok((user, token))
+    })
+    .await;
+    match result {
+        Ok((user, token)) => Ok(logged_in(
+            &state,
+            &user,
+            token,
+            safe_next(Some(&pending.next)),
+        )),
+        Err(e @ (AppError::Unauthenticated { .. } | AppError::TooManyRequests { .. })) => {
+            failed(ctx, e)
+        }
+        Err(AppError::InvalidCredentials | AppError::NotFound) => {
+            start_again(PageCtx::from_request(&req).await?)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -311,7 +490,7 @@ pub struct EmptyForm {}
 
 pub async fn logout(
     req: HttpRequest,
-    user: LoggedIn,
+    user: crate::web::Enrolling,
     _form: CsrfForm<EmptyForm>,
 ) -> PageResult<HttpResponse> {
     let state = app_state(&req);

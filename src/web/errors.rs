@@ -70,6 +70,11 @@ impl ResponseError for PageError {
                 .insert_header((header::LOCATION, to))
                 .finish();
         }
+        if self.error.code() == crate::domain::totp::TOTP_ENROLMENT_REQUIRED {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/account/two-factor"))
+                .finish();
+        }
         let mut resp = HttpResponse::build(self.error.status());
         if let AppError::TooManyRequests { retry_after_secs } = self.error {
             resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

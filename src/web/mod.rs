@@ -19,6 +19,7 @@ pub mod photos;
 pub mod reviews;
 pub mod schedule;
 pub mod therapist;
+pub mod totp;
 pub mod waitlist;
 
 use std::collections::{BTreeMap, HashMap};
@@ -228,8 +229,34 @@ impl FromRequest for LoggedIn {
             let Some(session) = viewer(&req).await? else {
                 return Err(PageError::login_required(&req));
             };
+            // An admin without a second factor is sent to enrol (`web::errors`).
+            crate::services::access::may_act(&session.user)?;
             let ctx = PageCtx::build(&req, Some(&session));
             Ok(LoggedIn { session, ctx })
+        })
+    }
+}
+
+/// A logged-in person, an admin who has not enrolled a second factor yet included: what the
+/// enrolment pages and logging out take. Every other page takes [`LoggedIn`] or [`As`], which
+/// send such an admin to `/account/two-factor`.
+pub struct Enrolling {
+    pub session: SessionInfo,
+    pub ctx: PageCtx,
+}
+
+impl FromRequest for Enrolling {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Enrolling, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(session) = viewer(&req).await? else {
+                return Err(PageError::login_required(&req));
+            };
+            let ctx = PageCtx::build(&req, Some(&session));
+            Ok(Enrolling { session, ctx })
         })
     }
 }
@@ -263,6 +290,7 @@ impl<P: Proof> FromRequest for As<P> {
             let Some(session) = viewer(&req).await? else {
                 return Err(PageError::login_required(&req));
             };
+            crate::services::access::may_act(&session.user)?;
             let who = match P::prove(session.user.clone()) {
                 Ok(who) => who,
                 Err(e) => {
@@ -552,6 +580,10 @@ pub const ANSWERS_AAD: &[u8] = b"bodywork-self-check";
 /// The cookie that keeps a declined booking attempt's answers for the next try: encrypted,
 /// bound to the client, for two hours, removed by a booking and by logging out.
 pub const RETRY_COOKIE: CookieName = cookie_name!("bw_retry");
+
+/// The cookie that keeps a login whose password was right while its two-factor code is asked
+/// (`web::auth`): sealed, for five minutes, never the password.
+pub const PENDING_LOGIN_COOKIE: CookieName = cookie_name!("bw_login");
 
 /// The self-check answers kept in the visitor's session cookie, if any.
 pub fn remembered_answers(req: &HttpRequest) -> Option<BTreeMap<String, bool>> {

@@ -1160,6 +1160,11 @@ async fn an_admin_invites_another_admin_who_sets_their_own_password() {
         .await;
     assert_eq!(body(r).await["error"]["code"], "token_used");
     let token = app.api_login("second@example.com").await;
+    // An invited admin sets up two-factor sign-in before anything else.
+    let r = app.api_get("/api/v1/admin/dashboard", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(r).await["error"]["code"], "totp_enrolment_required");
+    app.enrol_totp("second@example.com", &token).await;
     assert_eq!(
         app.api_get("/api/v1/admin/dashboard", Some(&token))
             .await
@@ -1355,10 +1360,12 @@ async fn every_admin_action_is_in_the_audit_log_and_the_filters_work() {
             "therapist.suspend",
             "training_record.reject",
             "license.verify",
+            "account.totp_enabled",
+            "account.totp_enrolment_started",
             "account.login",
             "account.create"
         ],
-        "newest first; the last two are the admin's own account and login"
+        "newest first; the last four are the admin's own account, login and two-factor setup"
     );
     let row = &mine["results"][2];
     assert_eq!(row["actor_user_id"], admin_id);
@@ -1441,7 +1448,7 @@ async fn every_admin_action_is_in_the_audit_log_and_the_filters_work() {
         0
     );
     let paged = get(format!("?actor={admin_id}&per_page=2&page=2")).await;
-    assert_eq!(paged["total"], 7);
+    assert_eq!(paged["total"], 9);
     assert_eq!(paged["page"], 2);
     assert_eq!(paged["per_page"], 2);
     assert_eq!(paged["results"][0]["action"], "therapist.suspend");
@@ -1566,13 +1573,25 @@ async fn the_demo_data_shows_each_admin_case() {
     with_conn(&app, |conn| {
         bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
     });
-    let r = app
-        .api_post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "admin@demo.bodywork.test", "password": bodywork::demo::DEMO_PASSWORD}),
-        )
-        .await;
+    // The demo admin signs in with the published TOTP key (README: any TOTP app, oathtool).
+    let login = |totp: Option<String>| {
+        let app = &app;
+        async move {
+            let mut b = json!({"email": "admin@demo.bodywork.test", "password": bodywork::demo::DEMO_PASSWORD});
+            if let Some(t) = totp {
+                b["totp"] = json!(t);
+            }
+            app.api_post("/api/v1/auth/login", None, b).await
+        }
+    };
+    let r = login(None).await;
+    assert_eq!(body(r).await["error"]["code"], "totp_required");
+    let key = bodywork::domain::totp::secret_from_base32(bodywork::demo::DEMO_TOTP_SECRET).unwrap();
+    let r = login(Some(crate::builders::code_for_step(
+        &key,
+        crate::builders::step_now(),
+    )))
+    .await;
     let admin = body(r).await["token"].as_str().unwrap().to_string();
     let queue = body(
         app.api_get("/api/v1/admin/licenses?per_page=100", Some(&admin))

@@ -20,7 +20,7 @@ use bodywork::demo::{fill, DEMO_PASSWORD};
 use bodywork::services::crypto::AnswerCipher;
 use bodywork::startup::route_table;
 
-use crate::builders::browser::{log_in_with, log_out, submit, type_into, Driver};
+use crate::builders::browser::{log_in_with, log_out, press, submit, type_into, Driver};
 use crate::builders::{spawn_app, with_conn, TestApp};
 
 /// The widths every page is checked at (CSS pixels): a desktop and a phone.
@@ -305,7 +305,38 @@ async fn form_pages(b: &WebDriver, app: &TestApp, c: &mut Checker) -> WebDriverR
     log_in_with(b, app, "axe@example.com", crate::builders::PASSWORD).await?;
     b.goto(app.url("/account")).await?;
     c.check_open_page(b, "unconfirmed client /account").await?;
+    // Two-factor sign-in: the setup (its QR code, a wrong code), the recovery codes, and the
+    // login's code page (and its error).
+    b.goto(app.url("/account/two-factor")).await?;
+    c.check_open_page(b, "client two-factor setup").await?;
+    press(b, "Set up two-factor sign-in").await?;
+    c.check_open_page(b, "client two-factor setup with the QR code")
+        .await?;
+    type_into(b, "tf-code", "12345").await?;
+    press(b, "Turn on two-factor sign-in").await?;
+    c.check_open_page(b, "client two-factor setup with an error")
+        .await?;
+    let code = crate::builders::fresh_totp_code(app, "axe@example.com").await;
+    type_into(b, "tf-code", &code).await?;
+    press(b, "Turn on two-factor sign-in").await?;
+    c.check_open_page(b, "client recovery codes").await?;
     log_out(b).await?;
+    b.goto(app.url("/login")).await?;
+    type_into(b, "email", "axe@example.com").await?;
+    type_into(b, "password", crate::builders::PASSWORD).await?;
+    submit(b).await?;
+    b.goto(app.url("/login/two-factor")).await?;
+    if let Some(route) = route_of(&c.routes, "/login/two-factor") {
+        c.seen
+            .entry(route)
+            .or_default()
+            .insert("/login/two-factor".into());
+    }
+    c.check_open_page(b, "anonymous login's code page").await?;
+    type_into(b, "code", "12345").await?;
+    submit(b).await?;
+    c.check_open_page(b, "anonymous login's code page with an error")
+        .await?;
     Ok(())
 }
 

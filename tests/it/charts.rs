@@ -232,20 +232,7 @@ async fn the_demo_gives_every_chart_something_to_show_and_most_therapists_a_phot
     with_conn(&app, |conn| {
         bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
     });
-    let login = |email: &'static str| {
-        let app = &app;
-        async move {
-            let r = app
-                .api_post(
-                    "/api/v1/auth/login",
-                    None,
-                    serde_json::json!({"email": email, "password": bodywork::demo::DEMO_PASSWORD}),
-                )
-                .await;
-            let v: Value = r.json().await.unwrap();
-            v["token"].as_str().unwrap().to_string()
-        }
-    };
+    let login = |email: &'static str| crate::builders::demo_login(&app, email);
     let admin = login("admin@demo.bodywork.test").await;
     let therapist = login("therapist@demo.bodywork.test").await;
     let nonzero = |v: &Value, key: &str| weeks(v, key).values().filter(|n| **n > 0).count();

@@ -904,20 +904,7 @@ async fn without_smtp_mails_are_eml_files_and_the_demo_fills_the_outbox() {
     with_conn(&app, |conn| {
         bodywork::demo::fill(conn, &mail, &cipher).expect("demo data")
     });
-    let login: Value = app
-        .api_post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "admin@demo.bodywork.test", "password": bodywork::demo::DEMO_PASSWORD}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = login["token"]
-        .as_str()
-        .expect("demo admin logs in")
-        .to_string();
+    let admin = crate::builders::demo_login(&app, "admin@demo.bodywork.test").await;
     let failed: Value = app
         .api_get("/api/v1/admin/outbox?status=failed", Some(&admin))
         .await

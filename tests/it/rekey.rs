@@ -73,7 +73,8 @@ async fn rekey_moves_answers_entry_notes_and_session_notes_to_the_new_key_in_res
             pending(conn, &rotating).unwrap(),
             Pending {
                 appointments: 3,
-                notes: 1
+                notes: 1,
+                totp_secrets: 0,
             },
             "the third's entry note is still under the old key"
         );

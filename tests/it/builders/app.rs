@@ -246,13 +246,31 @@ impl TestApp {
         .await
     }
 
+    /// Logs in through the login page; an account with two-factor sign-in gets the code page,
+    /// and the code its app shows now is sent there (the answer is that step's).
     pub async fn login_page(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_form(
-            "/login",
-            "/login",
-            &[("email", email), ("password", password)],
-        )
-        .await
+        let r = self
+            .post_form(
+                "/login",
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        if r.status() != StatusCode::OK {
+            return r;
+        }
+        let html = r.text().await.expect("body");
+        assert!(
+            html.contains("action=\"/login/two-factor\""),
+            "a 200 after the password is the code page: {html}"
+        );
+        let code = super::totp::fresh_totp_code(self, email).await;
+        self.client
+            .post(self.url("/login/two-factor"))
+            .form(&[("code", code.as_str()), ("csrf_token", &csrf_from(&html))])
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn api_post(
@@ -308,14 +326,25 @@ impl TestApp {
     }
 
     /// Logs in through the API and returns the bearer token.
+    /// (With the code of its app for an account with two-factor sign-in.)
     pub async fn api_login(&self, email: &str) -> String {
-        let resp = self
+        let mut resp = self
             .api_post(
                 "/api/v1/auth/login",
                 None,
                 json!({"email": email, "password": PASSWORD}),
             )
             .await;
+        if resp.status() == StatusCode::UNAUTHORIZED && super::totp_secret(self, email).is_some() {
+            let code = super::fresh_totp_code(self, email).await;
+            resp = self
+                .api_post(
+                    "/api/v1/auth/login",
+                    None,
+                    json!({"email": email, "password": PASSWORD, "totp": code}),
+                )
+                .await;
+        }
         assert_eq!(resp.status(), StatusCode::OK, "login {email}");
         let body: Value = resp.json().await.expect("json");
         body["token"].as_str().expect("token").to_string()
@@ -486,7 +515,34 @@ impl TestApp {
             )
             .expect("admin")
         };
-        (user.id, self.api_login(email).await)
+        let token = self.api_login(email).await;
+        self.enrol_totp(email, &token).await;
+        (user.id, token)
+    }
+
+    /// Enrols the account of `token` in two-factor sign-in through the API (start, a code of
+    /// the secret, confirm) and returns its recovery codes; the token keeps working.
+    pub async fn enrol_totp(&self, email: &str, token: &str) -> Vec<String> {
+        let r = self
+            .api_post("/api/v1/me/totp", Some(token), json!({}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "start enrolment of {email}");
+        let code = super::fresh_totp_code(self, email).await;
+        let r = self
+            .api_post(
+                "/api/v1/me/totp/confirm",
+                Some(token),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "confirm enrolment of {email}");
+        let body: Value = r.json().await.expect("json");
+        body["recovery_codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .map(|c| c.as_str().expect("code").to_string())
+            .collect()
     }
 }
 
@@ -517,6 +573,18 @@ pub async fn page_login(app: &TestApp, email: &str) -> reqwest::Client {
         .send()
         .await
         .expect("login");
+    let r = if r.status() == StatusCode::OK {
+        // Two-factor sign-in: the code page, then the code.
+        let html = r.text().await.expect("body");
+        let code = super::fresh_totp_code(app, email).await;
+        c.post(app.url("/login/two-factor"))
+            .form(&[("code", code.as_str()), ("csrf_token", &csrf_from(&html))])
+            .send()
+            .await
+            .expect("code")
+    } else {
+        r
+    };
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {email}");
     c
 }

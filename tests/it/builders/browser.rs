@@ -216,6 +216,12 @@ pub async fn log_in_with(
     type_into(b, "email", email).await?;
     type_into(b, "password", password).await?;
     submit(b).await?;
+    // An account with two-factor sign-in is asked for its code next.
+    if b.current_url().await?.path() == "/login" && !b.find_all(By::Id("code")).await?.is_empty() {
+        let code = super::fresh_totp_code(app, email).await;
+        type_into(b, "code", &code).await?;
+        submit(b).await?;
+    }
     b.query(By::Css("[data-testid=nav-user]")).first().await?;
     Ok(())
 }

@@ -20,6 +20,8 @@
 //!   (`fixture`), an appointment of theirs at a fixed day's time (`appointment_row`, `at`).
 //! - `waitlist`: a therapist whose days hold one slot, a server whose worker checks the
 //!   waitlist often, joining through the API.
+//! - `totp`: the code an account's authenticator app shows now (from the sealed secret), for
+//!   the logins of accounts with two-factor sign-in (admins are enrolled by `api_admin`).
 
 mod app;
 mod booking;
@@ -30,6 +32,7 @@ mod notes;
 pub mod photo;
 mod rows;
 mod therapist;
+mod totp;
 mod waitlist;
 
 pub use app::{
@@ -44,4 +47,5 @@ pub use mail::{assert_no_health_data, free_port, health_words, spawn_mailing_app
 pub use notes::{database_text, named_client, write_notes};
 pub use rows::{appointment as appointment_row, at, fixture, register, Fixture};
 pub use therapist::{admin_proof, make_therapist, therapist_proof, Made, Spec, STUDIO_ADDRESS};
+pub use totp::{cipher_of, code_for_step, demo_login, fresh_totp_code, step_now, totp_secret};
 pub use waitlist::{join_waitlist, one_slot_therapist, set_hours, spawn_waitlist_app};
