@@ -98,10 +98,11 @@ pub fn accepted_step(totp: &Totp, code: &str, unix_secs: u64, last: Option<i64>)
     }
 }
 
-/// The `otpauth://` URI as a QR code: inline SVG markup (no XML declaration), drawn by the
-/// `qrcode` crate from the URI's modules only (no text of the URI is in the markup), with an
-/// accessible name. Empty when the URI is too long for a QR code (never for ours).
-pub fn qr_svg(uri: &str) -> String {
+/// The `otpauth://` URI as a QR code: an SVG image as a `data:` URI for an `<img src>` (escaped
+/// like any attribute, so no markup of the page is unescaped), drawn by the `qrcode` crate
+/// from the URI's modules only. Empty when the URI is too long for a QR code (never for ours).
+pub fn qr_data_uri(uri: &str) -> String {
+    use base64::Engine as _;
     use qrcode::render::svg;
     let Ok(code) = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M) else {
         return String::new();
@@ -112,11 +113,9 @@ pub fn qr_svg(uri: &str) -> String {
         .dark_color(svg::Color("#1b1b1b"))
         .light_color(svg::Color("#ffffff"))
         .build();
-    let start = image.find("<svg").unwrap_or(0);
-    image[start..].replacen(
-        "<svg ",
-        "<svg role=\"img\" aria-label=\"QR code for your authenticator app\" class=\"totp-qr\" ",
-        1,
+    format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(image)
     )
 }
 
@@ -197,11 +196,23 @@ mod tests {
     }
 
     #[test]
-    fn the_qr_code_is_inline_svg_without_the_uri_text() {
+    fn the_qr_code_is_an_svg_image_without_the_uri_text() {
+        use base64::Engine as _;
         let uri = totp(SECRET, "a@example.com").unwrap().to_url().unwrap();
-        let svg = qr_svg(&uri);
-        assert!(svg.starts_with("<svg role=\"img\""), "{}", &svg[..80]);
-        assert!(svg.ends_with("</svg>"));
+        let src = qr_data_uri(&uri);
+        let b64 = src
+            .strip_prefix("data:image/svg+xml;base64,")
+            .expect("a data URI");
+        let svg = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
         assert!(!svg.contains("otpauth") && !svg.contains("example.com"));
     }
 

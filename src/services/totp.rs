@@ -39,9 +39,9 @@ pub struct Enrolment {
 }
 
 impl Enrolment {
-    /// The URI as a QR code, inline SVG markup (`domain::totp::qr_svg`).
-    pub fn qr_svg(&self) -> String {
-        rules::qr_svg(&self.otpauth_uri)
+    /// The URI as a QR code, an SVG image's `data:` URI (`domain::totp::qr_data_uri`).
+    pub fn qr_src(&self) -> String {
+        rules::qr_data_uri(&self.otpauth_uri)
     }
 }
 

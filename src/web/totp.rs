@@ -23,8 +23,8 @@ pub struct TwoFactorPage {
     pub ctx: PageCtx,
     pub status: Status,
     pub enrolment: Option<Enrolment>,
-    /// The enrolment's QR code (inline SVG drawn by the `qrcode` crate).
-    pub qr_svg: String,
+    /// The enrolment's QR code: an SVG image's `data:` URI (drawn by the `qrcode` crate).
+    pub qr_src: String,
     /// An admin without a second factor: the page says why they are here.
     pub must_enrol: bool,
     pub is_admin: bool,
@@ -54,9 +54,9 @@ async fn page_for(
     .await?;
     Ok(TwoFactorPage {
         ctx,
-        qr_svg: enrolment
+        qr_src: enrolment
             .as_ref()
-            .map(Enrolment::qr_svg)
+            .map(Enrolment::qr_src)
             .unwrap_or_default(),
         status,
         enrolment,

@@ -45,8 +45,27 @@ async fn browser_sets_up_two_factor_sign_in_and_logs_in_with_a_code_then_a_recov
             .await?;
         press(&b, "Set up two-factor sign-in").await?;
         // The QR code is drawn on the page; the key is there as text.
-        let qr = b.query(By::Css("svg.totp-qr")).first().await?;
-        assert_eq!(qr.attr("role").await?.as_deref(), Some("img"));
+        let qr = b.query(By::Css("img.totp-qr")).first().await?;
+        assert!(qr
+            .attr("src")
+            .await?
+            .is_some_and(|s| s.starts_with("data:image/svg+xml;base64,")));
+        // The image is drawn: the browser decoded the SVG.
+        let mut width = 0;
+        for _ in 0..50 {
+            let out = b
+                .execute(
+                    "return document.querySelector('img.totp-qr').naturalWidth;",
+                    Vec::new(),
+                )
+                .await?;
+            width = out.convert::<i64>()?;
+            if width > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(width > 0, "the QR code image did not load");
         let key = b
             .query(By::Css("[data-testid=totp-secret]"))
             .first()
