@@ -11,6 +11,7 @@ pub mod course;
 pub mod crypto;
 pub mod directory;
 pub mod entered;
+pub mod idempotency;
 pub mod ics;
 pub mod mail;
 pub mod mail_worker;
