@@ -9,7 +9,8 @@
 //! Housekeeping runs at start and then every `housekeeping` interval: old final rows are purged
 //! (`services::outbox::purge`), and so are single-use tokens used or expired as long ago
 //! (`services::tokens::purge`), stale sessions, API tokens and login counts
-//! (`services::accounts::purge_stale`), and therapists whose verified license expires within 30 days are
+//! (`services::accounts::purge_stale`), idempotency keys older than 24 hours
+//! (`services::idempotency::purge`), and therapists whose verified license expires within 30 days are
 //! told once (`services::admin::warn_expiring_licenses`); waitlist entries whose last day has
 //! passed are purged (`services::waitlist::purge_ended`).
 //!
@@ -285,6 +286,16 @@ impl Worker {
             ),
             Ok(_) => {}
             Err(e) => log_error("purging stale sessions, tokens and login counts", &e),
+        }
+        // Idempotency keys older than 24 hours (`services::idempotency`).
+        match with_conn(&self.pool, move |conn| {
+            crate::services::idempotency::purge(conn, chrono::Utc::now())
+        })
+        .await
+        {
+            Ok(n) if n > 0 => tracing::info!(keys = n, "old idempotency keys purged"),
+            Ok(_) => {}
+            Err(e) => log_error("purging old idempotency keys", &e),
         }
         // Waitlist entries whose last day has passed.
         match with_conn(&self.pool, move |conn| {
