@@ -11,6 +11,7 @@ pub mod me;
 pub mod notes;
 pub mod notifications;
 pub mod openapi;
+pub mod ops;
 pub mod reviews;
 pub mod schedule;
 pub mod screening;

@@ -60,6 +60,30 @@ pub struct MailWorker {
     id: String,
     stop: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<()>,
+    alive: Liveness,
+}
+
+/// Whether a worker's loop still runs (what `/readyz` asks): true from its start until its
+/// loop ends, by a stop or a panic.
+#[derive(Debug, Clone, Default)]
+pub struct Liveness(Arc<std::sync::atomic::AtomicBool>);
+
+impl Liveness {
+    pub fn is_alive(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+    fn set(&self, v: bool) {
+        self.0.store(v, std::sync::atomic::Ordering::Release)
+    }
+}
+
+/// Marks the worker dead when its loop ends, however it ends.
+struct AliveGuard(Liveness);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
 
 impl MailWorker {
@@ -76,6 +100,8 @@ impl MailWorker {
             &crate::services::tokens::random_token()[..8]
         );
         let (stop, stopped) = watch::channel(false);
+        let alive = Liveness::default();
+        alive.set(true);
         let worker = Worker {
             id: id.clone(),
             pool,
@@ -83,9 +109,20 @@ impl MailWorker {
             config,
             ctx,
             stopped,
+            _alive: AliveGuard(alive.clone()),
         };
         let handle = tokio::spawn(worker.run());
-        MailWorker { id, stop, handle }
+        MailWorker {
+            id,
+            stop,
+            handle,
+            alive,
+        }
+    }
+
+    /// Whether its loop still runs, for the readiness check.
+    pub fn liveness(&self) -> Liveness {
+        self.alive.clone()
     }
 
     /// The worker's name in `outbox.claimed_by`.
@@ -115,6 +152,8 @@ struct Worker {
     config: WorkerConfig,
     ctx: MailCtx,
     stopped: watch::Receiver<bool>,
+    /// Dropped with the worker: its liveness turns false.
+    _alive: AliveGuard,
 }
 
 impl Worker {
@@ -226,10 +265,12 @@ impl Worker {
         let (id, worker) = (row.id, self.id.clone());
         let result = match sent {
             Ok(()) => {
+                metrics::counter!("outbox_sent_total").increment(1);
                 tracing::info!(outbox_id = id, kind = %row.kind, "mail sent");
                 with_conn(&self.pool, move |conn| outbox::mark_sent(conn, id, &worker)).await
             }
             Err(e) => {
+                metrics::counter!("outbox_send_failures_total").increment(1);
                 let jitter: f64 = rand::random();
                 let kind = row.kind.clone();
                 let given_up = with_conn(&self.pool, move |conn| {
@@ -237,7 +278,10 @@ impl Worker {
                 })
                 .await;
                 match &given_up {
-                    Ok(true) => tracing::warn!(outbox_id = id, kind = %kind, "mail given up"),
+                    Ok(true) => {
+                        metrics::counter!("outbox_given_up_total").increment(1);
+                        tracing::warn!(outbox_id = id, kind = %kind, "mail given up")
+                    }
                     Ok(false) => {
                         tracing::info!(outbox_id = id, kind = %kind, "mail send failed, will retry")
                     }

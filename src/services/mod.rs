@@ -18,6 +18,7 @@ pub mod mail_worker;
 pub mod mailer;
 pub mod notes;
 pub mod notify;
+pub mod ops;
 pub mod outbox;
 pub mod password;
 pub mod photos;
