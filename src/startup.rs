@@ -51,6 +51,8 @@ impl Application {
     }
 
     pub fn build_with_pool(settings: Settings, pool: Pool) -> anyhow::Result<Application> {
+        // First, so that the start (the directory's first load) is measured too.
+        let metrics = settings.metrics.then(crate::http::metrics::install);
         crate::services::password::warm_up();
         crate::domain::screening::validate(crate::domain::screening::questionnaire())
             .map_err(|e| anyhow::anyhow!("the screening questionnaire is invalid: {e}"))?;
@@ -132,7 +134,7 @@ impl Application {
         let ops = crate::http::Ops {
             shutting_down: shutting_down.clone(),
             mail_worker: worker.as_ref().map(MailWorker::liveness),
-            metrics: settings.metrics.then(crate::http::metrics::install),
+            metrics,
         };
         let state = web::Data::new(AppState {
             pool,
