@@ -76,7 +76,8 @@ pub async fn metrics(req: HttpRequest) -> HttpResponse {
     let pool = state.pool.state();
     let in_use = pool.connections.saturating_sub(pool.idle_connections);
     ::metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(in_use));
-    ::metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(pool.idle_connections));
+    ::metrics::gauge!("db_pool_connections", "state" => "idle")
+        .set(f64::from(pool.idle_connections));
     ::metrics::gauge!("db_pool_max_size").set(f64::from(state.pool.max_size()));
     if let Some(at) = state.engine.directory.last_synced() {
         let age = (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0;

@@ -300,8 +300,7 @@ fn sqlite_up_to_date(c: &mut diesel::SqliteConnection) -> bool {
     };
     let applied: std::collections::HashSet<String> =
         applied.into_iter().map(|a| a.version).collect();
-    let Ok(embedded) =
-        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+    let Ok(embedded) = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
     else {
         return false;
     };

@@ -26,10 +26,14 @@ pub struct InvalidKey(pub &'static str);
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<IdempotencyKey, InvalidKey> {
         if raw.is_empty() {
-            return Err(InvalidKey("The Idempotency-Key is empty: send 1 to 200 visible ASCII characters."));
+            return Err(InvalidKey(
+                "The Idempotency-Key is empty: send 1 to 200 visible ASCII characters.",
+            ));
         }
         if raw.len() > MAX_KEY_LEN {
-            return Err(InvalidKey("The Idempotency-Key is longer than 200 characters."));
+            return Err(InvalidKey(
+                "The Idempotency-Key is longer than 200 characters.",
+            ));
         }
         if !raw.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(InvalidKey(

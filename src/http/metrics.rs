@@ -42,7 +42,9 @@ pub fn install() -> PrometheusHandle {
                 .build_recorder();
             let handle = recorder.handle();
             if ::metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("another metrics recorder was installed first: /metrics stays empty");
+                tracing::warn!(
+                    "another metrics recorder was installed first: /metrics stays empty"
+                );
             }
             handle
         })

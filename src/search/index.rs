@@ -678,7 +678,10 @@ impl DirectoryIndex {
     /// When a sync last succeeded (None before the first): how far behind the database the
     /// index may be, at most, is the time since then.
     pub fn last_synced(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        match self.last_synced_ms.load(std::sync::atomic::Ordering::Acquire) {
+        match self
+            .last_synced_ms
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
             0 => None,
             ms => chrono::DateTime::from_timestamp_millis(ms),
         }

@@ -81,7 +81,9 @@ fn reused() -> AppError {
 fn in_progress() -> AppError {
     AppError::Conflict {
         code: IN_PROGRESS,
-        message: "A request with this Idempotency-Key is still being answered: try again in a moment.".into(),
+        message:
+            "A request with this Idempotency-Key is still being answered: try again in a moment."
+                .into(),
     }
 }
 

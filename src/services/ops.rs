@@ -78,11 +78,10 @@ pub async fn readiness(
     mail_worker: WorkerState,
     shutting_down: bool,
 ) -> Readiness {
-    let migrated = crate::services::with_conn(pool, |conn| {
-        Ok(crate::db::migrations_up_to_date(conn))
-    })
-    .await
-    .unwrap_or(false);
+    let migrated =
+        crate::services::with_conn(pool, |conn| Ok(crate::db::migrations_up_to_date(conn)))
+            .await
+            .unwrap_or(false);
     let directory_synced =
         directory.synced(pool).await.is_ok() && directory.last_synced().is_some();
     Readiness {

@@ -26,8 +26,8 @@ use crate::services::booking::{
     self, Alternative, AppointmentView, BookingRequest, ClientBooking, ClientBookings, ReadSubject,
 };
 use crate::services::directory;
-use crate::services::notes::{self, Notes};
 use crate::services::idempotency::Once;
+use crate::services::notes::{self, Notes};
 use crate::services::with_conn;
 use crate::web::filters;
 use crate::web::format::group_by_day;
@@ -466,25 +466,28 @@ pub async fn book(
     let st = state.clone();
     let client = user.who.clone();
     let user_id = user.who.user().id;
-    match crate::services::idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
-        booking::book(
-            conn,
-            &st.mail,
-            &st.cipher,
-            &client,
-            st.booking_limits,
-            &request,
-        )
-    })
+    match crate::services::idempotency::run(
+        &state.pool,
+        &state.cipher,
+        claim.clone(),
+        move |conn| {
+            booking::book(
+                conn,
+                &st.mail,
+                &st.cipher,
+                &client,
+                st.booking_limits,
+                &request,
+            )
+        },
+    )
     .await
     {
         Ok(Once::Ran((appt, _))) => {
             let location = format!("/bookings/{}", appt.id);
             crate::web::remember_form_answer(&req, claim.as_ref(), &location).await;
-            let mut resp = redirect_with_flash(
-                &location,
-                format!("Booking {}: {}", appt.status, page.when),
-            );
+            let mut resp =
+                redirect_with_flash(&location, format!("Booking {}: {}", appt.status, page.when));
             let _ = resp.add_cookie(&crate::web::removal_cookie(&state, RETRY_COOKIE));
             Ok(resp)
         }

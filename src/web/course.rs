@@ -279,11 +279,8 @@ pub async fn course_book(
     state.booking_allowed(user.who.user().id)?;
     let st = state.clone();
     let client = user.who.clone();
-    let result = crate::services::idempotency::run(
-        &state.pool,
-        &state.cipher,
-        claim.clone(),
-        move |conn| {
+    let result =
+        crate::services::idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
             course::book(
                 conn,
                 &st.mail,
@@ -292,9 +289,8 @@ pub async fn course_book(
                 st.booking_limits,
                 &request,
             )
-        },
-    )
-    .await;
+        })
+        .await;
     match result {
         Ok(Once::Ran(b)) => {
             let location = format!("/courses/{}", b.course_id);

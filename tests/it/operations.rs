@@ -128,8 +128,10 @@ async fn sigterm_finishes_the_request_in_flight_gives_back_claimed_mail_and_exit
     for i in 0..3 {
         let r = client
             .post(format!("{}/api/v1/auth/register", server.address))
-            .json(&json!({"email": format!("p{i}@example.com"), "password": PASSWORD,
-                          "name": "Pat Doe", "role": "client"}))
+            .json(
+                &json!({"email": format!("p{i}@example.com"), "password": PASSWORD,
+                          "name": "Pat Doe", "role": "client"}),
+            )
             .send()
             .await
             .unwrap();
@@ -153,8 +155,8 @@ async fn sigterm_finishes_the_request_in_flight_gives_back_claimed_mail_and_exit
         waited += 1;
     }
     // A request in flight: its headers sent, half its body.
-    let body = json!({"email": "nobody@example.com", "password": "not the password at all"})
-        .to_string();
+    let body =
+        json!({"email": "nobody@example.com", "password": "not the password at all"}).to_string();
     let (first, rest) = body.split_at(body.len() / 2);
     let port = server.address.rsplit(':').next().unwrap().to_string();
     let mut slow = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))

@@ -7,8 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::builders::{
-    answers, book, book_course, csrf_from, form_key_from, page_login, scene, slots, some_day,
-    Made, Scene, TestApp,
+    answers, book, book_course, csrf_from, form_key_from, page_login, scene, slots, some_day, Made,
+    Scene, TestApp,
 };
 use bodywork::db::schema::{appointments, courses, idempotency_keys};
 
@@ -28,7 +28,10 @@ fn bookings_of(app: &TestApp, client_id: i64) -> i64 {
 async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 #[tokio::test]
@@ -110,9 +113,13 @@ async fn a_refused_booking_keeps_no_key_and_an_expired_key_is_new() {
     let (client_id, token) = app.api_user("c@example.com", "client").await;
     let path = "/api/v1/appointments";
     // Taken: 409, and the key is not kept, so the client may use it for the next try.
-    let r = app.api_post_keyed(path, &token, "k1", body(&m, &list[4])).await;
+    let r = app
+        .api_post_keyed(path, &token, "k1", body(&m, &list[4]))
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    let r = app.api_post_keyed(path, &token, "k1", body(&m, &list[20])).await;
+    let r = app
+        .api_post_keyed(path, &token, "k1", body(&m, &list[20]))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(bookings_of(&app, client_id), 1);
     // The stored request and answer are sealed: no answers, address or names in clear.
@@ -136,11 +143,12 @@ async fn a_refused_booking_keeps_no_key_and_an_expired_key_is_new() {
         .set(idempotency_keys::created_at.eq((Utc::now() - Duration::hours(25)).naive_utc()))
         .execute(&mut app.conn())
         .unwrap();
-    let r = app.api_post_keyed(path, &token, "k1", body(&m, &list[20])).await;
+    let r = app
+        .api_post_keyed(path, &token, "k1", body(&m, &list[20]))
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT, "run again, not replayed");
     // The housekeeping's purge deletes keys older than 24 hours.
-    let purged =
-        bodywork::services::idempotency::purge(&mut app.conn(), Utc::now()).unwrap();
+    let purged = bodywork::services::idempotency::purge(&mut app.conn(), Utc::now()).unwrap();
     assert_eq!(purged, 1);
 }
 
@@ -150,7 +158,12 @@ async fn identical_bookings_sent_at_once_book_once() {
     let list = slots(&app, &m, some_day(), some_day()).await;
     let (client_id, token) = app.api_user("c@example.com", "client").await;
     let sends = (0..8).map(|_| {
-        app.api_post_keyed("/api/v1/appointments", &token, "at-once", body(&m, &list[4]))
+        app.api_post_keyed(
+            "/api/v1/appointments",
+            &token,
+            "at-once",
+            body(&m, &list[4]),
+        )
     });
     let answers = futures_util::future::join_all(sends).await;
     let mut ids = Vec::new();
@@ -180,8 +193,8 @@ async fn a_course_sent_twice_at_once_is_booked_once() {
     let course = json!({"therapist_id": m.therapist_id, "service_id": m.service_id,
         "first_starts_at": first.to_rfc3339(), "sessions": 3, "every_weeks": 1,
         "answers": answers(&[]), "on_conflict": "fail", "cancellation_window_acknowledged": true});
-    let sends = (0..4)
-        .map(|_| app.api_post_keyed("/api/v1/courses", &token, "course-1", course.clone()));
+    let sends =
+        (0..4).map(|_| app.api_post_keyed("/api/v1/courses", &token, "course-1", course.clone()));
     let mut ids = Vec::new();
     for r in futures_util::future::join_all(sends).await {
         let (status, v) = json_of(r).await;
@@ -203,16 +216,28 @@ async fn a_course_sent_twice_at_once_is_booked_once() {
     assert_eq!(made, 1);
     assert_eq!(bookings_of(&app, client_id), 3);
     // A retry later gets the same answer; another body with the key is refused.
-    let (status, v) =
-        json_of(app.api_post_keyed("/api/v1/courses", &token, "course-1", course).await).await;
+    let (status, v) = json_of(
+        app.api_post_keyed("/api/v1/courses", &token, "course-1", course)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(v["id"].as_i64(), Some(ids[0]));
     let r = book_course(&app, &token, &m, first + Duration::hours(2), 2, "fail").await;
-    assert_eq!(r.status(), StatusCode::CREATED, "no key: an ordinary course");
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "no key: an ordinary course"
+    );
 }
 
 /// The booking page's form fields for `start` with the health form answered.
-async fn book_form(app: &TestApp, page: &reqwest::Client, m: &Made, start: &str) -> Vec<(String, String)> {
+async fn book_form(
+    app: &TestApp,
+    page: &reqwest::Client,
+    m: &Made,
+    start: &str,
+) -> Vec<(String, String)> {
     let start = start
         .parse::<DateTime<Utc>>()
         .unwrap()
@@ -265,7 +290,12 @@ async fn a_booking_form_submitted_twice_books_once_and_both_lead_to_it() {
     // A new rendering of the form has a new key: a new booking of another time works.
     let other = book_form(&app, &page, &m, &list[20]).await;
     assert_ne!(other[1].1, form[1].1, "one key per rendered form");
-    let r = page.post(app.url("/book")).form(&other).send().await.unwrap();
+    let r = page
+        .post(app.url("/book"))
+        .form(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_ne!(r.headers()["location"].to_str().unwrap(), to);
     assert_eq!(bookings_of(&app, client_id), 2);
@@ -280,7 +310,12 @@ async fn a_form_that_comes_back_keeps_its_key_and_a_course_form_books_once() {
     let mut form = book_form(&app, &page, &m, &list[4]).await;
     // Without the health answers the form comes back, with the same key (nothing booked).
     form.retain(|(k, _)| k != "applies");
-    let r = page.post(app.url("/book")).form(&form).send().await.unwrap();
+    let r = page
+        .post(app.url("/book"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(form_key_from(&r.text().await.unwrap()), form[1].1);
     // The course page: a double submit makes one course.
