@@ -121,6 +121,8 @@ async fn sigterm_finishes_the_request_in_flight_gives_back_claimed_mail_and_exit
         ("BODYWORK_MAIL_LEASE_SECONDS", "8"),
         ("BODYWORK_MAIL_POLL_MS", "50"),
         ("BODYWORK_SHUTDOWN_SECONDS", "10"),
+        ("BODYWORK_LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
     ])
     .await;
     let client = reqwest::Client::new();
@@ -199,4 +201,13 @@ async fn sigterm_finishes_the_request_in_flight_gives_back_claimed_mail_and_exit
         .get_result(&mut pool.get().unwrap())
         .unwrap();
     assert_eq!(queued, 3, "unsent mails wait for the next worker");
+    // JSON log lines, each request's with its request id.
+    let logs = server.logs().await;
+    let login = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["span"]["path"] == "/api/v1/auth/login")
+        .unwrap_or_else(|| panic!("no JSON line of the login request in:\n{logs}"));
+    assert_eq!(login["span"]["request_id"].as_str().map(str::len), Some(36));
+    assert!(!logs.contains("not the password at all"));
 }

@@ -582,7 +582,9 @@ pub async fn spawn_binary(env: &[(&str, &str)]) -> ServerProcess {
         .env("BODYWORK_MAIL_DIR", mail_dir.path())
         .env("BODYWORK_REGISTER_PER_IP_PER_HOUR", "1000")
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
+        // The log goes to standard output: read by `logs` once the process ended (a few lines:
+        // `RUST_LOG=warn` unless asked).
+        .stdout(std::process::Stdio::piped())
         .kill_on_drop(true);
     for (k, v) in env {
         cmd.env(k, v);
@@ -618,6 +620,16 @@ impl ServerProcess {
             .expect("kill runs")
             .success();
         assert!(ok, "kill -TERM {pid}");
+    }
+
+    /// What the process logged (its standard output), once it has ended.
+    pub async fn logs(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut out = String::new();
+        if let Some(mut err) = self.child.stdout.take() {
+            let _ = err.read_to_string(&mut out).await;
+        }
+        out
     }
 
     /// Waits for the process to end (at most `secs` seconds) and returns its exit status.
