@@ -98,6 +98,11 @@ pub struct Settings {
     pub mail_housekeeping: Duration,
     /// `BODYWORK_REMINDER_HOURS`, default 24: how long before a session its reminders go out.
     pub reminder_hours: i64,
+    /// `BODYWORK_SHUTDOWN_SECONDS`, default 10 (1 to 300): after SIGTERM, how long requests in
+    /// flight may take to finish before their connections are closed.
+    pub shutdown_timeout: Duration,
+    /// `BODYWORK_METRICS`, default false: serve Prometheus metrics at `/metrics` (404 when off).
+    pub metrics: bool,
 }
 
 impl Default for Settings {
@@ -136,6 +141,8 @@ impl Default for Settings {
             mail_keep: Duration::from_secs(30 * 24 * 3600),
             mail_housekeeping: Duration::from_secs(3600),
             reminder_hours: crate::domain::mail::DEFAULT_REMINDER_HOURS,
+            shutdown_timeout: Duration::from_secs(10),
+            metrics: false,
         }
     }
 }
@@ -304,6 +311,16 @@ impl Settings {
                 "BODYWORK_REMINDER_HOURS must be 1 to 168"
             );
             s.reminder_hours = v;
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_SHUTDOWN_SECONDS")? {
+            anyhow::ensure!(
+                (1..=300).contains(&v),
+                "BODYWORK_SHUTDOWN_SECONDS must be 1 to 300"
+            );
+            s.shutdown_timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = parse_bool("BODYWORK_METRICS")? {
+            s.metrics = v;
         }
         Ok(s)
     }

@@ -2,6 +2,7 @@
 //! on port 0.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -30,6 +31,8 @@ pub struct Application {
     worker: Option<MailWorker>,
     mail: MailCtx,
     mail_destination: String,
+    /// Set when SIGTERM or Ctrl-C came (`/readyz` then answers 503).
+    shutting_down: Arc<AtomicBool>,
 }
 
 /// Content-Security-Policy: nothing inline, nothing from elsewhere.
@@ -48,6 +51,8 @@ impl Application {
     }
 
     pub fn build_with_pool(settings: Settings, pool: Pool) -> anyhow::Result<Application> {
+        // First, so that the start (the directory's first load) is measured too.
+        let metrics = settings.metrics.then(crate::http::metrics::install);
         crate::services::password::warm_up();
         crate::domain::screening::validate(crate::domain::screening::questionnaire())
             .map_err(|e| anyhow::anyhow!("the screening questionnaire is invalid: {e}"))?;
@@ -122,6 +127,15 @@ impl Application {
             crate::search::SearchEngine::load(&mut conn)
                 .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?
         };
+        let worker = settings
+            .mail_worker
+            .then(|| MailWorker::start(pool.clone(), mailer, worker_config, mail.clone()));
+        let shutting_down = Arc::new(AtomicBool::new(false));
+        let ops = crate::http::Ops {
+            shutting_down: shutting_down.clone(),
+            mail_worker: worker.as_ref().map(MailWorker::liveness),
+            metrics,
+        };
         let state = web::Data::new(AppState {
             pool,
             cipher,
@@ -138,12 +152,11 @@ impl Application {
             engine,
             settings,
             mail: mail.clone(),
+            ops,
         });
-        let worker = state
-            .settings
-            .mail_worker
-            .then(|| MailWorker::start(state.pool.clone(), mailer, worker_config, mail.clone()));
         let body_limit = state.settings.max_body_bytes;
+        let metrics_on = state.settings.metrics;
+        let shutdown_secs = state.settings.shutdown_timeout.as_secs();
         let hsts = state.settings.cookies_secure();
         let server = HttpServer::new(move || {
             App::new()
@@ -156,11 +169,19 @@ impl Application {
                 .wrap(from_fn(pages::page_middleware))
                 .wrap(security_headers(hsts))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                .wrap(actix_web::middleware::Condition::new(
+                    metrics_on,
+                    from_fn(crate::http::metrics::record),
+                ))
                 .configure(routes)
                 .default_service(web::to(pages::errors::not_found))
         })
         .listen(listener)?
-        .shutdown_timeout(20)
+        // In-flight requests get this long after SIGTERM (`BODYWORK_SHUTDOWN_SECONDS`).
+        .shutdown_timeout(shutdown_secs)
+        // Signals are handled by `run_until_stopped` (which also turns `/readyz` to 503); a
+        // server spawned by a test ignores them.
+        .disable_signals()
         .run();
         Ok(Application {
             port,
@@ -168,6 +189,7 @@ impl Application {
             worker,
             mail,
             mail_destination,
+            shutting_down,
         })
     }
 
@@ -185,13 +207,23 @@ impl Application {
         &self.mail_destination
     }
 
-    /// Serves until stopped; SIGTERM and Ctrl-C shut down gracefully (in-flight requests
-    /// finish), then the mail worker stops (the send in progress finishes, unsent claims are
-    /// given back).
+    /// Serves until stopped; SIGTERM and Ctrl-C shut down gracefully: `/readyz` answers 503,
+    /// the listener closes, in-flight requests finish within `BODYWORK_SHUTDOWN_SECONDS`, then
+    /// the mail worker stops (the send in progress finishes, unsent claims are given back).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let flag = self.shutting_down.clone();
+        let signals = tokio::spawn(async move {
+            stop_signal().await;
+            flag.store(true, Ordering::Release);
+            tracing::info!("stopping: no new connections, finishing the requests in flight");
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        signals.abort();
         if let Some(worker) = self.worker {
             worker.stop().await;
+            tracing::info!("the mail worker stopped and gave back its unsent claims");
         }
         result
     }
@@ -204,6 +236,30 @@ impl Application {
     /// The server and the mail worker, for a caller that stops them itself.
     pub fn into_parts(self) -> (Server, Option<MailWorker>) {
         (self.server, self.worker)
+    }
+}
+
+/// SIGTERM (a service manager's stop) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -376,6 +432,8 @@ pub fn route_table() -> Vec<RouteDef> {
     use Access::*;
     vec![
         route!(Public, GET "/healthz" => healthz),
+        route!(Public, GET "/readyz" => api::ops::readyz),
+        route!(Public, GET "/metrics" => api::ops::metrics),
         route!(Public, GET "/api/openapi.json" => api::openapi::openapi_json),
         route!(Public, GET "/static/style.css" => stylesheet),
         route!(Public, GET "/static/health-form.js" => health_form_script),

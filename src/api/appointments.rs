@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::api::ApiAs;
 use crate::api::ApiUser;
+use crate::api::{created_once, idempotency_claim, replayed};
 use crate::domain::appointment::{cannot_cancel_online, AppointmentStatus, Visit};
 use crate::domain::practice::VisitRequest;
 use crate::domain::screening::{Evaluation, Outcome};
@@ -19,6 +20,7 @@ use crate::services::access::{self, Proof};
 use crate::services::booking::{
     self, AppointmentView, BookingRequest, ClientBooking, ListItem, Party,
 };
+use crate::services::idempotency::{self, Once};
 use crate::services::{therapists, with_conn};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -195,7 +197,8 @@ fn appointment_out(v: AppointmentView) -> AppointmentOut {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Serialize: its canonical form is what an `Idempotency-Key` fingerprints.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct BookBody {
     pub therapist_id: i64,
     pub service_id: i64,
@@ -243,10 +246,11 @@ pub struct AlternativeOut {
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = BookBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Safe retries: 1 to 200 visible ASCII characters. The same caller, key and body within 24 hours answers the first answer again (same status and body, with `Idempotent-Replayed: true`) and books nothing twice; only answers that booked are kept, so a refused request runs again when retried.")),
     responses((status = 201, body = AppointmentOut),
               (status = 403, description = "email_unverified: the client has not confirmed their email address yet (`POST /api/v1/auth/resend-verification` sends a new link)"),
-              (status = 409, description = "slot_taken, slot_unavailable"),
-              (status = 422, description = "studio_unavailable (the therapist has no studio address), mobile_unavailable (the therapist does not offer mobile visits), address_required (a mobile visit without `client_address` or a known `client_city`, with `fields`), outside_mobile_area (`client_city` is farther than the therapist's radius), screening_refer, screening_decline, clearance_required (with `screening` in the error body; a screening_decline also has `alternatives`: [AlternativeOut], this therapist's services in the suggested techniques with whether the same time is free), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
+              (status = 409, description = "slot_taken, slot_unavailable, idempotency_key_in_progress (a request with this key is still running: retry)"),
+              (status = 422, description = "invalid_idempotency_key (not 1 to 200 visible ASCII characters), idempotency_key_reused (the key was used with another body), studio_unavailable (the therapist has no studio address), mobile_unavailable (the therapist does not offer mobile visits), address_required (a mobile visit without `client_address` or a known `client_city`, with `fields`), outside_mobile_area (`client_city` is farther than the therapist's radius), screening_refer, screening_decline, clearance_required (with `screening` in the error body; a screening_decline also has `alternatives`: [AlternativeOut], this therapist's services in the suggested techniques with whether the same time is free), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
 pub async fn create(
     req: HttpRequest,
@@ -255,6 +259,7 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let b = body.into_inner();
+    let claim = idempotency_claim(&req, caller.who.user().id, "POST /api/v1/appointments", &b)?;
     let request = BookingRequest {
         therapist_id: b.therapist_id,
         service_id: b.service_id,
@@ -272,7 +277,7 @@ pub async fn create(
     let client = caller.who;
     state.booking_allowed(client.user().id)?;
     let st = state.clone();
-    let booked = with_conn(&state.pool, move |conn| {
+    let booked = idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
         let (appt, _) = booking::book(
             conn,
             &st.mail,
@@ -285,7 +290,9 @@ pub async fn create(
     })
     .await;
     match booked {
-        Ok(v) => Ok(HttpResponse::Created().json(appointment_out(v))),
+        Ok(Once::Ran(v)) => Ok(created_once(&req, claim.as_ref(), &appointment_out(v)).await?),
+        Ok(Once::Replay(stored)) => Ok(replayed(stored)),
+        Ok(Once::OtherRequest(_)) => Err(idempotency::reused_error().into()),
         Err(
             e @ AppError::Screening {
                 code: "screening_decline",

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiAs, ApiUser};
+use crate::api::{created_once, idempotency_claim, replayed, ApiAs, ApiUser};
 use crate::domain::appointment::Visit;
 use crate::domain::course::{CourseShape, OnConflict};
 use crate::domain::practice::VisitRequest;
@@ -16,6 +16,7 @@ use crate::http::app_state;
 use crate::search::schedules::local_rfc3339 as rfc3339;
 use crate::services::access::{self, Proof};
 use crate::services::course::{self, CourseError, CourseRequest};
+use crate::services::idempotency::{self, Once};
 use crate::services::with_conn;
 
 fn default_sessions() -> i64 {
@@ -30,7 +31,8 @@ fn default_on_conflict() -> String {
     "fail".into()
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Serialize: its canonical form is what an `Idempotency-Key` fingerprints.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct CourseBody {
     pub therapist_id: i64,
     pub service_id: i64,
@@ -129,10 +131,11 @@ fn conflict_reason(c: &course::Conflict) -> String {
 }
 
 #[utoipa::path(post, path = "/api/v1/courses", tag = "courses", request_body = CourseBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Safe retries, as for `POST /api/v1/appointments`: the same caller, key and body within 24 hours answers the first answer again and books nothing twice.")),
     responses((status = 201, body = CourseBookedOut),
               (status = 403, description = "email_unverified"),
-              (status = 409, description = "course_conflict: `{error: {code, message, conflicts: [{session, starts_at, reason: slot_taken | slot_unavailable}]}}`, nothing booked (`fail`, or no session free with `skip`)"),
-              (status = 422, description = "validation_failed (sessions 2 to 12, every_weeks 1 or 2, on_conflict fail or skip), too_many_bookings (every session of the course counts against BODYWORK_MAX_ACTIVE_BOOKINGS), screening_refer, screening_decline, clearance_required, cancellation_window_not_acknowledged, and the visit errors of one booking"),
+              (status = 409, description = "idempotency_key_in_progress; course_conflict: `{error: {code, message, conflicts: [{session, starts_at, reason: slot_taken | slot_unavailable}]}}`, nothing booked (`fail`, or no session free with `skip`)"),
+              (status = 422, description = "invalid_idempotency_key, idempotency_key_reused, validation_failed (sessions 2 to 12, every_weeks 1 or 2, on_conflict fail or skip), too_many_bookings (every session of the course counts against BODYWORK_MAX_ACTIVE_BOOKINGS), screening_refer, screening_decline, clearance_required, cancellation_window_not_acknowledged, and the visit errors of one booking"),
               (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
 pub async fn create(
     req: HttpRequest,
@@ -141,6 +144,7 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     let b = body.into_inner();
+    let claim = idempotency_claim(&req, caller.who.user().id, "POST /api/v1/courses", &b)?;
     let shape = CourseShape::parse(b.sessions, b.every_weeks);
     let on_conflict = OnConflict::parse(&b.on_conflict);
     let shape = match (shape, on_conflict) {
@@ -169,57 +173,62 @@ pub async fn create(
         },
     };
     let client = caller.who;
+    let therapist_id = request.therapist_id;
     state.booking_allowed(client.user().id)?;
     let st = state.clone();
-    let booked = with_conn(&state.pool, move |conn| {
+    let booked = idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
         let tz = crate::models::therapist::zone(
             &crate::models::therapist::Therapist::find(conn, request.therapist_id)
                 .map_err(AppError::from)?
                 .timezone,
         );
-        Ok((
-            course::book(
-                conn,
-                &st.mail,
-                &st.cipher,
-                &client,
-                st.booking_limits,
-                &request,
-            ),
-            tz,
-        ))
+        let b = course::book(
+            conn,
+            &st.mail,
+            &st.cipher,
+            &client,
+            st.booking_limits,
+            &request,
+        )?;
+        Ok::<_, CourseError>((b, tz))
     })
     .await;
-    let (result, tz) = match booked {
-        Ok(r) => r,
-        Err(AppError::Internal(e)) => return Err(AppError::Internal(e).into()),
-        Err(e) => return Err(e.into()),
-    };
-    match result {
-        Ok(b) => Ok(HttpResponse::Created().json(CourseBookedOut {
-            id: b.course_id,
-            appointments: b
-                .appointments
-                .iter()
-                .map(|(n, a)| CourseSessionOut {
-                    id: a.id,
-                    session: *n as i32,
-                    starts_at: rfc3339(a.starts_at.and_utc(), tz),
-                    ends_at: rfc3339(a.ends_at.and_utc(), tz),
-                    status: a.status.as_str().into(),
-                })
-                .collect(),
-            skipped: b
-                .skipped
-                .iter()
-                .map(|c| SkippedOut {
-                    session: c.number,
-                    starts_at: rfc3339(c.starts_at, tz),
-                    reason: conflict_reason(c),
-                })
-                .collect(),
-        })),
+    match booked {
+        Ok(Once::Ran((b, tz))) => {
+            let out = CourseBookedOut {
+                id: b.course_id,
+                appointments: b
+                    .appointments
+                    .iter()
+                    .map(|(n, a)| CourseSessionOut {
+                        id: a.id,
+                        session: *n as i32,
+                        starts_at: rfc3339(a.starts_at.and_utc(), tz),
+                        ends_at: rfc3339(a.ends_at.and_utc(), tz),
+                        status: a.status.as_str().into(),
+                    })
+                    .collect(),
+                skipped: b
+                    .skipped
+                    .iter()
+                    .map(|c| SkippedOut {
+                        session: c.number,
+                        starts_at: rfc3339(c.starts_at, tz),
+                        reason: conflict_reason(c),
+                    })
+                    .collect(),
+            };
+            Ok(created_once(&req, claim.as_ref(), &out).await?)
+        }
+        Ok(Once::Replay(stored)) => Ok(replayed(stored)),
+        Ok(Once::OtherRequest(_)) => Err(idempotency::reused_error().into()),
         Err(CourseError::Conflicts(conflicts)) => {
+            let tz = with_conn(&state.pool, move |conn| {
+                Ok(crate::models::therapist::zone(
+                    &crate::models::therapist::Therapist::find(conn, therapist_id)?.timezone,
+                ))
+            })
+            .await?;
             let list: Vec<serde_json::Value> = conflicts
                 .iter()
                 .map(|c| {

@@ -11,6 +11,7 @@ pub mod me;
 pub mod notes;
 pub mod notifications;
 pub mod openapi;
+pub mod ops;
 pub mod reviews;
 pub mod schedule;
 pub mod screening;
@@ -206,4 +207,63 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
             };
             ApiError(app).into()
         })
+}
+
+/// The header of safe retries on `POST /api/v1/appointments` and `POST /api/v1/courses`.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// The claim of the request's `Idempotency-Key` on this route and body (None without the
+/// header; 422 `invalid_idempotency_key` when it is not 1 to 200 visible ASCII characters).
+/// The body is the parsed request serialized again, so the same request with its fields in
+/// another order is the same request.
+pub fn idempotency_claim<B: Serialize>(
+    req: &HttpRequest,
+    user_id: i64,
+    route: &str,
+    body: &B,
+) -> Result<Option<crate::services::idempotency::Claim>, AppError> {
+    use crate::domain::idempotency::IdempotencyKey;
+    use crate::services::idempotency::{invalid_key, Claim};
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| invalid_key("The Idempotency-Key may hold visible ASCII characters only."))
+        .and_then(|v| IdempotencyKey::parse(v).map_err(|e| invalid_key(e.0)))?;
+    let canonical = serde_json::to_vec(body).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Some(Claim::new(user_id, &key, route, &canonical)))
+}
+
+/// The first answer of a key, given again (`Idempotent-Replayed: true`).
+pub fn replayed(stored: crate::services::idempotency::Stored) -> actix_web::HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(stored.status)
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    actix_web::HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header(("Idempotent-Replayed", "true"))
+        .body(stored.body)
+}
+
+/// A 201 with this JSON body; with a claim, the answer is stored first for its retries (a
+/// failure to store it is logged: the booking stands, and a retry is answered 409 until the
+/// key expires).
+pub async fn created_once<T: Serialize>(
+    req: &HttpRequest,
+    claim: Option<&crate::services::idempotency::Claim>,
+    out: &T,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let body = serde_json::to_string(out).map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(claim) = claim {
+        let state = app_state(req);
+        if let Err(e) =
+            crate::services::idempotency::answer(&state.pool, &state.cipher, claim, 201, &body)
+                .await
+        {
+            e.log();
+        }
+    }
+    Ok(actix_web::HttpResponse::Created()
+        .content_type("application/json")
+        .body(body))
 }

@@ -109,9 +109,12 @@ use crate::api::{
         waitlist::join,
         waitlist::mine,
         waitlist::remove,
+        crate::api::ops::readyz,
+        crate::api::ops::metrics,
     ),
     components(schemas(
         UserOut,
+        crate::api::ops::ReadyOut,
         auth::RegisterBody,
         auth::RegisterOut,
         auth::LoginBody,

@@ -276,6 +276,39 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether every embedded migration of the connection's backend is recorded as applied, read
+/// without writing anything (what `/readyz` asks).
+pub fn migrations_up_to_date(conn: &mut DbConnection) -> bool {
+    match conn {
+        DbConnection::Sqlite(c) => sqlite_up_to_date(c),
+        DbConnection::Postgresql(c) => postgres_up_to_date(c),
+    }
+}
+
+fn sqlite_up_to_date(c: &mut diesel::SqliteConnection) -> bool {
+    use diesel::migration::MigrationSource;
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let Ok(applied) =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load::<Applied>(c)
+    else {
+        return false;
+    };
+    let applied: std::collections::HashSet<String> =
+        applied.into_iter().map(|a| a.version).collect();
+    let Ok(embedded) = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+    else {
+        return false;
+    };
+    embedded
+        .iter()
+        .all(|m| applied.contains(&m.name().version().to_string()))
+}
+
 /// Whether every embedded migration is recorded as applied, read without writing anything
 /// (diesel's own check first creates its table, which needs the right to create tables).
 fn postgres_up_to_date(c: &mut PgConnection) -> bool {
@@ -355,10 +388,22 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get()?;
+        let mut conn = checked_out(&pool)?;
         f(&mut conn)
     })
     .await?
+}
+
+/// A connection from the pool, the wait measured (`db_pool_wait_seconds`, and
+/// `db_pool_timeouts_total` when none came in time: see `http::metrics`).
+pub fn checked_out(pool: &Pool) -> Result<PooledConn, r2d2::PoolError> {
+    let started = std::time::Instant::now();
+    let conn = pool.get();
+    metrics::histogram!("db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
+    if conn.is_err() {
+        metrics::counter!("db_pool_timeouts_total").increment(1);
+    }
+    conn
 }
 
 /// Blocking work that needs no database (argon2: checking and hashing passwords), on the

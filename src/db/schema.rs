@@ -368,6 +368,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Safe retries: a booking's or a course's `Idempotency-Key`, reserved in its transaction
+    /// (`services::idempotency`); the fingerprint and the answer are sealed.
+    idempotency_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        key_hash -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Mails waiting to be sent, sent, given up or withdrawn (`services::outbox`).
     outbox (id) {
         id -> BigInt,
@@ -429,6 +443,7 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(therapists -> users (user_id));
 diesel::joinable!(therapist_techniques -> therapists (therapist_id));
 diesel::joinable!(therapist_techniques -> techniques (technique_slug));
@@ -490,6 +505,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     waitlist_entries,
     waitlist_checks,
     waitlist_announcements,
+    idempotency_keys,
 );
 
 // SQLite only: the stamp counter (PostgreSQL takes stamps from `directory_stamp_seq`, and its

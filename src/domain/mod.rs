@@ -8,6 +8,7 @@ pub mod client_address;
 pub mod course;
 pub mod credential;
 pub mod gazetteer;
+pub mod idempotency;
 pub mod license_lookup;
 pub mod mail;
 pub mod notes;

@@ -15,6 +15,8 @@ use crate::domain::client_address;
 use crate::error::AppError;
 use crate::services::rate_limit::IpLimiter;
 
+pub mod metrics;
+
 /// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,
@@ -36,6 +38,25 @@ pub struct AppState {
     pub engine: crate::search::SearchEngine,
     /// What mails need: the site's absolute address, when reminders go out.
     pub mail: crate::services::mail::MailCtx,
+    /// Readiness and metrics (`/readyz`, `/metrics`).
+    pub ops: Ops,
+}
+
+/// What operating the server needs beside the handlers' state.
+pub struct Ops {
+    /// Set when SIGTERM came: `/readyz` answers 503 while in-flight requests finish.
+    pub shutting_down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The mail worker of this process (None with `BODYWORK_MAIL_WORKER=false`).
+    pub mail_worker: Option<crate::services::mail_worker::Liveness>,
+    /// The Prometheus recorder's handle when `BODYWORK_METRICS=true`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl Ops {
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 impl AppState {

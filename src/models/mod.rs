@@ -7,6 +7,7 @@ pub mod audit;
 pub mod booking_policy;
 pub mod course;
 pub mod credential;
+pub mod idempotency;
 pub mod login_attempt;
 pub mod outbox;
 pub mod photo;

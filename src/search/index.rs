@@ -476,6 +476,8 @@ pub struct DirectoryIndex {
     /// Wakes the tasks waiting in [`DirectoryIndex::synced`] when a sync ends.
     landed_async: tokio::sync::Notify,
     words: WordMemo,
+    /// When a sync last succeeded (Unix milliseconds, 0: never): the metrics' sync lag.
+    last_synced_ms: std::sync::atomic::AtomicI64,
 }
 
 /// Which keys of a cell hold a word, one bit per position, as of the cell's generation.
@@ -663,6 +665,29 @@ impl DirectoryIndex {
     /// PostgreSQL the stamp sequence, the snapshot's xmin and the schedule versions written since
     /// the last horizon. Only when a stamp was taken since the cursor are the changes read.
     fn sync_now(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        let started = std::time::Instant::now();
+        self.sync_once(conn)?;
+        metrics::histogram!("directory_sync_seconds").record(started.elapsed().as_secs_f64());
+        self.last_synced_ms.store(
+            chrono::Utc::now().timestamp_millis(),
+            std::sync::atomic::Ordering::Release,
+        );
+        Ok(())
+    }
+
+    /// When a sync last succeeded (None before the first): how far behind the database the
+    /// index may be, at most, is the time since then.
+    pub fn last_synced(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self
+            .last_synced_ms
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            0 => None,
+            ms => chrono::DateTime::from_timestamp_millis(ms),
+        }
+    }
+
+    fn sync_once(&self, conn: &mut DbConnection) -> Result<(), AppError> {
         let (cursor, horizon) = {
             let g = self.read();
             (if g.loaded { g.cursor } else { -1 }, g.schedule_horizon)

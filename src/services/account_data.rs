@@ -13,8 +13,8 @@
 //! **Erasure.** A client's upcoming bookings are cancelled (each therapist is mailed through the
 //! outbox, in the same transaction), the answers of every booking destroyed and the session
 //! notes of every booking deleted (`services::notes::destroy_of_client`), the name and email
-//! replaced by a placeholder that cannot log in, sessions, API tokens and mailed links deleted,
-//! queued mails to them withdrawn. The therapists keep the record of past sessions, which now
+//! replaced by a placeholder that cannot log in, sessions, API tokens, mailed links and idempotency keys
+//! deleted, queued mails to them withdrawn. The therapists keep the record of past sessions, which now
 //! names "Deleted client".
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -377,6 +377,8 @@ pub fn erase(
         crate::services::waitlist::remove_all_of_client(conn, user.id)?;
         // Their reviews are their own words: deleted, and the ratings they counted in follow.
         crate::services::reviews::destroy_of_client(conn, user.id)?;
+        // Their retried bookings' stored answers (which hold their answers) go with the rest.
+        crate::services::idempotency::delete_of_user(conn, user.id)?;
         outbox::withdraw_reminders_of_user(conn, user.id)?;
         outbox_rows::forget_recipient(conn, user.id, &erased_email(user.id))?;
         Session::delete_of_user(conn, user.id, None)?;

@@ -9,7 +9,8 @@
 //! Housekeeping runs at start and then every `housekeeping` interval: old final rows are purged
 //! (`services::outbox::purge`), and so are single-use tokens used or expired as long ago
 //! (`services::tokens::purge`), stale sessions, API tokens and login counts
-//! (`services::accounts::purge_stale`), and therapists whose verified license expires within 30 days are
+//! (`services::accounts::purge_stale`), idempotency keys older than 24 hours
+//! (`services::idempotency::purge`), and therapists whose verified license expires within 30 days are
 //! told once (`services::admin::warn_expiring_licenses`); waitlist entries whose last day has
 //! passed are purged (`services::waitlist::purge_ended`).
 //!
@@ -59,6 +60,30 @@ pub struct MailWorker {
     id: String,
     stop: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<()>,
+    alive: Liveness,
+}
+
+/// Whether a worker's loop still runs (what `/readyz` asks): true from its start until its
+/// loop ends, by a stop or a panic.
+#[derive(Debug, Clone, Default)]
+pub struct Liveness(Arc<std::sync::atomic::AtomicBool>);
+
+impl Liveness {
+    pub fn is_alive(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+    fn set(&self, v: bool) {
+        self.0.store(v, std::sync::atomic::Ordering::Release)
+    }
+}
+
+/// Marks the worker dead when its loop ends, however it ends.
+struct AliveGuard(Liveness);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
 
 impl MailWorker {
@@ -75,6 +100,8 @@ impl MailWorker {
             &crate::services::tokens::random_token()[..8]
         );
         let (stop, stopped) = watch::channel(false);
+        let alive = Liveness::default();
+        alive.set(true);
         let worker = Worker {
             id: id.clone(),
             pool,
@@ -82,9 +109,20 @@ impl MailWorker {
             config,
             ctx,
             stopped,
+            _alive: AliveGuard(alive.clone()),
         };
         let handle = tokio::spawn(worker.run());
-        MailWorker { id, stop, handle }
+        MailWorker {
+            id,
+            stop,
+            handle,
+            alive,
+        }
+    }
+
+    /// Whether its loop still runs, for the readiness check.
+    pub fn liveness(&self) -> Liveness {
+        self.alive.clone()
     }
 
     /// The worker's name in `outbox.claimed_by`.
@@ -114,6 +152,8 @@ struct Worker {
     config: WorkerConfig,
     ctx: MailCtx,
     stopped: watch::Receiver<bool>,
+    /// Dropped with the worker: its liveness turns false.
+    _alive: AliveGuard,
 }
 
 impl Worker {
@@ -225,10 +265,12 @@ impl Worker {
         let (id, worker) = (row.id, self.id.clone());
         let result = match sent {
             Ok(()) => {
+                metrics::counter!("outbox_sent_total").increment(1);
                 tracing::info!(outbox_id = id, kind = %row.kind, "mail sent");
                 with_conn(&self.pool, move |conn| outbox::mark_sent(conn, id, &worker)).await
             }
             Err(e) => {
+                metrics::counter!("outbox_send_failures_total").increment(1);
                 let jitter: f64 = rand::random();
                 let kind = row.kind.clone();
                 let given_up = with_conn(&self.pool, move |conn| {
@@ -236,7 +278,10 @@ impl Worker {
                 })
                 .await;
                 match &given_up {
-                    Ok(true) => tracing::warn!(outbox_id = id, kind = %kind, "mail given up"),
+                    Ok(true) => {
+                        metrics::counter!("outbox_given_up_total").increment(1);
+                        tracing::warn!(outbox_id = id, kind = %kind, "mail given up")
+                    }
                     Ok(false) => {
                         tracing::info!(outbox_id = id, kind = %kind, "mail send failed, will retry")
                     }
@@ -285,6 +330,16 @@ impl Worker {
             ),
             Ok(_) => {}
             Err(e) => log_error("purging stale sessions, tokens and login counts", &e),
+        }
+        // Idempotency keys older than 24 hours (`services::idempotency`).
+        match with_conn(&self.pool, move |conn| {
+            crate::services::idempotency::purge(conn, chrono::Utc::now())
+        })
+        .await
+        {
+            Ok(n) if n > 0 => tracing::info!(keys = n, "old idempotency keys purged"),
+            Ok(_) => {}
+            Err(e) => log_error("purging old idempotency keys", &e),
         }
         // Waitlist entries whose last day has passed.
         match with_conn(&self.pool, move |conn| {

@@ -55,6 +55,10 @@ pub trait Mailer: Send + Sync {
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     url: SmtpUrl,
+    /// The whole send ends within this (twice the command timeout): lettre's timeout does not
+    /// cover a server that accepts the connection and never greets, and a send must end inside
+    /// its claim's lease (and within a graceful stop).
+    deadline: Duration,
 }
 
 impl SmtpMailer {
@@ -79,6 +83,7 @@ impl SmtpMailer {
         Ok(SmtpMailer {
             transport: builder.build(),
             url: url.clone(),
+            deadline: timeout * 2,
         })
     }
 }
@@ -86,10 +91,14 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
-            match self.transport.send(message.clone()).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(SendError::permanent(e.to_string())),
-                Err(e) => Err(SendError::transient(e.to_string())),
+            match tokio::time::timeout(self.deadline, self.transport.send(message.clone())).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if e.is_permanent() => Err(SendError::permanent(e.to_string())),
+                Ok(Err(e)) => Err(SendError::transient(e.to_string())),
+                Err(_) => Err(SendError::transient(format!(
+                    "the SMTP server did not finish within {} s",
+                    self.deadline.as_secs()
+                ))),
             }
         })
     }

@@ -26,6 +26,7 @@ use crate::services::booking::{
     self, Alternative, AppointmentView, BookingRequest, ClientBooking, ClientBookings, ReadSubject,
 };
 use crate::services::directory;
+use crate::services::idempotency::Once;
 use crate::services::notes::{self, Notes};
 use crate::services::with_conn;
 use crate::web::filters;
@@ -235,6 +236,9 @@ pub struct BookPage {
     pub clearance_error: Option<String>,
     /// Where the session takes place (`booking/_where.html`).
     pub place: WhereForm,
+    /// This form's key of safe retries (`web::IDEMPOTENCY_FIELD`): new per rendered form,
+    /// the same when the form comes back unbooked.
+    pub idempotency_key: String,
 }
 
 /// The "Where" part of a booking form, one booking's or a course's (`booking/_where.html`):
@@ -376,6 +380,7 @@ async fn book_page(
     let now = Utc::now();
     Ok(BookPage {
         place: WhereForm::new(&p),
+        idempotency_key: crate::web::new_form_key(),
         late: cannot_cancel_online(when, now, p.cancellation_window_hours),
         window_hours: p.cancellation_window_hours,
         window_error: None,
@@ -459,6 +464,8 @@ pub async fn book(
     let service_id: i64 = field("service").parse().map_err(|_| AppError::NotFound)?;
     let start = field("start");
     let mut page = book_page(&req, user.ctx.clone(), therapist_id, service_id, &start).await?;
+    let (claim, key) = crate::web::form_claim(user.who.user().id, "POST /book", &form);
+    page.idempotency_key = key;
     let (health, answers) = HealthForm::read(&form, BOOKING_PRIVACY);
     page.health = health;
     page.window_acknowledged = form.contains_key(WINDOW_FIELD);
@@ -485,25 +492,34 @@ pub async fn book(
     let st = state.clone();
     let client = user.who.clone();
     let user_id = user.who.user().id;
-    match with_conn(&state.pool, move |conn| {
-        booking::book(
-            conn,
-            &st.mail,
-            &st.cipher,
-            &client,
-            st.booking_limits,
-            &request,
-        )
-    })
+    match crate::services::idempotency::run(
+        &state.pool,
+        &state.cipher,
+        claim.clone(),
+        move |conn| {
+            booking::book(
+                conn,
+                &st.mail,
+                &st.cipher,
+                &client,
+                st.booking_limits,
+                &request,
+            )
+        },
+    )
     .await
     {
-        Ok((appt, _)) => {
-            let mut resp = redirect_with_flash(
-                &format!("/bookings/{}", appt.id),
-                format!("Booking {}: {}", appt.status, page.when),
-            );
+        Ok(Once::Ran((appt, _))) => {
+            let location = format!("/bookings/{}", appt.id);
+            crate::web::remember_form_answer(&req, claim.as_ref(), &location).await;
+            let mut resp =
+                redirect_with_flash(&location, format!("Booking {}: {}", appt.status, page.when));
             let _ = resp.add_cookie(&crate::web::removal_cookie(&state, RETRY_COOKIE));
             Ok(resp)
+        }
+        // A double submit, or a retry after a dropped connection: what the first one booked.
+        Ok(Once::Replay(stored) | Once::OtherRequest(stored)) => {
+            Ok(crate::web::already_booked(&stored))
         }
         Err(AppError::Screening {
             code: "screening_refer",
@@ -568,6 +584,16 @@ pub async fn book(
         Err(e @ AppError::Conflict { .. }) => {
             page.error = Some(e.public_message());
             no_store(render(StatusCode::CONFLICT, &page)?)
+        }
+        Err(
+            e @ AppError::Rule {
+                code: crate::services::idempotency::REUSED,
+                ..
+            },
+        ) => {
+            page.error = Some(e.public_message());
+            page.idempotency_key = crate::web::new_form_key();
+            no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         Err(AppError::FieldRule { fields, .. }) => {
             page.place.errors = fields;

@@ -20,6 +20,7 @@ use crate::services::access::{self, Proof};
 use crate::services::booking;
 use crate::services::course::{self, CourseError, CourseParty, CourseRequest, CourseView, Preview};
 use crate::services::directory;
+use crate::services::idempotency::Once;
 use crate::services::with_conn;
 use crate::web::booking::{HealthForm, ReferPage, WhereForm, BOOKING_PRIVACY};
 use crate::web::filters;
@@ -69,6 +70,8 @@ pub struct CoursePage {
     pub window_error: Option<String>,
     /// Where the sessions take place (`booking/_where.html`), the same for every session.
     pub place: WhereForm,
+    /// This form's key of safe retries (`web::IDEMPOTENCY_FIELD`).
+    pub idempotency_key: String,
 }
 
 impl CoursePage {
@@ -188,6 +191,7 @@ async fn course_page(
         window_hours: p.cancellation_window_hours,
         window_error: None,
         place: WhereForm::new(&p),
+        idempotency_key: crate::web::new_form_key(),
     })
 }
 
@@ -234,6 +238,8 @@ pub async fn course_book(
         every,
     )
     .await?;
+    let (claim, key) = crate::web::form_claim(user.who.user().id, "POST /book/course", &form);
+    page.idempotency_key = key;
     let (health, answers) = HealthForm::read(&form, BOOKING_PRIVACY);
     page.health = health;
     let on_conflict = OnConflict::parse(&field("on_conflict"));
@@ -270,30 +276,38 @@ pub async fn course_book(
     state.booking_allowed(user.who.user().id)?;
     let st = state.clone();
     let client = user.who.clone();
-    let result = with_conn(&state.pool, move |conn| {
-        Ok(course::book(
-            conn,
-            &st.mail,
-            &st.cipher,
-            &client,
-            st.booking_limits,
-            &request,
-        ))
-    })
-    .await?;
+    let result =
+        crate::services::idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
+            course::book(
+                conn,
+                &st.mail,
+                &st.cipher,
+                &client,
+                st.booking_limits,
+                &request,
+            )
+        })
+        .await;
     match result {
-        Ok(b) => Ok(redirect_with_flash(
-            &format!("/courses/{}", b.course_id),
-            format!(
-                "Your course is booked: {} session(s){}.",
-                b.appointments.len(),
-                if b.skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} taken week(s) skipped", b.skipped.len())
-                }
-            ),
-        )),
+        Ok(Once::Ran(b)) => {
+            let location = format!("/courses/{}", b.course_id);
+            crate::web::remember_form_answer(&req, claim.as_ref(), &location).await;
+            Ok(redirect_with_flash(
+                &location,
+                format!(
+                    "Your course is booked: {} session(s){}.",
+                    b.appointments.len(),
+                    if b.skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} taken week(s) skipped", b.skipped.len())
+                    }
+                ),
+            ))
+        }
+        Ok(Once::Replay(stored) | Once::OtherRequest(stored)) => {
+            Ok(crate::web::already_booked(&stored))
+        }
         Err(CourseError::Conflicts(c)) => {
             page.error = Some(format!(
                 "{} session(s) of this course can't be booked, so nothing was booked. Choose \"skip the taken weeks\" or another first time.",

@@ -591,3 +591,62 @@ pub fn remembered_answers(req: &HttpRequest) -> Option<BTreeMap<String, bool>> {
     let plain = app_state(req).cipher.decrypt(c.value(), ANSWERS_AAD).ok()?;
     serde_json::from_slice(&plain).ok()
 }
+
+/// The booking forms' hidden field of safe retries (`/book`, `/book/course`): one key per
+/// rendered form, so a double submit or a proxy's retry books once (`services::idempotency`).
+pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";
+
+/// A new key for a rendered booking form.
+pub fn new_form_key() -> String {
+    tokens::random_token()
+}
+
+/// The claim of a posted booking form's key, and the key its page renders again when it comes
+/// back (nothing was booked with it). A form without a key (a page rendered before keys
+/// existed) books without one; a malformed key is replaced.
+pub fn form_claim(
+    user_id: i64,
+    route: &str,
+    form: &HashMap<String, String>,
+) -> (Option<crate::services::idempotency::Claim>, String) {
+    use crate::domain::idempotency::IdempotencyKey;
+    let Some(key) = form
+        .get(IDEMPOTENCY_FIELD)
+        .and_then(|k| IdempotencyKey::parse(k).ok())
+    else {
+        return (None, new_form_key());
+    };
+    // The form's fields in a fixed order, without the per-render tokens.
+    let fields: BTreeMap<&str, &str> = form
+        .iter()
+        .filter(|(k, _)| k.as_str() != IDEMPOTENCY_FIELD && k.as_str() != CSRF_FIELD)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let canonical = serde_json::to_vec(&fields).unwrap_or_default();
+    let claim = crate::services::idempotency::Claim::new(user_id, &key, route, &canonical);
+    (Some(claim), key.as_str().to_string())
+}
+
+/// A booking form sent again after it booked: to what the first submit made.
+pub fn already_booked(stored: &crate::services::idempotency::Stored) -> HttpResponse {
+    let to = safe_next(Some(&stored.body)).unwrap_or_else(|| "/bookings".into());
+    redirect_with_flash(&to, "This form was already sent: here is what it booked.")
+}
+
+/// Stores a booking form's answer (the page it redirected to) for its key; a failure is
+/// logged (the booking stands).
+pub async fn remember_form_answer(
+    req: &HttpRequest,
+    claim: Option<&crate::services::idempotency::Claim>,
+    location: &str,
+) {
+    if let Some(claim) = claim {
+        let state = app_state(req);
+        if let Err(e) =
+            crate::services::idempotency::answer(&state.pool, &state.cipher, claim, 303, location)
+                .await
+        {
+            e.log();
+        }
+    }
+}

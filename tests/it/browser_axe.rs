@@ -32,9 +32,12 @@ const PER_ROUTE: usize = 2;
 /// The most pages one role visits (a bound, should the links ever loop through queries).
 const MAX_PAGES: usize = 80;
 
-/// GET routes that are not pages a person reads: files, images, feeds, the health check.
-const NOT_PAGES: [&str; 8] = [
+/// GET routes that are not pages a person reads: files, images, feeds, the health checks and
+/// the metrics.
+const NOT_PAGES: [&str; 10] = [
     "/healthz",
+    "/readyz",
+    "/metrics",
     "/account/export",
     "/static/style.css",
     "/static/health-form.js",
@@ -419,4 +422,5 @@ fn route_matching_follows_the_table() {
     );
     assert_eq!(route_of(&routes, "/nowhere/at/all"), None);
     assert!(!routes.contains(&"/healthz"));
+    assert!(!routes.contains(&"/readyz") && !routes.contains(&"/metrics"));
 }

@@ -108,6 +108,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    // The worker's handle dropped: it runs on, detached, until the test's runtime ends.
+    spawn_app_keeping_worker(configure).await.0
+}
+
+/// `spawn_app_with`, and the handle of its mail worker (None when the settings turn it off),
+/// for a test that stops it.
+pub async fn spawn_app_keeping_worker(
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, Option<bodywork::services::mail_worker::MailWorker>) {
     let (db_url, db) = fresh_database();
     let mail_dir = tempfile::tempdir().expect("mail dir");
     let mut settings = Settings {
@@ -127,19 +136,23 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     configure(&mut settings);
     let app = Application::build(settings.clone()).expect("server builds");
     let port = app.port();
-    tokio::spawn(app.server());
+    let (server, worker) = app.into_parts();
+    tokio::spawn(server);
     // Opened on demand: an eager pool of 20 per test app, beside the server's own, took
     // PostgreSQL past its 100 connections when two tests of two apps each ran at once.
     let pool = db::build_lazy_pool(&db_url, 20).expect("test pool");
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        client: new_client(),
-        pool,
-        settings,
-        db_url,
-        mail_dir,
-        _db: db,
-    }
+    (
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client: new_client(),
+            pool,
+            settings,
+            db_url,
+            mail_dir,
+            _db: db,
+        },
+        worker,
+    )
 }
 
 impl TestApp {
@@ -162,6 +175,14 @@ pub fn new_client() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("client")
+}
+
+/// The value of a booking form's hidden key of safe retries.
+pub fn form_key_from(html: &str) -> String {
+    let marker = "name=\"idempotency_key\" value=\"";
+    let start = html.find(marker).expect("form has an idempotency key") + marker.len();
+    let end = html[start..].find('"').expect("closing quote") + start;
+    html[start..end].to_string()
 }
 
 /// The value of the hidden CSRF field in a page.
@@ -284,6 +305,24 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         req.send().await.expect("request")
+    }
+
+    /// `api_post` with an `Idempotency-Key` header.
+    pub async fn api_post_keyed(
+        &self,
+        path: &str,
+        token: &str,
+        key: &str,
+        body: Value,
+    ) -> reqwest::Response {
+        new_client()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn api_put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
@@ -587,4 +626,99 @@ pub async fn page_login(app: &TestApp, email: &str) -> reqwest::Client {
     };
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {email}");
     c
+}
+
+/// The real `bodywork serve` binary on a fresh database (SQLite, or PostgreSQL with
+/// `TEST_DATABASE_URL`), for what only a process shows: signals and the exit code.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub address: String,
+    pub pool: Pool,
+    _db: TestDb,
+    _mail_dir: tempfile::TempDir,
+}
+
+/// Starts the binary with these extra environment variables and waits until `/healthz`
+/// answers.
+pub async fn spawn_binary(env: &[(&str, &str)]) -> ServerProcess {
+    let (db_url, db) = fresh_database();
+    let mail_dir = tempfile::tempdir().expect("mail dir");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = match &db_url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_bodywork"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", url)
+        .env("BODYWORK_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "BODYWORK_ANSWERS_KEY",
+            bodywork::services::crypto::AnswerCipher::generate_key_base64(),
+        )
+        .env("BODYWORK_MAIL_DIR", mail_dir.path())
+        .env("BODYWORK_REGISTER_PER_IP_PER_HOUR", "1000")
+        .env("RUST_LOG", "warn")
+        // The log goes to standard output: read by `logs` once the process ended (a few lines:
+        // `RUST_LOG=warn` unless asked).
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("the bodywork binary starts");
+    let address = format!("http://127.0.0.1:{port}");
+    let client = new_client();
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("{address}/healthz")).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pool = db::build_lazy_pool(&db_url, 2).expect("test pool");
+    ServerProcess {
+        child,
+        address,
+        pool,
+        _db: db,
+        _mail_dir: mail_dir,
+    }
+}
+
+impl ServerProcess {
+    /// Sends SIGTERM, as a service manager stops it.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("still running");
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "kill -TERM {pid}");
+    }
+
+    /// What the process logged (its standard output), once it has ended.
+    pub async fn logs(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut out = String::new();
+        if let Some(mut err) = self.child.stdout.take() {
+            let _ = err.read_to_string(&mut out).await;
+        }
+        out
+    }
+
+    /// Waits for the process to end (at most `secs` seconds) and returns its exit status.
+    pub async fn exit_status(&mut self, secs: u64) -> std::process::ExitStatus {
+        tokio::time::timeout(Duration::from_secs(secs), self.child.wait())
+            .await
+            .expect("the server stops in time")
+            .expect("wait")
+    }
 }
