@@ -36,6 +36,7 @@ mod listing;
 mod local;
 mod mail;
 mod notes;
+mod openapi;
 mod photos;
 mod reach;
 mod rekey;
