@@ -374,12 +374,18 @@ impl utoipa::Modify for Conventions {
                     ));
                 }
                 if !in_path.is_empty() {
-                    common.push(("404", "not_found: no such id (or not one the caller may see)"));
+                    common.push((
+                        "404",
+                        "not_found: no such id (or not one the caller may see)",
+                    ));
                 }
                 if has_body {
                     common.push(("413", "payload_too_large: the body is over the limit"));
                 }
-                common.push(("503", "unavailable: the database is busy; the same request again will go through"));
+                common.push((
+                    "503",
+                    "unavailable: the database is busy; the same request again will go through",
+                ));
                 for (status, description) in common {
                     op.responses
                         .responses
@@ -388,7 +394,9 @@ impl utoipa::Modify for Conventions {
                 }
                 // Every error answer has the error body.
                 for (status, response) in op.responses.responses.iter_mut() {
-                    let RefOr::T(response) = response else { continue };
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
                     if status.starts_with(['4', '5']) && response.content.is_empty() {
                         response.content.insert(
                             "application/json".into(),
@@ -427,10 +435,12 @@ fn method_name(m: &utoipa::openapi::path::HttpMethod) -> &'static str {
 pub fn openapi_path(route: &str) -> String {
     route
         .split('/')
-        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.split_once(':')) {
-            Some((name, _)) => format!("{{{name}}}"),
-            None => seg.to_string(),
-        })
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.split_once(':')) {
+                Some((name, _)) => format!("{{{name}}}"),
+                None => seg.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }

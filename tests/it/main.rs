@@ -30,6 +30,7 @@ mod courses;
 mod database;
 mod directory;
 mod entered;
+mod fuzz_regressions;
 mod health_form;
 mod layering;
 mod listing;
