@@ -9,6 +9,8 @@ use crate::domain::FieldErrors;
 
 pub const MAX_RANGES: usize = 50;
 pub const MAX_TIME_OFF_DAYS: i64 = 366;
+/// The longest advance window a therapist may set: clients book at most this many days ahead.
+pub const MAX_ADVANCE_DAYS: i32 = 365;
 /// Time off starts at most this many days ahead: two years, twice the longest advance window
 /// (a year), so it is never needed later; far-off dates are refused before they reach the
 /// database (which could not store some of them).
@@ -174,7 +176,7 @@ pub fn check_policy(p: &PolicyInput) -> Result<(), FieldErrors> {
             "Minimum notice is 0 to 720 hours.".into(),
         );
     }
-    if !(1..=365).contains(&p.max_advance_days) {
+    if !(1..=MAX_ADVANCE_DAYS).contains(&p.max_advance_days) {
         e.insert(
             "max_advance_days".into(),
             "Clients can book 1 to 365 days ahead.".into(),

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::builders::{answers, scene, with_conn, Scene};
+use crate::builders::{answers, book, scene, slots, some_day, with_conn, Scene};
 
 async fn field_error(r: reqwest::Response, field: &str) {
     let status = r.status();
@@ -94,4 +94,41 @@ async fn time_off_far_away_or_over_is_a_422_and_not_stored() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+/// A booking, a therapist's entry and a move to a time in year -262143: the engine's window
+/// around it overflowed (a panic in `search::schedules::utc_window`, answered 500). A time that
+/// far is simply not open, like any time beyond the advance window.
+#[tokio::test]
+async fn a_time_at_the_start_of_the_calendar_is_not_open() {
+    let Scene { app, m, .. } = scene().await;
+    let (_, client) = app.api_user("c@example.com", "client").await;
+    let free = slots(&app, &m, some_day(), some_day()).await;
+    let r = book(&app, &client, &m, &free[0], &[], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    for far in ["-262143-01-01T10:00:00Z", "+262142-12-31T10:00:00Z"] {
+        let booked = book(&app, &client, &m, far, &[], false).await;
+        let entered = app
+            .api_post(
+                "/api/v1/me/appointments",
+                Some(&m.token),
+                json!({"service_id": m.service_id, "starts_at": far,
+                       "client_email": "walk-in@example.com", "client_name": "Walk In"}),
+            )
+            .await;
+        let moved = app
+            .api_post(
+                &format!("/api/v1/appointments/{id}/reschedule"),
+                Some(&client),
+                json!({"starts_at": far, "cancellation_window_acknowledged": true}),
+            )
+            .await;
+        for (what, r) in [("book", booked), ("enter", entered), ("move", moved)] {
+            let status = r.status();
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(status, StatusCode::CONFLICT, "{what} {far}: {body}");
+            assert_eq!(body["error"]["code"], "slot_unavailable", "{what} {far}");
+        }
+    }
 }
