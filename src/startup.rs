@@ -334,6 +334,27 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../static/style.css"))
 }
 
+/// `GET /api/openapi.json`: the API's document, with what the route table declares of each
+/// `/api` route (who may call it) written into it by `api::openapi::document`.
+async fn openapi_json() -> HttpResponse {
+    use api::openapi::{openapi_path, Caller, Declared};
+    let declared: Vec<Declared> = route_table()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| Declared {
+            method: r.method.as_str().to_string(),
+            path: openapi_path(r.path),
+            caller: match r.access {
+                Access::Public | Access::Token => Caller::Anyone,
+                Access::Signed => Caller::Signed,
+                Access::Enrolling => Caller::Enrolling,
+                Access::Only(role) => Caller::Only(role),
+            },
+        })
+        .collect();
+    api::openapi::openapi_response(&declared)
+}
+
 /// The short health form's script (progressive enhancement; the form works without it).
 async fn health_form_script() -> HttpResponse {
     HttpResponse::Ok()
@@ -434,7 +455,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route!(Public, GET "/healthz" => healthz),
         route!(Public, GET "/readyz" => api::ops::readyz),
         route!(Public, GET "/metrics" => api::ops::metrics),
-        route!(Public, GET "/api/openapi.json" => api::openapi::openapi_json),
+        route!(Public, GET "/api/openapi.json" => openapi_json),
         route!(Public, GET "/static/style.css" => stylesheet),
         route!(Public, GET "/static/health-form.js" => health_form_script),
         route!(Public, GET "/static/local-time.js" => local_time_script),

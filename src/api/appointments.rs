@@ -251,7 +251,8 @@ pub struct AlternativeOut {
               (status = 403, description = "email_unverified: the client has not confirmed their email address yet (`POST /api/v1/auth/resend-verification` sends a new link)"),
               (status = 409, description = "slot_taken, slot_unavailable, idempotency_key_in_progress (a request with this key is still running: retry)"),
               (status = 422, description = "invalid_idempotency_key (not 1 to 200 visible ASCII characters), idempotency_key_reused (the key was used with another body), studio_unavailable (the therapist has no studio address), mobile_unavailable (the therapist does not offer mobile visits), address_required (a mobile visit without `client_address` or a known `client_city`, with `fields`), outside_mobile_area (`client_city` is farther than the therapist's radius), screening_refer, screening_decline, clearance_required (with `screening` in the error body; a screening_decline also has `alternatives`: [AlternativeOut], this therapist's services in the suggested techniques with whether the same time is free), cancellation_window_not_acknowledged (a slot inside the cancellation window booked without `cancellation_window_acknowledged: true`), validation_failed"),
-              (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
+              (status = 404, description = "unknown or suspended therapist, unknown or retired service"),
+              (status = 429, description = "too_many_requests: too many bookings by this client in the hour, with Retry-After")))]
 pub async fn create(
     req: HttpRequest,
     caller: ApiAs<access::VerifiedClient>,

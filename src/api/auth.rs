@@ -29,7 +29,8 @@ pub struct RegisterOut {
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
     responses((status = 201, body = RegisterOut, description = "registered (`user.email_verified` false); a mail with the verification link (`/verify-email?token=...`, 48 hours, once) is on its way"),
               (status = 409, description = "email_taken"),
-              (status = 422, description = "validation_failed, password_weak (the reason in `message` and `fields.password`)")))]
+              (status = 422, description = "validation_failed, password_weak (the reason in `message` and `fields.password`)"),
+              (status = 429, description = "too_many_requests: too many registrations from this address, with Retry-After")))]
 pub async fn register(req: HttpRequest, body: web::Json<RegisterBody>) -> ApiResult<HttpResponse> {
     let state = app_state(&req);
     state.registration_allowed(client_key(&req))?;

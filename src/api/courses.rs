@@ -135,8 +135,9 @@ fn conflict_reason(c: &course::Conflict) -> String {
     responses((status = 201, body = CourseBookedOut),
               (status = 403, description = "email_unverified"),
               (status = 409, description = "idempotency_key_in_progress; course_conflict: `{error: {code, message, conflicts: [{session, starts_at, reason: slot_taken | slot_unavailable}]}}`, nothing booked (`fail`, or no session free with `skip`)"),
-              (status = 422, description = "invalid_idempotency_key, idempotency_key_reused, validation_failed (sessions 2 to 12, every_weeks 1 or 2, on_conflict fail or skip), too_many_bookings (every session of the course counts against BODYWORK_MAX_ACTIVE_BOOKINGS), screening_refer, screening_decline, clearance_required, cancellation_window_not_acknowledged, and the visit errors of one booking"),
-              (status = 404, description = "unknown or suspended therapist, unknown or retired service")))]
+              (status = 422, description = "invalid_idempotency_key, idempotency_key_reused, validation_failed (sessions 2 to 12, every_weeks 1 or 2, on_conflict fail or skip, first_starts_at at most a year from now), too_many_bookings (every session of the course counts against BODYWORK_MAX_ACTIVE_BOOKINGS), screening_refer, screening_decline, clearance_required, cancellation_window_not_acknowledged, and the visit errors of one booking"),
+              (status = 404, description = "unknown or suspended therapist, unknown or retired service"),
+              (status = 429, description = "too_many_requests: too many bookings by this client in the hour, with Retry-After")))]
 pub async fn create(
     req: HttpRequest,
     caller: ApiAs<access::VerifiedClient>,

@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3 description, generated from the handlers.
 
 use actix_web::HttpResponse;
-use utoipa::OpenApi;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::api::{
     account, admin, appointments, auth, calendar, courses, directory, me, notes, notifications,
@@ -220,6 +220,8 @@ use crate::api::{
         waitlist::CreatedOut,
         waitlist::WaitlistEntryOut,
         waitlist::WaitlistListOut,
+        ErrorOut,
+        ErrorDetailOut,
     )),
     modifiers(&BearerAuth)
 )]
@@ -238,6 +240,264 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+/// Every error answer of the API: `{"error": {"code", "message", "fields", "screening"}}`
+/// (what `error::json_error` writes).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorOut {
+    pub error: ErrorDetailOut,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetailOut {
+    /// A stable code (`validation_failed`, `not_found`, `slot_taken`, ...): the responses name
+    /// the codes each operation can give.
+    pub code: String,
+    /// What went wrong, in words a person can read.
+    pub message: String,
+    /// A message per field of the input, for `validation_failed` and other field rules.
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
+    /// The screening's result, for a booking the answers refused (`screening_*` codes).
+    #[schema(value_type = Option<Object>)]
+    pub screening: Option<serde_json::Value>,
+    /// `screening_decline` of a booking: this therapist's services in the suggested
+    /// techniques ([AlternativeOut]).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub alternatives: Option<Vec<serde_json::Value>>,
+    /// `course_conflict`: the sessions that could not be booked.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub conflicts: Option<Vec<serde_json::Value>>,
+}
+
+/// Who may call an operation, as the route table declares it (`startup::route_table`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Anyone (a route of its own token counts as this).
+    Anyone,
+    /// Any holder of a live bearer token but an admin without two-factor sign-in.
+    Signed,
+    /// Any holder of a live bearer token (the two-factor setup, `/api/v1/me`, logout).
+    Enrolling,
+    /// Only this role.
+    Only(crate::domain::account::Role),
+}
+
+/// One route of `/api` as the route table declares it: `path` as OpenAPI writes it
+/// ([`openapi_path`]).
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub method: String,
+    pub path: String,
+    pub caller: Caller,
+}
+
+/// The document served at `/api/openapi.json`: the handlers' annotations, and what every
+/// operation of `/api/v1` shares, written once here from the route table's declarations
+/// instead of on each handler: the bearer requirement, the path parameters (`{id}` is an
+/// integer), the errors the guards and extractors give (401 without a live token, 403 for
+/// another role, 400 for a body or query that cannot be read, 413 for a body over the limit,
+/// 404 for an id that names nothing, 503 when the database is busy), the paging bounds with
+/// their 422, and the error body on every 4xx and 5xx answer.
+pub fn document(routes: &[Declared]) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    conventions(&mut doc, routes);
+    doc
+}
+
+fn conventions(openapi: &mut utoipa::openapi::OpenApi, routes: &[Declared]) {
+    use crate::domain::account::Role;
+    use crate::domain::paging::{MAX_PAGE, MAX_PER_PAGE};
+    use utoipa::openapi::path::{HttpMethod, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response};
+
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let ops = [
+            (HttpMethod::Get, &mut item.get),
+            (HttpMethod::Put, &mut item.put),
+            (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Delete, &mut item.delete),
+            (HttpMethod::Patch, &mut item.patch),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let access = routes
+                .iter()
+                .find(|r| r.method.eq_ignore_ascii_case(method_name(&method)) && r.path == *path)
+                .map(|r| r.caller);
+            // The path's parameters the handler's annotation does not name.
+            let named: Vec<String> = op
+                .parameters
+                .iter()
+                .flatten()
+                .filter(|p| p.parameter_in == ParameterIn::Path)
+                .map(|p| p.name.clone())
+                .collect();
+            let in_path = path_params(path);
+            for name in &in_path {
+                if named.contains(name) {
+                    continue;
+                }
+                let schema = ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+                op.parameters.get_or_insert_with(Vec::new).push(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .schema(Some(schema))
+                        .build(),
+                );
+            }
+            // `page` and `per_page` by the one paging policy (`domain::paging`).
+            let mut paged = false;
+            for p in op.parameters.iter_mut().flatten() {
+                let max = match (&p.parameter_in, p.name.as_str()) {
+                    (ParameterIn::Query, "page") => MAX_PAGE,
+                    (ParameterIn::Query, "per_page") => MAX_PER_PAGE,
+                    _ => continue,
+                };
+                paged = true;
+                p.schema = Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                        .minimum(Some(1))
+                        .maximum(Some(max))
+                        .into(),
+                );
+            }
+            let has_query = op
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| p.parameter_in == ParameterIn::Query);
+            let has_body = op.request_body.is_some();
+            let mut common: Vec<(&str, &str)> = Vec::new();
+            if has_body || has_query {
+                common.push((
+                    "400",
+                    "bad_request: a body or query that cannot be read (malformed JSON, a wrong type, a missing field)",
+                ));
+            }
+            match access {
+                Some(Caller::Signed) => {
+                    common.push(("401", "unauthorized: no live bearer token"));
+                    common.push((
+                        "403",
+                        "totp_enrolment_required: an admin who has not set up two-factor sign-in",
+                    ));
+                }
+                Some(Caller::Enrolling) => {
+                    common.push(("401", "unauthorized: no live bearer token"));
+                }
+                Some(Caller::Only(role)) => {
+                    common.push(("401", "unauthorized: no live bearer token"));
+                    common.push((
+                        "403",
+                        match role {
+                            Role::Admin => "forbidden: only an admin may (totp_enrolment_required: an admin who has not set up two-factor sign-in)",
+                            Role::Therapist => "forbidden: only a therapist may",
+                            Role::Client => "forbidden: only a client may",
+                        },
+                    ));
+                }
+                _ => {}
+            }
+            if paged {
+                common.push((
+                    "422",
+                    "validation_failed: `page` or `per_page` out of its range (`fields` names it)",
+                ));
+            }
+            if !in_path.is_empty() {
+                common.push((
+                    "404",
+                    "not_found: no such id (or not one the caller may see)",
+                ));
+            }
+            if has_body {
+                common.push(("413", "payload_too_large: the body is over the limit"));
+            }
+            common.push((
+                "503",
+                "unavailable: the database is busy; the same request again will go through",
+            ));
+            for (status, description) in common {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| RefOr::T(Response::new(description)));
+            }
+            // Every error answer has the error body.
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if status.starts_with(['4', '5']) && response.content.is_empty() {
+                    response.content.insert(
+                        "application/json".into(),
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorOut")))
+                            .build(),
+                    );
+                }
+            }
+            if matches!(
+                access,
+                Some(Caller::Signed | Caller::Enrolling | Caller::Only(_))
+            ) {
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+            }
+        }
+    }
+}
+
+fn method_name(m: &utoipa::openapi::path::HttpMethod) -> &'static str {
+    use utoipa::openapi::path::HttpMethod;
+    match m {
+        HttpMethod::Get => "GET",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Post => "POST",
+        HttpMethod::Delete => "DELETE",
+        HttpMethod::Patch => "PATCH",
+        HttpMethod::Head => "HEAD",
+        HttpMethod::Options => "OPTIONS",
+        HttpMethod::Trace => "TRACE",
+    }
+}
+
+/// A route table path as OpenAPI writes it: `{queue:licenses|training}` → `{queue}`.
+pub fn openapi_path(route: &str) -> String {
+    route
+        .split('/')
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.split_once(':')) {
+                Some((name, _)) => format!("{{{name}}}"),
+                None => seg.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The names of a path's `{parameters}`.
+fn path_params(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|seg| {
+            let name = seg.strip_prefix('{')?.split('}').next()?;
+            Some(name.to_string())
+        })
+        .collect()
+}
+
+/// `GET /api/openapi.json`, the [`document`] of these routes.
+pub fn openapi_response(routes: &[Declared]) -> HttpResponse {
+    HttpResponse::Ok().json(document(routes))
 }

@@ -108,7 +108,7 @@ pub async fn list_time_off(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/time-off", tag = "therapist", request_body = TimeOffBody,
-    responses((status = 201, body = TimeOffOut), (status = 422, description = "validation_failed")))]
+    responses((status = 201, body = TimeOffOut), (status = 422, description = "validation_failed: `ends_at` not after `starts_at`, more than a year long, or already over; `starts_at` more than two years ahead")))]
 pub async fn add_time_off(
     req: HttpRequest,
     caller: ApiAs<access::Therapist>,

@@ -107,7 +107,26 @@ pub fn instant_of(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The series of a course that starts at `first`: session k (from 0) at the first one's local
+/// A course's first session is at most this many days from now, before or after: no
+/// therapist takes bookings more than a year ahead, and the series' week arithmetic stays far
+/// from the ends of the calendar (where it would overflow).
+pub const FIRST_START_REACH_DAYS: i64 = 366;
+
+/// `first_starts_at` of a course request against [`FIRST_START_REACH_DAYS`].
+pub fn check_first_start(first: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), FieldErrors> {
+    let reach = Duration::days(FIRST_START_REACH_DAYS);
+    if first > now + reach || first < now - reach {
+        let mut f = FieldErrors::new();
+        f.insert(
+            "first_starts_at".into(),
+            "The first session is at most a year from now.".into(),
+        );
+        return Err(f);
+    }
+    Ok(())
+}
+
+/// The series of a course that starts at `first` (within [`check_first_start`]'s reach): session k (from 0) at the first one's local
 /// date plus `k * every_weeks` weeks, at the same local wall-clock time in `tz`. Adding weeks
 /// to the local time (not to the instant) is what keeps the hour across a DST change.
 pub fn series(first: DateTime<Utc>, tz: Tz, shape: CourseShape) -> Vec<SeriesSession> {
@@ -192,6 +211,17 @@ mod tests {
     use super::*;
     use chrono::{NaiveDate, Offset, Timelike};
     use proptest::prelude::*;
+
+    #[test]
+    fn the_first_start_is_within_a_year() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+        assert!(check_first_start(now + Duration::days(7), now).is_ok());
+        assert!(check_first_start(now + Duration::days(FIRST_START_REACH_DAYS + 1), now).is_err());
+        assert!(check_first_start(now - Duration::days(FIRST_START_REACH_DAYS + 1), now).is_err());
+        // The ends of chrono's range (found by the API fuzzing: the series overflowed, a panic).
+        assert!(check_first_start(DateTime::<Utc>::MAX_UTC, now).is_err());
+        assert!(check_first_start(DateTime::<Utc>::MIN_UTC, now).is_err());
+    }
 
     const ZONES: [Tz; 10] = [
         chrono_tz::America::New_York,

@@ -9,6 +9,12 @@ use crate::domain::FieldErrors;
 
 pub const MAX_RANGES: usize = 50;
 pub const MAX_TIME_OFF_DAYS: i64 = 366;
+/// The longest advance window a therapist may set: clients book at most this many days ahead.
+pub const MAX_ADVANCE_DAYS: i32 = 365;
+/// Time off starts at most this many days ahead: two years, twice the longest advance window
+/// (a year), so it is never needed later; far-off dates are refused before they reach the
+/// database (which could not store some of them).
+pub const MAX_TIME_OFF_AHEAD_DAYS: i64 = 730;
 
 /// "09:30" → 570; "24:00" → 1440 (an end at midnight).
 pub fn parse_hhmm(s: &str) -> Option<u16> {
@@ -111,10 +117,26 @@ pub fn parse_week(input: &[WeeklyRangeInput]) -> Result<Vec<WeeklyRange>, FieldE
     }
 }
 
-/// Time off: a start before the end, at most a year long.
-pub fn check_time_off(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Result<(), FieldErrors> {
+/// Time off: a start before the end, at most a year long, not over yet at `now`, and starting
+/// at most [`MAX_TIME_OFF_AHEAD_DAYS`] ahead.
+pub fn check_time_off(
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
-    if ends_at <= starts_at {
+    if starts_at > now + Duration::days(MAX_TIME_OFF_AHEAD_DAYS) {
+        errors.insert(
+            "starts_at".into(),
+            "Time off starts at most two years ahead.".into(),
+        );
+    }
+    if ends_at <= now {
+        errors.insert(
+            "ends_at".into(),
+            "This time off would be over already.".into(),
+        );
+    } else if ends_at <= starts_at {
         errors.insert(
             "ends_at".into(),
             "The end must come after the start.".into(),
@@ -154,7 +176,7 @@ pub fn check_policy(p: &PolicyInput) -> Result<(), FieldErrors> {
             "Minimum notice is 0 to 720 hours.".into(),
         );
     }
-    if !(1..=365).contains(&p.max_advance_days) {
+    if !(1..=MAX_ADVANCE_DAYS).contains(&p.max_advance_days) {
         e.insert(
             "max_advance_days".into(),
             "Clients can book 1 to 365 days ahead.".into(),
@@ -282,6 +304,34 @@ pub fn zone_city(tz: chrono_tz::Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_off_is_bounded_around_now() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+        let day = Duration::days(1);
+        assert!(check_time_off(now + day, now + day * 2, now).is_ok());
+        // Already going on: fine while it has not ended.
+        assert!(check_time_off(now - day, now + day, now).is_ok());
+        let over = check_time_off(now - day * 2, now - day, now).unwrap_err();
+        assert!(over.contains_key("ends_at"));
+        let far = now + Duration::days(MAX_TIME_OFF_AHEAD_DAYS + 1);
+        assert!(check_time_off(far, far + day, now)
+            .unwrap_err()
+            .contains_key("starts_at"));
+        // The far ends of chrono's range are refused, not stored (found by the API fuzzing).
+        assert!(check_time_off(
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MIN_UTC + day,
+            now
+        )
+        .is_err());
+        assert!(check_time_off(
+            DateTime::<Utc>::MAX_UTC - day,
+            DateTime::<Utc>::MAX_UTC,
+            now
+        )
+        .is_err());
+    }
 
     #[test]
     fn times_parse_and_format() {

@@ -397,6 +397,13 @@ pub(crate) fn check_slot(
     now: DateTime<Utc>,
     ignore: Option<i64>,
 ) -> Result<(), AppError> {
+    // Never open: in the past or beyond the longest advance window any therapist may set. Said
+    // before the calendar arithmetic below, which a start at the ends of chrono's range (year
+    // -262143, which the JSON's parser accepts) would overflow.
+    let reach = Duration::days(crate::domain::schedule::MAX_ADVANCE_DAYS as i64 + 1);
+    if start < now - Duration::days(1) || start > now + reach {
+        return Err(slot_unavailable());
+    }
     let day = start.date_naive();
     let (from, to) = utc_window(day, day);
     let mut schedules = load_schedules(conn, &[therapist_id], from, to, None)?;
@@ -422,10 +429,14 @@ pub(crate) fn check_slot(
     if availability::is_free(&no_busy, start) {
         Err(slot_taken())
     } else {
-        Err(AppError::Conflict {
-            code: "slot_unavailable",
-            message: "This time is not open for booking (outside working hours, time off, too soon or too far ahead). Please choose one of the free times shown.".into(),
-        })
+        Err(slot_unavailable())
+    }
+}
+
+fn slot_unavailable() -> AppError {
+    AppError::Conflict {
+        code: "slot_unavailable",
+        message: "This time is not open for booking (outside working hours, time off, too soon or too far ahead). Please choose one of the free times shown.".into(),
     }
 }
 

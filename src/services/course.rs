@@ -135,6 +135,7 @@ pub fn preview(
     shape: CourseShape,
     now_utc: DateTime<Utc>,
 ) -> Result<Preview, AppError> {
+    rules::check_first_start(first, now_utc).map_err(AppError::validation)?;
     let (therapist, service) = booking::bookable(conn, therapist_id, service_id)?;
     let tz = zone(&therapist.timezone);
     let mut sessions = Vec::new();
@@ -231,6 +232,7 @@ pub fn book(
     req: &CourseRequest,
 ) -> Result<Booked, CourseError> {
     let client = client.user();
+    rules::check_first_start(req.first_starts_at, Utc::now()).map_err(AppError::validation)?;
     let (therapist, service) = booking::bookable(conn, req.therapist_id, req.service_id)?;
     let plan = booking::resolve_visit(&therapist, &req.visit)?;
     let sealed_address = booking::seal_address(cipher, therapist.id, client.id, &plan)?;

@@ -121,7 +121,7 @@ pub fn add_time_off(
     note: &str,
 ) -> Result<TimeOff, AppError> {
     let user_id = therapist.id();
-    check_time_off(starts_at, ends_at).map_err(AppError::validation)?;
+    check_time_off(starts_at, ends_at, Utc::now()).map_err(AppError::validation)?;
     let note = note.trim();
     if note.chars().count() > 200 {
         return Err(AppError::field(

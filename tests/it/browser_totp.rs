@@ -160,7 +160,9 @@ async fn browser_an_invited_admin_is_led_into_two_factor_setup() {
         assert_eq!(b.current_url().await?.path(), "/account/two-factor");
         press(&b, "Set up two-factor sign-in").await?;
         // The key is stored by the time the setup shows it.
-        b.query(By::Css("[data-testid=totp-secret]")).first().await?;
+        b.query(By::Css("[data-testid=totp-secret]"))
+            .first()
+            .await?;
         let code = fresh_totp_code(&app, "grace@example.com").await;
         type_into(&b, "tf-code", &code).await?;
         press(&b, "Turn on two-factor sign-in").await?;
