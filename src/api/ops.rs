@@ -68,9 +68,10 @@ pub async fn readyz(req: HttpRequest) -> HttpResponse {
 pub async fn metrics(req: HttpRequest) -> HttpResponse {
     let state = app_state(&req);
     let Some(handle) = &state.ops.metrics else {
-        return HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body("not found");
+        // The API's 404, as for any unknown path.
+        return actix_web::ResponseError::error_response(&crate::error::ApiError(
+            crate::error::AppError::NotFound,
+        ));
     };
     // The gauges read at scrape time.
     let pool = state.pool.state();
