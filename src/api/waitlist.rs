@@ -76,7 +76,7 @@ fn entry_out(v: &EntryView) -> WaitlistEntryOut {
     responses((status = 201, body = CreatedOut),
               (status = 401), (status = 403, description = "email_unverified, or not a client"),
               (status = 409, description = "already_waiting: the same service and days"),
-              (status = 422, description = "therapist_not_bookable, unknown_service (not this therapist's, or retired), date_in_past, range_reversed, range_too_long (more than 31 days), too_many_waitlist_entries (10 active at most), each with `fields`")))]
+              (status = 422, description = "therapist_not_bookable, unknown_service (not this therapist's, or retired), date_in_past, range_reversed, range_too_long (more than 31 days), date_too_far (a first day more than 365 days ahead), too_many_waitlist_entries (10 active at most), each with `fields`")))]
 pub async fn join(
     req: HttpRequest,
     caller: ApiAs<access::VerifiedClient>,

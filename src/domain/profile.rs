@@ -451,6 +451,9 @@ fn text_field(
     v.to_string()
 }
 
+/// A license's expiry is at most this many years ahead (boards renew every one to five years).
+pub const LICENSE_MAX_YEARS: i64 = 10;
+
 pub fn parse_license(input: &LicenseInput, today: NaiveDate) -> Result<LicenseSpec, FieldErrors> {
     let mut errors = FieldErrors::new();
     let jurisdiction = text_field(
@@ -490,6 +493,13 @@ pub fn parse_license(input: &LicenseInput, today: NaiveDate) -> Result<LicenseSp
             errors.insert(
                 "expires_on".into(),
                 "This license has already expired: submit a current one.".into(),
+            );
+            None
+        }
+        Some(d) if (d - today).num_days() > LICENSE_MAX_YEARS * 366 => {
+            errors.insert(
+                "expires_on".into(),
+                format!("A license runs at most {LICENSE_MAX_YEARS} years: check the expiry date."),
             );
             None
         }
@@ -766,6 +776,13 @@ mod tests {
             ..l
         };
         assert_eq!(parse_license(&later, today()).unwrap().number, "LMT-123");
+        let far = LicenseInput {
+            expires_on: chrono::NaiveDate::from_ymd_opt(9999, 1, 1),
+            ..later.clone()
+        };
+        assert!(parse_license(&far, today())
+            .unwrap_err()
+            .contains_key("expires_on"));
         let t = TrainingInput {
             program: "Diploma".into(),
             hours: Some(500),

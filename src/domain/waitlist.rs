@@ -7,6 +7,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 pub const MAX_RANGE_DAYS: i64 = 31;
 /// A client holds at most this many active entries (all therapists together).
 pub const MAX_ACTIVE_ENTRIES: i64 = 10;
+/// A range starts at most this many days ahead: no therapist takes bookings further out (the
+/// booking window's bound, `domain::schedule::MAX_ADVANCE_DAYS`).
+pub const MAX_AHEAD_DAYS: i64 = crate::domain::schedule::MAX_ADVANCE_DAYS as i64;
 /// How many days the page's form proposes by default: the chosen day and the next seven.
 pub const DEFAULT_SPAN_DAYS: i64 = 7;
 /// One check mails one entry at most this many freed slots (the earliest); the others stay
@@ -23,6 +26,8 @@ pub enum RangeRefusal {
     Reversed,
     /// More than [`MAX_RANGE_DAYS`] days.
     TooLong,
+    /// `from` is more than [`MAX_AHEAD_DAYS`] days ahead.
+    TooFar,
 }
 
 impl RangeRefusal {
@@ -31,13 +36,14 @@ impl RangeRefusal {
             RangeRefusal::Past => "date_in_past",
             RangeRefusal::Reversed => "range_reversed",
             RangeRefusal::TooLong => "range_too_long",
+            RangeRefusal::TooFar => "date_too_far",
         }
     }
 
     /// The field the message belongs to.
     pub fn field(self) -> &'static str {
         match self {
-            RangeRefusal::Past => "from",
+            RangeRefusal::Past | RangeRefusal::TooFar => "from",
             RangeRefusal::Reversed | RangeRefusal::TooLong => "to",
         }
     }
@@ -48,6 +54,9 @@ impl RangeRefusal {
             RangeRefusal::Reversed => "The last day cannot be before the first day.".into(),
             RangeRefusal::TooLong => format!(
                 "A waitlist covers at most {MAX_RANGE_DAYS} days: choose an earlier last day."
+            ),
+            RangeRefusal::TooFar => format!(
+                "Choose a first day within the next {MAX_AHEAD_DAYS} days: no time is booked further ahead."
             ),
         }
     }
@@ -65,6 +74,9 @@ impl WaitRange {
     pub fn parse(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Result<Self, RangeRefusal> {
         if from < today {
             return Err(RangeRefusal::Past);
+        }
+        if (from - today).num_days() > MAX_AHEAD_DAYS {
+            return Err(RangeRefusal::TooFar);
         }
         if to < from {
             return Err(RangeRefusal::Reversed);
@@ -119,6 +131,15 @@ mod tests {
         let today = d("2026-12-10");
         assert!(WaitRange::parse(d("2026-12-10"), d("2026-12-10"), today).is_ok());
         assert!(WaitRange::parse(d("2026-12-10"), d("2027-01-09"), today).is_ok());
+        assert!(WaitRange::parse(d("2027-12-10"), d("2027-12-11"), today).is_ok());
+        assert_eq!(
+            WaitRange::parse(d("2027-12-11"), d("2027-12-12"), today),
+            Err(RangeRefusal::TooFar)
+        );
+        assert_eq!(
+            WaitRange::parse(d("9999-01-01"), d("9999-01-02"), today),
+            Err(RangeRefusal::TooFar)
+        );
         assert_eq!(
             WaitRange::parse(d("2026-12-10"), d("2027-01-10"), today),
             Err(RangeRefusal::TooLong)

@@ -216,11 +216,23 @@ pub async fn log_in_with(
     type_into(b, "email", email).await?;
     type_into(b, "password", password).await?;
     submit(b).await?;
-    // An account with two-factor sign-in is asked for its code next.
-    if b.current_url().await?.path() == "/login" && !b.find_all(By::Id("code")).await?.is_empty() {
-        let code = super::fresh_totp_code(app, email).await;
-        type_into(b, "code", &code).await?;
-        submit(b).await?;
+    // Logged in, or (an account with two-factor sign-in) asked for its code next: wait for
+    // whichever page comes, as the old page may still be showing.
+    for _ in 0..100 {
+        if !b
+            .find_all(By::Css("[data-testid=nav-user]"))
+            .await?
+            .is_empty()
+        {
+            return Ok(());
+        }
+        if !b.find_all(By::Id("code")).await?.is_empty() {
+            let code = super::fresh_totp_code(app, email).await;
+            type_into(b, "code", &code).await?;
+            submit(b).await?;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     b.query(By::Css("[data-testid=nav-user]")).first().await?;
     Ok(())
