@@ -301,12 +301,15 @@ print(f"rate before the kill {rate:.0f} req/s; the survivors answered at 90% of 
       else f"rate before the kill {rate:.0f} req/s; the survivors did not reach 90% of it within the run")
 PY
 
-# Mails: wait until nothing due is left (the dead server's claims expire after the lease).
-for _ in $(seq 1 60); do
+# Mails: wait until nothing due is left (the survivors send the rest, and the dead server's
+# claims once their lease has run out), up to MAIL_WAIT seconds.
+waited=0
+while :; do
   due=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM outbox WHERE status = 'queued' AND send_after <= now()")
-  [ "$due" = 0 ] && break
-  sleep 1
+  [ "$due" = 0 ] || [ "$waited" -ge "${MAIL_WAIT:-600}" ] && break
+  sleep 2; waited=$((waited + 2))
 done
+echo "the outbox was drained ${waited} s after the load"
 sent=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM outbox WHERE status = 'sent'")
 received=$(wc -l <"$WORK/received.log")
 twice=$(sort "$WORK/received.log" | uniq -d | wc -l)
