@@ -168,25 +168,28 @@ pub fn invitation(
 /// A course's one scheduling message: every session as its own event (each keeps its own UID,
 /// so a later cancel of one session removes only that one), `REQUEST` at each one's sequence.
 pub fn course_invitation(entries: &[CalendarEntry], organizer: &str, attendee: &str) -> String {
-    let mut cal = new_calendar(CalendarMethod::Mail(MailMethod::Request));
-    for entry in entries {
-        let mut event = entry.event(Audience::Client, Utc::now());
-        event
-            .add_property("ORGANIZER", format!("mailto:{organizer}"))
-            .add_property("ATTENDEE", format!("mailto:{attendee}"));
-        cal.push(event.done());
-    }
-    cal.to_string()
+    course_message(entries, MailMethod::Request, organizer, attendee)
 }
 
 /// A course's one cancellation message: every session that was in the client's calendar as
 /// its own event, `CANCEL` one above its sequence (as a single cancel, `calendar_update`).
 pub fn course_cancellation(entries: &[CalendarEntry], organizer: &str, attendee: &str) -> String {
-    let mut cal = new_calendar(CalendarMethod::Mail(MailMethod::Cancel));
+    course_message(entries, MailMethod::Cancel, organizer, attendee)
+}
+
+fn course_message(
+    entries: &[CalendarEntry],
+    method: MailMethod,
+    organizer: &str,
+    attendee: &str,
+) -> String {
+    let mut cal = new_calendar(CalendarMethod::Mail(method));
     for entry in entries {
         let mut entry = entry.clone();
-        entry.sequence += 1;
-        entry.status = AppointmentStatus::Cancelled;
+        if method == MailMethod::Cancel {
+            entry.sequence += 1;
+            entry.status = AppointmentStatus::Cancelled;
+        }
         let mut event = entry.event(Audience::Client, Utc::now());
         event
             .add_property("ORGANIZER", format!("mailto:{organizer}"))
