@@ -109,8 +109,9 @@ pub struct BookingMail {
     pub old_when: Option<String>,
     /// By when the therapist answers a request.
     pub confirm_by: Option<String>,
-    /// The therapist's reason for a decline or cancel, written for the client. Never the
-    /// client's own cancel reason (it may speak of their health).
+    /// The therapist's reason for a decline or cancel. A reason may speak of health, so the
+    /// mail says only that there is one and where to read it (the booking's page), never its
+    /// text; never the client's own cancel reason either.
     pub reason: Option<String>,
     /// The screening flagged something the therapist must read before confirming: the mail
     /// says only that, with the link.
@@ -738,16 +739,12 @@ mod tests {
     }
 
     #[test]
-    fn a_declined_request_says_the_therapists_reason() {
+    fn a_declined_request_says_there_is_a_reason_but_never_mails_it() {
         let ctx = MailCtx::default();
         let r = render_booking(&ctx, &booking(BookingEvent::Declined), None).unwrap();
-        assert!(r.text.contains("I am <away> that week"), "{}", r.text);
-        assert!(
-            r.html.contains("I am &#60;away&#62; that week")
-                || r.html.contains("I am &lt;away&gt; that week"),
-            "{}",
-            r.html
-        );
+        assert!(r.text.contains("They gave a reason"), "{}", r.text);
+        assert!(!r.text.contains("away"), "{}", r.text);
+        assert!(!r.html.contains("away"), "{}", r.html);
     }
 
     #[test]
