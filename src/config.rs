@@ -103,6 +103,10 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// `BODYWORK_METRICS`, default false: serve Prometheus metrics at `/metrics` (404 when off).
     pub metrics: bool,
+    /// `BODYWORK_FREE_DAYS_SECONDS`, default 5 (0 to 3600; 0: off): how often the server brings
+    /// the free-day maps of therapists whose schedule changed up to date (`search::free_days`).
+    /// Off, searches by day weigh those therapists one by one.
+    pub free_days_every: Duration,
 }
 
 impl Default for Settings {
@@ -142,6 +146,7 @@ impl Default for Settings {
             mail_housekeeping: Duration::from_secs(3600),
             reminder_hours: crate::domain::mail::DEFAULT_REMINDER_HOURS,
             shutdown_timeout: Duration::from_secs(10),
+            free_days_every: crate::search::free_days::MAPPER_INTERVAL,
             metrics: false,
         }
     }
@@ -321,6 +326,13 @@ impl Settings {
         }
         if let Some(v) = parse_bool("BODYWORK_METRICS")? {
             s.metrics = v;
+        }
+        if let Some(v) = parse_var::<u64>("BODYWORK_FREE_DAYS_SECONDS")? {
+            anyhow::ensure!(
+                v <= 3600,
+                "BODYWORK_FREE_DAYS_SECONDS must be 0 (off) to 3600"
+            );
+            s.free_days_every = Duration::from_secs(v);
         }
         Ok(s)
     }

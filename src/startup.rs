@@ -127,6 +127,9 @@ impl Application {
             crate::search::SearchEngine::load(&mut conn)
                 .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?
         };
+        if !settings.free_days_every.is_zero() {
+            engine.start_mapper(pool.clone(), settings.free_days_every)?;
+        }
         let worker = settings
             .mail_worker
             .then(|| MailWorker::start(pool.clone(), mailer, worker_config, mail.clone()));

@@ -519,6 +519,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Free days known ahead, per therapist at one schedule version (`search::free_days`).
+    free_day_maps (therapist_id) {
+        therapist_id -> BigInt,
+        schedule_version -> BigInt,
+        base -> Date,
+        notice_hours -> Integer,
+        advance_days -> Integer,
+        days -> Binary,
+    }
+}
+
+diesel::table! {
     directory_removed (therapist_id, stamp) {
         therapist_id -> BigInt,
         stamp -> BigInt,

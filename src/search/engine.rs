@@ -10,8 +10,11 @@
 //! page's distances are computed from the same chords. A technique is a bit of `technique_mask`;
 //! words are matched lower-cased in Rust, the same on both backends, and which keys of a cell hold
 //! a word is remembered per cell generation. When free time must be decided (`available_on`, the
-//! soonest sort), at most [`MAX_CANDIDATES`] are weighed (else `search_too_broad`): free days come
-//! from `ScheduleCache::free_on` by each key's `schedule_version`, through [`FreeTimeOracle`](super::schedules::FreeTimeOracle). Next
+//! soonest sort), free days come first from the free-day maps (`search::free_days`: known ahead
+//! for every therapist at its `schedule_version`, no slots computed), and only the candidates they
+//! cannot decide are weighed one by one by `ScheduleCache::free_on`, at most [`MAX_CANDIDATES`]
+//! (else `search_too_broad`), through [`FreeTimeOracle`](super::schedules::FreeTimeOracle). The
+//! soonest sort weighs every candidate, so it has the same bound on all of them. Next
 //! free times are computed for the shown page only (for every candidate when sorting by soonest).
 //! So is the rest of a result line: distances (km and miles) from the chords already measured,
 //! the next free time in the therapist's zone (kept with it), and, with a technique, the price
@@ -338,7 +341,6 @@ pub fn search_synced(
             .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
             .collect();
         let idx = index.read();
-        let free_time = p.decides_free_time();
         let candidate = |k: &directory_index::Key| Candidate {
             id: k.id,
             verified_hours: k.verified_hours,
@@ -358,8 +360,8 @@ pub fn search_synced(
             .near
             .as_ref()
             .map(|near| (unit_vector(near.point), chord2_of_km(p.radius_km)));
-        // Room for every key of the cells read (at most the candidates weighed, and one more
-        // for the refusal), so the list never grows by copying.
+        // Room for every key of the cells read (up to the bound of one by one), so a place's
+        // list never grows by copying.
         let room: usize = idx
             .cell_keys(cells.as_deref())
             .map(|(_, _, keys)| keys.len())
@@ -392,11 +394,14 @@ pub fn search_synced(
                 }
             }
         }
-        if free_time && rows.len() > MAX_CANDIDATES {
-            return Err(AppError::Rule {
-                code: "search_too_broad",
-                message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
-            });
+        let too_broad = || {
+            AppError::Rule {
+            code: "search_too_broad",
+            message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
+        }
+        };
+        if p.sort == Sort::Soonest && rows.len() > MAX_CANDIDATES {
+            return Err(too_broad());
         }
         drop(idx);
         if let Some(day) = p.available_on {
@@ -404,10 +409,16 @@ pub fn search_synced(
                 .iter()
                 .map(|(c, _)| (c.id, c.schedule_version))
                 .collect();
-            let Some(free) = oracle.free_on(conn.as_deref_mut(), &ids, day)? else {
+            // Most are decided by the free-day maps; only the rest are weighed one by one.
+            let decided = oracle.free_by_map(&ids, day);
+            if decided.unsure.len() > MAX_CANDIDATES {
+                return Err(too_broad());
+            }
+            let Some(weighed) = oracle.free_on(conn.as_deref_mut(), &decided.unsure, day)? else {
                 return Ok(None);
             };
-            let free: rustc_hash::FxHashSet<i64> = free.into_iter().collect();
+            let free: rustc_hash::FxHashSet<i64> =
+                decided.free.into_iter().chain(weighed).collect();
             rows.retain(|(c, _)| free.contains(&c.id));
         }
         let next = if p.sort == Sort::Soonest {

@@ -203,6 +203,15 @@ impl Index {
             .map(|e| e.schedule_version)
     }
 
+    /// Every therapist's (id, schedule version), suspended ones too (what the free-day maps are
+    /// kept current by).
+    pub fn schedule_versions(&self) -> Vec<(i64, i64)> {
+        self.entries
+            .values()
+            .map(|e| (e.id, e.schedule_version))
+            .collect()
+    }
+
     /// The keys of these grid cells (every cell when None), cell by cell, with the cell and its
     /// generation.
     pub fn cell_keys<'a>(

@@ -5,6 +5,7 @@
 //! services ask it for searches and free slots. It imports no service.
 
 pub mod engine;
+pub mod free_days;
 pub mod index;
 pub mod schedules;
 
@@ -33,7 +34,35 @@ impl SearchEngine {
     pub fn load(conn: &mut DbConnection) -> Result<SearchEngine, AppError> {
         let engine = SearchEngine::default();
         drop(engine.directory.sync(conn)?);
+        engine.schedules.maps.load(conn)?;
         Ok(engine)
+    }
+
+    /// Starts the thread that keeps the free-day maps current (`free_days::Mapper`); it ends
+    /// when this engine is dropped.
+    pub fn start_mapper(&self, pool: Pool, every: std::time::Duration) -> std::io::Result<()> {
+        free_days::Mapper::start(
+            pool,
+            Arc::downgrade(&self.directory),
+            Arc::downgrade(&self.schedules),
+            every,
+        )
+        .map(drop)
+    }
+
+    /// Brings every therapist's free-day map up to date now (the seed, the demo, tests).
+    pub fn bring_maps_up_to_date(
+        &self,
+        conn: &mut DbConnection,
+    ) -> Result<free_days::Round, AppError> {
+        let current = self.directory.sync(conn)?.schedule_versions();
+        free_days::bring_up_to_date(
+            conn,
+            &self.schedules.maps,
+            &current,
+            chrono::Utc::now().date_naive(),
+            || true,
+        )
     }
 
     /// A directory search for a request (see [`engine::search_request`]).

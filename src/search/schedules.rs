@@ -247,6 +247,17 @@ fn active_services(
     Ok(out)
 }
 
+/// The shortest active service of each therapist, in minutes (those without one are left out).
+pub fn shortest_services(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, i32>, AppError> {
+    Ok(active_services(conn, ids)?
+        .into_iter()
+        .filter_map(|(id, items)| Some((id, items.iter().map(|i| i.duration_min).min()?)))
+        .collect())
+}
+
 /// A therapist (id, schedule version) and one of its active services (id, technique slug,
 /// minutes, cents), NULL when it has none.
 type MenuRow = (
@@ -321,6 +332,14 @@ impl<'a> Oracle<'a> {
 }
 
 impl FreeTimeOracle for Oracle<'_> {
+    fn free_by_map(
+        &self,
+        therapists: &[(i64, i64)],
+        day: NaiveDate,
+    ) -> crate::search::free_days::Decided {
+        self.cache.maps.decide(therapists, day, self.now)
+    }
+
     fn free_on(
         &self,
         conn: Option<&mut DbConnection>,
@@ -485,6 +504,13 @@ fn bookable_service(s: ServiceAt, therapist_id: i64) -> Result<(i64, i32), AppEr
 /// (id, schedule_version). Without a connection only remembered answers are given: `None` means
 /// that some answer needs the database.
 pub trait FreeTimeOracle {
+    /// Decides "free on `day`" from what is known ahead of time (`search::free_days`), with no
+    /// database work: those it cannot decide come back unsure, for [`free_on`](Self::free_on).
+    fn free_by_map(
+        &self,
+        therapists: &[(i64, i64)],
+        day: NaiveDate,
+    ) -> crate::search::free_days::Decided;
     fn free_on(
         &self,
         conn: Option<&mut DbConnection>,
@@ -656,6 +682,8 @@ pub struct ScheduleCache {
     slots: quick_cache::sync::Cache<SlotKey, Arc<RawSlots>, SlotWeight>,
     services: quick_cache::sync::Cache<i64, ServiceAt>,
     days: quick_cache::sync::Cache<NaiveDate, Arc<DayMemo>>,
+    /// Every therapist's free days ahead, by version (`search::free_days`).
+    pub maps: crate::search::free_days::FreeDayMaps,
     next: quick_cache::sync::Cache<i64, NextFree>,
     menus: quick_cache::sync::Cache<i64, Arc<Menu>>,
 }
@@ -784,6 +812,7 @@ impl ScheduleCache {
             slots: quick_cache::sync::Cache::with_weighter(100_000, CACHED_SLOT_WEIGHT, SlotWeight),
             services: quick_cache::sync::Cache::new(CACHED_SERVICES),
             days: quick_cache::sync::Cache::new(CACHED_FREE_DAYS),
+            maps: Default::default(),
             next: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
             menus: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
         }

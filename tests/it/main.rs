@@ -31,6 +31,7 @@ mod courses;
 mod database;
 mod directory;
 mod entered;
+mod free_days;
 mod fuzz_regressions;
 mod health_form;
 mod layering;

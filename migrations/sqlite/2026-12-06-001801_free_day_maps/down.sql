@@ -1,0 +1,1 @@
+DROP TABLE free_day_maps;

@@ -1,0 +1,201 @@
+//! Free days known ahead (`search::free_days`): a search by day answers from the maps exactly
+//! as from the slots, reads the maps it has, never uses a map of an older schedule, and the
+//! server brings a changed therapist's map up to date by itself.
+
+use std::time::Duration as StdDuration;
+
+use bodywork::config::Settings;
+use bodywork::startup::Application;
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+
+use crate::builders::*;
+
+/// A server of its own on the test's database, with these settings changed.
+fn another_server(app: &TestApp, configure: impl FnOnce(&mut Settings)) -> String {
+    let mut settings = app.settings.clone();
+    settings.addr = "127.0.0.1:0".into();
+    configure(&mut settings);
+    let server = Application::build(settings).expect("server builds");
+    let port = server.port();
+    tokio::spawn(server.server());
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The ids a search by day finds (every page of 100).
+async fn free_ids(base: &str, query: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for page in 1.. {
+        let v: serde_json::Value = new_client()
+            .get(format!(
+                "{base}/api/v1/therapists?{query}&per_page=100&page={page}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let hits = v["results"].as_array().unwrap_or_else(|| panic!("{v}"));
+        ids.extend(hits.iter().map(|h| h["id"].as_i64().unwrap()));
+        if hits.len() < 100 {
+            break;
+        }
+    }
+    ids.sort_unstable();
+    ids
+}
+
+/// (therapist, schedule version) pairs, by therapist.
+type Versions = Vec<(i64, i64)>;
+
+/// (therapist, version) of every stored map, and of every therapist.
+fn versions(app: &TestApp) -> (Versions, Versions) {
+    with_conn(app, |conn| {
+        use bodywork::db::schema::{free_day_maps, therapists};
+        let maps = free_day_maps::table
+            .select((free_day_maps::therapist_id, free_day_maps::schedule_version))
+            .order(free_day_maps::therapist_id)
+            .load(conn)
+            .unwrap();
+        let current = therapists::table
+            .select((therapists::id, therapists::schedule_version))
+            .order(therapists::id)
+            .load(conn)
+            .unwrap();
+        (maps, current)
+    })
+}
+
+#[tokio::test]
+async fn a_search_by_day_answers_from_the_maps_as_from_the_slots() {
+    let app = spawn_app_with(|s| s.free_days_every = StdDuration::ZERO).await;
+    let seeded =
+        with_conn(&app, |conn| bodywork::seed::seed(conn, 300, 11, false)).expect("seeded");
+    // The seed wrote every therapist's map at its current version.
+    let (maps, current) = versions(&app);
+    assert_eq!(maps, current);
+    assert_eq!(maps.len(), seeded.therapists);
+
+    // A server that starts now reads the maps; another one, with the table emptied before it
+    // starts and no mapper, weighs every therapist's slots. Both answer alike, day by day.
+    let with_maps = another_server(&app, |_| {});
+    let stored: Vec<(i64, i64, Vec<u8>)> = with_conn(&app, |conn| {
+        use bodywork::db::schema::free_day_maps as f;
+        let rows = f::table
+            .select((f::therapist_id, f::schedule_version, f::days))
+            .load(conn)
+            .unwrap();
+        diesel::delete(f::table).execute(conn).unwrap();
+        rows
+    });
+    let by_slots = another_server(&app, |s| s.free_days_every = StdDuration::ZERO);
+    let today = Utc::now().date_naive();
+    let mut free_seen = 0;
+    for d in 0..12 {
+        let day = today + Duration::days(d);
+        for filters in ["", "technique=swedish&"] {
+            let query = format!("{filters}available_on={day}");
+            let a = free_ids(&with_maps, &query).await;
+            let b = free_ids(&by_slots, &query).await;
+            assert_eq!(a, b, "{query}");
+            free_seen += a.len();
+        }
+    }
+    assert!(free_seen > 300, "hardly anyone was free: {free_seen}");
+
+    // The search reads the maps: a therapist whose map says no free day is left out (a map
+    // written by hand here; the server that reads it starts after).
+    let day = today + Duration::days(3);
+    let free = free_ids(&by_slots, &format!("available_on={day}")).await;
+    let chosen = free[0];
+    with_conn(&app, |conn| {
+        use bodywork::db::schema::free_day_maps as f;
+        let rows: Vec<_> = stored
+            .iter()
+            .map(|(id, v, days)| {
+                let days = if *id == chosen {
+                    vec![0u8; days.len()]
+                } else {
+                    days.clone()
+                };
+                (
+                    f::therapist_id.eq(*id),
+                    f::schedule_version.eq(*v),
+                    f::days.eq(days),
+                )
+            })
+            .collect();
+        for (id, v, days) in rows {
+            diesel::insert_into(f::table)
+                .values((
+                    id,
+                    v,
+                    f::base.eq(today - Duration::days(1)),
+                    f::notice_hours.eq(0),
+                    f::advance_days.eq(365),
+                    days,
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+    });
+    let reads_maps = another_server(&app, |s| s.free_days_every = StdDuration::ZERO);
+    let found = free_ids(&reads_maps, &format!("available_on={day}")).await;
+    assert!(!found.contains(&chosen), "the map was not read");
+    assert!(
+        found.len() + 1 >= free.len() / 2,
+        "{} of {}",
+        found.len(),
+        free.len()
+    );
+}
+
+#[tokio::test]
+async fn a_changed_schedule_is_weighed_by_its_slots_until_its_map_is_renewed() {
+    let app = spawn_app_with(|s| s.free_days_every = StdDuration::ZERO).await;
+    with_conn(&app, |conn| bodywork::seed::seed(conn, 40, 5, false)).expect("seeded");
+    let today = Utc::now().date_naive();
+    let day = today + Duration::days(4);
+    // Started after the seed: it holds the seeded maps.
+    let server = another_server(&app, |_| {});
+    let before = free_ids(&server, &format!("available_on={day}")).await;
+    let chosen = *before.first().expect("someone is free");
+    // The chosen therapist takes the whole day off: its map (of the old version) says free,
+    // the search must not believe it.
+    with_conn(&app, |conn| {
+        use bodywork::db::schema::time_off;
+        let start = (day - Duration::days(1)).and_hms_opt(0, 0, 0).unwrap();
+        diesel::insert_into(time_off::table)
+            .values((
+                time_off::therapist_id.eq(chosen),
+                time_off::starts_at.eq(start),
+                time_off::ends_at.eq(start + Duration::days(3)),
+                time_off::created_at.eq(bodywork::models::now()),
+            ))
+            .execute(conn)
+            .unwrap();
+    });
+    let after = free_ids(&server, &format!("available_on={day}")).await;
+    assert!(!after.contains(&chosen));
+    assert_eq!(after.len() + 1, before.len());
+    let (maps, current) = versions(&app);
+    assert_ne!(maps, current, "the map of the old schedule is still stored");
+
+    // A server with the mapper on brings the map up to the new version by itself.
+    let mapping = another_server(&app, |s| s.free_days_every = StdDuration::from_secs(1));
+    let mut renewed = false;
+    for _ in 0..100 {
+        let (maps, current) = versions(&app);
+        if maps == current {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    assert!(renewed, "the map was not renewed");
+    assert_eq!(
+        free_ids(&mapping, &format!("available_on={day}")).await,
+        after
+    );
+}
