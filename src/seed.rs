@@ -615,7 +615,7 @@ pub fn seed(
         })?;
         // The chunk's free-day maps, as a server would compute them (`search::free_days`).
         let ids: Vec<i64> = b.therapists.iter().map(|t| t.id).collect();
-        let maps = crate::search::free_days::compute(conn, &ids, today)?;
+        let maps = crate::search::mapper::compute(conn, &ids, today)?;
         write_transaction(conn, |conn| crate::search::free_days::store(conn, &maps))?;
         done += size;
         bar.set_position(done as u64);

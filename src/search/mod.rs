@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod free_days;
 pub mod index;
+pub mod mapper;
 pub mod schedules;
 
 use std::sync::Arc;
@@ -38,10 +39,10 @@ impl SearchEngine {
         Ok(engine)
     }
 
-    /// Starts the thread that keeps the free-day maps current (`free_days::Mapper`); it ends
+    /// Starts the thread that keeps the free-day maps current (`mapper::Mapper`); it ends
     /// when this engine is dropped.
     pub fn start_mapper(&self, pool: Pool, every: std::time::Duration) -> std::io::Result<()> {
-        free_days::Mapper::start(
+        mapper::Mapper::start(
             pool,
             Arc::downgrade(&self.directory),
             Arc::downgrade(&self.schedules),
@@ -54,9 +55,9 @@ impl SearchEngine {
     pub fn bring_maps_up_to_date(
         &self,
         conn: &mut DbConnection,
-    ) -> Result<free_days::Round, AppError> {
+    ) -> Result<mapper::Round, AppError> {
         let current = self.directory.sync(conn)?.schedule_versions();
-        free_days::bring_up_to_date(
+        mapper::bring_up_to_date(
             conn,
             &self.schedules.maps,
             &current,

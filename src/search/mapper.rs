@@ -1,0 +1,321 @@
+//! Keeps the free-day maps (`search::free_days`) current: computes a therapist's map from its
+//! schedule (`search::schedules`), and each server's background [`Mapper`] brings the stale ones
+//! up to date against the directory index's versions. See `search::free_days` for what a map is.
+
+use std::collections::HashMap;
+use std::sync::Weak;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::therapists;
+use crate::db::{DbConnection, Pool};
+use crate::domain::availability;
+use crate::error::AppError;
+use crate::search::free_days::{
+    base_for, base_is_old, store, stored, DayMap, FreeDayMaps, BATCH, MAP_DAYS,
+};
+use crate::search::index::DirectoryIndex;
+use crate::search::schedules::{self, ScheduleCache};
+
+/// Computes the maps of `ids` at their versions in the database, for the dates from
+/// [`base_for`]`(today)`, in five queries. A therapist whose version moved while it loaded is
+/// left out (the next round takes it), and so is one without a booking policy.
+pub fn compute(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    today: NaiveDate,
+) -> Result<Vec<(i64, DayMap)>, AppError> {
+    let versions = |conn: &mut DbConnection| -> Result<HashMap<i64, i64>, AppError> {
+        Ok(therapists::table
+            .filter(therapists::id.eq_any(ids))
+            .select((therapists::id, therapists::schedule_version))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .collect())
+    };
+    let base = base_for(today);
+    let last = base + Duration::days(MAP_DAYS as i64 - 1);
+    let before = versions(conn)?;
+    let (from, to) = schedules::utc_window(base, last);
+    let mut loaded = schedules::load_schedules(conn, ids, from, to, None)?;
+    let shortest = schedules::shortest_services(conn, ids)?;
+    let after = versions(conn)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let (Some(v), Some(s)) = (before.get(&id), loaded.remove(&id)) else {
+            continue;
+        };
+        if after.get(&id) != Some(v) {
+            continue;
+        }
+        let mut slots = Vec::new();
+        if let Some(&d) = shortest.get(&id) {
+            // Two of the engine's queries of at most 31 days.
+            let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
+            for (a, b) in [(base, half), (half + Duration::days(1), last)] {
+                slots.extend(
+                    availability::slots_ignoring_now(&s.query(d as i64, Utc::now(), a, b))
+                        .map_err(schedules::slot_query_error)?,
+                );
+            }
+        }
+        out.push((
+            id,
+            DayMap::of(
+                *v,
+                base,
+                s.tz,
+                (s.min_notice_hours, s.max_advance_days),
+                &slots,
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// What one round of [`bring_up_to_date`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Maps found stale.
+    pub stale: usize,
+    /// Taken from the table (written by another server or the seed).
+    pub read: usize,
+    /// Computed here (and stored).
+    pub computed: usize,
+}
+
+/// Brings the maps of `current` (id, current version) up to date on `today`, in batches;
+/// `go_on` is asked before each batch (a server stops when it is dropped).
+pub fn bring_up_to_date(
+    conn: &mut DbConnection,
+    maps: &FreeDayMaps,
+    current: &[(i64, i64)],
+    today: NaiveDate,
+    mut go_on: impl FnMut() -> bool,
+) -> Result<Round, AppError> {
+    let stale = maps.stale(current, today);
+    let mut round = Round {
+        stale: stale.len(),
+        ..Round::default()
+    };
+    for batch in stale.chunks(BATCH) {
+        if !go_on() {
+            break;
+        }
+        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+        let wanted: HashMap<i64, i64> = batch.iter().copied().collect();
+        // A map stored at the current version (or a newer one) and not due for renewal is taken.
+        let mut fresh = Vec::new();
+        for (id, m) in stored(conn, &ids)? {
+            if wanted.get(&id).is_some_and(|v| m.version >= *v) && !base_is_old(m.base, id, today) {
+                fresh.push((id, m));
+            }
+        }
+        round.read += fresh.len();
+        let have: rustc_hash::FxHashSet<i64> = fresh.iter().map(|(id, _)| *id).collect();
+        let need: Vec<i64> = ids.into_iter().filter(|id| !have.contains(id)).collect();
+        maps.keep(fresh);
+        if need.is_empty() {
+            continue;
+        }
+        let computed = compute(conn, &need, today)?;
+        store(conn, &computed)?;
+        round.computed += computed.len();
+        maps.keep(computed);
+    }
+    Ok(round)
+}
+
+/// The background thread of one server that keeps its maps current (see the module). It ends
+/// when the search engine it serves is dropped.
+pub struct Mapper;
+
+impl Mapper {
+    pub fn start(
+        pool: Pool,
+        directory: Weak<DirectoryIndex>,
+        cache: Weak<ScheduleCache>,
+        every: StdDuration,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("free-day-maps".into())
+            .spawn(move || loop {
+                let alive = || directory.strong_count() > 0 && cache.strong_count() > 0;
+                if !alive() {
+                    return;
+                }
+                if let Err(e) = Self::round(&pool, &directory, &cache) {
+                    tracing::warn!(error = ?e, "free day maps: a round failed");
+                }
+                // Sleeps in short steps so that a dropped engine ends the thread soon.
+                let mut slept = StdDuration::ZERO;
+                while slept < every {
+                    if !alive() {
+                        return;
+                    }
+                    let step = StdDuration::from_millis(200).min(every - slept);
+                    std::thread::sleep(step);
+                    slept += step;
+                }
+            })
+    }
+
+    fn round(
+        pool: &Pool,
+        directory: &Weak<DirectoryIndex>,
+        cache: &Weak<ScheduleCache>,
+    ) -> Result<(), AppError> {
+        let (Some(d), Some(c)) = (directory.upgrade(), cache.upgrade()) else {
+            return Ok(());
+        };
+        let mut conn = crate::db::checked_out(pool)?;
+        let current = d.sync(&mut conn)?.schedule_versions();
+        drop(d);
+        let today = Utc::now().date_naive();
+        if c.maps.stale(&current, today).is_empty() {
+            return Ok(());
+        }
+        let alive = || directory.strong_count() > 0 && cache.strong_count() > 0;
+        let round = bring_up_to_date(&mut conn, &c.maps, &current, today, alive)?;
+        if round.stale > 0 {
+            tracing::info!(
+                stale = round.stale,
+                read = round.read,
+                computed = round.computed,
+                "free day maps brought up to date"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::availability::{Interval, WeeklyRange};
+    use crate::search::free_days::MAP_DAYS;
+    use crate::search::schedules::Schedule;
+    use chrono_tz::Tz;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    fn schedule(rng: &mut StdRng, tz: Tz, base: NaiveDate) -> Schedule {
+        let mut weekly = Vec::new();
+        for wd in 0..7u8 {
+            if rng.gen_bool(0.7) {
+                let start = rng.gen_range(0..20) * 30;
+                let end = (start + rng.gen_range(2..30) * 30).min(1440);
+                weekly.push(WeeklyRange {
+                    weekday: wd,
+                    start_min: start as u16,
+                    end_min: end as u16,
+                });
+            }
+        }
+        let at = |d: i64, m: i64| {
+            (base + Duration::days(d))
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                + Duration::minutes(m)
+        };
+        let mut busy = Vec::new();
+        for _ in 0..rng.gen_range(0..40) {
+            let s = at(rng.gen_range(0..MAP_DAYS as i64), rng.gen_range(0..1440));
+            busy.push(Interval {
+                start: s,
+                end: s + Duration::minutes(rng.gen_range(15..300)),
+            });
+        }
+        let mut time_off = Vec::new();
+        if rng.gen_bool(0.3) {
+            let s = at(rng.gen_range(0..MAP_DAYS as i64), 0);
+            time_off.push(Interval {
+                start: s,
+                end: s + Duration::hours(rng.gen_range(4..100)),
+            });
+        }
+        Schedule {
+            tz,
+            weekly,
+            time_off,
+            busy,
+            min_notice_hours: rng.gen_range(0..72),
+            max_advance_days: rng.gen_range(1..90),
+            buffer_min: rng.gen_range(0..3) * 15,
+            cancellation_window_hours: 24,
+        }
+    }
+
+    /// The map's answers agree with the slots' for random schedules, zones and clocks, and it
+    /// leaves few dates to the slots.
+    #[test]
+    fn a_map_answers_as_the_slots_do() {
+        let zones = [
+            chrono_tz::America::New_York,
+            chrono_tz::America::Los_Angeles,
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+            chrono_tz::Asia::Kolkata,
+            chrono_tz::Europe::London,
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let today = NaiveDate::from_ymd_opt(2026, 10, 27).unwrap();
+        let base = base_for(today);
+        let last = base + Duration::days(MAP_DAYS as i64 - 1);
+        let (mut decided, mut unsure, mut free_seen) = (0, 0, 0);
+        for round in 0..60 {
+            let tz = zones[round % zones.len()];
+            let s = schedule(&mut rng, tz, base);
+            let duration = [30i64, 60, 90][rng.gen_range(0..3)];
+            let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
+            let mut slots = Vec::new();
+            for (a, b) in [(base, half), (half + Duration::days(1), last)] {
+                slots.extend(
+                    availability::slots_ignoring_now(&s.query(duration, Utc::now(), a, b)).unwrap(),
+                );
+            }
+            let map = DayMap::of(
+                3,
+                base,
+                tz,
+                (s.min_notice_hours, s.max_advance_days),
+                &slots,
+            );
+            for _ in 0..40 {
+                let now = today.and_hms_opt(0, 0, 0).unwrap().and_utc()
+                    + Duration::minutes(rng.gen_range(0..3 * 1440));
+                let day = today + Duration::days(rng.gen_range(-1..MAP_DAYS as i64 - 1));
+                let exact = !availability::free_slots(&s.query(duration, now, day, day))
+                    .unwrap()
+                    .is_empty();
+                match map.free_in(day, map.window(now)) {
+                    Some(answer) => {
+                        assert_eq!(answer, exact, "{tz} {day} at {now}: {s:?}");
+                        decided += 1;
+                        free_seen += answer as usize;
+                    }
+                    None => unsure += 1,
+                }
+            }
+        }
+        assert!(free_seen > 100, "the schedules hardly had a free day");
+        assert!(
+            unsure * 10 < decided,
+            "the map left {unsure} of {} dates to the slots",
+            decided + unsure
+        );
+    }
+
+    #[test]
+    fn a_date_outside_the_map_is_left_to_the_slots() {
+        let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let map = DayMap::of(1, base, chrono_tz::UTC, (0, 365), &[]);
+        let now = base.and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let w = map.window(now);
+        assert_eq!(map.free_in(base, w), Some(false));
+        assert_eq!(map.free_in(base - Duration::days(1), w), None);
+        assert_eq!(map.free_in(base + Duration::days(MAP_DAYS as i64), w), None);
+    }
+}
