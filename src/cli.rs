@@ -96,7 +96,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = pool.get()?;
             crate::models::technique::sync_catalogue(&mut conn)?;
             let started = std::time::Instant::now();
-            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            // A bar on a terminal, else a line a chunk.
+            let progress = true;
             let r = crate::seed::seed(&mut conn, therapists, rng_seed, progress)
                 .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
             println!(

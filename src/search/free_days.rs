@@ -84,8 +84,26 @@ impl DayMap {
         slots: &[Interval],
     ) -> DayMap {
         let mut days = [0u8; MAP_DAYS];
+        // The local date of the slot before, and the UTC instants where that date begins and
+        // ends: the zone is asked once per date, not once per slot.
+        let mut current: Option<(NaiveDate, DateTime<Utc>, DateTime<Utc>)> = None;
         for s in slots {
-            let date = s.start.with_timezone(&tz).date_naive();
+            let date = match current {
+                Some((d, from, to)) if from <= s.start && s.start < to => d,
+                _ => {
+                    let d = s.start.with_timezone(&tz).date_naive();
+                    let start_of = |d: NaiveDate| {
+                        d.and_hms_opt(0, 0, 0)
+                            .and_then(|m| m.and_local_timezone(tz).earliest())
+                            .map(|t| t.with_timezone(&Utc))
+                    };
+                    // A date whose midnight does not exist (a shift at 00:00) is asked per slot.
+                    current = start_of(d)
+                        .zip(start_of(d + Duration::days(1)))
+                        .map(|(from, to)| (d, from, to));
+                    d
+                }
+            };
             let Ok(i) = usize::try_from((date - base).num_days()) else {
                 continue;
             };

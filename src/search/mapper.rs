@@ -17,15 +17,17 @@ use crate::search::free_days::{
     base_for, base_is_old, store, stored, DayMap, FreeDayMaps, BATCH, MAP_DAYS,
 };
 use crate::search::index::DirectoryIndex;
-use crate::search::schedules::{self, ScheduleCache};
+use crate::search::schedules::{self, Schedule, ScheduleCache};
 
 /// Computes the maps of `ids` at their versions in the database, for the dates from
-/// [`base_for`]`(today)`, in five queries. A therapist whose version moved while it loaded is
-/// left out (the next round takes it), and so is one without a booking policy.
+/// [`base_for`]`(today)`, in five queries, on `threads` threads (the seed uses every core; a
+/// server's mapper one, beside the requests). A therapist whose version moved while it loaded
+/// is left out (the next round takes it), and so is one without a booking policy.
 pub fn compute(
     conn: &mut DbConnection,
     ids: &[i64],
     today: NaiveDate,
+    threads: usize,
 ) -> Result<Vec<(i64, DayMap)>, AppError> {
     let versions = |conn: &mut DbConnection| -> Result<HashMap<i64, i64>, AppError> {
         Ok(therapists::table
@@ -36,35 +38,59 @@ pub fn compute(
             .collect())
     };
     let base = base_for(today);
-    let last = base + Duration::days(MAP_DAYS as i64 - 1);
     let before = versions(conn)?;
-    let (from, to) = schedules::utc_window(base, last);
+    let (from, to) = schedules::utc_window(base, base + Duration::days(MAP_DAYS as i64 - 1));
     let mut loaded = schedules::load_schedules(conn, ids, from, to, None)?;
     let shortest = schedules::shortest_services(conn, ids)?;
     let after = versions(conn)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for &id in ids {
-        let (Some(v), Some(s)) = (before.get(&id), loaded.remove(&id)) else {
-            continue;
-        };
-        if after.get(&id) != Some(v) {
-            continue;
+    let exact: Vec<(i64, i64, Schedule, Option<i32>)> = ids
+        .iter()
+        .filter_map(|id| {
+            let v = *before.get(id)?;
+            let s = loaded.remove(id)?;
+            (after.get(id) == Some(&v)).then(|| (*id, v, s, shortest.get(id).copied()))
+        })
+        .collect();
+    let per = exact.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = exact
+            .chunks(per)
+            .map(|part| scope.spawn(move || map_all(part, base)))
+            .collect();
+        let mut out = Vec::with_capacity(exact.len());
+        for part in parts {
+            out.extend(part.join().map_err(|_| {
+                AppError::Internal(anyhow::anyhow!("a free-day map computation panicked"))
+            })??);
         }
-        let mut slots = Vec::new();
-        if let Some(&d) = shortest.get(&id) {
-            // Two of the engine's queries of at most 31 days.
-            let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
+        Ok(out)
+    })
+}
+
+/// The maps of loaded schedules (therapist, version, schedule, shortest service in minutes).
+fn map_all(
+    part: &[(i64, i64, Schedule, Option<i32>)],
+    base: NaiveDate,
+) -> Result<Vec<(i64, DayMap)>, AppError> {
+    let last = base + Duration::days(MAP_DAYS as i64 - 1);
+    // Two of the engine's queries of at most 31 days.
+    let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
+    let mut out = Vec::with_capacity(part.len());
+    let mut slots = Vec::new();
+    for (id, version, s, shortest) in part {
+        slots.clear();
+        if let Some(d) = shortest {
             for (a, b) in [(base, half), (half + Duration::days(1), last)] {
                 slots.extend(
-                    availability::slots_ignoring_now(&s.query(d as i64, Utc::now(), a, b))
+                    availability::slots_ignoring_now(&s.query(*d as i64, Utc::now(), a, b))
                         .map_err(schedules::slot_query_error)?,
                 );
             }
         }
         out.push((
-            id,
+            *id,
             DayMap::of(
-                *v,
+                *version,
                 base,
                 s.tz,
                 (s.min_notice_hours, s.max_advance_days),
@@ -120,7 +146,7 @@ pub fn bring_up_to_date(
         if need.is_empty() {
             continue;
         }
-        let computed = compute(conn, &need, today)?;
+        let computed = compute(conn, &need, today, 1)?;
         store(conn, &computed)?;
         round.computed += computed.len();
         maps.keep(computed);
