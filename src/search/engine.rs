@@ -472,9 +472,9 @@ pub fn search_synced(
             .map(|c| {
                 idx.get(c.id)
                     .map(|e| Label {
-                        name: e.name.clone(),
-                        city: e.city.clone(),
-                        region: e.region.clone(),
+                        name: e.name.to_string(),
+                        city: e.city.as_deref().map(str::to_string),
+                        region: e.region.as_deref().map(str::to_string),
                         license_verified_until: e.license_verified_until,
                         photo_version: e.photo_version,
                         techniques: technique::CATALOGUE

@@ -38,17 +38,18 @@ use rustc_hash::FxHashMap;
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: i64,
-    pub name: String,
-    pub city: Option<String>,
-    pub region: Option<String>,
+    pub name: Box<str>,
+    /// Shared by every entry of the same city (the index keeps each text once).
+    pub city: Option<Arc<str>>,
+    pub region: Option<Arc<str>>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub geo_cell: Option<i32>,
     /// The name and the bio, lower-cased, one line each: what `q` words are looked for in.
     pub text: Arc<str>,
     pub accepting_new_clients: bool,
-    /// ISO 639-1 codes between commas (",en,es,").
-    pub languages: String,
+    /// ISO 639-1 codes between commas (",en,es,"), shared like the city.
+    pub languages: Arc<str>,
     pub mobile: bool,
     pub suspended: bool,
     pub verified_hours: i32,
@@ -177,7 +178,9 @@ pub struct Index {
     loaded: bool,
     /// The highest stamp read (of a row or a deletion): every change stamped up to it is in.
     cursor: i64,
-    entries: FxHashMap<i64, Entry>,
+    /// Boxed: the map's table has about twice as many slots as entries, and a slot of a box is
+    /// 16 bytes where an entry is over 200.
+    entries: FxHashMap<i64, Box<Entry>>,
     cells: FxHashMap<i32, Vec<Key>>,
     /// Per cell, a number that changes whenever its keys are added, removed or moved (what the
     /// word memo of [`DirectoryIndex::words_in`] is kept by).
@@ -187,11 +190,29 @@ pub struct Index {
     removed: HashMap<i64, i64>,
     /// PostgreSQL: the xmin of the snapshot the schedule versions were last read in.
     schedule_horizon: Option<u64>,
+    /// The texts many entries share.
+    shared: Shared,
+}
+
+/// Texts many entries share (a city, a region, a list of languages), each kept once: at a
+/// million therapists, a copy per entry would cost tens of megabytes each.
+#[derive(Debug, Default)]
+struct Shared(rustc_hash::FxHashSet<Arc<str>>);
+
+impl Shared {
+    fn get(&mut self, s: String) -> Arc<str> {
+        if let Some(kept) = self.0.get(s.as_str()) {
+            return kept.clone();
+        }
+        let kept: Arc<str> = s.into();
+        self.0.insert(kept.clone());
+        kept
+    }
 }
 
 impl Index {
     pub fn get(&self, id: i64) -> Option<&Entry> {
-        self.entries.get(&id)
+        self.entries.get(&id).map(|e| &**e)
     }
 
     /// The schedule version of a therapist in the directory and not suspended: what a bookable
@@ -257,7 +278,7 @@ impl Index {
 
     /// Takes an entry and its key out (the last key of its cell takes the key's place).
     fn unlink(&mut self, id: i64) -> Option<Entry> {
-        let e = self.entries.remove(&id)?;
+        let e = *self.entries.remove(&id)?;
         let c = e.geo_cell.unwrap_or(NO_CELL);
         self.touch(c);
         if let Some(keys) = self.cells.get_mut(&c) {
@@ -279,12 +300,16 @@ impl Index {
         let keys = self.cells.entry(e.geo_cell.unwrap_or(NO_CELL)).or_default();
         e.pos = keys.len();
         keys.push(Key::of(&e));
-        self.entries.insert(e.id, e);
+        self.entries.insert(e.id, Box::new(e));
     }
 
     /// Applies the changes read in one statement; every stamp up to the highest one read is
     /// then in.
     fn apply(&mut self, changes: Vec<Row>) {
+        let first = !self.loaded;
+        if first {
+            self.entries.reserve(changes.len());
+        }
         for row in changes {
             self.cursor = self.cursor.max(row.stamp);
             if row.removed != 0 {
@@ -296,7 +321,7 @@ impl Index {
                 }
                 continue;
             }
-            let mut e = row.into_entry();
+            let mut e = row.into_entry(&mut self.shared);
             if self.removed.get(&e.id).is_some_and(|s| *s > e.stamp) {
                 continue;
             }
@@ -321,6 +346,12 @@ impl Index {
                 e.schedule_version = e.schedule_version.max(old.schedule_version);
             }
             self.link(e);
+        }
+        if first {
+            // The first load filled each cell's list by pushing: give back the room it grew.
+            for keys in self.cells.values_mut() {
+                keys.shrink_to_fit();
+            }
         }
         self.loaded = true;
     }
@@ -414,7 +445,7 @@ fn changes_sql() -> &'static str {
 }
 
 impl Row {
-    fn into_entry(self) -> Entry {
+    fn into_entry(self, shared: &mut Shared) -> Entry {
         // Every field named: a listing column added to `listing!` does not compile until it is
         // taken here.
         let Row {
@@ -450,15 +481,15 @@ impl Row {
         .into();
         Entry {
             id,
-            name,
-            city,
-            region,
+            name: name.into(),
+            city: city.map(|c| shared.get(c)),
+            region: region.map(|r| shared.get(r)),
             latitude,
             longitude,
             geo_cell,
             text,
             accepting_new_clients: accepting_new_clients.unwrap_or(false),
-            languages: languages.unwrap_or_default(),
+            languages: shared.get(languages.unwrap_or_default()),
             mobile: mobile.unwrap_or(false),
             suspended: suspended_at.is_some(),
             verified_hours: verified_hours.unwrap_or(0),
