@@ -179,6 +179,60 @@ pub fn free_slots(q: &SlotQuery) -> Result<Vec<Interval>, SlotQueryError> {
     Ok(slots)
 }
 
+/// The last slot start of each local date in `[from, to]` that has a slot, in date order: the
+/// latest start of that date in [`free_slots`], found from the end of each working range
+/// backwards, so that a date costs a candidate or two instead of all of them (what the
+/// directory's free-day maps keep, `search::free_days`).
+pub fn last_starts(q: &SlotQuery) -> Result<Vec<(NaiveDate, DateTime<Utc>)>, SlotQueryError> {
+    let days = day_count(q)?;
+    let rules = Rules::new(q)?;
+    let time_off = Timeline::new(q.time_off);
+    let busy = Timeline::new(q.busy);
+    let mut out = Vec::new();
+    for date in q.from.iter_days().take(days) {
+        if !rules.date_may_hold_slots(date) {
+            continue;
+        }
+        let mut last: Option<DateTime<Utc>> = None;
+        for range in q.weekly.iter().filter(|r| r.applies_on(date)) {
+            let Some(range_end) = range_end_instant(q.tz, date, range.end_min) else {
+                continue;
+            };
+            let minutes: Vec<u32> = range.grid(rules.step).collect();
+            for &minute in minutes.iter().rev() {
+                let Some(start) = local_to_utc(q.tz, date, minute) else {
+                    continue; // in a spring-forward gap
+                };
+                // A later minute is a later instant (an ambiguous one resolves to the earlier):
+                // nothing before this one can beat the last start already found.
+                if last.is_some_and(|l| start <= l) {
+                    break;
+                }
+                if rules.slot_at(start, range_end, &time_off, &busy).is_some() {
+                    last = Some(start);
+                    break;
+                }
+            }
+        }
+        if let Some(start) = last {
+            out.push((date, start));
+        }
+    }
+    Ok(out)
+}
+
+/// [`last_starts`] without the rules that depend on `now`, as [`slots_ignoring_now`].
+pub fn last_starts_ignoring_now(
+    q: &SlotQuery,
+) -> Result<Vec<(NaiveDate, DateTime<Utc>)>, SlotQueryError> {
+    last_starts(&SlotQuery {
+        now: DateTime::<Utc>::MIN_UTC,
+        min_notice: Duration::zero(),
+        max_advance: Duration::MAX,
+        ..*q
+    })
+}
+
 /// The instants a slot may start at when asked at `now`: `[now + min_notice, now + max_advance]`
 /// (clamped to the representable instants). The only rules of [`free_slots`] that depend on
 /// `now`, and they judge each slot's start alone.
@@ -1134,6 +1188,17 @@ mod tests {
 
             // Complete as well as sound: exactly what the slow reference finds.
             prop_assert_eq!(&slots, &reference_slots(&q));
+
+            // Each date's last start is the last of its slots (local dates, in order).
+            let mut expected: Vec<(NaiveDate, DateTime<Utc>)> = Vec::new();
+            for s in &slots {
+                let date = s.start.with_timezone(&c.tz).date_naive();
+                match expected.last_mut() {
+                    Some((d, last)) if *d == date => *last = (*last).max(s.start),
+                    _ => expected.push((date, s.start)),
+                }
+            }
+            prop_assert_eq!(&last_starts(&q).unwrap(), &expected);
 
             // What the cache keeps (the slots before the clock's rules), cut to the start
             // window, is exactly the answer.

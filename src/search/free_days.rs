@@ -28,13 +28,12 @@ use std::sync::RwLock;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Date, Integer};
 use rustc_hash::FxHashMap;
 
 use crate::db::DbConnection;
-use crate::domain::availability::{self, Interval};
+use crate::domain::availability;
 use crate::error::AppError;
 
 /// How many local dates a map covers (two of the engine's 31-day queries).
@@ -74,48 +73,25 @@ fn origin(day: NaiveDate) -> DateTime<Utc> {
 }
 
 impl DayMap {
-    /// The map of slots computed without the clock's rules for the dates `base ..= base +
-    /// MAP_DAYS - 1` (sorted by start, as the engine gives them).
+    /// The map of the last slot start of each date (computed without the clock's rules,
+    /// `availability::last_starts_ignoring_now`) for the dates `base ..= base + MAP_DAYS - 1`.
     pub fn of(
         version: i64,
         base: NaiveDate,
-        tz: Tz,
         rules: (i32, i32),
-        slots: &[Interval],
+        last_starts: &[(NaiveDate, DateTime<Utc>)],
     ) -> DayMap {
         let mut days = [0u8; MAP_DAYS];
-        // The local date of the slot before, and the UTC instants where that date begins and
-        // ends: the zone is asked once per date, not once per slot.
-        let mut current: Option<(NaiveDate, DateTime<Utc>, DateTime<Utc>)> = None;
-        for s in slots {
-            let date = match current {
-                Some((d, from, to)) if from <= s.start && s.start < to => d,
-                _ => {
-                    let d = s.start.with_timezone(&tz).date_naive();
-                    let start_of = |d: NaiveDate| {
-                        d.and_hms_opt(0, 0, 0)
-                            .and_then(|m| m.and_local_timezone(tz).earliest())
-                            .map(|t| t.with_timezone(&Utc))
-                    };
-                    // A date whose midnight does not exist (a shift at 00:00) is asked per slot.
-                    current = start_of(d)
-                        .zip(start_of(d + Duration::days(1)))
-                        .map(|(from, to)| (d, from, to));
-                    d
-                }
-            };
+        for &(date, start) in last_starts {
             let Ok(i) = usize::try_from((date - base).num_days()) else {
                 continue;
             };
             let Some(byte) = days.get_mut(i) else {
                 continue;
             };
-            let quarter = (s.start - origin(date))
-                .num_minutes()
-                .div_euclid(QUARTER_MIN);
-            // Sorted by start: the last slot of the date writes last.
+            let quarter = (start - origin(date)).num_minutes().div_euclid(QUARTER_MIN);
             *byte = match u8::try_from(quarter + 1) {
-                Ok(b) if b != UNKNOWN && b > 0 && *byte != UNKNOWN => b,
+                Ok(b) if b != UNKNOWN && b > 0 => b,
                 _ => UNKNOWN,
             };
         }

@@ -72,17 +72,17 @@ fn map_all(
     part: &[(i64, i64, Schedule, Option<i32>)],
     base: NaiveDate,
 ) -> Result<Vec<(i64, DayMap)>, AppError> {
-    let last = base + Duration::days(MAP_DAYS as i64 - 1);
+    let last_date = base + Duration::days(MAP_DAYS as i64 - 1);
     // Two of the engine's queries of at most 31 days.
     let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
     let mut out = Vec::with_capacity(part.len());
-    let mut slots = Vec::new();
+    let mut last = Vec::new();
     for (id, version, s, shortest) in part {
-        slots.clear();
+        last.clear();
         if let Some(d) = shortest {
-            for (a, b) in [(base, half), (half + Duration::days(1), last)] {
-                slots.extend(
-                    availability::slots_ignoring_now(&s.query(*d as i64, Utc::now(), a, b))
+            for (a, b) in [(base, half), (half + Duration::days(1), last_date)] {
+                last.extend(
+                    availability::last_starts_ignoring_now(&s.query(*d as i64, Utc::now(), a, b))
                         .map_err(schedules::slot_query_error)?,
                 );
             }
@@ -92,9 +92,8 @@ fn map_all(
             DayMap::of(
                 *version,
                 base,
-                s.tz,
                 (s.min_notice_hours, s.max_advance_days),
-                &slots,
+                &last,
             ),
         ));
     }
@@ -296,19 +295,14 @@ mod tests {
             let s = schedule(&mut rng, tz, base);
             let duration = [30i64, 60, 90][rng.gen_range(0..3)];
             let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
-            let mut slots = Vec::new();
+            let mut starts = Vec::new();
             for (a, b) in [(base, half), (half + Duration::days(1), last)] {
-                slots.extend(
-                    availability::slots_ignoring_now(&s.query(duration, Utc::now(), a, b)).unwrap(),
+                starts.extend(
+                    availability::last_starts_ignoring_now(&s.query(duration, Utc::now(), a, b))
+                        .unwrap(),
                 );
             }
-            let map = DayMap::of(
-                3,
-                base,
-                tz,
-                (s.min_notice_hours, s.max_advance_days),
-                &slots,
-            );
+            let map = DayMap::of(3, base, (s.min_notice_hours, s.max_advance_days), &starts);
             for _ in 0..40 {
                 let now = today.and_hms_opt(0, 0, 0).unwrap().and_utc()
                     + Duration::minutes(rng.gen_range(0..3 * 1440));
@@ -337,7 +331,7 @@ mod tests {
     #[test]
     fn a_date_outside_the_map_is_left_to_the_slots() {
         let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let map = DayMap::of(1, base, chrono_tz::UTC, (0, 365), &[]);
+        let map = DayMap::of(1, base, (0, 365), &[]);
         let now = base.and_hms_opt(0, 0, 0).unwrap().and_utc();
         let w = map.window(now);
         assert_eq!(map.free_in(base, w), Some(false));
