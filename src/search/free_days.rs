@@ -115,13 +115,19 @@ impl DayMap {
 
     /// Whether a slot on local date `day` starts inside the start window `(earliest, latest)`;
     /// None when the map cannot tell (a date outside it, or one of the two cases of the module).
-    pub fn free_in(&self, day: NaiveDate, (earliest, latest): Window) -> Option<bool> {
+    pub fn free_in(&self, day: NaiveDate, window: Window) -> Option<bool> {
         let i = usize::try_from((day - self.base).num_days()).ok()?;
+        self.free_at(i, origin(day), window)
+    }
+
+    /// [`free_in`](Self::free_in) of the date at index `i`, whose quarter hours count from
+    /// `origin` (what a search computes once for all candidates).
+    fn free_at(&self, i: usize, origin: DateTime<Utc>, (earliest, latest): Window) -> Option<bool> {
         let byte = *self.days.get(i)?;
         if byte == 0 {
             return Some(false);
         }
-        if origin(day) > latest {
+        if origin > latest {
             // The whole date lies beyond the advance window.
             return Some(false);
         }
@@ -129,7 +135,7 @@ impl DayMap {
             return None;
         }
         // The last start lies in [lo, lo + 15 min).
-        let lo = origin(day) + Duration::minutes((byte as i64 - 1) * QUARTER_MIN);
+        let lo = origin + Duration::minutes((byte as i64 - 1) * QUARTER_MIN);
         let hi = lo + Duration::minutes(QUARTER_MIN);
         if hi <= earliest {
             // Every slot of the date starts before the window opens.
@@ -176,8 +182,42 @@ pub fn base_is_old(base: NaiveDate, id: i64, today: NaiveDate) -> bool {
 /// Every therapist's map, in memory.
 #[derive(Debug, Default)]
 pub struct FreeDayMaps {
-    /// Boxed: the table has about twice as many slots as maps, 16 bytes each.
-    maps: RwLock<FxHashMap<i64, Box<DayMap>>>,
+    maps: RwLock<Kept>,
+}
+
+/// Ids below this are kept in a list by id (therapist ids are dense: a search looks up tens of
+/// thousands of them, one memory read each), the rest in a hash table.
+const DENSE_IDS: i64 = 1 << 24;
+
+/// The maps by therapist id.
+#[derive(Debug, Default)]
+struct Kept {
+    dense: Vec<Option<DayMap>>,
+    sparse: FxHashMap<i64, DayMap>,
+    len: usize,
+}
+
+impl Kept {
+    fn get(&self, id: i64) -> Option<&DayMap> {
+        if (0..DENSE_IDS).contains(&id) {
+            self.dense.get(id as usize)?.as_ref()
+        } else {
+            self.sparse.get(&id)
+        }
+    }
+
+    fn insert(&mut self, id: i64, m: DayMap) {
+        let new = if (0..DENSE_IDS).contains(&id) {
+            let i = id as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i].replace(m).is_none()
+        } else {
+            self.sparse.insert(id, m).is_none()
+        };
+        self.len += usize::from(new);
+    }
 }
 
 /// What [`FreeDayMaps::decide`] found: the therapists free that day, and those the maps could
@@ -196,22 +236,30 @@ impl FreeDayMaps {
         let maps = self.maps.read().unwrap_or_else(|p| p.into_inner());
         // The window of each set of rules, computed once (most therapists share them).
         let mut last: Option<((u16, u16), Window)> = None;
+        // The date's index in maps of one base, and where its quarter hours count from.
+        let mut index: Option<(NaiveDate, Option<usize>)> = None;
+        let start = origin(day);
         for &(id, version) in wanted {
-            let answer = maps
-                .get(&id)
-                .filter(|m| m.version == version)
-                .and_then(|m| {
-                    let rules = (m.notice_hours, m.advance_days);
-                    let w = match last {
-                        Some((r, w)) if r == rules => w,
-                        _ => {
-                            let w = m.window(now);
-                            last = Some((rules, w));
-                            w
-                        }
-                    };
-                    m.free_in(day, w)
-                });
+            let answer = maps.get(id).filter(|m| m.version == version).and_then(|m| {
+                let rules = (m.notice_hours, m.advance_days);
+                let w = match last {
+                    Some((r, w)) if r == rules => w,
+                    _ => {
+                        let w = m.window(now);
+                        last = Some((rules, w));
+                        w
+                    }
+                };
+                let i = match index {
+                    Some((base, i)) if base == m.base => i,
+                    _ => {
+                        let i = usize::try_from((day - m.base).num_days()).ok();
+                        index = Some((m.base, i));
+                        i
+                    }
+                };
+                m.free_at(i?, start, w)
+            });
             match answer {
                 Some(true) => out.free.push(id),
                 Some(false) => {}
@@ -225,12 +273,12 @@ impl FreeDayMaps {
         self.maps
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .map(|m| **m)
+            .get(id)
+            .copied()
     }
 
     pub fn len(&self) -> usize {
-        self.maps.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.maps.read().unwrap_or_else(|p| p.into_inner()).len
     }
 
     pub fn is_empty(&self) -> bool {
@@ -241,18 +289,16 @@ impl FreeDayMaps {
     pub fn keep(&self, maps: impl IntoIterator<Item = (i64, DayMap)>) {
         let mut kept = self.maps.write().unwrap_or_else(|p| p.into_inner());
         for (id, m) in maps {
-            match kept.get(&id) {
+            match kept.get(id) {
                 Some(old) if (old.version, old.base) > (m.version, m.base) => {}
-                _ => {
-                    kept.insert(id, Box::new(m));
-                }
+                _ => kept.insert(id, m),
             }
         }
     }
 
     /// Forgets every map (a test compares the maps' answers with the slots').
     pub fn clear(&self) {
-        self.maps.write().unwrap_or_else(|p| p.into_inner()).clear();
+        *self.maps.write().unwrap_or_else(|p| p.into_inner()) = Kept::default();
     }
 
     /// Reads every stored map (at start, before the first request).
@@ -276,6 +322,11 @@ impl FreeDayMaps {
                     .filter_map(|r| Some((r.therapist_id, DayMap::from_stored(r)?))),
             );
         }
+        self.maps
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .dense
+            .shrink_to_fit();
         Ok(n)
     }
 
@@ -286,7 +337,7 @@ impl FreeDayMaps {
         current
             .iter()
             .copied()
-            .filter(|&(id, version)| match maps.get(&id) {
+            .filter(|&(id, version)| match maps.get(id) {
                 Some(m) => m.version < version || base_is_old(m.base, id, today),
                 None => true,
             })
