@@ -87,7 +87,6 @@ impl SearchEngine {
     /// A therapist's free slots for one service over `dates` (see [`schedules::slots_request`]),
     /// with each slot's JSON object when `json` (the API's answer) or without (a page's);
     /// `synced` is the therapist's schedule version when the caller synced the index already.
-    #[allow(clippy::too_many_arguments)]
     pub async fn slots(
         &self,
         pool: &Pool,

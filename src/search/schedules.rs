@@ -378,6 +378,7 @@ impl FreeTimeOracle for Oracle<'_> {
 /// A caller that has the therapist's schedule version from an index synced after the request
 /// arrived already (the profile page, which synced to find its profile) passes it as `synced`,
 /// and no second sync is made.
+#[allow(clippy::too_many_arguments)]
 pub async fn slots_request(
     pool: &crate::db::Pool,
     sqlite: bool,
