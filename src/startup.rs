@@ -153,6 +153,7 @@ impl Application {
             },
             account_mail_limiter: EmailLimiter::per_hour(settings.account_mails_per_email_per_hour),
             engine,
+            profiles: Default::default(),
             settings,
             mail: mail.clone(),
             ops,

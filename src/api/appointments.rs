@@ -977,7 +977,14 @@ pub async fn availability(
     let to = date_param("to", &q.to, from + Duration::days(6))?;
     let raw = state
         .engine
-        .slots(&state.pool, state.sqlite(), (id, service_id), (from, to))
+        .slots(
+            &state.pool,
+            state.sqlite(),
+            (id, service_id),
+            (from, to),
+            true,
+            None,
+        )
         .await?;
     let body = slots_body(&raw, Utc::now());
     Ok(HttpResponse::Ok()

@@ -9,8 +9,8 @@ use crate::api::ListOut;
 use crate::error::ApiResult;
 use crate::http::app_state;
 use crate::models::technique;
-use crate::services::directory::{self, SearchHit, SearchQuery};
-use crate::services::{with_conn, with_conn_quick};
+use crate::services::directory::{SearchHit, SearchQuery};
+use crate::services::with_conn_quick;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TechniqueOut {
@@ -133,16 +133,13 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
     let today = Utc::now().date_naive();
     let id = id.into_inner();
     let state = app_state(&req);
-    let p = with_conn(&state.pool, move |conn| {
-        directory::public_profile(conn, id, today)
-    })
-    .await?;
+    let (p, _) = state.public_profile(id, today).await?;
     Ok(web::Json(TherapistOut {
         id: p.therapist.id,
         city: p.city_label(),
-        name: p.name,
-        bio: p.therapist.bio,
-        timezone: p.therapist.timezone,
+        name: p.name.clone(),
+        bio: p.therapist.bio.clone(),
+        timezone: p.therapist.timezone.clone(),
         techniques: p.techniques.iter().map(|t| t.slug.to_string()).collect(),
         services: p
             .services
@@ -154,11 +151,11 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
                 price_cents: s.price_cents,
             })
             .collect(),
-        license: p.license.map(|l| LicenseOut {
+        license: p.license.as_ref().map(|l| LicenseOut {
             status: l.license_status(today).as_str().to_string(),
-            jurisdiction: l.jurisdiction,
-            number: l.number,
-            issuing_body: l.issuing_body,
+            jurisdiction: l.jurisdiction.clone(),
+            number: l.number.clone(),
+            issuing_body: l.issuing_body.clone(),
             expires_on: l.expires_on,
         }),
         training_hours: p.training_hours,
@@ -178,6 +175,6 @@ pub async fn therapist(req: HttpRequest, id: web::Path<i64>) -> ApiResult<web::J
         mobile_radius_km: p.therapist.mobile_radius_km.filter(|_| p.therapist.mobile),
         cancellation_window_hours: p.cancellation_window_hours,
         photo_url: p.photo.as_ref().map(|u| u.photo_url.clone()),
-        photo_card_url: p.photo.map(|u| u.photo_card_url),
+        photo_card_url: p.photo.as_ref().map(|u| u.photo_card_url.clone()),
     }))
 }

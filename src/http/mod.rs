@@ -17,6 +17,10 @@ use crate::services::rate_limit::IpLimiter;
 
 pub mod metrics;
 
+use std::sync::Arc;
+
+use crate::services::directory::PublicProfile;
+
 /// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,
@@ -36,6 +40,8 @@ pub struct AppState {
     pub account_mail_limiter: crate::services::rate_limit::EmailLimiter,
     /// The directory index and the schedule caches (see `search`).
     pub engine: crate::search::SearchEngine,
+    /// Public profiles kept by the therapist's directory stamp and schedule version.
+    pub profiles: std::sync::Arc<crate::services::directory::ProfileCache>,
     /// What mails need: the site's absolute address, when reminders go out.
     pub mail: crate::services::mail::MailCtx,
     /// Readiness and metrics (`/readyz`, `/metrics`).
@@ -66,6 +72,25 @@ impl AppState {
             self.settings.database_url,
             crate::db::DatabaseUrl::Sqlite(_)
         )
+    }
+
+    /// A therapist's public profile for a request (the profile page's, the booking form's and
+    /// the API's), from memory when kept at the therapist's current version, with that schedule
+    /// version (for the slots of the same request); 404 for a suspended or unknown therapist.
+    pub async fn public_profile(
+        &self,
+        id: i64,
+        today: chrono::NaiveDate,
+    ) -> Result<(Arc<PublicProfile>, Option<i64>), AppError> {
+        crate::services::directory::public_profile_request(
+            &self.pool,
+            self.sqlite(),
+            &self.engine.directory,
+            &self.profiles,
+            id,
+            today,
+        )
+        .await
     }
 
     /// A directory search for a request (the page's and the API's).

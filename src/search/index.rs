@@ -71,6 +71,12 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The directory stamp of the row this entry was read from: it moves with every change of
+    /// what the therapist's public profile shows (`services::directory::ProfileCache`).
+    pub fn stamp(&self) -> i64 {
+        self.stamp
+    }
+
     /// Whether two versions of an entry list the same (all but the stamp and the schedule
     /// version are equal).
     pub fn same_listing(&self, o: &Entry) -> bool {

@@ -85,13 +85,17 @@ impl SearchEngine {
         .await
     }
 
-    /// A therapist's free slots for one service over `dates` (see [`schedules::slots_request`]).
+    /// A therapist's free slots for one service over `dates` (see [`schedules::slots_request`]),
+    /// with each slot's JSON object when `json` (the API's answer) or without (a page's);
+    /// `synced` is the therapist's schedule version when the caller synced the index already.
     pub async fn slots(
         &self,
         pool: &Pool,
         sqlite: bool,
         therapist_and_service: (i64, i64),
         dates: (NaiveDate, NaiveDate),
+        json: bool,
+        synced: Option<i64>,
     ) -> Result<Arc<RawSlots>, AppError> {
         schedules::slots_request(
             pool,
@@ -100,6 +104,8 @@ impl SearchEngine {
             &self.schedules,
             therapist_and_service,
             dates,
+            json,
+            synced,
         )
         .await
     }

@@ -367,13 +367,18 @@ impl FreeTimeOracle for Oracle<'_> {
     }
 }
 
-/// The free slots (with their JSON objects) of a therapist's service between two local dates,
-/// for a request: `ids` is (therapist, service), `dates` is (from, to). The therapist's schedule
+/// The free slots of a therapist's service between two local dates, for a request (with their
+/// JSON objects when `json`: the API's; a page formats them itself): `ids` is (therapist,
+/// service), `dates` is (from, to). The therapist's schedule
 /// version decides what may be reused. On PostgreSQL the request first waits for a directory sync
 /// begun after it arrived (holding no thread or connection unless it runs it), and slots kept
 /// for the current version are answered from memory on the request's thread. On SQLite the sync
 /// and a kept answer run on the request's thread (`with_conn_quick`). Anything else (the service
 /// not kept at that version, the slots not kept) goes to the blocking pool, without syncing again.
+/// A caller that has the therapist's schedule version from an index synced after the request
+/// arrived already (the profile page, which synced to find its profile) passes it as `synced`,
+/// and no second sync is made.
+#[allow(clippy::too_many_arguments)]
 pub async fn slots_request(
     pool: &crate::db::Pool,
     sqlite: bool,
@@ -381,6 +386,8 @@ pub async fn slots_request(
     cache: &Arc<ScheduleCache>,
     (therapist_id, service_id): (i64, i64),
     (from, to): (NaiveDate, NaiveDate),
+    json: bool,
+    synced: Option<i64>,
 ) -> Result<Arc<RawSlots>, AppError> {
     let key_of = move |(version, duration_min): (i64, i32)| SlotKey {
         therapist_id,
@@ -388,23 +395,27 @@ pub async fn slots_request(
         duration_min,
         from,
         to,
-        json: true,
+        json,
     };
-    let synced_version = if sqlite {
-        None
-    } else {
-        directory.synced(pool).await?;
-        let version = directory
-            .read()
-            .bookable_version(therapist_id)
-            .ok_or(AppError::NotFound)?;
+    let synced_version = match synced {
+        Some(version) => Some(version),
+        None if sqlite => None,
+        None => {
+            directory.synced(pool).await?;
+            let version = directory
+                .read()
+                .bookable_version(therapist_id)
+                .ok_or(AppError::NotFound)?;
+            Some(version)
+        }
+    };
+    if let Some(version) = synced_version {
         if let Some(kept) = bookable_kept(cache, version, therapist_id, service_id) {
             if let Some(raw) = cache.cached_raw_slots(&key_of(kept?)) {
                 return Ok(raw);
             }
         }
-        Some(version)
-    };
+    }
     let (directory, c) = (directory.clone(), cache.clone());
     let kept = crate::db::with_conn_quick(pool, sqlite, move |conn| {
         let key = key_of(match synced_version {

@@ -1023,6 +1023,21 @@ pub fn resolve_session(
     settings: &Settings,
     token: &str,
 ) -> Result<Option<SessionInfo>, AppError> {
+    let found = find_session(conn, settings, token)?;
+    if let Some((s, true)) = &found {
+        touch_session(conn, s)?;
+    }
+    Ok(found.map(|(s, _)| s))
+}
+
+/// [`resolve_session`] in two steps, so that the read (one indexed query) can run where a write
+/// should not wait: the live session of a cookie token, and whether its idle timer is due to be
+/// refreshed ([`touch_session`], at most once a minute).
+pub fn find_session(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    token: &str,
+) -> Result<Option<(SessionInfo, bool)>, AppError> {
     let now = now();
     let found = Session::find_live(
         conn,
@@ -1033,14 +1048,21 @@ pub fn resolve_session(
     let Some((session, user)) = found else {
         return Ok(None);
     };
-    if now - session.last_seen_at > ChronoDuration::seconds(60) {
-        Session::touch(conn, session.id, now)?;
-    }
-    Ok(Some(SessionInfo {
-        session_id: session.id,
-        user,
-        csrf_token: session.csrf_token,
-    }))
+    let due = now - session.last_seen_at > ChronoDuration::seconds(60);
+    Ok(Some((
+        SessionInfo {
+            session_id: session.id,
+            user,
+            csrf_token: session.csrf_token,
+        },
+        due,
+    )))
+}
+
+/// Refreshes a session's idle timer (see [`find_session`]).
+pub fn touch_session(conn: &mut DbConnection, s: &SessionInfo) -> Result<(), AppError> {
+    Session::touch(conn, s.session_id, now())?;
+    Ok(())
 }
 
 /// Ends a page session: the row is deleted, so the cookie is worthless from now on.

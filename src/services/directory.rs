@@ -6,6 +6,7 @@
 //! `crate::search`. This module parses what people ask and builds the public profile.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -459,6 +460,114 @@ pub fn public_profile(
         photo: crate::services::photos::PhotoUrls::of(therapist.id, therapist.photo_version),
         therapist,
     })
+}
+
+/// How many public profiles are kept in memory (a few KB each).
+const KEPT_PROFILES: usize = 20_000;
+
+/// A profile with what it was read at.
+#[derive(Clone)]
+struct KeptProfile {
+    /// The therapist's directory stamp and schedule version in the directory index, synced
+    /// before the profile was read (so the profile is at least that recent).
+    at: (i64, i64),
+    /// The day the license's "verified" was decided for (`license_counts`).
+    today: NaiveDate,
+    profile: Arc<PublicProfile>,
+}
+
+/// Public profiles kept in memory (the profile page, the booking form, the API's profile), each
+/// under the therapist's directory stamp and schedule version it was read at. Everything a
+/// profile shows moves one of the two in the transaction that changes it (database triggers: the
+/// stamp follows the therapist's columns, the user's name and the licenses; the schedule version
+/// follows the services, the booking policy and the time zone), and a request reuses a profile
+/// only when the directory index, synced after the request arrived, has the therapist at that
+/// very stamp and version, and for the same day. So a kept profile is never stale.
+pub struct ProfileCache(quick_cache::sync::Cache<i64, KeptProfile>);
+
+impl Default for ProfileCache {
+    fn default() -> Self {
+        ProfileCache(quick_cache::sync::Cache::new(KEPT_PROFILES))
+    }
+}
+
+impl ProfileCache {
+    fn kept(&self, id: i64, at: (i64, i64), today: NaiveDate) -> Option<Arc<PublicProfile>> {
+        self.0
+            .get(&id)
+            .filter(|k| k.at == at && k.today == today)
+            .map(|k| k.profile)
+    }
+
+    /// Reads the profile and keeps it under `at` (None: a suspended or unknown therapist, whose
+    /// answer is not kept).
+    fn read(
+        &self,
+        conn: &mut DbConnection,
+        id: i64,
+        at: Option<(i64, i64)>,
+        today: NaiveDate,
+    ) -> Result<Arc<PublicProfile>, AppError> {
+        let profile = Arc::new(public_profile(conn, id, today)?);
+        if let Some(at) = at {
+            self.0.insert(
+                id,
+                KeptProfile {
+                    at,
+                    today,
+                    profile: profile.clone(),
+                },
+            );
+        }
+        Ok(profile)
+    }
+}
+
+/// The therapist's (directory stamp, schedule version) in a synced index, when listed and not
+/// suspended.
+fn profile_version(index: &crate::search::index::Index, id: i64) -> Option<(i64, i64)> {
+    index
+        .get(id)
+        .filter(|e| !e.suspended)
+        .map(|e| (e.stamp(), e.schedule_version))
+}
+
+/// [`public_profile`] for a request, from memory when kept at the therapist's current version
+/// ([`ProfileCache`]), with the therapist's schedule version in the index synced for it (None
+/// when not listed or suspended), which the caller may hand to the slots of the same request. The directory index is synced first, as a search's is: on SQLite on the
+/// request's thread, where a profile not kept is also read (indexed reads); on PostgreSQL the
+/// request waits for a sync begun after it arrived, and a profile not kept is read on the
+/// blocking pool.
+pub async fn public_profile_request(
+    pool: &crate::db::Pool,
+    sqlite: bool,
+    directory: &Arc<crate::search::DirectoryIndex>,
+    cache: &Arc<ProfileCache>,
+    id: i64,
+    today: NaiveDate,
+) -> Result<(Arc<PublicProfile>, Option<i64>), AppError> {
+    let (directory, cache) = (directory.clone(), cache.clone());
+    if !sqlite {
+        directory.synced(pool).await?;
+        let at = profile_version(&directory.read(), id);
+        let version = at.map(|(_, v)| v);
+        if let Some(p) = at.and_then(|at| cache.kept(id, at, today)) {
+            return Ok((p, version));
+        }
+        let p = crate::db::with_conn(pool, move |conn| cache.read(conn, id, at, today)).await?;
+        return Ok((p, version));
+    }
+    crate::db::with_conn_quick(pool, true, move |conn| {
+        let index = directory.sync(conn)?;
+        let at = profile_version(&index, id);
+        drop(index);
+        let version = at.map(|(_, v)| v);
+        if let Some(p) = at.and_then(|at| cache.kept(id, at, today)) {
+            return Ok((p, version));
+        }
+        Ok((cache.read(conn, id, at, today)?, version))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -196,6 +196,9 @@ fn page_of(
     sees_hidden: impl Fn(i64) -> bool,
 ) -> Result<(i64, Vec<ReviewView>), AppError> {
     let total: i64 = scoped(scope).count().get_result(conn)?;
+    if total <= page.offset() {
+        return Ok((total, Vec::new()));
+    }
     let ids: Vec<i64> = scoped(scope)
         .order((reviews::created_at.desc(), reviews::id.desc()))
         .limit(page.per_page)
@@ -217,7 +220,17 @@ pub fn public_list(
     if t.suspended_at.is_some() {
         return Err(AppError::NotFound);
     }
-    let viewer = viewer.map(|u| u.id);
+    shown_to(conn, therapist_id, viewer.map(|u| u.id), page)
+}
+
+/// [`public_list`] of a therapist the caller already found listed (its public profile, which is
+/// 404 for a suspended one), as the user `viewer` (None: a visitor) sees them.
+pub fn shown_to(
+    conn: &mut DbConnection,
+    therapist_id: i64,
+    viewer: Option<i64>,
+    page: Page,
+) -> Result<(i64, Vec<ReviewView>), AppError> {
     page_of(
         conn,
         Scope::Public {

@@ -366,10 +366,7 @@ async fn book_page(
     let when = parse_start(start)?;
     let state = app_state(req);
     let today = Utc::now().date_naive();
-    let p = with_conn(&state.pool, move |conn| {
-        directory::public_profile(conn, therapist_id, today)
-    })
-    .await?;
+    let (p, _) = state.public_profile(therapist_id, today).await?;
     let service = p
         .services
         .iter()
@@ -386,7 +383,7 @@ async fn book_page(
         window_error: None,
         ctx,
         therapist_id,
-        therapist_name: p.name,
+        therapist_name: p.name.clone(),
         service_id,
         technique: service.technique_slug,
         duration_min: service.duration_min,

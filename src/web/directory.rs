@@ -15,7 +15,7 @@ use crate::services::directory::{
     self, PublicProfile, SearchHit, SearchQuery, SearchResult, DEFAULT_RADIUS_KM,
     DEFAULT_RADIUS_MI, MAX_RADIUS_KM, MAX_RADIUS_MI,
 };
-use crate::services::with_conn;
+use crate::services::with_conn_quick;
 use crate::web::filters;
 use crate::web::format::{self, zone_city};
 use crate::web::{app_state, render, PageCtx, PageResult};
@@ -240,8 +240,7 @@ pub async fn search(
 /// A free time as the profile offers it.
 #[derive(Debug, Clone)]
 pub struct SlotView {
-    /// RFC 3339 (UTC), as the booking link carries it.
-    pub start: String,
+    pub at: DateTime<Utc>,
     /// "09:00" on the therapist's clock.
     pub label: String,
     /// Inside the therapist's cancellation window: "can't be cancelled online" once confirmed
@@ -294,7 +293,7 @@ pub fn spread(times: &[DateTime<Utc>], n: usize, spread_min: i64) -> Vec<usize> 
 }
 
 /// The free slots of `dates` by local day, each day even without times; a day keeps all its
-/// times when `all`, else a few spread over it ([`spread`]).
+/// times when `all`, else a few spread over it ([`spread`]). `slots` are sorted by start.
 fn day_views(
     slots: &[crate::domain::availability::Interval],
     dates: impl Iterator<Item = chrono::NaiveDate>,
@@ -303,14 +302,21 @@ fn day_views(
     window_hours: i32,
     all: bool,
 ) -> Vec<DayView> {
+    use chrono::Timelike;
     let today = now.with_timezone(&tz).date_naive();
+    // Each start on the therapist's clock, once; sorted by start, so by local date too.
+    let local: Vec<(chrono::NaiveDate, chrono::NaiveTime)> = slots
+        .iter()
+        .map(|s| {
+            let l = s.start.with_timezone(&tz).naive_local();
+            (l.date(), l.time())
+        })
+        .collect();
     dates
         .map(|date| {
-            let starts: Vec<DateTime<Utc>> = slots
-                .iter()
-                .map(|s| s.start)
-                .filter(|s| s.with_timezone(&tz).date_naive() == date)
-                .collect();
+            let first = local.partition_point(|(d, _)| *d < date);
+            let end = local.partition_point(|(d, _)| *d <= date);
+            let starts: Vec<DateTime<Utc>> = slots[first..end].iter().map(|s| s.start).collect();
             let keep: Vec<usize> = if all {
                 (0..starts.len()).collect()
             } else {
@@ -322,10 +328,13 @@ fn day_views(
                 more: starts.len() - keep.len(),
                 shown: keep
                     .into_iter()
-                    .map(|i| SlotView {
-                        start: starts[i].to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        label: starts[i].with_timezone(&tz).format("%H:%M").to_string(),
-                        late: cannot_cancel_online(starts[i], now, window_hours),
+                    .map(|i| {
+                        let clock = local[first + i].1;
+                        SlotView {
+                            at: starts[i],
+                            label: format!("{:02}:{:02}", clock.hour(), clock.minute()),
+                            late: cannot_cancel_online(starts[i], now, window_hours),
+                        }
                     })
                     .collect(),
             }
@@ -348,7 +357,8 @@ impl DayView {
 #[template(path = "directory/profile.html")]
 pub struct ProfilePage {
     pub ctx: PageCtx,
-    pub p: PublicProfile,
+    /// Shared with the profile cache (`services::directory::ProfileCache`).
+    pub p: std::sync::Arc<PublicProfile>,
     pub license_status: String,
     /// The service whose free times are shown.
     pub service_id: Option<i64>,
@@ -401,8 +411,8 @@ impl ProfilePage {
         self.p.techniques.len() >= 2
     }
     /// The booking page of a time of the chosen service.
-    pub fn book_link(&self, start: &str) -> String {
-        book_link(self.p.therapist.id, self.service_id.unwrap_or(0), start)
+    pub fn book_link(&self, start: &DateTime<Utc>) -> String {
+        book_link(self.p.therapist.id, self.service_id.unwrap_or(0), *start)
     }
     /// A day's full list of times.
     pub fn day_link(&self, date: impl std::fmt::Display) -> String {
@@ -418,30 +428,41 @@ impl ProfilePage {
     }
     /// This profile at the chosen service, with more query (`day=...`, `from=...`).
     pub fn link(&self, more: &str) -> String {
-        let mut q = Vec::new();
-        if let Some(s) = self.service_id {
-            q.push(format!("service={s}"));
+        let id = self.p.therapist.id;
+        match (self.service_id, more.is_empty()) {
+            (Some(s), false) => format!("/therapists/{id}?service={s}&{more}#book"),
+            (Some(s), true) => format!("/therapists/{id}?service={s}#book"),
+            (None, _) => format!("/therapists/{id}?{more}#book"),
         }
-        if !more.is_empty() {
-            q.push(more.to_string());
-        }
-        format!("/therapists/{}?{}#book", self.p.therapist.id, q.join("&"))
     }
 }
 
-fn book_link(therapist: i64, service: i64, start: &str) -> String {
-    format!(
-        "/book?therapist={therapist}&service={service}&start={}",
-        urlencoding(start)
-    )
-}
-
-/// Percent-encodes a query value.
-fn urlencoding(v: &str) -> String {
-    serde_urlencoded::to_string([("v", v)])
-        .unwrap_or_default()
-        .trim_start_matches("v=")
-        .to_string()
+/// The booking page of a time: its start in UTC to the second, percent-encoded
+/// (`2026-12-01T14%3A00%3A00Z`), as the booking form reads it back (RFC 3339).
+fn book_link(therapist: i64, service: i64, start: DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    // Digit by digit rather than through padded formatting: a profile page has 28 of them.
+    fn digits(s: &mut String, n: u32, width: u32) {
+        for p in (0..width).rev() {
+            s.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
+        }
+    }
+    let mut s = String::with_capacity(64);
+    let _ = write!(s, "/book?therapist={therapist}&service={service}&start=");
+    digits(&mut s, start.year().clamp(0, 9999) as u32, 4);
+    s.push('-');
+    digits(&mut s, start.month(), 2);
+    s.push('-');
+    digits(&mut s, start.day(), 2);
+    s.push('T');
+    digits(&mut s, start.hour(), 2);
+    s.push_str("%3A");
+    digits(&mut s, start.minute(), 2);
+    s.push_str("%3A");
+    digits(&mut s, start.second(), 2);
+    s.push('Z');
+    s
 }
 
 pub async fn profile(
@@ -463,15 +484,10 @@ pub async fn profile(
             .unwrap_or(1),
         per_page: PROFILE_REVIEWS_PER_PAGE,
     };
+    let (p, schedule_version) = state.public_profile(id, today).await?;
     let viewer = ctx.user.as_ref().map(|u| u.id);
-    let (p, (reviews_total, reviews)) = with_conn(&state.pool, move |conn| {
-        let p = directory::public_profile(conn, id, today)?;
-        let viewer = match viewer {
-            Some(uid) => Some(crate::models::user::User::find(conn, uid)?),
-            None => None,
-        };
-        let r = crate::services::reviews::public_list(conn, id, viewer.as_ref(), reviews_page)?;
-        Ok::<_, crate::error::AppError>((p, r))
+    let (reviews_total, reviews) = with_conn_quick(&state.pool, state.sqlite(), move |conn| {
+        crate::services::reviews::shown_to(conn, id, viewer, reviews_page)
     })
     .await?;
     let rating_avg =
@@ -502,16 +518,26 @@ pub async fn profile(
         .or(p.services.first().map(|s| s.id));
     let days = match service_id {
         Some(sid) => {
-            let (_, slots) = with_conn(&state.pool, move |conn| {
-                crate::services::booking::slots(conn, id, sid, from, to, now)
-            })
-            .await?;
+            // The engine's slots, kept per schedule version (the API's availability reads the
+            // same), with the notice and advance window of `now` applied.
+            let raw = state
+                .engine
+                .slots(
+                    &state.pool,
+                    state.sqlite(),
+                    (id, sid),
+                    (from, to),
+                    false,
+                    schedule_version,
+                )
+                .await?;
+            let slots: Vec<_> = raw.bookable(now).map(|(_, s)| *s).collect();
             day_views(
                 &slots,
                 from.iter_days().take_while(|d| *d <= to),
                 tz,
                 now,
-                p.cancellation_window_hours,
+                raw.cancellation_window_hours,
                 day.is_some(),
             )
         }
@@ -522,12 +548,9 @@ pub async fn profile(
         .flat_map(|d| d.shown.first().map(|s| (d, s)))
         .next()
         .map(|(_, s)| {
-            let t = DateTime::parse_from_rfc3339(&s.start)
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or(now);
             (
-                book_link(id, service_id.unwrap_or(0), &s.start),
-                format::local_time(t, tz, now),
+                book_link(id, service_id.unwrap_or(0), s.at),
+                format::local_time(s.at, tz, now),
             )
         });
     let any_late = days.iter().any(|d| d.shown.iter().any(|s| s.late));
@@ -617,9 +640,21 @@ mod tests {
 
     #[test]
     fn booking_links_encode_the_time() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 14, 5, 9).unwrap();
+        let link = book_link(3, 5, at);
         assert_eq!(
-            book_link(3, 5, "2026-12-01T14:00:00+00:00"),
-            "/book?therapist=3&service=5&start=2026-12-01T14%3A00%3A00%2B00%3A00"
+            link,
+            "/book?therapist=3&service=5&start=2026-12-01T14%3A05%3A09Z"
+        );
+        // What the booking form's query reads back is the time as RFC 3339.
+        let query = link.split_once('?').unwrap().1;
+        let fields: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+        assert_eq!(
+            fields[2],
+            (
+                "start".into(),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
         );
     }
 }

@@ -46,15 +46,42 @@ pub fn day_words(day: NaiveDate, today: NaiveDate) -> String {
 /// A day's heading over its free times, seen from `today`: "Today, Sunday 29 November",
 /// "Tomorrow, Monday 30 November", "Tuesday 1 December", "Monday 7 June 2027".
 pub fn day_heading(day: NaiveDate, today: NaiveDate) -> String {
-    let date = if needs_year(day, today) {
-        day.format("%A %-d %B %Y")
-    } else {
-        day.format("%A %-d %B")
+    use chrono::Datelike;
+    // Written out rather than through a strftime pattern: a profile page says seven of them.
+    const WEEKDAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let prefix = match (day - today).num_days() {
+        0 => "Today, ",
+        1 => "Tomorrow, ",
+        _ => "",
     };
-    match (day - today).num_days() {
-        0 => format!("Today, {date}"),
-        1 => format!("Tomorrow, {date}"),
-        _ => date.to_string(),
+    let weekday = WEEKDAYS[day.weekday().num_days_from_monday() as usize];
+    let month = MONTHS[day.month0() as usize];
+    if needs_year(day, today) {
+        format!("{prefix}{weekday} {} {month} {}", day.day(), day.year())
+    } else {
+        format!("{prefix}{weekday} {} {month}", day.day())
     }
 }
 
@@ -264,6 +291,22 @@ mod tests {
             day_heading(today + chrono::Duration::days(2), today),
             "Tuesday 1 December"
         );
+        // Every day of two years says what the strftime pattern says.
+        for n in 0..730 {
+            let day = today + chrono::Duration::days(n);
+            let pattern = if needs_year(day, today) {
+                "%A %-d %B %Y"
+            } else {
+                "%A %-d %B"
+            };
+            let words = day.format(pattern).to_string();
+            let expected = match n {
+                0 => format!("Today, {words}"),
+                1 => format!("Tomorrow, {words}"),
+                _ => words,
+            };
+            assert_eq!(day_heading(day, today), expected);
+        }
         assert_eq!(distance(10.0, DistanceUnit::Mi), "10.0 mi");
         assert_eq!(distance(4.26, DistanceUnit::Km), "4.3 km");
         assert_eq!(distance(0.0, DistanceUnit::Mi), "under 0.1 mi");

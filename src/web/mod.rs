@@ -132,12 +132,27 @@ pub async fn viewer(req: &HttpRequest) -> Result<Option<SessionInfo>, AppError> 
     let found = match session_cookie_token(req) {
         None => None,
         Some(token) => {
+            // The read on the request's thread (SQLite); the idle timer's write, once a minute,
+            // on the blocking pool, where waiting for the write lock holds no request thread.
             let state = app_state(req);
             let settings = state.settings.clone();
-            with_conn(&state.pool, move |conn| {
-                accounts::resolve_session(conn, &settings, &token)
-            })
-            .await?
+            let found =
+                crate::services::with_conn_quick(&state.pool, state.sqlite(), move |conn| {
+                    accounts::find_session(conn, &settings, &token)
+                })
+                .await?;
+            match found {
+                Some((s, true)) => {
+                    let touched = s.clone();
+                    with_conn(&state.pool, move |conn| {
+                        accounts::touch_session(conn, &touched)
+                    })
+                    .await?;
+                    Some(s)
+                }
+                Some((s, false)) => Some(s),
+                None => None,
+            }
         }
     };
     req.extensions_mut().insert(ViewerCache(found.clone()));

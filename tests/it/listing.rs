@@ -213,3 +213,92 @@ async fn max_price_keeps_therapists_whose_cheapest_service_fits() {
     let page = r.text().await.unwrap();
     assert!(page.contains("max_price=15000"), "{page}");
 }
+
+/// The public profile is kept in memory by the therapist's directory stamp and schedule version
+/// (`services::directory::ProfileCache`): a change of anything the profile page, the booking
+/// form and the API's profile show, made in plain SQL (as another server or a script would), is
+/// on the next page and answer.
+#[tokio::test]
+async fn a_kept_profile_follows_a_change_of_everything_it_shows() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = make_therapist(
+        &app,
+        admin_id,
+        Spec {
+            phone: Some("+1 617 555 0100"),
+            ..Default::default()
+        },
+    )
+    .await;
+    let id = m.therapist_id;
+    let page = format!("/therapists/{id}");
+    let api = format!("/api/v1/therapists/{id}");
+    let changes = [
+        (
+            format!("UPDATE therapists SET address = '99 Changed Avenue' WHERE id = {id}"),
+            "99 Changed Avenue",
+        ),
+        (
+            format!("UPDATE therapists SET phone = '+1 617 555 0199' WHERE id = {id}"),
+            "+1 617 555 0199",
+        ),
+        (
+            format!("UPDATE therapists SET timezone = 'America/Denver' WHERE id = {id}"),
+            "Denver",
+        ),
+        (
+            format!("UPDATE therapists SET bio = 'A changed bio' WHERE id = {id}"),
+            "A changed bio",
+        ),
+        (
+            format!("UPDATE licenses SET number = 'LMT-CHANGED-7' WHERE therapist_id = {id}"),
+            "LMT-CHANGED-7",
+        ),
+        (
+            format!("UPDATE services SET price_cents = 12345 WHERE id = {}", m.service_id),
+            "$123.45",
+        ),
+        (
+            format!(
+                "UPDATE users SET name = 'Renamed Therapist' WHERE id = (SELECT user_id FROM therapists WHERE id = {id})"
+            ),
+            "Renamed Therapist",
+        ),
+    ];
+    for (sql, shown) in changes {
+        // Read (and kept) before the change.
+        let before = app.get_html(&page).await;
+        assert!(!before.contains(shown), "{shown} shown before: {sql}");
+        assert_eq!(app.api_get(&api, None).await.status(), StatusCode::OK);
+        with_conn(&app, |conn| diesel::sql_query(&sql).execute(conn).unwrap());
+        let after = app.get_html(&page).await;
+        assert!(after.contains(shown), "the page missed: {sql}");
+        if shown != "$123.45" && shown != "Denver" {
+            let json = app.api_get(&api, None).await.text().await.unwrap();
+            assert!(json.contains(shown), "the API missed: {sql}: {json}");
+        }
+    }
+    // A license removed, and one added, and a suspension also reach the profile.
+    let run = |sql: String| with_conn(&app, |conn| diesel::sql_query(sql).execute(conn).unwrap());
+    assert!(app.get_html(&page).await.contains("LMT-CHANGED-7"));
+    run(format!("DELETE FROM licenses WHERE therapist_id = {id}"));
+    assert!(!app.get_html(&page).await.contains("LMT-CHANGED-7"));
+    run(format!(
+        "INSERT INTO licenses (therapist_id, jurisdiction, number, issuing_body, expires_on, status, submitted_at) \
+         VALUES ({id}, 'MA', 'LMT-ADDED-8', 'Board', '2099-01-01', 'verified', CURRENT_TIMESTAMP)"
+    ));
+    assert!(app.get_html(&page).await.contains("LMT-ADDED-8"));
+    with_conn(&app, |conn| {
+        diesel::sql_query(format!(
+            "UPDATE therapists SET suspended_at = CURRENT_TIMESTAMP WHERE id = {id}"
+        ))
+        .execute(conn)
+        .unwrap()
+    });
+    assert_eq!(app.get(&page).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.api_get(&api, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
