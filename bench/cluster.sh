@@ -17,6 +17,8 @@
 #
 #   bash bench/cluster.sh                                   # release build, 20,000 therapists
 #   THERAPISTS=2000 DURATION=5 BIN=target/debug/bodywork bash bench/cluster.sh   # a quick check
+#   FROM_DB=bodywork_bench_1000000 bash bench/cluster.sh  # a copy of a database seeded before
+#                                                         # (bench/run.sh's KEEP), not a new seed
 #
 # Needs: wrk, nginx, python3 with aiosmtpd (installed when missing), psql.
 set -euo pipefail
@@ -33,6 +35,9 @@ WORK=$(mktemp -d /tmp/bodywork-cluster.XXXXXX)
 chmod 755 "$WORK"
 DB=bodywork_cluster
 BIN=${BIN:-}
+# FROM_DB: a PostgreSQL database seeded before, copied as the cluster's database (CREATE DATABASE
+# ... TEMPLATE) instead of seeding THERAPISTS anew.
+FROM_DB=${FROM_DB:-}
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2"; }; }
 need wrk wrk
@@ -73,11 +78,19 @@ export BODYWORK_MAIL_LEASE_SECONDS=10
 export BODYWORK_MAIL_POLL_MS=200
 export RUST_LOG=warn
 
-psql "$PG_SERVER_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
-echo "== seeding $THERAPISTS therapists on PostgreSQL"
-"$BIN" migrate >/dev/null
-"$BIN" seed --therapists "$THERAPISTS" | tail -n 1
-psql "$DATABASE_URL" -qc "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
+psql "$PG_SERVER_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+if [ -n "$FROM_DB" ]; then
+  echo "== copying $FROM_DB ($(psql "${PG_SERVER_URL%/*}/$FROM_DB" -tAc "SELECT count(*) FROM therapists") therapists)"
+  psql "$PG_SERVER_URL" -qc "CREATE DATABASE $DB TEMPLATE $FROM_DB" >/dev/null
+  "$BIN" migrate >/dev/null
+  psql "$DATABASE_URL" -qc "CHECKPOINT" >/dev/null
+else
+  psql "$PG_SERVER_URL" -qc "CREATE DATABASE $DB" >/dev/null
+  echo "== seeding $THERAPISTS therapists on PostgreSQL"
+  "$BIN" migrate >/dev/null
+  "$BIN" seed --therapists "$THERAPISTS" | tail -n 1
+  psql "$DATABASE_URL" -qc "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
+fi
 
 # The SMTP sink: one line per message received, its Message-ID.
 cat >"$WORK/sink.py" <<'PY'
@@ -110,7 +123,7 @@ for i in $(seq 1 "$SERVERS"); do
   UPSTREAMS+="    server 127.0.0.1:$((BASE_PORT + i)) max_fails=1 fail_timeout=5s;"$'\n'
 done
 for i in $(seq 1 "$SERVERS"); do
-  for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$((BASE_PORT + i))/readyz" >/dev/null 2>&1 && break
+  for _ in $(seq 1 400); do curl -fs "http://127.0.0.1:$((BASE_PORT + i))/readyz" >/dev/null 2>&1 && break
     curl -fs "http://127.0.0.1:$((BASE_PORT + i))/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 done
 
