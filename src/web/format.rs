@@ -48,15 +48,7 @@ pub fn day_words(day: NaiveDate, today: NaiveDate) -> String {
 pub fn day_heading(day: NaiveDate, today: NaiveDate) -> String {
     use chrono::Datelike;
     // Written out rather than through a strftime pattern: a profile page says seven of them.
-    const WEEKDAYS: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
+    use crate::domain::schedule::WEEKDAYS;
     const MONTHS: [&str; 12] = [
         "January",
         "February",
