@@ -322,7 +322,11 @@ while :; do
   [ "$due" = 0 ] || [ "$waited" -ge "${MAIL_WAIT:-600}" ] && break
   sleep 2; waited=$((waited + 2))
 done
-echo "the outbox was drained ${waited} s after the load"
+if [ "$due" = 0 ]; then
+  echo "the outbox was drained ${waited} s after the load"
+else
+  echo "the outbox was not drained within MAIL_WAIT (${waited} s): $due mails still due"
+fi
 sent=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM outbox WHERE status = 'sent'")
 received=$(wc -l <"$WORK/received.log")
 twice=$(sort "$WORK/received.log" | uniq -d | wc -l)
