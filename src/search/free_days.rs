@@ -150,11 +150,6 @@ impl DayMap {
         }
     }
 
-    /// The bytes stored in `free_day_maps.days`.
-    pub fn days(&self) -> &[u8] {
-        &self.days
-    }
-
     fn from_stored(row: StoredMap) -> Option<DayMap> {
         Some(DayMap {
             version: row.schedule_version,
@@ -194,7 +189,6 @@ const DENSE_IDS: i64 = 1 << 24;
 struct Kept {
     dense: Vec<Option<DayMap>>,
     sparse: FxHashMap<i64, DayMap>,
-    len: usize,
 }
 
 impl Kept {
@@ -207,16 +201,15 @@ impl Kept {
     }
 
     fn insert(&mut self, id: i64, m: DayMap) {
-        let new = if (0..DENSE_IDS).contains(&id) {
+        if (0..DENSE_IDS).contains(&id) {
             let i = id as usize;
             if self.dense.len() <= i {
                 self.dense.resize(i + 1, None);
             }
-            self.dense[i].replace(m).is_none()
+            self.dense[i] = Some(m);
         } else {
-            self.sparse.insert(id, m).is_none()
-        };
-        self.len += usize::from(new);
+            self.sparse.insert(id, m);
+        }
     }
 }
 
@@ -269,22 +262,6 @@ impl FreeDayMaps {
         out
     }
 
-    pub fn get(&self, id: i64) -> Option<DayMap> {
-        self.maps
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.maps.read().unwrap_or_else(|p| p.into_inner()).len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Keeps maps, each unless a newer version's is already kept.
     pub fn keep(&self, maps: impl IntoIterator<Item = (i64, DayMap)>) {
         let mut kept = self.maps.write().unwrap_or_else(|p| p.into_inner());
@@ -294,11 +271,6 @@ impl FreeDayMaps {
                 _ => kept.insert(id, m),
             }
         }
-    }
-
-    /// Forgets every map (a test compares the maps' answers with the slots').
-    pub fn clear(&self) {
-        *self.maps.write().unwrap_or_else(|p| p.into_inner()) = Kept::default();
     }
 
     /// Reads every stored map (at start, before the first request).

@@ -199,9 +199,6 @@ impl Mapper {
         let current = d.sync(&mut conn)?.schedule_versions();
         drop(d);
         let today = Utc::now().date_naive();
-        if c.maps.stale(&current, today).is_empty() {
-            return Ok(());
-        }
         let alive = || directory.strong_count() > 0 && cache.strong_count() > 0;
         let round = bring_up_to_date(&mut conn, &c.maps, &current, today, alive)?;
         if round.stale > 0 {

@@ -247,6 +247,11 @@ fn active_services(
     Ok(out)
 }
 
+/// The shortest of some services, in minutes: what it takes to be "free".
+fn shortest_of(items: &[MenuItem]) -> Option<i32> {
+    items.iter().map(|i| i.duration_min).min()
+}
+
 /// The shortest active service of each therapist, in minutes (those without one are left out).
 pub fn shortest_services(
     conn: &mut DbConnection,
@@ -254,7 +259,7 @@ pub fn shortest_services(
 ) -> Result<HashMap<i64, i32>, AppError> {
     Ok(active_services(conn, ids)?
         .into_iter()
-        .filter_map(|(id, items)| Some((id, items.iter().map(|i| i.duration_min).min()?)))
+        .filter_map(|(id, items)| Some((id, shortest_of(&items)?)))
         .collect())
 }
 
@@ -311,7 +316,7 @@ impl Menu {
 
     /// The shortest active service, in minutes.
     fn shortest_min(&self) -> Option<i32> {
-        self.items.iter().map(|i| i.duration_min).min()
+        shortest_of(&self.items)
     }
 }
 
