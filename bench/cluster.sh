@@ -12,8 +12,10 @@
 #     requests that failed (status 5xx in nginx's log, and which server they were on), double
 #     bookings (overlapping active appointments of one therapist, counted in the database: must
 #     be 0), mails received twice by the sink (the same Message-ID twice: must be 0, counted
-#     after the survivors have sent everything due, the dead server's claims included), and the
-#     time from the kill until the last failed request.
+#     after the survivors have sent everything due, the dead server's claims included), mails
+#     in doubt (the one the killed server was handing to the SMTP server, if any: not sent
+#     again by itself; reported with whether the sink had received it), and the time from the
+#     kill until the last failed request.
 #
 #   bash bench/cluster.sh                                   # release build, 20,000 therapists
 #   THERAPISTS=2000 DURATION=5 BIN=target/debug/bodywork bash bench/cluster.sh   # a quick check
@@ -314,11 +316,12 @@ print(f"rate before the kill {rate:.0f} req/s; the survivors answered at 90% of 
       else f"rate before the kill {rate:.0f} req/s; the survivors did not reach 90% of it within the run")
 PY
 
-# Mails: wait until nothing due is left (the survivors send the rest, and the dead server's
-# claims once their lease has run out), up to MAIL_WAIT seconds.
+# Mails: wait until nothing due is left and nothing is being sent (the survivors send the
+# rest, and the dead server's claims once their lease has run out; its send in progress is then
+# put in doubt), up to MAIL_WAIT seconds.
 waited=0
 while :; do
-  due=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM outbox WHERE status = 'queued' AND send_after <= now()")
+  due=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM outbox WHERE (status = 'queued' AND send_after <= now()) OR status = 'sending'")
   [ "$due" = 0 ] || [ "$waited" -ge "${MAIL_WAIT:-600}" ] && break
   sleep 2; waited=$((waited + 2))
 done
@@ -337,5 +340,9 @@ double=$(psql "$DATABASE_URL" -tAc "
    AND a.starts_at < b.blocked_until AND b.starts_at < a.blocked_until")
 booked=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM appointments a JOIN users u ON u.id = a.client_id WHERE u.email LIKE 'load%@example.com'")
 echo "bookings made by the load: $booked; double bookings: $double"
+psql "$DATABASE_URL" -tAc "SELECT message_id FROM outbox WHERE status = 'in_doubt'" | sed '/^$/d' >"$WORK/in_doubt.log"
+in_doubt=$(wc -l <"$WORK/in_doubt.log")
+doubt_arrived=$(sort -u "$WORK/received.log" | grep -cxFf "$WORK/in_doubt.log" || true)
 echo "mails: $sent sent by the outbox, $received received by the sink, $twice received twice; still due: $due"
+echo "mails in doubt (interrupted mid-send by the kill, not sent again by themselves): $in_doubt, of which the sink had received $doubt_arrived"
 [ "$double" = 0 ] && [ "$twice" = 0 ] || { echo "FAILED: double bookings or mails received twice"; exit 1; }

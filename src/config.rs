@@ -90,8 +90,8 @@ pub struct Settings {
     /// `BODYWORK_MAIL_LEASE_SECONDS`, default 120: how long a claim holds a mail (longer than a
     /// send can take: the SMTP timeout is a quarter of it).
     pub mail_lease: Duration,
-    /// `BODYWORK_MAIL_KEEP_DAYS`, default 30: sent, failed and withdrawn mails older than this are
-    /// deleted.
+    /// `BODYWORK_MAIL_KEEP_DAYS`, default 30: sent, failed, withdrawn and in-doubt mails older
+    /// than this are deleted.
     pub mail_keep: Duration,
     /// `BODYWORK_MAIL_HOUSEKEEPING_SECONDS`, default 3600: how often the worker purges old mails
     /// and looks for licenses about to expire.

@@ -107,7 +107,8 @@ const THERAPISTS: &[DemoTherapist] = &[
 
 /// Mails the demo's admin outbox page has to show beside the real ones the demo's own actions
 /// wrote (those go out through the worker, to the mail folder without `SMTP_URL`): two sent
-/// some days ago and one given up.
+/// some days ago, one given up and one interrupted mid-send (in doubt), each of the last two
+/// with its "Send again" button.
 fn add_outbox_examples(conn: &mut DbConnection, mail: &MailCtx) -> Result<(), AppError> {
     use crate::db::schema::outbox as o;
     use crate::domain::mail::{OutboxStatus, MAX_ATTEMPTS};
@@ -135,6 +136,13 @@ fn add_outbox_examples(conn: &mut DbConnection, mail: &MailCtx) -> Result<(), Ap
             OutboxStatus::Failed,
             Some("550 5.1.1 <old-address@demo.bodywork.test>: mailbox unavailable"),
         ),
+        (
+            "therapist@demo.bodywork.test",
+            "Maya Okafor",
+            1,
+            OutboxStatus::InDoubt,
+            Some("interrupted: the sending server stopped during the transfer, so it may have arrived"),
+        ),
     ];
     for (to, name, days_ago, status, error) in examples {
         let m = AccountMail {
@@ -158,10 +166,14 @@ fn add_outbox_examples(conn: &mut DbConnection, mail: &MailCtx) -> Result<(), Ap
         )?;
         let at = crate::models::now() - Duration::days(days_ago);
         let sent = status == OutboxStatus::Sent;
+        let attempts = match status {
+            OutboxStatus::Failed => MAX_ATTEMPTS,
+            _ => 1,
+        };
         diesel::update(o::table.find(id))
             .set((
                 o::status.eq(status.as_str()),
-                o::attempts.eq(if sent { 1 } else { MAX_ATTEMPTS }),
+                o::attempts.eq(attempts),
                 o::last_error.eq(error),
                 o::created_at.eq(at),
                 o::send_after.eq(at),

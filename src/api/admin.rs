@@ -762,7 +762,8 @@ pub struct OutboxOut {
     pub to: String,
     /// What it is about (`booking_confirmed`, `reminder`, ...).
     pub kind: String,
-    /// `queued`, `sent`, `failed` or `withdrawn`.
+    /// `queued`, `sending`, `sent`, `failed`, `withdrawn` or `in_doubt` (its sending server
+    /// stopped mid-transfer: it may have arrived; not sent again unless an admin asks).
     pub status: String,
     /// Sends tried so far.
     pub attempts: i32,
@@ -776,7 +777,7 @@ pub struct OutboxOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "admin",
-    params(("status" = Option<String>, Query, description = "queued (default: also those waiting for a retry), sent, failed (given up) or withdrawn"),
+    params(("status" = Option<String>, Query, description = "queued (default: also those waiting for a retry), sending, sent, failed (given up), withdrawn or in_doubt (interrupted mid-send: may have arrived)"),
            ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)),
     responses((status = 200, description = "{total, page, per_page, results: [OutboxOut]}, newest first; never a mail's body"),
               (status = 401), (status = 403), (status = 422)))]
@@ -812,6 +813,37 @@ pub async fn outbox(
         page: page.page,
         per_page: page.per_page,
         results,
+    }))
+}
+
+/// What sending a mail again did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentAgainOut {
+    pub id: i64,
+    /// The status it had: `failed` or `in_doubt`. It is `queued` now, due at once.
+    pub was: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/outbox/{id}/send-again", tag = "admin",
+    params(("id" = i64, Path, description = "the outbox row")),
+    responses((status = 200, body = SentAgainOut, description = "queued again, due now, its tries counted afresh; an in-doubt mail may then arrive twice"),
+              (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "not_failed_or_in_doubt: only a failed or in-doubt mail can be sent again")))]
+pub async fn outbox_send_again(
+    req: HttpRequest,
+    caller: ApiAs<access::Admin>,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<SentAgainOut>> {
+    let admin = caller.who;
+    let id = id.into_inner();
+    let state = app_state(&req);
+    let was = with_conn(&state.pool, move |conn| {
+        outbox::send_again(conn, &admin, id)
+    })
+    .await?;
+    Ok(web::Json(SentAgainOut {
+        id,
+        was: was.as_str().to_string(),
     }))
 }
 

@@ -89,6 +89,7 @@ pub async fn metrics(req: HttpRequest) -> HttpResponse {
             ::metrics::gauge!("outbox_queued").set(d.queued as f64);
             ::metrics::gauge!("outbox_retrying").set(d.retrying as f64);
             ::metrics::gauge!("outbox_failed").set(d.failed as f64);
+            ::metrics::gauge!("outbox_in_doubt").set(d.in_doubt as f64);
         }
         Err(e) => e.log(),
     }

@@ -6,6 +6,7 @@
 pub const OBJECT_TYPES: &[(&str, &str)] = &[
     ("appointment", "Appointment"),
     ("license", "License"),
+    ("outbox", "Mail"),
     ("review", "Review"),
     ("service", "Service"),
     ("therapist", "Therapist"),
@@ -58,6 +59,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("license.verify", "License verified"),
     ("license.reject", "License rejected"),
     ("profile.update", "Profile updated"),
+    ("outbox.send_again", "Mail sent again"),
     ("review.", "Reviews: every action"),
     ("review.create", "Review written"),
     ("review.reply", "Review replied to"),

@@ -191,31 +191,46 @@ impl fmt::Display for MailKind {
 }
 
 /// Where an outbox row stands.
+///
+/// A send is marked `sending` (committed) before the mail goes to the SMTP server and `sent`
+/// once the server accepted it. A worker that dies between the two leaves the row `sending`:
+/// whether the server took the mail is not known, so when the row's lease runs out it is put
+/// `in_doubt` and never sent again by itself (sending it again could deliver it twice; an admin
+/// can send it again). A send that fails before it started is queued again as before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutboxStatus {
     /// Waiting to be sent: new, or waiting for a retry (its `send_after` says when).
     Queued,
+    /// Being handed to the SMTP server by the worker that holds its lease.
+    Sending,
     Sent,
     /// Given up after [`MAX_ATTEMPTS`].
     Failed,
     /// No longer wanted (a reminder of a cancelled or moved booking, or reminders turned off).
     Withdrawn,
+    /// Its worker stopped mid-send (a crash): it may or may not have arrived, so it is not sent
+    /// again unless an admin asks.
+    InDoubt,
 }
 
 impl OutboxStatus {
-    pub const ALL: [OutboxStatus; 4] = [
+    pub const ALL: [OutboxStatus; 6] = [
         OutboxStatus::Queued,
+        OutboxStatus::Sending,
         OutboxStatus::Sent,
         OutboxStatus::Failed,
         OutboxStatus::Withdrawn,
+        OutboxStatus::InDoubt,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             OutboxStatus::Queued => "queued",
+            OutboxStatus::Sending => "sending",
             OutboxStatus::Sent => "sent",
             OutboxStatus::Failed => "failed",
             OutboxStatus::Withdrawn => "withdrawn",
+            OutboxStatus::InDoubt => "in_doubt",
         }
     }
 
@@ -227,17 +242,33 @@ impl OutboxStatus {
     pub fn label(self) -> &'static str {
         match self {
             OutboxStatus::Queued => "Waiting to be sent",
+            OutboxStatus::Sending => "Being sent",
             OutboxStatus::Sent => "Sent",
             OutboxStatus::Failed => "Failed (given up)",
             OutboxStatus::Withdrawn => "Withdrawn",
+            OutboxStatus::InDoubt => "Interrupted (may have arrived)",
         }
     }
 
-    /// Nothing more happens to it: old ones are purged.
+    /// Nothing more happens to it by itself: old ones are purged.
     pub fn is_final(self) -> bool {
         match self {
-            OutboxStatus::Queued => false,
-            OutboxStatus::Sent | OutboxStatus::Failed | OutboxStatus::Withdrawn => true,
+            OutboxStatus::Queued | OutboxStatus::Sending => false,
+            OutboxStatus::Sent
+            | OutboxStatus::Failed
+            | OutboxStatus::Withdrawn
+            | OutboxStatus::InDoubt => true,
+        }
+    }
+
+    /// An admin may send it again: it was given up, or it is not known whether it arrived.
+    pub fn can_send_again(self) -> bool {
+        match self {
+            OutboxStatus::Failed | OutboxStatus::InDoubt => true,
+            OutboxStatus::Queued
+            | OutboxStatus::Sending
+            | OutboxStatus::Sent
+            | OutboxStatus::Withdrawn => false,
         }
     }
 
@@ -246,6 +277,15 @@ impl OutboxStatus {
         OutboxStatus::ALL
             .into_iter()
             .filter(|s| s.is_final())
+            .map(OutboxStatus::as_str)
+            .collect()
+    }
+
+    /// The stored text of the statuses an admin may send again.
+    pub fn again_strs() -> Vec<&'static str> {
+        OutboxStatus::ALL
+            .into_iter()
+            .filter(|s| s.can_send_again())
             .map(OutboxStatus::as_str)
             .collect()
     }
@@ -548,7 +588,11 @@ mod tests {
             assert_eq!(OutboxStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(MailKind::parse("nope"), None);
-        assert_eq!(OutboxStatus::final_strs(), ["sent", "failed", "withdrawn"]);
+        assert_eq!(
+            OutboxStatus::final_strs(),
+            ["sent", "failed", "withdrawn", "in_doubt"]
+        );
+        assert_eq!(OutboxStatus::again_strs(), ["failed", "in_doubt"]);
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //!   `db_pool_timeouts_total`.
 //! - `directory_index_sync_age_seconds` (time since the directory index last synced with the
 //!   database: how far behind it may be) and `directory_sync_seconds` (a histogram of syncs).
-//! - `outbox_queued`, `outbox_retrying`, `outbox_failed` (read at each scrape), and the
-//!   worker's `outbox_sent_total`, `outbox_send_failures_total`, `outbox_given_up_total`.
+//! - `outbox_queued`, `outbox_retrying`, `outbox_failed`, `outbox_in_doubt` (read at each
+//!   scrape), and the workers' `outbox_sent_total`, `outbox_send_failures_total`,
+//!   `outbox_given_up_total`, `outbox_in_doubt_total` (sends a stopped worker interrupted).
 //!
 //! The recorder is global to the process (the `metrics` crate has one), installed by the first
 //! server built with metrics on; without it every recording is a no-op.

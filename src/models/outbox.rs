@@ -125,32 +125,82 @@ pub fn lease(
         .load(conn)
 }
 
-/// Sent: counts the attempt and drops the lease. Only while `worker` holds the row.
+/// Marks a leased row `sending`, committed before its transfer begins: only while `worker`
+/// still holds its lease at `now` (a worker that lost it sends nothing). Returns whether it
+/// did.
+pub fn begin_send(
+    conn: &mut DbConnection,
+    id: i64,
+    worker: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::claimed_by.eq(worker))
+            .filter(outbox::claimed_until.gt(now))
+            .filter(outbox::status.eq(OutboxStatus::Queued.as_str())),
+    )
+    .set(outbox::status.eq(OutboxStatus::Sending.as_str()))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Rows left `sending` by a worker whose lease ran out before `now` (it died mid-send): they
+/// become `in_doubt`, lease dropped, with why. Returns their ids.
+pub fn settle_interrupted(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    let ids: Vec<i64> = outbox::table
+        .filter(outbox::status.eq(OutboxStatus::Sending.as_str()))
+        .filter(outbox::claimed_until.lt(now))
+        .select(outbox::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .filter(outbox::status.eq(OutboxStatus::Sending.as_str())),
+    )
+    .set((
+        outbox::status.eq(OutboxStatus::InDoubt.as_str()),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::last_error.eq(Some(
+            "interrupted: the sending server stopped during the transfer, so it may have arrived",
+        )),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+        outbox::claimed_by.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(ids)
+}
+
+/// Sent: counts the attempt and drops the lease. Only a row `worker` is sending, or one put in
+/// doubt while its send was slow (it did arrive after all).
 pub fn mark_sent(
     conn: &mut DbConnection,
     id: i64,
     worker: &str,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        outbox::table
-            .find(id)
-            .filter(outbox::claimed_by.eq(worker))
-            .filter(outbox::status.eq(OutboxStatus::Queued.as_str())),
-    )
-    .set((
-        outbox::status.eq(OutboxStatus::Sent.as_str()),
-        outbox::attempts.eq(outbox::attempts + 1),
-        outbox::sent_at.eq(Some(at)),
-        outbox::last_error.eq(None::<String>),
-        outbox::claimed_until.eq(None::<NaiveDateTime>),
-        outbox::claimed_by.eq(None::<String>),
-    ))
-    .execute(conn)
+    let sending = outbox::status
+        .eq(OutboxStatus::Sending.as_str())
+        .and(outbox::claimed_by.eq(worker));
+    let in_doubt = outbox::status.eq(OutboxStatus::InDoubt.as_str());
+    diesel::update(outbox::table.find(id).filter(sending.or(in_doubt)))
+        .set((
+            outbox::status.eq(OutboxStatus::Sent.as_str()),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::sent_at.eq(Some(at)),
+            outbox::last_error.eq(None::<String>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::claimed_by.eq(None::<String>),
+        ))
+        .execute(conn)
 }
 
 /// A failed send: counts the attempt, keeps the error, and either waits until `retry_at`
-/// (queued) or gives up (`failed` when `retry_at` is None). Only while `worker` holds the row.
+/// (queued) or gives up (`failed` when `retry_at` is None). Only a row `worker` is sending.
 pub fn mark_failed(
     conn: &mut DbConnection,
     id: i64,
@@ -161,7 +211,7 @@ pub fn mark_failed(
     let target = outbox::table
         .find(id)
         .filter(outbox::claimed_by.eq(worker))
-        .filter(outbox::status.eq(OutboxStatus::Queued.as_str()));
+        .filter(outbox::status.eq(OutboxStatus::Sending.as_str()));
     let release = (
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::last_error.eq(Some(error)),
@@ -170,7 +220,11 @@ pub fn mark_failed(
     );
     match retry_at {
         Some(at) => diesel::update(target)
-            .set((release, outbox::send_after.eq(at)))
+            .set((
+                release,
+                outbox::status.eq(OutboxStatus::Queued.as_str()),
+                outbox::send_after.eq(at),
+            ))
             .execute(conn),
         None => diesel::update(target)
             .set((release, outbox::status.eq(OutboxStatus::Failed.as_str())))
@@ -178,12 +232,33 @@ pub fn mark_failed(
     }
 }
 
+/// Queues a failed or in-doubt row again, due `now`, its tries counted afresh: an admin asked.
+/// Returns whether it was one of those.
+pub fn send_again(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::status.eq_any(OutboxStatus::again_strs())),
+    )
+    .set((
+        outbox::status.eq(OutboxStatus::Queued.as_str()),
+        outbox::attempts.eq(0),
+        outbox::send_after.eq(now),
+        outbox::sent_at.eq(None::<NaiveDateTime>),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+        outbox::claimed_by.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Gives the lease of these rows back without counting an attempt (a worker stopping).
 pub fn release(conn: &mut DbConnection, ids: &[i64], worker: &str) -> QueryResult<usize> {
     diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(ids))
-            .filter(outbox::claimed_by.eq(worker)),
+            .filter(outbox::claimed_by.eq(worker))
+            .filter(outbox::status.eq(OutboxStatus::Queued.as_str())),
     )
     .set((
         outbox::claimed_until.eq(None::<NaiveDateTime>),
@@ -232,7 +307,7 @@ pub fn queued_for_user(conn: &mut DbConnection, user_id: i64, kind: &str) -> Que
         .load(conn)
 }
 
-/// Deletes final rows (sent, failed, withdrawn) created before `before`; how many.
+/// Deletes final rows (sent, failed, withdrawn, in doubt) created before `before`; how many.
 pub fn purge(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(
         outbox::table

@@ -1,7 +1,7 @@
 //! The mail worker: a tokio task inside `serve` (started by `startup::Application`) that sends
 //! the outbox. Each round it claims the due rows (a lease: `services::outbox::claim`), sends
-//! them one at a time outside any transaction, and marks each sent, or failed with a retry
-//! planned (`domain::mail::retry_after`, with jitter) or given up. A reminder is checked again
+//! them one at a time outside any transaction, each marked `sending` (committed) just before
+//! its transfer, and marks each sent, or failed with a retry planned (`domain::mail::retry_after`, with jitter) or given up. A reminder is checked again
 //! before it goes: one whose booking is no longer upcoming, or whose person turned reminders
 //! off, is withdrawn instead. When a round finds nothing to do the worker sleeps for the poll
 //! interval.
@@ -21,7 +21,9 @@
 //! **Stopping.** [`MailWorker::stop`] (called when the server has stopped, after SIGTERM or
 //! Ctrl-C) lets the send in progress finish and be marked, gives back the lease of the rows it
 //! claimed but did not send, and returns; nothing is sent twice and nothing waits for a lease
-//! to run out.
+//! to run out. A worker killed mid-transfer (SIGKILL, a crash) leaves its row `sending`: once
+//! the lease ran out another worker puts it in doubt and does not send it again
+//! (`services::outbox`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,6 +37,7 @@ use crate::error::AppError;
 use crate::models::outbox::OutboxRow;
 use crate::services::mail::MailCtx;
 use crate::services::mailer::{self, Mailer};
+use crate::services::outbox::Begun;
 use crate::services::{outbox, with_conn};
 
 /// How the worker runs (from `Settings`).
@@ -237,24 +240,24 @@ impl Worker {
         }
     }
 
-    /// Sends one claimed row and records how it went.
+    /// Sends one claimed row and records how it went: marked `sending` (committed) first, so
+    /// that a crash mid-transfer leaves it in doubt rather than sent twice.
     async fn deliver(&self, row: OutboxRow) {
-        let check = row.clone();
-        let unwanted = with_conn(&self.pool, move |conn| outbox::unwanted(conn, &check)).await;
-        match unwanted {
-            Ok(Some(why)) => {
-                let id = row.id;
-                let result =
-                    with_conn(&self.pool, move |conn| outbox::withdraw_row(conn, id, why)).await;
-                if let Err(e) = result {
-                    log_error("withdrawing a mail", &e);
-                }
+        let (check, worker) = (row.clone(), self.id.clone());
+        let begun = with_conn(&self.pool, move |conn| outbox::begin(conn, &check, &worker)).await;
+        match begun {
+            Ok(Begun::Send) => {}
+            Ok(Begun::Withdrawn) => return,
+            Ok(Begun::LeaseLost) => {
+                tracing::warn!(
+                    outbox_id = row.id,
+                    "mail lease ran out before its send: left"
+                );
                 return;
             }
-            Ok(None) => {}
             Err(e) => {
                 // Not known whether it is wanted: leave it for the lease to run out.
-                log_error("checking a reminder", &e);
+                log_error("checking a mail before its send", &e);
                 return;
             }
         }

@@ -69,6 +69,8 @@ pub struct OutboxDepth {
     pub retrying: i64,
     /// Given up.
     pub failed: i64,
+    /// Interrupted mid-send by a stopped worker: may have arrived, not sent again by itself.
+    pub in_doubt: i64,
 }
 
 /// Every check of `/readyz`, now: the migrations read back, a directory sync run.
@@ -107,6 +109,7 @@ pub fn outbox_depth(conn: &mut DbConnection) -> Result<OutboxDepth, AppError> {
         queued: count(conn, OutboxStatus::Queued, false)?,
         retrying: count(conn, OutboxStatus::Queued, true)?,
         failed: count(conn, OutboxStatus::Failed, false)?,
+        in_doubt: count(conn, OutboxStatus::InDoubt, false)?,
     })
 }
 

@@ -5,10 +5,15 @@
 //! a row lock: [`claim`]).
 //!
 //! What happens to a row: `queued` (its `send_after` says when it is due; a failed send sets
-//! it later by `domain::mail::retry_after`) → `sent`, or `failed` after
-//! `domain::mail::MAX_ATTEMPTS` (or at once for a permanent refusal), or `withdrawn` when it is
+//! it later by `domain::mail::retry_after`) → `sending` (committed just before the transfer:
+//! [`begin`]) → `sent`, or back to `queued` for a retry, or `failed` after
+//! `domain::mail::MAX_ATTEMPTS` (or at once for a permanent refusal); or `withdrawn` when it is
 //! no longer wanted (a reminder of a cancelled or moved booking, or of someone who turned
-//! reminders off). Final rows are deleted after the keep period ([`purge`]).
+//! reminders off). A row still `sending` when its lease ran out lost its worker mid-transfer
+//! (a crash): the SMTP server may or may not have taken it, so [`claim`] puts it `in_doubt`
+//! and it is never sent again by itself: a mail is sent at most once, and the admin's outbox
+//! shows the few in doubt, which an admin may send again ([`send_again`], as a failed one).
+//! Final rows are deleted after the keep period ([`purge`]).
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -21,6 +26,7 @@ use crate::domain::paging::Page;
 use crate::error::AppError;
 use crate::models::now;
 use crate::models::outbox::{self, NewOutbox, OutboxLine, OutboxRow};
+use crate::services::access::Proof;
 use crate::services::mail::Rendered;
 use crate::services::tokens::random_token;
 
@@ -96,7 +102,8 @@ pub fn withdraw_reminders_of_user(
 
 /// Claims up to `limit` due rows for `worker` until `now + lease`: on PostgreSQL the due rows
 /// are picked `FOR UPDATE SKIP LOCKED`, on SQLite inside `BEGIN IMMEDIATE`; either way two
-/// workers never lease one row at once.
+/// workers never lease one row at once. First, rows left `sending` by a worker whose lease
+/// ran out are put in doubt (never claimed again).
 pub fn claim(
     conn: &mut DbConnection,
     worker: &str,
@@ -105,6 +112,14 @@ pub fn claim(
 ) -> Result<Vec<OutboxRow>, AppError> {
     write_transaction(conn, |conn| {
         let at = now();
+        let interrupted = outbox::settle_interrupted(conn, at)?;
+        if !interrupted.is_empty() {
+            metrics::counter!("outbox_in_doubt_total").increment(interrupted.len() as u64);
+            tracing::warn!(
+                outbox_ids = ?interrupted,
+                "mails interrupted mid-send by a stopped worker: in doubt, not sent again"
+            );
+        }
         let ids = outbox::due_ids(conn, at, limit)?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -153,16 +168,75 @@ pub fn unwanted(
     Ok(None)
 }
 
-/// Withdraws one claimed row (see [`unwanted`]).
-pub fn withdraw_row(conn: &mut DbConnection, id: i64, why: &str) -> Result<(), AppError> {
-    outbox::withdraw(conn, &[id], why)?;
-    Ok(())
+/// What to do with a claimed row, just before its transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begun {
+    /// Marked `sending` (committed): transfer it, then [`mark_sent`] or [`mark_failed`].
+    Send,
+    /// No longer wanted (see [`unwanted`]): withdrawn, not sent.
+    Withdrawn,
+    /// The worker's lease ran out meanwhile (another worker may hold the row): leave it.
+    LeaseLost,
+}
+
+/// Checks a claimed row once more and marks it `sending` before its transfer, in one
+/// transaction: a reminder no longer wanted is withdrawn instead. Only while `worker` holds
+/// its lease.
+pub fn begin(conn: &mut DbConnection, row: &OutboxRow, worker: &str) -> Result<Begun, AppError> {
+    write_transaction(conn, |conn| {
+        if let Some(why) = unwanted(conn, row)? {
+            outbox::withdraw(conn, &[row.id], why)?;
+            return Ok(Begun::Withdrawn);
+        }
+        Ok(if outbox::begin_send(conn, row.id, worker, now())? {
+            Begun::Send
+        } else {
+            Begun::LeaseLost
+        })
+    })
 }
 
 /// Sent: the row is final.
 pub fn mark_sent(conn: &mut DbConnection, id: i64, worker: &str) -> Result<(), AppError> {
     outbox::mark_sent(conn, id, worker, now())?;
     Ok(())
+}
+
+/// An admin sends a failed or in-doubt mail again: it is queued, due now, with its tries
+/// counted afresh (an in-doubt one may then arrive twice: the admin's page says so). Recorded
+/// in the audit log. Returns the status it had.
+pub fn send_again(
+    conn: &mut DbConnection,
+    admin: &crate::services::access::Admin,
+    id: i64,
+) -> Result<OutboxStatus, AppError> {
+    write_transaction(conn, |conn| {
+        let row = OutboxRow::find(conn, id)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        let was = OutboxStatus::parse(&row.status).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("outbox row {id} has an unknown status"))
+        })?;
+        if !outbox::send_again(conn, id, now())? {
+            return Err(AppError::Conflict {
+                code: "not_failed_or_in_doubt",
+                message: "Only a failed mail or one in doubt can be sent again.".into(),
+            });
+        }
+        crate::models::audit::record(
+            conn,
+            Some(admin.id()),
+            "outbox.send_again",
+            "outbox",
+            Some(id),
+            &format!(
+                "mail #{id} ({}, {}) queued to be sent again",
+                row.kind,
+                was.as_str()
+            ),
+        )?;
+        Ok(was)
+    })
 }
 
 /// A failed send of a row that had `attempts` before it. A permanent refusal (an address the
@@ -199,12 +273,12 @@ pub fn release(conn: &mut DbConnection, ids: &[i64], worker: &str) -> Result<(),
 /// What a purge removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
-    /// Sent, failed and withdrawn mails older than the keep period.
+    /// Final mails (sent, failed, withdrawn, in doubt) older than the keep period.
     pub mails: usize,
 }
 
 /// The housekeeping of stored data that only grows: deletes final outbox rows (sent, failed,
-/// withdrawn) created more than `keep` before `now`. The mail worker runs it periodically;
+/// withdrawn, in doubt) created more than `keep` before `now`. The mail worker runs it periodically;
 /// other short-lived tables (single-use tokens, say) add their deletes here, with a field in
 /// [`Purged`] each.
 pub fn purge(
@@ -217,13 +291,17 @@ pub fn purge(
     Ok(Purged { mails })
 }
 
-/// The admin's outbox filter: `queued` (also those waiting for a retry), `sent`, `failed` or
-/// `withdrawn`; default `queued`.
+/// The admin's outbox filter: `queued` (also those waiting for a retry), `sending`, `sent`,
+/// `failed`, `withdrawn` or `in_doubt`; default `queued`.
 pub fn parse_status(s: Option<&str>) -> Result<OutboxStatus, AppError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(OutboxStatus::Queued),
-        Some(s) => OutboxStatus::parse(s)
-            .ok_or_else(|| AppError::field("status", "Use queued, sent, failed or withdrawn.")),
+        Some(s) => OutboxStatus::parse(s).ok_or_else(|| {
+            AppError::field(
+                "status",
+                "Use queued, sending, sent, failed, withdrawn or in_doubt.",
+            )
+        }),
     }
 }
 

@@ -23,6 +23,7 @@ use crate::services::admin::{
     TherapistRow,
 };
 use crate::services::{outbox, with_conn};
+use crate::web::auth::EmptyForm;
 use crate::web::filters;
 use crate::web::{app_state, redirect_with_flash, render, As, CsrfForm, PageCtx, PageResult};
 
@@ -922,7 +923,7 @@ pub struct OutboxPage {
     pub status: OutboxStatus,
     pub rows: Vec<OutboxLine>,
     pub paging: Paging,
-    pub statuses: [OutboxStatus; 4],
+    pub statuses: [OutboxStatus; 6],
 }
 
 impl OutboxPage {
@@ -968,6 +969,34 @@ pub async fn outbox(
             statuses: OutboxStatus::ALL,
         },
     )
+}
+
+/// Sends a failed or in-doubt mail again (`services::outbox::send_again`), back to the list
+/// it was on.
+pub async fn outbox_send_again(
+    req: HttpRequest,
+    user: As<access::Admin>,
+    id: web::Path<i64>,
+    _form: CsrfForm<EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let id = id.into_inner();
+    let state = app_state(&req);
+    let admin = user.who;
+    let was = with_conn(&state.pool, move |conn| {
+        outbox::send_again(conn, &admin, id)
+    })
+    .await;
+    match was {
+        Ok(was) => Ok(redirect_with_flash(
+            &format!("/admin/outbox?status={}", was.as_str()),
+            format!("Mail #{id} is queued to be sent again."),
+        )),
+        Err(AppError::Conflict { .. }) => Ok(redirect_with_flash(
+            "/admin/outbox",
+            format!("Mail #{id} is no longer failed or in doubt: nothing was changed."),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---- Admins --------------------------------------------------------------------------------

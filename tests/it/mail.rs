@@ -943,3 +943,258 @@ async fn without_smtp_mails_are_eml_files_and_the_demo_fills_the_outbox() {
         app.mail_dir.path().display()
     );
 }
+
+/// The state a worker killed mid-transfer leaves (`services::outbox::begin` committed, no `sent`
+/// mark: `kill_mid_send_leaves_the_mail_sending` in `operations.rs` shows the real worker leaves
+/// exactly this), with its lease already run out.
+fn interrupted_mail(app: &TestApp, to: &str) -> (i64, String) {
+    let ctx = app.mail_ctx();
+    with_conn(app, |conn| {
+        let m = bodywork::services::mail::AccountMail {
+            event: bodywork::services::mail::AccountEvent::PasswordChanged,
+            to_name: "Pat".into(),
+            link: ctx.link("/login"),
+            valid_for: None,
+            new_email: None,
+            invited_by: None,
+        };
+        bodywork::db::write_transaction(conn, |conn| {
+            let id = bodywork::services::outbox::enqueue(
+                conn,
+                bodywork::services::outbox::Outgoing {
+                    kind: m.event.kind(),
+                    to_email: to.into(),
+                    user_id: None,
+                    appointment_id: None,
+                    send_after: None,
+                    rendered: bodywork::services::mail::render_account(&ctx, &m).unwrap(),
+                },
+            )?;
+            let past = bodywork::models::now() - chrono::Duration::seconds(1);
+            diesel::update(outbox::table.find(id))
+                .set((
+                    outbox::status.eq("sending"),
+                    outbox::claimed_by.eq(Some("a-worker-that-died")),
+                    outbox::claimed_until.eq(Some(past)),
+                ))
+                .execute(conn)?;
+            let message_id: String = outbox::table
+                .find(id)
+                .select(outbox::message_id)
+                .first(conn)?;
+            Ok::<_, bodywork::error::AppError>((id, message_id))
+        })
+        .unwrap()
+    })
+}
+
+fn status_of(app: &TestApp, id: i64) -> (String, Option<String>) {
+    with_conn(app, |conn| {
+        outbox::table
+            .find(id)
+            .select((outbox::status, outbox::claimed_by))
+            .first(conn)
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn a_mail_interrupted_mid_send_is_in_doubt_never_resent_by_itself_and_an_admin_sends_it_again_once(
+) {
+    let s = mail_scene().await;
+    let app = &s.app;
+    s.sink.settle(2).await;
+    s.sink.discard(|_| true);
+    let (id, message_id) = interrupted_mail(app, "pat@example.com");
+    // The worker's next claim puts it in doubt and does not send it.
+    let mut status = status_of(app, id);
+    for _ in 0..100 {
+        if status.0 == "in_doubt" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        status = status_of(app, id);
+    }
+    assert_eq!(status, ("in_doubt".to_string(), None), "lease dropped");
+    // A queued mail written afterwards goes out, so the worker ran rounds past it.
+    let ctx = app.mail_ctx();
+    with_conn(app, |conn| {
+        let m = bodywork::services::mail::AccountMail {
+            event: bodywork::services::mail::AccountEvent::PasswordChanged,
+            to_name: "Lee".into(),
+            link: ctx.link("/login"),
+            valid_for: None,
+            new_email: None,
+            invited_by: None,
+        };
+        bodywork::services::outbox::enqueue(
+            conn,
+            bodywork::services::outbox::Outgoing {
+                kind: m.event.kind(),
+                to_email: "lee@example.com".into(),
+                user_id: None,
+                appointment_id: None,
+                send_after: None,
+                rendered: bodywork::services::mail::render_account(&ctx, &m).unwrap(),
+            },
+        )
+        .unwrap()
+    });
+    let mails = s.sink.settle(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mails = if s.sink.mails().len() > mails.len() {
+        s.sink.mails()
+    } else {
+        mails
+    };
+    assert_eq!(mails.len(), 1, "only the new mail");
+    assert_eq!(mails[0].rcpt, vec!["lee@example.com".to_string()]);
+    assert_eq!(status_of(app, id).0, "in_doubt", "still not sent again");
+    // The admin's list shows it, with why; never its body.
+    let v: Value = app
+        .api_get("/api/v1/admin/outbox?status=in_doubt", Some(&s.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["results"][0]["id"], id);
+    assert!(v["results"][0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("may have arrived"));
+    let admin = page_login(app, "admin@example.com").await;
+    let html = admin
+        .get(app.url("/admin/outbox?status=in_doubt"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("pat@example.com"), "{html}");
+    assert!(
+        html.contains(&format!("action=\"/admin/outbox/{id}/send-again\"")),
+        "{html}"
+    );
+    // Not a client's to send again; not without the form's token.
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/outbox/{id}/send-again"),
+            Some(&s.client),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = admin
+        .post(app.url(&format!("/admin/outbox/{id}/send-again")))
+        .form(&[("csrf_token", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(status_of(app, id).0, "in_doubt");
+    // The admin sends it again from the page: it arrives once.
+    let r = admin
+        .post(app.url(&format!("/admin/outbox/{id}/send-again")))
+        .form(&[("csrf_token", crate::builders::csrf_from(&html).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mails = s.sink.settle(2).await;
+    assert_eq!(mails.len(), 2, "the mail in doubt arrives once");
+    assert_eq!(mails[1].message_id, message_id.trim_matches(['<', '>']));
+    assert_eq!(status_of(app, id), ("sent".to_string(), None));
+    // Sent now: not again.
+    let r = app
+        .api_post(
+            &format!("/api/v1/admin/outbox/{id}/send-again"),
+            Some(&s.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_failed_or_in_doubt"
+    );
+    let r = app
+        .api_post(
+            "/api/v1/admin/outbox/999999/send-again",
+            Some(&s.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The audit log names the admin's act.
+    let log: Value = app
+        .api_get(
+            "/api/v1/admin/audit?action=outbox.send_again",
+            Some(&s.admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["total"], 1, "{log}");
+}
+
+#[tokio::test]
+async fn an_admin_sends_a_given_up_mail_again_through_the_api() {
+    let s = mail_scene().await;
+    let app = &s.app;
+    s.sink.settle(2).await;
+    let (id, _) = interrupted_mail(app, "pat@example.com");
+    // Given up instead (as after its last try).
+    with_conn(app, |conn| {
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::status.eq("failed"),
+                outbox::attempts.eq(bodywork::domain::mail::MAX_ATTEMPTS),
+                outbox::claimed_by.eq(None::<String>),
+                outbox::claimed_until.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(conn)
+            .unwrap()
+    });
+    let v = post_ok(
+        app,
+        &format!("/api/v1/admin/outbox/{id}/send-again"),
+        &s.admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(v, json!({"id": id, "was": "failed"}));
+    let mails = s.sink.settle(3).await;
+    assert_eq!(mails.len(), 3);
+    assert_eq!(mails[2].rcpt, vec!["pat@example.com".to_string()]);
+    let attempts: i32 = with_conn(app, |conn| {
+        outbox::table
+            .find(id)
+            .select(outbox::attempts)
+            .first(conn)
+            .unwrap()
+    });
+    assert_eq!(attempts, 1, "its tries counted afresh");
+}
+
+#[tokio::test]
+async fn the_database_takes_every_outbox_status_and_nothing_else() {
+    let app = spawn_app().await;
+    let (id, _) = interrupted_mail(&app, "pat@example.com");
+    for status in bodywork::domain::mail::OutboxStatus::ALL {
+        with_conn(&app, |conn| {
+            diesel::update(outbox::table.find(id))
+                .set(outbox::status.eq(status.as_str()))
+                .execute(conn)
+                .unwrap_or_else(|e| panic!("{status}: {e}"))
+        });
+    }
+    let refused = with_conn(&app, |conn| {
+        diesel::update(outbox::table.find(id))
+            .set(outbox::status.eq("lost"))
+            .execute(conn)
+    });
+    assert!(refused.is_err(), "an unknown status is refused");
+}

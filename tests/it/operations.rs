@@ -211,3 +211,83 @@ async fn sigterm_finishes_the_request_in_flight_gives_back_claimed_mail_and_exit
     assert_eq!(login["span"]["request_id"].as_str().map(str::len), Some(36));
     assert!(!logs.contains("not the password at all"));
 }
+
+#[tokio::test]
+async fn kill_mid_send_leaves_the_mail_sending_and_the_next_claim_puts_it_in_doubt_unsent() {
+    let (smtp, _sink) = silent_smtp().await;
+    let smtp_url = format!("smtp://127.0.0.1:{smtp}");
+    let mut server = spawn_binary(&[
+        ("SMTP_URL", smtp_url.as_str()),
+        // SMTP commands time out after a quarter of the lease: 1 s.
+        ("BODYWORK_MAIL_LEASE_SECONDS", "4"),
+        ("BODYWORK_MAIL_POLL_MS", "20"),
+    ])
+    .await;
+    let client = reqwest::Client::new();
+    for i in 0..2 {
+        let r = client
+            .post(format!("{}/api/v1/auth/register", server.address))
+            .json(
+                &json!({"email": format!("k{i}@example.com"), "password": PASSWORD,
+                          "name": "Kim Doe", "role": "client"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let pool = server.pool.clone();
+    let sending = || -> Vec<(i64, Option<String>)> {
+        outbox::table
+            .filter(outbox::status.eq("sending"))
+            .select((outbox::id, outbox::claimed_by))
+            .load(&mut pool.get().unwrap())
+            .unwrap()
+    };
+    // The worker marks a mail `sending` before it hands it to the (silent) SMTP server: kill the
+    // process while it waits for the server.
+    let mut waited = 0;
+    let mut rows = sending();
+    while rows.is_empty() {
+        assert!(waited < 500, "no mail was ever marked sending");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+        rows = sending();
+    }
+    server.child.start_kill().unwrap();
+    let status = server.exit_status(10).await;
+    assert!(!status.success(), "killed: {status:?}");
+    let rows = sending();
+    assert_eq!(rows.len(), 1, "one send was in progress: {rows:?}");
+    let (in_flight, by) = rows[0].clone();
+    assert!(by.is_some(), "still leased to the dead worker");
+    // Another worker, once that lease ran out: the interrupted mail is put in doubt and not
+    // claimed; the other one is claimed and sent as usual.
+    tokio::time::sleep(Duration::from_millis(4200)).await;
+    let claimed = bodywork::services::outbox::claim(
+        &mut pool.get().unwrap(),
+        "another-worker",
+        10,
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert!(!ids.contains(&in_flight));
+    let (status, by, error): (String, Option<String>, Option<String>) = outbox::table
+        .find(in_flight)
+        .select((outbox::status, outbox::claimed_by, outbox::last_error))
+        .first(&mut pool.get().unwrap())
+        .unwrap();
+    assert_eq!((status.as_str(), by), ("in_doubt", None));
+    assert!(error.unwrap().contains("interrupted"));
+    // And it stays so: a later claim does not take it either.
+    let again = bodywork::services::outbox::claim(
+        &mut pool.get().unwrap(),
+        "a-third-worker",
+        10,
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}
