@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::api::ApiAs;
 use crate::api::ApiUser;
-use crate::api::{created_once, idempotency_claim, replayed};
+use crate::api::{created, created_answer, idempotency_claim, replayed};
 use crate::domain::appointment::{cannot_cancel_online, AppointmentStatus, Visit};
 use crate::domain::practice::VisitRequest;
 use crate::domain::screening::{Evaluation, Outcome};
@@ -278,20 +278,26 @@ pub async fn create(
     let client = caller.who;
     state.booking_allowed(client.user().id)?;
     let st = state.clone();
-    let booked = idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
-        let (appt, _) = booking::book(
-            conn,
-            &st.mail,
-            &st.cipher,
-            &client,
-            st.booking_limits,
-            &request,
-        )?;
-        booking::view(conn, &st.cipher, client.user(), appt.id, "api")
-    })
+    let booked = idempotency::run(
+        &state.pool,
+        &state.cipher,
+        claim,
+        move |conn| {
+            let (appt, _) = booking::book(
+                conn,
+                &st.mail,
+                &st.cipher,
+                &client,
+                st.booking_limits,
+                &request,
+            )?;
+            booking::view(conn, &st.cipher, client.user(), appt.id, "api").map(appointment_out)
+        },
+        created_answer,
+    )
     .await;
     match booked {
-        Ok(Once::Ran(v)) => Ok(created_once(&req, claim.as_ref(), &appointment_out(v)).await?),
+        Ok(Once::Ran(out)) => Ok(created(&out)?),
         Ok(Once::Replay(stored)) => Ok(replayed(stored)),
         Ok(Once::OtherRequest(_)) => Err(idempotency::reused_error().into()),
         Err(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{created_once, idempotency_claim, replayed, ApiAs, ApiUser};
+use crate::api::{created, created_answer, idempotency_claim, replayed, ApiAs, ApiUser};
 use crate::domain::appointment::Visit;
 use crate::domain::course::{CourseShape, OnConflict};
 use crate::domain::practice::VisitRequest;
@@ -91,6 +91,33 @@ pub struct CourseBookedOut {
     pub id: i64,
     pub appointments: Vec<CourseSessionOut>,
     pub skipped: Vec<SkippedOut>,
+}
+
+/// A booked course as the API answers it, its times on the therapist's clock.
+fn course_booked_out(b: &course::Booked, tz: chrono_tz::Tz) -> CourseBookedOut {
+    CourseBookedOut {
+        id: b.course_id,
+        appointments: b
+            .appointments
+            .iter()
+            .map(|(n, a)| CourseSessionOut {
+                id: a.id,
+                session: *n as i32,
+                starts_at: rfc3339(a.starts_at.and_utc(), tz),
+                ends_at: rfc3339(a.ends_at.and_utc(), tz),
+                status: a.status.as_str().into(),
+            })
+            .collect(),
+        skipped: b
+            .skipped
+            .iter()
+            .map(|c| SkippedOut {
+                session: c.number,
+                starts_at: rfc3339(c.starts_at, tz),
+                reason: conflict_reason(c),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -177,50 +204,31 @@ pub async fn create(
     let therapist_id = request.therapist_id;
     state.booking_allowed(client.user().id)?;
     let st = state.clone();
-    let booked = idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
-        let tz = crate::models::therapist::zone(
-            &crate::models::therapist::Therapist::find(conn, request.therapist_id)
-                .map_err(AppError::from)?
-                .timezone,
-        );
-        let b = course::book(
-            conn,
-            &st.mail,
-            &st.cipher,
-            &client,
-            st.booking_limits,
-            &request,
-        )?;
-        Ok::<_, CourseError>((b, tz))
-    })
+    let booked = idempotency::run(
+        &state.pool,
+        &state.cipher,
+        claim,
+        move |conn| {
+            let tz = crate::models::therapist::zone(
+                &crate::models::therapist::Therapist::find(conn, request.therapist_id)
+                    .map_err(AppError::from)?
+                    .timezone,
+            );
+            let b = course::book(
+                conn,
+                &st.mail,
+                &st.cipher,
+                &client,
+                st.booking_limits,
+                &request,
+            )?;
+            Ok::<_, CourseError>(course_booked_out(&b, tz))
+        },
+        created_answer,
+    )
     .await;
     match booked {
-        Ok(Once::Ran((b, tz))) => {
-            let out = CourseBookedOut {
-                id: b.course_id,
-                appointments: b
-                    .appointments
-                    .iter()
-                    .map(|(n, a)| CourseSessionOut {
-                        id: a.id,
-                        session: *n as i32,
-                        starts_at: rfc3339(a.starts_at.and_utc(), tz),
-                        ends_at: rfc3339(a.ends_at.and_utc(), tz),
-                        status: a.status.as_str().into(),
-                    })
-                    .collect(),
-                skipped: b
-                    .skipped
-                    .iter()
-                    .map(|c| SkippedOut {
-                        session: c.number,
-                        starts_at: rfc3339(c.starts_at, tz),
-                        reason: conflict_reason(c),
-                    })
-                    .collect(),
-            };
-            Ok(created_once(&req, claim.as_ref(), &out).await?)
-        }
+        Ok(Once::Ran(out)) => Ok(created(&out)?),
         Ok(Once::Replay(stored)) => Ok(replayed(stored)),
         Ok(Once::OtherRequest(_)) => Err(idempotency::reused_error().into()),
         Err(CourseError::Conflicts(conflicts)) => {

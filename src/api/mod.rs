@@ -245,25 +245,21 @@ pub fn replayed(stored: crate::services::idempotency::Stored) -> actix_web::Http
         .body(stored.body)
 }
 
-/// A 201 with this JSON body; with a claim, the answer is stored first for its retries (a
-/// failure to store it is logged: the booking stands, and a retry is answered 409 until the
-/// key expires).
-pub async fn created_once<T: Serialize>(
-    req: &HttpRequest,
-    claim: Option<&crate::services::idempotency::Claim>,
+/// The answer of a request that created something: 201 with this JSON body (what an
+/// idempotency key keeps, `services::idempotency::run`, and what the handler answers).
+pub fn created_answer<T: Serialize>(
     out: &T,
-) -> Result<actix_web::HttpResponse, AppError> {
-    let body = serde_json::to_string(out).map_err(|e| AppError::Internal(e.into()))?;
-    if let Some(claim) = claim {
-        let state = app_state(req);
-        if let Err(e) =
-            crate::services::idempotency::answer(&state.pool, &state.cipher, claim, 201, &body)
-                .await
-        {
-            e.log();
-        }
-    }
+) -> Result<crate::services::idempotency::Stored, AppError> {
+    Ok(crate::services::idempotency::Stored {
+        status: 201,
+        body: serde_json::to_string(out).map_err(|e| AppError::Internal(e.into()))?,
+    })
+}
+
+/// A 201 with this JSON body.
+pub fn created<T: Serialize>(out: &T) -> Result<actix_web::HttpResponse, AppError> {
+    let stored = created_answer(out)?;
     Ok(actix_web::HttpResponse::Created()
         .content_type("application/json")
-        .body(body))
+        .body(stored.body))
 }

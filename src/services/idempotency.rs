@@ -7,12 +7,15 @@
 //! booking's own `write_transaction` is then a savepoint), so the unique constraint decides
 //! between two identical requests at once: on PostgreSQL the second insert waits for the first
 //! transaction and is refused when it commits; on SQLite `BEGIN IMMEDIATE` puts the second
-//! after the first. The loser rolls back (nothing booked twice) and waits, up to
-//! [`WAIT_MAX_MS`](crate::domain::idempotency::WAIT_MAX_MS), for the winner's stored answer
-//! ([`answer`], written by the handler once it has rendered it), else 409
-//! `idempotency_key_in_progress`. A booking refused (a conflict, a screening refusal, ...) rolls
-//! its reservation back with it, so only answers that booked something are kept: a retry of a
-//! refused request runs again.
+//! after the first. The answer (what the caller is told: the API's JSON, a page's redirect) is
+//! rendered from the booking and stored in the same transaction, so a booking never commits
+//! without its answer: a retry after the server died at any point gets either nothing booked
+//! (it runs) or the first answer again. The loser rolls back (nothing booked twice) and reads
+//! the winner's answer; a row without one (written before answers were stored with their
+//! booking) is waited for up to [`WAIT_MAX_MS`](crate::domain::idempotency::WAIT_MAX_MS),
+//! else 409 `idempotency_key_in_progress`. A booking refused (a conflict, a screening refusal,
+//! ...) rolls its reservation back with it, so only answers that booked something are kept: a
+//! retry of a refused request runs again.
 //!
 //! The fingerprint (the route and the body) and the answer may carry health answers or an
 //! address, so both are sealed with the answers' cipher, bound to the user and the key. A
@@ -109,8 +112,7 @@ pub enum Prior {
 /// What [`run`] gives back.
 #[derive(Debug)]
 pub enum Once<T> {
-    /// This request ran (and, with a key, holds the reservation: store its answer with
-    /// [`answer`]).
+    /// This request ran (with a key, its answer is stored with what it booked).
     Ran(T),
     /// The key was already answered for this request: answer this again.
     Replay(Stored),
@@ -164,10 +166,12 @@ enum Reserved<T, E> {
 }
 
 /// The transaction's own error: the work's refusal (rolled back with the reservation), the key
-/// already reserved, or the database's.
+/// already reserved, an answer that could not be rendered (the booking rolls back with it), or
+/// the database's.
 enum Abort<E> {
     Work(E),
     Taken,
+    Answer(AppError),
     Db(DieselError),
 }
 
@@ -177,13 +181,15 @@ impl<E> From<DieselError> for Abort<E> {
     }
 }
 
-/// Reserves the key and runs `work` in one write transaction (see the module doc).
+/// Reserves the key, runs `work` and stores its answer, in one write transaction (see the
+/// module doc).
 fn run_reserved<T, E>(
     conn: &mut DbConnection,
     cipher: &AnswerCipher,
     claim: &Claim,
     now: chrono::DateTime<Utc>,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    answer: impl FnOnce(&T) -> Result<Stored, AppError>,
 ) -> Result<Reserved<T, E>, AppError> {
     let sealed = cipher.encrypt(claim.fingerprint.as_bytes(), &claim.aad("request"));
     let result = write_transaction(conn, |conn| {
@@ -205,31 +211,45 @@ fn run_reserved<T, E>(
             }
             Err(e) => return Err(Abort::Db(e)),
         }
-        work(conn).map_err(Abort::Work)
+        let done = work(conn).map_err(Abort::Work)?;
+        let stored = answer(&done).map_err(Abort::Answer)?;
+        let sealed = cipher.encrypt(stored.body.as_bytes(), &claim.aad("response"));
+        IdempotencyRow::answer(
+            conn,
+            claim.user_id,
+            &claim.key_hash,
+            i32::from(stored.status),
+            &sealed,
+        )?;
+        Ok(done)
     });
     match result {
         Ok(t) => Ok(Reserved::Done(t)),
         Err(Abort::Work(e)) => Ok(Reserved::Refused(e)),
         Err(Abort::Taken) => Ok(Reserved::Taken),
+        Err(Abort::Answer(e)) => Err(e),
         Err(Abort::Db(e)) => Err(e.into()),
     }
 }
 
 /// Runs `work` (a use case that books: its own write transaction nests) once per claim: without
 /// a claim it simply runs; with one, an answered key gives its answer back instead, a key
-/// another request holds is waited for, and a new key is reserved in `work`'s transaction.
-/// After [`Once::Ran`] the caller renders its answer and stores it with [`answer`] when it
-/// booked something (a refusal rolled the reservation back already).
-pub async fn run<T, E, F>(
+/// another request holds is waited for, and a new key is reserved in `work`'s transaction,
+/// where `answer` renders what the caller will be told of the booking (the same as the
+/// caller's own answer of [`Once::Ran`]), stored with it (a refusal rolls the reservation
+/// back).
+pub async fn run<T, E, F, A>(
     pool: &Pool,
     cipher: &AnswerCipher,
     claim: Option<Claim>,
     work: F,
+    answer: A,
 ) -> Result<Once<T>, E>
 where
     T: Send + 'static,
     E: From<AppError> + Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    A: FnOnce(&T) -> Result<Stored, AppError> + Send + 'static,
 {
     let Some(claim) = claim else {
         return outer(with_conn(pool, move |conn| Ok(work(conn))).await).map(Once::Ran);
@@ -240,7 +260,7 @@ where
     }
     let (c, cl) = (cipher.clone(), claim.clone());
     let reserved = with_conn(pool, move |conn| {
-        run_reserved(conn, &c, &cl, Utc::now(), work)
+        run_reserved(conn, &c, &cl, Utc::now(), work, answer)
     })
     .await?;
     match reserved {
@@ -298,23 +318,6 @@ async fn settle<T, E: From<AppError>>(
 /// The API's refusal of a key answered for another request.
 pub fn reused_error() -> AppError {
     reused()
-}
-
-/// Stores the answer of a request that ran with a claim and booked something.
-pub async fn answer(
-    pool: &Pool,
-    cipher: &AnswerCipher,
-    claim: &Claim,
-    status: u16,
-    body: &str,
-) -> Result<(), AppError> {
-    let sealed = cipher.encrypt(body.as_bytes(), &claim.aad("response"));
-    let (user_id, key_hash) = (claim.user_id, claim.key_hash.clone());
-    with_conn(pool, move |conn| {
-        IdempotencyRow::answer(conn, user_id, &key_hash, i32::from(status), &sealed)?;
-        Ok(())
-    })
-    .await
 }
 
 /// Deletes the keys older than 24 hours (the mail worker's housekeeping).

@@ -503,12 +503,12 @@ pub async fn book(
                 &request,
             )
         },
+        |(appt, _)| Ok(crate::web::form_answer(format!("/bookings/{}", appt.id))),
     )
     .await
     {
         Ok(Once::Ran((appt, _))) => {
             let location = format!("/bookings/{}", appt.id);
-            crate::web::remember_form_answer(&req, claim.as_ref(), &location).await;
             let mut resp =
                 redirect_with_flash(&location, format!("Booking {}: {}", appt.status, page.when));
             let _ = resp.add_cookie(&crate::web::removal_cookie(&state, RETRY_COOKIE));

@@ -276,8 +276,11 @@ pub async fn course_book(
     state.booking_allowed(user.who.user().id)?;
     let st = state.clone();
     let client = user.who.clone();
-    let result =
-        crate::services::idempotency::run(&state.pool, &state.cipher, claim.clone(), move |conn| {
+    let result = crate::services::idempotency::run(
+        &state.pool,
+        &state.cipher,
+        claim.clone(),
+        move |conn| {
             course::book(
                 conn,
                 &st.mail,
@@ -286,12 +289,13 @@ pub async fn course_book(
                 st.booking_limits,
                 &request,
             )
-        })
-        .await;
+        },
+        |b| Ok(crate::web::form_answer(format!("/courses/{}", b.course_id))),
+    )
+    .await;
     match result {
         Ok(Once::Ran(b)) => {
             let location = format!("/courses/{}", b.course_id);
-            crate::web::remember_form_answer(&req, claim.as_ref(), &location).await;
             Ok(redirect_with_flash(
                 &location,
                 format!(

@@ -648,20 +648,10 @@ pub fn already_booked(stored: &crate::services::idempotency::Stored) -> HttpResp
     redirect_with_flash(&to, "This form was already sent: here is what it booked.")
 }
 
-/// Stores a booking form's answer (the page it redirected to) for its key; a failure is
-/// logged (the booking stands).
-pub async fn remember_form_answer(
-    req: &HttpRequest,
-    claim: Option<&crate::services::idempotency::Claim>,
-    location: &str,
-) {
-    if let Some(claim) = claim {
-        let state = app_state(req);
-        if let Err(e) =
-            crate::services::idempotency::answer(&state.pool, &state.cipher, claim, 303, location)
-                .await
-        {
-            e.log();
-        }
+/// What a booking form's key keeps as its answer: the page it redirects to.
+pub fn form_answer(location: String) -> crate::services::idempotency::Stored {
+    crate::services::idempotency::Stored {
+        status: 303,
+        body: location,
     }
 }

@@ -359,3 +359,80 @@ async fn a_form_that_comes_back_keeps_its_key_and_a_course_form_books_once() {
     assert_eq!(b.headers()["location"].to_str().unwrap(), to);
     assert_eq!(bookings_of(&app, client_id), 3);
 }
+
+/// The answer of a keyed request is stored in the transaction of what it made: a booking never
+/// commits without it (so a server that dies right after the commit leaves a key whose retry
+/// gets the first answer, not a key that stays "in progress"), and an answer that cannot be
+/// stored takes what was made back with it.
+#[tokio::test]
+async fn a_keyed_answer_commits_with_what_it_made_or_neither_does() {
+    use bodywork::services::idempotency::{run, Claim, Once, Stored};
+    let Scene { app, .. } = scene().await;
+    let (client_id, _) = app.api_user("c@example.com", "client").await;
+    let cipher = bodywork::services::crypto::AnswerCipher::from_key([7; 32]);
+    let key = bodywork::domain::idempotency::IdempotencyKey::parse("atomic-1").unwrap();
+    let claim = || Claim::new(client_id, &key, "POST /test", b"{}");
+    let made = |app: &TestApp, what: &str| -> i64 {
+        bodywork::db::schema::audit_log::table
+            .filter(bodywork::db::schema::audit_log::summary.eq(what.to_string()))
+            .count()
+            .get_result(&mut app.conn())
+            .unwrap()
+    };
+    let keys = |app: &TestApp| -> Vec<(Option<i32>, Option<String>)> {
+        idempotency_keys::table
+            .filter(idempotency_keys::user_id.eq(client_id))
+            .select((
+                idempotency_keys::response_status,
+                idempotency_keys::response_body,
+            ))
+            .load(&mut app.conn())
+            .unwrap()
+    };
+    let write = |what: &'static str| {
+        move |conn: &mut bodywork::db::DbConnection| {
+            bodywork::models::audit::record(conn, None, "test.made", "test", None, what)
+                .map_err(bodywork::error::AppError::from)?;
+            Ok::<_, bodywork::error::AppError>(what)
+        }
+    };
+    // The answer fails: nothing made, no key kept.
+    let r = run(&app.pool, &cipher, Some(claim()), write("first"), |_| {
+        Err(bodywork::error::AppError::Internal(anyhow::anyhow!(
+            "the answer could not be rendered"
+        )))
+    })
+    .await;
+    assert!(r.is_err());
+    assert_eq!(made(&app, "first"), 0, "rolled back with its answer");
+    assert!(keys(&app).is_empty(), "no key left reserved");
+    // The answer is stored: both are there at once, the answer sealed.
+    let r = run(&app.pool, &cipher, Some(claim()), write("second"), |w| {
+        Ok(Stored {
+            status: 201,
+            body: format!("made {w}"),
+        })
+    })
+    .await
+    .unwrap();
+    assert!(matches!(r, Once::Ran("second")));
+    assert_eq!(made(&app, "second"), 1);
+    let stored = keys(&app);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].0, Some(201));
+    assert!(
+        !stored[0].1.as_deref().unwrap().contains("made second"),
+        "sealed"
+    );
+    // A retry replays it, making nothing.
+    let r = run(&app.pool, &cipher, Some(claim()), write("third"), |_| {
+        unreachable!("a replay renders no answer")
+    })
+    .await
+    .unwrap();
+    match r {
+        Once::Replay(s) => assert_eq!((s.status, s.body.as_str()), (201, "made second")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(made(&app, "third"), 0);
+}
