@@ -58,6 +58,22 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs a typed query on the backend's own connection instead of through [`DbConnection`]: the
+/// multi-backend connection turns each query into SQL text before it finds its prepared
+/// statement, where a backend's own connection finds it by the query's type, without building
+/// the text. For the few queries every request runs (the session, the directory's version).
+///
+/// `on_backend!(conn, c => query.first(c))`
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgresql($c) => $body,
+        }
+    };
+}
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 

@@ -29,14 +29,16 @@ pub fn find_live_user(
     token_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<User>> {
-    api_tokens::table
+    // Every API request with a token runs it: on the backend's own connection
+    // (`db::on_backend`).
+    crate::on_backend!(conn, c => api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(token_hash))
         .filter(api_tokens::expires_at.gt(now))
         .filter(api_tokens::revoked_at.is_null())
         .select(User::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn revoke(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> QueryResult<usize> {

@@ -45,14 +45,15 @@ impl Session {
         now: NaiveDateTime,
         idle_cutoff: NaiveDateTime,
     ) -> QueryResult<Option<(Session, User)>> {
-        sessions::table
+        // Every page request runs it: on the backend's own connection (`db::on_backend`).
+        crate::on_backend!(conn, c => sessions::table
             .inner_join(users::table)
             .filter(sessions::token_hash.eq(token_hash))
             .filter(sessions::expires_at.gt(now))
             .filter(sessions::last_seen_at.gt(idle_cutoff))
             .select((Session::as_select(), User::as_select()))
-            .first(conn)
-            .optional()
+            .first(c)
+            .optional())
     }
 
     pub fn touch(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {

@@ -739,13 +739,14 @@ impl DirectoryIndex {
             (if g.loaded { g.cursor } else { -1 }, g.schedule_horizon)
         };
         let (latest, versions) = match conn {
-            DbConnection::Sqlite(_) => {
+            DbConnection::Sqlite(c) => {
                 use crate::db::schema::directory_state;
-                // A cached prepared statement (a `sql_query` is prepared on every call).
+                // A cached prepared statement (a `sql_query` is prepared on every call), found
+                // by its type on SQLite's own connection (`db::on_backend`).
                 let v: Option<i64> = directory_state::table
                     .find(1)
                     .select(directory_state::version)
-                    .first(conn)
+                    .first(c)
                     .optional()?;
                 (v.unwrap_or(i64::MAX), None)
             }
