@@ -1,9 +1,10 @@
 //! The mail worker: a tokio task inside `serve` (started by `startup::Application`) that sends
 //! the outbox. Each round it claims the due rows (a lease: `services::outbox::claim`), sends
 //! them one at a time outside any transaction, each marked `sending` (committed) just before
-//! its transfer, and marks each sent, or failed with a retry planned (`domain::mail::retry_after`, with jitter) or given up. A reminder is checked again
-//! before it goes: one whose booking is no longer upcoming, or whose person turned reminders
-//! off, is withdrawn instead. When a round finds nothing to do the worker sleeps for the poll
+//! its transfer, and marks each sent, or failed with a retry planned
+//! (`domain::mail::retry_after`, with jitter) or given up. A reminder is checked again before
+//! it goes: one whose booking is no longer upcoming, or whose person turned reminders off, is
+//! withdrawn instead. When a round finds nothing to do the worker sleeps for the poll
 //! interval.
 //!
 //! Housekeeping runs at start and then every `housekeeping` interval: old final rows are purged
