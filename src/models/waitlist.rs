@@ -219,6 +219,24 @@ impl WaitlistCheck {
     }
 }
 
+/// Whether `slot_start` of `service_id` was announced to `client_id` through any of their
+/// entries (a client with two overlapping entries hears of a time once).
+pub fn announced_to_client(
+    conn: &mut DbConnection,
+    client_id: i64,
+    service_id: i64,
+    slot_start: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n: i64 = waitlist_announcements::table
+        .inner_join(waitlist_entries::table)
+        .filter(waitlist_entries::client_id.eq(client_id))
+        .filter(waitlist_entries::service_id.eq(service_id))
+        .filter(waitlist_announcements::slot_start.eq(slot_start))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Records that `slot_start` was announced to `entry_id`; false when it already was. The
 /// unique `(entry_id, slot_start)` decides, also between two workers: the insert runs in a
 /// savepoint, so a refusal leaves the caller's transaction usable.

@@ -328,7 +328,7 @@ pub fn note_hours_widened(
 const CHECKS_PER_ROUND: i64 = 20;
 
 /// The worker's part: takes the pending checks (each by one worker), announces each freed
-/// slot to each waiting entry once, with its mail, and deletes the checks; all in one write
+/// slot to each waiting client once (whichever of their entries holds it), with its mail, and deletes the checks; all in one write
 /// transaction, after the changes that wrote them have committed. Returns the mails written.
 pub fn process_checks(
     conn: &mut DbConnection,
@@ -441,7 +441,11 @@ fn process_one(
             if sent >= rules::MAX_MAILS_PER_ENTRY_PER_CHECK {
                 break;
             }
-            if !model::announce(conn, entry.id, slot.start.naive_utc(), now())? {
+            // Once per client: another of their entries (overlapping days) may have had it.
+            let at = slot.start.naive_utc();
+            if model::announced_to_client(conn, entry.client_id, service.id, at)?
+                || !model::announce(conn, entry.id, at, now())?
+            {
                 continue;
             }
             let start = local_rfc3339(slot.start, tz);

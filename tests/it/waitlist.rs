@@ -538,3 +538,29 @@ async fn the_demo_client_is_on_two_waitlists() {
     });
     assert_eq!(waiting, 2);
 }
+
+#[tokio::test]
+async fn a_client_waiting_twice_over_the_same_days_hears_of_a_freed_time_once() {
+    let app = spawn_waitlist_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let m = one_slot_therapist(&app, admin_id).await;
+    let day = some_day();
+    let times = slots(&app, &m, day, day).await;
+    let (_, b) = app.api_user("b@example.com", "client").await;
+    let booked = created_id(book(&app, &b, &m, &times[0], &[], false).await).await;
+    let (_, a) = app.api_user("a@example.com", "client").await;
+    // Two entries whose days overlap on the booked day.
+    created_id(join_waitlist(&app, &a, &m, day - days(1), day).await).await;
+    created_id(join_waitlist(&app, &a, &m, day, day + days(2)).await).await;
+    cancel(&app, &b, booked).await;
+    let link = format!("{}{}", app.address, book_path(&m, &times[0]));
+    assert!(app.mail_text("a@example.com", KIND).await.contains(&link));
+    assert_eq!(settled_count(&app, "a@example.com").await, 1, "one mail");
+    let announced: i64 = with_conn(&app, |conn| {
+        waitlist_announcements::table
+            .count()
+            .get_result(conn)
+            .unwrap()
+    });
+    assert_eq!(announced, 1, "recorded once, for one of the two entries");
+}
