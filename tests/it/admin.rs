@@ -960,6 +960,11 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
         ),
         ("GET", "/api/v1/admin/bookings/flagged".into(), Value::Null),
         ("GET", "/api/v1/admin/outbox".into(), Value::Null),
+        (
+            "POST",
+            "/api/v1/admin/outbox/1/send-again".into(),
+            Value::Null,
+        ),
         ("GET", "/api/v1/admin/admins".into(), Value::Null),
         ("POST", "/api/v1/admin/admins".into(), new_admin.clone()),
         ("GET", "/api/v1/admin/audit".into(), Value::Null),
@@ -1041,6 +1046,7 @@ async fn nobody_but_an_admin_gets_through_any_admin_route() {
             "/admin/admins".into(),
             vec![("email", "sneaky@example.com"), ("name", "Sneaky")],
         ),
+        ("/admin/outbox/1/send-again".into(), vec![]),
     ];
     let anonymous = new_client();
     for path in &pages_get {

@@ -944,32 +944,42 @@ async fn without_smtp_mails_are_eml_files_and_the_demo_fills_the_outbox() {
     );
 }
 
+/// Writes an account mail ("password changed") to `to` into the outbox, in `conn`'s
+/// transaction; its id.
+fn queue_account_mail(
+    app: &TestApp,
+    conn: &mut bodywork::db::DbConnection,
+    to: &str,
+) -> Result<i64, bodywork::error::AppError> {
+    let ctx = app.mail_ctx();
+    let m = bodywork::services::mail::AccountMail {
+        event: bodywork::services::mail::AccountEvent::PasswordChanged,
+        to_name: "Pat".into(),
+        link: ctx.link("/login"),
+        valid_for: None,
+        new_email: None,
+        invited_by: None,
+    };
+    bodywork::services::outbox::enqueue(
+        conn,
+        bodywork::services::outbox::Outgoing {
+            kind: m.event.kind(),
+            to_email: to.into(),
+            user_id: None,
+            appointment_id: None,
+            send_after: None,
+            rendered: bodywork::services::mail::render_account(&ctx, &m)?,
+        },
+    )
+}
+
 /// The state a worker killed mid-transfer leaves (`services::outbox::begin` committed, no `sent`
 /// mark: `kill_mid_send_leaves_the_mail_sending` in `operations.rs` shows the real worker leaves
 /// exactly this), with its lease already run out.
 fn interrupted_mail(app: &TestApp, to: &str) -> (i64, String) {
-    let ctx = app.mail_ctx();
     with_conn(app, |conn| {
-        let m = bodywork::services::mail::AccountMail {
-            event: bodywork::services::mail::AccountEvent::PasswordChanged,
-            to_name: "Pat".into(),
-            link: ctx.link("/login"),
-            valid_for: None,
-            new_email: None,
-            invited_by: None,
-        };
         bodywork::db::write_transaction(conn, |conn| {
-            let id = bodywork::services::outbox::enqueue(
-                conn,
-                bodywork::services::outbox::Outgoing {
-                    kind: m.event.kind(),
-                    to_email: to.into(),
-                    user_id: None,
-                    appointment_id: None,
-                    send_after: None,
-                    rendered: bodywork::services::mail::render_account(&ctx, &m).unwrap(),
-                },
-            )?;
+            let id = queue_account_mail(app, conn, to)?;
             let past = bodywork::models::now() - chrono::Duration::seconds(1);
             diesel::update(outbox::table.find(id))
                 .set((
@@ -1017,28 +1027,8 @@ async fn a_mail_interrupted_mid_send_is_in_doubt_never_resent_by_itself_and_an_a
     }
     assert_eq!(status, ("in_doubt".to_string(), None), "lease dropped");
     // A queued mail written afterwards goes out, so the worker ran rounds past it.
-    let ctx = app.mail_ctx();
     with_conn(app, |conn| {
-        let m = bodywork::services::mail::AccountMail {
-            event: bodywork::services::mail::AccountEvent::PasswordChanged,
-            to_name: "Lee".into(),
-            link: ctx.link("/login"),
-            valid_for: None,
-            new_email: None,
-            invited_by: None,
-        };
-        bodywork::services::outbox::enqueue(
-            conn,
-            bodywork::services::outbox::Outgoing {
-                kind: m.event.kind(),
-                to_email: "lee@example.com".into(),
-                user_id: None,
-                appointment_id: None,
-                send_after: None,
-                rendered: bodywork::services::mail::render_account(&ctx, &m).unwrap(),
-            },
-        )
-        .unwrap()
+        queue_account_mail(app, conn, "lee@example.com").unwrap()
     });
     let mails = s.sink.settle(1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
