@@ -120,13 +120,10 @@ impl Application {
             housekeeping: settings.mail_housekeeping,
             from: settings.mail_from_mailbox()?,
         };
-        // The directory index is loaded before the first request (a large directory takes a
-        // second or two), so no request waits for it.
-        let engine = {
-            let mut conn = pool.get()?;
-            crate::search::SearchEngine::load(&mut conn)
-                .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?
-        };
+        // The directory index and the free-day maps are loaded before the first request (a
+        // large directory takes seconds), so no request waits for them.
+        let engine = crate::search::SearchEngine::load(&pool)
+            .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?;
         if !settings.free_days_every.is_zero() {
             engine.start_mapper(pool.clone(), settings.free_days_every)?;
         }

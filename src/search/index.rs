@@ -217,6 +217,15 @@ impl Shared {
 }
 
 impl Index {
+    /// How many therapists the index holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub fn get(&self, id: i64) -> Option<&Entry> {
         self.entries.get(&id).map(|e| &**e)
     }

@@ -30,12 +30,40 @@ pub struct SearchEngine {
 }
 
 impl SearchEngine {
-    /// An engine with the directory loaded (a large directory takes a second or two; done before
-    /// the server takes requests, so no request waits for it).
-    pub fn load(conn: &mut DbConnection) -> Result<SearchEngine, AppError> {
+    /// An engine with the directory and the free-day maps loaded (a large directory takes
+    /// seconds; done before the server takes requests, so no request waits for it). The two are
+    /// independent: they are read at once, each on its own connection and thread.
+    pub fn load(pool: &Pool) -> Result<SearchEngine, AppError> {
         let engine = SearchEngine::default();
-        drop(engine.directory.sync(conn)?);
-        engine.schedules.maps.load(conn)?;
+        std::thread::scope(|s| {
+            let maps = s.spawn(|| {
+                let started = std::time::Instant::now();
+                let mut conn = pool.get()?;
+                let n = engine.schedules.maps.load(&mut conn)?;
+                tracing::info!(
+                    maps = n,
+                    ms = started.elapsed().as_millis() as u64,
+                    "free-day maps loaded"
+                );
+                Ok(n)
+            });
+            let started = std::time::Instant::now();
+            let index = pool.get().map_err(AppError::from).and_then(|mut conn| {
+                let therapists = engine.directory.sync(&mut conn)?.len();
+                tracing::info!(
+                    therapists,
+                    ms = started.elapsed().as_millis() as u64,
+                    "directory index loaded"
+                );
+                Ok(())
+            });
+            let maps = maps.join().unwrap_or_else(|_| {
+                Err(AppError::Internal(anyhow::anyhow!(
+                    "the free-day maps' loader panicked"
+                )))
+            });
+            index.and(maps.map(drop))
+        })?;
         Ok(engine)
     }
 
