@@ -213,13 +213,13 @@ fn run_reserved<T, E>(
         }
         let done = work(conn).map_err(Abort::Work)?;
         let stored = answer(&done).map_err(Abort::Answer)?;
-        let sealed = cipher.encrypt(stored.body.as_bytes(), &claim.aad("response"));
+        let sealed_answer = cipher.encrypt(stored.body.as_bytes(), &claim.aad("response"));
         IdempotencyRow::answer(
             conn,
             claim.user_id,
             &claim.key_hash,
             i32::from(stored.status),
-            &sealed,
+            &sealed_answer,
         )?;
         Ok(done)
     });
