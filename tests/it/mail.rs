@@ -998,6 +998,31 @@ fn interrupted_mail(app: &TestApp, to: &str) -> (i64, String) {
     })
 }
 
+/// `POST /api/v1/admin/outbox/{id}/send-again` as the holder of `token`.
+async fn send_again_api(app: &TestApp, token: &str, id: i64) -> reqwest::Response {
+    app.api_post(
+        &format!("/api/v1/admin/outbox/{id}/send-again"),
+        Some(token),
+        json!({}),
+    )
+    .await
+}
+
+/// The outbox page's "Send again" form of mail `id`, sent with `csrf`.
+async fn send_again_page(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    id: i64,
+    csrf: &str,
+) -> reqwest::Response {
+    browser
+        .post(app.url(&format!("/admin/outbox/{id}/send-again")))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn status_of(app: &TestApp, id: i64) -> (String, Option<String>) {
     with_conn(app, |conn| {
         outbox::table
@@ -1068,54 +1093,26 @@ async fn a_mail_interrupted_mid_send_is_in_doubt_never_resent_by_itself_and_an_a
         "{html}"
     );
     // Not a client's to send again; not without the form's token.
-    let r = app
-        .api_post(
-            &format!("/api/v1/admin/outbox/{id}/send-again"),
-            Some(&s.client),
-            json!({}),
-        )
-        .await;
+    let r = send_again_api(app, &s.client, id).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = admin
-        .post(app.url(&format!("/admin/outbox/{id}/send-again")))
-        .form(&[("csrf_token", "wrong")])
-        .send()
-        .await
-        .unwrap();
+    let r = send_again_page(app, &admin, id, "wrong").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(status_of(app, id).0, "in_doubt");
     // The admin sends it again from the page: it arrives once.
-    let r = admin
-        .post(app.url(&format!("/admin/outbox/{id}/send-again")))
-        .form(&[("csrf_token", crate::builders::csrf_from(&html).as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = send_again_page(app, &admin, id, &crate::builders::csrf_from(&html)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let mails = s.sink.settle(2).await;
     assert_eq!(mails.len(), 2, "the mail in doubt arrives once");
     assert_eq!(mails[1].message_id, message_id.trim_matches(['<', '>']));
     assert_eq!(status_of(app, id), ("sent".to_string(), None));
     // Sent now: not again.
-    let r = app
-        .api_post(
-            &format!("/api/v1/admin/outbox/{id}/send-again"),
-            Some(&s.admin),
-            json!({}),
-        )
-        .await;
+    let r = send_again_api(app, &s.admin, id).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(
         r.json::<Value>().await.unwrap()["error"]["code"],
         "not_failed_or_in_doubt"
     );
-    let r = app
-        .api_post(
-            "/api/v1/admin/outbox/999999/send-again",
-            Some(&s.admin),
-            json!({}),
-        )
-        .await;
+    let r = send_again_api(app, &s.admin, 999_999).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // The audit log names the admin's act.
     let log: Value = app
