@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::builders::{
     answers, book, csrf_from, new_client, page_login, scene, set_cancellation_window, some_day,
-    Scene, PASSWORD,
+    with_service, Scene, PASSWORD,
 };
 
 /// The free slots of the next days with their `cancellable_online`.
@@ -203,11 +203,22 @@ async fn the_profile_shows_a_strip_of_days_with_late_times_marked_and_a_day_in_f
         "times inside 48 hours are marked"
     );
     assert!(html.contains("Can't be cancelled online"));
-    assert!(
-        html.contains("name=\"service\" value=\""),
+    // One service is said in a line: nothing to choose.
+    assert!(html.contains("data-testid=\"service-one\""));
+    assert!(!html.contains("name=\"service\""), "no choice of one");
+    assert!(html.contains("data-testid=\"sticky-book\""));
+    // Two or more are radios to choose from.
+    with_service(&s.app, &s.m, "swedish", 90, 12000).await;
+    let two = s
+        .app
+        .get_html(&format!("/therapists/{}", s.m.therapist_id))
+        .await;
+    assert_eq!(
+        two.matches("name=\"service\" value=\"").count(),
+        2,
         "services as radios"
     );
-    assert!(html.contains("data-testid=\"sticky-book\""));
+    assert!(!two.contains("data-testid=\"service-one\""));
     // A day's "more times" opens its full list.
     let day = some_day();
     let link = format!(
