@@ -101,11 +101,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let r = crate::seed::seed(&mut conn, therapists, rng_seed, progress)
                 .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
             println!(
-                "Seeded {} therapists, {} clients and {} bookings in {:.1} s (password for all: {}).",
+                "Seeded {} therapists, {} clients and {} bookings in {:.1} s, written {} \
+                 (password for all: {}).",
                 r.therapists,
                 r.clients,
                 r.appointments,
                 started.elapsed().as_secs_f64(),
+                r.bulk,
                 crate::seed::SEED_PASSWORD
             );
             if let Some(n) = busy_appointments {

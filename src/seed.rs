@@ -325,10 +325,145 @@ fn next_id(conn: &mut DbConnection, table: &str) -> Result<i64, AppError> {
 }
 
 pub struct SeedReport {
+    /// How it wrote: "no journal", "triggers caught up" or "as usual" (`Bulk`).
+    pub bulk: &'static str,
     pub first_therapist_id: i64,
     pub therapists: usize,
     pub clients: usize,
     pub appointments: usize,
+}
+
+/// How the seed writes in bulk, faster than the way the application writes (measured at 100,000
+/// therapists: SQLite 43 s in all, of which 39 s writing the rows, PostgreSQL 60 s, of which 40 s
+/// in the child tables' triggers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bulk {
+    /// As the application writes.
+    AsUsual,
+    /// SQLite, a database with no account yet: no journal while seeding, so each changed page is
+    /// written once, to the database file, instead of to the WAL and again at its checkpoint
+    /// (17.5 s instead of 43 s at 100,000). There is then no rollback: a seed that fails or is
+    /// killed leaves the file unusable, and says so; it held nothing else. The journal goes back
+    /// to WAL at the end. Another process with the file open keeps the WAL (SQLite refuses the
+    /// switch), and the seed writes as usual.
+    NoJournal,
+    /// PostgreSQL, when the seeding role owns the tables: each chunk's transaction turns the user
+    /// triggers of the child tables (services, hours, techniques, credentials, bookings) off,
+    /// inserts, does at once what they would have done row by row (one update of each
+    /// therapist: technique mask, schedule version, directory stamp; [`catch_up_child_triggers`])
+    /// and turns them on again before it commits. `ALTER TABLE` is transactional, so no other
+    /// session ever sees them off (it waits on the tables' locks until the chunk commits).
+    TriggersAfter,
+}
+
+/// The tables whose rows the seed adds under a therapist and whose triggers update that
+/// therapist's row.
+const CHILD_TABLES: &[&str] = &[
+    "therapist_techniques",
+    "services",
+    "weekly_hours",
+    "booking_policies",
+    "licenses",
+    "training_records",
+    "appointments",
+];
+
+impl Bulk {
+    fn choose(conn: &mut DbConnection) -> Result<Bulk, AppError> {
+        #[derive(QueryableByName)]
+        struct Answer {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            answer: String,
+        }
+        match conn {
+            DbConnection::Sqlite(_) => {
+                let accounts: i64 = users::table.count().get_result(conn)?;
+                if accounts > 0 {
+                    return Ok(Bulk::AsUsual);
+                }
+                #[derive(QueryableByName)]
+                struct Mode {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    journal_mode: String,
+                }
+                // Refused ("database is locked") while another connection holds the file.
+                let mode = diesel::sql_query("PRAGMA journal_mode = OFF").get_result::<Mode>(conn);
+                Ok(match mode {
+                    Ok(m) if m.journal_mode.eq_ignore_ascii_case("off") => Bulk::NoJournal,
+                    Ok(_) | Err(diesel::result::Error::DatabaseError(..)) => Bulk::AsUsual,
+                    Err(e) => return Err(e.into()),
+                })
+            }
+            DbConnection::Postgresql(_) => {
+                let list = CHILD_TABLES
+                    .iter()
+                    .map(|t| format!("to_regclass('{t}')"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let owns: Answer = diesel::sql_query(format!(
+                    "SELECT CASE WHEN bool_and(pg_has_role(current_user, relowner, 'USAGE')) \
+                     THEN 'yes' ELSE 'no' END AS answer FROM pg_class WHERE oid IN ({list})"
+                ))
+                .get_result(conn)?;
+                Ok(if owns.answer == "yes" {
+                    Bulk::TriggersAfter
+                } else {
+                    Bulk::AsUsual
+                })
+            }
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Bulk::AsUsual => "as usual",
+            Bulk::NoJournal => "no journal",
+            Bulk::TriggersAfter => "triggers caught up",
+        }
+    }
+
+    /// A chunk's outcome; without a journal a failed chunk cannot be rolled back, so the error
+    /// says what is left.
+    fn check<T>(self, result: Result<T, AppError>) -> Result<T, AppError> {
+        match (self, result) {
+            (Bulk::NoJournal, Err(e)) => Err(AppError::Internal(anyhow::anyhow!(
+                "{e}; the seed wrote this new database without a journal, so it is left \
+                 half-written: delete it and seed again"
+            ))),
+            (_, result) => result,
+        }
+    }
+}
+
+/// Turns the user triggers of [`CHILD_TABLES`] off or on (PostgreSQL, inside a transaction).
+fn set_child_triggers(conn: &mut DbConnection, on: bool) -> Result<(), AppError> {
+    let verb = if on { "ENABLE" } else { "DISABLE" };
+    let sql: String = CHILD_TABLES
+        .iter()
+        .map(|t| format!("ALTER TABLE {t} {verb} TRIGGER USER;"))
+        .collect();
+    conn.batch_execute(&sql)?;
+    Ok(())
+}
+
+/// What the child tables' triggers do to the therapists `first..=last`, once per therapist:
+/// the technique mask from their techniques (`refresh_technique_mask`), a new schedule version
+/// (`bump_schedule_version`, which also records the writing transaction), and a new directory
+/// stamp (`stamp_licensed_therapist` sets it to 0, and the therapists' own stamp trigger, still
+/// on, takes the next one). `tests/it/free_days.rs` checks the result against the triggers'.
+fn catch_up_child_triggers(conn: &mut DbConnection, first: i64, last: i64) -> Result<(), AppError> {
+    use diesel::sql_types::BigInt;
+    diesel::sql_query(
+        "UPDATE therapists th SET technique_mask = COALESCE((\
+             SELECT bit_or(CAST(1 AS BIGINT) << t.sort_order) FROM therapist_techniques tt \
+             JOIN techniques t ON t.slug = tt.technique_slug WHERE tt.therapist_id = th.id), 0), \
+         schedule_version = schedule_version + 1, directory_stamp = 0 \
+         WHERE th.id BETWEEN $1 AND $2",
+    )
+    .bind::<BigInt, _>(first)
+    .bind::<BigInt, _>(last)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Seeds `n` therapists (and a client per 100 therapists, who hold the bookings).
@@ -345,6 +480,7 @@ pub fn seed(
         // stay in memory until its commit instead of spilling to the WAL and back.
         conn.batch_execute("PRAGMA cache_size = -1048576")?;
     }
+    let bulk = Bulk::choose(conn)?;
     let hash = crate::services::password::hash(&NewPassword::parse(SEED_PASSWORD).expect("valid"))?;
     let now = now();
     let today = Utc::now().date_naive();
@@ -383,10 +519,10 @@ pub fn seed(
         client_ids.push(user_id);
         user_id += 1;
     }
-    write_transaction(conn, |conn| {
+    bulk.check(write_transaction(conn, |conn| {
         insert_all!(conn, users::table, batch.users, 1000);
         Ok::<_, AppError>(())
-    })?;
+    }))?;
 
     let bar = if progress {
         ProgressBar::new(n as u64)
@@ -399,8 +535,16 @@ pub fn seed(
     );
     let mut appointments = 0;
     let mut done = 0;
+    // Where the time goes, for the progress lines: making the rows, writing them, computing the
+    // free-day maps, writing the maps.
+    let mut spent = [std::time::Duration::ZERO; 4];
     while done < n {
         let size = CHUNK.min(n - done);
+        let mut lap = std::time::Instant::now();
+        let mut clock = |k: usize| {
+            spent[k] += lap.elapsed();
+            lap = std::time::Instant::now();
+        };
         let mut b = Batch::default();
         for _ in 0..size {
             let pick = rng.gen_range(0..total_pop);
@@ -604,7 +748,11 @@ pub fn seed(
             therapist_id += 1;
         }
         appointments += b.appointments.len();
-        write_transaction(conn, |conn| {
+        clock(0);
+        let result = write_transaction(conn, |conn| {
+            if bulk == Bulk::TriggersAfter {
+                set_child_triggers(conn, false)?;
+            }
             insert_all!(conn, users::table, b.users, 1000);
             insert_all!(conn, therapists::table, b.therapists, 1000);
             insert_all!(conn, therapist_techniques::table, b.techniques, 5000);
@@ -614,19 +762,32 @@ pub fn seed(
             insert_all!(conn, licenses::table, b.licenses, 1000);
             insert_all!(conn, training_records::table, b.training, 1000);
             insert_all!(conn, appointments::table, b.appointments, 500);
+            if bulk == Bulk::TriggersAfter {
+                let (first, last) = (b.therapists[0].id, therapist_id - 1);
+                catch_up_child_triggers(conn, first, last)?;
+                set_child_triggers(conn, true)?;
+            }
             Ok::<_, AppError>(())
-        })?;
+        });
+        bulk.check(result)?;
+        clock(1);
         // The chunk's free-day maps, as a server would compute them (`search::free_days`).
         let ids: Vec<i64> = b.therapists.iter().map(|t| t.id).collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let maps = crate::search::mapper::compute(conn, &ids, today, threads)?;
-        write_transaction(conn, |conn| crate::search::free_days::store(conn, &maps))?;
+        clock(2);
+        bulk.check(write_transaction(conn, |conn| {
+            crate::search::free_days::store(conn, &maps)
+        }))?;
+        clock(3);
         done += size;
         bar.set_position(done as u64);
         if progress && !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             // No terminal for the bar (a script, a log): a line a chunk.
+            let [make, rows, maps, store] = spent.map(|d| d.as_secs_f64());
             eprintln!(
-                "seeded {done} of {n} therapists ({:.0} s)",
+                "seeded {done} of {n} therapists ({:.0} s: rows made {make:.0} s, \
+                 written {rows:.0} s, maps computed {maps:.0} s, written {store:.0} s)",
                 started.elapsed().as_secs_f64()
             );
         }
@@ -641,8 +802,12 @@ pub fn seed(
         conn.batch_execute("ANALYZE")?;
     } else {
         conn.batch_execute("ANALYZE")?;
+        if bulk == Bulk::NoJournal {
+            conn.batch_execute("PRAGMA journal_mode = WAL")?;
+        }
     }
     Ok(SeedReport {
+        bulk: bulk.describe(),
         first_therapist_id,
         therapists: n,
         clients: n_clients,

@@ -199,3 +199,120 @@ async fn a_changed_schedule_is_weighed_by_its_slots_until_its_map_is_renewed() {
         after
     );
 }
+
+/// The seed writes in bulk its own way (`seed::Bulk`): on PostgreSQL the child tables' triggers
+/// are caught up once per therapist; on SQLite a new file is written without a journal, but not
+/// one a server holds open.
+#[tokio::test]
+async fn the_seed_leaves_what_the_triggers_would_and_the_triggers_on() {
+    let app = spawn_app().await;
+    let postgres = with_conn(&app, |conn| {
+        matches!(conn, bodywork::db::DbConnection::Postgresql(_))
+    });
+    let seeded = with_conn(&app, |conn| bodywork::seed::seed(conn, 250, 3, false)).expect("seeded");
+    let expected = if postgres {
+        "triggers caught up"
+    } else {
+        "as usual"
+    };
+    assert_eq!(seeded.bulk, expected);
+    with_conn(&app, |conn| {
+        seeded_as_the_triggers_leave(conn, seeded.therapists)
+    });
+
+    // A database nobody else has open, as `bodywork seed` finds it before a first start.
+    let (url, _db) = fresh_database();
+    let pool = bodywork::db::build_pool(&url, 1).expect("pool");
+    let mut conn = pool.get().expect("connection");
+    bodywork::db::run_migrations(&mut conn).expect("migrated");
+    bodywork::models::technique::sync_catalogue(&mut conn).expect("catalogue");
+    let seeded = bodywork::seed::seed(&mut conn, 250, 4, false).expect("seeded");
+    let expected = if postgres {
+        "triggers caught up"
+    } else {
+        "no journal"
+    };
+    assert_eq!(seeded.bulk, expected);
+    seeded_as_the_triggers_leave(&mut conn, seeded.therapists);
+}
+
+/// What the triggers leave: each therapist's technique mask from its techniques, a schedule
+/// version past the first, a stamp of its own; the triggers work afterwards, and SQLite is in WAL.
+fn seeded_as_the_triggers_leave(conn: &mut bodywork::db::DbConnection, n: usize) {
+    use bodywork::db::schema::{techniques, therapist_techniques as tt, therapists, weekly_hours};
+    use std::collections::{HashMap, HashSet};
+    {
+        let bits: HashMap<String, i32> = techniques::table
+            .select((techniques::slug, techniques::sort_order))
+            .load(conn)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let mut masks: HashMap<i64, i64> = HashMap::new();
+        for (id, slug) in tt::table
+            .select((tt::therapist_id, tt::technique_slug))
+            .load::<(i64, String)>(conn)
+            .unwrap()
+        {
+            *masks.entry(id).or_default() |= 1i64 << bits[&slug];
+        }
+        let rows: Vec<(i64, i64, i64, i64)> = therapists::table
+            .select((
+                therapists::id,
+                therapists::technique_mask,
+                therapists::schedule_version,
+                therapists::directory_stamp,
+            ))
+            .load(conn)
+            .unwrap();
+        assert_eq!(rows.len(), n);
+        let mut stamps = HashSet::new();
+        for (id, mask, version, stamp) in &rows {
+            assert_eq!(*mask, masks[id], "therapist {id}'s technique mask");
+            assert!(*mask != 0, "every seeded therapist has a technique");
+            assert!(*version >= 1, "therapist {id}'s schedule version {version}");
+            assert!(
+                *stamp > 0 && stamps.insert(*stamp),
+                "therapist {id}'s stamp {stamp}"
+            );
+        }
+        // The triggers work again: new hours move the version, a new technique the mask.
+        let (id, mask, version, _) = rows[0];
+        let missing = bits
+            .iter()
+            .find(|(_, b)| mask & (1 << **b) == 0)
+            .map(|(slug, _)| slug.clone())
+            .expect("a technique the first therapist lacks");
+        diesel::insert_into(weekly_hours::table)
+            .values((
+                weekly_hours::therapist_id.eq(id),
+                weekly_hours::weekday.eq(7i16),
+                weekly_hours::start_min.eq(20 * 60),
+                weekly_hours::end_min.eq(22 * 60),
+            ))
+            .execute(conn)
+            .unwrap();
+        diesel::insert_into(tt::table)
+            .values((tt::therapist_id.eq(id), tt::technique_slug.eq(&missing)))
+            .execute(conn)
+            .unwrap();
+        let (mask_after, version_after): (i64, i64) = therapists::table
+            .find(id)
+            .select((therapists::technique_mask, therapists::schedule_version))
+            .first(conn)
+            .unwrap();
+        assert_eq!(mask_after, mask | (1 << bits[&missing]));
+        assert!(version_after > version);
+        if let bodywork::db::DbConnection::Sqlite(_) = conn {
+            #[derive(QueryableByName)]
+            struct Mode {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                journal_mode: String,
+            }
+            let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+                .get_result(conn)
+                .unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+        }
+    }
+}

@@ -36,8 +36,8 @@ mod totp;
 mod waitlist;
 
 pub use app::{
-    csrf_from, form_key_from, new_client, page_login, spawn_app, spawn_app_keeping_worker,
-    spawn_app_with, spawn_binary, with_conn, TestApp, PASSWORD,
+    csrf_from, form_key_from, fresh_database, new_client, page_login, spawn_app,
+    spawn_app_keeping_worker, spawn_app_with, spawn_binary, with_conn, TestApp, PASSWORD,
 };
 pub use booking::{
     answers, appointment_at, book, open_therapist, scene, set_cancellation_window, slots, some_day,
