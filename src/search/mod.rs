@@ -29,17 +29,17 @@ pub struct SearchEngine {
     pub schedules: Arc<ScheduleCache>,
 }
 
-/// The loads read their rows into memory before they make their entries, then free the rows,
-/// which glibc may keep for later (each loader's thread has its own arena) instead of giving
-/// back: at a million therapists a server that had just started held 980 to 1,030 MiB in some
-/// starts and 730 to 790 MiB in others, and 825 MiB after serving for minutes. Given back at
-/// once, every start measured held 715 to 790 MiB (BENCHMARKS.md).
+/// The loads read their rows into memory before they make their entries, then free the rows;
+/// mimalloc kept the freed pages (the maps' loader thread had ended, leaving its pages to no one)
+/// until some later allocation collected them: at a million therapists a server that had just
+/// become ready held 980 to 1,030 MiB, 740 to 790 MiB half a second later when the free-day
+/// mapper's first round ran, and 1,030 MiB for good with the mapper off. Collected at once it
+/// holds 730 to 770 MiB when ready (BENCHMARKS.md).
 fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of glibc's own heaps; it has no
+    // SAFETY: mi_collect only returns mimalloc's free memory to the OS; it has no
     // preconditions and touches no memory in use.
     unsafe {
-        libc::malloc_trim(0);
+        libmimalloc_sys::mi_collect(true);
     }
 }
 
