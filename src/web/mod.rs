@@ -241,12 +241,9 @@ impl FromRequest for LoggedIn {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let Some(session) = viewer(&req).await? else {
-                return Err(PageError::login_required(&req));
-            };
+            let Enrolling { session, ctx } = Enrolling::signed_in(&req).await?;
             // An admin without a second factor is sent to enrol (`web::errors`).
             crate::services::access::may_act(&session.user)?;
-            let ctx = PageCtx::build(&req, Some(&session));
             Ok(LoggedIn { session, ctx })
         })
     }
@@ -266,13 +263,18 @@ impl FromRequest for Enrolling {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let Some(session) = viewer(&req).await? else {
-                return Err(PageError::login_required(&req));
-            };
-            let ctx = PageCtx::build(&req, Some(&session));
-            Ok(Enrolling { session, ctx })
-        })
+        Box::pin(async move { Enrolling::signed_in(&req).await })
+    }
+}
+
+impl Enrolling {
+    /// The signed-in person of `req`, whatever their second factor; a visitor is sent to log in.
+    async fn signed_in(req: &HttpRequest) -> Result<Enrolling, PageError> {
+        let Some(session) = viewer(req).await? else {
+            return Err(PageError::login_required(req));
+        };
+        let ctx = PageCtx::build(req, Some(&session));
+        Ok(Enrolling { session, ctx })
     }
 }
 
