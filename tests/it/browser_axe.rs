@@ -328,6 +328,10 @@ async fn form_pages(b: &WebDriver, app: &TestApp, c: &mut Checker) -> WebDriverR
     type_into(b, "email", "axe@example.com").await?;
     type_into(b, "password", crate::builders::PASSWORD).await?;
     submit(b).await?;
+    // The password's answer is the code page: wait for it, so that the visit below cannot cut
+    // the login short (under load the form's POST was still in flight, and the code page then
+    // had no pending login to ask a code for).
+    b.query(By::Id("code")).first().await?;
     b.goto(app.url("/login/two-factor")).await?;
     if let Some(route) = route_of(&c.routes, "/login/two-factor") {
         c.seen
