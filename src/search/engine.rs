@@ -5,7 +5,8 @@
 //! **How a search is answered.** From the directory index in memory (the searchable columns of
 //! every therapist, kept in step with the database by stamps: see the index's module), never from
 //! the `therapists` table. A place's candidates are one pass over the keys of the grid cells its
-//! bounding box touches; distance is decided by the chord between unit vectors (it orders and
+//! bounding box touches, reading only the keys of the asked technique and words (each cell's
+//! technique bits and word memo), each asked for a few keys ahead (`search::prefetch`); distance is decided by the chord between unit vectors (it orders and
 //! bounds exactly as the great-circle distance does, with no trigonometry per candidate), and the
 //! page's distances are computed from the same chords. A technique is a bit of `technique_mask`;
 //! words are matched lower-cased in Rust, the same on both backends, and which keys of a cell hold
@@ -14,8 +15,10 @@
 //! for every therapist at its `schedule_version`, no slots computed), and only the candidates they
 //! cannot decide are weighed one by one by `ScheduleCache::free_on`, at most [`MAX_CANDIDATES`]
 //! (else `search_too_broad`), through [`FreeTimeOracle`](super::schedules::FreeTimeOracle). The
-//! soonest sort weighs every candidate, so it has the same bound on all of them. Next
-//! free times are computed for the shown page only (for every candidate when sorting by soonest).
+//! soonest sort weighs every candidate, so it has the same bound on all of them. Unless free
+//! time orders the results (the soonest sort), only the page's rows are kept as the scan offers
+//! them and the rest are counted ([`Streamed`]); a search by day hands them to the maps a batch
+//! at a time on the way. Next free times are computed for the shown page only (for every candidate when sorting by soonest).
 //! So is the rest of a result line: distances (km and miles) from the chords already measured,
 //! the next free time in the therapist's zone (kept with it), and, with a technique, the price
 //! and length of that technique's service from the page's menus (`ScheduleCache::menus`: kept
@@ -51,6 +54,10 @@ use crate::search::schedules::FreeTimeOracle;
 /// The most candidates one search checks for free time (`available_on`, the soonest sort); a
 /// broader search is asked to add a place or a technique.
 pub const MAX_CANDIDATES: usize = 20_000;
+/// How many candidates a search by day hands the free-day maps at once.
+const DECIDE_BATCH: usize = 512;
+/// How many keys ahead of the one read a search asks for (`search::prefetch`).
+const PREFETCH_AHEAD: usize = 16;
 /// Training hours that earn the badge (the article's threshold).
 pub const HOURS_BADGE: i32 = 500;
 
@@ -360,98 +367,169 @@ pub fn search_synced(
             .near
             .as_ref()
             .map(|near| (unit_vector(near.point), chord2_of_km(p.radius_km)));
-        // Room for every key of the cells read (up to the bound of one by one), so a place's
-        // list never grows by copying.
-        let room: usize = idx
-            .cell_keys(cells.as_deref())
-            .map(|(_, _, keys)| keys.len())
-            .sum();
-        let mut rows: Vec<(Candidate, Option<f64>)> =
-            Vec::with_capacity(room.min(MAX_CANDIDATES + 1));
-        // Without a place, every cell, and therapists without a place count too.
-        for (cell, generation, keys) in idx.cell_keys(cells.as_deref()) {
-            let holding: Vec<_> = p
-                .words
-                .iter()
-                .zip(&words)
-                .map(|(w, f)| index.words_in(w, f, cell, generation, keys))
-                .collect();
-            for (pos, k) in keys.iter().enumerate() {
-                let d = match geo {
-                    Some((center, within)) => {
-                        let d = chord2(center, k.xyz);
-                        if d > within {
-                            continue;
-                        }
-                        Some(d)
+        // Only the keys of the asked techniques holding the words are read (each cell's bits):
+        // the rest could not pass `matches`.
+        let technique_masks = [masks.0, masks.1];
+        // Every candidate, offered to `sink`. Without a place, every cell, and therapists without
+        // a place count too.
+        let scan = |idx: &directory_index::Index, sink: &mut dyn FnMut(Row)| {
+            for (c, generation, cell) in idx.cell_keys(cells.as_deref()) {
+                let keys = cell.keys();
+                let holding: Vec<_> = p
+                    .words
+                    .iter()
+                    .zip(&words)
+                    .map(|(w, f)| index.words_in(w, f, c, generation, keys))
+                    .collect();
+                let positions = cell.positions(&technique_masks, &holding);
+                for (n, &pos) in positions.iter().enumerate() {
+                    if let Some(&ahead) = positions.get(n + PREFETCH_AHEAD) {
+                        crate::search::prefetch(keys, ahead as usize);
                     }
-                    None => None,
-                };
-                if holding.iter().all(|b| b.has(pos))
-                    && matches(k, || idx.get(k.id), p, today, masks)
-                {
-                    rows.push((candidate(k), d));
+                    let k = &keys[pos as usize];
+                    let d = match geo {
+                        Some((center, within)) => {
+                            let d = chord2(center, k.xyz);
+                            if d > within {
+                                continue;
+                            }
+                            Some(d)
+                        }
+                        None => None,
+                    };
+                    if matches(k, || idx.get(k.id), p, today, masks) {
+                        sink((candidate(k), d));
+                    }
                 }
             }
-        }
+        };
+        let end = (offset + p.per_page) as usize;
         let too_broad = || {
             AppError::Rule {
             code: "search_too_broad",
             message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
         }
         };
-        if p.sort == Sort::Soonest && rows.len() > MAX_CANDIDATES {
-            return Err(too_broad());
-        }
-        drop(idx);
-        if let Some(day) = p.available_on {
-            let ids: Vec<(i64, i64)> = rows
-                .iter()
-                .map(|(c, _)| (c.id, c.schedule_version))
-                .collect();
-            // Most are decided by the free-day maps; only the rest are weighed one by one.
-            let decided = oracle.free_by_map(&ids, day);
-            if decided.unsure.len() > MAX_CANDIDATES {
+        let (total, rows) = if !p.decides_free_time() {
+            // Nothing to weigh: only the page's rows are kept as they come, and the rest counted.
+            let picked = by_sort(
+                Streamed(|sink: &mut dyn FnMut(Row)| scan(&idx, sink)),
+                p.sort,
+                end,
+                &HashMap::new(),
+            );
+            drop(idx);
+            picked
+        } else if let (Some(day), false) = (p.available_on, p.sort == Sort::Soonest) {
+            // Free on a day, in an order free time does not decide: the candidates are decided
+            // by the maps a batch at a time as the scan offers them, those free go on to the
+            // page's pick, and only those the maps cannot decide are kept, to be weighed one by
+            // one once the scan is done (and the index no longer read).
+            let mut outcome: Result<bool, AppError> = Ok(true);
+            let picked = by_sort(
+                Streamed(|sink: &mut dyn FnMut(Row)| {
+                    let mut unsure: Vec<Row> = Vec::new();
+                    let mut batch: Vec<Row> = Vec::with_capacity(DECIDE_BATCH);
+                    let mut decide = |batch: &mut Vec<Row>, sink: &mut dyn FnMut(Row)| {
+                        let ids: Vec<(i64, i64)> = batch
+                            .iter()
+                            .map(|(c, _)| (c.id, c.schedule_version))
+                            .collect();
+                        let decided = oracle.free_by_map(&ids, day);
+                        for (r, answer) in batch.drain(..).zip(decided.answers) {
+                            match answer {
+                                Some(true) => sink(r),
+                                Some(false) => {}
+                                None => unsure.push(r),
+                            }
+                        }
+                    };
+                    scan(&idx, &mut |r| {
+                        batch.push(r);
+                        if batch.len() == DECIDE_BATCH {
+                            decide(&mut batch, sink);
+                        }
+                    });
+                    decide(&mut batch, sink);
+                    drop(idx);
+                    if unsure.len() > MAX_CANDIDATES {
+                        outcome = Err(too_broad());
+                        return;
+                    }
+                    let ids: Vec<(i64, i64)> = unsure
+                        .iter()
+                        .map(|(c, _)| (c.id, c.schedule_version))
+                        .collect();
+                    match oracle.free_on(conn.as_deref_mut(), &ids, day) {
+                        Ok(Some(free)) => {
+                            let free: rustc_hash::FxHashSet<i64> = free.into_iter().collect();
+                            unsure
+                                .into_iter()
+                                .filter(|(c, _)| free.contains(&c.id))
+                                .for_each(&mut *sink);
+                        }
+                        Ok(None) => outcome = Ok(false),
+                        Err(e) => outcome = Err(e),
+                    }
+                }),
+                p.sort,
+                end,
+                &HashMap::new(),
+            );
+            match outcome {
+                Ok(true) => picked,
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        } else {
+            // Room for every key of the cells read (up to the bound of one by one), so a
+            // place's list never grows by copying.
+            let room: usize = idx
+                .cell_keys(cells.as_deref())
+                .map(|(_, _, cell)| cell.keys().len())
+                .sum();
+            let mut rows: Vec<Row> = Vec::with_capacity(room.min(MAX_CANDIDATES + 1));
+            scan(&idx, &mut |r| rows.push(r));
+            if p.sort == Sort::Soonest && rows.len() > MAX_CANDIDATES {
                 return Err(too_broad());
             }
-            let Some(weighed) = oracle.free_on(conn.as_deref_mut(), &decided.unsure, day)? else {
-                return Ok(None);
+            drop(idx);
+            if let Some(day) = p.available_on {
+                let ids: Vec<(i64, i64)> = rows
+                    .iter()
+                    .map(|(c, _)| (c.id, c.schedule_version))
+                    .collect();
+                // Most are decided by the free-day maps; only the rest are weighed one by one.
+                let decided = oracle.free_by_map(&ids, day);
+                if decided.unsure.len() > MAX_CANDIDATES {
+                    return Err(too_broad());
+                }
+                let Some(weighed) = oracle.free_on(conn.as_deref_mut(), &decided.unsure, day)?
+                else {
+                    return Ok(None);
+                };
+                let weighed: rustc_hash::FxHashSet<i64> = weighed.into_iter().collect();
+                let mut answers = decided.answers.into_iter();
+                rows.retain(|(c, _)| match answers.next().flatten() {
+                    Some(free) => free,
+                    None => weighed.contains(&c.id),
+                });
+            }
+            let next = if p.sort == Sort::Soonest {
+                let ids: Vec<(i64, i64)> = rows
+                    .iter()
+                    .map(|(c, _)| (c.id, c.schedule_version))
+                    .collect();
+                let Some(next) = oracle.next_free(conn.as_deref_mut(), &ids)? else {
+                    return Ok(None);
+                };
+                next
+            } else {
+                HashMap::new()
             };
-            let free: rustc_hash::FxHashSet<i64> =
-                decided.free.into_iter().chain(weighed).collect();
-            rows.retain(|(c, _)| free.contains(&c.id));
-        }
-        let next = if p.sort == Sort::Soonest {
-            let ids: Vec<(i64, i64)> = rows
-                .iter()
-                .map(|(c, _)| (c.id, c.schedule_version))
-                .collect();
-            let Some(next) = oracle.next_free(conn.as_deref_mut(), &ids)? else {
-                return Ok(None);
-            };
-            next
-        } else {
-            HashMap::new()
+            by_sort(Collected(rows), p.sort, end, &next)
         };
-        // Every key ends with the id: the order is total, so an unstable sort is exact.
-        let total = rows.len() as i64;
-        let end = (offset + p.per_page) as usize;
-        let rows = match p.sort {
-            Sort::Distance => first_in_order(&rows, end, |(c, d)| (d.map(f64::to_bits), c.id)),
-            Sort::Soonest => first_in_order(&rows, end, |(c, _)| {
-                let n = next.get(&c.id).map(|n| n.at);
-                (n.is_none(), n, c.id)
-            }),
-            Sort::Hours => first_in_order(&rows, end, |(c, _)| {
-                (std::cmp::Reverse(c.verified_hours), c.id)
-            }),
-            Sort::Price => first_in_order(&rows, end, |(c, _)| {
-                (c.price_from_cents.is_none(), c.price_from_cents, c.id)
-            }),
-            Sort::Rating => first_in_order(&rows, end, |(c, _)| {
-                (review::best_first_key(c.rating_sum, c.rating_count), c.id)
-            }),
-        };
+        let total = total as i64;
         // The page's distances from the chords of the same read.
         let mut distances = HashMap::new();
         let page_rows: Vec<Candidate> = rows
@@ -574,12 +652,145 @@ fn first_in_order<R: Copy, K: Ord>(rows: &[R], end: usize, key: impl Fn(&R) -> K
     keyed.iter().map(|&(_, i)| rows[i as usize]).collect()
 }
 
+/// A candidate and its squared chord from the place searched (None without a place).
+type Row = (Candidate, Option<f64>);
+
+/// The first `end` rows in the order of the search's sort (every key ends with the id: the order
+/// is total, so an unstable selection is exact), and how many rows there were. `next` holds the
+/// next free times the soonest sort orders by.
+fn by_sort(
+    rows: impl Pick,
+    sort: Sort,
+    end: usize,
+    next: &HashMap<i64, crate::search::schedules::NextFreeAt>,
+) -> (usize, Vec<Row>) {
+    match sort {
+        Sort::Distance => rows.pick(end, |(c, d)| (d.map(f64::to_bits), c.id)),
+        Sort::Soonest => rows.pick(end, |(c, _)| {
+            let n = next.get(&c.id).map(|n| n.at);
+            (n.is_none(), n, c.id)
+        }),
+        Sort::Hours => rows.pick(end, |(c, _)| (std::cmp::Reverse(c.verified_hours), c.id)),
+        Sort::Price => rows.pick(end, |(c, _)| {
+            (c.price_from_cents.is_none(), c.price_from_cents, c.id)
+        }),
+        Sort::Rating => rows.pick(end, |(c, _)| {
+            (review::best_first_key(c.rating_sum, c.rating_count), c.id)
+        }),
+    }
+}
+
+/// Rows the first of which in some order can be picked.
+trait Pick {
+    fn pick<K: Ord>(self, end: usize, key: impl Fn(&Row) -> K) -> (usize, Vec<Row>);
+}
+
+/// Rows all in a list (those weighed for free time).
+struct Collected(Vec<Row>);
+
+impl Pick for Collected {
+    fn pick<K: Ord>(self, end: usize, key: impl Fn(&Row) -> K) -> (usize, Vec<Row>) {
+        (self.0.len(), first_in_order(&self.0, end, key))
+    }
+}
+
+/// Rows offered one by one by a scan: only the first `end` so far are kept (a heap whose top is
+/// the last of them), so a large city's tens of thousands of matches are counted, not stored.
+struct Streamed<S: FnOnce(&mut dyn FnMut(Row))>(S);
+
+impl<S: FnOnce(&mut dyn FnMut(Row))> Pick for Streamed<S> {
+    fn pick<K: Ord>(self, end: usize, key: impl Fn(&Row) -> K) -> (usize, Vec<Row>) {
+        let mut heap: std::collections::BinaryHeap<Ranked<K>> =
+            std::collections::BinaryHeap::with_capacity(end.min(MAX_CANDIDATES));
+        let mut offered = 0usize;
+        (self.0)(&mut |r: Row| {
+            offered += 1;
+            if end == 0 {
+                return;
+            }
+            let k = key(&r);
+            if heap.len() < end {
+                heap.push(Ranked(k, r));
+            } else if let Some(mut last) = heap.peek_mut() {
+                if k < last.0 {
+                    *last = Ranked(k, r);
+                }
+            }
+        });
+        let rows = heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Ranked(_, r)| r)
+            .collect();
+        (offered, rows)
+    }
+}
+
+/// A row with its sort key, ordered by the key alone.
+struct Ranked<K>(K, Row);
+
+impl<K: Ord> PartialEq for Ranked<K> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0 == o.0
+    }
+}
+impl<K: Ord> Eq for Ranked<K> {}
+impl<K: Ord> PartialOrd for Ranked<K> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<K: Ord> Ord for Ranked<K> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&o.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::first_in_order;
     use proptest::prelude::*;
 
     proptest! {
+        /// Rows kept as a scan offers them (only the first `end` so far) are those a full list
+        /// gives, for every sort, with the same count.
+        #[test]
+        fn the_streamed_pick_is_the_collected_one(
+            rows in proptest::collection::vec(
+                (proptest::option::weighted(0.9, 0.0f64..10.0), 0i32..1000, proptest::option::of(0i64..50), 0i32..5, 0i32..25),
+                0..200,
+            ),
+            end in 0usize..250,
+        ) {
+            use super::{by_sort, Candidate, Collected, Row, Sort, Streamed};
+            let rows: Vec<Row> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, &(d, hours, price, count, sum))| {
+                    (
+                        Candidate {
+                            id: i as i64,
+                            verified_hours: hours,
+                            price_from_cents: price,
+                            schedule_version: 1,
+                            rating_count: count,
+                            rating_sum: sum.min(count * 5),
+                        },
+                        d,
+                    )
+                })
+                .collect();
+            let ids = |r: &[Row]| r.iter().map(|(c, d)| (c.id, d.map(f64::to_bits))).collect::<Vec<_>>();
+            let next = std::collections::HashMap::new();
+            for sort in [Sort::Distance, Sort::Soonest, Sort::Hours, Sort::Price, Sort::Rating] {
+                let (n, all) = by_sort(Collected(rows.clone()), sort, end, &next);
+                let streamed = Streamed(|sink: &mut dyn FnMut(Row)| rows.iter().for_each(|r| sink(*r)));
+                let (m, kept) = by_sort(streamed, sort, end, &next);
+                prop_assert_eq!(n, m);
+                prop_assert_eq!(ids(&all), ids(&kept));
+            }
+        }
+
         /// The first rows in key order are those of a full sort by the comparison the distance
         /// order means (no distance first, then the nearest, then the id), whatever the page's end.
         #[test]

@@ -121,13 +121,19 @@ impl DayMap {
     }
 
     /// [`free_in`](Self::free_in) of the date at index `i`, whose quarter hours count from
-    /// `origin` (what a search computes once for all candidates).
+    /// `origin`.
     fn free_at(&self, i: usize, origin: DateTime<Utc>, (earliest, latest): Window) -> Option<bool> {
+        self.free_within(i, (earliest - origin, latest - origin))
+    }
+
+    /// [`free_at`](Self::free_at) with the window given as offsets from the date's origin (what a
+    /// search computes once for all candidates of the same rules: no date arithmetic per map).
+    fn free_within(&self, i: usize, (earliest, latest): (Duration, Duration)) -> Option<bool> {
         let byte = *self.days.get(i)?;
         if byte == 0 {
             return Some(false);
         }
-        if origin > latest {
+        if latest < Duration::zero() {
             // The whole date lies beyond the advance window.
             return Some(false);
         }
@@ -135,8 +141,8 @@ impl DayMap {
             return None;
         }
         // The last start lies in [lo, lo + 15 min).
-        let lo = origin + Duration::minutes((byte as i64 - 1) * QUARTER_MIN);
-        let hi = lo + Duration::minutes(QUARTER_MIN);
+        let lo = Duration::seconds((byte as i64 - 1) * QUARTER_MIN * 60);
+        let hi = lo + Duration::seconds(QUARTER_MIN * 60);
         if hi <= earliest {
             // Every slot of the date starts before the window opens.
             Some(false)
@@ -200,6 +206,13 @@ impl Kept {
         }
     }
 
+    /// Asks the CPU for the map of `id` ahead of its lookup (`search::prefetch`).
+    fn prefetch(&self, id: i64) {
+        if (0..DENSE_IDS).contains(&id) {
+            crate::search::prefetch(&self.dense, id as usize);
+        }
+    }
+
     fn insert(&mut self, id: i64, m: DayMap) {
         if (0..DENSE_IDS).contains(&id) {
             let i = id as usize;
@@ -213,32 +226,44 @@ impl Kept {
     }
 }
 
-/// What [`FreeDayMaps::decide`] found: the therapists free that day, and those the maps could
-/// not decide (no current map, or one of the module's two cases), with their versions.
+/// What [`FreeDayMaps::decide`] found: for each therapist asked, in the order asked, free that
+/// day or not, or None when the maps could not tell (no current map, or one of the module's two
+/// cases); and those undecided with their versions.
 #[derive(Debug, Default)]
 pub struct Decided {
-    pub free: Vec<i64>,
+    pub answers: Vec<Option<bool>>,
     pub unsure: Vec<(i64, i64)>,
 }
+
+/// How many lookups ahead [`FreeDayMaps::decide`] asks for a map.
+const PREFETCH_AHEAD: usize = 8;
 
 impl FreeDayMaps {
     /// Decides "free on `day` at `now`" for `wanted` (therapist id, current schedule version)
     /// from the maps of exactly those versions.
     pub fn decide(&self, wanted: &[(i64, i64)], day: NaiveDate, now: DateTime<Utc>) -> Decided {
-        let mut out = Decided::default();
+        let mut out = Decided {
+            answers: Vec::with_capacity(wanted.len()),
+            unsure: Vec::new(),
+        };
         let maps = self.maps.read().unwrap_or_else(|p| p.into_inner());
-        // The window of each set of rules, computed once (most therapists share them).
-        let mut last: Option<((u16, u16), Window)> = None;
+        // The window of each set of rules, as offsets from the date's origin, computed once
+        // (most therapists share them).
+        let mut last: Option<((u16, u16), (Duration, Duration))> = None;
         // The date's index in maps of one base, and where its quarter hours count from.
         let mut index: Option<(NaiveDate, Option<usize>)> = None;
         let start = origin(day);
-        for &(id, version) in wanted {
+        for (n, &(id, version)) in wanted.iter().enumerate() {
+            if let Some(&(ahead, _)) = wanted.get(n + PREFETCH_AHEAD) {
+                maps.prefetch(ahead);
+            }
             let answer = maps.get(id).filter(|m| m.version == version).and_then(|m| {
                 let rules = (m.notice_hours, m.advance_days);
                 let w = match last {
                     Some((r, w)) if r == rules => w,
                     _ => {
-                        let w = m.window(now);
+                        let (earliest, latest) = m.window(now);
+                        let w = (earliest - start, latest - start);
                         last = Some((rules, w));
                         w
                     }
@@ -251,13 +276,12 @@ impl FreeDayMaps {
                         i
                     }
                 };
-                m.free_at(i?, start, w)
+                m.free_within(i?, w)
             });
-            match answer {
-                Some(true) => out.free.push(id),
-                Some(false) => {}
-                None => out.unsure.push((id, version)),
+            if answer.is_none() {
+                out.unsure.push((id, version));
             }
+            out.answers.push(answer);
         }
         out
     }

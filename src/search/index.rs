@@ -175,6 +175,105 @@ impl Key {
     }
 }
 
+/// A grid cell: its keys, and for each technique of the catalogue which of them offer it (a bit
+/// per position). A search with a technique reads only the keys whose bit is set (a quarter of a
+/// large city's, with the seeded spread), instead of every key of the cell: the scan of a place's
+/// keys is bound by memory, so the keys not read are the time saved. The bits only choose which
+/// keys are read; the filters themselves are decided on each key read (`search::engine`).
+#[derive(Debug, Default)]
+pub struct Cell {
+    keys: Vec<Key>,
+    /// `by_technique[t]`, bit `pos`: the key at `pos` offers the catalogue's technique `t`.
+    by_technique: Vec<Vec<u64>>,
+}
+
+impl Cell {
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// Writes the bits of position `pos` from a technique mask (set or cleared).
+    fn write_bits(&mut self, pos: usize, mask: i64) {
+        let (word, bit) = (pos / 64, 1u64 << (pos % 64));
+        if self.by_technique.len() < TECHNIQUES {
+            self.by_technique.resize_with(TECHNIQUES, Vec::new);
+        }
+        for (t, bits) in self.by_technique.iter_mut().enumerate() {
+            if bits.len() <= word {
+                bits.resize(word + 1, 0);
+            }
+            if mask & (1 << t) != 0 {
+                bits[word] |= bit;
+            } else {
+                bits[word] &= !bit;
+            }
+        }
+    }
+
+    fn push(&mut self, key: Key) {
+        self.write_bits(self.keys.len(), key.technique_mask);
+        self.keys.push(key);
+    }
+
+    /// Takes the key at `pos` out; the last key takes its place (and its bits).
+    fn swap_remove(&mut self, pos: usize) {
+        let last = self.keys.len() - 1;
+        self.write_bits(pos, self.keys[last].technique_mask);
+        self.write_bits(last, 0);
+        self.keys.swap_remove(pos);
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.keys.shrink_to_fit();
+        for bits in &mut self.by_technique {
+            bits.shrink_to_fit();
+        }
+    }
+
+    /// The positions a search may keep, in order: those offering a technique of each nonzero
+    /// mask of `technique_masks` and holding every word of `words`; every position when there is
+    /// neither. A superset of what the search keeps (each key read is still tested whole).
+    pub fn positions(&self, technique_masks: &[i64], words: &[Arc<WordBits>]) -> Vec<u32> {
+        let len = self.keys.len();
+        let masks: Vec<i64> = technique_masks
+            .iter()
+            .copied()
+            .filter(|m| *m != 0)
+            .collect();
+        if masks.is_empty() && words.is_empty() {
+            return (0..len as u32).collect();
+        }
+        let mut out = Vec::new();
+        for w in 0..len.div_ceil(64) {
+            let mut block = if (w + 1) * 64 > len {
+                (1u64 << (len % 64)) - 1
+            } else {
+                u64::MAX
+            };
+            for &mask in &masks {
+                let mut any = 0u64;
+                for (t, bits) in self.by_technique.iter().enumerate() {
+                    if mask & (1 << t) != 0 {
+                        any |= bits.get(w).copied().unwrap_or(0);
+                    }
+                }
+                block &= any;
+            }
+            for b in words {
+                block &= b.bits.get(w).copied().unwrap_or(0);
+            }
+            while block != 0 {
+                out.push((w * 64) as u32 + block.trailing_zeros());
+                block &= block - 1;
+            }
+        }
+        out
+    }
+}
+
+/// How many techniques the catalogue has (each a bit of `technique_mask`).
+const TECHNIQUES: usize = crate::domain::technique::CATALOGUE.len();
+
 /// The bucket of the keys of therapists without a place: no grid cell is negative.
 const NO_CELL: i32 = i32::MIN;
 
@@ -187,7 +286,7 @@ pub struct Index {
     /// Boxed: the map's table has about twice as many slots as entries, and a slot of a box is
     /// 16 bytes where an entry is over 200.
     entries: FxHashMap<i64, Box<Entry>>,
-    cells: FxHashMap<i32, Vec<Key>>,
+    cells: FxHashMap<i32, Cell>,
     /// Per cell, a number that changes whenever its keys are added, removed or moved (what the
     /// word memo of [`DirectoryIndex::words_in`] is kept by).
     generations: FxHashMap<i32, u64>,
@@ -248,24 +347,20 @@ impl Index {
             .collect()
     }
 
-    /// The keys of these grid cells (every cell when None), cell by cell, with the cell and its
+    /// These grid cells (every cell when None), one by one, each with its number and its
     /// generation.
     pub fn cell_keys<'a>(
         &'a self,
         cells: Option<&'a [i32]>,
-    ) -> Box<dyn Iterator<Item = (i32, u64, &'a [Key])> + 'a> {
+    ) -> Box<dyn Iterator<Item = (i32, u64, &'a Cell)> + 'a> {
         let generation = |c: &i32| self.generations.get(c).copied().unwrap_or(0);
         match cells {
-            Some(cells) => {
-                Box::new(cells.iter().filter_map(move |c| {
-                    self.cells.get(c).map(|k| (*c, generation(c), k.as_slice()))
-                }))
-            }
-            None => Box::new(
-                self.cells
+            Some(cells) => Box::new(
+                cells
                     .iter()
-                    .map(move |(c, k)| (*c, generation(c), k.as_slice())),
+                    .filter_map(move |c| self.cells.get(c).map(|k| (*c, generation(c), k))),
             ),
+            None => Box::new(self.cells.iter().map(move |(c, k)| (*c, generation(c), k))),
         }
     }
 
@@ -284,7 +379,7 @@ impl Index {
             if let Some(k) = self
                 .cells
                 .get_mut(&e.geo_cell.unwrap_or(NO_CELL))
-                .and_then(|keys| keys.get_mut(e.pos))
+                .and_then(|cell| cell.keys.get_mut(e.pos))
             {
                 k.schedule_version = version;
             }
@@ -296,14 +391,14 @@ impl Index {
         let e = *self.entries.remove(&id)?;
         let c = e.geo_cell.unwrap_or(NO_CELL);
         self.touch(c);
-        if let Some(keys) = self.cells.get_mut(&c) {
-            keys.swap_remove(e.pos);
-            if let Some(moved) = keys.get(e.pos) {
+        if let Some(cell) = self.cells.get_mut(&c) {
+            cell.swap_remove(e.pos);
+            if let Some(moved) = cell.keys.get(e.pos) {
                 if let Some(m) = self.entries.get_mut(&moved.id) {
                     m.pos = e.pos;
                 }
             }
-            if keys.is_empty() {
+            if cell.keys.is_empty() {
                 self.cells.remove(&c);
             }
         }
@@ -312,9 +407,9 @@ impl Index {
 
     fn link(&mut self, mut e: Entry) {
         self.touch(e.geo_cell.unwrap_or(NO_CELL));
-        let keys = self.cells.entry(e.geo_cell.unwrap_or(NO_CELL)).or_default();
-        e.pos = keys.len();
-        keys.push(Key::of(&e));
+        let cell = self.cells.entry(e.geo_cell.unwrap_or(NO_CELL)).or_default();
+        e.pos = cell.keys.len();
+        cell.push(Key::of(&e));
         self.entries.insert(e.id, Box::new(e));
     }
 
@@ -364,8 +459,8 @@ impl Index {
         }
         if first {
             // The first load filled each cell's list by pushing: give back the room it grew.
-            for keys in self.cells.values_mut() {
-                keys.shrink_to_fit();
+            for cell in self.cells.values_mut() {
+                cell.shrink_to_fit();
             }
         }
         self.loaded = true;
@@ -929,15 +1024,34 @@ mod tests {
             let k = idx
                 .cells
                 .get(&e.geo_cell.unwrap_or(NO_CELL))
-                .and_then(|keys| keys.get(e.pos))
+                .and_then(|cell| cell.keys.get(e.pos))
                 .ok_or(format!("no key for {}", e.id))?;
             if k.id != e.id || k.schedule_version != e.schedule_version {
                 return Err(format!("key {k:?} for entry {}", e.id));
             }
         }
-        let keys: usize = idx.cells.values().map(Vec::len).sum();
-        if keys != idx.entries.len() || idx.cells.values().any(Vec::is_empty) {
+        let keys: usize = idx.cells.values().map(|c| c.keys.len()).sum();
+        if keys != idx.entries.len() || idx.cells.values().any(|c| c.keys.is_empty()) {
             return Err(format!("{keys} keys for {} entries", idx.entries.len()));
+        }
+        // Each technique's bits are those of the keys' masks, and no bit is set past the keys.
+        for (c, cell) in &idx.cells {
+            for (t, bits) in cell.by_technique.iter().enumerate() {
+                for (w, word) in bits.iter().enumerate() {
+                    for b in 0..64 {
+                        let pos = w * 64 + b;
+                        let want = cell
+                            .keys
+                            .get(pos)
+                            .is_some_and(|k| k.technique_mask & (1 << t) != 0);
+                        if (word & (1 << b) != 0) != want {
+                            return Err(format!(
+                                "cell {c}: technique {t} bit {pos} is not its key's"
+                            ));
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -948,27 +1062,50 @@ mod tests {
         /// memos would be found).
         #[test]
         fn remembered_words_follow_the_texts(
-            ops in proptest::collection::vec((0i64..10, proptest::option::of(0i32..2), 0u8..4, 0usize..3), 1..60)
+            ops in proptest::collection::vec((0i64..10, proptest::option::of(0i32..2), 0u8..4, 0usize..3, 0i64..8), 1..60)
         ) {
             let bios = ["a quokka here", "back pain", "nothing"];
             let index = DirectoryIndex::new();
             let finder = memchr::memmem::Finder::new(b"quokka");
             let mut stamp = 0;
-            for (id, cell, op, bio) in ops {
+            for (id, cell, op, bio, mask) in ops {
                 stamp += 1;
                 {
                     let mut g = index.inner.write().unwrap();
                     match op {
                         0 => g.apply(vec![removal(id, stamp)]),
                         1 => g.raise_version(id, stamp),
-                        _ => g.apply(vec![Row { bio: Some(bios[bio].into()), ..row(id, cell, stamp, 0) }]),
+                        _ => g.apply(vec![Row {
+                            bio: Some(bios[bio].into()),
+                            technique_mask: Some(mask),
+                            ..row(id, cell, stamp, 0)
+                        }]),
                     }
                 }
                 let g = index.read();
-                for (c, generation, keys) in g.cell_keys(None) {
+                for (c, generation, cell) in g.cell_keys(None) {
+                    let keys = cell.keys();
                     let bits = index.words_in("quokka", &finder, c, generation, keys);
                     for (pos, k) in keys.iter().enumerate() {
                         proptest::prop_assert_eq!(bits.has(pos), k.text.contains("quokka"));
+                    }
+                    // The positions a search reads: those of a technique of each mask and
+                    // holding the words, in order.
+                    for masks in [&[][..], &[1], &[6], &[1, 6], &[0, 2]] {
+                        for words in [&[][..], std::slice::from_ref(&bits)] {
+                            let want: Vec<usize> = keys
+                                .iter()
+                                .enumerate()
+                                .filter(|(pos, k)| {
+                                    masks.iter().all(|m| *m == 0 || k.technique_mask & m != 0)
+                                        && words.iter().all(|b| b.has(*pos))
+                                })
+                                .map(|(pos, _)| pos)
+                                .collect();
+                            let got: Vec<usize> =
+                                cell.positions(masks, words).into_iter().map(|p| p as usize).collect();
+                            proptest::prop_assert_eq!(got, want);
+                        }
                     }
                 }
             }
@@ -978,17 +1115,20 @@ mod tests {
         /// and the entries in step, and the highest version read wins.
         #[test]
         fn keys_follow_their_entries(
-            ops in proptest::collection::vec((0i64..12, proptest::option::of(0i32..3), 0u8..3, 0i64..5), 1..80)
+            ops in proptest::collection::vec((0i64..12, proptest::option::of(0i32..3), 0u8..3, 0i64..5, 0i64..1024), 1..80)
         ) {
             let mut idx = Index::default();
             let mut stamp = 0;
             let mut highest: HashMap<i64, i64> = HashMap::new();
-            for (id, cell, op, version) in ops {
+            for (id, cell, op, version, mask) in ops {
                 stamp += 1;
                 match op {
                     0 => idx.apply(vec![removal(id, stamp)]),
                     1 => idx.raise_version(id, version),
-                    _ => idx.apply(vec![row(id, cell, stamp, version)]),
+                    _ => idx.apply(vec![Row {
+                        technique_mask: Some(mask),
+                        ..row(id, cell, stamp, version)
+                    }]),
                 }
                 if op == 0 {
                     highest.remove(&id);
