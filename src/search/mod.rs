@@ -20,8 +20,9 @@ pub use engine::{SearchParams, SearchResult};
 pub use index::DirectoryIndex;
 pub use schedules::{RawSlots, ScheduleCache};
 
-/// Asks the CPU to bring `items[i]` (both cache lines of an item up to 128 bytes) into its cache,
-/// when there is one: a hint that reads nothing. A search reads thousands of keys or maps at
+/// Asks the CPU to bring `items[i]` (every cache line of an item up to 128 bytes: an item of 104
+/// bytes that starts late in a line ends two lines further) into its cache, when there is one: a
+/// hint that reads nothing. A search reads thousands of keys or maps at
 /// scattered places; asked for a few ahead, their loads overlap instead of waiting in turn.
 pub(crate) fn prefetch<T>(items: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
@@ -32,6 +33,9 @@ pub(crate) fn prefetch<T>(items: &[T], i: usize) {
         unsafe {
             _mm_prefetch::<_MM_HINT_T0>(at);
             _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
+            _mm_prefetch::<_MM_HINT_T0>(
+                at.wrapping_add(std::mem::size_of::<T>().saturating_sub(1)),
+            );
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
