@@ -6,7 +6,8 @@
 //! every therapist, kept in step with the database by stamps: see the index's module), never from
 //! the `therapists` table. A place's candidates are one pass over the keys of the grid cells its
 //! bounding box touches, reading only the keys of the asked technique and words (each cell's
-//! technique bits and word memo), each asked for a few keys ahead (`search::prefetch`); distance is decided by the chord between unit vectors (it orders and
+//! technique bits and word memo), each asked for a few keys ahead (`search::prefetch`); distance
+//! is decided by the chord between unit vectors (it orders and
 //! bounds exactly as the great-circle distance does, with no trigonometry per candidate), and the
 //! page's distances are computed from the same chords. A technique is a bit of `technique_mask`;
 //! words are matched lower-cased in Rust, the same on both backends, and which keys of a cell hold
@@ -17,8 +18,9 @@
 //! (else `search_too_broad`), through [`FreeTimeOracle`](super::schedules::FreeTimeOracle). The
 //! soonest sort weighs every candidate, so it has the same bound on all of them. Unless free
 //! time orders the results (the soonest sort), only the page's rows are kept as the scan offers
-//! them and the rest are counted ([`Streamed`]); a search by day hands them to the maps a batch
-//! at a time on the way. Next free times are computed for the shown page only (for every candidate when sorting by soonest).
+//! them and the rest are counted (`Streamed`); a search by day hands them to the maps a batch
+//! at a time on the way. Next free times are computed for the shown page only (for every
+//! candidate when sorting by soonest).
 //! So is the rest of a result line: distances (km and miles) from the chords already measured,
 //! the next free time in the therapist's zone (kept with it), and, with a technique, the price
 //! and length of that technique's service from the page's menus (`ScheduleCache::menus`: kept
