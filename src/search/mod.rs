@@ -22,8 +22,8 @@ pub use schedules::{RawSlots, ScheduleCache};
 
 /// Asks the CPU to bring `items[i]` (every cache line of an item up to 128 bytes: an item of 104
 /// bytes that starts late in a line ends two lines further) into its cache, when there is one: a
-/// hint that reads nothing. A search reads thousands of keys or maps at
-/// scattered places; asked for a few ahead, their loads overlap instead of waiting in turn.
+/// hint that reads nothing. A search reads thousands of keys or maps at scattered places; asked
+/// for a few ahead, their loads overlap instead of waiting in turn.
 pub(crate) fn prefetch<T>(items: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(item) = items.get(i) {
