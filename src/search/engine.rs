@@ -15,11 +15,12 @@
 //! soonest sort), free days come first from the free-day maps (`search::free_days`: known ahead
 //! for every therapist at its `schedule_version`, no slots computed), and only the candidates they
 //! cannot decide are weighed one by one by `ScheduleCache::free_on`, at most [`MAX_CANDIDATES`]
-//! (else `search_too_broad`), through [`FreeTimeOracle`](super::schedules::FreeTimeOracle). The
-//! soonest sort weighs every candidate, so it has the same bound on all of them. Unless free
-//! time orders the results (the soonest sort), only the page's rows are kept as the scan offers
-//! them and the rest are counted (`Streamed`); a search by day hands them to the maps a batch
-//! at a time on the way. Next free times are computed for the shown page only (for every
+//! (else `search_too_broad`), through [`FreeTimeOracle`](super::schedules::FreeTimeOracle): one
+//! helper, `free_on_day`, hands the candidates to the maps a batch at a time as the scan offers
+//! them. The soonest sort weighs the next free time of every candidate (of every one free on the
+//! day, when a day is asked), so it has the same bound on them. Unless free time orders the
+//! results (the soonest sort), only the page's rows are kept as the scan offers them and the
+//! rest are counted (`Streamed`). Next free times are computed for the shown page only (for every
 //! candidate when sorting by soonest).
 //! So is the rest of a result line: distances (km and miles) from the chords already measured,
 //! the next free time in the therapist's zone (kept with it), and, with a technique, the price
@@ -235,14 +236,14 @@ fn matches<'e>(
         techniques_any,
     } = p;
     let (technique_mask, any_mask) = masks;
-    let hot = !key.suspended
+    let hot = !key.suspended()
         && (!verified_only || license_counts(key.license_verified_until, today))
-        && (technique.is_none() || key.technique_mask & technique_mask != 0)
-        && (techniques_any.is_none() || key.technique_mask & any_mask != 0)
+        && (technique.is_none() || key.technique_mask() & technique_mask != 0)
+        && (techniques_any.is_none() || key.technique_mask() & any_mask != 0)
         && min_hours.is_none_or(|h| key.verified_hours >= h)
-        && (!accepting_only || key.accepting_new_clients)
-        && (!mobile_only || key.mobile)
-        && max_price_cents.is_none_or(|max| key.price_from_cents.is_some_and(|c| c <= max))
+        && (!accepting_only || key.accepting_new_clients())
+        && (!mobile_only || key.mobile())
+        && max_price_cents.is_none_or(|max| key.price_from_cents().is_some_and(|c| c <= max))
         && min_rating.is_none_or(|min| review::meets(key.rating_sum, key.rating_count, min));
     hot && language
         .is_none_or(|code| entry().is_some_and(|e| e.languages.contains(&format!(",{code},"))))
@@ -353,7 +354,7 @@ pub fn search_synced(
         let candidate = |k: &directory_index::Key| Candidate {
             id: k.id,
             verified_hours: k.verified_hours,
-            price_from_cents: k.price_from_cents,
+            price_from_cents: k.price_from_cents(),
             schedule_version: k.schedule_version,
             rating_count: k.rating_count,
             rating_sum: k.rating_sum,
@@ -381,11 +382,11 @@ pub fn search_synced(
                     .words
                     .iter()
                     .zip(&words)
-                    .map(|(w, f)| index.words_in(w, f, c, generation, keys))
+                    .map(|(w, f)| index.words_in(w, f, c, generation, cell.texts()))
                     .collect();
                 let positions = cell.positions(&technique_masks, &holding);
-                for (n, &pos) in positions.iter().enumerate() {
-                    if let Some(&ahead) = positions.get(n + PREFETCH_AHEAD) {
+                for (n, pos) in positions.iter().enumerate() {
+                    if let Some(ahead) = positions.get(n + PREFETCH_AHEAD) {
                         crate::search::prefetch(keys, ahead as usize);
                     }
                     let k = &keys[pos as usize];
@@ -406,118 +407,29 @@ pub fn search_synced(
             }
         };
         let end = (offset + p.per_page) as usize;
-        let too_broad = || {
-            AppError::Rule {
-            code: "search_too_broad",
-            message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
-        }
+        // The index is read until the scan ends, not while free time is weighed.
+        let scan_then_release = |sink: &mut dyn FnMut(Row)| {
+            scan(&idx, sink);
+            drop(idx);
         };
-        let (total, rows) = if !p.decides_free_time() {
-            // Nothing to weigh: only the page's rows are kept as they come, and the rest counted.
-            let picked = by_sort(
-                Streamed(|sink: &mut dyn FnMut(Row)| scan(&idx, sink)),
-                p.sort,
-                end,
-                &HashMap::new(),
-            );
-            drop(idx);
-            picked
-        } else if let (Some(day), false) = (p.available_on, p.sort == Sort::Soonest) {
-            // Free on a day, in an order free time does not decide: the candidates are decided
-            // by the maps a batch at a time as the scan offers them, those free go on to the
-            // page's pick, and only those the maps cannot decide are kept, to be weighed one by
-            // one once the scan is done (and the index no longer read).
-            let mut outcome: Result<bool, AppError> = Ok(true);
-            let picked = by_sort(
-                Streamed(|sink: &mut dyn FnMut(Row)| {
-                    let mut unsure: Vec<Row> = Vec::new();
-                    let mut batch: Vec<Row> = Vec::with_capacity(DECIDE_BATCH);
-                    let mut decide = |batch: &mut Vec<Row>, sink: &mut dyn FnMut(Row)| {
-                        let ids: Vec<(i64, i64)> = batch
-                            .iter()
-                            .map(|(c, _)| (c.id, c.schedule_version))
-                            .collect();
-                        let decided = oracle.free_by_map(&ids, day);
-                        for (r, answer) in batch.drain(..).zip(decided.answers) {
-                            match answer {
-                                Some(true) => sink(r),
-                                Some(false) => {}
-                                None => unsure.push(r),
-                            }
+        let (total, rows) = match (p.available_on, p.sort) {
+            (_, Sort::Soonest) => {
+                // Ordered by the next free time: every candidate (free on the day, when one is
+                // asked) is kept, up to the bound of one by one, for its next free time.
+                let mut rows: Vec<Row> = Vec::new();
+                match p.available_on {
+                    Some(day) => {
+                        let push = &mut |r| rows.push(r);
+                        if !free_on_day(scan_then_release, oracle, conn.as_deref_mut(), day, push)?
+                        {
+                            return Ok(None);
                         }
-                    };
-                    scan(&idx, &mut |r| {
-                        batch.push(r);
-                        if batch.len() == DECIDE_BATCH {
-                            decide(&mut batch, sink);
-                        }
-                    });
-                    decide(&mut batch, sink);
-                    drop(idx);
-                    if unsure.len() > MAX_CANDIDATES {
-                        outcome = Err(too_broad());
-                        return;
                     }
-                    let ids: Vec<(i64, i64)> = unsure
-                        .iter()
-                        .map(|(c, _)| (c.id, c.schedule_version))
-                        .collect();
-                    match oracle.free_on(conn.as_deref_mut(), &ids, day) {
-                        Ok(Some(free)) => {
-                            let free: rustc_hash::FxHashSet<i64> = free.into_iter().collect();
-                            unsure
-                                .into_iter()
-                                .filter(|(c, _)| free.contains(&c.id))
-                                .for_each(&mut *sink);
-                        }
-                        Ok(None) => outcome = Ok(false),
-                        Err(e) => outcome = Err(e),
-                    }
-                }),
-                p.sort,
-                end,
-                &HashMap::new(),
-            );
-            match outcome {
-                Ok(true) => picked,
-                Ok(false) => return Ok(None),
-                Err(e) => return Err(e),
-            }
-        } else {
-            // Room for every key of the cells read (up to the bound of one by one), so a
-            // place's list never grows by copying.
-            let room: usize = idx
-                .cell_keys(cells.as_deref())
-                .map(|(_, _, cell)| cell.keys().len())
-                .sum();
-            let mut rows: Vec<Row> = Vec::with_capacity(room.min(MAX_CANDIDATES + 1));
-            scan(&idx, &mut |r| rows.push(r));
-            if p.sort == Sort::Soonest && rows.len() > MAX_CANDIDATES {
-                return Err(too_broad());
-            }
-            drop(idx);
-            if let Some(day) = p.available_on {
-                let ids: Vec<(i64, i64)> = rows
-                    .iter()
-                    .map(|(c, _)| (c.id, c.schedule_version))
-                    .collect();
-                // Most are decided by the free-day maps; only the rest are weighed one by one.
-                let decided = oracle.free_by_map(&ids, day);
-                if decided.unsure.len() > MAX_CANDIDATES {
+                    None => scan_then_release(&mut |r| rows.push(r)),
+                }
+                if rows.len() > MAX_CANDIDATES {
                     return Err(too_broad());
                 }
-                let Some(weighed) = oracle.free_on(conn.as_deref_mut(), &decided.unsure, day)?
-                else {
-                    return Ok(None);
-                };
-                let weighed: rustc_hash::FxHashSet<i64> = weighed.into_iter().collect();
-                let mut answers = decided.answers.into_iter();
-                rows.retain(|(c, _)| match answers.next().flatten() {
-                    Some(free) => free,
-                    None => weighed.contains(&c.id),
-                });
-            }
-            let next = if p.sort == Sort::Soonest {
                 let ids: Vec<(i64, i64)> = rows
                     .iter()
                     .map(|(c, _)| (c.id, c.schedule_version))
@@ -525,11 +437,28 @@ pub fn search_synced(
                 let Some(next) = oracle.next_free(conn.as_deref_mut(), &ids)? else {
                     return Ok(None);
                 };
-                next
-            } else {
-                HashMap::new()
-            };
-            by_sort(Collected(rows), p.sort, end, &next)
+                by_sort(Collected(rows), p.sort, end, &next)
+            }
+            (Some(day), _) => {
+                // Free on a day, in an order free time does not decide: only the page's rows of
+                // those free are kept as they come.
+                let mut outcome: Result<bool, AppError> = Ok(true);
+                let picked = by_sort(
+                    Streamed(|sink: &mut dyn FnMut(Row)| {
+                        outcome =
+                            free_on_day(scan_then_release, oracle, conn.as_deref_mut(), day, sink);
+                    }),
+                    p.sort,
+                    end,
+                    &HashMap::new(),
+                );
+                if !outcome? {
+                    return Ok(None);
+                }
+                picked
+            }
+            // Nothing to weigh: only the page's rows are kept as they come, and the rest counted.
+            (None, _) => by_sort(Streamed(scan_then_release), p.sort, end, &HashMap::new()),
         };
         let total = total as i64;
         // The page's distances from the chords of the same read.
@@ -630,6 +559,64 @@ pub fn search_synced(
         per_page: p.per_page,
         hits,
     }))
+}
+
+/// Offers `sink` the rows `scan` offers that are free on `day`, and answers false when free time
+/// must be loaded and there is no connection (`conn` None). The free-day maps decide the rows a
+/// batch at a time as the scan offers them; only those the maps cannot tell are kept, and weighed
+/// one by one once the scan is done (up to the bound of one by one: more is `search_too_broad`).
+/// Rows free by the maps come first, in the scan's order, then those weighed.
+fn free_on_day(
+    scan: impl FnOnce(&mut dyn FnMut(Row)),
+    oracle: &dyn FreeTimeOracle,
+    conn: Option<&mut DbConnection>,
+    day: NaiveDate,
+    sink: &mut dyn FnMut(Row),
+) -> Result<bool, AppError> {
+    let ids = |rows: &[Row]| -> Vec<(i64, i64)> {
+        rows.iter()
+            .map(|(c, _)| (c.id, c.schedule_version))
+            .collect()
+    };
+    let mut unsure: Vec<Row> = Vec::new();
+    let mut batch: Vec<Row> = Vec::with_capacity(DECIDE_BATCH);
+    let mut decide = |batch: &mut Vec<Row>, sink: &mut dyn FnMut(Row)| {
+        let answers = oracle.free_by_map(&ids(batch), day);
+        for (r, answer) in batch.drain(..).zip(answers) {
+            match answer {
+                Some(true) => sink(r),
+                Some(false) => {}
+                None => unsure.push(r),
+            }
+        }
+    };
+    scan(&mut |r| {
+        batch.push(r);
+        if batch.len() == DECIDE_BATCH {
+            decide(&mut batch, sink);
+        }
+    });
+    decide(&mut batch, sink);
+    if unsure.len() > MAX_CANDIDATES {
+        return Err(too_broad());
+    }
+    let Some(free) = oracle.free_on(conn, &ids(&unsure), day)? else {
+        return Ok(false);
+    };
+    let free: rustc_hash::FxHashSet<i64> = free.into_iter().collect();
+    unsure
+        .into_iter()
+        .filter(|(c, _)| free.contains(&c.id))
+        .for_each(sink);
+    Ok(true)
+}
+
+/// A search whose candidates are too many to weigh one by one.
+fn too_broad() -> AppError {
+    AppError::Rule {
+        code: "search_too_broad",
+        message: "This search matches too many therapists to check one by one. Add a place, a technique or a smaller radius.".into(),
+    }
 }
 
 /// A distance to one decimal.

@@ -226,26 +226,20 @@ impl Kept {
     }
 }
 
-/// What [`FreeDayMaps::decide`] found: for each therapist asked, in the order asked, free that
-/// day or not, or None when the maps could not tell (no current map, or one of the module's two
-/// cases); and those undecided with their versions.
-#[derive(Debug, Default)]
-pub struct Decided {
-    pub answers: Vec<Option<bool>>,
-    pub unsure: Vec<(i64, i64)>,
-}
-
 /// How many lookups ahead [`FreeDayMaps::decide`] asks for a map.
 const PREFETCH_AHEAD: usize = 8;
 
 impl FreeDayMaps {
     /// Decides "free on `day` at `now`" for `wanted` (therapist id, current schedule version)
-    /// from the maps of exactly those versions.
-    pub fn decide(&self, wanted: &[(i64, i64)], day: NaiveDate, now: DateTime<Utc>) -> Decided {
-        let mut out = Decided {
-            answers: Vec::with_capacity(wanted.len()),
-            unsure: Vec::new(),
-        };
+    /// from the maps of exactly those versions: for each, in the order asked, free that day or
+    /// not, or None when the maps cannot tell (no current map, or one of the module's two cases).
+    pub fn decide(
+        &self,
+        wanted: &[(i64, i64)],
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<Option<bool>> {
+        let mut out = Vec::with_capacity(wanted.len());
         let maps = self.maps.read().unwrap_or_else(|p| p.into_inner());
         // The window of each set of rules, as offsets from the date's origin, computed once
         // (most therapists share them).
@@ -278,10 +272,7 @@ impl FreeDayMaps {
                 };
                 m.free_within(i?, w)
             });
-            if answer.is_none() {
-                out.unsure.push((id, version));
-            }
-            out.answers.push(answer);
+            out.push(answer);
         }
         out
     }

@@ -128,50 +128,92 @@ impl Entry {
 }
 
 /// What most filters and the sort read, packed together by grid cell so that a place's
-/// candidates are a scan of contiguous memory.
-#[derive(Debug, Clone)]
+/// candidates are a scan of contiguous memory. One key is one cache line (64 bytes, aligned), as
+/// the scan of a large city waits on memory, not on its tests: the entry's text is kept beside
+/// the keys ([`Cell::texts`]), read only when a word memo is built; the price, the techniques and
+/// the flags are stored narrow and read through their methods.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 pub struct Key {
     pub id: i64,
-    /// The entry's `text`, shared.
-    pub text: Arc<str>,
     /// The place on the unit sphere (`gazetteer::unit_vector`), for distances without trigonometry.
     pub xyz: [f64; 3],
-    pub technique_mask: i64,
-    pub price_from_cents: Option<i64>,
-    pub license_verified_until: Option<NaiveDate>,
-    pub verified_hours: i32,
     /// The entry's `schedule_version`.
     pub schedule_version: i64,
-    pub suspended: bool,
-    pub accepting_new_clients: bool,
-    pub mobile: bool,
     /// The entry's `rating_count` and `rating_sum`.
     pub rating_count: i32,
     pub rating_sum: i32,
+    pub license_verified_until: Option<NaiveDate>,
+    pub verified_hours: i32,
+    /// The lowest price in cents, [`NO_PRICE`] without one (see [`Key::price_from_cents`]).
+    price: u32,
+    /// The techniques offered, one bit per technique of the catalogue.
+    techniques: u16,
+    /// [`SUSPENDED`], [`ACCEPTING`] and [`MOBILE`].
+    flags: u8,
 }
+
+const _: () = assert!(std::mem::size_of::<Key>() == 64);
+const _: () = assert!(TECHNIQUES <= 16, "a key keeps the techniques in 16 bits");
+const _: () = assert!(crate::domain::profile::PRICE_MAX_CENTS < NO_PRICE as i64);
+
+/// A key's price when the therapist lists none.
+const NO_PRICE: u32 = u32::MAX;
+const SUSPENDED: u8 = 1;
+const ACCEPTING: u8 = 2;
+const MOBILE: u8 = 4;
 
 impl Key {
     /// The key of an entry (latitude and longitude 0 when it has no place; such keys are kept
     /// apart, in [`NO_CELL`], and never measured).
     fn of(e: &Entry) -> Key {
+        let flag = |on: bool, f: u8| if on { f } else { 0 };
         Key {
             id: e.id,
-            text: e.text.clone(),
             xyz: crate::domain::gazetteer::unit_vector(crate::domain::gazetteer::GeoPoint {
                 lat: e.latitude.unwrap_or(0.0),
                 lon: e.longitude.unwrap_or(0.0),
             }),
-            technique_mask: e.technique_mask,
-            price_from_cents: e.price_from_cents,
-            license_verified_until: e.license_verified_until,
-            verified_hours: e.verified_hours,
             schedule_version: e.schedule_version,
-            suspended: e.suspended,
-            accepting_new_clients: e.accepting_new_clients,
-            mobile: e.mobile,
             rating_count: e.rating_count,
             rating_sum: e.rating_sum,
+            license_verified_until: e.license_verified_until,
+            verified_hours: e.verified_hours,
+            // Prices are at most `PRICE_MAX_CENTS` (`domain::profile`); one past the narrow
+            // range would only be stored by hand, and is kept as the highest price there is.
+            price: e.price_from_cents.map_or(NO_PRICE, |c| {
+                u32::try_from(c.max(0))
+                    .unwrap_or(NO_PRICE - 1)
+                    .min(NO_PRICE - 1)
+            }),
+            // Only the catalogue's techniques have bits (`domain::technique`).
+            techniques: (e.technique_mask & ((1 << TECHNIQUES) - 1)) as u16,
+            flags: flag(e.suspended, SUSPENDED)
+                | flag(e.accepting_new_clients, ACCEPTING)
+                | flag(e.mobile, MOBILE),
         }
+    }
+
+    /// The entry's `price_from_cents`.
+    pub fn price_from_cents(&self) -> Option<i64> {
+        (self.price != NO_PRICE).then_some(i64::from(self.price))
+    }
+
+    /// The entry's `technique_mask`.
+    pub fn technique_mask(&self) -> i64 {
+        i64::from(self.techniques)
+    }
+
+    pub fn suspended(&self) -> bool {
+        self.flags & SUSPENDED != 0
+    }
+
+    pub fn accepting_new_clients(&self) -> bool {
+        self.flags & ACCEPTING != 0
+    }
+
+    pub fn mobile(&self) -> bool {
+        self.flags & MOBILE != 0
     }
 }
 
@@ -183,6 +225,9 @@ impl Key {
 #[derive(Debug, Default)]
 pub struct Cell {
     keys: Vec<Key>,
+    /// The text of the key at the same position (the entry's, shared): what word memos are
+    /// built from, kept out of the keys the scan reads.
+    texts: Vec<Arc<str>>,
     /// `by_technique[t]`, bit `pos`: the key at `pos` offers the catalogue's technique `t`.
     by_technique: Vec<Vec<u64>>,
 }
@@ -190,6 +235,11 @@ pub struct Cell {
 impl Cell {
     pub fn keys(&self) -> &[Key] {
         &self.keys
+    }
+
+    /// The texts of the keys, position for position.
+    pub fn texts(&self) -> &[Arc<str>] {
+        &self.texts
     }
 
     /// Writes the bits of position `pos` from a technique mask (set or cleared).
@@ -210,21 +260,24 @@ impl Cell {
         }
     }
 
-    fn push(&mut self, key: Key) {
-        self.write_bits(self.keys.len(), key.technique_mask);
+    fn push(&mut self, key: Key, text: Arc<str>) {
+        self.write_bits(self.keys.len(), key.technique_mask());
         self.keys.push(key);
+        self.texts.push(text);
     }
 
     /// Takes the key at `pos` out; the last key takes its place (and its bits).
     fn swap_remove(&mut self, pos: usize) {
         let last = self.keys.len() - 1;
-        self.write_bits(pos, self.keys[last].technique_mask);
+        self.write_bits(pos, self.keys[last].technique_mask());
         self.write_bits(last, 0);
         self.keys.swap_remove(pos);
+        self.texts.swap_remove(pos);
     }
 
     fn shrink_to_fit(&mut self) {
         self.keys.shrink_to_fit();
+        self.texts.shrink_to_fit();
         for bits in &mut self.by_technique {
             bits.shrink_to_fit();
         }
@@ -233,7 +286,7 @@ impl Cell {
     /// The positions a search may keep, in order: those offering a technique of each nonzero
     /// mask of `technique_masks` and holding every word of `words`; every position when there is
     /// neither. A superset of what the search keeps (each key read is still tested whole).
-    pub fn positions(&self, technique_masks: &[i64], words: &[Arc<WordBits>]) -> Vec<u32> {
+    pub fn positions(&self, technique_masks: &[i64], words: &[Arc<WordBits>]) -> Positions {
         let len = self.keys.len();
         let masks: Vec<i64> = technique_masks
             .iter()
@@ -241,7 +294,7 @@ impl Cell {
             .filter(|m| *m != 0)
             .collect();
         if masks.is_empty() && words.is_empty() {
-            return (0..len as u32).collect();
+            return Positions::All(len as u32);
         }
         let mut out = Vec::new();
         for w in 0..len.div_ceil(64) {
@@ -267,7 +320,41 @@ impl Cell {
                 block &= block - 1;
             }
         }
-        out
+        Positions::Listed(out)
+    }
+}
+
+/// The positions of a cell a search reads ([`Cell::positions`]), in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Positions {
+    /// Every position below this one (no list is built for a search that filters no bit).
+    All(u32),
+    Listed(Vec<u32>),
+}
+
+impl Positions {
+    pub fn len(&self) -> usize {
+        match self {
+            Positions::All(n) => *n as usize,
+            Positions::Listed(l) => l.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `n`th position read.
+    pub fn get(&self, n: usize) -> Option<u32> {
+        match self {
+            Positions::All(len) => u32::try_from(n).ok().filter(|n| n < len),
+            Positions::Listed(l) => l.get(n).copied(),
+        }
+    }
+
+    /// The positions, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len()).filter_map(|n| self.get(n))
     }
 }
 
@@ -409,7 +496,7 @@ impl Index {
         self.touch(e.geo_cell.unwrap_or(NO_CELL));
         let cell = self.cells.entry(e.geo_cell.unwrap_or(NO_CELL)).or_default();
         e.pos = cell.keys.len();
-        cell.push(Key::of(&e));
+        cell.push(Key::of(&e), e.text.clone());
         self.entries.insert(e.id, Box::new(e));
     }
 
@@ -898,17 +985,17 @@ impl DirectoryIndex {
         finder: &memchr::memmem::Finder<'_>,
         cell: i32,
         generation: u64,
-        keys: &[Key],
+        texts: &[Arc<str>],
     ) -> Arc<WordBits> {
         let key = (Box::<str>::from(word), cell);
         if let Some(b) = self.words.0.get(&key) {
-            if b.generation == generation && b.bits.len() * 64 >= keys.len() {
+            if b.generation == generation && b.bits.len() * 64 >= texts.len() {
                 return b;
             }
         }
-        let mut bits = vec![0u64; keys.len().div_ceil(64)];
-        for (pos, k) in keys.iter().enumerate() {
-            if finder.find(k.text.as_bytes()).is_some() {
+        let mut bits = vec![0u64; texts.len().div_ceil(64)];
+        for (pos, text) in texts.iter().enumerate() {
+            if finder.find(text.as_bytes()).is_some() {
                 bits[pos / 64] |= 1 << (pos % 64);
             }
         }
@@ -1029,6 +1116,16 @@ mod tests {
             if k.id != e.id || k.schedule_version != e.schedule_version {
                 return Err(format!("key {k:?} for entry {}", e.id));
             }
+            let text = idx
+                .cells
+                .get(&e.geo_cell.unwrap_or(NO_CELL))
+                .and_then(|cell| cell.texts.get(e.pos));
+            if text != Some(&e.text) {
+                return Err(format!("text {text:?} for entry {}", e.id));
+            }
+        }
+        if idx.cells.values().any(|c| c.texts.len() != c.keys.len()) {
+            return Err("a cell's texts are not its keys'".into());
         }
         let keys: usize = idx.cells.values().map(|c| c.keys.len()).sum();
         if keys != idx.entries.len() || idx.cells.values().any(|c| c.keys.is_empty()) {
@@ -1043,7 +1140,7 @@ mod tests {
                         let want = cell
                             .keys
                             .get(pos)
-                            .is_some_and(|k| k.technique_mask & (1 << t) != 0);
+                            .is_some_and(|k| k.technique_mask() & (1 << t) != 0);
                         if (word & (1 << b) != 0) != want {
                             return Err(format!(
                                 "cell {c}: technique {t} bit {pos} is not its key's"
@@ -1057,6 +1154,42 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A key gives back what its entry holds, through its narrow fields.
+        #[test]
+        fn a_key_reads_as_its_entry(
+            price in proptest::option::of(0i64..=crate::domain::profile::PRICE_MAX_CENTS),
+            mask in 0i64..(1 << TECHNIQUES),
+            flags in (proptest::bool::ANY, proptest::bool::ANY, proptest::bool::ANY),
+            hours in 0i32..100_000,
+            version in 0i64..i64::MAX,
+            rating in (0i32..1_000_000, 0i32..5_000_000),
+        ) {
+            let mut shared = Shared::default();
+            let mut e = Row {
+                price_from_cents: price,
+                technique_mask: Some(mask),
+                verified_hours: Some(hours),
+                rating_count: Some(rating.0),
+                rating_sum: Some(rating.1),
+                accepting_new_clients: Some(flags.1),
+                mobile: Some(flags.2),
+                ..row(7, Some(1), 1, version)
+            }
+            .into_entry(&mut shared);
+            e.suspended = flags.0;
+            let k = Key::of(&e);
+            proptest::prop_assert_eq!(k.price_from_cents(), e.price_from_cents);
+            proptest::prop_assert_eq!(k.technique_mask(), e.technique_mask);
+            proptest::prop_assert_eq!(
+                (k.suspended(), k.accepting_new_clients(), k.mobile()),
+                (e.suspended, e.accepting_new_clients, e.mobile)
+            );
+            proptest::prop_assert_eq!(
+                (k.id, k.verified_hours, k.schedule_version, k.rating_count, k.rating_sum),
+                (e.id, e.verified_hours, e.schedule_version, e.rating_count, e.rating_sum)
+            );
+        }
+
         /// The word memo of a cell answers as the texts do after any sequence of changes,
         /// moves, version bumps and removals (all asked about after each step, so that stale
         /// memos would be found).
@@ -1085,9 +1218,12 @@ mod tests {
                 let g = index.read();
                 for (c, generation, cell) in g.cell_keys(None) {
                     let keys = cell.keys();
-                    let bits = index.words_in("quokka", &finder, c, generation, keys);
+                    let bits = index.words_in("quokka", &finder, c, generation, cell.texts());
+                    proptest::prop_assert_eq!(cell.texts().len(), keys.len());
                     for (pos, k) in keys.iter().enumerate() {
-                        proptest::prop_assert_eq!(bits.has(pos), k.text.contains("quokka"));
+                        let text = &g.get(k.id).expect("an entry per key").text;
+                        proptest::prop_assert_eq!(&cell.texts()[pos], text);
+                        proptest::prop_assert_eq!(bits.has(pos), text.contains("quokka"));
                     }
                     // The positions a search reads: those of a technique of each mask and
                     // holding the words, in order.
@@ -1097,13 +1233,13 @@ mod tests {
                                 .iter()
                                 .enumerate()
                                 .filter(|(pos, k)| {
-                                    masks.iter().all(|m| *m == 0 || k.technique_mask & m != 0)
+                                    masks.iter().all(|m| *m == 0 || k.technique_mask() & m != 0)
                                         && words.iter().all(|b| b.has(*pos))
                                 })
                                 .map(|(pos, _)| pos)
                                 .collect();
                             let got: Vec<usize> =
-                                cell.positions(masks, words).into_iter().map(|p| p as usize).collect();
+                                cell.positions(masks, words).iter().map(|p| p as usize).collect();
                             proptest::prop_assert_eq!(got, want);
                         }
                     }

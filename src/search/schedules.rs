@@ -337,11 +337,7 @@ impl<'a> Oracle<'a> {
 }
 
 impl FreeTimeOracle for Oracle<'_> {
-    fn free_by_map(
-        &self,
-        therapists: &[(i64, i64)],
-        day: NaiveDate,
-    ) -> crate::search::free_days::Decided {
+    fn free_by_map(&self, therapists: &[(i64, i64)], day: NaiveDate) -> Vec<Option<bool>> {
         self.cache.maps.decide(therapists, day, self.now)
     }
 
@@ -521,12 +517,9 @@ fn bookable_service(s: ServiceAt, therapist_id: i64) -> Result<(i64, i32), AppEr
 /// that some answer needs the database.
 pub trait FreeTimeOracle {
     /// Decides "free on `day`" from what is known ahead of time (`search::free_days`), with no
-    /// database work: those it cannot decide come back unsure, for [`free_on`](Self::free_on).
-    fn free_by_map(
-        &self,
-        therapists: &[(i64, i64)],
-        day: NaiveDate,
-    ) -> crate::search::free_days::Decided;
+    /// database work: for each therapist in the order given, free or not, or None when it cannot
+    /// tell (for [`free_on`](Self::free_on)).
+    fn free_by_map(&self, therapists: &[(i64, i64)], day: NaiveDate) -> Vec<Option<bool>>;
     fn free_on(
         &self,
         conn: Option<&mut DbConnection>,
