@@ -20,22 +20,23 @@ pub use engine::{SearchParams, SearchResult};
 pub use index::DirectoryIndex;
 pub use schedules::{RawSlots, ScheduleCache};
 
-/// Asks the CPU to bring `items[i]` (every cache line of an item up to 128 bytes: an item of 104
-/// bytes that starts late in a line ends two lines further) into its cache, when there is one: a
-/// hint that reads nothing. A search reads thousands of keys or maps at scattered places; asked
-/// for a few ahead, their loads overlap instead of waiting in turn.
+/// Asks the CPU to bring `items[i]` (each cache line it touches, and no other) into its cache,
+/// when there is one: a hint that reads nothing. A search reads thousands of keys or maps at
+/// scattered places; asked for a few ahead, their loads overlap instead of waiting in turn. A
+/// line more than the item's would be memory traffic for nothing: a key is exactly one line.
 pub(crate) fn prefetch<T>(items: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(item) = items.get(i) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        const LINE: usize = 64;
         let at = (item as *const T).cast::<i8>();
-        // SAFETY: a prefetch reads nothing and cannot fault; `at` points at a live item.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(at);
-            _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
-            _mm_prefetch::<_MM_HINT_T0>(
-                at.wrapping_add(std::mem::size_of::<T>().saturating_sub(1)),
-            );
+        let first = at.wrapping_sub(at as usize % LINE);
+        let end = at.wrapping_add(std::mem::size_of::<T>().max(1));
+        let mut line = first;
+        while line < end {
+            // SAFETY: a prefetch reads nothing and cannot fault; `line` is a line of a live item.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line) };
+            line = line.wrapping_add(LINE);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
