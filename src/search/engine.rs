@@ -193,6 +193,31 @@ struct Candidate {
     rating_sum: i32,
 }
 
+impl Candidate {
+    fn of_key(k: &directory_index::Key) -> Candidate {
+        Candidate {
+            id: k.id,
+            verified_hours: k.verified_hours,
+            price_from_cents: k.price_from_cents(),
+            schedule_version: k.schedule_version,
+            rating_count: k.rating_count,
+            rating_sum: k.rating_sum,
+        }
+    }
+
+    /// The same columns from the entry (its key holds the same values).
+    fn of_entry(e: &directory_index::Entry) -> Candidate {
+        Candidate {
+            id: e.id,
+            verified_hours: e.verified_hours,
+            price_from_cents: e.price_from_cents,
+            schedule_version: e.schedule_version,
+            rating_count: e.rating_count,
+            rating_sum: e.rating_sum,
+        }
+    }
+}
+
 /// What a result line shows beyond what sorting needs.
 #[derive(Debug, Default)]
 struct Label {
@@ -351,14 +376,6 @@ pub fn search_synced(
             .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
             .collect();
         let idx = index.read();
-        let candidate = |k: &directory_index::Key| Candidate {
-            id: k.id,
-            verified_hours: k.verified_hours,
-            price_from_cents: k.price_from_cents(),
-            schedule_version: k.schedule_version,
-            rating_count: k.rating_count,
-            rating_sum: k.rating_sum,
-        };
         // Each candidate with its squared chord from `near` (it orders and bounds exactly as
         // the distance does; the page's distances are computed at the end): one pass over the
         // cells, no trigonometry per candidate, and the words read from the memo of each cell.
@@ -401,18 +418,46 @@ pub fn search_synced(
                         None => None,
                     };
                     if matches(k, || idx.get(k.id), p, today, masks) {
-                        sink((candidate(k), d));
+                        sink((Candidate::of_key(k), d));
                     }
                 }
             }
         };
         let end = (offset + p.per_page) as usize;
+        // A place's search with no free time to weigh is remembered with the generations of the
+        // cells it read, and answered again from the memo while they hold (the page's rows read
+        // again from their entries, so their schedule versions are current).
+        let memo = match (&cells, p.decides_free_time()) {
+            (Some(cells), false) => {
+                let read: Vec<(i32, u64)> = idx
+                    .cell_keys(Some(cells))
+                    .map(|(c, generation, _)| (c, generation))
+                    .collect();
+                Some((format!("{p:?} on {today}"), read))
+            }
+            _ => None,
+        };
+        let remembered = memo
+            .as_ref()
+            .and_then(|(query, read)| index.page_in(query, read))
+            .and_then(|page| {
+                let rows = page
+                    .rows
+                    .iter()
+                    .map(|&(id, d)| idx.get(id).map(|e| (Candidate::of_entry(e), d)))
+                    .collect::<Option<Vec<Row>>>()?;
+                Some((page.total, rows))
+            });
         // The index is read until the scan ends, not while free time is weighed.
         let scan_then_release = |sink: &mut dyn FnMut(Row)| {
             scan(&idx, sink);
             drop(idx);
         };
         let (total, rows) = match (p.available_on, p.sort) {
+            _ if remembered.is_some() => {
+                drop(scan_then_release);
+                remembered.unwrap_or_default()
+            }
             (_, Sort::Soonest) => {
                 // Ordered by the next free time: every candidate (free on the day, when one is
                 // asked) is kept, up to the bound of one by one, for its next free time.
@@ -458,7 +503,19 @@ pub fn search_synced(
                 picked
             }
             // Nothing to weigh: only the page's rows are kept as they come, and the rest counted.
-            (None, _) => by_sort(Streamed(scan_then_release), p.sort, end, &HashMap::new()),
+            (None, _) => {
+                let picked = by_sort(Streamed(scan_then_release), p.sort, end, &HashMap::new());
+                if let Some((query, cells)) = memo {
+                    let rows = picked.1.iter().map(|(c, d)| (c.id, *d)).collect();
+                    let page = directory_index::RememberedPage {
+                        cells,
+                        total: picked.0,
+                        rows,
+                    };
+                    index.remember_page(query.into(), page);
+                }
+                picked
+            }
         };
         let total = total as i64;
         // The page's distances from the chords of the same read.

@@ -713,6 +713,7 @@ pub struct DirectoryIndex {
     /// Wakes the tasks waiting in [`DirectoryIndex::synced`] when a sync ends.
     landed_async: tokio::sync::Notify,
     words: WordMemo,
+    pages: PageMemo,
     /// When a sync last succeeded (Unix milliseconds, 0: never): the metrics' sync lag.
     last_synced_ms: std::sync::atomic::AtomicI64,
 }
@@ -754,6 +755,45 @@ impl Default for WordMemo {
             16_384,
             WORD_MEMO_BYTES,
             BitsWeight,
+        ))
+    }
+}
+
+/// A place's page of results as a search left it (`search::engine`): how many therapists
+/// matched and the page's rows in the search's order (id, squared chord from the place), as of
+/// the generations of the cells it read. A generation changes whenever a key of the cell is
+/// added, removed or moved, and every change of a listing moves its key (only a schedule version
+/// is raised in place, and the page's versions are read again from the entries), so the page
+/// holds while the cells' generations do.
+#[derive(Debug)]
+pub struct RememberedPage {
+    pub cells: Vec<(i32, u64)>,
+    pub total: usize,
+    pub rows: Vec<(i64, Option<f64>)>,
+}
+
+#[derive(Clone)]
+struct PageWeight;
+
+impl quick_cache::Weighter<Box<str>, Arc<RememberedPage>> for PageWeight {
+    fn weight(&self, k: &Box<str>, v: &Arc<RememberedPage>) -> u64 {
+        (96 + k.len() + v.cells.len() * 16 + v.rows.len() * 24) as u64
+    }
+}
+
+/// How many bytes the page memo keeps at most (a page of 20 over 40 cells weighs about 1.5 KB,
+/// so a few thousand of the most asked searches).
+pub const PAGE_MEMO_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug)]
+struct PageMemo(quick_cache::sync::Cache<Box<str>, Arc<RememberedPage>, PageWeight>);
+
+impl Default for PageMemo {
+    fn default() -> Self {
+        PageMemo(quick_cache::sync::Cache::with_weighter(
+            8_192,
+            PAGE_MEMO_BYTES,
+            PageWeight,
         ))
     }
 }
@@ -1002,6 +1042,18 @@ impl DirectoryIndex {
         let b = Arc::new(WordBits { generation, bits });
         self.words.0.insert(key, b.clone());
         b
+    }
+
+    /// The page remembered for `query` (every parameter of a search, and its date) when the
+    /// cells it read are still at the generations it read them at (`cells`: each cell a search of
+    /// it reads now, with its generation, as [`Index::cell_keys`] gives them).
+    pub fn page_in(&self, query: &str, cells: &[(i32, u64)]) -> Option<Arc<RememberedPage>> {
+        self.pages.0.get(query).filter(|p| p.cells == cells)
+    }
+
+    /// Remembers a page for [`page_in`](Self::page_in).
+    pub fn remember_page(&self, query: Box<str>, page: RememberedPage) {
+        self.pages.0.insert(query, Arc::new(page));
     }
 
     /// The index as last synced (never older than the last [`sync`](Self::sync) of this caller).

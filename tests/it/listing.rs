@@ -140,6 +140,69 @@ async fn the_index_follows_a_change_of_every_listing_column() {
     }
 }
 
+/// A place's search is remembered by the generations of the cells it read
+/// (`DirectoryIndex::page_in`): after a change of any listing column, made in plain SQL, the same
+/// search answers as one asked for the first time (another page size is another memo entry).
+#[tokio::test]
+async fn a_remembered_search_follows_a_change_of_every_listing_column() {
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let mut ids = Vec::new();
+    for (email, name) in [("a@x.com", "Ann First"), ("b@x.com", "Bea Second")] {
+        let spec = Spec {
+            email,
+            name,
+            ..Default::default()
+        };
+        ids.push(make_therapist(&app, admin_id, spec).await.therapist_id);
+    }
+    let query = "near=Boston&radius_km=25";
+    let answer = |v: &Value| {
+        let rows: Vec<(i64, f64)> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_i64().unwrap(),
+                    r["distance_km"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        (v["total"].as_i64().unwrap(), rows)
+    };
+    let first: Value = search(&app, query).await.json().await.unwrap();
+    assert_eq!(answer(&first).0, 2, "{first}");
+    let mut changed = Vec::new();
+    for (i, c) in LISTING.iter().enumerate() {
+        let before: Value = search(&app, query).await.json().await.unwrap();
+        with_conn(&app, |conn| {
+            diesel::sql_query(change_of(c.table, c.column, ids[0]))
+                .execute(conn)
+                .unwrap();
+        });
+        let again: Value = search(&app, query).await.json().await.unwrap();
+        let fresh: Value = search(&app, &format!("{query}&per_page={}", 21 + i))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer(&again),
+            answer(&fresh),
+            "after a change of {}.{}",
+            c.table,
+            c.column
+        );
+        if answer(&before) != answer(&again) {
+            changed.push(c.column);
+        }
+    }
+    // Moving the therapist 0.5 degrees north takes her out of the radius: the memo was asked
+    // when the answer did change.
+    assert!(changed.contains(&"latitude"), "{changed:?}");
+}
+
 async fn search(app: &TestApp, query: &str) -> reqwest::Response {
     app.api_get(&format!("/api/v1/therapists?{query}"), None)
         .await
