@@ -20,7 +20,10 @@
 //! them. The soonest sort weighs the next free time of every candidate (of every one free on the
 //! day, when a day is asked), so it has the same bound on them. Unless free time orders the
 //! results (the soonest sort), only the page's rows are kept as the scan offers them and the
-//! rest are counted (`Streamed`). Next free times are computed for the shown page only (for every
+//! rest are counted (`Streamed`). Such a page of a place (no free time weighed) is remembered
+//! with the generations of the cells it read (`DirectoryIndex::page_in`) and answered again,
+//! without a scan, while none of those cells changed: every change of a listing moves its key and
+//! so its cell's generation. Next free times are computed for the shown page only (for every
 //! candidate when sorting by soonest).
 //! So is the rest of a result line: distances (km and miles) from the chords already measured,
 //! the next free time in the therapist's zone (kept with it), and, with a technique, the price
@@ -453,12 +456,12 @@ pub fn search_synced(
             scan(&idx, sink);
             drop(idx);
         };
-        let (total, rows) = match (p.available_on, p.sort) {
-            _ if remembered.is_some() => {
+        let (total, rows) = match (remembered, p.available_on, p.sort) {
+            (Some(page), _, _) => {
                 drop(scan_then_release);
-                remembered.unwrap_or_default()
+                page
             }
-            (_, Sort::Soonest) => {
+            (None, _, Sort::Soonest) => {
                 // Ordered by the next free time: every candidate (free on the day, when one is
                 // asked) is kept, up to the bound of one by one, for its next free time.
                 let mut rows: Vec<Row> = Vec::new();
@@ -484,7 +487,7 @@ pub fn search_synced(
                 };
                 by_sort(Collected(rows), p.sort, end, &next)
             }
-            (Some(day), _) => {
+            (None, Some(day), _) => {
                 // Free on a day, in an order free time does not decide: only the page's rows of
                 // those free are kept as they come.
                 let mut outcome: Result<bool, AppError> = Ok(true);
@@ -503,7 +506,7 @@ pub fn search_synced(
                 picked
             }
             // Nothing to weigh: only the page's rows are kept as they come, and the rest counted.
-            (None, _) => {
+            (None, None, _) => {
                 let picked = by_sort(Streamed(scan_then_release), p.sort, end, &HashMap::new());
                 if let Some((query, cells)) = memo {
                     let rows = picked.1.iter().map(|(c, d)| (c.id, *d)).collect();
