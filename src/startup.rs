@@ -121,7 +121,9 @@ impl Application {
             from: settings.mail_from_mailbox()?,
         };
         // The directory index and the free-day maps are loaded before the first request (a
-        // large directory takes seconds), so no request waits for them.
+        // large directory takes seconds), so no request waits for them. Meanwhile a SQLite file
+        // is read into the OS page cache (`DatabaseUrl::read_ahead`; the thread ends by itself).
+        drop(settings.database_url.read_ahead());
         let engine = crate::search::SearchEngine::load(&pool)
             .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?;
         if !settings.free_days_every.is_zero() {

@@ -12,7 +12,10 @@
 //! file). Each connection then sets `busy_timeout` (10 s), `synchronous = NORMAL`,
 //! `foreign_keys = ON`, `mmap_size` (reads go through one memory map of up to 1 GiB shared by every
 //! connection: the OS page cache, no read call per page) and `cache_size` (16 MiB of pages of its
-//! own). PostgreSQL sessions use the time zone UTC.
+//! own). PostgreSQL sessions use the time zone UTC. At start a SQLite file that fits in half the
+//! memory available is read once into the OS page cache on a thread of its own
+//! ([`DatabaseUrl::read_ahead`]), while the directory index loads: after a reboot the first
+//! searches then find their schedules in memory instead of waiting on the disk.
 //!
 //! **The QPSG flag.** `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`
 //! (`LIBSQLITE3_FLAGS`), the query planner stability guarantee. Without it SQLite marks a cached
@@ -119,6 +122,60 @@ impl DatabaseUrl {
             DatabaseUrl::Sqlite(p) => format!("sqlite://{p}"),
             DatabaseUrl::Postgres(u) => redact_password(u),
         }
+    }
+}
+
+/// A SQLite file is read ahead at start only when it takes at most this share of the memory
+/// the machine has available (one half): a larger one is read as requests ask for it.
+pub const READ_AHEAD_OF_AVAILABLE: (u64, u64) = (1, 2);
+
+impl DatabaseUrl {
+    /// Reads a SQLite file once from start to end on a thread of its own, so that its pages are
+    /// in the OS page cache when the first requests come: after a reboot, a place's first search
+    /// otherwise waits on the disk for each schedule it reads (tens of milliseconds at a million
+    /// therapists), where a sequential read of the whole file takes seconds and overlaps the
+    /// load of the directory index. Only when the file fits in [`READ_AHEAD_OF_AVAILABLE`] of
+    /// the memory available (Linux's `MemAvailable`); never for PostgreSQL, whose server keeps
+    /// its own cache. Answers the thread (its bytes read), or None when nothing is read.
+    pub fn read_ahead(&self) -> Option<std::thread::JoinHandle<u64>> {
+        let DatabaseUrl::Sqlite(path) = self else {
+            return None;
+        };
+        let len = std::fs::metadata(path).ok()?.len();
+        let available = std::fs::read_to_string("/proc/meminfo")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())?
+            .saturating_mul(1024);
+        let (num, den) = READ_AHEAD_OF_AVAILABLE;
+        if len.saturating_mul(den) > available.saturating_mul(num) {
+            return None;
+        }
+        let path = path.clone();
+        std::thread::Builder::new()
+            .name("read-ahead".into())
+            .spawn(move || {
+                use std::io::Read;
+                let started = std::time::Instant::now();
+                let mut read = 0u64;
+                if let Ok(mut f) = std::fs::File::open(&path) {
+                    let mut buf = vec![0u8; 1 << 20];
+                    while let Ok(n) = f.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        read += n as u64;
+                    }
+                }
+                tracing::info!(
+                    bytes = read,
+                    ms = started.elapsed().as_millis() as u64,
+                    "database file read ahead"
+                );
+                read
+            })
+            .ok()
     }
 }
 
@@ -457,6 +514,22 @@ where
 mod tests {
     use diesel::prelude::*;
     use diesel::sql_types::Bool;
+
+    /// A SQLite file is read ahead whole on its own thread; an in-memory database and
+    /// PostgreSQL are not.
+    #[test]
+    fn a_sqlite_file_is_read_ahead_whole_and_nothing_else_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        std::fs::write(&path, vec![7u8; 3 * (1 << 20) + 5]).unwrap();
+        let url = super::DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
+        let read = url.read_ahead().expect("a small file is read ahead");
+        assert_eq!(read.join().unwrap(), 3 * (1 << 20) + 5);
+        for other in ["sqlite://:memory:", "postgres://u@127.0.0.1:1/x"] {
+            let url = super::DatabaseUrl::parse(other).unwrap();
+            assert!(url.read_ahead().is_none(), "{other}");
+        }
+    }
 
     /// The bundled SQLite keeps one plan per prepared statement (`.cargo/config.toml`), so the
     /// statement cache is not undone by re-preparing on every execution.
