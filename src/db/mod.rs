@@ -10,8 +10,8 @@
 //!
 //! **SQLite pragmas.** WAL is set once, before the pool is built (per connection it races on a new
 //! file). Each connection then sets `busy_timeout` (10 s), `synchronous = NORMAL`,
-//! `foreign_keys = ON`, `mmap_size` (reads go through one memory map of up to 1 GiB shared by every
-//! connection: the OS page cache, no read call per page) and `cache_size` (16 MiB of pages of its
+//! `foreign_keys = ON`, `mmap_size` (reads go through a memory map of up to 1 GiB of the file per connection, all
+//! of the same OS page cache pages: no read call per page) and `cache_size` (16 MiB of pages of its
 //! own). PostgreSQL sessions use the time zone UTC. At start a SQLite file that fits in half the
 //! memory available is read once into the OS page cache on a thread of its own
 //! ([`DatabaseUrl::read_ahead`]), while the directory index loads: after a reboot the first
@@ -249,9 +249,10 @@ impl ConnectionManager {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL is set once before the pool is built (setting it here races on a new file).
-                // Reads go through a memory map of up to 1 GiB shared by every connection (the
-                // OS page cache, no read call per page) and each connection keeps up to 16 MiB
-                // of pages of its own.
+                // Reads go through a memory map of up to the first 1 GiB of the file, one per
+                // connection, of the same OS page cache pages (no read call per page; counted in
+                // each map's resident size, not the process's own memory), and each connection
+                // keeps up to 16 MiB of pages of its own.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;",
