@@ -12,10 +12,10 @@
 //! file). Each connection then sets `busy_timeout` (10 s), `synchronous = NORMAL`,
 //! `foreign_keys = ON`, `mmap_size` (reads go through a memory map of up to 1 GiB of the file
 //! per connection, all of the same OS page cache pages: no read call per page) and `cache_size`
-//! (16 MiB of pages of its own). PostgreSQL sessions use the time zone UTC. At start a SQLite file that fits in half the
-//! memory available is read once into the OS page cache on a thread of its own
-//! ([`DatabaseUrl::read_ahead`]), while the directory index loads: after a reboot the first
-//! searches then find their schedules in memory instead of waiting on the disk.
+//! (16 MiB of pages of its own). PostgreSQL sessions use the time zone UTC. At start a SQLite
+//! file that fits in half the memory available is read once into the OS page cache on a thread
+//! of its own ([`DatabaseUrl::read_ahead`]), while the directory index loads: after a reboot the
+//! first searches then find their schedules in memory instead of waiting on the disk.
 //!
 //! **The QPSG flag.** `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`
 //! (`LIBSQLITE3_FLAGS`), the query planner stability guarantee. Without it SQLite marks a cached
