@@ -4,7 +4,8 @@
 # p50 and p99 of: /healthz (the ceiling: one SELECT 1), /api/v1/techniques (the one-query
 # baseline: the catalogue table, like the Fortunes test of the TechEmpower benchmarks) and the
 # search mix (technique + near + radius, + min_hours, + available_on, q, + min_rating sorted by
-# rating).
+# rating), and the same mix at concurrency 32 with every request a query the page memo has not
+# seen (mix-unseen).
 #
 #   bash bench/run.sh                      # both backends, 100,000 therapists, 10 s a run
 #   THERAPISTS=20000 DURATION=5 BACKENDS=sqlite bash bench/run.sh
@@ -75,6 +76,18 @@ request = function()
 end
 LUA
 } > "$WORK/mix.lua"
+# The same mix with every request a query the page memo has not seen (`DirectoryIndex::page_in`):
+# the radius moves by a ten-millionth of a kilometre each time (the same therapists, another
+# query), and each wrk thread counts from its own start.
+sed -e 's|  return wrk.format("GET", paths\[(counter % #paths) + 1\])|  local p = paths[(counter % #paths) + 1]:gsub("radius_km=(%d+)", function(n) return string.format("radius_km=%.7f", tonumber(n) + 0.0000001 * (counter % 1000000)) end)\n  return wrk.format("GET", p)|' \
+  "$WORK/mix.lua" > "$WORK/unseen.lua"
+cat >> "$WORK/unseen.lua" <<'LUA'
+local threads = 0
+function setup(thread)
+  thread:set("counter", threads * 500000)
+  threads = threads + 1
+end
+LUA
 echo 'request = function() return wrk.format("GET", "/api/v1/techniques") end' > "$WORK/techniques.lua"
 echo 'request = function() return wrk.format("GET", "/healthz") end' > "$WORK/healthz.lua"
 
@@ -153,6 +166,7 @@ for BACKEND in $BACKENDS; do
     run_wrk techniques "$c" "$WORK/techniques.lua"
     run_wrk search-mix "$c" "$WORK/mix.lua"
   done
+  run_wrk mix-unseen 32 "$WORK/unseen.lua"
   echo "memory after the runs: $(memory "$SERVER_PID")"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
   if [ "$BACKEND" = postgres ] && [ -z "$KEEP" ]; then
