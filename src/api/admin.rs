@@ -97,40 +97,55 @@ pub async fn licenses(
     _admin: ApiAs<access::Admin>,
     q: web::Query<QueueQuery>,
 ) -> ApiResult<web::Json<ListOut<LicenseQueueOut>>> {
+    queue_page(&req, &q, admin::license_queue, |q| {
+        let l = q.item.license;
+        let lookup = license_lookup::for_jurisdiction(&l.jurisdiction);
+        LicenseQueueOut {
+            lookup_board: lookup.map(|b| b.board.clone()),
+            lookup_url: lookup.map(|b| b.url.clone()),
+            id: l.id,
+            therapist_id: l.therapist_id,
+            therapist_name: q.item.therapist_name,
+            jurisdiction: l.jurisdiction,
+            number: l.number,
+            issuing_body: l.issuing_body,
+            expires_on: l.expires_on,
+            status: l.status,
+            submitted_at: rfc3339(l.submitted_at),
+            rejection_reason: l.rejection_reason,
+            history: history(q.history),
+        }
+    })
+    .await
+}
+
+/// A credential queue's reader (`admin::license_queue`, `admin::training_queue`): a status, a
+/// page and its size give the total and the page's items.
+type QueueReader<T> = fn(
+    &mut crate::db::DbConnection,
+    CredentialStatus,
+    i64,
+    i64,
+) -> Result<(i64, Vec<admin::Queued<T>>), AppError>;
+
+/// A page of a credential queue (`?status=&page=&per_page=`), read by `load` and each item
+/// answered as `out` makes it.
+async fn queue_page<T: Send + 'static, O>(
+    req: &HttpRequest,
+    q: &QueueQuery,
+    load: QueueReader<T>,
+    out: impl Fn(admin::Queued<T>) -> O,
+) -> ApiResult<web::Json<ListOut<O>>> {
     let status = admin::parse_status(q.status.as_deref())?;
     let Page { page, per_page } = paging(&q.paging)?;
-    let state = app_state(&req);
-    let (total, items) = with_conn(&state.pool, move |conn| {
-        admin::license_queue(conn, status, page, per_page)
-    })
-    .await?;
-    let results = items
-        .into_iter()
-        .map(|q| {
-            let l = q.item.license;
-            let lookup = license_lookup::for_jurisdiction(&l.jurisdiction);
-            LicenseQueueOut {
-                lookup_board: lookup.map(|b| b.board.clone()),
-                lookup_url: lookup.map(|b| b.url.clone()),
-                id: l.id,
-                therapist_id: l.therapist_id,
-                therapist_name: q.item.therapist_name,
-                jurisdiction: l.jurisdiction,
-                number: l.number,
-                issuing_body: l.issuing_body,
-                expires_on: l.expires_on,
-                status: l.status,
-                submitted_at: rfc3339(l.submitted_at),
-                rejection_reason: l.rejection_reason,
-                history: history(q.history),
-            }
-        })
-        .collect();
+    let state = app_state(req);
+    let (total, items) =
+        with_conn(&state.pool, move |conn| load(conn, status, page, per_page)).await?;
     Ok(web::Json(ListOut {
         total,
         page,
         per_page,
-        results,
+        results: items.into_iter().map(out).collect(),
     }))
 }
 
@@ -160,37 +175,22 @@ pub async fn training(
     _admin: ApiAs<access::Admin>,
     q: web::Query<QueueQuery>,
 ) -> ApiResult<web::Json<ListOut<TrainingQueueOut>>> {
-    let status = admin::parse_status(q.status.as_deref())?;
-    let Page { page, per_page } = paging(&q.paging)?;
-    let state = app_state(&req);
-    let (total, items) = with_conn(&state.pool, move |conn| {
-        admin::training_queue(conn, status, page, per_page)
+    queue_page(&req, &q, admin::training_queue, |q| {
+        let t = q.item.record;
+        TrainingQueueOut {
+            id: t.id,
+            therapist_id: t.therapist_id,
+            therapist_name: q.item.therapist_name,
+            program: t.program,
+            hours: t.hours,
+            completed_on: t.completed_on,
+            status: t.status,
+            submitted_at: rfc3339(t.submitted_at),
+            rejection_reason: t.rejection_reason,
+            history: history(q.history),
+        }
     })
-    .await?;
-    let results = items
-        .into_iter()
-        .map(|q| {
-            let t = q.item.record;
-            TrainingQueueOut {
-                id: t.id,
-                therapist_id: t.therapist_id,
-                therapist_name: q.item.therapist_name,
-                program: t.program,
-                hours: t.hours,
-                completed_on: t.completed_on,
-                status: t.status,
-                submitted_at: rfc3339(t.submitted_at),
-                rejection_reason: t.rejection_reason,
-                history: history(q.history),
-            }
-        })
-        .collect();
-    Ok(web::Json(ListOut {
-        total,
-        page,
-        per_page,
-        results,
-    }))
+    .await
 }
 
 /// `{reason}` for a rejection, a suspension or a reinstatement.
