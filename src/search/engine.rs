@@ -207,18 +207,6 @@ impl Candidate {
             rating_sum: k.rating_sum,
         }
     }
-
-    /// The same columns from the entry (its key holds the same values).
-    fn of_entry(e: &directory_index::Entry) -> Candidate {
-        Candidate {
-            id: e.id,
-            verified_hours: e.verified_hours,
-            price_from_cents: e.price_from_cents,
-            schedule_version: e.schedule_version,
-            rating_count: e.rating_count,
-            rating_sum: e.rating_sum,
-        }
-    }
 }
 
 /// What a result line shows beyond what sorting needs.
@@ -429,7 +417,7 @@ pub fn search_synced(
         let end = (offset + p.per_page) as usize;
         // A place's search with no free time to weigh is remembered with the generations of the
         // cells it read, and answered again from the memo while they hold (the page's rows read
-        // again from their entries, so their schedule versions are current).
+        // again from their keys, so their schedule versions are current).
         let memo = match (&cells, p.decides_free_time()) {
             (Some(cells), false) => {
                 let read: Vec<(i32, u64)> = idx
@@ -447,7 +435,7 @@ pub fn search_synced(
                 let rows = page
                     .rows
                     .iter()
-                    .map(|&(id, d)| idx.get(id).map(|e| (Candidate::of_entry(e), d)))
+                    .map(|&(id, d)| idx.key(id).map(|k| (Candidate::of_key(k), d)))
                     .collect::<Option<Vec<Row>>>()?;
                 Some((page.total, rows))
             });
@@ -478,11 +466,7 @@ pub fn search_synced(
                 if rows.len() > MAX_CANDIDATES {
                     return Err(too_broad());
                 }
-                let ids: Vec<(i64, i64)> = rows
-                    .iter()
-                    .map(|(c, _)| (c.id, c.schedule_version))
-                    .collect();
-                let Some(next) = oracle.next_free(conn.as_deref_mut(), &ids)? else {
+                let Some(next) = oracle.next_free(conn.as_deref_mut(), &versions(&rows))? else {
                     return Ok(None);
                 };
                 by_sort(Collected(rows), p.sort, end, &next)
@@ -633,15 +617,10 @@ fn free_on_day(
     day: NaiveDate,
     sink: &mut dyn FnMut(Row),
 ) -> Result<bool, AppError> {
-    let ids = |rows: &[Row]| -> Vec<(i64, i64)> {
-        rows.iter()
-            .map(|(c, _)| (c.id, c.schedule_version))
-            .collect()
-    };
     let mut unsure: Vec<Row> = Vec::new();
     let mut batch: Vec<Row> = Vec::with_capacity(DECIDE_BATCH);
     let mut decide = |batch: &mut Vec<Row>, sink: &mut dyn FnMut(Row)| {
-        let answers = oracle.free_by_map(&ids(batch), day);
+        let answers = oracle.free_by_map(&versions(batch), day);
         for (r, answer) in batch.drain(..).zip(answers) {
             match answer {
                 Some(true) => sink(r),
@@ -660,7 +639,7 @@ fn free_on_day(
     if unsure.len() > MAX_CANDIDATES {
         return Err(too_broad());
     }
-    let Some(free) = oracle.free_on(conn, &ids(&unsure), day)? else {
+    let Some(free) = oracle.free_on(conn, &versions(&unsure), day)? else {
         return Ok(false);
     };
     let free: rustc_hash::FxHashSet<i64> = free.into_iter().collect();
@@ -669,6 +648,13 @@ fn free_on_day(
         .filter(|(c, _)| free.contains(&c.id))
         .for_each(sink);
     Ok(true)
+}
+
+/// Each row's (therapist id, schedule version): what free-time answers are asked and kept by.
+fn versions(rows: &[Row]) -> Vec<(i64, i64)> {
+    rows.iter()
+        .map(|(c, _)| (c.id, c.schedule_version))
+        .collect()
 }
 
 /// A search whose candidates are too many to weigh one by one.

@@ -416,6 +416,14 @@ impl Index {
         self.entries.get(&id).map(|e| &**e)
     }
 
+    /// The key of a therapist in the index, where its entry says it is.
+    pub fn key(&self, id: i64) -> Option<&Key> {
+        let e = self.entries.get(&id)?;
+        self.cells
+            .get(&e.geo_cell.unwrap_or(NO_CELL))
+            .and_then(|cell| cell.keys.get(e.pos))
+    }
+
     /// The schedule version of a therapist in the directory and not suspended: what a bookable
     /// therapist's free time is cached by.
     pub fn bookable_version(&self, id: i64) -> Option<i64> {
