@@ -126,6 +126,12 @@ impl Application {
         drop(settings.database_url.read_ahead());
         let engine = crate::search::SearchEngine::load(&pool)
             .map_err(|e| anyhow::anyhow!("cannot load the directory index: {e:?}"))?;
+        if let db::DatabaseUrl::Postgres(_) = settings.database_url {
+            engine.schedules.spread_loads_over(pool.clone());
+            engine
+                .warm_up(&pool)
+                .map_err(|e| anyhow::anyhow!("cannot ready the database connections: {e:?}"))?;
+        }
         if !settings.free_days_every.is_zero() {
             engine.start_mapper(pool.clone(), settings.free_days_every)?;
         }

@@ -480,6 +480,39 @@ pub fn checked_out(pool: &Pool) -> Result<PooledConn, r2d2::PoolError> {
     conn
 }
 
+/// One piece of work on a connection (see [`spread`]).
+pub type Job<'a> = Box<dyn FnOnce(&mut DbConnection) -> Result<(), AppError> + Send + 'a>;
+
+/// Runs `jobs` as many at once as there are connections: one on each of `helpers`, each on a
+/// thread of its own, and the rest one after another on `conn`, on this thread. Returns once every
+/// job has ended, with the first error of those that failed. Reads meant to wait on the disk
+/// together (each statement waits for its own pages): see `ScheduleCache::spread_loads_over`.
+pub fn spread(
+    conn: &mut DbConnection,
+    helpers: &mut [PooledConn],
+    jobs: Vec<Job<'_>>,
+) -> Result<(), AppError> {
+    let mut jobs = jobs.into_iter();
+    std::thread::scope(|s| {
+        let running: Vec<_> = helpers
+            .iter_mut()
+            .zip(jobs.by_ref())
+            .map(|(helper, job)| s.spawn(move || job(helper)))
+            .collect();
+        let mut outcome = Ok(());
+        for job in jobs {
+            outcome = outcome.and_then(|()| job(conn));
+        }
+        for thread in running {
+            let ended = thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            outcome = outcome.and(ended);
+        }
+        outcome
+    })
+}
+
 /// Blocking work that needs no database (argon2: checking and hashing passwords), on the
 /// blocking pool, so a flow hashes before it takes a connection.
 pub async fn blocking<T, F>(f: F) -> Result<T, AppError>
@@ -515,6 +548,79 @@ where
 mod tests {
     use diesel::prelude::*;
     use diesel::sql_types::Bool;
+
+    /// `spread` runs one job on each helper, at once (the first two jobs below each wait until
+    /// the other has begun), and the rest on the caller's connection; every job runs even when
+    /// one fails, and the failure is the answer.
+    #[test]
+    fn spread_runs_a_job_on_each_helper_at_once_and_the_rest_on_the_callers_connection() {
+        use std::sync::mpsc::channel;
+        use std::sync::Mutex;
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            super::DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("s.db").display()))
+                .unwrap();
+        let pool = super::build_lazy_pool(&url, 3).unwrap();
+        let mut conn = pool.get().unwrap();
+        let mut helpers = vec![pool.get().unwrap(), pool.get().unwrap()];
+        let ran: Ran = Mutex::new(Vec::new());
+        let (to_second, second_hears) = channel();
+        let (to_first, first_hears) = channel();
+        let meet = |send: std::sync::mpsc::Sender<()>, hear: std::sync::mpsc::Receiver<()>| {
+            move || {
+                send.send(()).unwrap();
+                hear.recv_timeout(Duration::from_secs(20))
+                    .map_err(|_| crate::error::AppError::Internal(anyhow::anyhow!("ran alone")))
+            }
+        };
+        let (first, second) = (meet(to_second, first_hears), meet(to_first, second_hears));
+        type Ran = Mutex<Vec<(usize, bool, std::thread::ThreadId)>>;
+        type Then<'a> = Box<dyn FnOnce() -> Result<(), crate::error::AppError> + Send + 'a>;
+        fn job<'a>(n: usize, then: Then<'a>, ran: &'a Ran) -> super::Job<'a> {
+            Box::new(move |c: &mut super::DbConnection| {
+                then()?;
+                let one: bool = diesel::select(diesel::dsl::sql::<Bool>("1 = 1")).get_result(c)?;
+                ran.lock()
+                    .unwrap()
+                    .push((n, one, std::thread::current().id()));
+                Ok(())
+            })
+        }
+        let caller = std::thread::current().id();
+        let jobs = vec![
+            job(0, Box::new(first), &ran),
+            job(1, Box::new(second), &ran),
+            job(2, Box::new(|| Ok(())), &ran),
+            job(3, Box::new(|| Ok(())), &ran),
+        ];
+        super::spread(&mut conn, &mut helpers, jobs).expect("the first two met");
+        let mut ran = std::mem::take(&mut *ran.lock().unwrap());
+        ran.sort_by_key(|r| r.0);
+        assert_eq!(
+            ran.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+            [(0, true), (1, true), (2, true), (3, true)]
+        );
+        assert!(ran[0].2 != caller && ran[1].2 != caller && ran[0].2 != ran[1].2);
+        assert!(ran[2].2 == caller && ran[3].2 == caller);
+
+        // A failing job: the others still run.
+        let ran = Mutex::new(Vec::new());
+        let jobs: Vec<super::Job<'_>> = (0..4)
+            .map(|n| -> super::Job<'_> {
+                let ran = &ran;
+                Box::new(move |c: &mut super::DbConnection| {
+                    ran.lock().unwrap().push(n);
+                    if n == 1 {
+                        diesel::sql_query("SELECT nothing FROM nowhere").execute(c)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        assert!(super::spread(&mut conn, &mut helpers, jobs).is_err());
+        assert_eq!(ran.lock().unwrap().len(), 4);
+    }
 
     /// A SQLite file is read ahead whole on its own thread; an in-memory database and
     /// PostgreSQL are not.

@@ -67,6 +67,23 @@ fn give_back_freed_memory() {
 }
 
 impl SearchEngine {
+    /// Readies every connection of `pool` for a first search, before the server takes requests
+    /// (PostgreSQL): each syncs the index once and runs the statements of a load of schedules
+    /// for a therapist who does not exist. A new connection plans its first statement on each
+    /// table (and the sync's function) from catalogues it has not read yet, and the indexes'
+    /// upper pages may not be in memory: without this, that was about a third of a server's
+    /// first search at a million therapists (BENCHMARKS.md). Holds every connection meanwhile.
+    pub fn warm_up(&self, pool: &Pool) -> Result<(), AppError> {
+        let mut conns = (0..pool.max_size())
+            .map(|_| pool.get())
+            .collect::<Result<Vec<_>, _>>()?;
+        for conn in &mut conns {
+            drop(self.directory.sync(conn)?);
+            schedules::warm_statements(conn)?;
+        }
+        Ok(())
+    }
+
     /// An engine with the directory and the free-day maps loaded (a large directory takes
     /// seconds; done before the server takes requests, so no request waits for it). The two are
     /// independent: they are read at once, each on its own connection and thread.

@@ -30,6 +30,14 @@
 //! the request's thread, and a miss reads the service (at the version already read) and loads and
 //! computes on the blocking pool without syncing again.
 //!
+//! **A load reads its five tables at once on PostgreSQL.** A schedule not kept is read from five
+//! tables (policy, weekly hours, time off, appointments, services); on PostgreSQL each read of a
+//! page's schedules that are not in memory waits on the disk for its own pages, so a load takes
+//! up to [`SPREAD_HELPERS`] idle connections of the pool besides its own and reads the tables
+//! each on one, at once ([`ScheduleCache::spread_loads_over`], `db::spread`). It leaves
+//! [`SPREAD_LEAVES_IDLE`] connections idle for other requests, so under load, when few are idle,
+//! a load reads on its own connection. The versions are read again once all five are read.
+//!
 //! **Bounds.** Schedules, next free times and menus (a therapist's active services, what a result
 //! line shows): 100,000 therapists each ([`CACHED_SCHEDULES`]); slot lists: about 32 MB
 //! ([`CACHED_SLOT_WEIGHT`]); services: 200,000 ([`CACHED_SERVICES`]); free days: 31 dates
@@ -102,21 +110,22 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
-/// Loads the schedules of `ids` with the time off and active appointments that touch
-/// [`from`, `to`) (UTC), in five queries whatever the number of therapists.
-/// `weekdays` limits the weekly ranges loaded (exact when only those local days are asked about).
-pub fn load_schedules(
-    conn: &mut DbConnection,
-    ids: &[i64],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    weekdays: Option<&[i16]>,
-) -> Result<HashMap<i64, Schedule>, AppError> {
-    let mut out: HashMap<i64, Schedule> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let rows: Vec<(i64, String, i32, i32, i32, i32)> = therapists::table
+/// A therapist's id, time zone, minimum notice, advance window, buffer and cancellation window.
+type PolicyRow = (i64, String, i32, i32, i32, i32);
+
+/// The rows schedules are made of, one table each (see [`load_schedules`]).
+#[derive(Debug, Default)]
+struct ScheduleRows {
+    policies: Vec<PolicyRow>,
+    /// id, weekday, start and end minute.
+    weekly: Vec<(i64, i16, i32, i32)>,
+    time_off: Vec<(i64, NaiveDateTime, NaiveDateTime)>,
+    /// Active appointments: id, start, end of the blocked time.
+    busy: Vec<(i64, NaiveDateTime, NaiveDateTime)>,
+}
+
+fn read_policies(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<PolicyRow>> {
+    therapists::table
         .inner_join(booking_policies::table)
         .filter(therapists::id.eq_any(ids))
         .select((
@@ -127,84 +136,151 @@ pub fn load_schedules(
             booking_policies::buffer_min,
             booking_policies::cancellation_window_hours,
         ))
-        .load(conn)?;
-    for (id, tz, notice, advance, buffer, window) in rows {
-        out.insert(
-            id,
-            Schedule {
-                tz: crate::models::therapist::zone(&tz),
-                weekly: Vec::new(),
-                time_off: Vec::new(),
-                busy: Vec::new(),
-                min_notice_hours: notice,
-                max_advance_days: advance,
-                buffer_min: buffer,
-                cancellation_window_hours: window,
-            },
-        );
-    }
+        .load(conn)
+}
+
+fn read_weekly(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    weekdays: Option<&[i16]>,
+) -> QueryResult<Vec<(i64, i16, i32, i32)>> {
     let mut hours = weekly_hours::table
         .filter(weekly_hours::therapist_id.eq_any(ids))
         .into_boxed();
     if let Some(days) = weekdays {
         hours = hours.filter(weekly_hours::weekday.eq_any(days.to_vec()));
     }
-    for (id, weekday, start, end) in hours
+    hours
         .select((
             weekly_hours::therapist_id,
             weekly_hours::weekday,
             weekly_hours::start_min,
             weekly_hours::end_min,
         ))
-        .load::<(i64, i16, i32, i32)>(conn)?
-    {
-        if let Some(s) = out.get_mut(&id) {
-            s.weekly.push(WeeklyRange {
-                weekday: weekday as u8,
-                start_min: start as u16,
-                end_min: end as u16,
-            });
-        }
-    }
-    let (from_n, to_n) = (from.naive_utc(), to.naive_utc());
-    for (id, s, e) in time_off::table
+        .load(conn)
+}
+
+fn read_time_off(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    (from, to): (NaiveDateTime, NaiveDateTime),
+) -> QueryResult<Vec<(i64, NaiveDateTime, NaiveDateTime)>> {
+    time_off::table
         .filter(time_off::therapist_id.eq_any(ids))
-        .filter(time_off::starts_at.lt(to_n))
-        .filter(time_off::ends_at.gt(from_n))
+        .filter(time_off::starts_at.lt(to))
+        .filter(time_off::ends_at.gt(from))
         .select((
             time_off::therapist_id,
             time_off::starts_at,
             time_off::ends_at,
         ))
-        .load::<(i64, NaiveDateTime, NaiveDateTime)>(conn)?
-    {
-        if let Some(sch) = out.get_mut(&id) {
-            sch.time_off.push(Interval {
-                start: utc(s),
-                end: utc(e),
-            });
-        }
-    }
-    for (id, s, e) in appointments::table
+        .load(conn)
+}
+
+fn read_busy(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    (from, to): (NaiveDateTime, NaiveDateTime),
+) -> QueryResult<Vec<(i64, NaiveDateTime, NaiveDateTime)>> {
+    appointments::table
         .filter(appointments::therapist_id.eq_any(ids))
         .filter(appointments::status.eq_any(AppointmentStatus::active_strs()))
-        .filter(appointments::starts_at.lt(to_n))
-        .filter(appointments::blocked_until.gt(from_n))
+        .filter(appointments::starts_at.lt(to))
+        .filter(appointments::blocked_until.gt(from))
         .select((
             appointments::therapist_id,
             appointments::starts_at,
             appointments::blocked_until,
         ))
-        .load::<(i64, NaiveDateTime, NaiveDateTime)>(conn)?
-    {
-        if let Some(sch) = out.get_mut(&id) {
-            sch.busy.push(Interval {
-                start: utc(s),
-                end: utc(e),
-            });
+        .load(conn)
+}
+
+impl ScheduleRows {
+    /// Each therapist's schedule (those without a booking policy row are left out).
+    fn assemble(self) -> HashMap<i64, Schedule> {
+        let mut out: HashMap<i64, Schedule> = HashMap::with_capacity(self.policies.len());
+        for (id, tz, notice, advance, buffer, window) in self.policies {
+            out.insert(
+                id,
+                Schedule {
+                    tz: crate::models::therapist::zone(&tz),
+                    weekly: Vec::new(),
+                    time_off: Vec::new(),
+                    busy: Vec::new(),
+                    min_notice_hours: notice,
+                    max_advance_days: advance,
+                    buffer_min: buffer,
+                    cancellation_window_hours: window,
+                },
+            );
         }
+        for (id, weekday, start, end) in self.weekly {
+            if let Some(s) = out.get_mut(&id) {
+                s.weekly.push(WeeklyRange {
+                    weekday: weekday as u8,
+                    start_min: start as u16,
+                    end_min: end as u16,
+                });
+            }
+        }
+        for (id, s, e) in self.time_off {
+            if let Some(sch) = out.get_mut(&id) {
+                sch.time_off.push(Interval {
+                    start: utc(s),
+                    end: utc(e),
+                });
+            }
+        }
+        for (id, s, e) in self.busy {
+            if let Some(sch) = out.get_mut(&id) {
+                sch.busy.push(Interval {
+                    start: utc(s),
+                    end: utc(e),
+                });
+            }
+        }
+        out
     }
-    Ok(out)
+}
+
+/// Loads the schedules of `ids` with the time off and active appointments that touch
+/// [`from`, `to`) (UTC), in four queries whatever the number of therapists.
+/// `weekdays` limits the weekly ranges loaded (exact when only those local days are asked about).
+pub fn load_schedules(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    weekdays: Option<&[i16]>,
+) -> Result<HashMap<i64, Schedule>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let window = (from.naive_utc(), to.naive_utc());
+    let rows = ScheduleRows {
+        policies: read_policies(conn, ids)?,
+        weekly: read_weekly(conn, ids, weekdays)?,
+        time_off: read_time_off(conn, ids, window)?,
+        busy: read_busy(conn, ids, window)?,
+    };
+    Ok(rows.assemble())
+}
+
+/// Runs the statements of a load of schedules ([`ScheduleCache::schedules`]) once on `conn`, for
+/// a therapist who does not exist (see `SearchEngine::warm_up`).
+pub fn warm_statements(conn: &mut DbConnection) -> Result<(), AppError> {
+    let nobody = [0_i64];
+    let window = (Utc::now().naive_utc(), far_future().naive_utc());
+    read_policies(conn, &nobody)?;
+    read_weekly(conn, &nobody, None)?;
+    read_time_off(conn, &nobody, window)?;
+    read_busy(conn, &nobody, window)?;
+    active_services(conn, &nobody)?;
+    therapists::table
+        .filter(therapists::id.eq_any(&nobody[..]))
+        .select((therapists::id, therapists::schedule_version))
+        .load::<(i64, i64)>(conn)?;
+    Ok(())
 }
 
 /// A UTC window that surely covers the local dates [from, to] in any zone.
@@ -220,12 +296,12 @@ pub fn utc_window(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Ut
     (start, end)
 }
 
+/// Each therapist's active services.
+type Menus = HashMap<i64, Vec<MenuItem>>;
+
 /// The active services of each therapist, in one query (what a result line shows, and the
 /// shortest one: the least it takes to be "free").
-fn active_services(
-    conn: &mut DbConnection,
-    ids: &[i64],
-) -> Result<HashMap<i64, Vec<MenuItem>>, AppError> {
+fn active_services(conn: &mut DbConnection, ids: &[i64]) -> Result<Menus, AppError> {
     let mut out: HashMap<i64, Vec<MenuItem>> = HashMap::new();
     for (id, service_id, slug, duration_min, price_cents) in services::table
         .filter(services::therapist_id.eq_any(ids))
@@ -329,10 +405,12 @@ pub struct Oracle<'a> {
 
 impl<'a> Oracle<'a> {
     pub fn now(cache: &'a ScheduleCache) -> Oracle<'a> {
-        Oracle {
-            now: Utc::now(),
-            cache,
-        }
+        Oracle::at(cache, Utc::now())
+    }
+
+    /// The oracle for a request at `now`.
+    pub fn at(cache: &'a ScheduleCache, now: DateTime<Utc>) -> Oracle<'a> {
+        Oracle { now, cache }
     }
 }
 
@@ -695,7 +773,17 @@ pub struct ScheduleCache {
     pub maps: crate::search::free_days::FreeDayMaps,
     next: quick_cache::sync::Cache<i64, NextFree>,
     menus: quick_cache::sync::Cache<i64, Arc<Menu>>,
+    /// The pool whose idle connections a load of schedules may take besides its own
+    /// ([`ScheduleCache::spread_loads_over`]; PostgreSQL only).
+    spread: std::sync::OnceLock<crate::db::Pool>,
 }
+
+/// How many connections besides its own a load of schedules takes, at most: one per table
+/// read ([`ScheduleCache::schedules`] reads five).
+pub const SPREAD_HELPERS: usize = 4;
+/// How many of the pool's connections a load leaves idle for other requests, at least, when it
+/// takes helpers: under load the pool has fewer idle, and loads run on their own connection.
+pub const SPREAD_LEAVES_IDLE: u32 = 4;
 
 /// A therapist's next free time as computed at some `now`, and until when it stays the answer:
 /// the slot stays bookable (and the first) until `now + notice` passes its start; with no slot in
@@ -824,7 +912,82 @@ impl ScheduleCache {
             maps: Default::default(),
             next: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
             menus: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
+            spread: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets a load of schedules read its tables at once, each on a connection of `pool` that is
+    /// idle (up to [`SPREAD_HELPERS`], leaving [`SPREAD_LEAVES_IDLE`]). For PostgreSQL, where
+    /// each read of a page's schedules from disk waits on its own: a server's first searches
+    /// read them so (BENCHMARKS.md). On SQLite a read is a function call and this is not used.
+    pub fn spread_loads_over(&self, pool: crate::db::Pool) {
+        // Set once, at start; a second call changes nothing.
+        let _ = self.spread.set(pool);
+    }
+
+    /// The idle connections a load may take besides its own (none without a pool to spread over).
+    fn helpers(&self) -> Vec<crate::db::PooledConn> {
+        let Some(pool) = self.spread.get() else {
+            return Vec::new();
+        };
+        let mut helpers = Vec::with_capacity(SPREAD_HELPERS);
+        while helpers.len() < SPREAD_HELPERS && pool.state().idle_connections > SPREAD_LEAVES_IDLE {
+            match pool.try_get() {
+                Some(conn) => helpers.push(conn),
+                None => break,
+            }
+        }
+        helpers
+    }
+
+    /// How many connections besides its own a load of schedules would take now.
+    pub fn spread_width(&self) -> usize {
+        self.helpers().len()
+    }
+
+    /// The schedules and the active services of `ids`: the five tables read one after another
+    /// on `conn`, or at once on `conn` and the helpers [`Self::helpers`] finds idle.
+    fn load_with_services(
+        &self,
+        conn: &mut DbConnection,
+        ids: &[i64],
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<(HashMap<i64, Schedule>, Menus), AppError> {
+        let window = (from.naive_utc(), to.naive_utc());
+        let mut rows = ScheduleRows::default();
+        let mut services = HashMap::new();
+        {
+            let ScheduleRows {
+                policies,
+                weekly,
+                time_off,
+                busy,
+            } = &mut rows;
+            let jobs: Vec<crate::db::Job<'_>> = vec![
+                Box::new(|c| {
+                    *policies = read_policies(c, ids)?;
+                    Ok(())
+                }),
+                Box::new(|c| {
+                    *weekly = read_weekly(c, ids, None)?;
+                    Ok(())
+                }),
+                Box::new(|c| {
+                    *time_off = read_time_off(c, ids, window)?;
+                    Ok(())
+                }),
+                Box::new(|c| {
+                    *busy = read_busy(c, ids, window)?;
+                    Ok(())
+                }),
+                Box::new(|c| {
+                    services = active_services(c, ids)?;
+                    Ok(())
+                }),
+            ];
+            crate::db::spread(conn, &mut self.helpers(), jobs)?;
+        }
+        Ok((rows.assemble(), services))
     }
 
     /// Whether `raw` is what the slot cache keeps under `key` (so computed from exactly that
@@ -1047,8 +1210,9 @@ impl ScheduleCache {
         self.services.insert(service_id, service);
     }
 
-    /// The schedules of `wanted` (therapist id, current version), loaded in five queries for
-    /// those not cached at that version. A schedule that changed again while it loaded is used
+    /// The schedules of `wanted` (therapist id, current version), loaded in six queries for
+    /// those not cached at that version (the five tables, at once when connections are idle to
+    /// spread over, then the versions again). A schedule that changed again while it loaded is used
     /// for this request only.
     pub fn schedules(
         &self,
@@ -1068,14 +1232,11 @@ impl ScheduleCache {
         for chunk in missing.chunks(2000) {
             let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
             let now = Utc::now();
-            let mut loaded = load_schedules(
+            let (mut loaded, mut services) = self.load_with_services(
                 conn,
                 &ids,
-                now - Duration::days(CACHED_PAST_DAYS),
-                far_future(),
-                None,
+                (now - Duration::days(CACHED_PAST_DAYS), far_future()),
             )?;
-            let mut services = active_services(conn, &ids)?;
             // Read the versions again: a schedule whose version did not move while it loaded
             // is exactly that version's.
             let after: HashMap<i64, i64> = therapists::table

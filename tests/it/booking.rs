@@ -1142,3 +1142,71 @@ async fn the_next_free_time_in_the_results_moves_on_when_it_is_booked() {
             > DateTime::parse_from_rfc3339(&first).unwrap()
     );
 }
+
+/// A load of schedules spread over the pool's idle connections (what a PostgreSQL server does,
+/// `ScheduleCache::spread_loads_over`) reads what a load on one connection reads: the policy and
+/// time zone, weekly hours, time off, appointments and the active services of each therapist.
+#[tokio::test]
+async fn schedules_read_at_once_on_idle_connections_are_those_read_on_one() {
+    use bodywork::db::schema::therapists;
+    use bodywork::search::ScheduleCache;
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let (admin_id, _) = app.api_admin("admin@example.com").await;
+    let a = open_therapist(&app, admin_id, "a@example.com", &["swedish"]).await;
+    let b = open_therapist(&app, admin_id, "b@example.com", &["shiatsu"]).await;
+    crate::builders::with_service(&app, &b, "hot-stone", 90, 12_000).await;
+    let day = some_day();
+    let (_, client) = app.api_user("client@example.com", "client").await;
+    let free = slots(&app, &a, day, day).await;
+    let r = book(&app, &client, &a, &free[3], &[], false).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app.api_post("/api/v1/me/time-off", Some(&b.token), json!({"starts_at": format!("{day}T12:00:00-05:00"), "ends_at": format!("{day}T15:00:00-05:00"), "note": "course"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // Eight connections opened and returned: the pool has them idle, four to spare.
+    let held: Vec<_> = (0..8).map(|_| app.pool.get().unwrap()).collect();
+    drop(held);
+    let spread = ScheduleCache::new();
+    spread.spread_loads_over(app.pool.clone());
+    assert_eq!(
+        spread.spread_width(),
+        bodywork::search::schedules::SPREAD_HELPERS
+    );
+    let one = ScheduleCache::new();
+    assert_eq!(one.spread_width(), 0);
+
+    let mut conn = app.conn();
+    let wanted: Vec<(i64, i64)> = therapists::table
+        .filter(therapists::id.eq_any([a.therapist_id, b.therapist_id]))
+        .select((therapists::id, therapists::schedule_version))
+        .order(therapists::id)
+        .load(&mut conn)
+        .unwrap();
+    let read = |cache: &ScheduleCache, conn: &mut bodywork::db::DbConnection| {
+        let mut got: Vec<String> = cache
+            .schedules(conn, &wanted)
+            .unwrap()
+            .into_iter()
+            .map(|(id, c)| {
+                format!(
+                    "{id}: {:?} {:?} {:?}",
+                    c.version, c.shortest_min, c.schedule
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let (at_once, on_one) = (read(&spread, &mut conn), read(&one, &mut conn));
+    assert_eq!(at_once.len(), 2);
+    assert_eq!(at_once, on_one);
+    // What was read is the scene: a's booking, b's afternoon off and b's two services.
+    let menus = |cache: &ScheduleCache| cache.menus(None, &wanted).unwrap().unwrap();
+    let m = menus(&spread);
+    assert_eq!(m[1].as_ref().unwrap().items.len(), 2, "{m:?}");
+    let schedules = spread.schedules(&mut conn, &wanted).unwrap();
+    assert_eq!(schedules[&a.therapist_id].schedule.busy.len(), 1);
+    assert_eq!(schedules[&b.therapist_id].schedule.time_off.len(), 1);
+    assert_eq!(schedules[&a.therapist_id].schedule.weekly.len(), 7);
+}
