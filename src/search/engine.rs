@@ -34,10 +34,14 @@
 //! index is synced first: on PostgreSQL by awaiting a sync that began after the request arrived
 //! (the waiting task holds no thread and no connection), on SQLite with one indexed read. A search
 //! over a place then runs on the request's thread with no connection: the oracle of free time
-//! answers from what `ScheduleCache` keeps and says `None` when an answer must be loaded, and the
-//! search then runs again on the blocking pool with a connection. There, PostgreSQL does not sync
-//! again (the index only moves forward, so it is still as of a moment after the request arrived);
-//! SQLite goes through [`search`], which syncs again with one indexed read. On SQLite a search with
+//! answers from what `ScheduleCache` keeps and says `None` when an answer must be loaded. When
+//! the page could be chosen (the usual miss: the free-day maps decided the day, but the page's
+//! next free times or services are not kept), the chosen page goes to the blocking pool, where
+//! only its rows are loaded ([`finish`]; the index is not scanned again); when free time must be
+//! loaded to choose it, the search runs again there with a connection. There, PostgreSQL does
+//! not sync again (the index only moves forward, so it is still as of a moment after the request
+//! arrived); SQLite goes through [`search`], which syncs again with one indexed read. Both
+//! attempts decide free time at the same instant. On SQLite a search with
 //! no free time to decide is given the request thread's connection at once (the page's next free
 //! times, at most `per_page` therapists; `db::with_conn_quick`). A search over the whole
 //! directory may read every therapist and runs on the blocking pool.
@@ -185,6 +189,35 @@ pub struct SearchResult {
     pub hits: Vec<SearchHit>,
 }
 
+/// A search's page chosen from the index, before its rows' next free times and services are
+/// read ([`finish`]).
+pub struct PageChosen {
+    total: i64,
+    rows: Vec<Candidate>,
+    /// Each row's distance in km, when the search has a place.
+    distances: HashMap<i64, f64>,
+    labels: Vec<Label>,
+}
+
+/// How far a search got (a search given a connection always answers).
+pub enum Attempt {
+    Answered(SearchResult),
+    /// The page is chosen; its rows' next free times or services must be loaded ([`finish`]).
+    PageChosen(PageChosen),
+    /// Free time must be loaded to choose the page.
+    FreeTimeNeeded,
+}
+
+impl Attempt {
+    /// The answer of a search that was given a connection.
+    fn answered(self) -> Result<SearchResult, AppError> {
+        match self {
+            Attempt::Answered(found) => Ok(found),
+            Attempt::PageChosen(_) | Attempt::FreeTimeNeeded => Err(connection_unused()),
+        }
+    }
+}
+
 /// The columns a candidate needs for distance, sorting and the result line.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
@@ -268,8 +301,9 @@ fn matches<'e>(
 /// Runs a search for a request. The directory is synced first: on PostgreSQL by awaiting
 /// `DirectoryIndex::synced` (no thread or connection held while waiting), on SQLite with one
 /// indexed read. A search over a place then runs on the request's thread from memory (the index
-/// and the free-time answers kept per schedule version), and runs again on the blocking pool,
-/// with a connection to load them, only when some answer is not kept; a search with no free time
+/// and the free-time answers kept per schedule version), and goes on on the blocking pool, with
+/// a connection to load them, only when some answer is not kept (the chosen page's rows, or the
+/// search again when choosing it needs free time loaded); a search with no free time
 /// to decide may load the page's next free times (at most `per_page` therapists) right away on
 /// SQLite, where a query is a function call. A search over the whole directory, which may read
 /// every therapist, runs on the blocking pool.
@@ -282,38 +316,43 @@ pub async fn search_request(
     today: NaiveDate,
 ) -> Result<SearchResult, AppError> {
     let p = std::sync::Arc::new(p);
+    // One instant decides free time, in both attempts.
+    let now = chrono::Utc::now();
     let attempt = if p.near.is_none() {
         // Over the whole directory every therapist may be read: the blocking pool's work.
         if !sqlite {
             index.synced(pool).await?;
         }
-        None
+        Attempt::FreeTimeNeeded
     } else if sqlite {
         let (index, cache, p) = (index.clone(), cache.clone(), p.clone());
         crate::db::with_conn_quick(pool, true, move |conn| {
             drop(index.sync(conn)?);
-            let oracle = crate::search::schedules::Oracle::now(&cache);
+            let oracle = crate::search::schedules::Oracle::at(&cache, now);
             let conn = (!p.decides_free_time()).then_some(conn);
             search_synced(conn, &p, today, &oracle, &index)
         })
         .await?
     } else {
         index.synced(pool).await?;
-        let oracle = crate::search::schedules::Oracle::now(cache);
+        let oracle = crate::search::schedules::Oracle::at(cache, now);
         search_synced(None, &p, today, &oracle, index)?
     };
-    if let Some(found) = attempt {
-        return Ok(found);
-    }
-    // On the blocking pool with a connection. PostgreSQL was synced above, after the request
-    // arrived; on SQLite `search` syncs (again, for a place: one indexed read).
+    let chosen = match attempt {
+        Attempt::Answered(found) => return Ok(found),
+        Attempt::PageChosen(chosen) => Some(chosen),
+        Attempt::FreeTimeNeeded => None,
+    };
+    // On the blocking pool with a connection: a chosen page's rows are loaded (the index is not
+    // read again); else the search runs again. PostgreSQL was synced above, after the request
+    // arrived; on SQLite a search over the whole directory syncs here.
     let (index, cache) = (index.clone(), cache.clone());
     crate::db::with_conn(pool, move |conn| {
-        let oracle = crate::search::schedules::Oracle::now(&cache);
-        if sqlite {
-            search(conn, &p, today, &oracle, &index)
-        } else {
-            search_synced(Some(conn), &p, today, &oracle, &index)?.ok_or_else(connection_unused)
+        let oracle = crate::search::schedules::Oracle::at(&cache, now);
+        match chosen {
+            Some(chosen) => finish(Some(conn), &p, today, &oracle, chosen)?.answered(),
+            None if sqlite => search(conn, &p, today, &oracle, &index),
+            None => search_synced(Some(conn), &p, today, &oracle, &index)?.answered(),
         }
     })
     .await
@@ -328,7 +367,7 @@ pub fn search(
     index: &directory_index::DirectoryIndex,
 ) -> Result<SearchResult, AppError> {
     drop(index.sync(conn)?);
-    search_synced(Some(conn), p, today, oracle, index)?.ok_or_else(connection_unused)
+    search_synced(Some(conn), p, today, oracle, index)?.answered()
 }
 
 /// A search given a connection answers (the oracle loads what it does not keep).
@@ -337,14 +376,14 @@ fn connection_unused() -> AppError {
 }
 
 /// [`search`] over an index the caller synced after its request arrived. Without a connection
-/// it answers from what is kept in memory, or `None` when free time must be loaded.
+/// it answers from what is kept in memory, or says what it must load ([`Attempt`]).
 pub fn search_synced(
     mut conn: Option<&mut DbConnection>,
     p: &SearchParams,
     today: NaiveDate,
     oracle: &dyn FreeTimeOracle,
     index: &directory_index::DirectoryIndex,
-) -> Result<Option<SearchResult>, AppError> {
+) -> Result<Attempt, AppError> {
     let offset = (p.page - 1) * p.per_page;
     let (total, page_rows, distances, labels): (
         i64,
@@ -458,7 +497,7 @@ pub fn search_synced(
                         let push = &mut |r| rows.push(r);
                         if !free_on_day(scan_then_release, oracle, conn.as_deref_mut(), day, push)?
                         {
-                            return Ok(None);
+                            return Ok(Attempt::FreeTimeNeeded);
                         }
                     }
                     None => scan_then_release(&mut |r| rows.push(r)),
@@ -467,7 +506,7 @@ pub fn search_synced(
                     return Err(too_broad());
                 }
                 let Some(next) = oracle.next_free(conn.as_deref_mut(), &versions(&rows))? else {
-                    return Ok(None);
+                    return Ok(Attempt::FreeTimeNeeded);
                 };
                 by_sort(Collected(rows), p.sort, end, &next)
             }
@@ -485,7 +524,7 @@ pub fn search_synced(
                     &HashMap::new(),
                 );
                 if !outcome? {
-                    return Ok(None);
+                    return Ok(Attempt::FreeTimeNeeded);
                 }
                 picked
             }
@@ -542,22 +581,46 @@ pub fn search_synced(
             .collect();
         (total, page_rows, distances, labels)
     };
+    let chosen = PageChosen {
+        total,
+        rows: page_rows,
+        distances,
+        labels,
+    };
+    finish(conn, p, today, oracle, chosen)
+}
 
-    let versions: Vec<(i64, i64)> = page_rows
+/// The result lines of a chosen page: each row's next free time and, with a technique, that
+/// technique's service (the page's menus, kept per version). Without a connection it answers from
+/// what is kept in memory, or gives the page back when something must be loaded.
+pub fn finish(
+    mut conn: Option<&mut DbConnection>,
+    p: &SearchParams,
+    today: NaiveDate,
+    oracle: &dyn FreeTimeOracle,
+    chosen: PageChosen,
+) -> Result<Attempt, AppError> {
+    let versions: Vec<(i64, i64)> = chosen
+        .rows
         .iter()
         .map(|c| (c.id, c.schedule_version))
         .collect();
     let Some(next_free) = oracle.next_free(conn.as_deref_mut(), &versions)? else {
-        return Ok(None);
+        return Ok(Attempt::PageChosen(chosen));
     };
-    // The searched technique's service of each line: the page's menus, kept per version.
     let menus = match p.technique {
         Some(_) => match oracle.menus(conn, &versions)? {
             Some(m) => m,
-            None => return Ok(None),
+            None => return Ok(Attempt::PageChosen(chosen)),
         },
         None => Vec::new(),
     };
+    let PageChosen {
+        total,
+        rows: page_rows,
+        distances,
+        labels,
+    } = chosen;
     let hits = page_rows
         .into_iter()
         .zip(labels)
@@ -597,7 +660,7 @@ pub fn search_synced(
             }
         })
         .collect();
-    Ok(Some(SearchResult {
+    Ok(Attempt::Answered(SearchResult {
         total,
         page: p.page,
         per_page: p.per_page,
