@@ -35,8 +35,9 @@
 //! page's schedules that are not in memory waits on the disk for its own pages, so a load takes
 //! up to [`SPREAD_HELPERS`] idle connections of the pool besides its own and reads the tables
 //! each on one, at once ([`ScheduleCache::spread_loads_over`], `db::spread`). It leaves
-//! [`SPREAD_LEAVES_IDLE`] connections idle for other requests, so under load, when few are idle,
-//! a load reads on its own connection. The versions are read again once all five are read.
+//! [`SPREAD_LEAVES_IDLE`] connections idle for other requests, and spreads only when no other
+//! load runs: under load, loads at once would only share the cores, so each reads on its own
+//! connection. The versions are read again once all five are read.
 //!
 //! **Bounds.** Schedules, next free times and menus (a therapist's active services, what a result
 //! line shows): 100,000 therapists each ([`CACHED_SCHEDULES`]); slot lists: about 32 MB
@@ -776,6 +777,17 @@ pub struct ScheduleCache {
     /// The pool whose idle connections a load of schedules may take besides its own
     /// ([`ScheduleCache::spread_loads_over`]; PostgreSQL only).
     spread: std::sync::OnceLock<crate::db::Pool>,
+    /// How many loads of schedules run now ([`ScheduleCache::begin_load`]).
+    loading: std::sync::atomic::AtomicUsize,
+}
+
+/// A load of schedules running, counted in [`ScheduleCache`] until it is dropped.
+struct Loading<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// How many connections besides its own a load of schedules takes, at most: one per table
@@ -913,11 +925,12 @@ impl ScheduleCache {
             next: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
             menus: quick_cache::sync::Cache::new(CACHED_SCHEDULES),
             spread: std::sync::OnceLock::new(),
+            loading: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     /// Lets a load of schedules read its tables at once, each on a connection of `pool` that is
-    /// idle (up to [`SPREAD_HELPERS`], leaving [`SPREAD_LEAVES_IDLE`]). For PostgreSQL, where
+    /// idle (up to [`SPREAD_HELPERS`], leaving [`SPREAD_LEAVES_IDLE`]), when no other load runs. For PostgreSQL, where
     /// each read of a page's schedules from disk waits on its own: a server's first searches
     /// read them so (BENCHMARKS.md). On SQLite a read is a function call and this is not used.
     pub fn spread_loads_over(&self, pool: crate::db::Pool) {
@@ -925,10 +938,16 @@ impl ScheduleCache {
         let _ = self.spread.set(pool);
     }
 
-    /// The idle connections a load may take besides its own (none without a pool to spread over).
-    fn helpers(&self) -> Vec<crate::db::PooledConn> {
-        let Some(pool) = self.spread.get() else {
-            return Vec::new();
+    /// Counts a load of schedules begun, with the idle connections it may take besides its own:
+    /// none without a pool to spread over, and none while another load runs (loads at once would
+    /// only share the cores: spreading is for a quiet server's first searches).
+    fn begin_load(&self) -> (Loading<'_>, Vec<crate::db::PooledConn>) {
+        let others = self
+            .loading
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let loading = Loading(&self.loading);
+        let Some(pool) = self.spread.get().filter(|_| others == 0) else {
+            return (loading, Vec::new());
         };
         let mut helpers = Vec::with_capacity(SPREAD_HELPERS);
         while helpers.len() < SPREAD_HELPERS && pool.state().idle_connections > SPREAD_LEAVES_IDLE {
@@ -937,16 +956,16 @@ impl ScheduleCache {
                 None => break,
             }
         }
-        helpers
+        (loading, helpers)
     }
 
-    /// How many connections besides its own a load of schedules would take now.
+    /// How many connections besides its own a load of schedules begun now would take.
     pub fn spread_width(&self) -> usize {
-        self.helpers().len()
+        self.begin_load().1.len()
     }
 
     /// The schedules and the active services of `ids`: the five tables read one after another
-    /// on `conn`, or at once on `conn` and the helpers [`Self::helpers`] finds idle.
+    /// on `conn`, or at once on `conn` and the helpers [`Self::begin_load`] finds idle.
     fn load_with_services(
         &self,
         conn: &mut DbConnection,
@@ -985,7 +1004,8 @@ impl ScheduleCache {
                     Ok(())
                 }),
             ];
-            crate::db::spread(conn, &mut self.helpers(), jobs)?;
+            let (_loading, mut helpers) = self.begin_load();
+            crate::db::spread(conn, &mut helpers, jobs)?;
         }
         Ok((rows.assemble(), services))
     }
@@ -1428,6 +1448,34 @@ mod tests {
     use super::*;
     use crate::domain::availability::Interval;
     use chrono::TimeZone;
+
+    /// A load takes up to four idle connections, leaving four, and none while another runs.
+    #[test]
+    fn a_load_spreads_over_idle_connections_only_when_it_runs_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::db::DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("s.db").display()
+        ))
+        .unwrap();
+        let idle = |n: u32| {
+            let pool = crate::db::build_lazy_pool(&url, n).unwrap();
+            drop((0..n).map(|_| pool.get().unwrap()).collect::<Vec<_>>());
+            assert_eq!(pool.state().idle_connections, n);
+            pool
+        };
+        let cache = ScheduleCache::new();
+        assert_eq!(cache.begin_load().1.len(), 0, "no pool to spread over");
+        cache.spread_loads_over(idle(10));
+        let (first, helpers) = cache.begin_load();
+        assert_eq!(helpers.len(), SPREAD_HELPERS);
+        assert_eq!(cache.begin_load().1.len(), 0, "another load runs");
+        drop((first, helpers));
+        assert_eq!(cache.spread_width(), SPREAD_HELPERS);
+        let small = ScheduleCache::new();
+        small.spread_loads_over(idle(6));
+        assert_eq!(small.spread_width(), 6 - SPREAD_LEAVES_IDLE as usize);
+    }
 
     /// Hour-long slots starting at these quarter hours after `base` (sorted, once each).
     fn raw_at(
