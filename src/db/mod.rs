@@ -484,8 +484,9 @@ pub fn checked_out(pool: &Pool) -> Result<PooledConn, r2d2::PoolError> {
 pub type Job<'a> = Box<dyn FnOnce(&mut DbConnection) -> Result<(), AppError> + Send + 'a>;
 
 /// Runs `jobs` as many at once as there are connections: one on each of `helpers`, each on a
-/// thread of its own, and the rest one after another on `conn`, on this thread. Returns once every
-/// job has ended, with the first error of those that failed. Reads meant to wait on the disk
+/// thread of its own, and the rest one after another on `conn`, on this thread (those after one
+/// that failed there are not begun). Returns once every job begun has ended, with the first error
+/// of those that failed. Reads meant to wait on the disk
 /// together (each statement waits for its own pages): see `ScheduleCache::spread_loads_over`.
 pub fn spread(
     conn: &mut DbConnection,
@@ -550,8 +551,8 @@ mod tests {
     use diesel::sql_types::Bool;
 
     /// `spread` runs one job on each helper, at once (the first two jobs below each wait until
-    /// the other has begun), and the rest on the caller's connection; every job runs even when
-    /// one fails, and the failure is the answer.
+    /// the other has begun), and the rest on the caller's connection; a job failing on a helper
+    /// stops no other, and the failure is the answer.
     #[test]
     fn spread_runs_a_job_on_each_helper_at_once_and_the_rest_on_the_callers_connection() {
         use std::sync::mpsc::channel;
@@ -604,7 +605,7 @@ mod tests {
         assert!(ran[0].2 != caller && ran[1].2 != caller && ran[0].2 != ran[1].2);
         assert!(ran[2].2 == caller && ran[3].2 == caller);
 
-        // A failing job: the others still run.
+        // A job failing on a helper: the others still run.
         let ran = Mutex::new(Vec::new());
         let jobs: Vec<super::Job<'_>> = (0..4)
             .map(|n| -> super::Job<'_> {

@@ -345,7 +345,7 @@ pub async fn search_request(
     };
     // On the blocking pool with a connection: a chosen page's rows are loaded (the index is not
     // read again); else the search runs again. PostgreSQL was synced above, after the request
-    // arrived; on SQLite a search over the whole directory syncs here.
+    // arrived; on SQLite a search that runs again syncs again (one indexed read).
     let (index, cache) = (index.clone(), cache.clone());
     crate::db::with_conn(pool, move |conn| {
         let oracle = crate::search::schedules::Oracle::at(&cache, now);

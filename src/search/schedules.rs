@@ -405,10 +405,6 @@ pub struct Oracle<'a> {
 }
 
 impl<'a> Oracle<'a> {
-    pub fn now(cache: &'a ScheduleCache) -> Oracle<'a> {
-        Oracle::at(cache, Utc::now())
-    }
-
     /// The oracle for a request at `now`.
     pub fn at(cache: &'a ScheduleCache, now: DateTime<Utc>) -> Oracle<'a> {
         Oracle { now, cache }
@@ -929,10 +925,11 @@ impl ScheduleCache {
         }
     }
 
-    /// Lets a load of schedules read its tables at once, each on a connection of `pool` that is
-    /// idle (up to [`SPREAD_HELPERS`], leaving [`SPREAD_LEAVES_IDLE`]), when no other load runs. For PostgreSQL, where
-    /// each read of a page's schedules from disk waits on its own: a server's first searches
-    /// read them so (BENCHMARKS.md). On SQLite a read is a function call and this is not used.
+    /// Lets a load of schedules that runs alone read its tables at once, each on a connection of
+    /// `pool` that is idle (up to [`SPREAD_HELPERS`], leaving [`SPREAD_LEAVES_IDLE`]). For
+    /// PostgreSQL, where each read of a page's schedules from disk waits on its own: a server's
+    /// first searches read them so (BENCHMARKS.md). On SQLite a read is a function call and this
+    /// is not used.
     pub fn spread_loads_over(&self, pool: crate::db::Pool) {
         // Set once, at start; a second call changes nothing.
         let _ = self.spread.set(pool);
