@@ -277,11 +277,16 @@ pub fn warm_statements(conn: &mut DbConnection) -> Result<(), AppError> {
     read_time_off(conn, &nobody, window)?;
     read_busy(conn, &nobody, window)?;
     active_services(conn, &nobody)?;
-    therapists::table
-        .filter(therapists::id.eq_any(&nobody[..]))
-        .select((therapists::id, therapists::schedule_version))
-        .load::<(i64, i64)>(conn)?;
+    read_versions(conn, &nobody)?;
     Ok(())
+}
+
+/// Each therapist's schedule version, as of this statement.
+fn read_versions(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    therapists::table
+        .filter(therapists::id.eq_any(ids))
+        .select((therapists::id, therapists::schedule_version))
+        .load(conn)
 }
 
 /// A UTC window that surely covers the local dates [from, to] in any zone.
@@ -1256,12 +1261,7 @@ impl ScheduleCache {
             )?;
             // Read the versions again: a schedule whose version did not move while it loaded
             // is exactly that version's.
-            let after: HashMap<i64, i64> = therapists::table
-                .filter(therapists::id.eq_any(&ids))
-                .select((therapists::id, therapists::schedule_version))
-                .load::<(i64, i64)>(conn)?
-                .into_iter()
-                .collect();
+            let after: HashMap<i64, i64> = read_versions(conn, &ids)?.into_iter().collect();
             for &(id, version) in chunk {
                 let menu = Arc::new(Menu {
                     version,
