@@ -526,7 +526,9 @@ diesel::table! {
         base -> Date,
         notice_hours -> Integer,
         advance_days -> Integer,
-        days -> Binary,
+        last_starts -> Binary,
+        first_starts -> Binary,
+        on_quarters -> Bool,
     }
 }
 

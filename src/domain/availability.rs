@@ -179,11 +179,19 @@ pub fn free_slots(q: &SlotQuery) -> Result<Vec<Interval>, SlotQueryError> {
     Ok(slots)
 }
 
-/// The last slot start of each local date in `[from, to]` that has a slot, in date order: the
-/// latest start of that date in [`free_slots`], found from the end of each working range
-/// backwards, so that a date costs a candidate or two instead of all of them (what the
-/// directory's free-day maps keep, `search::free_days`).
-pub fn last_starts(q: &SlotQuery) -> Result<Vec<(NaiveDate, DateTime<Utc>)>, SlotQueryError> {
+/// The first and the last slot start of one local date (see [`day_starts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayStarts {
+    pub date: NaiveDate,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+/// The first and the last slot start of each local date in `[from, to]` that has a slot, in date
+/// order: the earliest and the latest start of that date in [`free_slots`], found from each end
+/// of each working range, so that a date costs a candidate or two from each end instead of all
+/// of them (what the directory's free-day maps keep, `search::free_days`).
+pub fn day_starts(q: &SlotQuery) -> Result<Vec<DayStarts>, SlotQueryError> {
     let days = day_count(q)?;
     let rules = Rules::new(q)?;
     let time_off = Timeline::new(q.time_off);
@@ -193,44 +201,67 @@ pub fn last_starts(q: &SlotQuery) -> Result<Vec<(NaiveDate, DateTime<Utc>)>, Slo
         if !rules.date_may_hold_slots(date) {
             continue;
         }
-        let mut last: Option<DateTime<Utc>> = None;
+        let (mut first, mut last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
         for range in q.weekly.iter().filter(|r| r.applies_on(date)) {
             let Some(range_end) = range_end_instant(q.tz, date, range.end_min) else {
                 continue;
             };
             let minutes: Vec<u32> = range.grid(rules.step).collect();
-            for &minute in minutes.iter().rev() {
+            // A later minute is a later instant (an ambiguous one resolves to the earlier), so
+            // each scan stops at the first start that cannot beat the one already found.
+            let is_slot = |start| rules.slot_at(start, range_end, &time_off, &busy).is_some();
+            for &minute in &minutes {
                 let Some(start) = local_to_utc(q.tz, date, minute) else {
                     continue; // in a spring-forward gap
                 };
-                // A later minute is a later instant (an ambiguous one resolves to the earlier):
-                // nothing before this one can beat the last start already found.
+                if first.is_some_and(|f| start >= f) {
+                    break;
+                }
+                if is_slot(start) {
+                    first = Some(start);
+                    break;
+                }
+            }
+            for &minute in minutes.iter().rev() {
+                let Some(start) = local_to_utc(q.tz, date, minute) else {
+                    continue;
+                };
                 if last.is_some_and(|l| start <= l) {
                     break;
                 }
-                if rules.slot_at(start, range_end, &time_off, &busy).is_some() {
+                if is_slot(start) {
                     last = Some(start);
                     break;
                 }
             }
         }
-        if let Some(start) = last {
-            out.push((date, start));
+        if let (Some(first), Some(last)) = (first, last) {
+            out.push(DayStarts { date, first, last });
         }
     }
     Ok(out)
 }
 
-/// [`last_starts`] without the rules that depend on `now`, as [`slots_ignoring_now`].
-pub fn last_starts_ignoring_now(
-    q: &SlotQuery,
-) -> Result<Vec<(NaiveDate, DateTime<Utc>)>, SlotQueryError> {
-    last_starts(&SlotQuery {
+/// [`day_starts`] without the rules that depend on `now`, as [`slots_ignoring_now`].
+pub fn day_starts_ignoring_now(q: &SlotQuery) -> Result<Vec<DayStarts>, SlotQueryError> {
+    day_starts(&SlotQuery {
         now: DateTime::<Utc>::MIN_UTC,
         min_notice: Duration::zero(),
         max_advance: Duration::MAX,
         ..*q
     })
+}
+
+/// Whether every candidate start of `q` lies on a quarter hour of its local clock: the grid's
+/// step and every working range's start are whole quarter hours. (Its instants then lie on
+/// quarter hours of UTC too wherever the zone's offset is a whole number of quarter hours, as
+/// every zone's is today; `search::free_days` checks the instants it keeps.)
+pub fn starts_on_quarter_hours(q: &SlotQuery) -> bool {
+    q.step_min % 15 == 0
+        && q.weekly
+            .iter()
+            .filter(|r| r.is_valid())
+            .all(|r| r.start_min % 15 == 0)
 }
 
 /// The instants a slot may start at when asked at `now`: `[now + min_notice, now + max_advance]`
@@ -1122,6 +1153,19 @@ mod tests {
                     (anchor, base),
                 )| {
                     let from = anchor - Duration::days(back);
+                    // A clock on a quarter hour comes with working ranges that start on one
+                    // (the app's own schedules), so that some cases are wholly on the grid.
+                    let weekly = weekly
+                        .into_iter()
+                        .map(|r| WeeklyRange {
+                            start_min: if quarter_hour {
+                                r.start_min / 15 * 15
+                            } else {
+                                r.start_min
+                            },
+                            ..r
+                        })
+                        .collect();
                     Case {
                         tz,
                         weekly,
@@ -1189,16 +1233,25 @@ mod tests {
             // Complete as well as sound: exactly what the slow reference finds.
             prop_assert_eq!(&slots, &reference_slots(&q));
 
-            // Each date's last start is the last of its slots (local dates, in order).
-            let mut expected: Vec<(NaiveDate, DateTime<Utc>)> = Vec::new();
+            // Each date's first and last starts are the first and the last of its slots (local
+            // dates, in order).
+            let mut expected: Vec<DayStarts> = Vec::new();
             for s in &slots {
                 let date = s.start.with_timezone(&c.tz).date_naive();
                 match expected.last_mut() {
-                    Some((d, last)) if *d == date => *last = (*last).max(s.start),
-                    _ => expected.push((date, s.start)),
+                    Some(d) if d.date == date => {
+                        d.first = d.first.min(s.start);
+                        d.last = d.last.max(s.start);
+                    }
+                    _ => expected.push(DayStarts { date, first: s.start, last: s.start }),
                 }
             }
-            prop_assert_eq!(&last_starts(&q).unwrap(), &expected);
+            prop_assert_eq!(&day_starts(&q).unwrap(), &expected);
+            if starts_on_quarter_hours(&q) {
+                for s in &slots {
+                    prop_assert_eq!(s.start.with_timezone(&c.tz).minute() % 15, 0, "{:?}", s);
+                }
+            }
 
             // What the cache keeps (the slots before the clock's rules), cut to the start
             // window, is exactly the answer.

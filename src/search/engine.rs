@@ -17,14 +17,16 @@
 //! cannot decide are weighed one by one by `ScheduleCache::free_on`, at most [`MAX_CANDIDATES`]
 //! (else `search_too_broad`), through [`FreeTimeOracle`](super::schedules::FreeTimeOracle): one
 //! helper, `free_on_day`, hands the candidates to the maps a batch at a time as the scan offers
-//! them. The soonest sort weighs the next free time of every candidate (of every one free on the
-//! day, when a day is asked), so it has the same bound on them. Unless free time orders the
-//! results (the soonest sort), only the page's rows are kept as the scan offers them and the
-//! rest are counted (`Streamed`). Such a page of a place (no free time weighed) is remembered
+//! them. The soonest sort orders every candidate (every one free on the day, when a day is asked;
+//! at most [`MAX_ORDERED`]) by a bound of its next free time from the same maps, and weighs the
+//! exact next free time of the first ones only, until no bound left can beat the page
+//! (`soonest_first`): a big city's tens of thousands cost a page's worth of slots. Unless free
+//! time orders the results (the soonest sort), only the page's rows are kept as the scan offers
+//! them and the rest are counted (`Streamed`). Such a page of a place (no free time weighed) is remembered
 //! with the generations of the cells it read (`DirectoryIndex::page_in`) and answered again,
 //! without a scan, while none of those cells changed: every change of a listing moves its key and
-//! so its cell's generation. Next free times are computed for the shown page only (for every
-//! candidate when sorting by soonest).
+//! so its cell's generation. Next free times are computed for the shown page only (for the first
+//! candidates by their bounds when sorting by soonest).
 //! So is the rest of a result line: distances (km and miles) from the chords already measured,
 //! the next free time in the therapist's zone (kept with it), and, with a technique, the price
 //! and length of that technique's service from the page's menus (`ScheduleCache::menus`: kept
@@ -59,11 +61,16 @@ use crate::domain::photo::{self, PhotoSize};
 use crate::domain::{review, technique};
 use crate::error::AppError;
 use crate::search::index as directory_index;
-use crate::search::schedules::FreeTimeOracle;
+use crate::search::schedules::{FreeTimeOracle, NextFreeAt};
 
 /// The most candidates one search checks for free time (`available_on`, the soonest sort); a
 /// broader search is asked to add a place or a technique.
 pub const MAX_CANDIDATES: usize = 20_000;
+/// The most candidates the soonest sort orders by their bounds (`soonest_first`: each is kept
+/// while the search runs); only the first of them are weighed one by one.
+pub const MAX_ORDERED: usize = 250_000;
+/// How many candidates the soonest sort weighs at least at once.
+const SOONEST_BATCH: usize = 64;
 /// How many candidates a search by day hands the free-day maps at once.
 const DECIDE_BATCH: usize = 512;
 /// How many keys ahead of the one read a search asks for (`search::prefetch`).
@@ -502,13 +509,13 @@ pub fn search_synced(
                     }
                     None => scan_then_release(&mut |r| rows.push(r)),
                 }
-                if rows.len() > MAX_CANDIDATES {
+                if rows.len() > MAX_ORDERED {
                     return Err(too_broad());
                 }
-                let Some(next) = oracle.next_free(conn.as_deref_mut(), &versions(&rows))? else {
-                    return Ok(Attempt::FreeTimeNeeded);
-                };
-                by_sort(Collected(rows), p.sort, end, &next)
+                match soonest_first(rows, end, oracle, conn.as_deref_mut())? {
+                    Some(picked) => picked,
+                    None => return Ok(Attempt::FreeTimeNeeded),
+                }
             }
             (None, Some(day), _) => {
                 // Free on a day, in an order free time does not decide: only the page's rows of
@@ -713,6 +720,66 @@ fn free_on_day(
     Ok(true)
 }
 
+/// The first `end` of `rows` in the soonest sort's order (the next free time, those with none
+/// last, then the id) and how many rows there were; None when free time must be loaded and there
+/// is no connection. Each row has a bound from the free-day maps (`next_free_bounds`: no slot
+/// starts before it), so its key is never before its bound's key; the rows are weighed exactly
+/// a batch at a time in the order of their bounds, until the page's last key among those weighed
+/// comes before every bound left, when none of the rest can enter the page. More than
+/// [`MAX_CANDIDATES`] weighed is `search_too_broad`.
+fn soonest_first(
+    rows: Vec<Row>,
+    end: usize,
+    oracle: &dyn FreeTimeOracle,
+    mut conn: Option<&mut DbConnection>,
+) -> Result<Option<(usize, Vec<Row>)>, AppError> {
+    let total = rows.len();
+    if end == 0 {
+        return Ok(Some((total, Vec::new())));
+    }
+    let bounds = oracle.next_free_bounds(&versions(&rows));
+    // (bound, id, the row's place in `rows`): ordered as the keys the bounds give.
+    let mut waiting: Vec<(chrono::DateTime<chrono::Utc>, i64, u32)> = rows
+        .iter()
+        .zip(bounds)
+        .enumerate()
+        .map(|(i, ((c, _), b))| (b, c.id, i as u32))
+        .collect();
+    let mut weighed: Vec<Row> = Vec::new();
+    let mut next: HashMap<i64, NextFreeAt> = HashMap::new();
+    let key = |next: &HashMap<i64, NextFreeAt>, id: i64| {
+        let at = next.get(&id).map(|n| n.at);
+        (at.is_none(), at, id)
+    };
+    while let Some(&(bound, id, _)) = waiting.iter().min() {
+        if weighed.len() >= end {
+            let mut keys: Vec<_> = weighed.iter().map(|(c, _)| key(&next, c.id)).collect();
+            let (_, page_last, _) = keys.select_nth_unstable(end - 1);
+            if *page_last < (false, Some(bound), id) {
+                break;
+            }
+        }
+        let batch = end.saturating_sub(weighed.len()).max(SOONEST_BATCH);
+        if batch < waiting.len() {
+            waiting.select_nth_unstable(batch);
+        }
+        let taken: Vec<Row> = waiting
+            .drain(..batch.min(waiting.len()))
+            .map(|(_, _, i)| rows[i as usize])
+            .collect();
+        if weighed.len() + taken.len() > MAX_CANDIDATES {
+            return Err(too_broad());
+        }
+        let Some(found) = oracle.next_free(conn.as_deref_mut(), &versions(&taken))? else {
+            return Ok(None);
+        };
+        next.extend(found);
+        weighed.extend(taken);
+    }
+    let (_, page) = by_sort(Collected(weighed), Sort::Soonest, end, &next);
+    Ok(Some((total, page)))
+}
+
 /// Each row's (therapist id, schedule version): what free-time answers are asked and kept by.
 fn versions(rows: &[Row]) -> Vec<(i64, i64)> {
     rows.iter()
@@ -846,7 +913,8 @@ impl<K: Ord> Ord for Ranked<K> {
 
 #[cfg(test)]
 mod tests {
-    use super::first_in_order;
+    use super::*;
+    use chrono::{DateTime, Duration, Utc};
     use proptest::prelude::*;
 
     proptest! {
@@ -905,5 +973,134 @@ mod tests {
             let first = first_in_order(&rows, end, |&(d, id)| (d.map(f64::to_bits), id));
             prop_assert_eq!(first, sorted);
         }
+    }
+
+    /// Free time as given: each therapist's next free time and bound, counting the therapists
+    /// weighed one by one.
+    struct Given {
+        next: std::collections::HashMap<i64, Option<DateTime<Utc>>>,
+        bound: std::collections::HashMap<i64, DateTime<Utc>>,
+        weighed: std::cell::Cell<usize>,
+    }
+
+    impl FreeTimeOracle for Given {
+        fn free_by_map(&self, t: &[(i64, i64)], _: NaiveDate) -> Vec<Option<bool>> {
+            vec![None; t.len()]
+        }
+        fn next_free_bounds(&self, t: &[(i64, i64)]) -> Vec<DateTime<Utc>> {
+            t.iter().map(|(id, _)| self.bound[id]).collect()
+        }
+        fn free_on(
+            &self,
+            _: Option<&mut DbConnection>,
+            _: &[(i64, i64)],
+            _: NaiveDate,
+        ) -> Result<Option<Vec<i64>>, AppError> {
+            Ok(None)
+        }
+        fn next_free(
+            &self,
+            _: Option<&mut DbConnection>,
+            t: &[(i64, i64)],
+        ) -> Result<Option<HashMap<i64, NextFreeAt>>, AppError> {
+            self.weighed.set(self.weighed.get() + t.len());
+            Ok(Some(self.answers(t)))
+        }
+        fn menus(
+            &self,
+            _: Option<&mut DbConnection>,
+            _: &[(i64, i64)],
+        ) -> Result<Option<Vec<Option<std::sync::Arc<crate::search::schedules::Menu>>>>, AppError>
+        {
+            Ok(None)
+        }
+    }
+
+    impl Given {
+        fn answers(&self, t: &[(i64, i64)]) -> HashMap<i64, NextFreeAt> {
+            t.iter()
+                .filter_map(|(id, _)| Some((*id, NextFreeAt::of(self.next[id]?, chrono_tz::UTC))))
+                .collect()
+        }
+    }
+
+    /// `n` candidates with next free times on quarter hours over five days from `t0`, when the
+    /// window opens (some never free), each bound exact with chance `exact`, else up to a day
+    /// early but not before `t0`; ids shuffled.
+    fn given(n: usize, exact: f64, seed: u64) -> (Vec<Row>, Given) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000 / 900 * 900, 0).unwrap();
+        let (mut rows, mut next, mut bound) = (Vec::new(), HashMap::new(), HashMap::new());
+        for i in 0..n {
+            let id = (i as i64 * 7919) % 1_000_003;
+            let at = rng
+                .gen_bool(0.9)
+                .then(|| t0 + Duration::minutes(15 * rng.gen_range(0..480)));
+            let b = match at {
+                Some(at) if rng.gen_bool(exact) => at,
+                // Never before the window opens (`t0`), as the maps' bounds.
+                Some(at) => (at - Duration::minutes(rng.gen_range(1..1440))).max(t0),
+                None => t0 + Duration::minutes(rng.gen_range(0..10_000)),
+            };
+            next.insert(id, at);
+            bound.insert(id, b);
+            let c = Candidate {
+                id,
+                verified_hours: 0,
+                price_from_cents: None,
+                schedule_version: 1,
+                rating_count: 0,
+                rating_sum: 0,
+            };
+            rows.push((c, None));
+        }
+        let oracle = Given {
+            next,
+            bound,
+            weighed: std::cell::Cell::new(0),
+        };
+        (rows, oracle)
+    }
+
+    proptest! {
+        /// The soonest sort weighing the first candidates by their bounds gives the page that
+        /// weighing every candidate gives, and the same count.
+        #[test]
+        fn the_soonest_page_by_bounds_is_the_page_of_every_next_free_time(
+            n in 0usize..1500,
+            end in 1usize..300,
+            exact in 0.0f64..1.0,
+            seed in any::<u64>(),
+        ) {
+            let (rows, oracle) = given(n, exact, seed);
+            let all = oracle.answers(&versions(&rows));
+            let (total, expected) = by_sort(Collected(rows.clone()), Sort::Soonest, end, &all);
+            let (count, page) = soonest_first(rows, end, &oracle, None).unwrap().unwrap();
+            prop_assert_eq!(count, total);
+            let ids = |r: &[Row]| r.iter().map(|(c, _)| c.id).collect::<Vec<_>>();
+            prop_assert_eq!(ids(&page), ids(&expected));
+        }
+    }
+
+    /// With bounds mostly exact (the maps on quarter hours), a page of 20 from 30,000 candidates
+    /// weighs under 2% of them, not everyone; a page past the bound of one by one is too broad.
+    #[test]
+    fn the_soonest_sort_weighs_few_of_many_candidates() {
+        let (rows, oracle) = given(30_000, 0.8, 5);
+        let (total, page) = soonest_first(rows.clone(), 20, &oracle, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!((total, page.len()), (30_000, 20));
+        let weighed = oracle.weighed.get();
+        assert!(weighed < 600, "weighed {weighed}");
+        let deep = soonest_first(rows, MAX_CANDIDATES + 1, &oracle, None);
+        assert!(matches!(
+            deep,
+            Err(AppError::Rule {
+                code: "search_too_broad",
+                ..
+            })
+        ));
     }
 }

@@ -4,15 +4,25 @@
 //!
 //! **What a map holds.** A [`DayMap`] is computed from a schedule at one schedule version
 //! (`therapists.schedule_version`, which database triggers move with every change the slots
-//! depend on) for the dates `base ..= base + MAP_DAYS - 1`. For each date it keeps one byte: 0
-//! when the date has no slot, else the quarter hour in which the date's last slot starts. The
-//! clock's rules (the minimum notice and the advance window, [`availability::start_window`]) are
-//! applied per request: the date is free at `now` when a slot starts inside the window, which the
-//! last start decides (a last start at or after the window's opening and no later than its end)
-//! except in two cases, where [`DayMap::free_in`] says `None` and the slots themselves decide
-//! (`ScheduleCache::free_on`): the window opens within the quarter hour of the last start, or it
-//! closes before the last start (the far end of the advance window: the first start would be
-//! needed). A map of another version than the directory index's current one is never used.
+//! depend on) for the dates `base ..= base + MAP_DAYS - 1`. For each date it keeps two bytes: 0
+//! when the date has no slot, else the quarter hours in which the date's first and last slots
+//! start, and for the whole map whether every start lies on a quarter hour (the app's own
+//! schedules: working hours on quarter hours, a 15-minute grid), when those quarter hours are the
+//! starts themselves. The clock's rules (the minimum notice and the advance window,
+//! [`availability::start_window`]) are applied per request: the date is free at `now` when a
+//! slot starts inside the window, which the last start decides (a last start at or after the
+//! window's opening and no later than its end), or the first start when the window closes before
+//! the last one; where neither can tell (the window opens within the quarter hour of the last
+//! start, or closes within that of the first), [`DayMap::free_in`] says `None` and the slots
+//! themselves decide (`ScheduleCache::free_on`). A map of another version than the directory
+//! index's current one is never used.
+//!
+//! **The soonest sort's bounds.** [`DayMap::next_free_bound`] gives an instant before which a
+//! request at `now` cannot book the therapist: the first start of the first date whose last start
+//! is not before the window opens, or the opening itself when later. The search weighs
+//! candidates in the order of these bounds and computes the exact next free time of the first
+//! ones only, until no bound left can beat the page (`search::engine`): a big city's soonest sort
+//! needs a page's worth of slots, not tens of thousands.
 //!
 //! **Kept current.** Maps live in memory ([`FreeDayMaps`], in the schedule cache) and in the
 //! `free_day_maps` table, so a server starts with them. A background thread of each server
@@ -62,9 +72,15 @@ pub struct DayMap {
     /// The minimum notice, in hours, and the advance window, in days, of that version.
     pub notice_hours: u16,
     pub advance_days: u16,
+    /// Every slot start of the schedule lies on a quarter hour of UTC (see
+    /// [`availability::starts_on_quarter_hours`]): the quarter hours kept are then the starts
+    /// themselves, not only the quarter they fall in.
+    pub on_quarters: bool,
     /// Per date from `base`: 0 without a slot, else 1 + the quarter hour of the last start,
     /// counted from [`ORIGIN_HOURS`] before the date's UTC midnight.
-    days: [u8; MAP_DAYS],
+    last_starts: [u8; MAP_DAYS],
+    /// The same for each date's first start.
+    first_starts: [u8; MAP_DAYS],
 }
 
 /// Where a date's quarter hours are counted from.
@@ -72,35 +88,67 @@ fn origin(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::hours(ORIGIN_HOURS)
 }
 
+/// A date's byte for a start: 1 + its quarter hour from the date's origin.
+fn quarter_byte(date: NaiveDate, start: DateTime<Utc>) -> u8 {
+    let quarter = (start - origin(date)).num_minutes().div_euclid(QUARTER_MIN);
+    match u8::try_from(quarter + 1) {
+        Ok(b) if b != UNKNOWN && b > 0 => b,
+        _ => UNKNOWN,
+    }
+}
+
+/// `t` rounded up to a quarter hour of UTC.
+fn quarter_ceil(t: DateTime<Utc>) -> DateTime<Utc> {
+    let over = t.timestamp().rem_euclid(QUARTER_MIN * 60);
+    let exact = over == 0 && t.timestamp_subsec_nanos() == 0;
+    if exact {
+        return t;
+    }
+    let floor =
+        t - Duration::seconds(over) - Duration::nanoseconds(t.timestamp_subsec_nanos() as i64);
+    floor
+        .checked_add_signed(Duration::minutes(QUARTER_MIN))
+        .unwrap_or(t)
+}
+
 impl DayMap {
-    /// The map of the last slot start of each date (computed without the clock's rules,
-    /// `availability::last_starts_ignoring_now`) for the dates `base ..= base + MAP_DAYS - 1`.
+    /// The map of the first and the last slot start of each date (computed without the clock's
+    /// rules, `availability::day_starts_ignoring_now`) for the dates `base ..= base + MAP_DAYS -
+    /// 1`. `on_quarters` says the schedule's starts are on its clock's quarter hours
+    /// (`availability::starts_on_quarter_hours`); the map holds it only when the starts kept are
+    /// on UTC's quarter hours too.
     pub fn of(
         version: i64,
         base: NaiveDate,
         rules: (i32, i32),
-        last_starts: &[(NaiveDate, DateTime<Utc>)],
+        starts: &[availability::DayStarts],
+        on_quarters: bool,
     ) -> DayMap {
-        let mut days = [0u8; MAP_DAYS];
-        for &(date, start) in last_starts {
-            let Ok(i) = usize::try_from((date - base).num_days()) else {
+        let mut last_starts = [0u8; MAP_DAYS];
+        let mut first_starts = [0u8; MAP_DAYS];
+        let on_utc_quarter = |t: DateTime<Utc>| {
+            t.timestamp().rem_euclid(QUARTER_MIN * 60) == 0 && t.timestamp_subsec_nanos() == 0
+        };
+        let mut on_quarters = on_quarters;
+        for d in starts {
+            let Ok(i) = usize::try_from((d.date - base).num_days()) else {
                 continue;
             };
-            let Some(byte) = days.get_mut(i) else {
+            if i >= MAP_DAYS {
                 continue;
-            };
-            let quarter = (start - origin(date)).num_minutes().div_euclid(QUARTER_MIN);
-            *byte = match u8::try_from(quarter + 1) {
-                Ok(b) if b != UNKNOWN && b > 0 => b,
-                _ => UNKNOWN,
-            };
+            }
+            last_starts[i] = quarter_byte(d.date, d.last);
+            first_starts[i] = quarter_byte(d.date, d.first);
+            on_quarters &= on_utc_quarter(d.first) && on_utc_quarter(d.last);
         }
         DayMap {
             version,
             base,
             notice_hours: rules.0.clamp(0, u16::MAX as i32) as u16,
             advance_days: rules.1.clamp(0, u16::MAX as i32) as u16,
-            days,
+            on_quarters,
+            last_starts,
+            first_starts,
         }
     }
 
@@ -129,7 +177,7 @@ impl DayMap {
     /// [`free_at`](Self::free_at) with the window given as offsets from the date's origin (what a
     /// search computes once for all candidates of the same rules: no date arithmetic per map).
     fn free_within(&self, i: usize, (earliest, latest): (Duration, Duration)) -> Option<bool> {
-        let byte = *self.days.get(i)?;
+        let byte = *self.last_starts.get(i)?;
         if byte == 0 {
             return Some(false);
         }
@@ -152,8 +200,68 @@ impl DayMap {
             // The last start itself is inside the window.
             Some(true)
         } else {
-            None
+            // The last start may lie beyond the window's far end: the first start decides when
+            // it lies wholly inside the window or wholly beyond it.
+            match self.first_starts.get(i).copied() {
+                Some(first) if first != 0 && first != UNKNOWN => {
+                    let lo = Duration::seconds((first as i64 - 1) * QUARTER_MIN * 60);
+                    let hi = lo + Duration::seconds(QUARTER_MIN * 60);
+                    if lo > latest {
+                        Some(false)
+                    } else if lo >= earliest && hi <= latest {
+                        Some(true)
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            }
         }
+    }
+
+    /// A lower bound of the next start of a slot a request at `now` may book: no such slot
+    /// starts before it (the soonest sort weighs the therapists in this order and computes the
+    /// exact next free time of the first ones only, `search::engine`). The first date whose last
+    /// start is not before the window opens holds the first such start, at its first start or
+    /// at the window's opening (rounded up to a quarter hour when the starts are on quarter
+    /// hours), whichever is later. Without such a date in the map, the map's end.
+    pub fn next_free_bound(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let (earliest, _) = self.window(now);
+        // A date before the map may hold starts up to 50 hours after its origin.
+        if earliest < origin(self.base) + Duration::hours(26) {
+            return earliest;
+        }
+        let opens = if self.on_quarters {
+            quarter_ceil(earliest)
+        } else {
+            earliest
+        };
+        let quarter = Duration::minutes(QUARTER_MIN);
+        for i in 0..MAP_DAYS {
+            let last = self.last_starts[i];
+            if last == 0 {
+                continue;
+            }
+            let day = self.base + Duration::days(i as i64);
+            let at = |byte: u8| origin(day) + quarter * (byte as i32 - 1);
+            if last != UNKNOWN {
+                // The last start is the quarter's first instant on quarters, else within it.
+                let latest_last = if self.on_quarters {
+                    at(last)
+                } else {
+                    at(last) + quarter - Duration::nanoseconds(1)
+                };
+                if latest_last < earliest {
+                    continue;
+                }
+            }
+            let first = match self.first_starts[i] {
+                0 | UNKNOWN => origin(day),
+                b => at(b),
+            };
+            return first.max(opens);
+        }
+        origin(self.base + Duration::days(MAP_DAYS as i64))
     }
 
     fn from_stored(row: StoredMap) -> Option<DayMap> {
@@ -162,7 +270,9 @@ impl DayMap {
             base: row.base,
             notice_hours: u16::try_from(row.notice_hours).ok()?,
             advance_days: u16::try_from(row.advance_days).ok()?,
-            days: row.days.try_into().ok()?,
+            on_quarters: row.on_quarters,
+            last_starts: row.last_starts.try_into().ok()?,
+            first_starts: row.first_starts.try_into().ok()?,
         })
     }
 }
@@ -277,6 +387,25 @@ impl FreeDayMaps {
         out
     }
 
+    /// For each of `wanted` (therapist id, current schedule version), in the order asked, an
+    /// instant before which a request at `now` cannot book them ([`DayMap::next_free_bound`]),
+    /// from the map of exactly that version; `now` itself without one.
+    pub fn bounds(&self, wanted: &[(i64, i64)], now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        let maps = self.maps.read().unwrap_or_else(|p| p.into_inner());
+        wanted
+            .iter()
+            .enumerate()
+            .map(|(n, &(id, version))| {
+                if let Some(&(ahead, _)) = wanted.get(n + PREFETCH_AHEAD) {
+                    maps.prefetch(ahead);
+                }
+                maps.get(id)
+                    .filter(|m| m.version == version)
+                    .map_or(now, |m| m.next_free_bound(now))
+            })
+            .collect()
+    }
+
     /// Keeps maps, each unless a newer version's is already kept.
     pub fn keep(&self, maps: impl IntoIterator<Item = (i64, DayMap)>) {
         let mut kept = self.maps.write().unwrap_or_else(|p| p.into_inner());
@@ -294,7 +423,8 @@ impl FreeDayMaps {
         let mut n = 0;
         loop {
             let rows: Vec<StoredMap> = diesel::sql_query(
-                "SELECT therapist_id, schedule_version, base, notice_hours, advance_days, days \
+                "SELECT therapist_id, schedule_version, base, notice_hours, advance_days, \
+                 last_starts, first_starts, on_quarters \
                  FROM free_day_maps WHERE therapist_id > $1 ORDER BY therapist_id LIMIT 100000",
             )
             .bind::<BigInt, _>(after)
@@ -345,7 +475,11 @@ struct StoredMap {
     #[diesel(sql_type = Integer)]
     advance_days: i32,
     #[diesel(sql_type = Binary)]
-    days: Vec<u8>,
+    last_starts: Vec<u8>,
+    #[diesel(sql_type = Binary)]
+    first_starts: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    on_quarters: bool,
 }
 
 /// Writes maps to `free_day_maps`, each unless a newer version's (or a newer base's) is
@@ -356,36 +490,47 @@ pub fn store(conn: &mut DbConnection, maps: &[(i64, DayMap)]) -> Result<(), AppE
         if chunk.is_empty() {
             continue;
         }
-        let mut sql = String::with_capacity(chunk.len() * 180 + 400);
+        let mut sql = String::with_capacity(chunk.len() * 320 + 400);
         sql.push_str(
-            "INSERT INTO free_day_maps \
-             (therapist_id, schedule_version, base, notice_hours, advance_days, days) VALUES ",
+            "INSERT INTO free_day_maps (therapist_id, schedule_version, base, notice_hours, \
+             advance_days, last_starts, first_starts, on_quarters) VALUES ",
         );
+        let blob = |bytes: &[u8]| {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            if pg {
+                format!("'\\x{hex}'::bytea")
+            } else {
+                format!("X'{hex}'")
+            }
+        };
         for (k, (id, m)) in chunk.iter().enumerate() {
             if k > 0 {
                 sql.push(',');
             }
-            let hex: String = m.days.iter().map(|b| format!("{b:02x}")).collect();
-            let blob = if pg {
-                format!("'\\x{hex}'::bytea")
-            } else {
-                format!("X'{hex}'")
-            };
             let date = if pg {
                 format!("DATE '{}'", m.base)
             } else {
                 format!("'{}'", m.base)
             };
+            let on_quarters = match (pg, m.on_quarters) {
+                (true, q) => q.to_string(),
+                (false, q) => (q as u8).to_string(),
+            };
             sql.push_str(&format!(
-                "({id}, {}, {date}, {}, {}, {blob})",
-                m.version, m.notice_hours, m.advance_days
+                "({id}, {}, {date}, {}, {}, {}, {}, {on_quarters})",
+                m.version,
+                m.notice_hours,
+                m.advance_days,
+                blob(&m.last_starts),
+                blob(&m.first_starts),
             ));
         }
         sql.push_str(
             " ON CONFLICT (therapist_id) DO UPDATE SET \
              schedule_version = excluded.schedule_version, base = excluded.base, \
              notice_hours = excluded.notice_hours, advance_days = excluded.advance_days, \
-             days = excluded.days \
+             last_starts = excluded.last_starts, first_starts = excluded.first_starts, \
+             on_quarters = excluded.on_quarters \
              WHERE free_day_maps.schedule_version < excluded.schedule_version \
              OR (free_day_maps.schedule_version = excluded.schedule_version \
                  AND free_day_maps.base < excluded.base)",
@@ -402,7 +547,8 @@ pub fn stored(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<(i64, DayMap)>
     }
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let rows: Vec<StoredMap> = diesel::sql_query(format!(
-        "SELECT therapist_id, schedule_version, base, notice_hours, advance_days, days \
+        "SELECT therapist_id, schedule_version, base, notice_hours, advance_days, \
+                 last_starts, first_starts, on_quarters \
          FROM free_day_maps WHERE therapist_id IN ({list})"
     ))
     .load(conn)?;

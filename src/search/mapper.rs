@@ -76,13 +76,16 @@ fn map_all(
     // Two of the engine's queries of at most 31 days.
     let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
     let mut out = Vec::with_capacity(part.len());
-    let mut last = Vec::new();
+    let mut starts = Vec::new();
     for (id, version, s, shortest) in part {
-        last.clear();
+        starts.clear();
+        let mut on_quarters = true;
         if let Some(d) = shortest {
             for (a, b) in [(base, half), (half + Duration::days(1), last_date)] {
-                last.extend(
-                    availability::last_starts_ignoring_now(&s.query(*d as i64, Utc::now(), a, b))
+                let q = s.query(*d as i64, Utc::now(), a, b);
+                on_quarters &= availability::starts_on_quarter_hours(&q);
+                starts.extend(
+                    availability::day_starts_ignoring_now(&q)
                         .map_err(schedules::slot_query_error)?,
                 );
             }
@@ -93,7 +96,8 @@ fn map_all(
                 *version,
                 base,
                 (s.min_notice_hours, s.max_advance_days),
-                &last,
+                &starts,
+                on_quarters,
             ),
         ));
     }
@@ -226,7 +230,13 @@ mod tests {
         let mut weekly = Vec::new();
         for wd in 0..7u8 {
             if rng.gen_bool(0.7) {
-                let start = rng.gen_range(0..20) * 30;
+                // Now and then off the quarter hours, as the grid allows.
+                let start = rng.gen_range(0..20) * 30
+                    + if rng.gen_bool(0.1) {
+                        rng.gen_range(1..15)
+                    } else {
+                        0
+                    };
                 let end = (start + rng.gen_range(2..30) * 30).min(1440);
                 weekly.push(WeeklyRange {
                     weekday: wd,
@@ -285,21 +295,12 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let today = NaiveDate::from_ymd_opt(2026, 10, 27).unwrap();
         let base = base_for(today);
-        let last = base + Duration::days(MAP_DAYS as i64 - 1);
         let (mut decided, mut unsure, mut free_seen) = (0, 0, 0);
         for round in 0..60 {
             let tz = zones[round % zones.len()];
             let s = schedule(&mut rng, tz, base);
             let duration = [30i64, 60, 90][rng.gen_range(0..3)];
-            let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
-            let mut starts = Vec::new();
-            for (a, b) in [(base, half), (half + Duration::days(1), last)] {
-                starts.extend(
-                    availability::last_starts_ignoring_now(&s.query(duration, Utc::now(), a, b))
-                        .unwrap(),
-                );
-            }
-            let map = DayMap::of(3, base, (s.min_notice_hours, s.max_advance_days), &starts);
+            let map = map_of(&s, duration, base);
             for _ in 0..40 {
                 let now = today.and_hms_opt(0, 0, 0).unwrap().and_utc()
                     + Duration::minutes(rng.gen_range(0..3 * 1440));
@@ -325,10 +326,89 @@ mod tests {
         );
     }
 
+    /// The map of a schedule, as `map_all` computes it.
+    fn map_of(s: &Schedule, duration: i64, base: NaiveDate) -> DayMap {
+        let last = base + Duration::days(MAP_DAYS as i64 - 1);
+        let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
+        let mut starts = Vec::new();
+        let mut on_quarters = true;
+        for (a, b) in [(base, half), (half + Duration::days(1), last)] {
+            let q = s.query(duration, Utc::now(), a, b);
+            on_quarters &= availability::starts_on_quarter_hours(&q);
+            starts.extend(availability::day_starts_ignoring_now(&q).unwrap());
+        }
+        DayMap::of(
+            3,
+            base,
+            (s.min_notice_hours, s.max_advance_days),
+            &starts,
+            on_quarters,
+        )
+    }
+
+    /// No slot a request may book starts before the map's bound, for random schedules, zones
+    /// and clocks; and on quarter hours the bound is most often the next free start itself
+    /// (what lets the soonest sort compute few therapists' slots).
+    #[test]
+    fn the_next_free_bound_is_never_after_the_next_free_start() {
+        let zones = [
+            chrono_tz::America::New_York,
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+            chrono_tz::Asia::Kathmandu,
+            chrono_tz::Europe::London,
+        ];
+        let mut rng = StdRng::seed_from_u64(11);
+        let today = NaiveDate::from_ymd_opt(2026, 10, 27).unwrap();
+        let base = base_for(today);
+        let last = base + Duration::days(MAP_DAYS as i64 - 1);
+        let (mut on_quarters, mut exact_bounds, mut off_quarters) = (0, 0, 0);
+        for round in 0..80 {
+            let tz = zones[round % zones.len()];
+            let mut s = schedule(&mut rng, tz, base);
+            // Most therapists book within weeks: the next free start then lies in the map.
+            s.max_advance_days = rng.gen_range(1..40);
+            let duration = [30i64, 60, 90][rng.gen_range(0..3)];
+            let map = map_of(&s, duration, base);
+            for _ in 0..30 {
+                let now = today.and_hms_opt(0, 0, 0).unwrap().and_utc()
+                    + Duration::seconds(rng.gen_range(0..3 * 86_400));
+                let half = base + Duration::days(MAP_DAYS as i64 / 2 - 1);
+                let next = [(base, half), (half + Duration::days(1), last)]
+                    .into_iter()
+                    .find_map(|(a, b)| {
+                        let slots = availability::free_slots(&s.query(duration, now, a, b));
+                        slots.unwrap().first().map(|slot| slot.start)
+                    });
+                let bound = map.next_free_bound(now);
+                if let Some(next) = next {
+                    assert!(
+                        bound <= next,
+                        "{tz} at {now}: bound {bound} after {next}: {s:?}"
+                    );
+                    if map.on_quarters {
+                        on_quarters += 1;
+                        exact_bounds += (bound == next) as usize;
+                    } else {
+                        off_quarters += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            off_quarters > 0,
+            "no schedule off the quarter hours was tried"
+        );
+        assert!(
+            exact_bounds * 2 > on_quarters,
+            "the bound was the next free start in {exact_bounds} of {on_quarters} cases"
+        );
+    }
+
     #[test]
     fn a_date_outside_the_map_is_left_to_the_slots() {
         let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let map = DayMap::of(1, base, (0, 365), &[]);
+        let map = DayMap::of(1, base, (0, 365), &[], true);
         let now = base.and_hms_opt(0, 0, 0).unwrap().and_utc();
         let w = map.window(now);
         assert_eq!(map.free_in(base, w), Some(false));

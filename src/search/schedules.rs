@@ -421,6 +421,10 @@ impl FreeTimeOracle for Oracle<'_> {
         self.cache.maps.decide(therapists, day, self.now)
     }
 
+    fn next_free_bounds(&self, therapists: &[(i64, i64)]) -> Vec<DateTime<Utc>> {
+        self.cache.maps.bounds(therapists, self.now)
+    }
+
     fn free_on(
         &self,
         conn: Option<&mut DbConnection>,
@@ -600,6 +604,10 @@ pub trait FreeTimeOracle {
     /// database work: for each therapist in the order given, free or not, or None when it cannot
     /// tell (for [`free_on`](Self::free_on)).
     fn free_by_map(&self, therapists: &[(i64, i64)], day: NaiveDate) -> Vec<Option<bool>>;
+    /// For each therapist in the order given, an instant before which they cannot be booked
+    /// (from the free-day maps, with no database work: `DayMap::next_free_bound`): the soonest
+    /// sort weighs them in this order.
+    fn next_free_bounds(&self, therapists: &[(i64, i64)]) -> Vec<DateTime<Utc>>;
     fn free_on(
         &self,
         conn: Option<&mut DbConnection>,
@@ -633,7 +641,7 @@ pub struct NextFreeAt {
 }
 
 impl NextFreeAt {
-    fn of(at: DateTime<Utc>, tz: Tz) -> NextFreeAt {
+    pub(crate) fn of(at: DateTime<Utc>, tz: Tz) -> NextFreeAt {
         NextFreeAt {
             at,
             tz,

@@ -80,10 +80,17 @@ async fn a_search_by_day_answers_from_the_maps_as_from_the_slots() {
     // A server that starts now reads the maps; another one, with the table emptied before it
     // starts and no mapper, weighs every therapist's slots. Both answer alike, day by day.
     let with_maps = another_server(&app, |_| {});
-    let stored: Vec<(i64, i64, Vec<u8>)> = with_conn(&app, |conn| {
+    type Stored = (i64, i64, Vec<u8>, Vec<u8>, bool);
+    let stored: Vec<Stored> = with_conn(&app, |conn| {
         use bodywork::db::schema::free_day_maps as f;
         let rows = f::table
-            .select((f::therapist_id, f::schedule_version, f::days))
+            .select((
+                f::therapist_id,
+                f::schedule_version,
+                f::last_starts,
+                f::first_starts,
+                f::on_quarters,
+            ))
             .load(conn)
             .unwrap();
         diesel::delete(f::table).execute(conn).unwrap();
@@ -113,16 +120,22 @@ async fn a_search_by_day_answers_from_the_maps_as_from_the_slots() {
         use bodywork::db::schema::free_day_maps as f;
         let rows: Vec<_> = stored
             .iter()
-            .map(|(id, v, days)| {
-                let days = if *id == chosen {
-                    vec![0u8; days.len()]
-                } else {
-                    days.clone()
+            .map(|(id, v, last, first, on_quarters)| {
+                let none = |days: &Vec<u8>| {
+                    if *id == chosen {
+                        vec![0u8; days.len()]
+                    } else {
+                        days.clone()
+                    }
                 };
                 (
                     f::therapist_id.eq(*id),
                     f::schedule_version.eq(*v),
-                    f::days.eq(days),
+                    (
+                        f::last_starts.eq(none(last)),
+                        f::first_starts.eq(none(first)),
+                        f::on_quarters.eq(*on_quarters),
+                    ),
                 )
             })
             .collect();
@@ -314,5 +327,59 @@ fn seeded_as_the_triggers_leave(conn: &mut bodywork::db::DbConnection, n: usize)
                 .unwrap();
             assert_eq!(mode.journal_mode, "wal");
         }
+    }
+}
+
+/// (id, next free time) of each hit of a search's first pages of 20, in the order given.
+async fn soonest_pages(base: &str, query: &str) -> Vec<(i64, Option<String>)> {
+    let mut hits = Vec::new();
+    for page in 1..=3 {
+        let v: serde_json::Value = new_client()
+            .get(format!(
+                "{base}/api/v1/therapists?{query}&sort=soonest&per_page=20&page={page}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = v["results"].as_array().unwrap_or_else(|| panic!("{v}"));
+        hits.extend(page.iter().map(|h| {
+            (
+                h["id"].as_i64().unwrap(),
+                h["next_free_at"].as_str().map(str::to_string),
+            )
+        }));
+    }
+    hits
+}
+
+#[tokio::test]
+async fn the_soonest_sort_by_the_maps_bounds_is_the_order_of_every_slot() {
+    let app = spawn_app_with(|s| s.free_days_every = StdDuration::ZERO).await;
+    with_conn(&app, |conn| bodywork::seed::seed(conn, 300, 13, false)).expect("seeded");
+    // One server orders by the maps' bounds and weighs the first therapists only; the other,
+    // with no maps, weighs every therapist's next free time.
+    let with_maps = another_server(&app, |_| {});
+    with_conn(&app, |conn| {
+        use bodywork::db::schema::free_day_maps as f;
+        diesel::delete(f::table).execute(conn).unwrap();
+    });
+    let by_slots = another_server(&app, |s| s.free_days_every = StdDuration::ZERO);
+    let today = Utc::now().date_naive();
+    let mut queries = vec!["technique=swedish".to_string(), "q=".to_string()];
+    for d in [0, 1, 5] {
+        queries.push(format!("available_on={}", today + Duration::days(d)));
+    }
+    for query in queries {
+        let a = soonest_pages(&with_maps, &query).await;
+        let b = soonest_pages(&by_slots, &query).await;
+        assert!(a.len() >= 20, "{query}: {} hits", a.len());
+        assert!(a[0].1.is_some(), "{query}: the first is never free");
+        assert_eq!(a, b, "{query}");
+        // In the order of the next free time.
+        let times: Vec<_> = a.iter().filter_map(|(_, t)| t.clone()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{query}: {times:?}");
     }
 }
