@@ -201,24 +201,11 @@ pub struct TherapistReviewsPage {
     pub paging: Paging,
     pub rating_avg: Option<f64>,
     pub rating_count: i32,
-    /// A refused reply: the review, what was typed, why.
-    pub failed: Option<(i64, String, String)>,
+    /// A refused reply.
+    pub failed: Refusal,
 }
 
 impl TherapistReviewsPage {
-    pub fn error_of(&self, id: &i64) -> Option<&str> {
-        self.failed
-            .as_ref()
-            .filter(|(r, _, _)| r == id)
-            .map(|(_, _, e)| e.as_str())
-    }
-    pub fn typed(&self, id: &i64) -> &str {
-        self.failed
-            .as_ref()
-            .filter(|(r, _, _)| r == id)
-            .map(|(_, t, _)| t.as_str())
-            .unwrap_or("")
-    }
     pub fn max_chars(&self) -> usize {
         rules::MAX_REPLY_CHARS
     }
@@ -228,7 +215,7 @@ async fn therapist_page(
     req: &HttpRequest,
     user: As<access::Therapist>,
     page: Page,
-    failed: Option<(i64, String, String)>,
+    failed: Refusal,
     status: StatusCode,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
@@ -258,7 +245,7 @@ pub async fn therapist_reviews(
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let page = page_of(&q)?;
-    therapist_page(&req, user, page, None, StatusCode::OK).await
+    therapist_page(&req, user, page, Refusal::default(), StatusCode::OK).await
 }
 
 pub async fn reply(
@@ -268,43 +255,68 @@ pub async fn reply(
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> PageResult<HttpResponse> {
     let id = id.into_inner();
-    let refused = |e: String| Some((id, form.text.clone(), e));
-    let text = match rules::parse_reply(&form.text) {
-        Ok(t) => t,
-        Err(errors) => {
-            let e = errors.into_values().next().unwrap_or_default();
-            return therapist_page(
-                &req,
-                user,
-                Page::default(),
-                refused(e),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let state = app_state(&req);
     let therapist = user.who.clone();
-    match with_conn(&state.pool, move |conn| {
+    let parsed = rules::parse_reply(&form.text);
+    match act_on_review(&req, parsed, move |conn, text| {
         reviews::reply(conn, &therapist, id, &text)
     })
-    .await
+    .await?
     {
         Ok(()) => Ok(redirect_with_flash(
             "/therapist/reviews",
             "Your reply is published under the review.",
         )),
-        Err(e @ AppError::Conflict { .. }) => {
-            therapist_page(
-                &req,
-                user,
-                Page::default(),
-                refused(e.public_message()),
-                StatusCode::CONFLICT,
-            )
-            .await
+        Err((why, status)) => {
+            let failed = Refusal::of(id, &form.text, why);
+            therapist_page(&req, user, Page::default(), failed, status).await
         }
-        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a list page's form on one review typed, and why it was refused, shown beside that
+/// review (the therapist's reply, the admin's reason to hide).
+#[derive(Debug, Clone, Default)]
+pub struct Refusal(Option<(i64, String, String)>);
+
+impl Refusal {
+    fn of(review: i64, typed: &str, why: String) -> Refusal {
+        Refusal(Some((review, typed.to_string(), why)))
+    }
+    pub fn error_of(&self, review: &i64) -> Option<&str> {
+        self.0
+            .as_ref()
+            .filter(|(r, _, _)| r == review)
+            .map(|(_, _, e)| e.as_str())
+    }
+    pub fn typed(&self, review: &i64) -> &str {
+        self.0
+            .as_ref()
+            .filter(|(r, _, _)| r == review)
+            .map(|(_, t, _)| t.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// A change to one review from a list page's form: what was typed, checked (`parsed`), then
+/// `act`. A refusal comes back with its status for the page to show beside the review: the text
+/// (422) or a conflict (409, such as a review answered already); any other error is the error
+/// page.
+async fn act_on_review<T: Send + 'static>(
+    req: &HttpRequest,
+    parsed: Result<T, FieldErrors>,
+    act: impl FnOnce(&mut crate::db::DbConnection, T) -> Result<(), AppError> + Send + 'static,
+) -> Result<Result<(), (String, StatusCode)>, AppError> {
+    let value = match parsed {
+        Ok(v) => v,
+        Err(errors) => {
+            let why = errors.into_values().next().unwrap_or_default();
+            return Ok(Err((why, StatusCode::UNPROCESSABLE_ENTITY)));
+        }
+    };
+    match with_conn(&app_state(req).pool, move |conn| act(conn, value)).await {
+        Ok(()) => Ok(Ok(())),
+        Err(e @ AppError::Conflict { .. }) => Ok(Err((e.public_message(), StatusCode::CONFLICT))),
+        Err(e) => Err(e),
     }
 }
 
@@ -322,31 +334,15 @@ pub struct AdminReviewsPage {
     pub ctx: PageCtx,
     pub rows: Vec<AdminLine>,
     pub paging: Paging,
-    /// A refused hiding: the review, what was typed, why.
-    pub failed: Option<(i64, String, String)>,
-}
-
-impl AdminReviewsPage {
-    pub fn error_of(&self, id: &i64) -> Option<&str> {
-        self.failed
-            .as_ref()
-            .filter(|(r, _, _)| r == id)
-            .map(|(_, _, e)| e.as_str())
-    }
-    pub fn typed(&self, id: &i64) -> &str {
-        self.failed
-            .as_ref()
-            .filter(|(r, _, _)| r == id)
-            .map(|(_, t, _)| t.as_str())
-            .unwrap_or("")
-    }
+    /// A refused hiding.
+    pub failed: Refusal,
 }
 
 async fn admin_page(
     req: &HttpRequest,
     user: As<access::Admin>,
     page: Page,
-    failed: Option<(i64, String, String)>,
+    failed: Refusal,
     status: StatusCode,
 ) -> PageResult<HttpResponse> {
     let state = app_state(req);
@@ -372,7 +368,7 @@ pub async fn admin_reviews(
     q: web::Query<PageQuery>,
 ) -> PageResult<HttpResponse> {
     let page = page_of(&q)?;
-    admin_page(&req, user, page, None, StatusCode::OK).await
+    admin_page(&req, user, page, Refusal::default(), StatusCode::OK).await
 }
 
 pub async fn hide(
@@ -382,42 +378,20 @@ pub async fn hide(
     CsrfForm(form): CsrfForm<HideForm>,
 ) -> PageResult<HttpResponse> {
     let id = id.into_inner();
-    let refused = |e: String| Some((id, form.reason.clone(), e));
-    let reason = match rules::parse_hide_reason(&form.reason) {
-        Ok(t) => t,
-        Err(errors) => {
-            let e = errors.into_values().next().unwrap_or_default();
-            return admin_page(
-                &req,
-                user,
-                Page::default(),
-                refused(e),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let state = app_state(&req);
     let admin = user.who.clone();
-    match with_conn(&state.pool, move |conn| {
+    let parsed = rules::parse_hide_reason(&form.reason);
+    match act_on_review(&req, parsed, move |conn, reason| {
         reviews::hide(conn, &admin, id, &reason)
     })
-    .await
+    .await?
     {
         Ok(()) => Ok(redirect_with_flash(
             "/admin/reviews",
             "The review is hidden: only its author and admins see it now.",
         )),
-        Err(e @ AppError::Conflict { .. }) => {
-            admin_page(
-                &req,
-                user,
-                Page::default(),
-                refused(e.public_message()),
-                StatusCode::CONFLICT,
-            )
-            .await
+        Err((why, status)) => {
+            let failed = Refusal::of(id, &form.reason, why);
+            admin_page(&req, user, Page::default(), failed, status).await
         }
-        Err(e) => Err(e.into()),
     }
 }

@@ -22,21 +22,27 @@ fn another_server(app: &TestApp, configure: impl FnOnce(&mut Settings)) -> Strin
     format!("http://127.0.0.1:{port}")
 }
 
+/// The hits of one search of the API (`query` names the page).
+async fn hits(base: &str, query: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = new_client()
+        .get(format!("{base}/api/v1/therapists?{query}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{query}: {v}"))
+        .clone()
+}
+
 /// The ids a search by day finds (every page of 100).
 async fn free_ids(base: &str, query: &str) -> Vec<i64> {
     let mut ids = Vec::new();
     for page in 1.. {
-        let v: serde_json::Value = new_client()
-            .get(format!(
-                "{base}/api/v1/therapists?{query}&per_page=100&page={page}"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let hits = v["results"].as_array().unwrap_or_else(|| panic!("{v}"));
+        let hits = hits(base, &format!("{query}&per_page=100&page={page}")).await;
         ids.extend(hits.iter().map(|h| h["id"].as_i64().unwrap()));
         if hits.len() < 100 {
             break;
@@ -332,27 +338,17 @@ fn seeded_as_the_triggers_leave(conn: &mut bodywork::db::DbConnection, n: usize)
 
 /// (id, next free time) of each hit of a search's first pages of 20, in the order given.
 async fn soonest_pages(base: &str, query: &str) -> Vec<(i64, Option<String>)> {
-    let mut hits = Vec::new();
+    let mut found = Vec::new();
     for page in 1..=3 {
-        let v: serde_json::Value = new_client()
-            .get(format!(
-                "{base}/api/v1/therapists?{query}&sort=soonest&per_page=20&page={page}"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let page = v["results"].as_array().unwrap_or_else(|| panic!("{v}"));
-        hits.extend(page.iter().map(|h| {
+        let query = format!("{query}&sort=soonest&per_page=20&page={page}");
+        found.extend(hits(base, &query).await.iter().map(|h| {
             (
                 h["id"].as_i64().unwrap(),
                 h["next_free_at"].as_str().map(str::to_string),
             )
         }));
     }
-    hits
+    found
 }
 
 #[tokio::test]

@@ -564,6 +564,19 @@ async fn the_pages_review_reply_show_and_hide() {
         .get_html(&format!("/therapists/{}", m.therapist_id))
         .await;
     assert!(profile.contains("Thanks Ann"));
+    // A second reply (from a page opened before the first) is refused beside the review.
+    let r = therapist
+        .post(app.url(&reply_path))
+        .form(&[("csrf_token", csrf.as_str()), ("text", "Thanks again")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let again = r.text().await.unwrap();
+    assert!(
+        again.contains(&format!(r#"role="alert" id="reply-{id}-error""#)),
+        "{again}"
+    );
 
     let admin = page_login(&app, "admin@example.com").await;
     let list = admin
@@ -598,6 +611,18 @@ async fn the_pages_review_reply_show_and_hide() {
         .get_html(&format!("/therapists/{}", m.therapist_id))
         .await;
     assert!(!profile.contains("Thanks Ann") && profile.contains("No reviews yet"));
+    let r = admin
+        .post(app.url(&hide_path))
+        .form(&[("csrf_token", csrf.as_str()), ("reason", "Twice")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let again = r.text().await.unwrap();
+    assert!(
+        again.contains(&format!(r#"role="alert" id="reason-{id}-error""#)),
+        "{again}"
+    );
     let own = client
         .get(app.url(&format!("/therapists/{}", m.therapist_id)))
         .send()
