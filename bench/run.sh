@@ -4,8 +4,8 @@
 # p50 and p99 of: /healthz (the ceiling: one SELECT 1), /api/v1/techniques (the one-query
 # baseline: the catalogue table, like the Fortunes test of the TechEmpower benchmarks) and the
 # search mix (technique + near + radius, + min_hours, + available_on, q, + min_rating sorted by
-# rating), and the same mix at concurrency 32 with every request a query the page memo has not
-# seen (mix-unseen).
+# rating), the same mix at concurrency 32 with every request a query the page memo has not
+# seen (mix-unseen), and the soonest sort near the same cities, with and without a day (soonest).
 #
 #   bash bench/run.sh                      # both backends, 100,000 therapists, 10 s a run
 #   THERAPISTS=20000 DURATION=5 BACKENDS=sqlite bash bench/run.sh
@@ -88,6 +88,20 @@ function setup(thread)
   threads = threads + 1
 end
 LUA
+# The soonest sort over the same cities, with and without a day: free time orders every
+# candidate (no page memo), up to the tens of thousands of a big city's.
+{
+  echo "paths = {"
+  i=0
+  for city in $CITIES; do
+    set -- $TECHS; shift $((i % 6)); t=$1
+    echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=15&sort=soonest\","
+    echo "  \"/api/v1/therapists?technique=$t&near=$city&radius_km=15&available_on=$DAY&sort=soonest\","
+    i=$((i + 1))
+  done
+  echo "}"
+  sed -n '/^counter = 0/,$p' "$WORK/mix.lua" | sed -n '1,5p'
+} > "$WORK/soonest.lua"
 echo 'request = function() return wrk.format("GET", "/api/v1/techniques") end' > "$WORK/techniques.lua"
 echo 'request = function() return wrk.format("GET", "/healthz") end' > "$WORK/healthz.lua"
 
@@ -167,6 +181,7 @@ for BACKEND in $BACKENDS; do
     run_wrk search-mix "$c" "$WORK/mix.lua"
   done
   run_wrk mix-unseen 32 "$WORK/unseen.lua"
+  run_wrk soonest 32 "$WORK/soonest.lua"
   echo "memory after the runs: $(memory "$SERVER_PID")"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
   if [ "$BACKEND" = postgres ] && [ -z "$KEEP" ]; then
