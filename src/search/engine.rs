@@ -17,10 +17,11 @@
 //! cannot decide are weighed one by one by `ScheduleCache::free_on`, at most [`MAX_CANDIDATES`]
 //! (else `search_too_broad`), through [`FreeTimeOracle`](super::schedules::FreeTimeOracle): one
 //! helper, `free_on_day`, hands the candidates to the maps a batch at a time as the scan offers
-//! them. The soonest sort orders every candidate (every one free on the day, when a day is asked;
-//! at most [`MAX_ORDERED`]) by a bound of its next free time from the same maps, and weighs the
-//! exact next free time of the first ones only, until no bound left can beat the page
-//! (`soonest_first`): a big city's tens of thousands cost a page's worth of slots. Unless free
+//! them. The soonest sort orders the candidates (those free on the day, when a day is asked) by a
+//! bound of their next free time from the same maps, keeping only the first ones as the scan
+//! offers them, and weighs the exact next free time of the first of those only, until no bound
+//! left can beat the page (`soonest_first`): a big city's tens of thousands cost a page's worth
+//! of slots. Unless free
 //! time orders the results (the soonest sort), only the page's rows are kept as the scan offers
 //! them and the rest are counted (`Streamed`). Such a page of a place (no free time weighed) is remembered
 //! with the generations of the cells it read (`DirectoryIndex::page_in`) and answered again,
@@ -66,9 +67,9 @@ use crate::search::schedules::{FreeTimeOracle, NextFreeAt};
 /// The most candidates one search checks for free time (`available_on`, the soonest sort); a
 /// broader search is asked to add a place or a technique.
 pub const MAX_CANDIDATES: usize = 20_000;
-/// The most candidates the soonest sort orders by their bounds (`soonest_first`: each is kept
-/// while the search runs); only the first of them are weighed one by one.
-pub const MAX_ORDERED: usize = 250_000;
+/// How many candidates beyond the page the soonest sort keeps by their bounds as the scan offers
+/// them (`soonest_first`; more when those run out before the page is decided).
+const SOONEST_KEEP: usize = 1024;
 /// How many candidates the soonest sort weighs at least at once.
 const SOONEST_BATCH: usize = 64;
 /// How many candidates a search by day hands the free-day maps at once.
@@ -496,23 +497,34 @@ pub fn search_synced(
                 page
             }
             (None, _, Sort::Soonest) => {
-                // Ordered by the next free time: every candidate (free on the day, when one is
-                // asked) is kept, up to the bound of one by one, for its next free time.
-                let mut rows: Vec<Row> = Vec::new();
-                match p.available_on {
-                    Some(day) => {
-                        let push = &mut |r| rows.push(r);
-                        if !free_on_day(scan_then_release, oracle, conn.as_deref_mut(), day, push)?
-                        {
-                            return Ok(Attempt::FreeTimeNeeded);
+                // Ordered by the next free time: the candidates (those free on the day, when one
+                // is asked) with the first bounds are kept as the scan offers them, and the first
+                // of those weighed one by one (`soonest_first`). A pass that kept too few scans
+                // again, on the index as it is then.
+                let mut first_pass = Some(scan_then_release);
+                let mut pass = |conn: Option<&mut DbConnection>,
+                                sink: &mut dyn FnMut(Row)|
+                 -> Result<bool, AppError> {
+                    let mut run = |sink: &mut dyn FnMut(Row)| match first_pass.take() {
+                        Some(scan_then_release) => scan_then_release(sink),
+                        None => scan(&index.read(), sink),
+                    };
+                    match p.available_on {
+                        Some(day) => free_on_day(run, oracle, conn, day, sink),
+                        None => {
+                            run(sink);
+                            Ok(true)
                         }
                     }
-                    None => scan_then_release(&mut |r| rows.push(r)),
-                }
-                if rows.len() > MAX_ORDERED {
-                    return Err(too_broad());
-                }
-                match soonest_first(rows, end, oracle, conn.as_deref_mut())? {
+                };
+                let weighed = soonest_first(
+                    &mut pass,
+                    end,
+                    end + SOONEST_KEEP,
+                    oracle,
+                    conn.as_deref_mut(),
+                )?;
+                match weighed {
                     Some(picked) => picked,
                     None => return Ok(Attempt::FreeTimeNeeded),
                 }
@@ -720,64 +732,148 @@ fn free_on_day(
     Ok(true)
 }
 
-/// The first `end` of `rows` in the soonest sort's order (the next free time, those with none
-/// last, then the id) and how many rows there were; None when free time must be loaded and there
-/// is no connection. Each row has a bound from the free-day maps (`next_free_bounds`: no slot
-/// starts before it), so its key is never before its bound's key; the rows are weighed exactly
-/// a batch at a time in the order of their bounds, until the page's last key among those weighed
-/// comes before every bound left, when none of the rest can enter the page. More than
-/// [`MAX_CANDIDATES`] weighed is `search_too_broad`.
+/// A pass of the scan for the soonest sort: offers the candidates to the sink, or answers false
+/// when free time must be loaded first (with the connection, when there is one).
+type Pass<'a> =
+    dyn FnMut(Option<&mut DbConnection>, &mut dyn FnMut(Row)) -> Result<bool, AppError> + 'a;
+
+/// A candidate's bound key: its bound (no slot starts before it) and its id. A row's key in the
+/// soonest sort is never before its bound's key.
+type BoundKey = (chrono::DateTime<chrono::Utc>, i64);
+
+/// The rows a pass of the scan offers with the first `keep` bound keys, each with its bound,
+/// how many rows were offered, and the first key of those not kept (None when all were).
+/// Bounds are asked of the maps a batch at a time; a heap whose top is the last key kept holds
+/// them, so a big city's tens of thousands are counted, not stored.
+struct FirstBounds<'o> {
+    oracle: &'o dyn FreeTimeOracle,
+    keep: usize,
+    heap: std::collections::BinaryHeap<Ranked<BoundKey>>,
+    batch: Vec<Row>,
+    offered: usize,
+    beyond: Option<BoundKey>,
+}
+
+impl<'o> FirstBounds<'o> {
+    fn new(oracle: &'o dyn FreeTimeOracle, keep: usize) -> Self {
+        FirstBounds {
+            oracle,
+            keep,
+            heap: std::collections::BinaryHeap::with_capacity(keep + 1),
+            batch: Vec::with_capacity(DECIDE_BATCH),
+            offered: 0,
+            beyond: None,
+        }
+    }
+
+    fn offer(&mut self, r: Row) {
+        self.batch.push(r);
+        if self.batch.len() == DECIDE_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let bounds = self.oracle.next_free_bounds(&versions(&self.batch));
+        for (r, b) in self.batch.drain(..).zip(bounds) {
+            self.offered += 1;
+            self.heap.push(Ranked((b, r.0.id), r));
+            if self.heap.len() > self.keep {
+                if let Some(Ranked(k, _)) = self.heap.pop() {
+                    self.beyond = Some(self.beyond.map_or(k, |b| b.min(k)));
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> (usize, Vec<(Row, BoundKey)>, Option<BoundKey>) {
+        self.flush();
+        let kept = self.heap.into_iter().map(|Ranked(k, r)| (r, k)).collect();
+        (self.offered, kept, self.beyond)
+    }
+}
+
+/// The soonest sort's page: the first `end` rows in the order of the next free time (those with
+/// none last, then the id), and how many rows there were; None when free time must be loaded and
+/// there is no connection. `pass` offers the candidates (false: free time must be loaded first);
+/// a pass keeps those with the first `keep` bound keys (`FirstBounds`). The rows kept are weighed
+/// exactly a batch at a time in the order of their bounds, until the page's last key among those
+/// weighed comes before every bound left (of those kept and those not), when none of the rest
+/// can enter the page. When the rows kept run out first, a pass keeps eight times as many. More
+/// than [`MAX_CANDIDATES`] weighed is `search_too_broad`.
 fn soonest_first(
-    rows: Vec<Row>,
+    pass: &mut Pass,
     end: usize,
+    mut keep: usize,
     oracle: &dyn FreeTimeOracle,
     mut conn: Option<&mut DbConnection>,
 ) -> Result<Option<(usize, Vec<Row>)>, AppError> {
-    let total = rows.len();
-    if end == 0 {
-        return Ok(Some((total, Vec::new())));
-    }
-    let bounds = oracle.next_free_bounds(&versions(&rows));
-    // (bound, id, the row's place in `rows`): ordered as the keys the bounds give.
-    let mut waiting: Vec<(chrono::DateTime<chrono::Utc>, i64, u32)> = rows
-        .iter()
-        .zip(bounds)
-        .enumerate()
-        .map(|(i, ((c, _), b))| (b, c.id, i as u32))
-        .collect();
-    let mut weighed: Vec<Row> = Vec::new();
-    let mut next: HashMap<i64, NextFreeAt> = HashMap::new();
     let key = |next: &HashMap<i64, NextFreeAt>, id: i64| {
         let at = next.get(&id).map(|n| n.at);
         (at.is_none(), at, id)
     };
-    while let Some(&(bound, id, _)) = waiting.iter().min() {
-        if weighed.len() >= end {
-            let mut keys: Vec<_> = weighed.iter().map(|(c, _)| key(&next, c.id)).collect();
-            let (_, page_last, _) = keys.select_nth_unstable(end - 1);
-            if *page_last < (false, Some(bound), id) {
-                break;
-            }
-        }
-        let batch = end.saturating_sub(weighed.len()).max(SOONEST_BATCH);
-        if batch < waiting.len() {
-            waiting.select_nth_unstable(batch);
-        }
-        let taken: Vec<Row> = waiting
-            .drain(..batch.min(waiting.len()))
-            .map(|(_, _, i)| rows[i as usize])
-            .collect();
-        if weighed.len() + taken.len() > MAX_CANDIDATES {
-            return Err(too_broad());
-        }
-        let Some(found) = oracle.next_free(conn.as_deref_mut(), &versions(&taken))? else {
+    loop {
+        let mut first = FirstBounds::new(oracle, keep.max(end));
+        if !pass(conn.as_deref_mut(), &mut |r| first.offer(r))? {
             return Ok(None);
+        }
+        let (total, kept, beyond) = first.finish();
+        // (bound key, the row's place in `kept`), not weighed yet.
+        let mut waiting: Vec<(BoundKey, u32)> = kept
+            .iter()
+            .enumerate()
+            .map(|(i, (_, k))| (*k, i as u32))
+            .collect();
+        let mut weighed: Vec<Row> = Vec::new();
+        let mut next: HashMap<i64, NextFreeAt> = HashMap::new();
+        let complete = loop {
+            // The first bound key of the rows not weighed, kept or not.
+            let left = waiting
+                .iter()
+                .map(|w| w.0)
+                .min()
+                .into_iter()
+                .chain(beyond)
+                .min();
+            let Some((bound, id)) = left else {
+                break true;
+            };
+            if end == 0 {
+                break true;
+            }
+            if weighed.len() >= end {
+                let mut keys: Vec<_> = weighed.iter().map(|(c, _)| key(&next, c.id)).collect();
+                let (_, page_last, _) = keys.select_nth_unstable(end - 1);
+                if *page_last < (false, Some(bound), id) {
+                    break true;
+                }
+            }
+            if waiting.is_empty() {
+                break false;
+            }
+            let batch = end.saturating_sub(weighed.len()).max(SOONEST_BATCH);
+            if batch < waiting.len() {
+                waiting.select_nth_unstable(batch);
+            }
+            let taken: Vec<Row> = waiting
+                .drain(..batch.min(waiting.len()))
+                .map(|(_, i)| kept[i as usize].0)
+                .collect();
+            if weighed.len() + taken.len() > MAX_CANDIDATES {
+                return Err(too_broad());
+            }
+            let Some(found) = oracle.next_free(conn.as_deref_mut(), &versions(&taken))? else {
+                return Ok(None);
+            };
+            next.extend(found);
+            weighed.extend(taken);
         };
-        next.extend(found);
-        weighed.extend(taken);
+        if complete {
+            let (_, page) = by_sort(Collected(weighed), Sort::Soonest, end, &next);
+            return Ok(Some((total, page)));
+        }
+        keep = keep.saturating_mul(8);
     }
-    let (_, page) = by_sort(Collected(weighed), Sort::Soonest, end, &next);
-    Ok(Some((total, page)))
 }
 
 /// Each row's (therapist id, schedule version): what free-time answers are asked and kept by.
@@ -1063,20 +1159,34 @@ mod tests {
         (rows, oracle)
     }
 
+    /// A scan offering `rows`, as often as asked.
+    fn offer(
+        rows: &[Row],
+    ) -> impl FnMut(Option<&mut DbConnection>, &mut dyn FnMut(Row)) -> Result<bool, AppError> + '_
+    {
+        move |_, sink| {
+            rows.iter().for_each(|r| sink(*r));
+            Ok(true)
+        }
+    }
+
     proptest! {
         /// The soonest sort weighing the first candidates by their bounds gives the page that
-        /// weighing every candidate gives, and the same count.
+        /// weighing every candidate gives, and the same count, however few a pass keeps.
         #[test]
         fn the_soonest_page_by_bounds_is_the_page_of_every_next_free_time(
             n in 0usize..1500,
             end in 1usize..300,
+            keep in 1usize..2000,
             exact in 0.0f64..1.0,
             seed in any::<u64>(),
         ) {
             let (rows, oracle) = given(n, exact, seed);
             let all = oracle.answers(&versions(&rows));
             let (total, expected) = by_sort(Collected(rows.clone()), Sort::Soonest, end, &all);
-            let (count, page) = soonest_first(rows, end, &oracle, None).unwrap().unwrap();
+            let (count, page) = soonest_first(&mut offer(&rows), end, keep, &oracle, None)
+                .unwrap()
+                .unwrap();
             prop_assert_eq!(count, total);
             let ids = |r: &[Row]| r.iter().map(|(c, _)| c.id).collect::<Vec<_>>();
             prop_assert_eq!(ids(&page), ids(&expected));
@@ -1088,13 +1198,13 @@ mod tests {
     #[test]
     fn the_soonest_sort_weighs_few_of_many_candidates() {
         let (rows, oracle) = given(30_000, 0.8, 5);
-        let (total, page) = soonest_first(rows.clone(), 20, &oracle, None)
+        let (total, page) = soonest_first(&mut offer(&rows), 20, 20 + SOONEST_KEEP, &oracle, None)
             .unwrap()
             .unwrap();
         assert_eq!((total, page.len()), (30_000, 20));
         let weighed = oracle.weighed.get();
         assert!(weighed < 600, "weighed {weighed}");
-        let deep = soonest_first(rows, MAX_CANDIDATES + 1, &oracle, None);
+        let deep = soonest_first(&mut offer(&rows), MAX_CANDIDATES + 1, 1, &oracle, None);
         assert!(matches!(
             deep,
             Err(AppError::Rule {
